@@ -1,0 +1,86 @@
+# Thin aliases for the commands in the README; each target installs what it needs.
+# DATABASE_URL set -> that PostGIS is used and the embedded cluster is left alone.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+MANAGE := $(PY) manage.py
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+DEB_PACKAGES := postgresql-15 postgresql-15-postgis-3 postgresql-contrib gdal-bin libgdal32 \
+	libgeos-c1v5 libproj25 chromium fonts-wqy-microhei python3-venv
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: help system-deps venv db db-stop migrate demo serve test lint fmt bench messages clean
+
+help:
+	@echo "make demo      install everything, start the embedded PostGIS, load the demo city, serve :$(PORT)"
+	@echo "make test      install everything and run the whole suite (pytest on PostGIS, ruff, migrations check)"
+	@echo "make bench     run the benchmarks in bench/ (never part of make test)"
+	@echo "make db        start the embedded PostGIS cluster (var/pgdata);  make db-stop stops it"
+
+# Debian packages: installed only when one is missing, so a second run costs nothing.
+var/.system-deps:
+	@mkdir -p var
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "Installing Debian packages: $$missing"; \
+		$(SUDO) apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends $$missing; \
+	fi
+	@touch $@
+system-deps: var/.system-deps
+
+# The virtualenv is rebuilt when the lock file changes.
+$(VENV)/.installed: requirements.lock | var/.system-deps
+	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements.lock
+	@touch $@
+venv: $(VENV)/.installed
+
+db: venv
+ifeq ($(DATABASE_URL),)
+	@$(PY) -m geogrid.core.devdb start
+else
+	@echo "Using DATABASE_URL; the embedded cluster is not started."
+endif
+
+db-stop:
+	@$(PY) -m geogrid.core.devdb stop
+
+migrate: db
+	$(MANAGE) migrate --noinput
+
+demo: migrate
+	$(MANAGE) load_demo
+	$(MANAGE) compilemessages --ignore=.venv -v 0 || true
+	@echo "GeoGrid is serving on http://$(HOST):$(PORT)/  (Ctrl-C stops; make db-stop stops the database)"
+	$(MANAGE) runserver $(HOST):$(PORT)
+
+serve: migrate
+	$(MANAGE) runserver $(HOST):$(PORT)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+
+fmt: venv
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+# pytest exits 5 when it collected nothing: that is a failure here, never a pass.
+test: db
+	$(VENV)/bin/ruff check .
+	$(MANAGE) makemigrations --check --dry-run
+	$(VENV)/bin/pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+bench: migrate
+	$(PY) -m bench $(BENCH_ARGS)
+
+messages: venv
+	$(MANAGE) makemessages -l zh_Hans -l en --ignore=.venv --ignore=var
+	$(MANAGE) compilemessages --ignore=.venv
+
+clean: db-stop
+	rm -rf $(VENV) var

@@ -1,0 +1,35 @@
+"""Users and their roles (design.md §1). Scopes live with what they scope (grids.GridScope)."""
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    PLANNER = "planner", _("规划员 (网格管理)")
+    INSPECTOR = "inspector", _("监督员 (网格员)")
+    OPERATOR = "operator", _("受理员/派遣员")
+    DEPARTMENT = "department", _("专业部门处置人员")
+    VIEWER = "viewer", _("指挥中心 (只读)")
+    ADMIN = "admin", _("系统管理员")
+
+
+# Roles that see and act on the whole city, not a list of grids.
+CITY_WIDE_ROLES = frozenset({Role.ADMIN, Role.OPERATOR, Role.VIEWER})
+
+
+class User(AbstractUser):
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.VIEWER)
+    phone = models.CharField(_("phone"), max_length=30, blank=True)
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    @property
+    def effective_role(self) -> str:
+        return Role.ADMIN if self.is_superuser else self.role
+
+    @property
+    def is_city_wide(self) -> bool:
+        return self.effective_role in CITY_WIDE_ROLES

@@ -1,0 +1,196 @@
+"""Multi-level coded grids (design.md §2): district › street › community › unit grid."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.gis.db import models
+from django.contrib.postgres.indexes import GistIndex
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from geogrid.core.models import AuditEvent
+from geogrid.core.srid import STORAGE_SRID
+from geogrid.grids.querysets import GridQuerySet
+
+
+class GridLevel(models.Model):
+    """A level of the hierarchy. Data, not an enum: a city may use 3 levels or 5."""
+
+    slug = models.SlugField(_("slug"), max_length=30, unique=True)
+    name = models.CharField(_("name"), max_length=50)
+    name_en = models.CharField(_("English name"), max_length=50, blank=True)
+    depth = models.PositiveSmallIntegerField(_("depth"), unique=True, help_text=_("0 = top level"))
+    code_length = models.PositiveSmallIntegerField(_("code length"))
+    min_area_m2 = models.FloatField(_("minimum area (m²)"), null=True, blank=True)
+    max_area_m2 = models.FloatField(_("maximum area (m²)"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["depth"]
+        verbose_name = _("grid level")
+        verbose_name_plural = _("grid levels")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(code_length__gte=2) & Q(code_length__lte=20),
+                name="grids_gridlevel_code_length_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(min_area_m2__isnull=True)
+                | Q(max_area_m2__isnull=True)
+                | Q(min_area_m2__lte=F("max_area_m2")),
+                name="grids_gridlevel_area_bounds_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class GridType(models.TextChoices):
+    ADMINISTRATIVE = "administrative", _("行政区域")
+    RESIDENTIAL = "residential", _("居住区")
+    COMMERCIAL = "commercial", _("商业区")
+    INSTITUTION = "institution", _("机关单位")
+    CROWDED = "crowded", _("人员密集场所")
+    VILLAGE = "village", _("村庄")
+    PARK = "park", _("公园绿地")
+    FARMLAND = "farmland", _("农田")
+    WATER = "water", _("水域")
+    MIXED = "mixed", _("混合")
+    OTHER = "other", _("其他")
+
+
+class GridSource(models.TextChoices):
+    IMPORTED = "imported", _("导入")
+    GENERATED = "generated", _("生成 (非真实边界)")
+    DRAWN = "drawn", _("绘制")
+    DIVIDED = "divided", _("自动划分")
+
+
+class Grid(models.Model):
+    """One grid of any level. Retired grids stay (valid_to set): their codes are never reused."""
+
+    code = models.CharField(_("code"), max_length=20, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    level = models.ForeignKey(GridLevel, on_delete=models.PROTECT, related_name="grids")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    # The distribution key for a future Citus deployment (design.md §3).
+    district_code = models.CharField(_("district code"), max_length=6, db_index=True)
+    grid_type = models.CharField(
+        _("type"), max_length=20, choices=GridType.choices, default=GridType.OTHER
+    )
+    source = models.CharField(
+        _("source"), max_length=20, choices=GridSource.choices, default=GridSource.DRAWN
+    )
+    households = models.PositiveIntegerField(_("households"), null=True, blank=True)
+    population = models.PositiveIntegerField(_("population"), null=True, blank=True)
+    officer_name = models.CharField(_("responsible officer"), max_length=50, blank=True)
+    officer_phone = models.CharField(_("officer phone"), max_length=30, blank=True)
+    responsible_department = models.CharField(
+        _("responsible department"), max_length=100, blank=True
+    )
+    geom = models.MultiPolygonField(srid=STORAGE_SRID, spatial_index=False)
+    area_m2 = models.FloatField(_("area (m²)"))
+    valid_from = models.DateTimeField(_("valid from"), default=timezone.now)
+    valid_to = models.DateTimeField(_("valid to"), null=True, blank=True)
+    version = models.PositiveIntegerField(_("version"), default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = GridQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("grid")
+        verbose_name_plural = _("grids")
+        indexes = [
+            # locate() and the bbox API filter: point-in-polygon over active grids.
+            GistIndex(fields=["geom"], name="grids_grid_geom_gist"),
+            # Subtree queries by code prefix (codes carry their ancestry): LIKE '110101001%'.
+            models.Index(
+                fields=["code"], name="grids_grid_code_prefix", opclasses=["varchar_pattern_ops"]
+            ),
+            models.Index(fields=["parent", "code"], name="grids_grid_parent_code"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(geom__isvalid=True), name="%(app_label)s_%(class)s_geom_is_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(code__regex=r"^[0-9]{6,20}$"), name="grids_grid_code_digits"
+            ),
+            models.CheckConstraint(
+                condition=Q(valid_to__isnull=True) | Q(valid_to__gte=F("valid_from")),
+                name="grids_grid_validity_ordered",
+            ),
+            models.CheckConstraint(condition=Q(area_m2__gte=0), name="grids_grid_area_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.valid_to is None
+
+
+class GridBoundary(models.Model):
+    """Every boundary a grid has had, the current one included (valid_to is null for it).
+
+    Answers "which grid was this point in on date D" and shows a grid's history on the map.
+    """
+
+    grid = models.ForeignKey(Grid, on_delete=models.CASCADE, related_name="boundaries")
+    version = models.PositiveIntegerField()
+    geom = models.MultiPolygonField(srid=STORAGE_SRID, spatial_index=False)
+    area_m2 = models.FloatField()
+    valid_from = models.DateTimeField()
+    valid_to = models.DateTimeField(null=True, blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["grid", "version"]
+        verbose_name = _("grid boundary version")
+        verbose_name_plural = _("grid boundary versions")
+        indexes = [
+            # Historical point lookups ("which grid on date D").
+            GistIndex(fields=["geom"], name="grids_gridboundary_geom_gist"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["grid", "version"], name="grids_boundary_unique_version"),
+            models.CheckConstraint(
+                condition=Q(geom__isvalid=True), name="%(app_label)s_%(class)s_geom_is_valid"
+            ),
+        ]
+
+
+class GridEvent(AuditEvent):
+    """Audit trail of grid changes: created, reshaped, retired, divided, imported."""
+
+    grid = models.ForeignKey(Grid, null=True, on_delete=models.CASCADE, related_name="events")
+
+    class Meta(AuditEvent.Meta):
+        verbose_name = _("grid event")
+        verbose_name_plural = _("grid events")
+
+
+class GridScope(models.Model):
+    """The grids a user acts on (with their descendants): a planner's area, an inspector's grids."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="grid_scopes"
+    )
+    grid = models.ForeignKey(Grid, on_delete=models.CASCADE, related_name="scoped_users")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("grid scope")
+        verbose_name_plural = _("grid scopes")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "grid"], name="grids_scope_unique_user_grid")
+        ]

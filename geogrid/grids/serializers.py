@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+from rest_framework_gis.fields import GeometryField
+from rest_framework_gis.serializers import GeoFeatureModelSerializer
+
+from geogrid.grids.models import Grid
+
+
+class GridFeatureSerializer(GeoFeatureModelSerializer):
+    """A grid as a GeoJSON Feature (lon/lat, 7 decimals ≈ 1 cm)."""
+
+    geom = GeometryField(precision=7)
+    level = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    parent = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    active = serializers.BooleanField(source="is_active", read_only=True)
+
+    class Meta:
+        model = Grid
+        geo_field = "geom"
+        id_field = "code"
+        fields = [
+            "code", "name", "level", "parent", "grid_type", "source", "area_m2", "households",
+            "population", "officer_name", "responsible_department", "valid_from", "valid_to",
+            "version", "active",
+        ]

@@ -1,0 +1,507 @@
+"""Grid use cases: the only code that changes grids (style.md §3.2).
+
+Every function here is transactional, takes keyword-only arguments and an explicit actor, checks
+topology before writing, keeps the boundary history (GridBoundary) and writes a GridEvent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import shapely
+from django.conf import settings
+from django.contrib.gis.geos import GEOSGeometry
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+from shapely.geometry.base import BaseGeometry
+
+from geogrid.core.codes import CodeError, child_code, validate_grid_code
+from geogrid.core.gis import (
+    GeometryError,
+    as_multipolygon,
+    describe_invalidity,
+    invalidity,
+    to_metric,
+)
+from geogrid.core.srid import STORAGE_SRID
+from geogrid.grids import topology
+from geogrid.grids.models import (
+    Grid,
+    GridBoundary,
+    GridEvent,
+    GridLevel,
+    GridSource,
+    GridType,
+)
+
+
+class GridError(ValueError):
+    """A grid change that cannot be made; the message says why in plain words."""
+
+
+class TopologyError(GridError):
+    """The change would break the topology; `problems` says where and how much."""
+
+    def __init__(self, message: str, problems: list[topology.Problem]):
+        super().__init__(message)
+        self.problems = problems
+
+
+class VersionConflict(GridError):
+    """Someone saved the grid since the caller read it (optimistic lock)."""
+
+    def __init__(self, grid: Grid, expected: int):
+        last = grid.events.order_by("-created_at", "-id").select_related("actor").first()
+        who = last.actor.get_username() if last and last.actor else "someone"
+        when = last.created_at.isoformat(timespec="seconds") if last else "recently"
+        super().__init__(
+            f"Grid {grid.code} was changed by {who} at {when} (version {grid.version}); you "
+            f"edited version {expected}. Reload it, re-apply your change and save again."
+        )
+        self.grid = grid
+        self.current_version = grid.version
+        self.changed_by = who
+
+
+# --- Impact providers -------------------------------------------------------------------------
+# grids knows nothing of components or cases (design.md §5). Those apps register a callable that
+# says what a boundary change would move ("37 components change grid"); edits report it.
+ImpactProvider = Callable[[Grid, BaseGeometry | None], dict[str, Any]]
+_impact_providers: list[ImpactProvider] = []
+
+
+def register_impact_provider(provider: ImpactProvider) -> None:
+    if provider not in _impact_providers:
+        _impact_providers.append(provider)
+
+
+def edit_impact(*, grid: Grid, new_geom: BaseGeometry | None) -> dict[str, Any]:
+    """What other data a reshape (new_geom) or retirement (None) of `grid` would move."""
+    impact: dict[str, Any] = {}
+    for provider in _impact_providers:
+        impact.update(provider(grid, new_geom))
+    return impact
+
+
+# --- Input normalisation ----------------------------------------------------------------------
+def to_shapely(geom: Any) -> BaseGeometry:
+    """Accept shapely, GEOS, GeoJSON dicts or WKT; return shapely in the storage CRS."""
+    if isinstance(geom, BaseGeometry):
+        return geom
+    if isinstance(geom, GEOSGeometry):
+        if geom.srid not in (None, STORAGE_SRID, 4326):
+            geom = geom.transform(STORAGE_SRID, clone=True)
+        return shapely.from_wkb(bytes(geom.wkb))
+    if isinstance(geom, dict):
+        return shapely.geometry.shape(geom)
+    if isinstance(geom, str):
+        return shapely.from_wkt(geom)
+    raise GeometryError(f"Unsupported geometry value of type {type(geom).__name__}.")
+
+
+def clean_polygon(geom: Any) -> BaseGeometry:
+    """Check a grid boundary before any topology: polygonal, non-empty, valid, in range."""
+    shape = to_shapely(geom)
+    if shape.is_empty:
+        raise GeometryError("The boundary is empty.")
+    if shape.geom_type not in ("Polygon", "MultiPolygon"):
+        raise GeometryError(f"A grid boundary must be a polygon, not a {shape.geom_type}.")
+    coords = shapely.get_coordinates(shape)
+    if not np.isfinite(coords).all():
+        raise GeometryError("The boundary has coordinates that are not numbers.")
+    lon, lat = coords[:, 0], coords[:, 1]
+    if (np.abs(lon) > 180).any() or (np.abs(lat) > 90).any():
+        raise GeometryError(
+            "The boundary's coordinates are outside longitude −180…180 / latitude −90…90: "
+            "it is probably in a projected CRS. Give lon/lat (EPSG:4490/4326) or name its CRS."
+        )
+    problem = describe_invalidity(shape)
+    if problem:
+        where = invalidity(shape)
+        raise GeometryError(problem, location=where[1] if where else None)
+    return as_multipolygon(shape)
+
+
+def _tolerance() -> float:
+    return settings.GEOGRID_TOPOLOGY_TOLERANCE_M
+
+
+def _to_geos(shape: BaseGeometry) -> GEOSGeometry:
+    return GEOSGeometry(memoryview(shapely.to_wkb(as_multipolygon(shape))), srid=STORAGE_SRID)
+
+
+def _geoms_of(queryset) -> tuple[list[str], np.ndarray]:
+    rows = list(queryset.values_list("code", "geom"))
+    codes = [code for code, _ in rows]
+    geoms = shapely.from_wkb([bytes(geom.wkb) for _, geom in rows]) if rows else np.array([])
+    return codes, np.asarray(geoms)
+
+
+# --- Checks -----------------------------------------------------------------------------------
+@dataclass
+class Candidate:
+    """A new or reshaped boundary awaiting its checks (storage CRS)."""
+
+    geom: BaseGeometry
+    code: str = ""
+    name: str = ""
+    attrs: dict[str, Any] = field(default_factory=dict)
+    area_m2: float = 0.0
+
+
+def check_candidates(
+    *,
+    level: GridLevel,
+    parent: Grid | None,
+    candidates: Sequence[Candidate],
+    exclude_ids: Sequence[int] = (),
+) -> dict[int, list[topology.Problem]]:
+    """Topology problems of candidate boundaries, by candidate index (empty dict: all fine).
+
+    Checks each candidate against the parent (must cover it), the parent's other active children
+    and the other candidates (no overlaps beyond the tolerance), and the level's area bounds.
+    Candidate areas are filled in as a side result.
+    """
+    tolerance = _tolerance()
+    codes = [c.code or f"#{i + 1}" for i, c in enumerate(candidates)]
+    metric = to_metric(np.array([c.geom for c in candidates], dtype=object))
+    areas = shapely.area(metric)
+    for candidate, area in zip(candidates, areas, strict=True):
+        candidate.area_m2 = float(area)
+    problems: dict[int, list[topology.Problem]] = {}
+
+    def add(index: int, problem: topology.Problem) -> None:
+        problems.setdefault(index, []).append(problem)
+
+    for problem in topology.area_problems(
+        codes, areas, level.min_area_m2, level.max_area_m2, metric
+    ):
+        add(codes.index(problem.codes[0]), problem)
+    if parent is not None:
+        parent_metric = to_metric(shapely.from_wkb(bytes(parent.geom.wkb)))
+        for problem in topology.escape_problems(codes, metric, parent_metric, parent.code,
+                                                tolerance):
+            add(codes.index(problem.codes[0]), problem)
+    # Existing active siblings near the candidates (one bbox query), then pairwise overlaps.
+    envelope = shapely.envelope(shapely.union_all([c.geom for c in candidates]))
+    siblings = Grid.objects.active().filter(level=level, geom__bboverlaps=_to_geos(envelope))
+    if parent is not None:
+        siblings = siblings.filter(parent=parent)
+    siblings = siblings.exclude(id__in=list(exclude_ids))
+    sibling_codes, sibling_geoms = _geoms_of(siblings)
+    all_codes = codes + sibling_codes
+    all_geoms = np.concatenate([metric, to_metric(sibling_geoms)]) if sibling_codes else metric
+    for problem in topology.overlap_problems(all_codes, all_geoms, tolerance):
+        involved = [all_codes.index(c) for c in problem.codes]
+        for position in involved:
+            if position < len(codes):
+                add(position, problem)
+    return problems
+
+
+def _first_message(problems: dict[int, list[topology.Problem]]) -> str:
+    flat = [p for plist in problems.values() for p in plist]
+    more = f" (and {len(flat) - 1} more problems)" if len(flat) > 1 else ""
+    return flat[0].message + more
+
+
+def _next_sequence(parent: Grid) -> int:
+    """The next child sequence number of a parent: after every code ever used, never reused.
+
+    The caller holds the parent's row lock, so two concurrent creations cannot take the same one.
+    """
+    used = Grid.objects.filter(parent=parent).aggregate(last=Max("code"))["last"]
+    return int(used[len(parent.code):]) + 1 if used else 1
+
+
+def child_level(parent: Grid) -> GridLevel:
+    level = GridLevel.objects.filter(depth=parent.level.depth + 1).first()
+    if level is None:
+        raise GridError(f"{parent.level.name} is the finest level: it has no child grids.")
+    return level
+
+
+def _lock(grid: Grid) -> Grid:
+    return Grid.objects.select_for_update(of=("self",)).select_related("level", "parent").get(
+        pk=grid.pk
+    )
+
+
+def _check_level_and_parent(level: GridLevel, parent: Grid | None) -> None:
+    if parent is None:
+        if level.depth != 0:
+            raise GridError(f"A {level.name} grid needs a parent grid.")
+        return
+    if not parent.is_active:
+        raise GridError(f"Parent grid {parent.code} is retired; choose an active parent.")
+    if parent.level.depth != level.depth - 1:
+        raise GridError(
+            f"A {level.name} grid cannot sit directly under {parent.level.name} {parent.code}."
+        )
+
+
+def _check_code(code: str, level: GridLevel, parent: Grid | None) -> str:
+    validate_grid_code(code)
+    if len(code) != level.code_length:
+        raise CodeError(
+            f"Code {code} has {len(code)} digits; {level.name} codes have {level.code_length}."
+        )
+    if parent is not None and not code.startswith(parent.code):
+        raise CodeError(f"Code {code} must start with its parent's code {parent.code}.")
+    if Grid.objects.filter(code=code).exists():
+        raise CodeError(f"Code {code} is already used (grid codes are never reused).")
+    return code
+
+
+@transaction.atomic
+def create_grids(
+    *,
+    actor: Any,
+    level: GridLevel,
+    parent: Grid | None,
+    candidates: Sequence[Candidate],
+    source: str = GridSource.DRAWN,
+    action: str = "created",
+    check: bool = True,
+) -> list[Grid]:
+    """Create several grids under one parent in one transaction, all or none.
+
+    Locks the parent row (serialises code allocation), checks every candidate (geometry,
+    parent coverage, overlaps, area bounds) unless `check` is False because the caller has just
+    run `check_candidates` itself, allocates codes west→east then north→south for candidates
+    without one, and writes each grid, its first GridBoundary and a GridEvent.
+    """
+    _check_level_and_parent(level, parent)
+    if parent is not None:
+        parent = _lock(parent)
+    for candidate in candidates:
+        candidate.geom = clean_polygon(candidate.geom)
+    seen: set[str] = set()
+    for candidate in candidates:
+        if candidate.code:
+            _check_code(candidate.code, level, parent)
+            if candidate.code in seen:
+                raise CodeError(f"Code {candidate.code} is given twice.")
+            seen.add(candidate.code)
+    if check:
+        problems = check_candidates(level=level, parent=parent, candidates=candidates)
+        if problems:
+            raise TopologyError(_first_message(problems), [p for v in problems.values() for p in v])
+    else:
+        areas = shapely.area(to_metric(np.array([c.geom for c in candidates], dtype=object)))
+        for candidate, area in zip(candidates, areas, strict=True):
+            candidate.area_m2 = float(area)
+    unnamed = [c for c in candidates if not c.code]
+    if unnamed:
+        if parent is None:
+            raise CodeError(f"A {level.name} grid without a parent needs an explicit code.")
+        sequence = _next_sequence(parent)
+        for offset, index in enumerate(reading_order([c.geom for c in unnamed])):
+            unnamed[index].code = child_code(parent.code, sequence + offset, level.code_length)
+    now = timezone.now()
+    grids = [
+        Grid(
+            code=c.code,
+            name=c.name or c.code,
+            level=level,
+            parent=parent,
+            district_code=c.code[:6],
+            source=source,
+            geom=_to_geos(c.geom),
+            area_m2=round(c.area_m2, 2),
+            valid_from=now,
+            grid_type=c.attrs.pop("grid_type", GridType.OTHER),
+            **c.attrs,
+        )
+        for c in candidates
+    ]
+    try:
+        Grid.objects.bulk_create(grids)
+    except IntegrityError as exc:
+        raise GridError(f"The grids could not be stored: {exc}") from exc
+    GridBoundary.objects.bulk_create(
+        GridBoundary(grid=g, version=1, geom=g.geom, area_m2=g.area_m2, valid_from=now,
+                     changed_by=actor, reason=action)
+        for g in grids
+    )
+    GridEvent.objects.bulk_create(
+        GridEvent(grid=g, action=action, actor=actor,
+                  details={"code": g.code, "area_m2": g.area_m2, "source": source})
+        for g in grids
+    )
+    return grids
+
+
+def create_grid(
+    *,
+    actor: Any,
+    level: GridLevel,
+    geom: Any,
+    parent: Grid | None = None,
+    code: str = "",
+    name: str = "",
+    source: str = GridSource.DRAWN,
+    **attrs: Any,
+) -> Grid:
+    """Create one grid (see create_grids for the checks, locks and rows written)."""
+    candidate = Candidate(geom=geom, code=code, name=name, attrs=attrs)
+    return create_grids(actor=actor, level=level, parent=parent, candidates=[candidate],
+                        source=source)[0]
+
+
+@transaction.atomic
+def reshape_grid(
+    *, grid: Grid, geom: Any, expected_version: int, actor: Any, reason: str = ""
+) -> Grid:
+    """Give a grid a new boundary.
+
+    Locks the grid row; a stale `expected_version` raises VersionConflict and changes nothing.
+    The new boundary must pass the same checks as a new grid, and must still cover the grid's
+    own active children. Closes the current GridBoundary, opens a new one, bumps `version`, and
+    writes a 'reshaped' GridEvent with the impact reported by the registered providers.
+    """
+    grid = _lock(grid)
+    if grid.version != expected_version:
+        raise VersionConflict(grid, expected_version)
+    if not grid.is_active:
+        raise GridError(f"Grid {grid.code} is retired; it cannot be reshaped.")
+    shape = clean_polygon(geom)
+    candidate = Candidate(geom=shape, code=grid.code)
+    problems = check_candidates(
+        level=grid.level, parent=grid.parent, candidates=[candidate], exclude_ids=[grid.pk]
+    )
+    child_codes, child_geoms = _geoms_of(grid.children.active())
+    if child_codes:
+        escaping = topology.escape_problems(
+            child_codes, to_metric(child_geoms), to_metric(shape), grid.code, _tolerance()
+        )
+        if escaping:
+            problems.setdefault(0, []).extend(escaping)
+    if problems:
+        raise TopologyError(_first_message(problems), [p for v in problems.values() for p in v])
+    impact = edit_impact(grid=grid, new_geom=shape)
+    now = timezone.now()
+    GridBoundary.objects.filter(grid=grid, valid_to__isnull=True).update(valid_to=now)
+    grid.geom = _to_geos(shape)
+    grid.area_m2 = round(candidate.area_m2, 2)
+    grid.version += 1
+    grid.save(update_fields=["geom", "area_m2", "version", "updated_at"])
+    GridBoundary.objects.create(grid=grid, version=grid.version, geom=grid.geom,
+                                area_m2=grid.area_m2, valid_from=now, changed_by=actor,
+                                reason=reason)
+    GridEvent.objects.create(grid=grid, action="reshaped", actor=actor, details={
+        "version": grid.version, "area_m2": grid.area_m2, "reason": reason, "impact": impact,
+    })
+    return grid
+
+
+@transaction.atomic
+def retire_grid(*, grid: Grid, expected_version: int, actor: Any, reason: str = "") -> Grid:
+    """Retire a grid: it stays in the database with valid_to set, and its code is never reused.
+
+    Locks the grid; refuses while it has active children; closes its current boundary.
+    """
+    grid = _lock(grid)
+    if grid.version != expected_version:
+        raise VersionConflict(grid, expected_version)
+    if not grid.is_active:
+        raise GridError(f"Grid {grid.code} is already retired.")
+    active_children = grid.children.active().count()
+    if active_children:
+        raise GridError(
+            f"Grid {grid.code} still has {active_children} active child grids; retire or "
+            "re-divide them first."
+        )
+    impact = edit_impact(grid=grid, new_geom=None)
+    now = timezone.now()
+    GridBoundary.objects.filter(grid=grid, valid_to__isnull=True).update(valid_to=now)
+    grid.valid_to = now
+    grid.version += 1
+    grid.save(update_fields=["valid_to", "version", "updated_at"])
+    GridEvent.objects.create(grid=grid, action="retired", actor=actor,
+                             details={"reason": reason, "impact": impact})
+    return grid
+
+
+def reading_order(geoms: Sequence[BaseGeometry]) -> list[int]:
+    """Indices in the standard numbering order: west→east along rows, rows north→south.
+
+    Rows are bands as tall as the median grid, counted from the northernmost centroid, so grids
+    of one visual row share a band even when their centroids differ by a few metres.
+    """
+    if not geoms:
+        return []
+    metric = to_metric(np.array(list(geoms), dtype=object))
+    points = shapely.get_coordinates(shapely.point_on_surface(metric))
+    bounds = shapely.bounds(metric)
+    heights = bounds[:, 3] - bounds[:, 1]
+    band = max(float(np.median(heights)), 1.0)
+    rows = np.floor((points[:, 1].max() - points[:, 1]) / band + 0.5)
+    return list(np.lexsort((points[:, 0], rows)))
+
+
+def topology_report(*, parent: Grid) -> dict[str, Any]:
+    """Check all active children of `parent`: invalid geometries, overlaps, gaps, children
+    escaping the parent and areas outside the level's bounds; read-only.
+
+    Returns {"parent", "level", "children", "ok", "counts", "problems"}: each problem has its
+    kind, the codes involved, a message, its location (lon/lat), its area in m² and its shape.
+    """
+    tolerance = _tolerance()
+    codes, geoms = _geoms_of(parent.children.active().order_by("code"))
+    level = GridLevel.objects.filter(depth=parent.level.depth + 1).first()
+    problems: list[topology.Problem] = []
+    if codes:
+        problems += topology.invalid_problems(codes, geoms)
+        # Judge the rest on repaired shapes, so one broken polygon does not hide other problems.
+        repaired = np.array([g if g.is_valid else shapely.make_valid(g) for g in geoms],
+                            dtype=object) if problems else geoms
+        metric = to_metric(repaired)
+        parent_metric = to_metric(shapely.from_wkb(bytes(parent.geom.wkb)))
+        problems += topology.overlap_problems(codes, metric, tolerance)
+        problems += topology.escape_problems(codes, metric, parent_metric, parent.code, tolerance)
+        problems += topology.gap_problems(metric, parent_metric, parent.code, tolerance)
+        if level is not None:
+            problems += topology.area_problems(
+                codes, shapely.area(metric), level.min_area_m2, level.max_area_m2, metric
+            )
+    counts = {kind: 0 for kind in ("invalid", "overlap", "gap", "escape", "area")}
+    for problem in problems:
+        counts[problem.kind] += 1
+    return {
+        "parent": {"code": parent.code, "name": parent.name, "level": parent.level.slug},
+        "children": len(codes),
+        "tolerance_m": tolerance,
+        "ok": not problems,
+        "counts": counts,
+        "problems": problems,
+    }
+
+
+DEFAULT_LEVELS = [
+    # slug, name, English, depth, code length, min area, max area (m²)
+    ("district", "区县", "District", 0, 6, None, None),
+    ("street", "街道", "Street", 1, 9, None, None),
+    ("community", "社区", "Community", 2, 12, None, None),
+    ("unit", "单元网格", "Unit grid", 3, None, 1_000.0, 50_000.0),
+]
+
+
+@transaction.atomic
+def ensure_default_levels() -> list[GridLevel]:
+    """Create the four standard levels if missing (idempotent; existing rows are kept as edited).
+
+    The unit grid's code length follows GEOGRID_UNIT_GRID_CODE_LENGTH (14 or 15)."""
+    levels = []
+    for slug, name, name_en, depth, length, min_area, max_area in DEFAULT_LEVELS:
+        level, _ = GridLevel.objects.get_or_create(slug=slug, defaults={
+            "name": name, "name_en": name_en, "depth": depth,
+            "code_length": length or settings.GEOGRID_UNIT_GRID_CODE_LENGTH,
+            "min_area_m2": min_area, "max_area_m2": max_area,
+        })
+        levels.append(level)
+    return levels

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from geogrid.grids import api
+
+app_name = "grids-api"
+
+urlpatterns = [
+    path("grids/", api.GridListView.as_view(), name="grid-list"),
+    path("grids/<str:code>/", api.GridDetailView.as_view(), name="grid-detail"),
+    path("grids/<str:code>/topology/", api.GridTopologyView.as_view(), name="grid-topology"),
+    path("locate", api.LocateView.as_view(), name="locate"),
+    path("locate/", api.LocateView.as_view()),
+    path("codes/explain/<str:code>", api.CodeExplainView.as_view(), name="code-explain"),
+    path("codes/explain/<str:code>/", api.CodeExplainView.as_view()),
+]

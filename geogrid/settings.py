@@ -1,0 +1,196 @@
+"""GeoGrid settings: one module, driven by environment variables (see README, "Configuration")."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def envbool(name: str, default: str = "") -> bool:
+    value = os.environ.get(name, default).strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), not {value!r}")
+
+
+def envint(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value in (None, ""):
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be an integer, not {value!r}") from exc
+
+
+def envfloat(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if value in (None, ""):
+        return default
+    try:
+        return float(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be a number, not {value!r}") from exc
+
+
+DEBUG = envbool("GEOGRID_DEBUG", "1")
+# The fallback key only serves the embedded development set-up; production sets its own.
+SECRET_KEY = os.environ.get("GEOGRID_SECRET_KEY", "dev-only-insecure-key-change-me")
+if not DEBUG and SECRET_KEY.startswith("dev-only"):
+    raise ImproperlyConfigured("Set GEOGRID_SECRET_KEY when GEOGRID_DEBUG is off")
+ALLOWED_HOSTS = os.environ.get("GEOGRID_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.gis",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "rest_framework_gis",
+    "drf_spectacular",
+    "leaflet",
+    "geogrid.core",
+    "geogrid.accounts",
+    "geogrid.grids",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "geogrid.urls"
+WSGI_APPLICATION = "geogrid.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+            ],
+        },
+    },
+]
+
+# --- Database -----------------------------------------------------------------------------------
+# DATABASE_URL (postgis://user:pass@host:port/name) points at any PostGIS; without it, the
+# embedded project-local cluster that `make db` starts (geogrid/core/devdb.py).
+GEOGRID_DB_PORT = envint("GEOGRID_DB_PORT", 54329)
+DATABASE_URL = os.environ.get("DATABASE_URL") or (
+    f"postgis://geogrid@127.0.0.1:{GEOGRID_DB_PORT}/geogrid"
+)
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+DATABASES["default"]["ENGINE"] = "django.contrib.gis.db.backends.postgis"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "accounts.User"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "home"
+
+# --- Languages: Chinese by default, English available ---------------------------------------------
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "geogrid" / "locale"]
+TIME_ZONE = os.environ.get("GEOGRID_TIME_ZONE", "Asia/Shanghai")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
+MEDIA_ROOT = BASE_DIR / "var" / "media"
+MEDIA_URL = "media/"
+
+# Uploads (grid files in the admin/API) are refused beyond this size with a clear message.
+GEOGRID_MAX_UPLOAD_MB = envint("GEOGRID_MAX_UPLOAD_MB", 50)
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+
+# --- GIS ---------------------------------------------------------------------------------------
+# The SRIDs themselves live in geogrid/core/srid.py; only the metric CRS is configurable, because
+# it depends on the city's longitude (CGCS2000 3-degree Gauss-Krüger zone; Beijing -> 4548).
+GEOGRID_METRIC_SRID = envint("GEOGRID_METRIC_SRID", 4548)
+# Unit-grid codes: 15 digits (3-digit sequence, DB11/T 2157-2023, GB/T 47678.3) or 14 (CJ/T 213).
+GEOGRID_UNIT_GRID_CODE_LENGTH = envint("GEOGRID_UNIT_GRID_CODE_LENGTH", 15)
+if GEOGRID_UNIT_GRID_CODE_LENGTH not in (14, 15):
+    raise ImproperlyConfigured("GEOGRID_UNIT_GRID_CODE_LENGTH must be 14 or 15")
+# Overlaps, gaps and escapes thinner than this (metres) are drawing noise, not topology errors.
+GEOGRID_TOPOLOGY_TOLERANCE_M = envfloat("GEOGRID_TOPOLOGY_TOLERANCE_M", 0.5)
+# Anonymous clients may read public grid data (GeoJSON, locate, code explanations).
+GEOGRID_PUBLIC_READ_API = envbool("GEOGRID_PUBLIC_READ_API", "1")
+GEOGRID_API_PAGE_SIZE = envint("GEOGRID_API_PAGE_SIZE", 100)
+GEOGRID_API_MAX_PAGE_SIZE = envint("GEOGRID_API_MAX_PAGE_SIZE", 1000)
+# Basemap tile URL template; the pages still work (grey background) when it cannot be reached.
+GEOGRID_BASEMAP_URL = os.environ.get(
+    "GEOGRID_BASEMAP_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+)
+GEOGRID_BASEMAP_ATTRIBUTION = os.environ.get(
+    "GEOGRID_BASEMAP_ATTRIBUTION", "© OpenStreetMap contributors"
+)
+
+LEAFLET_CONFIG = {
+    "DEFAULT_CENTER": (39.91, 116.41),
+    "DEFAULT_ZOOM": 12,
+    "MIN_ZOOM": 3,
+    "MAX_ZOOM": 19,
+    "TILES": [(_("Basemap"), GEOGRID_BASEMAP_URL, {"attribution": GEOGRID_BASEMAP_ATTRIBUTION})],
+    "RESET_VIEW": False,
+}
+
+# --- API ---------------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["geogrid.core.permissions.PublicReadOrAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "geogrid.core.api.exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "GeoGrid API",
+    "DESCRIPTION": "Grids, point-in-grid lookup and code explanations for urban grid management.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# GDAL < 3.9 cannot forbid file/network access while parsing spatial-reference strings
+# (gis.W001). GeoGrid never passes user input to SpatialReference: CRS parameters are parsed
+# by geogrid.core.crs into integer EPSG codes first.
+SILENCED_SYSTEM_CHECKS = ["gis.W001"]
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("GEOGRID_LOG_LEVEL", "WARNING")},
+}

@@ -1,0 +1,67 @@
+/* The city map: grids of one level as GeoJSON, click to locate. Works without a basemap. */
+(function () {
+  "use strict";
+  var cfg = window.GEOGRID;
+  var map = L.map("city-map", { preferCanvas: true }).setView([39.905, 116.41], 13);
+  var base = L.tileLayer(cfg.basemapUrl, { attribution: cfg.basemapAttribution, maxZoom: 19 });
+  base.addTo(map);
+  var palette = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#1f78b4"];
+  var layer = L.geoJSON(null, {
+    style: function (f) {
+      var i = parseInt(f.id.slice(-2), 10) || 0;
+      return { color: "#333", weight: 1, fillColor: palette[i % palette.length], fillOpacity: 0.35 };
+    },
+    onEachFeature: function (f, l) {
+      l.bindTooltip(f.properties.name + "<br>" + cfg.text.code + " " + f.id, { sticky: true });
+    }
+  }).addTo(map);
+  var marker = null;
+  var result = document.getElementById("locate-result");
+  var fitted = false;
+
+  function currentLevel() {
+    var checked = document.querySelector("input[name=level]:checked");
+    return checked ? checked.value : "street";
+  }
+
+  function load() {
+    var level = currentLevel();
+    var url = cfg.gridsUrl + "?page_size=1000&level=" + encodeURIComponent(level);
+    if (level === "unit") {
+      if (map.getZoom() < 15) { layer.clearLayers(); result.textContent = cfg.text.zoomIn; return; }
+      url += "&bbox=" + map.getBounds().toBBoxString();
+    }
+    fetch(url, { headers: { Accept: "application/json" } })
+      .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
+      .then(function (data) {
+        layer.clearLayers();
+        layer.addData(data);
+        if (!fitted && layer.getLayers().length) { map.fitBounds(layer.getBounds()); fitted = true; }
+        document.body.dataset.gridsLoaded = String(layer.getLayers().length);
+      })
+      .catch(function (e) { result.textContent = cfg.text.failed + e.message; });
+  }
+
+  map.on("click", function (e) {
+    var url = cfg.locateUrl + "?lon=" + e.latlng.lng.toFixed(7) + "&lat=" + e.latlng.lat.toFixed(7);
+    fetch(url).then(function (r) { return r.json().then(function (d) { return [r.status, d]; }); })
+      .then(function (pair) {
+        if (marker) { map.removeLayer(marker); }
+        marker = L.marker(e.latlng).addTo(map);
+        if (pair[0] !== 200) { result.textContent = pair[1].detail || cfg.text.outside; return; }
+        var list = document.createElement("ol");
+        pair[1].path.forEach(function (step) {
+          var li = document.createElement("li");
+          li.textContent = step.level_name + "：" + step.name + "（" + step.code + "）";
+          list.appendChild(li);
+        });
+        result.innerHTML = "";
+        result.appendChild(list);
+      });
+  });
+  map.on("moveend", function () { if (currentLevel() === "unit") { load(); } });
+  document.querySelectorAll("input[name=level]").forEach(function (input) {
+    input.addEventListener("change", load);
+  });
+  load();
+})();
