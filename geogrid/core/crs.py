@@ -231,8 +231,9 @@ _CHINA_LAT_MIN: Final = 0.8293
 _CHINA_LAT_MAX: Final = 55.8271
 
 # Inverse transforms iterate until the forward transform of the estimate reproduces the input
-# to within this many degrees (about 0.1 mm). Each step shrinks the error by ~1e-3, so a few
-# iterations suffice; the cap only guards against pathological input.
+# to within this many degrees (about 0.1 mm). The offsets change by only ~1e-3 degree per degree,
+# so each step shrinks the error several hundredfold and two to four steps suffice; the cap only
+# guards against pathological input.
 _INVERSE_TOLERANCE_DEG: Final = 1e-9
 _INVERSE_MAX_ITERATIONS: Final = 30
 
@@ -269,6 +270,11 @@ def out_of_china(lon: ArrayLike, lat: ArrayLike) -> BoolArray:
 
 def _gcj_offset(lon: FloatArray, lat: FloatArray) -> tuple[FloatArray, FloatArray]:
     """GCJ-02 minus WGS84 at a WGS84 point, in degrees (no China check)."""
+    with np.errstate(invalid="ignore"):  # sin(inf) is NaN, which is what callers expect
+        return _gcj_offset_unchecked(lon, lat)
+
+
+def _gcj_offset_unchecked(lon: FloatArray, lat: FloatArray) -> tuple[FloatArray, FloatArray]:
     # The operation order follows the published code so results agree to the last bit or two.
     x = lon - 105.0
     y = lat - 35.0
@@ -311,7 +317,7 @@ def gcj02_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> tuple[FloatArray, FloatArr
     """GCJ-02 lon/lat to WGS84 by iterating the forward transform (exact to ~1e-9 degrees).
 
     The widely copied one-step inverse (subtract the offset computed at the GCJ-02 point) is
-    off by up to about a metre; here that result is only the starting point, refined until
+    off by decimetres to a couple of metres; here that result is only the starting point, refined until
     ``wgs84_to_gcj02`` reproduces the input within 1e-9 degrees. Points whose GCJ-02
     coordinates lie outside China are returned unchanged, as the published algorithm does.
     """
@@ -335,17 +341,25 @@ def gcj02_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> tuple[FloatArray, FloatArr
 
 
 def _gcj_to_bd_raw(lon: FloatArray, lat: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """The published GCJ-02 -> BD-09 formula (no China check)."""
+    with np.errstate(invalid="ignore"):
+        return _gcj_to_bd_unchecked(lon, lat)
+
+
+def _gcj_to_bd_unchecked(lon: FloatArray, lat: FloatArray) -> tuple[FloatArray, FloatArray]:
     z = np.sqrt(lon * lon + lat * lat) + 0.00002 * np.sin(lat * _BD_X_PI)
     theta = np.arctan2(lat, lon) + 0.000003 * np.cos(lon * _BD_X_PI)
     return z * np.cos(theta) + _BD_DLON, z * np.sin(theta) + _BD_DLAT
 
 
 def _bd_to_gcj_closed_form(lon: FloatArray, lat: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """The published closed-form BD-09 -> GCJ-02 inverse (approximate, no China check)."""
     x = lon - _BD_DLON
     y = lat - _BD_DLAT
-    z = np.sqrt(x * x + y * y) - 0.00002 * np.sin(y * _BD_X_PI)
-    theta = np.arctan2(y, x) - 0.000003 * np.cos(x * _BD_X_PI)
-    return z * np.cos(theta), z * np.sin(theta)
+    with np.errstate(invalid="ignore"):
+        z = np.sqrt(x * x + y * y) - 0.00002 * np.sin(y * _BD_X_PI)
+        theta = np.arctan2(y, x) - 0.000003 * np.cos(x * _BD_X_PI)
+        return z * np.cos(theta), z * np.sin(theta)
 
 
 def gcj02_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[FloatArray, FloatArray]:
@@ -361,8 +375,8 @@ def bd09_to_gcj02(
 ) -> tuple[FloatArray, FloatArray]:
     """Baidu BD-09 lon/lat to GCJ-02; outside China unchanged.
 
-    Starts from the standard published inverse, which is itself only approximate (a few
-    centimetres, up to ~5e-7 degrees). With ``refine`` (the default) the estimate is iterated
+    Starts from the standard published inverse, which is itself only approximate (up to about
+    1e-6 degrees, a decimetre). With ``refine`` (the default) the estimate is iterated
     until ``gcj02_to_bd09`` reproduces the input within 1e-9 degrees; ``refine=False`` returns
     the published closed form unchanged.
     """

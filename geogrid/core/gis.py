@@ -53,11 +53,13 @@ def as_multipolygon(geom: BaseGeometry) -> MultiPolygon:
         return geom
     if isinstance(geom, Polygon):
         return MultiPolygon([geom])
-    parts = [g for g in shapely.get_parts(geom) if isinstance(g, Polygon) and not g.is_empty]
-    polys: list[Polygon] = []
-    for part in parts:
-        polys.extend(shapely.get_parts(part))
-    return MultiPolygon(polys)
+    polygons: list[Polygon] = []
+    for part in shapely.get_parts(geom):  # a collection may hold polygons and multipolygons
+        if isinstance(part, Polygon) and not part.is_empty:
+            polygons.append(part)
+        elif isinstance(part, MultiPolygon):
+            polygons.extend(p for p in part.geoms if not p.is_empty)
+    return MultiPolygon(polygons)
 
 
 def repair(geom: BaseGeometry) -> MultiPolygon:

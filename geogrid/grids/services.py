@@ -29,6 +29,7 @@ from geogrid.core.gis import (
 )
 from geogrid.core.srid import STORAGE_SRID
 from geogrid.grids import topology
+from geogrid.grids.levels import DEFAULT_LEVELS
 from geogrid.grids.models import (
     Grid,
     GridBoundary,
@@ -159,6 +160,7 @@ def check_candidates(
     parent: Grid | None,
     candidates: Sequence[Candidate],
     exclude_ids: Sequence[int] = (),
+    labels: Sequence[str] | None = None,
 ) -> dict[int, list[topology.Problem]]:
     """Topology problems of candidate boundaries, by candidate index (empty dict: all fine).
 
@@ -167,7 +169,8 @@ def check_candidates(
     Candidate areas are filled in as a side result.
     """
     tolerance = _tolerance()
-    codes = [c.code or f"#{i + 1}" for i, c in enumerate(candidates)]
+    codes = [c.code or (labels[i] if labels else f"new grid {i + 1}")
+             for i, c in enumerate(candidates)]
     metric = to_metric(np.array([c.geom for c in candidates], dtype=object))
     areas = shapely.area(metric)
     for candidate, area in zip(candidates, areas, strict=True):
@@ -252,8 +255,6 @@ def _check_code(code: str, level: GridLevel, parent: Grid | None) -> str:
         )
     if parent is not None and not code.startswith(parent.code):
         raise CodeError(f"Code {code} must start with its parent's code {parent.code}.")
-    if Grid.objects.filter(code=code).exists():
-        raise CodeError(f"Code {code} is already used (grid codes are never reused).")
     return code
 
 
@@ -287,6 +288,9 @@ def create_grids(
             if candidate.code in seen:
                 raise CodeError(f"Code {candidate.code} is given twice.")
             seen.add(candidate.code)
+    taken = sorted(Grid.objects.filter(code__in=seen).values_list("code", flat=True))
+    if taken:
+        raise CodeError(f"Code {taken[0]} is already used (grid codes are never reused).")
     if check:
         problems = check_candidates(level=level, parent=parent, candidates=candidates)
         if problems:
@@ -482,26 +486,100 @@ def topology_report(*, parent: Grid) -> dict[str, Any]:
     }
 
 
-DEFAULT_LEVELS = [
-    # slug, name, English, depth, code length, min area, max area (m²)
-    ("district", "区县", "District", 0, 6, None, None),
-    ("street", "街道", "Street", 1, 9, None, None),
-    ("community", "社区", "Community", 2, 12, None, None),
-    ("unit", "单元网格", "Unit grid", 3, None, 1_000.0, 50_000.0),
-]
-
 
 @transaction.atomic
 def ensure_default_levels() -> list[GridLevel]:
-    """Create the four standard levels if missing (idempotent; existing rows are kept as edited).
+    """Create the standard levels if missing (idempotent; edited rows are kept as they are).
 
-    The unit grid's code length follows GEOGRID_UNIT_GRID_CODE_LENGTH (14 or 15)."""
-    levels = []
+    Migration grids.0002 creates them too; this serves databases flushed by tests."""
     for slug, name, name_en, depth, length, min_area, max_area in DEFAULT_LEVELS:
-        level, _ = GridLevel.objects.get_or_create(slug=slug, defaults={
+        GridLevel.objects.get_or_create(slug=slug, defaults={
             "name": name, "name_en": name_en, "depth": depth,
             "code_length": length or settings.GEOGRID_UNIT_GRID_CODE_LENGTH,
             "min_area_m2": min_area, "max_area_m2": max_area,
         })
-        levels.append(level)
-    return levels
+    return list(GridLevel.objects.all())
+
+
+@transaction.atomic
+def divide_grid(
+    *,
+    parent: Grid,
+    actor: Any,
+    target_area_m2: float = 10_000.0,
+    method: str = "square",
+    seed: int = 0,
+    replace_existing: bool = False,
+    commit: bool = True,
+    names: Sequence[str] | None = None,
+    count: int | None = None,
+    grid_type: str = GridType.OTHER,
+) -> list[Grid]:
+    """Split `parent` into compact children of about `target_area_m2` covering it exactly.
+
+    Methods: "square" (a lattice of squares anchored on the parent's north-west corner) and
+    "voronoi" (jittered, relaxed Voronoi cells; `count` fixes the number of cells). Children are
+    coded west→east then north→south after every code the parent ever used. Locks the parent;
+    refuses if it already has active children unless `replace_existing`, which retires them in
+    the same transaction. With commit=False nothing is written and unsaved Grid objects are
+    returned (a preview). Writes the children, their boundaries, a 'created' event each and a
+    'divided' event on the parent.
+    """
+    from geogrid.grids.division import divide
+
+    parent = _lock(parent)
+    if not parent.is_active:
+        raise GridError(f"Grid {parent.code} is retired; it cannot be divided.")
+    level = child_level(parent)
+    existing = list(parent.children.active())
+    if existing and not replace_existing:
+        raise GridError(
+            f"Grid {parent.code} already has {len(existing)} active child grids; retire them "
+            "first or re-divide with replace_existing."
+        )
+    shapes = divide(shapely.from_wkb(bytes(parent.geom.wkb)), target_area_m2=target_area_m2,
+                    method=method, seed=seed, count=count)
+    ordered = [shapes[i] for i in reading_order(shapes)]
+    candidates = [
+        Candidate(geom=shape, name=(names[i] if names and i < len(names) else ""),
+                  attrs={"grid_type": grid_type})
+        for i, shape in enumerate(ordered)
+    ]
+    if not commit:
+        sequence = _next_sequence(parent)
+        areas = area_m2_of([c.geom for c in candidates])
+        transaction.set_rollback(True)
+        return [
+            Grid(code=child_code(parent.code, sequence + i, level.code_length),
+                 name=c.name or child_code(parent.code, sequence + i, level.code_length),
+                 level=level, parent=parent, geom=_to_geos(c.geom), area_m2=round(a, 2),
+                 source=GridSource.DIVIDED, district_code=parent.district_code)
+            for i, (c, a) in enumerate(zip(candidates, areas, strict=True))
+        ]
+    for child in existing:
+        retire_grid(grid=child, expected_version=child.version, actor=actor,
+                    reason=f"re-division of {parent.code}")
+    sequence = _next_sequence(parent)
+    for offset, candidate in enumerate(candidates):
+        candidate.code = child_code(parent.code, sequence + offset, level.code_length)
+        if not candidate.name:
+            candidate.name = candidate.code
+    # The pieces tile the parent by construction, so the pairwise overlap search would find
+    # nothing; the level's area bounds still apply (a custom target can break them).
+    metric = to_metric(np.array([c.geom for c in candidates], dtype=object))
+    area_issues = topology.area_problems([c.code for c in candidates], shapely.area(metric),
+                                         level.min_area_m2, level.max_area_m2, metric)
+    if area_issues:
+        raise TopologyError(area_issues[0].message + " Choose another target area.", area_issues)
+    children = create_grids(actor=actor, level=level, parent=parent, candidates=candidates,
+                            source=GridSource.DIVIDED, check=False)
+    GridEvent.objects.create(grid=parent, action="divided", actor=actor, details={
+        "method": method, "target_area_m2": target_area_m2, "children": len(children),
+        "first_code": children[0].code if children else None,
+        "replaced": [g.code for g in existing],
+    })
+    return children
+
+
+def area_m2_of(shapes: Sequence[BaseGeometry]) -> list[float]:
+    return [float(a) for a in shapely.area(to_metric(np.array(list(shapes), dtype=object)))]

@@ -59,6 +59,11 @@ def significant(pieces: np.ndarray, tolerance_m: float) -> np.ndarray:
     return mask
 
 
+def label(code: str) -> str:
+    """How a grid is named in messages: codes as 'grid 110101001', other labels as given."""
+    return f"grid {code}" if code.isdigit() else code
+
+
 def _location(piece: BaseGeometry) -> tuple[float, float]:
     return lonlat_of(shapely.point_on_surface(piece))
 
@@ -71,7 +76,8 @@ def invalid_problems(codes: list[str], geoms_storage: np.ndarray) -> list[Proble
         where_text = f" at lon {where[0]:.6f}, lat {where[1]:.6f}" if where else ""
         problems.append(Problem(
             kind="invalid", codes=[codes[index]], location=where,
-            message=f"Grid {codes[index]} is not a valid polygon: {reason.lower()}{where_text}.",
+            message=f"{label(codes[index]).capitalize()} is not a valid polygon: "
+                    f"{reason.lower()}{where_text}.",
         ))
     return problems
 
@@ -95,7 +101,7 @@ def overlap_problems(codes: list[str], geoms: np.ndarray, tolerance_m: float) ->
         problems.append(Problem(
             kind="overlap", codes=[codes[a], codes[b]], location=_location(piece), area_m2=area,
             geom_metric=piece,
-            message=f"Grids {codes[a]} and {codes[b]} overlap by {area:,.1f} m².",
+            message=f"{label(codes[a]).capitalize()} and {label(codes[b])} overlap by {area:,.1f} m².",
         ))
     return problems
 
@@ -118,7 +124,8 @@ def escape_problems(
         problems.append(Problem(
             kind="escape", codes=[codes[index]], location=_location(piece), area_m2=area,
             geom_metric=piece,
-            message=f"Grid {codes[index]} reaches {area:,.1f} m² outside its parent {parent_code}.",
+            message=f"{label(codes[index]).capitalize()} reaches {area:,.1f} m² outside its parent "
+                    f"{parent_code}.",
         ))
     return problems
 
@@ -155,6 +162,7 @@ def area_problems(
             continue
         problems.append(Problem(
             kind="area", codes=[codes[index]], location=_location(geoms[index]),
-            area_m2=float(area), message=f"Grid {codes[index]} measures {area:,.0f} m², {bound}.",
+            area_m2=float(area),
+            message=f"{label(codes[index]).capitalize()} measures {area:,.0f} m², {bound}.",
         ))
     return problems
