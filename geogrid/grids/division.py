@@ -105,26 +105,28 @@ def merge_small(pieces: list[BaseGeometry], min_area_m2: float) -> list[BaseGeom
 
     Smallest first, so slivers join real cells rather than each other. Only the few small
     pieces are visited one by one; the neighbour search uses an STRtree. A small piece with no
-    neighbour (an island of the parent) stays a piece of its own.
+    neighbour (an island of a multipart parent) joins the nearest piece, which becomes a
+    multipart grid: a grid of a few square metres is of no use to anyone.
     """
     pieces = list(pieces)
-    islands: set[int] = set()  # id() of pieces that have no neighbour to merge into
     while len(pieces) > 1:
         areas = shapely.area(to_metric(np.array(pieces, dtype=object)))
-        small = [int(i) for i in np.argsort(areas)
-                 if areas[i] < min_area_m2 and id(pieces[i]) not in islands]
+        small = [int(i) for i in np.argsort(areas) if areas[i] < min_area_m2]
         if not small:
             break
         index = small[0]
         piece = pieces[index]
-        tree = shapely.STRtree(pieces)
-        neighbours = [int(n) for n in tree.query(piece, predicate="intersects") if n != index]
-        if not neighbours:
-            islands.add(id(piece))
-            continue
-        shared = [shapely.length(shapely.intersection(piece.boundary, pieces[n].boundary))
-                  for n in neighbours]
-        target = neighbours[int(np.argmax(shared))]
+        positions = [i for i in range(len(pieces)) if i != index]
+        others = [pieces[i] for i in positions]
+        tree = shapely.STRtree(others)
+        neighbours = [int(n) for n in tree.query(piece, predicate="intersects")]
+        if neighbours:
+            shared = [shapely.length(shapely.intersection(piece.boundary, others[n].boundary))
+                      for n in neighbours]
+            nearest = neighbours[int(np.argmax(shared))]
+        else:
+            nearest = int(tree.nearest(piece))
+        target = positions[nearest]
         pieces[target] = shapely.union(pieces[target], piece)
         del pieces[index]
     return pieces

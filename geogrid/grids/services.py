@@ -514,6 +514,7 @@ def divide_grid(
     names: Sequence[str] | None = None,
     count: int | None = None,
     grid_type: str = GridType.OTHER,
+    source: str = GridSource.DIVIDED,
 ) -> list[Grid]:
     """Split `parent` into compact children of about `target_area_m2` covering it exactly.
 
@@ -553,7 +554,7 @@ def divide_grid(
             Grid(code=child_code(parent.code, sequence + i, level.code_length),
                  name=c.name or child_code(parent.code, sequence + i, level.code_length),
                  level=level, parent=parent, geom=_to_geos(c.geom), area_m2=round(a, 2),
-                 source=GridSource.DIVIDED, district_code=parent.district_code)
+                 source=source, district_code=parent.district_code)
             for i, (c, a) in enumerate(zip(candidates, areas, strict=True))
         ]
     for child in existing:
@@ -572,7 +573,7 @@ def divide_grid(
     if area_issues:
         raise TopologyError(area_issues[0].message + " Choose another target area.", area_issues)
     children = create_grids(actor=actor, level=level, parent=parent, candidates=candidates,
-                            source=GridSource.DIVIDED, check=False)
+                            source=source, check=False)
     GridEvent.objects.create(grid=parent, action="divided", actor=actor, details={
         "method": method, "target_area_m2": target_area_m2, "children": len(children),
         "first_code": children[0].code if children else None,

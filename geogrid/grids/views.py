@@ -15,9 +15,9 @@ def home(request: HttpRequest) -> HttpResponse:
     levels = list(GridLevel.objects.all())
     active = Grid.objects.active()
     counts = dict(active.values_list("level").annotate(n=Count("id")).values_list("level", "n"))
-    generated_levels = list(
-        active.filter(source=GridSource.GENERATED).values_list("level__name", flat=True).distinct()
-    )
+    generated = set(active.filter(source=GridSource.GENERATED).order_by()
+                    .values_list("level_id", flat=True).distinct())
+    generated_levels = [level for level in levels if level.id in generated]
     return render(request, "grids/home.html", {
         "level_rows": [(level, counts.get(level.id, 0)) for level in levels],
         "generated_levels": generated_levels,

@@ -8,7 +8,9 @@
   var palette = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#1f78b4"];
   var layer = L.geoJSON(null, {
     style: function (f) {
-      var i = parseInt(f.id.slice(-2), 10) || 0;
+      // Neighbours get different colours: hash the whole code, not its last digits.
+      var i = 0;
+      for (var k = 0; k < f.id.length; k++) { i = (i * 31 + f.id.charCodeAt(k)) % 9973; }
       return { color: "#333", weight: 1, fillColor: palette[i % palette.length], fillOpacity: 0.35 };
     },
     onEachFeature: function (f, l) {
@@ -52,7 +54,8 @@
         var list = document.createElement("ol");
         pair[1].path.forEach(function (step) {
           var li = document.createElement("li");
-          li.textContent = step.level_name + "：" + step.name + "（" + step.code + "）";
+          var label = step.name === step.code ? step.code : step.name + "（" + step.code + "）";
+          li.textContent = step.level_name + "：" + label;
           list.appendChild(li);
         });
         result.innerHTML = "";

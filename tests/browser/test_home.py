@@ -1,0 +1,39 @@
+"""The city map page in real Chromium: grids drawn, a click locates the point."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests import factories
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def small_city(transactional_db):
+    factories.levels()
+    return factories.small_city()
+
+
+def test_home_map_draws_grids_and_locates_a_click(live_server, page, screenshot, small_city):
+    page.goto(live_server.url + "/")
+    page.wait_for_selector("body[data-grids-loaded]")
+    assert page.get_attribute("body", "data-grids-loaded") == "2"  # the two streets
+    assert "城市网格" in page.text_content("aside h1")
+    page.check("input[name=level][value=community]")
+    page.wait_for_function("document.body.dataset.gridsLoaded === '2'")
+    box = page.locator("#city-map").bounding_box()
+    # The map fits the district; its centre lies on the shared street edge → west street wins.
+    page.mouse.click(box["x"] + box["width"] * 0.3, box["y"] + box["height"] / 2)
+    page.wait_for_selector("#locate-result li")
+    items = page.locator("#locate-result li").all_text_contents()
+    assert items[0].startswith("区县") and "东城区" in items[0]
+    assert any("西街道" in item for item in items)
+    screenshot("home-map")
+
+
+def test_home_page_switches_to_english(live_server, page, small_city):
+    page.goto(live_server.url + "/")
+    page.click("form.lang button[value=en]")
+    page.wait_for_selector("body[data-grids-loaded]")
+    assert page.locator("html").get_attribute("lang") == "en"

@@ -1,0 +1,63 @@
+"""The demo city loads from the real reference data, passes its own checks, and loads once."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import call_command
+
+from geogrid.accounts.models import User
+from geogrid.grids.locate import locate
+from geogrid.grids.models import Grid, GridScope
+from geogrid.grids.services import topology_report
+
+
+@pytest.fixture(scope="module")
+def demo_city(django_db_setup, django_db_blocker):
+    # Loading takes seconds: once for this module, removed afterwards.
+    with django_db_blocker.unblock():
+        call_command("load_demo", verbosity=0)
+        yield
+        GridScope.objects.all().delete()
+        Grid.objects.filter(code__startswith="110101").update(parent=None)
+        Grid.objects.filter(code__startswith="110101").delete()
+        User.objects.all().delete()
+
+
+@pytest.mark.django_db
+def test_demo_city_has_real_streets_and_about_4000_unit_grids(demo_city):
+    district = Grid.objects.get(code="110101")
+    assert district.name == "东城区" and district.source == "imported"
+    streets = dict(district.children.values_list("code", "name"))
+    assert len(streets) == 17 and streets["110101001"] == "东华门街道"
+    units = Grid.objects.active().filter(level__slug="unit", code__startswith="110101")
+    assert 3_500 <= units.count() <= 4_600
+    assert all(len(code) == 15 for code in units.values_list("code", flat=True)[:50])
+
+
+@pytest.mark.django_db
+def test_demo_city_passes_its_topology_reports(demo_city):
+    assert topology_report(parent=Grid.objects.get(code="110101"))["ok"]
+    street = Grid.objects.get(code="110101008")
+    assert topology_report(parent=street)["ok"]
+    for community in street.children.all()[:3]:
+        assert topology_report(parent=community)["ok"]
+
+
+@pytest.mark.django_db
+def test_demo_city_locates_tiananmen_east_in_donghuamen(demo_city):
+    # The Working People's Cultural Palace, east of Tiananmen: 东华门街道.
+    location = locate(116.4005, 39.9105)
+    assert location.path[1].name == "东华门街道" and location.grid.level == "unit"
+
+
+@pytest.mark.django_db
+def test_second_load_creates_nothing_and_demo_users_exist(demo_city, capsys):
+    before = Grid.objects.count()
+    call_command("load_demo")
+    out = capsys.readouterr().out
+    assert Grid.objects.count() == before
+    assert "created 0 streets, 0 communities, 0 unit grids" in out
+    assert "geogrid-demo" in out
+    roles = set(User.objects.values_list("role", flat=True))
+    assert roles == {"admin", "planner", "inspector", "operator", "department", "viewer"}
+    assert User.objects.get(username="inspector").grid_scopes.count() == 18
