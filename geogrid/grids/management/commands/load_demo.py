@@ -53,7 +53,8 @@ class Command(BaseCommand):
         )
         self.stdout.write("Street, community and unit-grid boundaries are GENERATED for the demo; "
                           "only the district boundary and the street names/codes are real.")
-        self.stdout.write("\nDemo users (password for all: %s):" % DEMO_PASSWORD)
+        self.stdout.write(f"\nDemo users — log in at http://127.0.0.1:8000/login/ "
+                          f"(password for all: {DEMO_PASSWORD}):")
         for username, role, label in DEMO_USERS:
             self.stdout.write(f"  {username:<11} {Role(role).label} — {label}")
 
