@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 MANAGE := $(PY) manage.py
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEB_PACKAGES := postgresql-15 postgresql-15-postgis-3 postgresql-contrib gdal-bin libgdal32 \
-	libgeos-c1v5 libproj25 chromium fonts-wqy-microhei python3-venv
+	libgeos-c1v5 libproj25 chromium fonts-wqy-microhei python3-venv gettext
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -21,7 +21,7 @@ help:
 	@echo "make db        start the embedded PostGIS cluster (var/pgdata);  make db-stop stops it"
 
 # Debian packages: installed only when one is missing, so a second run costs nothing.
-var/.system-deps:
+var/.system-deps: Makefile
 	@mkdir -p var
 	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
@@ -55,7 +55,6 @@ migrate: db
 
 demo: migrate
 	$(MANAGE) load_demo
-	$(MANAGE) compilemessages --ignore=.venv -v 0 || true
 	@echo "GeoGrid is serving on http://$(HOST):$(PORT)/  (Ctrl-C stops; make db-stop stops the database)"
 	$(MANAGE) runserver $(HOST):$(PORT)
 
@@ -79,7 +78,7 @@ bench: migrate
 	$(PY) -m bench $(BENCH_ARGS)
 
 messages: venv
-	$(MANAGE) makemessages -l zh_Hans -l en --ignore=.venv --ignore=var
+	$(MANAGE) makemessages -l en --ignore=.venv --ignore=var --ignore=tests --ignore=bench
 	$(MANAGE) compilemessages --ignore=.venv
 
 clean: db-stop

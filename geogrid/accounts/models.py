@@ -19,12 +19,12 @@ CITY_WIDE_ROLES = frozenset({Role.ADMIN, Role.OPERATOR, Role.VIEWER})
 
 
 class User(AbstractUser):
-    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.VIEWER)
-    phone = models.CharField(_("phone"), max_length=30, blank=True)
+    role = models.CharField(_("角色"), max_length=20, choices=Role.choices, default=Role.VIEWER)
+    phone = models.CharField(_("电话"), max_length=30, blank=True)
 
     class Meta:
-        verbose_name = _("user")
-        verbose_name_plural = _("users")
+        verbose_name = _("用户")
+        verbose_name_plural = _("用户")
 
     @property
     def effective_role(self) -> str:

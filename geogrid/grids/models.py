@@ -17,18 +17,18 @@ from geogrid.grids.querysets import GridQuerySet
 class GridLevel(models.Model):
     """A level of the hierarchy. Data, not an enum: a city may use 3 levels or 5."""
 
-    slug = models.SlugField(_("slug"), max_length=30, unique=True)
-    name = models.CharField(_("name"), max_length=50)
-    name_en = models.CharField(_("English name"), max_length=50, blank=True)
-    depth = models.PositiveSmallIntegerField(_("depth"), unique=True, help_text=_("0 = top level"))
-    code_length = models.PositiveSmallIntegerField(_("code length"))
-    min_area_m2 = models.FloatField(_("minimum area (m²)"), null=True, blank=True)
-    max_area_m2 = models.FloatField(_("maximum area (m²)"), null=True, blank=True)
+    slug = models.SlugField(_("标识"), max_length=30, unique=True)
+    name = models.CharField(_("名称"), max_length=50)
+    name_en = models.CharField(_("英文名称"), max_length=50, blank=True)
+    depth = models.PositiveSmallIntegerField(_("层级深度"), unique=True, help_text=_("0 = 最高层级"))
+    code_length = models.PositiveSmallIntegerField(_("编码位数"))
+    min_area_m2 = models.FloatField(_("最小面积 (m²)"), null=True, blank=True)
+    max_area_m2 = models.FloatField(_("最大面积 (m²)"), null=True, blank=True)
 
     class Meta:
         ordering = ["depth"]
-        verbose_name = _("grid level")
-        verbose_name_plural = _("grid levels")
+        verbose_name = _("网格层级")
+        verbose_name_plural = _("网格层级")
         constraints = [
             models.CheckConstraint(
                 condition=Q(code_length__gte=2) & Q(code_length__lte=20),
@@ -70,32 +70,32 @@ class GridSource(models.TextChoices):
 class Grid(models.Model):
     """One grid of any level. Retired grids stay (valid_to set): their codes are never reused."""
 
-    code = models.CharField(_("code"), max_length=20, unique=True)
-    name = models.CharField(_("name"), max_length=100)
+    code = models.CharField(_("编码"), max_length=20, unique=True)
+    name = models.CharField(_("名称"), max_length=100)
     level = models.ForeignKey(GridLevel, on_delete=models.PROTECT, related_name="grids")
     parent = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
     )
     # The distribution key for a future Citus deployment (design.md §3).
-    district_code = models.CharField(_("district code"), max_length=6, db_index=True)
+    district_code = models.CharField(_("区县代码"), max_length=6, db_index=True)
     grid_type = models.CharField(
-        _("type"), max_length=20, choices=GridType.choices, default=GridType.OTHER
+        _("类型"), max_length=20, choices=GridType.choices, default=GridType.OTHER
     )
     source = models.CharField(
-        _("source"), max_length=20, choices=GridSource.choices, default=GridSource.DRAWN
+        _("来源"), max_length=20, choices=GridSource.choices, default=GridSource.DRAWN
     )
-    households = models.PositiveIntegerField(_("households"), null=True, blank=True)
-    population = models.PositiveIntegerField(_("population"), null=True, blank=True)
-    officer_name = models.CharField(_("responsible officer"), max_length=50, blank=True)
-    officer_phone = models.CharField(_("officer phone"), max_length=30, blank=True)
+    households = models.PositiveIntegerField(_("户数"), null=True, blank=True)
+    population = models.PositiveIntegerField(_("人口"), null=True, blank=True)
+    officer_name = models.CharField(_("责任网格员"), max_length=50, blank=True)
+    officer_phone = models.CharField(_("网格员电话"), max_length=30, blank=True)
     responsible_department = models.CharField(
-        _("responsible department"), max_length=100, blank=True
+        _("责任部门"), max_length=100, blank=True
     )
     geom = models.MultiPolygonField(srid=STORAGE_SRID, spatial_index=False)
-    area_m2 = models.FloatField(_("area (m²)"))
-    valid_from = models.DateTimeField(_("valid from"), default=timezone.now)
-    valid_to = models.DateTimeField(_("valid to"), null=True, blank=True)
-    version = models.PositiveIntegerField(_("version"), default=1)
+    area_m2 = models.FloatField(_("面积 (m²)"))
+    valid_from = models.DateTimeField(_("生效时间"), default=timezone.now)
+    valid_to = models.DateTimeField(_("失效时间"), null=True, blank=True)
+    version = models.PositiveIntegerField(_("版本"), default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -103,8 +103,8 @@ class Grid(models.Model):
 
     class Meta:
         ordering = ["code"]
-        verbose_name = _("grid")
-        verbose_name_plural = _("grids")
+        verbose_name = _("网格")
+        verbose_name_plural = _("网格")
         indexes = [
             # locate() and the bbox API filter: point-in-polygon over active grids.
             GistIndex(fields=["geom"], name="grids_grid_geom_gist"),
@@ -155,8 +155,8 @@ class GridBoundary(models.Model):
 
     class Meta:
         ordering = ["grid", "version"]
-        verbose_name = _("grid boundary version")
-        verbose_name_plural = _("grid boundary versions")
+        verbose_name = _("网格边界版本")
+        verbose_name_plural = _("网格边界版本")
         indexes = [
             # Historical point lookups ("which grid on date D").
             GistIndex(fields=["geom"], name="grids_gridboundary_geom_gist"),
@@ -175,8 +175,8 @@ class GridEvent(AuditEvent):
     grid = models.ForeignKey(Grid, null=True, on_delete=models.CASCADE, related_name="events")
 
     class Meta(AuditEvent.Meta):
-        verbose_name = _("grid event")
-        verbose_name_plural = _("grid events")
+        verbose_name = _("网格变更记录")
+        verbose_name_plural = _("网格变更记录")
 
 
 class GridScope(models.Model):
@@ -189,8 +189,8 @@ class GridScope(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        verbose_name = _("grid scope")
-        verbose_name_plural = _("grid scopes")
+        verbose_name = _("网格权限范围")
+        verbose_name_plural = _("网格权限范围")
         constraints = [
             models.UniqueConstraint(fields=["user", "grid"], name="grids_scope_unique_user_grid")
         ]

@@ -37,3 +37,5 @@ def test_home_page_switches_to_english(live_server, page, small_city):
     page.click("form.lang button[value=en]")
     page.wait_for_selector("body[data-grids-loaded]")
     assert page.locator("html").get_attribute("lang") == "en"
+    assert page.text_content("aside h1") == "City grids"
+    assert "Street" in page.text_content("fieldset")
