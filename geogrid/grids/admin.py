@@ -3,8 +3,10 @@ admin gets the same topology checks, history and audit events as every other pat
 
 from __future__ import annotations
 
-from django.contrib import admin, messages
+from django import forms
+from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
 from leaflet.admin import LeafletGeoAdmin
 
 from geogrid.grids import services
@@ -25,8 +27,37 @@ class GridBoundaryInline(admin.TabularInline):
     can_delete = False
 
 
+class GridAdminForm(forms.ModelForm):
+    """Runs the service checks in clean(), so a refused boundary is shown on the form with the
+    planner's drawing kept; saving then goes through the services."""
+
+    class Meta:
+        model = Grid
+        fields = ["code", "name", "level", "parent", "grid_type", "source", "households",
+                  "population", "officer_name", "officer_phone", "responsible_department", "geom"]
+
+    def clean(self):
+        data = super().clean()
+        geom = data.get("geom")
+        if geom is None or self.errors:
+            return data
+        try:
+            if self.instance.pk:
+                if "geom" in self.changed_data:
+                    services.validate_reshape(grid=self.instance, geom=geom)
+            else:
+                services.validate_new_grids(
+                    level=data["level"], parent=data.get("parent"),
+                    candidates=[services.Candidate(geom=geom, code=data.get("code") or "")],
+                )
+        except ValueError as exc:
+            raise ValidationError({"geom": str(exc)}) from exc
+        return data
+
+
 @admin.register(Grid)
 class GridAdmin(LeafletGeoAdmin):
+    form = GridAdminForm
     list_display = ("code", "name", "level", "grid_type", "area_m2", "source", "valid_to",
                     "version")
     list_filter = ("level", "grid_type", "source", ("valid_to", admin.EmptyFieldListFilter))
@@ -48,28 +79,17 @@ class GridAdmin(LeafletGeoAdmin):
         attrs = {name: form.cleaned_data.get(name) for name in (
             "grid_type", "households", "population", "officer_name", "officer_phone",
             "responsible_department")}
-        try:
-            if not change:
-                created = services.create_grid(
-                    actor=request.user, level=obj.level, parent=obj.parent, geom=obj.geom,
-                    code=obj.code or "", name=obj.name, source=obj.source, **attrs)
-                obj.pk = created.pk
-                return
-            if "geom" in form.changed_data:
-                services.reshape_grid(grid=obj, geom=obj.geom, expected_version=obj.version,
-                                      actor=request.user, reason="edited in the admin")
-            Grid.objects.filter(pk=obj.pk).update(name=obj.name, **attrs)
-        except ValueError as exc:
-            raise ValidationError(str(exc)) from exc
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except ValidationError as exc:
-            self.message_user(request, " ".join(exc.messages), level=messages.ERROR)
-            from django.http import HttpResponseRedirect
-
-            return HttpResponseRedirect(request.get_full_path())
+        if not change:
+            created = services.create_grid(
+                actor=request.user, level=obj.level, parent=obj.parent, geom=obj.geom,
+                code=obj.code or "", name=obj.name, source=obj.source, **attrs)
+            obj.pk = created.pk
+            return
+        if "geom" in form.changed_data:
+            services.reshape_grid(grid=obj, geom=obj.geom, expected_version=obj.version,
+                                  actor=request.user, reason="edited in the admin")
+        # Descriptive attributes only: no boundary, code or history change.
+        Grid.objects.filter(pk=obj.pk).update(name=obj.name, **attrs)
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # grids are retired, never deleted: their codes must stay taken
@@ -89,3 +109,7 @@ class GridEventAdmin(admin.ModelAdmin):
 class GridScopeAdmin(admin.ModelAdmin):
     list_display = ("user", "grid", "created_at")
     raw_id_fields = ("grid",)
+
+
+admin.site.site_header = _("GeoGrid 管理后台")
+admin.site.site_title = _("GeoGrid 管理后台")

@@ -72,9 +72,12 @@ class Grid(models.Model):
 
     code = models.CharField(_("编码"), max_length=20, unique=True)
     name = models.CharField(_("名称"), max_length=100)
-    level = models.ForeignKey(GridLevel, on_delete=models.PROTECT, related_name="grids")
+    level = models.ForeignKey(
+        GridLevel, on_delete=models.PROTECT, related_name="grids", verbose_name=_("层级")
+    )
     parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children",
+        verbose_name=_("上级网格"),
     )
     # The distribution key for a future Citus deployment (design.md §3).
     district_code = models.CharField(_("区县代码"), max_length=6, db_index=True)
@@ -91,7 +94,7 @@ class Grid(models.Model):
     responsible_department = models.CharField(
         _("责任部门"), max_length=100, blank=True
     )
-    geom = models.MultiPolygonField(srid=STORAGE_SRID, spatial_index=False)
+    geom = models.MultiPolygonField(_("边界"), srid=STORAGE_SRID, spatial_index=False)
     area_m2 = models.FloatField(_("面积 (m²)"))
     valid_from = models.DateTimeField(_("生效时间"), default=timezone.now)
     valid_to = models.DateTimeField(_("失效时间"), null=True, blank=True)

@@ -258,6 +258,61 @@ def _check_code(code: str, level: GridLevel, parent: Grid | None) -> str:
     return code
 
 
+def validate_new_grids(
+    *, level: GridLevel, parent: Grid | None, candidates: Sequence[Candidate],
+    topology_checks: bool = True,
+) -> None:
+    """Check new grids without writing: level/parent fit, geometry, codes, topology.
+
+    Raises GeometryError, CodeError, GridError or TopologyError with a plain message; fills in
+    each candidate's cleaned geometry and area. Used by create_grids and by forms that want to
+    show the problems before saving.
+    """
+    _check_level_and_parent(level, parent)
+    for candidate in candidates:
+        candidate.geom = clean_polygon(candidate.geom)
+    seen: set[str] = set()
+    for candidate in candidates:
+        if candidate.code:
+            _check_code(candidate.code, level, parent)
+            if candidate.code in seen:
+                raise CodeError(f"Code {candidate.code} is given twice.")
+            seen.add(candidate.code)
+    taken = sorted(Grid.objects.filter(code__in=seen).values_list("code", flat=True))
+    if taken:
+        raise CodeError(f"Code {taken[0]} is already used (grid codes are never reused).")
+    if topology_checks:
+        problems = check_candidates(level=level, parent=parent, candidates=candidates)
+        if problems:
+            raise TopologyError(_first_message(problems), [p for v in problems.values() for p in v])
+    else:
+        areas = shapely.area(to_metric(np.array([c.geom for c in candidates], dtype=object)))
+        for candidate, area in zip(candidates, areas, strict=True):
+            candidate.area_m2 = float(area)
+
+
+def validate_reshape(*, grid: Grid, geom: Any) -> Candidate:
+    """Check a new boundary for an existing grid without writing (same checks as a new grid,
+    plus: the grid's own active children must stay covered). Returns the cleaned candidate."""
+    if not grid.is_active:
+        raise GridError(f"Grid {grid.code} is retired; it cannot be reshaped.")
+    candidate = Candidate(geom=clean_polygon(geom), code=grid.code)
+    problems = check_candidates(
+        level=grid.level, parent=grid.parent, candidates=[candidate], exclude_ids=[grid.pk]
+    )
+    child_codes, child_geoms = _geoms_of(grid.children.active())
+    if child_codes:
+        escaping = topology.escape_problems(
+            child_codes, to_metric(child_geoms), to_metric(candidate.geom), grid.code,
+            _tolerance(),
+        )
+        if escaping:
+            problems.setdefault(0, []).extend(escaping)
+    if problems:
+        raise TopologyError(_first_message(problems), [p for v in problems.values() for p in v])
+    return candidate
+
+
 @transaction.atomic
 def create_grids(
     *,
@@ -276,29 +331,9 @@ def create_grids(
     run `check_candidates` itself, allocates codes west→east then north→south for candidates
     without one, and writes each grid, its first GridBoundary and a GridEvent.
     """
-    _check_level_and_parent(level, parent)
     if parent is not None:
         parent = _lock(parent)
-    for candidate in candidates:
-        candidate.geom = clean_polygon(candidate.geom)
-    seen: set[str] = set()
-    for candidate in candidates:
-        if candidate.code:
-            _check_code(candidate.code, level, parent)
-            if candidate.code in seen:
-                raise CodeError(f"Code {candidate.code} is given twice.")
-            seen.add(candidate.code)
-    taken = sorted(Grid.objects.filter(code__in=seen).values_list("code", flat=True))
-    if taken:
-        raise CodeError(f"Code {taken[0]} is already used (grid codes are never reused).")
-    if check:
-        problems = check_candidates(level=level, parent=parent, candidates=candidates)
-        if problems:
-            raise TopologyError(_first_message(problems), [p for v in problems.values() for p in v])
-    else:
-        areas = shapely.area(to_metric(np.array([c.geom for c in candidates], dtype=object)))
-        for candidate, area in zip(candidates, areas, strict=True):
-            candidate.area_m2 = float(area)
+    validate_new_grids(level=level, parent=parent, candidates=candidates, topology_checks=check)
     unnamed = [c for c in candidates if not c.code]
     if unnamed:
         if parent is None:
@@ -371,22 +406,8 @@ def reshape_grid(
     grid = _lock(grid)
     if grid.version != expected_version:
         raise VersionConflict(grid, expected_version)
-    if not grid.is_active:
-        raise GridError(f"Grid {grid.code} is retired; it cannot be reshaped.")
-    shape = clean_polygon(geom)
-    candidate = Candidate(geom=shape, code=grid.code)
-    problems = check_candidates(
-        level=grid.level, parent=grid.parent, candidates=[candidate], exclude_ids=[grid.pk]
-    )
-    child_codes, child_geoms = _geoms_of(grid.children.active())
-    if child_codes:
-        escaping = topology.escape_problems(
-            child_codes, to_metric(child_geoms), to_metric(shape), grid.code, _tolerance()
-        )
-        if escaping:
-            problems.setdefault(0, []).extend(escaping)
-    if problems:
-        raise TopologyError(_first_message(problems), [p for v in problems.values() for p in v])
+    candidate = validate_reshape(grid=grid, geom=geom)
+    shape = candidate.geom
     impact = edit_impact(grid=grid, new_geom=shape)
     now = timezone.now()
     GridBoundary.objects.filter(grid=grid, valid_to__isnull=True).update(valid_to=now)
