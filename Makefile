@@ -54,7 +54,7 @@ migrate: db
 	$(MANAGE) migrate --noinput
 
 demo: migrate
-	$(MANAGE) load_demo
+	GEOGRID_PUBLIC_URL=http://$(HOST):$(PORT) $(MANAGE) load_demo
 	@echo "GeoGrid is serving on http://$(HOST):$(PORT)/  (Ctrl-C stops; make db-stop stops the database)"
 	$(MANAGE) runserver $(HOST):$(PORT)
 

@@ -6,6 +6,7 @@ credentials again.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -53,7 +54,8 @@ class Command(BaseCommand):
         )
         self.stdout.write("Street, community and unit-grid boundaries are GENERATED for the demo; "
                           "only the district boundary and the street names/codes are real.")
-        self.stdout.write(f"\nDemo users — log in at http://127.0.0.1:8000/login/ "
+        site = os.environ.get("GEOGRID_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+        self.stdout.write(f"\nDemo users — log in at {site}/login/ "
                           f"(password for all: {DEMO_PASSWORD}):")
         for username, role, label in DEMO_USERS:
             self.stdout.write(f"  {username:<11} {Role(role).label} — {label}")
