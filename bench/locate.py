@@ -8,6 +8,8 @@ no path. `locate()` adds CRS checks, the recursive path query and the result obj
 
 from __future__ import annotations
 
+from time import perf_counter_ns
+
 import numpy as np
 import psycopg
 from django.db import connection
@@ -40,8 +42,6 @@ def run(lon: np.ndarray, lat: np.ndarray, *, calls: int) -> list[Result]:
     def raw(x: float, y: float) -> None:
         cursor.execute(RAW_SQL, (unit_level, x, y), prepare=True)
         cursor.fetchall()
-
-    from time import perf_counter_ns
 
     for x, y in points[:WARM_UP]:  # plans prepared, caches warm
         locate(x, y)

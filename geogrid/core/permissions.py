@@ -39,6 +39,8 @@ def has_role(user: Any, *roles: str) -> bool:
 
 def require_role(user: Any, *roles: str, action: str = "do this") -> None:
     """Raise PermissionDenied (403) unless the user holds one of `roles` (admins always may)."""
+    if user_role(user) is None:
+        raise PermissionDenied(f"Log in to {action}.")
     if not has_role(user, *roles):
         raise PermissionDenied(f"Your role does not allow you to {action}.")
 

@@ -82,7 +82,10 @@ class GridPagination(GeoJsonPagination):
         try:
             return super().paginate_queryset(queryset, request, view)
         except NotFound as exc:
-            raise BadRequest(f"That page does not exist: {exc.detail}", field="page") from exc
+            raise BadRequest(
+                f"Page {request.query_params.get('page')} does not exist for this query: "
+                "start at page 1 and follow the 'next' links.", field="page",
+            ) from exc
 
 
 LIST_PARAMETERS = [
@@ -167,7 +170,10 @@ def parse_at(request: Request) -> datetime | None:
     raw = request.query_params.get("at")
     if not raw:
         return None
-    value = parse_datetime(raw)
+    try:
+        value = parse_datetime(raw)
+    except ValueError:  # well-formed but impossible, e.g. month 13
+        value = None
     if value is None:
         raise BadRequest(f"'at' must be an ISO 8601 date-time such as 2026-01-31T12:00:00+08:00, "
                          f"not {raw!r}.", field="at")

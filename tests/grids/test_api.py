@@ -64,6 +64,7 @@ def test_locate_returns_the_path(client, city):
     ({"lat": 39.9}, "lon"), ({"lon": "x", "lat": 39.9}, "lon"), ({"lon": "nan", "lat": 39.9}, "lon"),
     ({"lon": 116.4, "lat": 95}, None), ({"lon": 116.4, "lat": 39.9, "crs": "EPSG:9999"}, None),
     ({"lon": 116.4, "lat": 39.9, "at": "yesterday"}, "at"),
+    ({"lon": 116.4, "lat": 39.9, "at": "2026-13-01T00:00:00"}, "at"),
 ])
 def test_locate_bad_parameters_are_400(client, city, params, field):
     response = client.get("/api/v1/locate", params)

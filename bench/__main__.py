@@ -1,0 +1,119 @@
+"""`python -m bench` (`make bench`): run the benchmarks, print a table, write bench/out/results.json.
+
+Every line compares a measured figure with a raw baseline measured in the same run (the VM is
+shared: absolute figures move ±30 %, ratios much less). See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import UTC, datetime
+
+import numpy as np
+import shapely
+
+import bench  # noqa: F401  (sets Django up before the imports below touch the ORM)
+from bench import assign, locate, topology
+from bench.common import Result, table, write_json
+from bench.synthetic_city import (
+    COMMUNITY_CODE,
+    DISTRICT_CODE,
+    clustered_points,
+    drop_synthetic_city,
+    ensure_synthetic_city,
+)
+from geogrid.grids.assignment import GridIndex
+
+DEMO_DISTRICT = "110101"  # geogrid.grids.demo.DISTRICT_CODE; loaded by `manage.py load_demo`
+BENCHMARKS = ("locate", "assign", "topology")
+
+
+def _arguments(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--only", default=",".join(BENCHMARKS),
+                        help="comma-separated subset of: " + ", ".join(BENCHMARKS))
+    parser.add_argument("--points", type=int, default=1_000_000,
+                        help="points per bulk assignment (default 1,000,000)")
+    parser.add_argument("--calls", type=int, default=5_000,
+                        help="single locate() calls measured (default 5,000)")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="runs of each in-process bulk measurement; the median counts")
+    parser.add_argument("--no-sql", action="store_true",
+                        help="skip the PostGIS baselines of the bulk and topology benchmarks")
+    parser.add_argument("--strict", action="store_true",
+                        help="exit with status 1 when a target is missed")
+    parser.add_argument("--drop-synthetic", action="store_true",
+                        help="delete the synthetic city (district 110105) and exit")
+    args = parser.parse_args(argv)
+    unknown = set(args.only.split(",")) - set(BENCHMARKS)
+    if unknown:
+        parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
+    return args
+
+
+def _vertex_sample(index: GridIndex, count: int = 20_000) -> np.ndarray:
+    """Grid vertices (lon/lat), where two or three grids meet: the tie-break case, exactly."""
+    return shapely.get_coordinates(index.geoms)[:count]
+
+
+def _bounds(index: GridIndex) -> tuple[float, float, float, float]:
+    west, south, east, north = (float(v) for v in shapely.total_bounds(index.geoms))
+    return west, south, east, north
+
+
+def main(argv: list[str]) -> int:
+    args = _arguments(argv)
+    if args.drop_synthetic:
+        print(f"deleted {drop_synthetic_city()} grids of the synthetic city")
+        return 0
+    chosen = args.only.split(",")
+    started = datetime.now(UTC)
+    clock = time.perf_counter()
+    results: list[Result] = []
+
+    community_id, created = ensure_synthetic_city()
+    print(f"synthetic city: community {COMMUNITY_CODE} (id {community_id}), "
+          f"{'created now' if created else 'reused'}", flush=True)
+    synthetic = GridIndex.load(level="unit", district_code=DISTRICT_CODE)
+    bounds = _bounds(synthetic)
+
+    if "locate" in chosen:
+        print(f"\n[locate] {args.calls:,} single lookups in the synthetic city", flush=True)
+        lon, lat = clustered_points(4 * (args.calls + 1_000), bounds, seed=7)
+        inside = synthetic.positions(lon, lat) >= 0
+        results += locate.run(lon[inside], lat[inside], calls=args.calls)
+
+    if "assign" in chosen:
+        demo = GridIndex.load(level="unit", district_code=DEMO_DISTRICT)
+        print(f"\n[assign] {args.points:,} clustered points per city", flush=True)
+        if len(demo):
+            lon, lat = clustered_points(args.points, _bounds(demo), vertices=_vertex_sample(demo))
+            results += assign.run("demo", lon, lat, district_code=DEMO_DISTRICT,
+                                  repeat=args.repeat, postgis=not args.no_sql)
+        else:
+            print("  demo city not loaded (manage.py load_demo): its line is skipped",
+                  flush=True)
+            results.append(Result("assign_points → demo unit grids", None, "points/s",
+                                  skipped="demo city not loaded", target="≥ 300k points/s"))
+        lon, lat = clustered_points(args.points, bounds, vertices=_vertex_sample(synthetic))
+        results += assign.run("synthetic", lon, lat, district_code=DISTRICT_CODE,
+                              repeat=args.repeat, postgis=not args.no_sql)
+        del lon, lat
+
+    if "topology" in chosen:
+        print("\n[topology] one report over the synthetic community", flush=True)
+        results += topology.run(COMMUNITY_CODE, repeat=args.repeat, postgis=not args.no_sql)
+
+    print()
+    print(table(results))
+    path = write_json(results, started, vars(args))
+    missed = [r.name for r in results if r.passed is False]
+    print(f"\n{len(results)} lines in {time.perf_counter() - clock:,.0f} s, "
+          f"{len(missed)} target(s) missed; written to {path}")
+    return 1 if missed and args.strict else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
