@@ -81,5 +81,7 @@ messages: venv
 	$(MANAGE) makemessages -l en --ignore=.venv --ignore=var --ignore=tests --ignore=bench
 	$(MANAGE) compilemessages --ignore=.venv
 
+# Removes the virtualenv and the embedded cluster with its data (also when var/pgdata is a link).
 clean: db-stop
+	@target=$$(readlink -f var/pgdata 2>/dev/null); if [ -n "$$target" ]; then rm -rf "$$target"; fi
 	rm -rf $(VENV) var

@@ -29,8 +29,8 @@ LIMIT 1
 WARM_UP = 200
 
 
-def run(lon: np.ndarray, lat: np.ndarray, *, calls: int) -> list[Result]:
-    """`lon`/`lat`: candidate points inside unit grids (at least `calls` + WARM_UP of them)."""
+def run(label: str, lon: np.ndarray, lat: np.ndarray, *, calls: int) -> list[Result]:
+    """`lon`/`lat`: points inside unit grids of the `label` city (`calls` + WARM_UP of them)."""
     from geogrid.grids.models import GridLevel
 
     unit_level = GridLevel.objects.get(slug="unit").id
@@ -49,7 +49,7 @@ def run(lon: np.ndarray, lat: np.ndarray, *, calls: int) -> list[Result]:
     ours: list[int] = []
     floor: list[int] = []
     mismatches = 0
-    for i, (x, y) in enumerate(tqdm(points[WARM_UP:], desc="locate() vs raw", unit="call",
+    for i, (x, y) in enumerate(tqdm(points[WARM_UP:], desc=f"  locate() vs raw, {label}", unit="call",
                                     leave=False)):
         order = (0, 1) if i % 2 else (1, 0)
         for which in order:
@@ -69,8 +69,8 @@ def run(lon: np.ndarray, lat: np.ndarray, *, calls: int) -> list[Result]:
                "raw_p50_us": raw50, "raw_p99_us": raw99,
                "points_not_in_a_unit_grid": mismatches}
     return [
-        Result("locate() p50, one call", p50, "µs", "raw prepared ST_Covers p50", raw50,
+        Result(f"locate() p50, {label} city", p50, "µs", "raw prepared ST_Covers p50", raw50,
                details=details),
-        Result("locate() p99, one call", p99, "µs", "raw prepared ST_Covers p99", raw99,
+        Result(f"locate() p99, {label} city", p99, "µs", "raw prepared ST_Covers p99", raw99,
                target="p99 ≤ 2× raw p99", passed=p99 <= 2 * raw99, details=details),
     ]

@@ -55,6 +55,8 @@ def run_as_server_user(args: list[str], **kwargs) -> subprocess.CompletedProcess
     """Run a PostgreSQL binary as the user that owns the cluster."""
     if running_as_root():
         args = ["runuser", "-u", "postgres", "--", *args]
+        # The postgres user may not be allowed into the current directory (a checkout in /root).
+        kwargs.setdefault("cwd", "/")
     return subprocess.run(args, check=False, text=True, **kwargs)
 
 
