@@ -88,8 +88,7 @@ class GridAdmin(LeafletGeoAdmin):
         if "geom" in form.changed_data:
             services.reshape_grid(grid=obj, geom=obj.geom, expected_version=obj.version,
                                   actor=request.user, reason="edited in the admin")
-        # Descriptive attributes only: no boundary, code or history change.
-        Grid.objects.filter(pk=obj.pk).update(name=obj.name, **attrs)
+        services.update_grid_attributes(grid=obj, actor=request.user, name=obj.name, **attrs)
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # grids are retired, never deleted: their codes must stay taken

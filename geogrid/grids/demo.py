@@ -20,7 +20,6 @@ from typing import Any
 import numpy as np
 import shapely
 from django.conf import settings
-from django.db import transaction
 from shapely.geometry import MultiPoint, Point
 
 from geogrid.core.gis import as_multipolygon
@@ -140,28 +139,23 @@ def load_units(district: Grid, actor: Any,
                    .order_by("code") if not c.children.active().exists()]
     created = 0
     for community in (progress(communities) if progress else communities):
-        with transaction.atomic():
-            children = divide_grid(parent=community, actor=actor, method="voronoi",
-                                   target_area_m2=UNIT_TARGET_M2)
-            _describe_units(children)
+        children = divide_grid(parent=community, actor=actor, method="voronoi",
+                               target_area_m2=UNIT_TARGET_M2, describe=describe_unit)
         created += len(children)
     return created
 
 
-def _describe_units(units: list[Grid]) -> None:
-    """Give unit grids plausible attributes: type, households, population, officer."""
-    for unit in units:
-        kind = TYPE_MIX[_stable(unit.code, len(TYPE_MIX))]
-        unit.grid_type = kind
-        if kind in (GridType.RESIDENTIAL, GridType.MIXED):
-            unit.households = int(unit.area_m2 / 10_000 * (250 + _stable(unit.code + "h", 250)))
-            unit.population = int(unit.households * 2.6)
-        number = _stable(unit.code + "o", len(SURNAMES) * len(GIVEN))
-        unit.officer_name = SURNAMES[number % len(SURNAMES)] + GIVEN[number // len(SURNAMES)]
-        unit.officer_phone = f"1380110{_stable(unit.code + 'p', 10000):04d}"
-    # Attributes only (no boundary or code change), so one bulk update, no new history rows.
-    Grid.objects.bulk_update(units, ["grid_type", "households", "population", "officer_name",
-                                     "officer_phone"])
+def describe_unit(code: str, area_m2: float) -> dict[str, Any]:
+    """Plausible attributes of a demo unit grid: type, households, population, officer."""
+    kind = TYPE_MIX[_stable(code, len(TYPE_MIX))]
+    attrs: dict[str, Any] = {"grid_type": kind}
+    if kind in (GridType.RESIDENTIAL, GridType.MIXED):
+        attrs["households"] = int(area_m2 / 10_000 * (250 + _stable(code + "h", 250)))
+        attrs["population"] = int(attrs["households"] * 2.6)
+    number = _stable(code + "o", len(SURNAMES) * len(GIVEN))
+    attrs["officer_name"] = SURNAMES[number % len(SURNAMES)] + GIVEN[number // len(SURNAMES)]
+    attrs["officer_phone"] = f"1380110{_stable(code + 'p', 10000):04d}"
+    return attrs
 
 
 def load_demo_city(actor: Any, progress: Callable[[Iterable], Iterable] | None = None

@@ -424,6 +424,33 @@ def reshape_grid(
     return grid
 
 
+EDITABLE_ATTRIBUTES = ("name", "grid_type", "households", "population", "officer_name",
+                       "officer_phone", "responsible_department")
+
+
+@transaction.atomic
+def update_grid_attributes(*, grid: Grid, actor: Any, **changes: Any) -> Grid:
+    """Change a grid's descriptive attributes (not its code, level, parent or boundary).
+
+    Locks the grid, writes only the fields that really change, and records them (old and new
+    values) in an 'updated' GridEvent. The boundary version is not bumped: history is about
+    boundaries.
+    """
+    unknown = set(changes) - set(EDITABLE_ATTRIBUTES)
+    if unknown:
+        raise GridError(f"These grid fields cannot be edited here: {', '.join(sorted(unknown))}.")
+    grid = _lock(grid)
+    diff = {name: [getattr(grid, name), value] for name, value in changes.items()
+            if getattr(grid, name) != value}
+    if not diff:
+        return grid
+    for name, (_old, value) in diff.items():
+        setattr(grid, name, value)
+    grid.save(update_fields=[*diff, "updated_at"])
+    GridEvent.objects.create(grid=grid, action="updated", actor=actor, details={"changes": diff})
+    return grid
+
+
 @transaction.atomic
 def retire_grid(*, grid: Grid, expected_version: int, actor: Any, reason: str = "") -> Grid:
     """Retire a grid: it stays in the database with valid_to set, and its code is never reused.
@@ -536,6 +563,7 @@ def divide_grid(
     count: int | None = None,
     grid_type: str = GridType.OTHER,
     source: str = GridSource.DIVIDED,
+    describe: Callable[[str, float], dict[str, Any]] | None = None,
 ) -> list[Grid]:
     """Split `parent` into compact children of about `target_area_m2` covering it exactly.
 
@@ -544,8 +572,9 @@ def divide_grid(
     coded west→east then north→south after every code the parent ever used. Locks the parent;
     refuses if it already has active children unless `replace_existing`, which retires them in
     the same transaction. With commit=False nothing is written and unsaved Grid objects are
-    returned (a preview). Writes the children, their boundaries, a 'created' event each and a
-    'divided' event on the parent.
+    returned (a preview). `describe(code, area_m2)` may return attributes (type, households,
+    officer...) for each child. Writes the children, their boundaries, a 'created' event each
+    and a 'divided' event on the parent.
     """
     from geogrid.grids.division import divide
 
@@ -593,6 +622,9 @@ def divide_grid(
                                          level.min_area_m2, level.max_area_m2, metric)
     if area_issues:
         raise TopologyError(area_issues[0].message + " Choose another target area.", area_issues)
+    if describe is not None:
+        for candidate, area in zip(candidates, shapely.area(metric), strict=True):
+            candidate.attrs.update(describe(candidate.code, float(area)))
     children = create_grids(actor=actor, level=level, parent=parent, candidates=candidates,
                             source=source, check=False)
     GridEvent.objects.create(grid=parent, action="divided", actor=actor, details={

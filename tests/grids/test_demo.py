@@ -32,6 +32,8 @@ def test_demo_city_has_real_streets_and_about_4000_unit_grids(demo_city):
     units = Grid.objects.active().filter(level__slug="unit", code__startswith="110101")
     assert 3_500 <= units.count() <= 4_600
     assert all(len(code) == 15 for code in units.values_list("code", flat=True)[:50])
+    assert units.exclude(officer_name="").count() == units.count()
+    assert units.filter(grid_type="residential", households__gt=0).exists()
 
 
 @pytest.mark.django_db

@@ -130,3 +130,16 @@ def test_retired_grid_keeps_its_row_and_code(city, admin_user):
     assert grid.valid_to is not None and grid.version == 2
     assert GridBoundary.objects.get(grid=grid).valid_to is not None
     assert not Grid.objects.active().filter(pk=grid.pk).exists()
+
+
+def test_attribute_update_records_old_and_new_values(city, admin_user):
+    from geogrid.grids.services import update_grid_attributes
+
+    grid = city["east_c"]
+    update_grid_attributes(grid=grid, actor=admin_user, officer_name="李静", households=420)
+    event = GridEvent.objects.get(grid=grid, action="updated")
+    assert event.details["changes"] == {"officer_name": ["", "李静"], "households": [None, 420]}
+    grid.refresh_from_db()
+    assert grid.version == 1  # boundary history is untouched
+    with pytest.raises(ValueError, match="cannot be edited here: code"):
+        update_grid_attributes(grid=grid, actor=admin_user, code="110101002009")
