@@ -104,7 +104,7 @@ def machine() -> dict[str, Any]:
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("SELECT version(), postgis_full_version()")
+        cursor.execute("SELECT version(), postgis_lib_version()")
         postgres, postgis = cursor.fetchone()
     return {
         "python": platform.python_version(),
@@ -114,7 +114,7 @@ def machine() -> dict[str, Any]:
         "shapely": shapely.__version__,
         "geos": ".".join(map(str, shapely.geos_version)),
         "postgres": postgres.split(",")[0],
-        "postgis": postgis.split(" ")[1].strip('"'),
+        "postgis": postgis,
     }
 
 
