@@ -74,7 +74,7 @@ test: db
 	$(MANAGE) makemigrations --check --dry-run
 	$(VENV)/bin/pytest -p no:cacheprovider $(PYTEST_ARGS)
 
-bench: migrate
+bench: db
 	$(PY) -m bench $(BENCH_ARGS)
 
 messages: venv

@@ -105,6 +105,12 @@ DATABASE_URL = os.environ.get("DATABASE_URL") or (
 )
 DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
 DATABASES["default"]["ENGINE"] = "django.contrib.gis.db.backends.postgis"
+# Django turns psycopg's prepared statements off (for transaction-mode poolers), and psycopg then
+# ignores even an explicit prepare=True. The hot paths (grids.locate) prepare on purpose, so
+# allow it; Django's own queries use client-side binding and are never prepared either way.
+# Behind a transaction-mode pgbouncer set GEOGRID_DB_PREPARE=0.
+if envbool("GEOGRID_DB_PREPARE", "1"):
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 1_000_000
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 

@@ -17,8 +17,29 @@ from django.db import connection
 
 from geogrid.core.crs import point_to_storage
 
-# The deepest active grid covering the point, then its ancestors through `parent_id`.
+# The common case in one round trip: the lowest-coded active grid of the finest level covering
+# the point, then its ancestors by code prefix (codes carry their ancestry; unique index). Only
+# the finest level is tested with ST_Covers, so large district polygons cost nothing here.
 LOCATE_SQL = """
+WITH hit AS (
+    SELECT g.code
+    FROM grids_grid g
+    WHERE g.valid_to IS NULL
+      AND g.level_id = (SELECT id FROM grids_gridlevel ORDER BY depth DESC LIMIT 1)
+      AND ST_Covers(g.geom, ST_SetSRID(ST_MakePoint(%s, %s), 4490))
+    ORDER BY g.code
+    LIMIT 1
+)
+SELECT g.id, g.code, g.name, l.slug, l.name, l.depth
+FROM hit
+JOIN grids_gridlevel l ON l.code_length <= length(hit.code)
+JOIN grids_grid g ON g.code = left(hit.code, l.code_length) AND g.level_id = l.id
+ORDER BY l.depth
+"""
+
+# Where no finest-level grid covers the point (a community not yet divided): the deepest active
+# grid of any level that does, then its ancestors through `parent_id`.
+LOCATE_ANY_LEVEL_SQL = """
 WITH RECURSIVE hit AS (
     SELECT g.id, g.parent_id
     FROM grids_grid g
@@ -104,10 +125,11 @@ def locate_storage(lon: float, lat: float, *, at: datetime | None = None) -> Loc
     """Locate a point already in the storage CRS (EPSG:4490). Raises OutsideAllGrids."""
     with _raw_cursor() as cursor:
         if at is None:
-            cursor.execute(LOCATE_SQL, (lon, lat), prepare=True)
+            rows = cursor.execute(LOCATE_SQL, (lon, lat), prepare=True).fetchall()
+            if not rows:
+                rows = cursor.execute(LOCATE_ANY_LEVEL_SQL, (lon, lat), prepare=True).fetchall()
         else:
-            cursor.execute(LOCATE_AT_SQL, (at, at, lon, lat), prepare=True)
-        rows = cursor.fetchall()
+            rows = cursor.execute(LOCATE_AT_SQL, (at, at, lon, lat), prepare=True).fetchall()
     if not rows:
         raise OutsideAllGrids(
             f"The point lon {lon:.6f}, lat {lat:.6f} lies outside every grid"

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import shapely
+import shapely.errors
 from shapely.geometry.base import BaseGeometry
 
 from geogrid.core.gis import from_metric, invalidity, lonlat_of
@@ -131,10 +132,29 @@ def escape_problems(
 
 
 def gap_problems(
-    geoms: np.ndarray, parent: BaseGeometry, parent_code: str, tolerance_m: float
+    geoms: np.ndarray, parent: BaseGeometry, parent_code: str, tolerance_m: float, *,
+    is_coverage: bool = False,
 ) -> list[Problem]:
-    """Parts of the parent covered by no child."""
-    covered = shapely.union_all(geoms) if len(geoms) else shapely.Polygon()
+    """Parts of the parent covered by no child.
+
+    With `is_coverage` (the children are valid and do not overlap) the union is built by
+    GEOS's coverage union, which only dissolves shared edges: ~15× faster than a full union.
+    """
+    if not len(geoms):
+        covered = shapely.Polygon()
+    else:
+        covered = None
+        if is_coverage:
+            # Overlaps below the tolerance still make an inexact coverage, for which GEOS may
+            # return an invalid union or raise: then fall back to the full union.
+            try:
+                covered = shapely.coverage_union_all(geoms)
+            except shapely.errors.GEOSException:
+                covered = None
+            if covered is not None and not shapely.is_valid(covered):
+                covered = None
+        if covered is None:
+            covered = shapely.union_all(geoms)
     gaps = shapely.get_parts(shapely.difference(parent, covered))
     mask = significant(gaps, tolerance_m)
     problems = []

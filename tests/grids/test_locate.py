@@ -125,3 +125,13 @@ def test_locate_at_a_past_date_uses_the_boundary_then_valid(city, admin_user):
     assert locate(*_xy(95, 150), at=before).grid.code == grid.code
     with pytest.raises(OutsideAllGrids):
         locate(*_xy(50, 150), at=before - timedelta(days=3650))
+
+
+def test_locate_runs_as_a_prepared_statement(city):
+    from django.db import connection
+
+    locate(*_xy(50, 150))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        statements = [row[0] for row in cursor.fetchall()]
+    assert any("ST_Covers" in statement for statement in statements)

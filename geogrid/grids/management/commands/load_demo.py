@@ -42,9 +42,11 @@ class Command(BaseCommand):
                         file=sys.stderr, disable=options["verbosity"] == 0)
 
         result = load_demo_city(users["admin"], progress)
+        self.ensure_scopes(users)
+        if options["verbosity"] == 0:
+            return
         if result.district_report is not None:
             self.stdout.write(format_report(result.district_report))
-        self.ensure_scopes(users)
         stats = unit_area_stats()
         self.stdout.write(
             f"Demo city {DISTRICT_CODE} 东城区: created {result.streets_created} streets, "
