@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from shapely.geometry import MultiPolygon, box
 
 from geogrid.accounts.models import Role
+from geogrid.grids.services import create_grid
 from tests import factories
+from tests.geometry import point
 
 
 @pytest.fixture
@@ -49,3 +52,17 @@ def outsider(city):
 def viewer(db):
     # Command-center viewer: reads everything, changes nothing.
     return factories.user("viewer", Role.VIEWER)
+
+
+@pytest.fixture
+def meridian_pair(city, levels, admin_user):
+    """Two unit grids in the east community sharing an edge exactly on a meridian, so that a
+    point on that edge is exactly representable (lon/lat boxes, not projected squares)."""
+    south_west, north_east = point(220, 20), point(380, 180)
+    middle = round((south_west.x + north_east.x) / 2, 6)
+    south, north = south_west.y, north_east.y
+    west = create_grid(actor=admin_user, level=levels["unit"], parent=city["east_c"],
+                       geom=MultiPolygon([box(south_west.x, south, middle, north)]))
+    east = create_grid(actor=admin_user, level=levels["unit"], parent=city["east_c"],
+                       geom=MultiPolygon([box(middle, south, north_east.x, north)]))
+    return west, east, middle, south, north

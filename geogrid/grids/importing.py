@@ -29,8 +29,8 @@ from geogrid.core.srid import STORAGE_SRID, WEB_SRID
 from geogrid.grids.models import Grid, GridLevel, GridSource
 from geogrid.grids.services import (
     Candidate,
-    _check_code,
     check_candidates,
+    check_code,
     create_grids,
 )
 
@@ -217,7 +217,7 @@ def import_grids(
         parent = fixed_parent
         if feature.code is not None:
             try:
-                _check_code(feature.code, grid_level, fixed_parent)
+                check_code(feature.code, grid_level, fixed_parent)
             except CodeError as exc:
                 feature.reject(str(exc))
                 continue

@@ -37,17 +37,8 @@ JOIN grids_grid g ON g.code = left(hit.code, l.code_length) AND g.level_id = l.i
 ORDER BY l.depth
 """
 
-# Where no finest-level grid covers the point (a community not yet divided): the deepest active
-# grid of any level that does, then its ancestors through `parent_id`.
-LOCATE_ANY_LEVEL_SQL = """
-WITH RECURSIVE hit AS (
-    SELECT g.id, g.parent_id
-    FROM grids_grid g
-    JOIN grids_gridlevel l ON l.id = g.level_id
-    WHERE g.valid_to IS NULL
-      AND ST_Covers(g.geom, ST_SetSRID(ST_MakePoint(%s, %s), 4490))
-    ORDER BY l.depth DESC, g.code
-    LIMIT 1
+# The path of a hit (id, parent_id) through `parent_id`, appended to the two queries below.
+_PATH_OF_HIT = """
 ), path AS (
     SELECT id, parent_id FROM hit
     UNION ALL
@@ -57,6 +48,18 @@ SELECT g.id, g.code, g.name, l.slug, l.name, l.depth
 FROM path JOIN grids_grid g ON g.id = path.id JOIN grids_gridlevel l ON l.id = g.level_id
 ORDER BY l.depth
 """
+
+# Where no finest-level grid covers the point (a community not yet divided): the deepest active
+# grid of any level that does, then its ancestors.
+LOCATE_ANY_LEVEL_SQL = """
+WITH RECURSIVE hit AS (
+    SELECT g.id, g.parent_id
+    FROM grids_grid g
+    JOIN grids_gridlevel l ON l.id = g.level_id
+    WHERE g.valid_to IS NULL
+      AND ST_Covers(g.geom, ST_SetSRID(ST_MakePoint(%s, %s), 4490))
+    ORDER BY l.depth DESC, g.code
+    LIMIT 1""" + _PATH_OF_HIT
 
 # The same question for a moment in the past, answered from the boundary history.
 LOCATE_AT_SQL = """
@@ -68,16 +71,7 @@ WITH RECURSIVE hit AS (
     WHERE b.valid_from <= %s AND (b.valid_to IS NULL OR b.valid_to > %s)
       AND ST_Covers(b.geom, ST_SetSRID(ST_MakePoint(%s, %s), 4490))
     ORDER BY l.depth DESC, g.code
-    LIMIT 1
-), path AS (
-    SELECT id, parent_id FROM hit
-    UNION ALL
-    SELECT g.id, g.parent_id FROM grids_grid g JOIN path p ON g.id = p.parent_id
-)
-SELECT g.id, g.code, g.name, l.slug, l.name, l.depth
-FROM path JOIN grids_grid g ON g.id = path.id JOIN grids_gridlevel l ON l.id = g.level_id
-ORDER BY l.depth
-"""
+    LIMIT 1""" + _PATH_OF_HIT
 
 
 class OutsideAllGrids(ValueError):

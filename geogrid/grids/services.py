@@ -23,6 +23,7 @@ from shapely.geometry.base import BaseGeometry
 from geogrid.core.codes import CodeError, child_code, validate_grid_code
 from geogrid.core.gis import (
     GeometryError,
+    area_m2,
     as_multipolygon,
     describe_invalidity,
     invalidity,
@@ -250,7 +251,9 @@ def _check_level_and_parent(level: GridLevel, parent: Grid | None) -> None:
         )
 
 
-def _check_code(code: str, level: GridLevel, parent: Grid | None) -> str:
+def check_code(code: str, level: GridLevel, parent: Grid | None) -> str:
+    """Check a new grid's code against the standard, its level and its parent (not whether it
+    is taken: callers check all their codes in one query)."""
     validate_grid_code(code)
     if len(code) != level.code_length:
         raise CodeError(
@@ -277,7 +280,7 @@ def validate_new_grids(
     seen: set[str] = set()
     for candidate in candidates:
         if candidate.code:
-            _check_code(candidate.code, level, parent)
+            check_code(candidate.code, level, parent)
             if candidate.code in seen:
                 raise CodeError(f"Code {candidate.code} is given twice.")
             seen.add(candidate.code)
@@ -602,7 +605,7 @@ def divide_grid(
     ]
     if not commit:
         sequence = _next_sequence(parent)
-        areas = area_m2_of([c.geom for c in candidates])
+        areas = area_m2(np.array([c.geom for c in candidates], dtype=object))
         transaction.set_rollback(True)
         return [
             Grid(code=child_code(parent.code, sequence + i, level.code_length),
@@ -638,6 +641,3 @@ def divide_grid(
     })
     return children
 
-
-def area_m2_of(shapes: Sequence[BaseGeometry]) -> list[float]:
-    return [float(a) for a in shapely.area(to_metric(np.array(list(shapes), dtype=object)))]

@@ -4,31 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from shapely.geometry import MultiPolygon, box
 
 from geogrid.grids.assignment import AssignmentResult, GridIndex, assign_points
 from geogrid.grids.locate import OutsideAllGrids, locate
-from geogrid.grids.services import create_grid, retire_grid
+from geogrid.grids.services import retire_grid
 from tests.geometry import point
 
 
 def _arrays(*xy_metres: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
     points = [point(x, y) for x, y in xy_metres]
     return np.array([p.x for p in points]), np.array([p.y for p in points])
-
-
-@pytest.fixture
-def meridian_pair(city, levels, admin_user):
-    """Two unit grids in the east community sharing an edge exactly on a meridian, so that a
-    point on that edge is exactly representable (lon/lat boxes, not projected squares)."""
-    south_west, north_east = point(220, 20), point(380, 180)
-    middle = round((south_west.x + north_east.x) / 2, 6)
-    south, north = south_west.y, north_east.y
-    west = create_grid(actor=admin_user, level=levels["unit"], parent=city["east_c"],
-                       geom=MultiPolygon([box(south_west.x, south, middle, north)]))
-    east = create_grid(actor=admin_user, level=levels["unit"], parent=city["east_c"],
-                       geom=MultiPolygon([box(middle, south, north_east.x, north)]))
-    return west, east, middle, south, north
 
 
 def test_points_inside_unit_grids_get_their_grid(city):

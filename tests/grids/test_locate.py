@@ -27,22 +27,6 @@ def test_point_inside_a_unit_grid_gets_the_full_path(city):
     assert location.path[0].code == "110101" and location.path[1].code == "110101001"
 
 
-@pytest.fixture
-def meridian_pair(city, levels, admin_user):
-    """Two unit grids in the east community sharing an edge exactly on a meridian, so that a
-    point on that edge is exactly representable (lon/lat boxes, not projected squares)."""
-    from shapely.geometry import MultiPolygon, box
-
-    south_west, north_east = point(220, 20), point(380, 180)
-    middle = round((south_west.x + north_east.x) / 2, 6)
-    south, north = south_west.y, north_east.y
-    west = create_grid(actor=admin_user, level=levels["unit"], parent=city["east_c"],
-                       geom=MultiPolygon([box(south_west.x, south, middle, north)]))
-    east = create_grid(actor=admin_user, level=levels["unit"], parent=city["east_c"],
-                       geom=MultiPolygon([box(middle, south, north_east.x, north)]))
-    return west, east, middle, south, north
-
-
 def test_point_on_a_shared_edge_goes_to_the_lowest_code(meridian_pair):
     west, east, middle, south, north = meridian_pair
     assert west.code < east.code
