@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "geogrid.core",
     "geogrid.accounts",
     "geogrid.grids",
+    "geogrid.components",
 ]
 
 MIDDLEWARE = [
@@ -147,6 +148,11 @@ GEOGRID_METRIC_SRID = envint("GEOGRID_METRIC_SRID", 4548)
 GEOGRID_UNIT_GRID_CODE_LENGTH = envint("GEOGRID_UNIT_GRID_CODE_LENGTH", 15)
 if GEOGRID_UNIT_GRID_CODE_LENGTH not in (14, 15):
     raise ImproperlyConfigured("GEOGRID_UNIT_GRID_CODE_LENGTH must be 14 or 15")
+# Component codes: "gbt47678" (GB/T 47678.5-2026, 17 digits) or "cjt214" (CJ/T 214-2007 /
+# GB/T 30428.2-2013, 16 digits). Both taxonomies are loaded; only the active one codes new parts.
+GEOGRID_COMPONENT_SCHEME = os.environ.get("GEOGRID_COMPONENT_SCHEME", "gbt47678")
+if GEOGRID_COMPONENT_SCHEME not in ("gbt47678", "cjt214"):
+    raise ImproperlyConfigured("GEOGRID_COMPONENT_SCHEME must be gbt47678 or cjt214")
 # Overlaps, gaps and escapes thinner than this (metres) are drawing noise, not topology errors.
 GEOGRID_TOPOLOGY_TOLERANCE_M = envfloat("GEOGRID_TOPOLOGY_TOLERANCE_M", 0.5)
 # Anonymous clients may read public grid data (GeoJSON, locate, code explanations).

@@ -66,3 +66,20 @@ def meridian_pair(city, levels, admin_user):
     east = create_grid(actor=admin_user, level=levels["unit"], parent=city["east_c"],
                        geom=MultiPolygon([box(middle, south, north_east.x, north)]))
     return west, east, middle, south, north
+
+
+@pytest.fixture
+def taxonomy(db):
+    """Both component taxonomies and the demo departments, as shipped in gis_data/."""
+    from geogrid.components.taxonomy import load_component_classes, load_departments
+
+    load_departments()
+    load_component_classes("gbt47678")
+    load_component_classes("cjt214")
+
+
+@pytest.fixture
+def manhole_class(taxonomy):
+    from geogrid.components.models import ComponentClass
+
+    return ComponentClass.objects.get(scheme="gbt47678", code="01001")  # 供水井盖, a point

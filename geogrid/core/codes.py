@@ -128,3 +128,94 @@ def child_code(parent_code: str, sequence: int, child_code_length: int) -> str:
             f"{width}-digit child codes; codes are never reused."
         )
     return f"{parent_code}{sequence:0{width}d}"
+
+
+# --- Component codes (design.md §4, domain.md §3.1) ---------------------------------------------
+# Legacy CJ/T 214 / GB/T 30428.2: district 6 + major 2 + minor 2 + serial 6 = 16 digits.
+# GB/T 47678.5-2026:              district 6 + major 2 + minor 3 + serial 6 = 17 digits.
+COMPONENT_SCHEMES = {
+    "cjt214": {"length": 16, "minor": 2, "label": "CJ/T 214-2007 / GB/T 30428.2-2013 (16 digits)"},
+    "gbt47678": {"length": 17, "minor": 3, "label": "GB/T 47678.5-2026 (17 digits)"},
+}
+
+
+@dataclass(frozen=True)
+class ComponentCode:
+    code: str
+    scheme: str
+    district_code: str
+    major_code: str
+    minor_code: str
+    serial: int
+
+    @property
+    def class_code(self) -> str:
+        return self.major_code + self.minor_code
+
+
+def scheme_of_length(length: int) -> str | None:
+    for scheme, spec in COMPONENT_SCHEMES.items():
+        if spec["length"] == length:
+            return scheme
+    return None
+
+
+def parse_component_code(code: str, scheme: str | None = None) -> ComponentCode:
+    """Split a component code into its parts, or raise CodeError saying what is wrong.
+
+    Without `scheme`, the length decides (16 legacy, 17 current)."""
+    if not isinstance(code, str) or not code:
+        raise CodeError("A component code is required.")
+    if not DIGITS.match(code):
+        raise CodeError(f"Component code {code!r} must contain digits only.")
+    detected = scheme_of_length(len(code))
+    if scheme is not None and detected != scheme:
+        spec = COMPONENT_SCHEMES[scheme]
+        raise CodeError(f"Component code {code} has {len(code)} digits; {spec['label']} codes "
+                        f"have {spec['length']}.")
+    if detected is None:
+        raise CodeError(f"Component code {code} has {len(code)} digits; component codes have 16 "
+                        "(CJ/T 214) or 17 (GB/T 47678.5) digits.")
+    minor = COMPONENT_SCHEMES[detected]["minor"]
+    district = code[:6]
+    if district not in district_names():
+        raise CodeError(f"Component code {code} starts with {district}, which is not a GB/T 2260 "
+                        "county-level division code.")
+    serial = int(code[8 + minor:])
+    if serial == 0:
+        raise CodeError(f"Component code {code}: serial numbers start at 000001.")
+    return ComponentCode(code=code, scheme=detected, district_code=district,
+                         major_code=code[6:8], minor_code=code[8:8 + minor], serial=serial)
+
+
+def component_code(district_code: str, class_code: str, serial: int, scheme: str) -> str:
+    spec = COMPONENT_SCHEMES[scheme]
+    if len(class_code) != 2 + spec["minor"]:
+        raise CodeError(f"Class code {class_code} does not belong to {spec['label']}.")
+    if not 1 <= serial <= 999_999:
+        raise CodeError(f"District {district_code} has used all 999,999 serial numbers of class "
+                        f"{class_code}; serials are never reused.")
+    return f"{district_code}{class_code}{serial:06d}"
+
+
+# --- One explanation endpoint for every kind of code -------------------------------------------
+# Apps register how they explain codes of given lengths (grids: 6–15, components: 16–17), so
+# the API answers any code without `core` knowing the domains.
+_explainers: dict[int, object] = {}
+
+
+def register_explainer(lengths: list[int], explainer) -> None:
+    for length in lengths:
+        _explainers[length] = explainer
+
+
+def explain_code(code: str) -> dict:
+    code = (code or "").strip()
+    explainer = _explainers.get(len(code))
+    if explainer is None:
+        if not DIGITS.match(code or "x"):
+            raise CodeError(f"Code {code!r} must contain digits only.")
+        known = ", ".join(str(n) for n in sorted(_explainers))
+        raise CodeError(f"No code has {len(code)} digits; known lengths: {known} (grids: 6, 9, "
+                        "12, 14/15; components: 16/17).")
+    return explainer(code)

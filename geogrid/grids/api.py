@@ -21,10 +21,9 @@ from rest_framework.views import APIView
 from rest_framework_gis.pagination import GeoJsonPagination
 
 from geogrid.core.api import BadRequest
-from geogrid.core.codes import validate_grid_code
+from geogrid.core.codes import explain_code, validate_grid_code
 from geogrid.core.crs import parse_crs
 from geogrid.core.permissions import get_in_scope_or_404, require_role
-from geogrid.grids.codes import explain_grid_code
 from geogrid.grids.locate import OutsideAllGrids, locate
 from geogrid.grids.models import Grid, GridLevel
 from geogrid.grids.serializers import GridFeatureSerializer
@@ -212,8 +211,9 @@ class LocateView(APIView):
 
 
 class CodeExplainView(APIView):
-    """Decode a code into its parts (district, street, community, sequence) with names."""
+    """Decode a grid code (district, street, community, sequence) or a component code (district,
+    class, serial, grid) into its parts, with names."""
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, code: str) -> Response:
-        return Response(explain_grid_code(code.strip()))
+        return Response(explain_code(code))

@@ -6,3 +6,11 @@ class GridsConfig(AppConfig):
     name = "geogrid.grids"
     label = "grids"
     verbose_name = _("网格")
+
+    def ready(self) -> None:
+        from django.conf import settings
+
+        from geogrid.core.codes import register_explainer
+        from geogrid.grids.codes import explain_grid_code
+
+        register_explainer([6, 9, 12, settings.GEOGRID_UNIT_GRID_CODE_LENGTH], explain_grid_code)

@@ -39,6 +39,8 @@ FROM grids_grid g
 JOIN grids_gridlevel l ON l.id = g.level_id
 WHERE l.slug = %(level)s AND g.valid_to IS NULL
   AND (%(district)s::text IS NULL OR g.district_code = %(district)s::text)
+  AND (%(west)s::float8 IS NULL OR g.geom && ST_MakeEnvelope(
+        %(west)s::float8, %(south)s::float8, %(east)s::float8, %(north)s::float8, 4490))
 ORDER BY g.code
 """
 
@@ -97,7 +99,8 @@ class GridIndex:
         shapely.prepare(self.geoms)
 
     @classmethod
-    def load(cls, *, level: str = "unit", district_code: str | None = None) -> GridIndex:
+    def load(cls, *, level: str = "unit", district_code: str | None = None,
+             bbox: tuple[float, float, float, float] | None = None) -> GridIndex:
         """Load the active grids of `level` (a GridLevel slug), optionally of one district.
 
         One raw query on the Django connection (same transaction); geometries travel as WKB
@@ -110,8 +113,11 @@ class GridIndex:
             cursor.execute("SELECT 1 FROM grids_gridlevel WHERE slug = %s", (level,))
             if cursor.fetchone() is None:
                 raise ValueError(f"Unknown grid level {level!r}.")
-            cursor.execute(GRIDS_OF_LEVEL_SQL, {"level": level, "district": district_code},
-                           binary=True)
+            cursor.execute(GRIDS_OF_LEVEL_SQL, {
+                "level": level, "district": district_code,
+                "west": bbox[0] if bbox else None, "south": bbox[1] if bbox else None,
+                "east": bbox[2] if bbox else None, "north": bbox[3] if bbox else None,
+            }, binary=True)
             rows = cursor.fetchall()
         if not rows:
             return cls(np.zeros(0, np.int64), np.zeros(0, object), np.zeros(0, object))
@@ -148,6 +154,34 @@ class GridIndex:
             np.minimum.at(best, chunk[point_pos], grid_pos)
         best[best == _NO_GRID] = -1
         return best
+
+    def shape_positions(self, geoms: np.ndarray) -> np.ndarray:
+        """Position of the grid holding each geometry, -1 where none (design: a point goes to
+        the grid covering it; a line to the grid holding the longest part of it; a polygon to the
+        grid holding the largest part; ties to the lowest code). Vectorised per geometry kind."""
+        geoms = np.asarray(geoms, dtype=object)
+        result = np.full(len(geoms), -1, dtype=np.int64)
+        if len(geoms) == 0 or len(self) == 0:
+            return result
+        kinds = shapely.get_type_id(geoms)
+        points = np.flatnonzero(kinds == 0)
+        if len(points):
+            xy = shapely.get_coordinates(geoms[points])
+            result[points] = self.positions(xy[:, 0], xy[:, 1])
+        others = np.flatnonzero((kinds != 0) & ~shapely.is_empty(geoms))
+        if len(others):
+            tree = shapely.STRtree(self.geoms)
+            shape_pos, grid_pos = tree.query(geoms[others], predicate="intersects")
+            pieces = shapely.intersection(geoms[others][shape_pos], self.geoms[grid_pos])
+            linear = np.isin(kinds[others][shape_pos], (1, 2, 5))  # (multi)linestrings, rings
+            measure = np.where(linear, shapely.length(pieces), shapely.area(pieces))
+            # Per shape: the largest measure, then the lowest position (code rank).
+            order = np.lexsort((grid_pos, -measure, shape_pos))
+            first = np.ones(len(order), dtype=bool)
+            first[1:] = shape_pos[order][1:] != shape_pos[order][:-1]
+            chosen = order[first]
+            result[others[shape_pos[chosen]]] = grid_pos[chosen]
+        return result
 
     def assign(self, lon: np.ndarray, lat: np.ndarray, *,
                chunk_size: int = DEFAULT_CHUNK_SIZE) -> AssignmentResult:

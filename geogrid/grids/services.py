@@ -71,14 +71,23 @@ class VersionConflict(GridError):
 
 
 # --- Impact providers -------------------------------------------------------------------------
-# grids knows nothing of components or cases (design.md §5). Those apps register a callable that
-# says what a boundary change would move ("37 components change grid"); edits report it.
-ImpactProvider = Callable[[Grid, BaseGeometry | None], dict[str, Any]]
+# grids knows nothing of components or cases (design.md §5). Those apps register a provider
+# that says what a boundary change would move ("37 components change grid") before it is made,
+# and moves it after the change is written, in the same transaction.
+@dataclass(frozen=True)
+class ImpactProvider:
+    name: str
+    # (grid, new boundary or None for a retirement) -> counts, before anything is written
+    preview: Callable[[Grid, BaseGeometry | None], dict[str, Any]]
+    # (grids just created, reshaped or retired, actor) -> counts, after they are written
+    apply: Callable[..., dict[str, Any]]
+
+
 _impact_providers: list[ImpactProvider] = []
 
 
 def register_impact_provider(provider: ImpactProvider) -> None:
-    if provider not in _impact_providers:
+    if all(p.name != provider.name for p in _impact_providers):
         _impact_providers.append(provider)
 
 
@@ -86,8 +95,15 @@ def edit_impact(*, grid: Grid, new_geom: BaseGeometry | None) -> dict[str, Any]:
     """What other data a reshape (new_geom) or retirement (None) of `grid` would move."""
     impact: dict[str, Any] = {}
     for provider in _impact_providers:
-        impact.update(provider(grid, new_geom))
+        impact.update(provider.preview(grid, new_geom))
     return impact
+
+
+def _apply_impact(grids: Sequence[Grid], actor: Any) -> dict[str, Any]:
+    applied: dict[str, Any] = {}
+    for provider in _impact_providers:
+        applied.update(provider.apply(grids, actor))
+    return applied
 
 
 # --- Input normalisation ----------------------------------------------------------------------
@@ -373,9 +389,11 @@ def create_grids(
                      changed_by=actor, reason=action)
         for g in grids
     )
+    applied = _apply_impact(grids, actor)
     GridEvent.objects.bulk_create(
         GridEvent(grid=g, action=action, actor=actor,
-                  details={"code": g.code, "area_m2": g.area_m2, "source": source})
+                  details={"code": g.code, "area_m2": g.area_m2, "source": source,
+                           **({"applied": applied} if len(grids) == 1 else {})})
         for g in grids
     )
     return grids
@@ -424,8 +442,10 @@ def reshape_grid(
     GridBoundary.objects.create(grid=grid, version=grid.version, geom=grid.geom,
                                 area_m2=grid.area_m2, valid_from=now, changed_by=actor,
                                 reason=reason)
+    applied = _apply_impact([grid], actor)
     GridEvent.objects.create(grid=grid, action="reshaped", actor=actor, details={
         "version": grid.version, "area_m2": grid.area_m2, "reason": reason, "impact": impact,
+        "applied": applied,
     })
     return grid
 
@@ -480,8 +500,9 @@ def retire_grid(*, grid: Grid, expected_version: int, actor: Any, reason: str = 
     grid.valid_to = now
     grid.version += 1
     grid.save(update_fields=["valid_to", "version", "updated_at"])
+    applied = _apply_impact([grid], actor)
     GridEvent.objects.create(grid=grid, action="retired", actor=actor,
-                             details={"reason": reason, "impact": impact})
+                             details={"reason": reason, "impact": impact, "applied": applied})
     return grid
 
 

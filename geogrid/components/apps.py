@@ -1,0 +1,21 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class ComponentsConfig(AppConfig):
+    name = "geogrid.components"
+    label = "components"
+    verbose_name = _("城市部件")
+
+    def ready(self) -> None:
+        # Grid edits learn which components they move through the grids impact registry
+        # (design.md §5: grids knows nothing of components).
+        from geogrid.components import assignment
+        from geogrid.grids.services import register_impact_provider
+
+        register_impact_provider(assignment.COMPONENT_IMPACT)
+
+        from geogrid.components.codes import explain_component_code
+        from geogrid.core.codes import register_explainer
+
+        register_explainer([16, 17], explain_component_code)
