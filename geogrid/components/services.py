@@ -23,7 +23,6 @@ from geogrid.components.models import (
     Component,
     ComponentClass,
     ComponentEvent,
-    ComponentSerial,
     ComponentStatus,
     Currency,
     Department,
