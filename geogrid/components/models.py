@@ -9,6 +9,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from geogrid.components.querysets import ComponentQuerySet
 from geogrid.core.models import AuditEvent
 from geogrid.core.srid import STORAGE_SRID
 
@@ -167,6 +168,8 @@ class Component(models.Model):
     version = models.PositiveIntegerField(_("版本"), default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ComponentQuerySet.as_manager()
 
     class Meta:
         ordering = ["code"]

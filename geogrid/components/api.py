@@ -1,0 +1,257 @@
+"""Component API: GeoJSON lists with filters (class, status, department, grid subtree, bbox,
+near), details by code, and create / update / status change for authorised users."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import shapely
+from django.contrib.gis.geos import Point, Polygon
+from django.core.exceptions import PermissionDenied
+from django.db.models import F, FloatField, Func, Q, Value
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from geogrid.components import services
+from geogrid.components.assignment import assign_geometries
+from geogrid.components.models import Component, ComponentClass, ComponentStatus
+from geogrid.components.serializers import ComponentFeatureSerializer
+from geogrid.core.api import BadRequest, Conflict
+from geogrid.core.codes import parse_component_code, validate_grid_code
+from geogrid.core.crs import parse_crs, point_to_storage, to_storage
+from geogrid.core.permissions import get_in_scope_or_404, require_role
+from geogrid.grids.api import GridPagination, parse_bbox, parse_float
+from geogrid.grids.models import Grid
+
+MAX_RADIUS_M = 5_000.0
+EDITOR_ROLES = ("planner",)
+STATUS_ROLES = ("planner", "inspector", "operator", "department")
+
+
+class GeographyDistance(Func):
+    """Metres between geometries on the spheroid (geography cast); used after a GiST-indexed
+    bounding-box filter, so only nearby rows pay for it."""
+
+    function = "ST_Distance"
+    template = "ST_Distance(%(expressions)s)"
+    output_field = FloatField()
+
+    def __init__(self, geom, point: Point):
+        super().__init__(Func(geom, template="%(expressions)s::geography"),
+                         Func(Value(point.ewkt), template="ST_GeomFromEWKT(%(expressions)s)"
+                              "::geography"))
+
+
+def _base_queryset(request: Request):
+    return (Component.objects.visible_to(request.user)
+            .select_related("component_class", "grid", "competent_department",
+                            "owner_department", "maintainer_department"))
+
+
+def parse_near(request: Request) -> tuple[Point, float] | None:
+    raw = request.query_params.get("near")
+    if not raw:
+        return None
+    parts = raw.split(",")
+    message = f"near must be 'lon,lat' (e.g. near=116.40,39.91), not {raw!r}."
+    if len(parts) != 2:
+        raise BadRequest(message, field="near")
+    try:
+        x, y = float(parts[0]), float(parts[1])
+    except ValueError as exc:
+        raise BadRequest(message, field="near") from exc
+    lon, lat = point_to_storage(x, y, parse_crs(request.query_params.get("crs")))
+    radius = parse_float(request, "radius", required=False)
+    radius = 500.0 if radius is None else radius
+    if not 0 < radius <= MAX_RADIUS_M:
+        raise BadRequest(f"radius must be between 0 and {MAX_RADIUS_M:,.0f} metres, not "
+                         f"{radius:g}.", field="radius")
+    return Point(lon, lat, srid=4490), radius
+
+
+LIST_PARAMETERS = [
+    OpenApiParameter("class", str, description="Class code (4 or 5 digits)."),
+    OpenApiParameter("major", str, description="Major class code (2 digits)."),
+    OpenApiParameter("status", str, description="intact, damaged, lost, occupied, abandoned."),
+    OpenApiParameter("department", str, description="Department code (any of the three roles)."),
+    OpenApiParameter("grid", str, description="Grid code: that grid and its descendants."),
+    OpenApiParameter("bbox", str, description="min_lon,min_lat,max_lon,max_lat."),
+    OpenApiParameter("near", str, description="lon,lat: ordered by distance, within radius."),
+    OpenApiParameter("radius", float, description="Metres around near (default 500, max 5000)."),
+    OpenApiParameter("crs", str, description="CRS of near (4326, 4490, 4513–4554, gcj02, bd09)."),
+    OpenApiParameter("q", str, description="Code prefix or part of the name."),
+    OpenApiParameter("include_void", bool, description="Also list void (作废) components."),
+    OpenApiParameter("page", int), OpenApiParameter("page_size", int),
+]
+
+
+class ComponentListView(generics.ListCreateAPIView):
+    serializer_class = ComponentFeatureSerializer
+    pagination_class = GridPagination
+
+    @extend_schema(parameters=LIST_PARAMETERS)
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        params = self.request.query_params
+        queryset = _base_queryset(self.request)
+        if params.get("include_void", "").lower() not in ("1", "true", "yes"):
+            queryset = queryset.in_use()
+        class_code = params.get("class")
+        if class_code:
+            if not class_code.isdigit() or len(class_code) not in (4, 5):
+                raise BadRequest(f"class must be a 4- or 5-digit class code, not {class_code!r}.",
+                                 field="class")
+            queryset = queryset.filter(component_class__code=class_code)
+        major = params.get("major")
+        if major:
+            if not (major.isdigit() and len(major) == 2):
+                raise BadRequest(f"major must be a 2-digit major class code, not {major!r}.",
+                                 field="major")
+            queryset = queryset.filter(component_class__major_code=major)
+        status_value = params.get("status")
+        if status_value:
+            if status_value not in ComponentStatus.values:
+                raise BadRequest(f"Unknown status {status_value!r}; use one of: "
+                                 f"{', '.join(ComponentStatus.values)}.", field="status")
+            queryset = queryset.filter(status=status_value)
+        department = params.get("department")
+        if department:
+            queryset = queryset.filter(Q(competent_department__code=department)
+                                       | Q(owner_department__code=department)
+                                       | Q(maintainer_department__code=department))
+        grid = params.get("grid")
+        if grid:
+            try:
+                validate_grid_code(grid)
+            except ValueError as exc:
+                raise BadRequest(str(exc), field="grid") from exc
+            queryset = queryset.in_grid_subtree(grid)
+        search = params.get("q", "").strip()
+        if search:
+            queryset = queryset.filter(Q(code__startswith=search) | Q(name__icontains=search)
+                                       | Q(component_class__name__icontains=search))
+        bbox = params.get("bbox")
+        if bbox:
+            box = Polygon.from_bbox(parse_bbox(bbox))
+            box.srid = 4490
+            queryset = queryset.filter(geom__bboverlaps=box)
+        near = parse_near(self.request)
+        if near is None:
+            return queryset.order_by("code")
+        point, radius = near
+        # A GiST-indexed box around the point first; exact metres only for what is inside.
+        dlat = radius / 111_000.0
+        dlon = radius / (111_000.0 * max(math.cos(math.radians(point.y)), 0.01))
+        box = Polygon.from_bbox((point.x - dlon, point.y - dlat, point.x + dlon, point.y + dlat))
+        box.srid = 4490
+        return (queryset.filter(geom__bboverlaps=box)
+                .annotate(distance_m=GeographyDistance(F("geom"), point))
+                .filter(distance_m__lte=radius).order_by("distance_m", "code"))
+
+    @extend_schema(request=dict, responses=ComponentFeatureSerializer)
+    def post(self, request: Request, *args, **kwargs) -> Response:
+        require_role(request.user, *EDITOR_ROLES, action="create components")
+        data = request.data
+        class_code = str(data.get("class") or data.get("class_code") or "")
+        component_class = ComponentClass.objects.filter(
+            scheme=services.active_scheme(), code=class_code, active=True).first()
+        if component_class is None:
+            raise BadRequest(f"Unknown component class {class_code!r} in the active scheme "
+                             f"({services.active_scheme()}).", field="class")
+        geometry = _geometry_from(data)
+        _require_location_in_scope(request, geometry)
+        component = services.create_component(
+            actor=request.user, component_class=component_class, geom=geometry,
+            code=str(data.get("code") or ""), name=str(data.get("name") or ""),
+            competent_department=data.get("competent_department") or None,
+            owner_department=data.get("owner_department") or None,
+            maintainer_department=data.get("maintainer_department") or None,
+            status=data.get("status") or ComponentStatus.INTACT,
+            location_description=str(data.get("location_description") or ""),
+            notes=str(data.get("notes") or ""), material=str(data.get("material") or ""),
+        )
+        component = _base_queryset(request).get(pk=component.pk)
+        return Response(ComponentFeatureSerializer(component).data, status=status.HTTP_201_CREATED)
+
+
+def _geometry_from(data) -> dict:
+    """The request's GeoJSON geometry, converted to the storage CRS when `crs` says so."""
+    geometry = data.get("geometry")
+    if not isinstance(geometry, dict) or "type" not in geometry or "coordinates" not in geometry:
+        raise BadRequest("geometry must be a GeoJSON geometry object, e.g. {\"type\": \"Point\", "
+                         "\"coordinates\": [116.40, 39.91]}.", field="geometry")
+    crs = parse_crs(data.get("crs"))
+    try:
+        shape = shapely.geometry.shape(geometry)
+    except (ValueError, TypeError, AttributeError, IndexError) as exc:
+        raise BadRequest(f"geometry is not valid GeoJSON: {exc}", field="geometry") from exc
+    if crs.epsg not in (4326, 4490):
+        shape = shapely.transform(
+            shape, lambda xy: np.column_stack(to_storage(xy[:, 0], xy[:, 1], crs)))
+    return shapely.geometry.mapping(shape)
+
+
+def _require_location_in_scope(request: Request, geometry: dict) -> None:
+    """Planners create components only inside their own grids (admins anywhere)."""
+    shape = shapely.geometry.shape(geometry)
+    grid_id = int(assign_geometries(np.array([shape], dtype=object))[0])
+    if grid_id >= 0 and not Grid.objects.in_scope_of(request.user).filter(pk=grid_id).exists():
+        raise PermissionDenied("This location lies outside the grids you are responsible for.")
+
+
+def _component_for(request: Request, code: str, *, scope: bool = False) -> Component:
+    parse_component_code(code)
+    queryset = (Component.objects.in_scope_of(request.user) if scope
+                else _base_queryset(request))
+    return get_in_scope_or_404(queryset.select_related("component_class", "grid"),
+                               district_code=code[:6], code=code)
+
+
+class ComponentDetailView(APIView):
+    @extend_schema(responses=ComponentFeatureSerializer)
+    def get(self, request: Request, code: str) -> Response:
+        component = _component_for(request, code)
+        return Response(ComponentFeatureSerializer(component).data)
+
+    @extend_schema(request=dict, responses=ComponentFeatureSerializer)
+    def patch(self, request: Request, code: str) -> Response:
+        require_role(request.user, *EDITOR_ROLES, action="edit components")
+        component = _component_for(request, code, scope=True)
+        data = dict(request.data)
+        version = data.pop("version", None)
+        if not isinstance(version, int):
+            raise BadRequest("Send the 'version' you edited (an integer), so that concurrent "
+                             "edits are detected.", field="version")
+        geometry = _geometry_from(data) if "geometry" in data else None
+        data.pop("geometry", None)
+        data.pop("crs", None)
+        try:
+            services.update_component(component=component, actor=request.user,
+                                      expected_version=version, geom=geometry, **data)
+        except services.ComponentVersionConflict as exc:
+            raise Conflict(str(exc)) from exc
+        return Response(ComponentFeatureSerializer(_component_for(request, code)).data)
+
+
+class ComponentStatusView(APIView):
+    """Mark a component damaged, lost, occupied, abandoned or intact (inspectors in their
+    grids, department handlers for their department's components, planners, operators)."""
+
+    @extend_schema(request=dict, responses=ComponentFeatureSerializer)
+    def post(self, request: Request, code: str) -> Response:
+        require_role(request.user, *STATUS_ROLES, action="change component status")
+        component = _component_for(request, code, scope=True)
+        new_status = request.data.get("status")
+        if new_status not in ComponentStatus.values:
+            raise BadRequest(f"status must be one of: {', '.join(ComponentStatus.values)}.",
+                             field="status")
+        services.change_component_status(component=component, actor=request.user,
+                                          status=new_status, note=str(request.data.get("note")
+                                                                      or ""))
+        return Response(ComponentFeatureSerializer(_component_for(request, code)).data)

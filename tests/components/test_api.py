@@ -1,0 +1,163 @@
+"""Component API: filters (incl. near), details, create/update/status with access rules."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.test import APIClient
+
+from geogrid.accounts.models import Role
+from geogrid.components.models import Component, ComponentClass, Department, DepartmentMember
+from geogrid.components.services import create_component
+from tests import factories
+from tests.geometry import point
+
+
+def _client(user=None) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        client.force_authenticate(user)
+    return client
+
+
+@pytest.fixture
+def inventory(city, taxonomy, admin_user):
+    """Five components: three water covers along y = 150 (x = 10, 60, 150), a street light at
+    (50, 50) marked damaged, a bench at (150, 50)."""
+    water = ComponentClass.objects.get(scheme="gbt47678", code="01001")
+    light = ComponentClass.objects.filter(scheme="gbt47678", name="路灯").first()
+    bench = ComponentClass.objects.filter(scheme="gbt47678", name__contains="座椅").first()
+    made = [create_component(actor=admin_user, component_class=water, geom=point(x, 150))
+            for x in (10, 60, 150)]
+    made.append(create_component(actor=admin_user, component_class=light, geom=point(50, 50),
+                                 status="damaged"))
+    made.append(create_component(actor=admin_user, component_class=bench or water,
+                                 geom=point(150, 50)))
+    return made
+
+
+def test_list_is_geojson_with_decoded_attributes(inventory):
+    body = _client().get("/api/v1/components/").json()
+    assert body["type"] == "FeatureCollection" and body["count"] == 5
+    first = body["features"][0]
+    assert first["id"] == inventory[0].code
+    assert first["properties"]["class_name"] == "供水井盖"
+    assert first["properties"]["grid"]["code"].startswith("110101001001")
+    assert first["properties"]["competent_department"]["name"]
+
+
+def test_filters_by_class_major_status_department_and_grid(inventory, city):
+    client = _client()
+    assert client.get("/api/v1/components/", {"class": "01001"}).json()["count"] == 3
+    assert client.get("/api/v1/components/", {"status": "damaged"}).json()["count"] == 1
+    water_dept = Department.objects.get(key="自来水").code
+    assert client.get("/api/v1/components/", {"department": water_dept}).json()["count"] == 3
+    north_east = city["west_c"].code + "002"
+    codes = [f["id"] for f in client.get("/api/v1/components/", {"grid": north_east})
+             .json()["features"]]
+    assert codes == [inventory[2].code]
+    assert client.get("/api/v1/components/", {"grid": "110101001"}).json()["count"] == 5
+    assert client.get("/api/v1/components/", {"major": "01"}).json()["count"] >= 3
+
+
+def test_near_orders_by_distance_within_the_radius(inventory):
+    here = point(0, 150)
+    body = _client().get("/api/v1/components/", {"near": f"{here.x},{here.y}",
+                                                 "radius": 100}).json()
+    assert [f["id"] for f in body["features"]] == [inventory[0].code, inventory[1].code]
+    distances = [f["properties"]["distance_m"] for f in body["features"]]
+    assert distances[0] == pytest.approx(10, abs=0.5) and distances[1] == pytest.approx(60, abs=1)
+
+
+@pytest.mark.parametrize("params", [
+    {"near": "116.4"}, {"near": "a,b"}, {"near": "116.4,39.9", "radius": "0"},
+    {"near": "116.4,39.9", "radius": "99999"}, {"near": "116.4,39.9", "crs": "mars"},
+    {"class": "abc"}, {"status": "broken"}, {"grid": "12"}, {"major": "1"},
+])
+def test_bad_filters_are_400(inventory, params):
+    response = _client().get("/api/v1/components/", params)
+    assert response.status_code == 400 and response.json()["detail"]
+
+
+def test_detail_by_code_and_404s(inventory):
+    code = inventory[3].code
+    body = _client().get(f"/api/v1/components/{code}/").json()
+    assert body["properties"]["status_label"] == "破损"
+    assert _client().get("/api/v1/components/11010101001999999/").status_code == 404
+    assert _client().get("/api/v1/components/abc/").status_code == 400
+
+
+def test_planner_creates_a_component_in_scope_and_gcj02_is_converted(planner, taxonomy, city):
+    from geogrid.core.crs import wgs84_to_gcj02
+
+    here = point(60, 60)
+    glon, glat = wgs84_to_gcj02(here.x, here.y)
+    response = _client(planner).post("/api/v1/components/", {
+        "class": "01001", "crs": "gcj02", "name": "测试井盖",
+        "geometry": {"type": "Point", "coordinates": [float(glon), float(glat)]},
+    }, format="json")
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert body["properties"]["grid"]["code"] == city["west_c"].code + "003"
+    assert body["geometry"]["coordinates"][0] == pytest.approx(here.x, abs=1e-6)
+
+
+@pytest.mark.parametrize(("payload", "field"), [
+    ({"class": "99999", "geometry": {"type": "Point", "coordinates": [116.4, 39.9]}}, "class"),
+    ({"class": "01001", "geometry": "POINT(1 2)"}, "geometry"),
+    ({"class": "01001", "geometry": {"type": "Point", "coordinates": ["x"]}}, "geometry"),
+])
+def test_create_refuses_bad_payloads(planner, taxonomy, payload, field):
+    response = _client(planner).post("/api/v1/components/", payload, format="json")
+    assert response.status_code == 400 and response.json()["field"] == field
+
+
+def test_create_outside_every_grid_and_wrong_kind_are_400(planner, taxonomy):
+    far = point(5000, 5000)
+    response = _client(planner).post("/api/v1/components/", {
+        "class": "01001", "geometry": {"type": "Point", "coordinates": [far.x, far.y]}},
+        format="json")
+    assert response.status_code == 400 and "outside every unit grid" in response.json()["detail"]
+    line = {"type": "LineString", "coordinates": [[116.40, 39.90], [116.41, 39.91]]}
+    response = _client(planner).post("/api/v1/components/", {"class": "01001",
+                                                              "geometry": line}, format="json")
+    assert response.status_code == 400 and "captured as a point" in response.json()["detail"]
+
+
+def test_roles_and_scopes_for_writes(inventory, inspector, outsider, viewer):
+    code = inventory[0].code  # in the inspector's grid (…001)
+    other = inventory[2].code  # in grid …002: outside the inspector's scope
+    assert _client(viewer).post(f"/api/v1/components/{code}/status/",
+                                {"status": "lost"}).status_code == 403
+    assert _client(inspector).post("/api/v1/components/", {}, format="json").status_code == 403
+    assert _client(inspector).post(f"/api/v1/components/{other}/status/",
+                                   {"status": "lost"}).status_code == 404
+    response = _client(inspector).post(f"/api/v1/components/{code}/status/",
+                                       {"status": "lost", "note": "cover missing"})
+    assert response.status_code == 200 and response.json()["properties"]["status"] == "lost"
+    assert _client(outsider).patch(f"/api/v1/components/{code}/", {"version": 1, "notes": "x"},
+                                   format="json").status_code == 404
+
+
+def test_department_handler_acts_on_its_departments_components(inventory):
+    handler = factories.user("water-handler", Role.DEPARTMENT)
+    DepartmentMember.objects.create(user=handler,
+                                    department=Department.objects.get(key="自来水"))
+    water, light = inventory[0].code, inventory[3].code
+    assert _client(handler).post(f"/api/v1/components/{water}/status/",
+                                 {"status": "damaged"}).status_code == 200
+    assert _client(handler).post(f"/api/v1/components/{light}/status/",
+                                 {"status": "intact"}).status_code == 404
+
+
+def test_patch_needs_the_version_and_detects_conflicts(inventory, planner):
+    code = inventory[1].code
+    client = _client(planner)
+    assert client.patch(f"/api/v1/components/{code}/", {"notes": "x"},
+                        format="json").status_code == 400
+    ok = client.patch(f"/api/v1/components/{code}/", {"version": 1, "notes": "re-painted"},
+                      format="json")
+    assert ok.status_code == 200 and ok.json()["properties"]["version"] == 2
+    stale = client.patch(f"/api/v1/components/{code}/", {"version": 1, "notes": "again"},
+                         format="json")
+    assert stale.status_code == 409
+    assert Component.objects.get(code=code).notes == "re-painted"
