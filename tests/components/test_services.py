@@ -108,3 +108,18 @@ def test_moving_a_component_reassigns_its_grid_and_stale_versions_conflict(
     assert changes["grid"] == [city["west_c"].code + "001", city["west_c"].code + "002"]
     with pytest.raises(ComponentVersionConflict):
         update_component(component=component, actor=admin_user, expected_version=1, notes="x")
+
+
+def test_nearest_components_are_ordered_by_true_distance(city, manhole_class, admin_user):
+    from geogrid.components.nearest import nearest_components
+
+    # 30 m east is nearer than 35 m north, but in degrees (east–west shrunk by cos 40°) it
+    # looks farther: planar order alone would get this wrong.
+    made = {name: create_component(actor=admin_user, component_class=manhole_class,
+                                   geom=point(x, y))
+            for name, (x, y) in {"east30": (80, 100), "north35": (50, 135),
+                                 "far": (150, 180)}.items()}
+    here = point(50, 100)
+    found = nearest_components(here.x, here.y, limit=2)
+    assert [n.code for n in found] == [made["east30"].code, made["north35"].code]
+    assert found[0].distance_m == pytest.approx(30, abs=0.5)
