@@ -6,3 +6,10 @@ class AccountsConfig(AppConfig):
     name = "geogrid.accounts"
     label = "accounts"
     verbose_name = _("账户与角色")
+
+    def ready(self) -> None:
+        from geogrid.accounts.demo import CREDENTIALS_STEP, USERS_STEP
+        from geogrid.core.demo import register_demo_step
+
+        register_demo_step(USERS_STEP)
+        register_demo_step(CREDENTIALS_STEP)

@@ -14,3 +14,8 @@ class GridsConfig(AppConfig):
         from geogrid.grids.codes import explain_grid_code
 
         register_explainer([6, 9, 12, settings.GEOGRID_UNIT_GRID_CODE_LENGTH], explain_grid_code)
+
+        from geogrid.core.demo import register_demo_step
+        from geogrid.grids.demo import GRIDS_STEP
+
+        register_demo_step(GRIDS_STEP)

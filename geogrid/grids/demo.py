@@ -22,6 +22,7 @@ import shapely
 from django.conf import settings
 from shapely.geometry import MultiPoint, Point
 
+from geogrid.core.demo import DemoStep
 from geogrid.core.gis import as_multipolygon
 from geogrid.grids.importing import ImportReport, format_report, import_grids
 from geogrid.grids.models import Grid, GridLevel, GridSource, GridType
@@ -178,4 +179,31 @@ def unit_area_stats() -> dict[str, float]:
             "min_m2": float(areas.min()), "max_m2": float(areas.max())}
 
 
-__all__ = ["load_demo_city", "format_report", "unit_area_stats", "DemoResult"]
+def demo_step(context: dict[str, Any], progress: Callable[..., Iterable]) -> list[str]:
+    """The grids of the demo city, and the planner's and inspector's grid scopes."""
+    from geogrid.grids.models import GridScope
+
+    result = load_demo_city(context["actor"], lambda items: progress(
+        items, desc="Dividing communities into unit grids", unit="community"))
+    users = context.get("users", {})
+    district = Grid.objects.get(code=DISTRICT_CODE)
+    if "planner" in users:
+        GridScope.objects.get_or_create(user=users["planner"], grid=district)
+    # One inspector patrols ~18 unit grids (≈180,000 m², Dongcheng practice).
+    if "inspector" in users and not users["inspector"].grid_scopes.exists():
+        units = Grid.objects.active().filter(level__depth=3, code__startswith=DISTRICT_CODE)
+        GridScope.objects.bulk_create(
+            GridScope(user=users["inspector"], grid=g) for g in units.order_by("code")[:18])
+    lines = [format_report(result.district_report)] if result.district_report else []
+    stats = unit_area_stats()
+    lines.append(
+        f"Demo city {DISTRICT_CODE} 东城区: created {result.streets_created} streets, "
+        f"{result.communities_created} communities, {result.units_created} unit grids. "
+        f"Unit grids now: {stats.get('count', 0)}"
+        + (f" (median {stats['median_m2']:,.0f} m²)" if stats.get("count") else "") + ".")
+    lines.append("Street, community and unit-grid boundaries are GENERATED for the demo; only "
+                 "the district boundary and the street names/codes are real.")
+    return lines
+
+
+GRIDS_STEP = DemoStep(name="grids", order=10, run=demo_step)
