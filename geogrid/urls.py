@@ -6,10 +6,12 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.authtoken.views import obtain_auth_token
 
+from geogrid.components import views as component_views
 from geogrid.grids import views as grid_views
 
 urlpatterns = [
     path("", grid_views.home, name="home"),
+    path("inspector/", component_views.inspector_page, name="inspector"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
