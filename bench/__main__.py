@@ -15,7 +15,7 @@ import numpy as np
 import shapely
 
 import bench  # noqa: F401  (sets Django up before the imports below touch the ORM)
-from bench import assign, locate, topology
+from bench import assign, components, locate, nearest, topology
 from bench.common import Result, table, write_json
 from bench.synthetic_city import (
     COMMUNITY_CODE,
@@ -27,7 +27,7 @@ from bench.synthetic_city import (
 from geogrid.grids.assignment import GridIndex
 
 DEMO_DISTRICT = "110101"  # geogrid.grids.demo.DISTRICT_CODE; loaded by `manage.py load_demo`
-BENCHMARKS = ("locate", "assign", "topology")
+BENCHMARKS = ("locate", "assign", "topology", "nearest", "import")
 
 
 def _arguments(argv: list[str]) -> argparse.Namespace:
@@ -116,6 +116,19 @@ def main(argv: list[str]) -> int:
     if "topology" in chosen:
         print("\n[topology] one report over the synthetic community", flush=True)
         results += topology.run(COMMUNITY_CODE, repeat=args.repeat, postgis=not args.no_sql)
+
+    if "nearest" in chosen and len(demo):
+        from geogrid.components.models import Component
+
+        print(f"\n[nearest] {args.calls:,} nearest-20 lookups in the demo city", flush=True)
+        lon, lat = clustered_points(args.calls + 1_000, _bounds(demo), seed=13)
+        results += nearest.run(lon, lat, calls=args.calls,
+                               components=Component.objects.count())
+
+    if "import" in chosen and len(demo):
+        print(f"\n[import] {args.points:,} component points, CSV and GeoPackage", flush=True)
+        lon, lat = clustered_points(int(args.points * 1.1), _bounds(demo), seed=17)
+        results += components.run(demo, lon, lat, limit=args.points)
 
     print()
     print(table(results))

@@ -19,3 +19,8 @@ class ComponentsConfig(AppConfig):
         from geogrid.core.codes import register_explainer
 
         register_explainer([16, 17], explain_component_code)
+
+        from geogrid.components.demo import COMPONENTS_STEP
+        from geogrid.core.demo import register_demo_step
+
+        register_demo_step(COMPONENTS_STEP)

@@ -9,7 +9,9 @@ manhole covers first). Statuses: mostly intact, a few damaged, lost, occupied or
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -18,7 +20,9 @@ from django.conf import settings
 
 from geogrid.components.models import Component, ComponentClass, GeometryKind
 from geogrid.components.services import active_scheme
+from geogrid.core.demo import DemoStep
 from geogrid.core.gis import from_metric, to_metric
+from geogrid.grids.assignment import GridIndex
 from geogrid.grids.models import Grid
 
 DEMO_DISTRICT = "110101"
@@ -115,7 +119,11 @@ def generate_inventory(count: int = TARGET_COUNT) -> gpd.GeoDataFrame:
         "SJLY": "实测",
     }, geometry=list(from_metric(geoms)), crs=4490)
     frame = frame[~frame.geometry.is_empty & frame.geometry.is_valid].reset_index(drop=True)
-    return frame
+    # Points jittered off the district's outer edge would land outside every grid: drop them,
+    # the demo inventory should import without rejections.
+    index = GridIndex.load(level="unit", district_code=DEMO_DISTRICT)
+    inside = index.shape_positions(np.asarray(frame.geometry.values, dtype=object)) >= 0
+    return frame[inside].reset_index(drop=True)
 
 
 def _points_inside(polygons: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -146,3 +154,39 @@ def _substrings(lines: np.ndarray, start: np.ndarray, length: np.ndarray) -> np.
 
 def inventory_loaded() -> bool:
     return Component.objects.filter(district_code=DEMO_DISTRICT).exists()
+
+
+def demo_step(context: dict[str, Any], progress: Callable[..., Iterable]) -> list[str]:
+    """Departments, both taxonomies, the department user's membership and the inventory."""
+    from geogrid.components.importing import import_components
+    from geogrid.components.models import Department, DepartmentMember
+    from geogrid.components.taxonomy import load_component_classes, load_departments
+
+    departments = load_departments()
+    created_classes = sum(load_component_classes(scheme).created
+                          for scheme in ("gbt47678", "cjt214"))
+    lines = []
+    if departments.created or created_classes:
+        lines.append(f"Taxonomy: {departments.created} departments and {created_classes} "
+                     "component classes loaded (CJ/T 214 and GB/T 47678.5).")
+    handler = context.get("users", {}).get("department")
+    if handler is not None:
+        water = Department.objects.filter(key="自来水").first()
+        if water is not None:
+            DepartmentMember.objects.get_or_create(user=handler, department=water)
+    if inventory_loaded():
+        count = Component.objects.filter(district_code=DEMO_DISTRICT).count()
+        lines.append(f"Components: {count:,} already loaded.")
+        return lines
+    path = demo_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame = generate_inventory()
+    frame.to_file(path, driver="GPKG", engine="pyogrio", layer="components")
+    report = import_components(path=path, actor=context.get("actor"), class_field="LBDM",
+                               commit=True, progress=progress)
+    lines.append(f"Components: {report.created:,} imported from the generated inventory "
+                 f"{path.name} ({report.counts['rejected']:,} rejected).")
+    return lines
+
+
+COMPONENTS_STEP = DemoStep(name="components", order=20, run=demo_step)

@@ -17,17 +17,20 @@ from django.db import connection
 
 OVERFETCH = 4
 
+# The point is written out in both places (not a CTE column): the KNN index scan needs the
+# ORDER BY operand to be a constant or parameter, a joined column would force a full sort.
 NEAREST_SQL = """
-WITH here AS (SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4490) AS pt),
-candidates AS (
+WITH candidates AS (
     SELECT c.id, c.code, c.name, c.status, c.geom
-    FROM components_component c, here
+    FROM components_component c
     WHERE c.currency = 'in_use'
-    ORDER BY c.geom <-> here.pt
+    ORDER BY c.geom <-> ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4490)
     LIMIT %(fetch)s
 )
-SELECT id, code, name, status, ST_Distance(geom::geography, here.pt::geography) AS metres
-FROM candidates, here
+SELECT id, code, name, status,
+       ST_Distance(geom::geography,
+                   ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4490)::geography) AS metres
+FROM candidates
 ORDER BY metres, code
 LIMIT %(limit)s
 """
