@@ -136,8 +136,10 @@ STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
 MEDIA_ROOT = BASE_DIR / "var" / "media"
 MEDIA_URL = "media/"
 
-# Uploads (grid files in the admin/API) are refused beyond this size with a clear message.
+# Files sent through the web (photos, uploads) are refused beyond this size with a message;
+# files imported on the command line (import_grids, import_components) beyond the second.
 GEOGRID_MAX_UPLOAD_MB = envint("GEOGRID_MAX_UPLOAD_MB", 50)
+GEOGRID_MAX_IMPORT_MB = envint("GEOGRID_MAX_IMPORT_MB", 2048)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 # --- GIS ---------------------------------------------------------------------------------------

@@ -190,12 +190,12 @@ class ImportReport:
 def _read_csv(path: Path) -> pd.DataFrame:
     """A CSV as text columns (codes keep their leading zeros); UTF-8 (with or without BOM), or
     GB18030 as Excel writes it on Chinese Windows."""
-    limit = settings.GEOGRID_MAX_UPLOAD_MB
+    limit = settings.GEOGRID_MAX_IMPORT_MB
     size_mb = path.stat().st_size / 1024 / 1024
     if size_mb > limit:
         raise ImportFileError(
             f"{path.name} is {size_mb:.0f} MB, over the {limit} MB limit "
-            "(GEOGRID_MAX_UPLOAD_MB); split the file or raise the limit."
+            "(GEOGRID_MAX_IMPORT_MB); split the file or raise the limit."
         )
     for encoding in ("utf-8-sig", "gb18030"):
         try:

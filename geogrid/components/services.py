@@ -14,7 +14,7 @@ import numpy as np
 import shapely
 from django.conf import settings
 from django.contrib.gis.geos import GEOSGeometry
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from shapely.geometry.base import BaseGeometry
 
@@ -90,21 +90,27 @@ def allocate_serials(*, district_code: str, scheme: str, class_code: str, count:
     One upsert: the row lock it takes serialises concurrent allocations, so two simultaneous
     creations never get the same serial, and the counter never goes back (serials are never
     reused)."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            INSERT INTO components_componentserial (district_code, scheme, class_code, last_serial)
-            VALUES (%s, %s, %s, %s)
-            ON CONFLICT (district_code, scheme, class_code)
-            DO UPDATE SET last_serial = components_componentserial.last_serial + EXCLUDED.last_serial
-            RETURNING last_serial
-            """,
-            [district_code, scheme, class_code, count],
-        )
-        last = cursor.fetchone()[0]
-    if last > 999_999:
-        raise CodeError(f"District {district_code} has used all 999,999 serial numbers of class "
-                        f"{class_code}.")
+    try:
+        # A savepoint: the six-digit check constraint refuses an exhausted counter, and the
+        # caller's transaction must survive that to report it.
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                """
+                INSERT INTO components_componentserial
+                    (district_code, scheme, class_code, last_serial)
+                VALUES (%s, %s, %s, %s)
+                ON CONFLICT (district_code, scheme, class_code)
+                DO UPDATE SET last_serial =
+                    components_componentserial.last_serial + EXCLUDED.last_serial
+                RETURNING last_serial
+                """,
+                [district_code, scheme, class_code, count],
+            )
+            last = cursor.fetchone()[0]
+    except IntegrityError as exc:
+        raise CodeError(f"District {district_code} has not enough serial numbers left for "
+                        f"{count} more components of class {class_code} (6 digits: at most "
+                        "999,999, never reused).") from exc
     return last - count + 1
 
 

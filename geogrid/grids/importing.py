@@ -90,12 +90,12 @@ def read_file(path: str | Path) -> gpd.GeoDataFrame:
             f"{path.name}: unsupported file type {path.suffix or '(none)'}; use GeoJSON "
             "(.geojson/.json), GeoPackage (.gpkg), Shapefile (.shp) or a zipped Shapefile (.zip)."
         )
-    limit = settings.GEOGRID_MAX_UPLOAD_MB
+    limit = settings.GEOGRID_MAX_IMPORT_MB
     size_mb = path.stat().st_size / 1024 / 1024
     if size_mb > limit:
         raise ImportFileError(
             f"{path.name} is {size_mb:.0f} MB, over the {limit} MB limit "
-            "(GEOGRID_MAX_UPLOAD_MB); split the file or raise the limit."
+            "(GEOGRID_MAX_IMPORT_MB); split the file or raise the limit."
         )
     try:
         return gpd.read_file(path, engine="pyogrio")

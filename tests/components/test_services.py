@@ -123,3 +123,13 @@ def test_nearest_components_are_ordered_by_true_distance(city, manhole_class, ad
     found = nearest_components(here.x, here.y, limit=2)
     assert [n.code for n in found] == [made["east30"].code, made["north35"].code]
     assert found[0].distance_m == pytest.approx(30, abs=0.5)
+
+
+def test_exhausted_serials_give_a_plain_error(city, manhole_class, admin_user):
+    from geogrid.components.models import ComponentSerial
+
+    ComponentSerial.objects.create(district_code="110101", scheme="gbt47678",
+                                   class_code="01001", last_serial=999_999)
+    with pytest.raises(CodeError, match="not enough serial numbers left"):
+        create_component(actor=admin_user, component_class=manhole_class, geom=point(50, 150))
+    assert ComponentSerial.objects.get(class_code="01001").last_serial == 999_999
