@@ -1,13 +1,16 @@
-"""The demo city loads from the real reference data, passes its own checks, and loads once."""
+"""The demo (load_demo: users, the city's grids, its component inventory) loads from the real
+reference data, passes its own checks, and loads only once."""
 
 from __future__ import annotations
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 
 from geogrid.accounts.models import User
+from geogrid.components.models import Component, DepartmentMember
 from geogrid.grids.locate import locate
-from geogrid.grids.models import Grid, GridScope
+from geogrid.grids.models import Grid
 from geogrid.grids.services import topology_report
 
 
@@ -17,10 +20,11 @@ def demo_city(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         call_command("load_demo", verbosity=0)
         yield
-        GridScope.objects.all().delete()
-        Grid.objects.filter(code__startswith="110101").update(parent=None)
-        Grid.objects.filter(code__startswith="110101").delete()
-        User.objects.all().delete()
+        # Committed rows (not a test transaction): leave the database as the next test expects.
+        with connection.cursor() as cursor:
+            cursor.execute("TRUNCATE grids_grid, components_componentclass, "
+                           "components_department, components_componentserial, accounts_user "
+                           "CASCADE")
 
 
 @pytest.mark.django_db
@@ -59,7 +63,19 @@ def test_second_load_creates_nothing_and_demo_users_exist(demo_city, capsys):
     out = capsys.readouterr().out
     assert Grid.objects.count() == before
     assert "created 0 streets, 0 communities, 0 unit grids" in out
+    assert "already loaded" in out
     assert "geogrid-demo" in out
     roles = set(User.objects.values_list("role", flat=True))
     assert roles == {"admin", "planner", "inspector", "operator", "department", "viewer"}
     assert User.objects.get(username="inspector").grid_scopes.count() == 18
+
+
+@pytest.mark.django_db
+def test_demo_inventory_has_about_200000_components_in_grids(demo_city):
+    components = Component.objects.filter(district_code="110101")
+    assert 190_000 <= components.count() <= 200_000
+    assert not components.filter(grid__isnull=True).exists()
+    assert components.filter(status="damaged").count() > 1_000
+    assert set(components.values_list("component_class__scheme", flat=True).distinct()) == {
+        "gbt47678"}
+    assert DepartmentMember.objects.filter(user__username="department").exists()
