@@ -127,7 +127,8 @@ def main(argv: list[str]) -> int:
 
     if "import" in chosen and len(demo):
         print(f"\n[import] {args.points:,} component points, CSV and GeoPackage", flush=True)
-        lon, lat = clustered_points(int(args.points * 1.1), _bounds(demo), seed=17)
+        # The district fills about half of its bounding box: draw enough to keep `points`.
+        lon, lat = clustered_points(int(args.points * 2.5), _bounds(demo), seed=17)
         results += components.run(demo, lon, lat, limit=args.points)
 
     print()

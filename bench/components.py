@@ -61,15 +61,15 @@ def _timed_import(path: Path) -> tuple[float, int]:
 
 
 def _raw_baseline(path: Path) -> float:
-    """Read with geopandas (pyogrio, arrow) and COPY into an indexed plain table."""
+    """Read with geopandas (pyogrio) and COPY into an indexed plain table."""
     start = time.perf_counter()
     if path.suffix == ".csv":
         table = pd.read_csv(path, dtype={"LBDM": str})
         geoms = shapely.points(table["lon"].to_numpy(), table["lat"].to_numpy())
         classes = table["LBDM"].to_numpy()
     else:
-        frame = gpd.read_file(path, engine="pyogrio", use_arrow=True)
-        geoms, classes = frame.geometry.values._data, frame["LBDM"].to_numpy()
+        frame = gpd.read_file(path, engine="pyogrio")
+        geoms, classes = np.asarray(frame.geometry.values), frame["LBDM"].to_numpy()
     wkb = shapely.to_wkb(geoms, include_srid=False)
     connection.ensure_connection()
     with transaction.atomic(), psycopg.Cursor(connection.connection) as cursor:
