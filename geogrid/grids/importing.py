@@ -139,6 +139,21 @@ def to_storage_crs(
     return geoms.to_crs(STORAGE_SRID), label, True
 
 
+def _convert_each(frame: gpd.GeoDataFrame, declared: str | int | None, path: Path
+                  ) -> tuple[gpd.GeoSeries, str, bool, dict[int, str]]:
+    converted: list[BaseGeometry | None] = []
+    errors: dict[int, str] = {}
+    label, transformed = "", False
+    for index in range(len(frame)):
+        try:
+            one, label, transformed = to_storage_crs(frame.iloc[[index]], declared, path=path)
+            converted.append(one.iloc[0])
+        except crs_module.CoordinateError as exc:
+            errors[index] = str(exc)
+            converted.append(None)
+    return gpd.GeoSeries(converted, crs=STORAGE_SRID), label, transformed, errors
+
+
 def _text(value: Any) -> str | None:
     """A field value as text; integer-valued floats lose their '.0' (codes read as numbers)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -194,7 +209,13 @@ def import_grids(
             f"{grid_level.name} grids need a parent: give --parent CODE, or --code-field so "
             "that each parent is found from the code's prefix."
         )
-    geoms, source_label, transformed = to_storage_crs(frame, crs, path=path)
+    try:
+        geoms, source_label, transformed = to_storage_crs(frame, crs, path=path)
+        unconvertible: dict[int, str] = {}
+    except crs_module.CoordinateError:
+        # Some feature has coordinates the declared CRS cannot hold: convert one by one, so
+        # that only those features are rejected (few grids per file: a loop is fine here).
+        geoms, source_label, transformed, unconvertible = _convert_each(frame, crs, path)
     report = ImportReport(path=str(path), level=grid_level.slug, source_crs=source_label,
                           transformed=transformed, features=[])
     if transformed:
@@ -211,6 +232,10 @@ def import_grids(
             name=_text(frame.iloc[index][name_field]) if name_field else None,
         )
         report.features.append(feature)
+        if index in unconvertible:
+            feature.reject(f"its coordinates cannot be converted from {source_label}: "
+                           f"{unconvertible[index]}")
+            continue
         shape = _check_geometry(geoms.iloc[index], feature)
         if shape is None:
             continue

@@ -203,3 +203,19 @@ def test_export_round_trips_through_a_file(city, tmp_path, fmt):
     assert sorted(frame["code"]) == sorted(g.code for g in Grid.objects.filter(level__slug="unit"))
     assert frame.crs.to_epsg() == (4326 if fmt == "geojson" else 4490)
     assert frame.geometry.is_valid.all()
+
+
+def test_one_unconvertible_feature_is_rejected_alone(city, admin_user, tmp_path):
+    from shapely.geometry import box
+
+    from tests.geometry import ORIGIN
+
+    good = box(ORIGIN[0] + 200, ORIGIN[1], ORIGIN[0] + 300, ORIGIN[1] + 100)
+    absurd = box(1e12, 1e12, 1e12 + 100, 1e12 + 100)  # no place on Earth in EPSG:4548
+    path = _write(tmp_path, "mixed-gk.gpkg", [{"geometry": good}, {"geometry": absurd}],
+                  crs=4548)
+    report = import_grids(path=path, level="unit", parent_code=city["east_c"].code,
+                          actor=admin_user, crs="4548", commit=True)  # declared: our converter
+    assert report.features[0].status == "accepted" and len(report.created) == 1
+    assert report.features[1].status == "rejected"
+    assert "cannot be converted from" in report.features[1].messages[0]
