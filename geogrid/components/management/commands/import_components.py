@@ -6,11 +6,11 @@ from __future__ import annotations
 import json
 import sys
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from geogrid.components.importing import ImportFileError, format_report, import_components
+from geogrid.core.commands import actor_from_option
 
 # Problem rows printed; the JSON report (--report-json) lists them all.
 PRINTED_ROWS = 200
@@ -41,11 +41,7 @@ class Command(BaseCommand):
         parser.add_argument("--report-json", help="also write the full report as JSON here")
 
     def handle(self, *args, **options) -> None:
-        actor = None
-        if options["actor"]:
-            actor = get_user_model().objects.filter(username=options["actor"]).first()
-            if actor is None:
-                raise CommandError(f"--actor {options['actor']}: no such user.")
+        actor = actor_from_option(options["actor"])
         if bool(options["lon_field"]) != bool(options["lat_field"]):
             raise CommandError("Give --lon-field and --lat-field together.")
 

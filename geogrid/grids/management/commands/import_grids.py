@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 import sys
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from geogrid.core.commands import actor_from_option
 from geogrid.grids.importing import ImportFileError, format_report, import_grids
 
 
@@ -32,11 +32,7 @@ class Command(BaseCommand):
         parser.add_argument("--report-json", help="also write the report as JSON to this path")
 
     def handle(self, *args, **options) -> None:
-        actor = None
-        if options["actor"]:
-            actor = get_user_model().objects.filter(username=options["actor"]).first()
-            if actor is None:
-                raise CommandError(f"--actor {options['actor']}: no such user.")
+        actor = actor_from_option(options["actor"])
 
         def progress(rows):
             return tqdm(rows, desc="Checking features", unit="feature", file=sys.stderr,
