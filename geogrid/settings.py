@@ -135,11 +135,15 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
 MEDIA_ROOT = BASE_DIR / "var" / "media"
 MEDIA_URL = "media/"
+# Django serves uploaded photos itself unless a web server in front does (then set to 0).
+GEOGRID_SERVE_MEDIA = envbool("GEOGRID_SERVE_MEDIA", "1")
 
 # Files sent through the web (photos, uploads) are refused beyond this size with a message;
 # files imported on the command line (import_grids, import_components) beyond the second.
 GEOGRID_MAX_UPLOAD_MB = envint("GEOGRID_MAX_UPLOAD_MB", 50)
 GEOGRID_MAX_IMPORT_MB = envint("GEOGRID_MAX_IMPORT_MB", 2048)
+# Photos (component cards, case reports): JPEG/PNG/WebP up to this size (geogrid/core/photos.py).
+GEOGRID_MAX_PHOTO_MB = envint("GEOGRID_MAX_PHOTO_MB", 10)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 # --- GIS ---------------------------------------------------------------------------------------

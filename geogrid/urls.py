@@ -1,12 +1,14 @@
 """URL map: pages, /api/v1/ (REST), /api/schema/ (OpenAPI), /admin/."""
 
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.authtoken.views import obtain_auth_token
 
 from geogrid.components import views as component_views
+from geogrid.core.views import media
 from geogrid.grids import views as grid_views
 
 urlpatterns = [
@@ -21,3 +23,8 @@ urlpatterns = [
     path("api/v1/auth/token/", obtain_auth_token, name="api-token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
 ]
+if settings.GEOGRID_SERVE_MEDIA:
+    # Uploaded photos (var/media). A deployment behind a web server lets it serve MEDIA_ROOT
+    # under MEDIA_URL and sets GEOGRID_SERVE_MEDIA=0.
+    urlpatterns.append(re_path(rf"^{settings.MEDIA_URL.strip('/')}/(?P<path>.+)$", media,
+                               name="media"))

@@ -13,6 +13,8 @@ from geogrid.components.models import (
     Component,
     ComponentClass,
     ComponentEvent,
+    ComponentImport,
+    ComponentPhoto,
     Department,
     DepartmentMember,
 )
@@ -39,6 +41,19 @@ class ComponentClassAdmin(admin.ModelAdmin):
     autocomplete_fields = ("default_department",)
 
 
+class ComponentPhotoInline(admin.TabularInline):
+    """Photos are added through the API (checked, with a preview); here they can be read,
+    captioned or removed."""
+
+    model = ComponentPhoto
+    fields = ("image", "caption", "uploaded_by", "created_at")
+    readonly_fields = ("image", "uploaded_by", "created_at")
+    extra = 0
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(Component)
 class ComponentAdmin(LeafletGeoAdmin):
     list_display = ("code", "name", "component_class", "status", "currency", "grid")
@@ -47,9 +62,10 @@ class ComponentAdmin(LeafletGeoAdmin):
     fields = ("code", "component_class", "name", "status", "currency", "grid",
               "competent_department", "owner_department", "maintainer_department",
               "location_description", "data_source", "initial_date", "change_date", "material",
-              "notes", "geom", "version")
+              "notes", "geom", "version", "import_batch")
     readonly_fields = ("code", "component_class", "status", "currency", "grid", "geom",
-                       "initial_date", "change_date", "version")
+                       "initial_date", "change_date", "version", "import_batch")
+    inlines = [ComponentPhotoInline]
     autocomplete_fields = ("competent_department", "owner_department", "maintainer_department")
     list_select_related = ("component_class", "grid")
 
@@ -75,3 +91,19 @@ class ComponentEventAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+
+@admin.register(ComponentImport)
+class ComponentImportAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "file_name", "scheme", "created_count", "actor")
+    readonly_fields = ("created_at", "action", "file_name", "scheme", "created_count", "actor",
+                       "details")
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # the audit record of components that exist

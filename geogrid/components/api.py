@@ -19,11 +19,12 @@ from rest_framework.views import APIView
 from geogrid.components import services
 from geogrid.components.assignment import assign_geometries
 from geogrid.components.models import Component, ComponentClass, ComponentStatus
-from geogrid.components.serializers import ComponentFeatureSerializer
+from geogrid.components.serializers import ComponentFeatureSerializer, ComponentPhotoSerializer
 from geogrid.core.api import BadRequest, Conflict
 from geogrid.core.codes import parse_component_code, validate_grid_code
 from geogrid.core.crs import parse_crs, point_to_storage, to_storage
 from geogrid.core.permissions import get_in_scope_or_404, require_role
+from geogrid.core.photos import PhotoError, check_photo
 from geogrid.grids.api import GridPagination, parse_bbox, parse_float
 from geogrid.grids.models import Grid
 
@@ -83,7 +84,8 @@ LIST_PARAMETERS = [
     OpenApiParameter("near", str, description="lon,lat: ordered by distance, within radius."),
     OpenApiParameter("radius", float, description="Metres around near (default 500, max 5000)."),
     OpenApiParameter("crs", str, description="CRS of near (4326, 4490, 4513–4554, gcj02, bd09)."),
-    OpenApiParameter("q", str, description="Code prefix or part of the name."),
+    OpenApiParameter("q", str, description="Digits: a code prefix. Otherwise part of the "
+                     "component's or its class's name."),
     OpenApiParameter("include_void", bool, description="Also list void (作废) components."),
     OpenApiParameter("page", int), OpenApiParameter("page_size", int),
 ]
@@ -134,8 +136,12 @@ class ComponentListView(generics.ListCreateAPIView):
             queryset = queryset.in_grid_subtree(grid)
         search = params.get("q", "").strip()
         if search:
-            queryset = queryset.filter(Q(code__startswith=search) | Q(name__icontains=search)
-                                       | Q(component_class__name__icontains=search))
+            # Digits are a code prefix (an index range); anything else part of a name.
+            if search.isdigit():
+                queryset = queryset.code_prefix(search)
+            else:
+                queryset = queryset.filter(Q(name__icontains=search)
+                                           | Q(component_class__name__icontains=search))
         bbox = params.get("bbox")
         if bbox:
             box = Polygon.from_bbox(parse_bbox(bbox))
@@ -213,11 +219,19 @@ def _component_for(request: Request, code: str, *, scope: bool = False) -> Compo
                                district_code=code[:6], code=code)
 
 
+def _photos(request: Request, component: Component) -> list[dict]:
+    photos = component.photos.select_related("uploaded_by")
+    return ComponentPhotoSerializer(photos, many=True, context={"request": request}).data
+
+
 class ComponentDetailView(APIView):
     @extend_schema(responses=ComponentFeatureSerializer)
     def get(self, request: Request, code: str) -> Response:
+        """One component; its properties also list its photos (lists leave them out)."""
         component = _component_for(request, code)
-        return Response(ComponentFeatureSerializer(component).data)
+        data = ComponentFeatureSerializer(component).data
+        data["properties"]["photos"] = _photos(request, component)
+        return Response(data)
 
     @extend_schema(request=dict, responses=ComponentFeatureSerializer)
     def patch(self, request: Request, code: str) -> Response:
@@ -255,3 +269,35 @@ class ComponentStatusView(APIView):
                                           status=new_status, note=str(request.data.get("note")
                                                                       or ""))
         return Response(ComponentFeatureSerializer(_component_for(request, code)).data)
+
+
+class ComponentPhotosView(APIView):
+    """A component's photos: GET lists them; POST (multipart/form-data, fields `image` and an
+    optional `caption`) adds one: JPEG, PNG or WebP up to GEOGRID_MAX_PHOTO_MB. Same roles and
+    scope as a status change."""
+
+    @extend_schema(responses=ComponentPhotoSerializer(many=True))
+    def get(self, request: Request, code: str) -> Response:
+        return Response(_photos(request, _component_for(request, code)))
+
+    @extend_schema(request={"multipart/form-data": {"type": "object", "properties": {
+        "image": {"type": "string", "format": "binary"}, "caption": {"type": "string"}}}},
+        responses=ComponentPhotoSerializer)
+    def post(self, request: Request, code: str) -> Response:
+        require_role(request.user, *STATUS_ROLES, action="add photos to components")
+        component = _component_for(request, code, scope=True)
+        if "image" not in request.FILES and request.content_type.startswith("application/json"):
+            raise BadRequest("Send the photo as multipart/form-data with the file in the field "
+                             "'image'.", field="image")
+        try:
+            photo = check_photo(request.FILES.get("image"))
+        except PhotoError as exc:
+            raise BadRequest(str(exc), field="image") from exc
+        try:
+            record = services.add_component_photo(
+                component=component, actor=request.user, photo=photo,
+                caption=str(request.data.get("caption") or ""))
+        except services.ComponentError as exc:
+            raise BadRequest(str(exc), field="caption") from exc
+        return Response(ComponentPhotoSerializer(record, context={"request": request}).data,
+                        status=status.HTTP_201_CREATED)

@@ -11,30 +11,31 @@ unit grid of every row comes from one GridIndex (points via `positions`, lines a
 already stored; serials come from one `allocate_serials(count=n)` per (district, class). Python
 loops run only over rejected rows (to word their messages), classes, departments and groups.
 
-Writing (commit): the accepted rows go to a temporary table with one binary COPY (encoded with
-numpy, points as x/y, other shapes as WKB), then one INSERT … SELECT moves them into
-components_component and writes the 'imported' ComponentEvents from its RETURNING rows, all in
-one transaction. Rows are written, and new serials numbered, grid by grid and north→south,
-west→east inside a grid: the GiST and code indexes then fill page by page (measured on 1M
-points: the insert takes about half as long as in file order).
+Writing (commit), in one transaction: one ComponentImport audit record (who, when, which file,
+what it created), then one binary COPY straight into components_component, every row pointing
+at that record (Component.import_batch: its history starts there, as a drawn component's starts
+with a 'created' event). The COPY stream is encoded with numpy in slices of 50,000 rows while a
+writer thread sends the previous slice, so encoding overlaps the server's inserting. Rows are
+written, and new serials numbered, grid by grid and north→south, west→east inside a grid: the
+GiST and code indexes then fill page by page (measured: half the insert time of file order).
 
-Events: one 'imported' ComponentEvent per component (details: code, grid, file), written by the
-same statement, so every component's history starts with its import as a drawn one's starts
-with 'created'. Measured on 1M points (2 cores, dev PostGIS, commit included): 49–60 s with
-events, 40–46 s without; this module's reading, checking and encoding take ~7 s of it, the rest
-is PostgreSQL maintaining the component table's eleven indexes (~20 s) and checking its foreign
-keys at commit (~11 s, ~4 s more for the events'). The 30 s target is out of reach either way,
-and events add a quarter, not the bulk, so per-row events are kept rather than one summary event
-(which would also have to hang off one arbitrary component: ComponentEvent.component is
-required). 100,000 points take ~6 s.
+Measured on 1,000,000 points (2 cores, embedded PostGIS, `make bench`): ~21 s end to end for a
+CSV or a GeoPackage — reading and checks ~6 s, the COPY ~15 s (the table's five indexes and two
+check constraints: ~3 s without them). Earlier designs and what they cost: a staging table plus
+INSERT … SELECT with one 'imported' event per row, 36 s; the same with foreign-key triggers
+re-checking every reference this import has already checked, 54–58 s. A superuser skips those
+triggers for the COPY (as pg_restore --disable-triggers does); other roles keep them, checked
+at commit (~10 s more per million rows). 100,000 points take ~3 s.
 """
 
 from __future__ import annotations
 
 import re
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, fields
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -47,12 +48,15 @@ from django.conf import settings
 from django.core.exceptions import EmptyResultSet
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
+from psycopg.copy import QueuedLibpqWriter
 
 from geogrid.components.assignment import grid_index_near
 from geogrid.components.models import (
     ComponentClass,
+    ComponentImport,
     ComponentSerial,
     ComponentStatus,
+    Currency,
     DataSource,
     Department,
 )
@@ -159,6 +163,8 @@ class ImportReport:
     committed: bool = False
     created: int = 0
     notes: list[str] = field(default_factory=list)
+    # Seconds per stage ("Reading", …, "Writing"), for the operator and the benchmark.
+    timings: dict[str, float] = field(default_factory=dict)
     accepted_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64), repr=False)
     codes: np.ndarray = field(default_factory=lambda: np.zeros(0, object), repr=False)
 
@@ -954,61 +960,82 @@ class _ComponentImport:
         return codes
 
     def _insert(self, rows: np.ndarray, codes: np.ndarray) -> None:
-        """Write these rows with these codes, in this order (see `write`)."""
-        competent = self.departments["competent"][rows]
-        is_shape = ~shapely.is_missing(self.shapes[rows])
-        wkb = np.full(len(rows), None, dtype=object)
-        if is_shape.any():
-            wkb[is_shape] = shapely.to_wkb(self.shapes[rows][is_shape])
+        """Write these rows with these codes, in this order (see `write`): one audit record
+        for the import, then one binary COPY straight into components_component."""
+        batch = ComponentImport.objects.create(
+            action="imported", actor=self.actor if getattr(self.actor, "pk", None) else None,
+            file_name=self.path.name[:255], scheme=self.scheme, created_count=len(rows),
+            details={"rows": self.report.total, "accepted": len(rows),
+                     "rejected": len(self.report.rejected),
+                     "source_crs": self.report.source_crs,
+                     "accepted_by_class": self.report.accepted_by_class})
+        length = self.spec["length"]
+        code_digits = _digit_matrix(codes, length)
+        class_idx = self.class_idx[rows]
+        class_names = np.array([r["name"] for r in self.class_rows], dtype=object)
+        names = self.names[rows]
+        names = np.where(names == "", class_names[class_idx], names)
+        shapes = self.shapes[rows]
+        is_shape = ~shapely.is_missing(shapes)
+        geoms = np.where(is_shape, shapes, None)
+        if (~is_shape).any():
+            geoms[~is_shape] = shapely.points(self.x[rows][~is_shape], self.y[rows][~is_shape])
+        ewkb = shapely.to_wkb(shapely.set_srid(geoms, STORAGE_SRID), include_srid=True)
+        owner, maintainer = self.departments["owner"][rows], self.departments["maintainer"][rows]
+        change_date = self.change_date[rows]
+        now = np.full(len(rows), _timestamp(timezone.now()), dtype=np.int64)
         columns = [
-            ("code", "int8", codes, None),
-            ("class_id", "int8", self.class_ids[self.class_idx[rows]], None),
+            ("code", "char", code_digits, None),
+            ("district_code", "char", np.ascontiguousarray(code_digits[:, :6]), None),
+            ("component_class_id", "int8", self.class_ids[class_idx], None),
+            ("name", "text", names, None),
+            ("competent_department_id", "int8", self.departments["competent"][rows], None),
+            ("owner_department_id", "int8", owner, owner < 0),
+            ("maintainer_department_id", "int8", maintainer, maintainer < 0),
+            ("status", "text", np.array(STATUS_ORDER, dtype=object)[self.status[rows] - 1],
+             None),
+            ("currency", "text", np.full(len(rows), Currency.IN_USE.value, dtype=object),
+             None),
+            ("geom", "bytea", ewkb, None),
             ("grid_id", "int8", self.grid_ids[rows], None),
-            ("competent_id", "int8", competent, None),
-            ("owner_id", "int8", self.departments["owner"][rows],
-             self.departments["owner"][rows] < 0),
-            ("maintainer_id", "int8", self.departments["maintainer"][rows],
-             self.departments["maintainer"][rows] < 0),
-            ("status", "int2", self.status[rows], None),
-            ("data_source", "int2", self.source[rows], None),
-            ("initial_date", "date", self.initial_date[rows], None),
-            ("change_date", "date", self.change_date[rows], np.isnat(self.change_date[rows])),
-            ("x", "float8", self.x[rows], is_shape),
-            ("y", "float8", self.y[rows], is_shape),
-            ("wkb", "bytea", wkb, None),
-            ("name", "text", self.names[rows], None),
             ("location_description", "text", self.texts["location_description"][rows], None),
+            ("data_source", "text",
+             np.array(DATA_SOURCE_ORDER, dtype=object)[self.source[rows] - 1], None),
+            ("initial_date", "date", self.initial_date[rows], None),
+            ("change_date", "date", change_date, np.isnat(change_date)),
             ("material", "text", self.texts["material"][rows], None),
             ("notes", "text", self.texts["notes"][rows], None),
+            ("version", "int4", np.ones(len(rows), dtype=np.int32), None),
+            ("created_at", "int8", now, None),  # timestamptz: µs since 2000-01-01 UTC
+            ("updated_at", "int8", now, None),
+            ("import_batch_id", "int8", np.full(len(rows), batch.pk, dtype=np.int64), None),
         ]
-        payload = _binary_copy_payload([(kind, data, nulls) for _, kind, data, nulls in columns])
-        now = timezone.now()
         connection.ensure_connection()
         with psycopg.Cursor(connection.connection) as cursor:
-            cursor.execute(f"DROP TABLE IF EXISTS pg_temp.{STAGING}")
-            cursor.execute(f"CREATE TEMP TABLE {STAGING} ("
-                           + ", ".join(f"{name} {kind}" for name, kind, _, _ in columns)
-                           + ") ON COMMIT DROP")
-            with cursor.copy(f"COPY {STAGING} FROM STDIN (FORMAT binary)") as copy:
-                view = memoryview(payload)
-                for start in range(0, len(view), 1 << 24):
-                    copy.write(view[start:start + (1 << 24)])
-            # Every reference written here (class, departments, grid, actor, and the new
-            # components for the events) was read and checked by this import in this
-            # transaction, so the row-by-row foreign-key triggers only repeat that work:
-            # ~17 s per million rows. A superuser may skip them for this statement, as
-            # pg_restore --disable-triggers does; others keep the checks.
+            # Every reference written here (class, departments, grid, import record) was read
+            # and checked by this import in this transaction, so the row-by-row foreign-key
+            # triggers only repeat that work: ~17 s per million rows. A superuser may skip
+            # them for this statement, as pg_restore --disable-triggers does; others keep the
+            # checks (deferred to the commit).
             superuser = cursor.execute("SELECT rolsuper FROM pg_roles "
                                        "WHERE rolname = current_user").fetchone()[0]
             if superuser:
                 cursor.execute("SET LOCAL session_replication_role = replica")
-            cursor.execute(INSERT_SQL.format(staging=STAGING, length=self.spec["length"]), {
-                "statuses": STATUS_ORDER, "sources": DATA_SOURCE_ORDER, "now": now,
-                "actor": getattr(self.actor, "pk", None), "file": self.path.name,
-            })
+            names_sql = ", ".join(name for name, _, _, _ in columns)
+            # Encoded in slices while a writer thread sends the previous ones, so the server
+            # inserts while numpy encodes (both release the GIL): the encoding costs little
+            # more than the COPY itself.
+            with cursor.copy(f"COPY components_component ({names_sql}) FROM STDIN "
+                             "(FORMAT binary)", writer=QueuedLibpqWriter(cursor)) as copy:
+                copy.write(COPY_HEADER)
+                for start in range(0, len(rows), COPY_SLICE_ROWS):
+                    part = slice(start, start + COPY_SLICE_ROWS)
+                    copy.write(_binary_copy_rows([
+                        (kind, data[part], None if nulls is None else nulls[part])
+                        for _, kind, data, nulls in columns]))
+                copy.write(COPY_TRAILER)
             if superuser:
                 cursor.execute("SET LOCAL session_replication_role = origin")
-            cursor.execute(f"DROP TABLE pg_temp.{STAGING}")
 
     def run(self, *, commit: bool, progress: Callable[[Iterable], Iterable] | None
             ) -> ImportReport:
@@ -1024,36 +1051,15 @@ class _ComponentImport:
         for label, step in bar:
             if hasattr(bar, "set_description"):
                 bar.set_description(label)
+            started = time.perf_counter()
             step()
+            self.report.timings[label] = round(time.perf_counter() - started, 3)
         return self.report
 
 
-STAGING = "component_import_rows"
-# One statement: the components from the staging table, and an 'imported' event for each from
-# the RETURNING rows. Names default to the class name; status/source arrive as 1-based indexes.
-INSERT_SQL = """
-WITH inserted AS (
-    INSERT INTO components_component (
-        code, district_code, component_class_id, name, competent_department_id,
-        owner_department_id, maintainer_department_id, status, currency, geom, grid_id,
-        location_description, data_source, initial_date, change_date, material, notes, version,
-        created_at, updated_at)
-    SELECT lpad(s.code::text, {length}, '0'), left(lpad(s.code::text, {length}, '0'), 6),
-           s.class_id, COALESCE(s.name, cc.name), s.competent_id, s.owner_id, s.maintainer_id,
-           (%(statuses)s::text[])[s.status], 'in_use',
-           COALESCE(ST_GeomFromWKB(s.wkb, 4490), ST_SetSRID(ST_MakePoint(s.x, s.y), 4490)),
-           s.grid_id, COALESCE(s.location_description, ''), (%(sources)s::text[])[s.data_source],
-           s.initial_date, s.change_date, COALESCE(s.material, ''), COALESCE(s.notes, ''), 1,
-           %(now)s, %(now)s
-    FROM {staging} s JOIN components_componentclass cc ON cc.id = s.class_id
-    RETURNING id, code, grid_id
-)
-INSERT INTO components_componentevent (action, created_at, details, actor_id, component_id)
-SELECT 'imported', %(now)s,
-       jsonb_build_object('code', i.code, 'grid', g.code, 'file', %(file)s::text),
-       %(actor)s::bigint, i.id
-FROM inserted i JOIN grids_grid g ON g.id = i.grid_id
-"""
+def _timestamp(moment: datetime) -> int:
+    """A timestamptz in PostgreSQL's binary form: microseconds since 2000-01-01 UTC."""
+    return int((moment - datetime(2000, 1, 1, tzinfo=UTC)).total_seconds() * 1_000_000)
 
 
 def _existing_codes(numbers: np.ndarray, length: int) -> np.ndarray:
@@ -1090,37 +1096,52 @@ _FIXED = {"int2": ">i2", "int4": ">i4", "int8": ">i8", "float8": ">f8", "date": 
 
 
 def _variable_bytes(kind: str, data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(lengths with -1 for NULL, concatenated bytes) of a text or bytea column; '' and None are
-    NULL. Text is encoded once per distinct value."""
+    """(lengths with -1 for NULL, concatenated bytes) of a text or bytea column; None is NULL,
+    '' an empty text. Text is encoded once per distinct value."""
     if kind == "bytea":
         present = np.array([v is not None for v in data], dtype=bool)
         blobs = [bytes(v) for v in data[present]]
         lengths = np.full(len(data), -1, dtype=np.int64)
         lengths[present] = [len(b) for b in blobs]
         return lengths, np.frombuffer(b"".join(blobs), dtype=np.uint8)
-    labels, uniques = pd.factorize(pd.Series(data, dtype=object))
+    labels, uniques = pd.factorize(pd.Series(data, dtype=object))  # None → label -1
     encoded = [str(u).encode("utf-8") for u in uniques]
-    unique_len = np.array([len(e) if e else -1 for e in encoded] or [0], dtype=np.int64)
-    unique_start = np.concatenate([[0], np.cumsum(np.maximum(unique_len, 0))])[:-1]
+    unique_len = np.array([len(e) for e in encoded] + [-1], dtype=np.int64)
+    unique_start = np.concatenate([[0], np.cumsum(unique_len[:-1])])
     pool = np.frombuffer(b"".join(encoded), dtype=np.uint8)
-    lengths = unique_len[labels] if len(encoded) else np.full(len(data), -1, np.int64)
+    lengths = unique_len[labels]  # label -1 picks the trailing -1 (NULL)
     sizes = np.maximum(lengths, 0)
     if sizes.sum() == 0:
         return lengths, np.zeros(0, dtype=np.uint8)
-    starts = unique_start[labels]
+    starts = unique_start[np.maximum(labels, 0)]
     out_start = np.concatenate([[0], np.cumsum(sizes)])[:-1]
     source = np.repeat(starts - out_start, sizes) + np.arange(sizes.sum())
     return lengths, pool[source]
 
 
-def _binary_copy_payload(columns: list[tuple[str, np.ndarray, np.ndarray | None]]) -> bytes:
-    """A PostgreSQL binary COPY stream of these columns (kind, values, NULL mask), built with
-    array operations: per row an int16 field count, then per field an int32 length (-1: NULL)
-    and the value in network byte order."""
+COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8  # signature, flags, extension length
+COPY_TRAILER = b"\xff\xff"
+COPY_SLICE_ROWS = 50_000
+
+
+def _digit_matrix(numbers: np.ndarray, width: int) -> np.ndarray:
+    """Zero-padded decimal digits of non-negative int64s as an (n, width) ASCII matrix."""
+    powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
+    return ((numbers[:, None] // powers) % 10 + ord("0")).astype(np.uint8)
+
+
+def _binary_copy_rows(columns: list[tuple[str, np.ndarray, np.ndarray | None]]) -> bytes:
+    """Rows of a PostgreSQL binary COPY stream (without header and trailer) from these columns
+    (kind, values, NULL mask), built with array operations: per row an int16 field count, then
+    per field an int32 length (-1: NULL) and the value in network byte order. Kinds: int2,
+    int4, int8, float8, date (datetime64), char (an (n, width) uint8 matrix), text, bytea."""
     n = len(columns[0][1])
     encoded = []
     for kind, data, nulls in columns:
-        if kind in _FIXED:
+        if kind == "char":
+            raw = np.ascontiguousarray(data, dtype=np.uint8)
+            encoded.append((np.full(n, raw.shape[1], dtype=np.int64), raw, None))
+        elif kind in _FIXED:
             nulls = np.zeros(n, dtype=bool) if nulls is None else np.asarray(nulls, dtype=bool)
             if kind == "date":
                 values = np.where(nulls, 0, (np.asarray(data, "datetime64[D]")
@@ -1136,12 +1157,8 @@ def _binary_copy_payload(columns: list[tuple[str, np.ndarray, np.ndarray | None]
             encoded.append((lengths, None, pool))
     sizes = [4 + np.maximum(lengths, 0) for lengths, _, _ in encoded]
     row_size = 2 + np.sum(sizes, axis=0)
-    header = b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8
-    row_start = len(header) + np.concatenate([[0], np.cumsum(row_size)])[:-1]
-    total = len(header) + int(row_size.sum()) + 2
-    buffer = np.zeros(total, dtype=np.uint8)
-    buffer[:len(header)] = np.frombuffer(header, dtype=np.uint8)
-    buffer[-2:] = 0xFF
+    row_start = np.concatenate([[0], np.cumsum(row_size)])[:-1]
+    buffer = np.zeros(int(row_size.sum()), dtype=np.uint8)
 
     def put(positions: np.ndarray, block: np.ndarray) -> None:
         buffer[positions[:, None] + np.arange(block.shape[1])] = block
@@ -1215,6 +1232,10 @@ def format_report(report: ImportReport, *, limit: int | None = None) -> str:
         lines += [f"  {label}: {count:,}" for label, count in report.accepted_by_class.items()]
     counts = report.counts
     lines.append(f"Accepted {counts['accepted']:,}, rejected {counts['rejected']:,}.")
+    if report.timings:
+        lines.append("Time: " + ", ".join(f"{label.lower()} {seconds:.1f} s"
+                                          for label, seconds in report.timings.items())
+                     + f" ({sum(report.timings.values()):.1f} s).")
     if report.committed:
         lines.append(f"Committed: {report.created:,} components created in one transaction.")
     else:

@@ -126,6 +126,24 @@ class DataSource(models.TextChoices):
     OTHER = "other", _("其他")
 
 
+class ComponentImport(AuditEvent):
+    """The audit record of one committed inventory import (import_components): who, when,
+    which file, what it created. Its components point back to it (Component.import_batch),
+    which is their 'imported' history entry: one row per import instead of one per component
+    keeps a million-row import within its time budget (bench/README.md)."""
+
+    file_name = models.CharField(_("文件"), max_length=255)
+    scheme = models.CharField(_("编码标准"), max_length=10, choices=CodeScheme.choices)
+    created_count = models.PositiveIntegerField(_("新建部件数"), default=0)
+
+    class Meta(AuditEvent.Meta):
+        verbose_name = _("部件导入记录")
+        verbose_name_plural = _("部件导入记录")
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.created_count:,}, {self.created_at:%Y-%m-%d %H:%M})"
+
+
 class Component(models.Model):
     """One coded urban component. Its grid is a recorded fact, changed only by services."""
 
@@ -134,20 +152,20 @@ class Component(models.Model):
     district_code = models.CharField(_("区县代码"), max_length=6)
     component_class = models.ForeignKey(
         ComponentClass, on_delete=models.PROTECT, related_name="components",
-        verbose_name=_("部件类别"),
+        verbose_name=_("部件类别"), db_index=False,  # led by components_class_status
     )
     name = models.CharField(_("部件名称"), max_length=100)
     competent_department = models.ForeignKey(
         Department, on_delete=models.PROTECT, related_name="competent_for",
-        verbose_name=_("主管部门"),
+        verbose_name=_("主管部门"), db_index=False,
     )
     owner_department = models.ForeignKey(
         Department, null=True, blank=True, on_delete=models.PROTECT, related_name="owns",
-        verbose_name=_("权属单位"),
+        verbose_name=_("权属单位"), db_index=False,
     )
     maintainer_department = models.ForeignKey(
         Department, null=True, blank=True, on_delete=models.PROTECT, related_name="maintains",
-        verbose_name=_("养护单位"),
+        verbose_name=_("养护单位"), db_index=False,
     )
     status = models.CharField(_("状态"), max_length=20, choices=ComponentStatus.choices,
                               default=ComponentStatus.INTACT)
@@ -156,7 +174,7 @@ class Component(models.Model):
     geom = models.GeometryField(_("位置"), srid=STORAGE_SRID, spatial_index=False)
     grid = models.ForeignKey(
         "grids.Grid", null=True, blank=True, on_delete=models.PROTECT, related_name="components",
-        verbose_name=_("所在单元网格"),
+        verbose_name=_("所在单元网格"), db_index=False,  # led by components_grid_class
     )
     location_description = models.CharField(_("位置描述"), max_length=256, blank=True)
     data_source = models.CharField(_("数据来源"), max_length=20, choices=DataSource.choices,
@@ -168,6 +186,12 @@ class Component(models.Model):
     version = models.PositiveIntegerField(_("版本"), default=1)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Set on components created by an import: their history starts there.
+    import_batch = models.ForeignKey(
+        ComponentImport, null=True, blank=True, on_delete=models.PROTECT,
+        related_name="components", verbose_name=_("导入记录"),
+        db_index=False,  # import records are never deleted; lists go by created_at
+    )
 
     objects = ComponentQuerySet.as_manager()
 
@@ -175,19 +199,22 @@ class Component(models.Model):
         ordering = ["code"]
         verbose_name = _("部件")
         verbose_name_plural = _("部件")
+        # Few indexes on purpose: every one costs each insert, and a million-row import spends
+        # most of its time maintaining them (bench/README.md). No single-column index on the
+        # class, grid or department keys: the first two lead a composite index below; the
+        # departments are filtered with OR over three roles (not indexable) and deleted rarely.
         indexes = [
             # near= queries, bbox filters and re-assignment after grid edits.
             GistIndex(fields=["geom"], name="components_geom_gist"),
             # "in my grid" lists and the grid summary.
             models.Index(fields=["grid", "component_class"], name="components_grid_class"),
             models.Index(fields=["component_class", "status"], name="components_class_status"),
-            # Search by code prefix and by name.
-            models.Index(fields=["code"], name="components_code_prefix",
-                         opclasses=["varchar_pattern_ops"]),
         ]
         constraints = [
             # Unique per district: the distribution key is part of every unique constraint.
-            models.UniqueConstraint(fields=["district_code", "code"],
+            # `code` leads, so this one index also serves lookups by code, ORDER BY code and
+            # code prefixes (written as ranges: ComponentQuerySet.code_prefix).
+            models.UniqueConstraint(fields=["code", "district_code"],
                                     name="components_unique_code"),
             models.CheckConstraint(condition=Q(geom__isvalid=True),
                                    name="%(app_label)s_%(class)s_geom_is_valid"),
@@ -200,8 +227,13 @@ class Component(models.Model):
 
 
 class ComponentPhoto(models.Model):
+    """A photo of a component as sent (checked by core.photos) and its upright JPEG preview."""
+
     component = models.ForeignKey(Component, on_delete=models.CASCADE, related_name="photos")
     image = models.FileField(_("照片"), upload_to="components/%Y/%m/")
+    preview = models.FileField(_("预览图"), upload_to="components/%Y/%m/", blank=True)
+    width = models.PositiveIntegerField(_("宽度"), null=True, blank=True)
+    height = models.PositiveIntegerField(_("高度"), null=True, blank=True)
     caption = models.CharField(_("说明"), max_length=200, blank=True)
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
@@ -209,7 +241,7 @@ class ComponentPhoto(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        ordering = ["created_at"]
+        ordering = ["created_at", "id"]
         verbose_name = _("部件照片")
         verbose_name_plural = _("部件照片")
 

@@ -13,6 +13,13 @@ class ComponentQuerySet(QuerySet):
     def in_use(self) -> ComponentQuerySet:
         return self.filter(currency="in_use")
 
+    def code_prefix(self, prefix: str) -> ComponentQuerySet:
+        """Components whose code starts with these digits, as a range on the unique code
+        index (a LIKE 'prefix%' could only use it with a pattern operator class)."""
+        if not prefix.isdigit() or len(prefix) > 17:
+            return self.none()
+        return self.filter(code__gte=prefix, code__lte=prefix + "9" * (17 - len(prefix)))
+
     def in_grid_subtree(self, code: str) -> ComponentQuerySet:
         """Components of a grid and its descendants (codes carry their ancestry)."""
         return self.filter(grid__code__startswith=code)

@@ -4,13 +4,36 @@ from rest_framework import serializers
 from rest_framework_gis.fields import GeometryField
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
-from geogrid.components.models import Component, Department
+from geogrid.components.models import Component, ComponentPhoto, Department
 
 
 class DepartmentSerializer(serializers.ModelSerializer):
     class Meta:
         model = Department
         fields = ["code", "name", "name_en", "contact"]
+
+
+class ComponentPhotoSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+    preview_url = serializers.SerializerMethodField()
+    uploaded_by = serializers.CharField(source="uploaded_by.username", default=None)
+
+    class Meta:
+        model = ComponentPhoto
+        fields = ["id", "url", "preview_url", "width", "height", "caption", "uploaded_by",
+                  "created_at"]
+
+    def _absolute(self, field) -> str | None:
+        if not field:
+            return None
+        request = self.context.get("request")
+        return request.build_absolute_uri(field.url) if request else field.url
+
+    def get_url(self, photo: ComponentPhoto) -> str | None:
+        return self._absolute(photo.image)
+
+    def get_preview_url(self, photo: ComponentPhoto) -> str | None:
+        return self._absolute(photo.preview or photo.image)
 
 
 class ComponentFeatureSerializer(GeoFeatureModelSerializer):

@@ -23,12 +23,14 @@ from geogrid.components.models import (
     Component,
     ComponentClass,
     ComponentEvent,
+    ComponentPhoto,
     ComponentStatus,
     Currency,
     Department,
 )
 from geogrid.core.codes import CodeError, component_code, parse_component_code
 from geogrid.core.gis import GeometryError, describe_invalidity
+from geogrid.core.photos import CheckedPhoto
 from geogrid.core.srid import STORAGE_SRID
 from geogrid.grids.models import Grid
 
@@ -292,6 +294,33 @@ def change_component_status(*, component: Component, actor: Any, status: str, no
     ComponentEvent.objects.create(component=component, action="status", actor=actor,
                                   details={"from": old, "to": status, "note": note})
     return component
+
+
+def add_component_photo(*, component: Component, actor: Any, photo: CheckedPhoto,
+                        caption: str = "") -> ComponentPhoto:
+    """Attach a checked photo (core.photos.check_photo) to a component, with an event. The
+    files are written first; if the database write fails they are deleted again, so neither a
+    row without files nor files without a row remain."""
+    caption = caption.strip()
+    if len(caption) > 200:
+        raise ComponentError("A photo caption has at most 200 characters.")
+    record = ComponentPhoto(component=component, uploaded_by=actor, caption=caption,
+                            width=photo.width, height=photo.height)
+    record.image.save(photo.original.name, photo.original, save=False)
+    record.preview.save(photo.preview.name, photo.preview, save=False)
+    try:
+        with transaction.atomic():
+            _lock(component)  # serialises with edits; the component must still exist
+            record.save()
+            ComponentEvent.objects.create(
+                component=component, action="photo_added", actor=actor,
+                details={"photo": record.pk, "caption": caption,
+                         "size": [photo.width, photo.height], "format": photo.format})
+    except BaseException:
+        record.image.delete(save=False)
+        record.preview.delete(save=False)
+        raise
+    return record
 
 
 @transaction.atomic

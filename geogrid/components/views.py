@@ -33,6 +33,7 @@ def inspector_page(request: HttpRequest) -> HttpResponse:
             "components": reverse("components-api:component-list"),
             "component": reverse("components-api:component-detail", args=[CODE]),
             "status": reverse("components-api:component-status", args=[CODE]),
+            "photos": reverse("components-api:component-photos", args=[CODE]),
             "explain": reverse("grids-api:code-explain", args=[CODE]),
             "grids": reverse("grids-api:grid-list"),
             "grid": reverse("grids-api:grid-detail", args=[CODE]),
@@ -42,7 +43,9 @@ def inspector_page(request: HttpRequest) -> HttpResponse:
         # Admins always may (has_role); the API still checks role and scope on every change.
         "canChangeStatus": can_change_status,
         "browseMinZoom": BROWSE_MIN_ZOOM,
+        "maxPhotoMB": settings.GEOGRID_MAX_PHOTO_MB,
     }
     return render(request, "components/inspector.html", {
         "config": config, "my_grids": grids, "can_change_status": can_change_status,
+        "max_photo_mb": settings.GEOGRID_MAX_PHOTO_MB,
     })

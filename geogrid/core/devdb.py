@@ -128,6 +128,9 @@ def initdb(pgdata: Path) -> None:
         "max_connections = 100",
         "jit = off",
         "random_page_cost = 1.1",
+        # A million-component import writes well over 1 GB of WAL; at the default limit the
+        # server checkpoints twice in the middle of it.
+        "max_wal_size = 4GB",
         f"fsync = {'on' if durable else 'off'}",
         f"synchronous_commit = {'on' if durable else 'off'}",
         f"full_page_writes = {'on' if durable else 'off'}",

@@ -14,6 +14,7 @@ from geogrid.components.services import create_component
 from geogrid.components.taxonomy import load_component_classes, load_departments
 from tests import factories
 from tests.geometry import point
+from tests.photos import image_bytes
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -88,7 +89,8 @@ def test_inspector_finds_a_component_by_code_and_reads_its_decoded_code(
     assert inventory["unit"].code in page.text_content("#card-grid")
     assert "北京市自来水集团东城分公司" in page.text_content("#card-competent")
     assert "010-64000001" in page.text_content("#card-competent")
-    assert page.text_content("#card-photos") == "暂无照片"
+    assert page.text_content("#card-no-photos") == "暂无照片"
+    assert page.is_visible("#card-no-photos")
     # One result in the list behind the card, one marker on the map.
     assert page.locator("#result-list li").count() == 1
     assert page.get_attribute("body", "data-markers") == "1"
@@ -136,11 +138,47 @@ def test_status_change_outside_the_inspectors_grid_shows_the_apis_refusal(
     assert page.text_content("#card-status").strip() == "完好"
 
 
+def test_inspector_adds_a_photo_from_the_card_and_sees_its_preview(
+        live_server, page, screenshot, inventory, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    component = inventory["components"][0]
+    log_in(page, live_server.url, "inspector-a")
+    open_by_code(page, component.code)
+    assert page.is_visible("#card-no-photos")
+    # A text file is refused with the API's reason, and nothing is stored.
+    page.set_input_files("#photo-input", files=[{
+        "name": "notes.jpg", "mimeType": "image/jpeg", "buffer": b"not a photo at all"}])
+    page.wait_for_selector("#card-error:not([hidden])")
+    assert "照片未能上传" in page.text_content("#card-error")
+    assert "not a photo this system can read" in page.text_content("#card-error .api-detail")
+    assert not component.photos.exists()
+    # A real photo: uploaded, shown as a preview that loads, recorded with its caption.
+    page.fill("#photo-caption", "井盖边缘破损")
+    page.set_input_files("#photo-input", files=[{
+        "name": "cover.png", "mimeType": "image/png", "buffer": image_bytes("PNG", (800, 600))}])
+    page.wait_for_selector("#card-photos li img")
+    page.wait_for_function("document.querySelector('#card-photos img').naturalWidth > 0")
+    assert page.text_content("#message") == "照片已上传。"
+    assert page.is_hidden("#card-no-photos") and page.is_hidden("#card-error")
+    assert "井盖边缘破损" in page.text_content("#card-photos li small")
+    photo = component.photos.get()
+    assert photo.caption == "井盖边缘破损" and photo.uploaded_by == inventory["inspector"]
+    page.locator("#photo-form").scroll_into_view_if_needed()
+    screenshot("inspector-photo")
+    # Opened again, the card lists it from the API.
+    page.reload()
+    page.wait_for_selector("body[data-ready]")
+    open_by_code(page, component.code)
+    page.wait_for_selector("#card-photos li img")
+    assert page.locator("#card-photos li").count() == 1
+
+
 def test_viewer_sees_the_card_without_status_buttons(live_server, page, inventory):
     factories.user("viewer", Role.VIEWER)
     log_in(page, live_server.url, "viewer")
     open_by_code(page, inventory["components"][0].code)
     assert page.locator("#status-actions").count() == 0
+    assert page.locator("#photo-form").count() == 0
     page.click("#my-grids-button")
     assert "您没有负责的网格" in page.text_content("#message")
 
@@ -234,7 +272,7 @@ def test_english_ui_shows_english_labels(live_server, page, screenshot, inventor
         from django.utils.translation import gettext, pgettext
 
         assert page.text_content("#search-form button") == gettext("查询")
-        assert page.text_content("#card-photos") == gettext("暂无照片")
+        assert page.text_content("#card-no-photos") == gettext("暂无照片")
         assert page.text_content('[data-part="serial"] dt') == gettext("顺序码")
         assert page.text_content(".facts dt") == pgettext("部件卡片", "名称")
         assert page.text_content("#status-actions button[data-status=damaged]") == gettext(

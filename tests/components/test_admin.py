@@ -28,6 +28,8 @@ def test_component_edit_in_the_admin_writes_an_event(admin_client, city, manhole
         "name": component.name, "competent_department": component.competent_department_id,
         "owner_department": "", "maintainer_department": "", "location_description": "东门外",
         "data_source": "surveyed", "material": "铸铁", "notes": "",
+        # The photo inline's management form, as the page sends it.
+        "photos-TOTAL_FORMS": "0", "photos-INITIAL_FORMS": "0",
     })
     assert response.status_code == 302, response.content.decode()[:3000]
     component.refresh_from_db()

@@ -10,6 +10,7 @@ from geogrid.components.models import Component, ComponentClass, Department, Dep
 from geogrid.components.services import create_component
 from tests import factories
 from tests.geometry import point
+from tests.photos import image_bytes, upload
 
 
 def _client(user=None) -> APIClient:
@@ -161,3 +162,73 @@ def test_patch_needs_the_version_and_detects_conflicts(inventory, planner):
                          format="json")
     assert stale.status_code == 409
     assert Component.objects.get(code=code).notes == "re-painted"
+
+
+# --- Photos ----------------------------------------------------------------------------------
+@pytest.fixture
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    return tmp_path
+
+
+def test_inspector_adds_a_photo_and_the_card_lists_it(inventory, inspector, media):
+    code = inventory[0].code
+    response = _client(inspector).post(
+        f"/api/v1/components/{code}/photos/",
+        {"image": upload(image_bytes("JPEG", (1600, 1200)), name="cover.jpg"),
+         "caption": "井盖破损"}, format="multipart")
+    assert response.status_code == 201, response.content
+    photo = response.json()
+    assert photo["caption"] == "井盖破损" and photo["uploaded_by"] == inspector.username
+    assert (photo["width"], photo["height"]) == (1600, 1200)
+    assert photo["url"].startswith("http://testserver/media/components/")
+    stored = list(media.rglob("*.*"))
+    assert len(stored) == 2  # the photo as sent and its preview
+    detail = _client().get(f"/api/v1/components/{code}/").json()
+    assert [p["id"] for p in detail["properties"]["photos"]] == [photo["id"]]
+    assert detail["properties"]["photos"][0]["preview_url"].endswith(".jpg")
+    event = Component.objects.get(code=code).events.get(action="photo_added")
+    assert event.actor == inspector and event.details["photo"] == photo["id"]
+
+
+@pytest.mark.parametrize(("payload", "message"), [
+    ({}, "Attach a photo"),
+    ({"image": "not a file"}, "Attach a photo"),
+    ({"image": ("notes.jpg", b"hello, not an image")}, "not a photo this system can read"),
+    ({"image": ("photo.jpg", b"x" * (1024 * 1024 + 10))}, "the limit is 1 MB"),
+])
+def test_bad_photos_are_400_and_store_nothing(inventory, inspector, media, settings, payload,
+                                              message):
+    settings.GEOGRID_MAX_PHOTO_MB = 1
+    data = {key: upload(value[1], name=value[0]) if isinstance(value, tuple) else value
+            for key, value in payload.items()}
+    code = inventory[0].code
+    response = _client(inspector).post(f"/api/v1/components/{code}/photos/", data,
+                                       format="multipart")
+    assert response.status_code == 400
+    assert message in response.json()["detail"] and response.json()["field"] == "image"
+    assert not list(media.rglob("*.*"))
+    assert not Component.objects.get(code=code).photos.exists()
+
+
+def test_photo_uploads_follow_roles_and_scopes(inventory, inspector, viewer, media):
+    other = inventory[2].code  # outside the inspector's grid
+    body = {"image": upload(image_bytes()), "caption": ""}
+    assert _client().post(f"/api/v1/components/{other}/photos/", body,
+                          format="multipart").status_code in (401, 403)
+    body = {"image": upload(image_bytes())}
+    assert _client(viewer).post(f"/api/v1/components/{other}/photos/", body,
+                                format="multipart").status_code == 403
+    body = {"image": upload(image_bytes())}
+    assert _client(inspector).post(f"/api/v1/components/{other}/photos/", body,
+                                   format="multipart").status_code == 404
+    assert not list(media.rglob("*.*"))
+
+
+def test_a_too_long_caption_is_400_and_stores_nothing(inventory, inspector, media):
+    code = inventory[0].code
+    response = _client(inspector).post(
+        f"/api/v1/components/{code}/photos/",
+        {"image": upload(image_bytes()), "caption": "x" * 201}, format="multipart")
+    assert response.status_code == 400 and response.json()["field"] == "caption"
+    assert not list(media.rglob("*.*"))

@@ -32,6 +32,7 @@ from geogrid.components.models import (
     Component,
     ComponentClass,
     ComponentEvent,
+    ComponentImport,
     ComponentSerial,
     Department,
 )
@@ -110,9 +111,14 @@ def test_commit_creates_components_in_their_grids_with_serials_and_events(
     assert first.status == "intact" and first.currency == "in_use"
     assert first.initial_date == timezone.localdate()
     assert first.geom.srid == 4490 and first.geom.x == pytest.approx(point(50, 150).x)
-    event = ComponentEvent.objects.get(component=first)
-    assert event.action == "imported" and event.actor == admin_user
-    assert event.details == {"code": first.code, "grid": WEST + "001", "file": path.name}
+    # One audit record for the import; every component it created points to it.
+    batch = ComponentImport.objects.get()
+    assert batch.action == "imported" and batch.actor == admin_user
+    assert (batch.file_name, batch.created_count, batch.scheme) == (path.name, 2, "gbt47678")
+    assert batch.details["rejected"] == 1 and batch.details["rows"] == 3
+    assert first.import_batch == batch and second.import_batch == batch
+    assert not ComponentEvent.objects.filter(component=first).exists()
+    assert abs((first.created_at - batch.created_at).total_seconds()) < 60
     assert problems(report, 3).startswith("It lies outside every unit grid")
     # Serials continue after the import.
     following = create_component(actor=admin_user, component_class=manhole_class,
@@ -311,7 +317,7 @@ def test_commit_is_all_or_nothing(city, manhole_class, admin_user, tmp_path, mon
         import_components(path=path, actor=admin_user, code_field="GLBJBSM", commit=True)
     assert list(Component.objects.values_list("code", flat=True)) == [stored.code]
     assert list(ComponentSerial.objects.values_list("last_serial", flat=True)) == serials
-    assert ComponentEvent.objects.filter(action="imported").count() == 0
+    assert not ComponentImport.objects.exists()
 
 
 def test_unusable_files_raise_a_plain_error(city, manhole_class, admin_user, tmp_path):
@@ -522,6 +528,41 @@ def test_hundred_thousand_point_csv_imports_in_under_fifteen_seconds(city, manho
     assert report.created == n, format_report(report, limit=5)
     assert elapsed < 15, f"{n:,} points took {elapsed:.1f} s"
     assert Component.objects.count() == n
-    assert ComponentEvent.objects.filter(action="imported").count() == n
+    assert ComponentImport.objects.get().created_count == n
+    assert Component.objects.filter(import_batch__isnull=True).count() == 0
     assert ComponentSerial.objects.get(class_code="01001").last_serial == n
     assert sorted(report.codes) == [f"11010101001{i:06d}" for i in range(1, n + 1)]
+
+
+def _setting(name: str) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SHOW {name}")
+        return cursor.fetchone()[0]
+
+
+def test_a_superuser_import_restores_the_foreign_key_triggers_afterwards(
+        city, manhole_class, admin_user, tmp_path):
+    path = write_csv(tmp_path, [manhole_row(50, 150)])
+    report = import_components(path=path, actor=admin_user, commit=True)
+    assert report.created == 1
+    assert _setting("session_replication_role") == "origin"
+
+
+def test_a_non_superuser_role_imports_with_the_foreign_keys_checked(
+        city, manhole_class, admin_user, tmp_path):
+    # Roles and grants are transactional: the test's rollback removes them again.
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE ROLE geogrid_test_importer NOSUPERUSER")
+        cursor.execute("GRANT ALL ON ALL TABLES IN SCHEMA public TO geogrid_test_importer")
+        cursor.execute("GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO geogrid_test_importer")
+        cursor.execute("SET ROLE geogrid_test_importer")
+    try:
+        path = write_csv(tmp_path, [manhole_row(50, 150), manhole_row(150, 50)])
+        report = import_components(path=path, actor=admin_user, commit=True)
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the checks a commit runs
+        assert report.created == 2 and _setting("session_replication_role") == "origin"
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET ROLE")
+    assert Component.objects.filter(import_batch__file_name=path.name).count() == 2

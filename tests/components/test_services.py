@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 from shapely.geometry import LineString
 
-from geogrid.components.models import ComponentClass, ComponentEvent
+from geogrid.components.models import Component, ComponentClass, ComponentEvent, ComponentPhoto
 from geogrid.components.services import (
     ComponentError,
     ComponentVersionConflict,
+    add_component_photo,
     change_component_status,
     create_component,
     update_component,
@@ -16,7 +17,9 @@ from geogrid.components.services import (
 )
 from geogrid.core.codes import CodeError
 from geogrid.core.gis import GeometryError
+from geogrid.core.photos import check_photo
 from tests.geometry import point, to_lonlat
+from tests.photos import image_bytes, upload
 
 
 def test_point_component_gets_its_grid_district_and_next_serial(city, manhole_class,
@@ -133,3 +136,16 @@ def test_exhausted_serials_give_a_plain_error(city, manhole_class, admin_user):
     with pytest.raises(CodeError, match="not enough serial numbers left"):
         create_component(actor=admin_user, component_class=manhole_class, geom=point(50, 150))
     assert ComponentSerial.objects.get(class_code="01001").last_serial == 999_999
+
+
+def test_photo_files_are_removed_when_the_database_write_fails(city, manhole_class, admin_user,
+                                                               settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    component = create_component(actor=admin_user, component_class=manhole_class,
+                                 geom=point(10, 10))
+    photo = check_photo(upload(image_bytes()))
+    Component.objects.filter(pk=component.pk).delete()  # gone before the photo arrives
+    with pytest.raises(Component.DoesNotExist):
+        add_component_photo(component=component, actor=admin_user, photo=photo)
+    assert not list(tmp_path.rglob("*.*"))
+    assert not ComponentPhoto.objects.exists()

@@ -440,6 +440,35 @@
     document.querySelectorAll("#status-actions button[data-status]").forEach(function (button) {
       button.disabled = button.dataset.status === p.status;
     });
+    // Lists and status changes answer without photos; only the detail lists them.
+    if (p.photos) { fillPhotos(p.photos); }
+  }
+
+  function photoItem(photo) {
+    var item = document.createElement("li");
+    var link = document.createElement("a");
+    link.href = photo.url;
+    link.target = "_blank";
+    link.rel = "noopener";
+    var image = document.createElement("img");
+    image.src = photo.preview_url;
+    image.alt = photo.caption || T.photo;
+    image.loading = "lazy";
+    link.appendChild(image);
+    item.appendChild(link);
+    var caption = document.createElement("small");
+    var when = new Date(photo.created_at).toLocaleString(EN ? "en" : "zh-CN");
+    caption.textContent = (photo.caption ? photo.caption + " · " : "")
+      + fmt(T.photoBy, { who: photo.uploaded_by || "—", when: when });
+    item.appendChild(caption);
+    return item;
+  }
+
+  function fillPhotos(photos) {
+    var strip = $("card-photos");
+    strip.innerHTML = "";
+    photos.forEach(function (photo) { strip.appendChild(photoItem(photo)); });
+    $("card-no-photos").hidden = photos.length > 0;
   }
 
   function fillParts(explained) {
@@ -525,6 +554,17 @@
   });
 
   // --- Status change --------------------------------------------------------------------------
+  function showCardError(prefix, error) {
+    cardError.innerHTML = "";
+    cardError.appendChild(document.createTextNode(error && error.network ? T.network : prefix));
+    if (error && !error.network) {
+      var detail = document.createElement("small");
+      detail.className = "api-detail";
+      detail.textContent = error.message;
+      cardError.appendChild(detail);
+    }
+    cardError.hidden = false;
+  }
   document.querySelectorAll("#status-actions button[data-status]").forEach(function (button) {
     button.addEventListener("click", function () {
       var code = card.dataset.code;
@@ -547,21 +587,55 @@
       }).catch(function (error) {
         var prefix = error.status === 404 ? T.outsideScope
           : error.status === 403 ? T.forbidden : T.changeFailed;
-        cardError.innerHTML = "";
-        cardError.appendChild(document.createTextNode(error.network ? T.network : prefix));
-        if (!error.network) {
-          var detail = document.createElement("small");
-          detail.className = "api-detail";
-          detail.textContent = error.message;
-          cardError.appendChild(detail);
-        }
-        cardError.hidden = false;
+        showCardError(prefix, error);
         say("");
         var known = features[code];
         if (known) { fillCard(known); } else { buttons.forEach(function (b) { b.disabled = false; }); }
       });
     });
   });
+
+  // --- Photos ---------------------------------------------------------------------------------
+  var photoInput = $("photo-input");
+  if (photoInput) {
+    photoInput.addEventListener("change", function () {
+      var file = photoInput.files && photoInput.files[0];
+      var code = card.dataset.code;
+      if (!file || !code) { return; }
+      cardError.hidden = true;
+      if (file.size > cfg.maxPhotoMB * 1024 * 1024) {
+        showCardError(fmt(T.photoTooBig, { size: (file.size / 1048576).toFixed(1), mb: cfg.maxPhotoMB }));
+        photoInput.value = "";
+        return;
+      }
+      var body = new FormData();
+      body.append("image", file);
+      body.append("caption", $("photo-caption").value.trim());
+      photoInput.disabled = true;
+      say(T.uploading, "busy");
+      api(url("photos", code), {
+        method: "POST", body: body,
+        headers: { Accept: "application/json", "X-CSRFToken": csrfToken() }
+      }).then(function (photo) {
+        var known = features[code];
+        if (known) { known.properties.photos = (known.properties.photos || []).concat([photo]); }
+        if (card.dataset.code === code) {
+          $("card-photos").appendChild(photoItem(photo));
+          $("card-no-photos").hidden = true;
+          $("photo-caption").value = "";
+        }
+        say(T.uploaded, "ok");
+      }).catch(function (error) {
+        say("");
+        var prefix = error.status === 404 ? T.outsideScope
+          : error.status === 403 ? T.forbidden : T.uploadFailed;
+        showCardError(prefix, error);
+      }).then(function () {
+        photoInput.disabled = false;
+        photoInput.value = "";
+      });
+    });
+  }
 
   // --- Wiring ---------------------------------------------------------------------------------
   form.addEventListener("submit", function (event) { event.preventDefault(); searchText(input.value); });
