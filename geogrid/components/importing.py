@@ -214,6 +214,18 @@ def _read_csv(path: Path) -> pd.DataFrame:
     raise ImportFileError(f"{path.name} is neither UTF-8 nor GB18030 text; save it as UTF-8.")
 
 
+def _numbers(series: pd.Series) -> np.ndarray:
+    """A column as float64, NaN where a cell is not a number (text columns of a CSV included;
+    surrounding spaces are allowed)."""
+    if series.dtype.kind in "iuf":
+        return series.to_numpy(dtype=np.float64, na_value=np.nan)
+    values = pd.to_numeric(series, errors="coerce")
+    if values.isna().any():  # " 116.4" and the like: strip, then try once more
+        retry = values.isna()
+        values[retry] = pd.to_numeric(series[retry].astype(str).str.strip(), errors="coerce")
+    return values.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
 def _find(columns: Iterable[str], names: Iterable[str]) -> str | None:
     """The first column named like one of `names` (exactly, else ignoring case)."""
     columns = [c for c in columns if isinstance(c, str)]
@@ -414,17 +426,23 @@ class _ComponentImport:
         if lon_name is None or lat_name is None:
             self.reject(point_rows, "bad_coordinates", "It has no coordinates (no WKT).")
             return
-        lon_text = self.column(None, [lon_name])[point_rows]
-        lat_text = self.column(None, [lat_name])[point_rows]
-        empty = (lon_text == "") | (lat_text == "")
+        # Numbers first, straight from the column (fast); the text of a cell is looked at only
+        # where that gave no number, to say why.
+        lon = _numbers(self.attributes[lon_name])[point_rows]
+        lat = _numbers(self.attributes[lat_name])[point_rows]
+        empty = np.zeros(len(point_rows), dtype=bool)
+        unparseable = np.zeros(len(point_rows), dtype=bool)
+        failed = np.flatnonzero(np.isnan(lon) | np.isnan(lat))
+        if len(failed):
+            lon_text = self.column(None, [lon_name])[point_rows[failed]]
+            lat_text = self.column(None, [lat_name])[point_rows[failed]]
+            empty[failed] = (lon_text == "") | (lat_text == "")
+            # "nan" is a number to pandas; it goes on to the range check, which names it.
+            nan_text = (np.char.lower(lon_text.astype(str)) == "nan") | (
+                np.char.lower(lat_text.astype(str)) == "nan")
+            unparseable[failed] = ~empty[failed] & ~nan_text
         self.reject(point_rows[empty], "bad_coordinates",
                     f"It has no coordinates: {lon_name}/{lat_name} are empty.")
-        lon = pd.to_numeric(pd.Series(lon_text, dtype=object), errors="coerce").to_numpy(float)
-        lat = pd.to_numeric(pd.Series(lat_text, dtype=object), errors="coerce").to_numpy(float)
-        # to_numeric gives NaN for text that is not a number and for "nan" itself.
-        nan_text = np.isin(pd.Series(lon_text).str.lower(), ["nan"]) | np.isin(
-            pd.Series(lat_text).str.lower(), ["nan"])
-        unparseable = ~empty & ~nan_text & (np.isnan(lon) | np.isnan(lat))
         self.reject(point_rows[unparseable], "bad_coordinates",
                     lambda i: (f"Its coordinates are not numbers: {lon_name} "
                                f"{self._cell(lon_name, i)!r}, {lat_name} "
