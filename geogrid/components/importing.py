@@ -19,8 +19,8 @@ writer thread sends the previous slice, so encoding overlaps the server's insert
 written, and new serials numbered, grid by grid and north→south, west→east inside a grid: the
 GiST and code indexes then fill page by page (measured: half the insert time of file order).
 
-Measured on 1,000,000 points (2 cores, embedded PostGIS, `make bench`): ~21 s end to end for a
-CSV or a GeoPackage — reading and checks ~6 s, the COPY ~15 s (the table's five indexes and two
+Measured on 1,000,000 points (2 cores, embedded PostGIS, `make bench`): 21–26 s end to end for
+a CSV or a GeoPackage — reading and checks ~5 s, the COPY 15–21 s (the table's five indexes and two
 check constraints: ~3 s without them). Earlier designs and what they cost: a staging table plus
 INSERT … SELECT with one 'imported' event per row, 36 s; the same with foreign-key triggers
 re-checking every reference this import has already checked, 54–58 s. A superuser skips those
