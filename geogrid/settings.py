@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "geogrid.accounts",
     "geogrid.grids",
     "geogrid.components",
+    "geogrid.cases",
 ]
 
 MIDDLEWARE = [
@@ -159,6 +160,19 @@ if GEOGRID_UNIT_GRID_CODE_LENGTH not in (14, 15):
 GEOGRID_COMPONENT_SCHEME = os.environ.get("GEOGRID_COMPONENT_SCHEME", "gbt47678")
 if GEOGRID_COMPONENT_SCHEME not in ("gbt47678", "cjt214"):
     raise ImproperlyConfigured("GEOGRID_COMPONENT_SCHEME must be gbt47678 or cjt214")
+# --- Cases ---
+# Working hours for deadlines in working time (工作时/工作日); holidays and make-up working days
+# are data (cases.CalendarDay, loaded from gis_data/calendar/ by load_calendar).
+GEOGRID_WORK_HOURS = os.environ.get("GEOGRID_WORK_HOURS", "08:30-12:00,13:30-18:00")
+# Area class (A 核心区 / B 一般区 / C 边缘区) of grids whose attrs do not say (grid attrs "area_class").
+GEOGRID_DEFAULT_AREA_CLASS = os.environ.get("GEOGRID_DEFAULT_AREA_CLASS", "B")
+if GEOGRID_DEFAULT_AREA_CLASS not in ("A", "B", "C"):
+    raise ImproperlyConfigured("GEOGRID_DEFAULT_AREA_CLASS must be A, B or C")
+# Possible duplicates at intake: same category, open, within this radius and time window.
+GEOGRID_DUPLICATE_RADIUS_M = envfloat("GEOGRID_DUPLICATE_RADIUS_M", 50.0)
+GEOGRID_DUPLICATE_WINDOW_HOURS = envfloat("GEOGRID_DUPLICATE_WINDOW_HOURS", 72.0)
+# A report naming a component must be at most this far from it.
+GEOGRID_COMPONENT_MAX_DISTANCE_M = envfloat("GEOGRID_COMPONENT_MAX_DISTANCE_M", 50.0)
 # Overlaps, gaps and escapes thinner than this (metres) are drawing noise, not topology errors.
 GEOGRID_TOPOLOGY_TOLERANCE_M = envfloat("GEOGRID_TOPOLOGY_TOLERANCE_M", 0.5)
 # Anonymous clients may read public grid data (GeoJSON, locate, code explanations).

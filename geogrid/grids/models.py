@@ -67,6 +67,12 @@ class GridSource(models.TextChoices):
     DIVIDED = "divided", _("自动划分")
 
 
+class AreaClass(models.TextChoices):
+    A = "A", _("A 类（核心区）")
+    B = "B", _("B 类（一般区）")
+    C = "C", _("C 类（边缘区）")
+
+
 class Grid(models.Model):
     """One grid of any level. Retired grids stay (valid_to set): their codes are never reused."""
 
@@ -91,6 +97,9 @@ class Grid(models.Model):
     source = models.CharField(
         _("来源"), max_length=20, choices=GridSource.choices, default=GridSource.DRAWN
     )
+    # Time limits of cases depend on it (A 核心区 / B 一般区 / C 边缘区); blank: as the parent grid.
+    area_class = models.CharField(_("区域类别"), max_length=1, choices=AreaClass.choices,
+                                  blank=True)
     households = models.PositiveIntegerField(_("户数"), null=True, blank=True)
     population = models.PositiveIntegerField(_("人口"), null=True, blank=True)
     officer_name = models.CharField(_("责任网格员"), max_length=50, blank=True)

@@ -1,0 +1,514 @@
+"""Everything that changes a case: intake (`submit_report`), the workflow (`transition_case`),
+escalation, overdue flags, API keys, the calendar. Transactional, keyword-only, with an explicit
+actor, and every change appends a CaseEvent.
+
+Intake is a hot path (every report from every channel): after the checks that need no database
+(class code, coordinates, photos) it runs a handful of indexed queries — the prepared locate()
+statement, one for the grids' area classes and routing rules, one for possible duplicates, the
+named component when there is one — and two inserts, all in one transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+
+from geogrid.cases import workflow
+from geogrid.cases.models import (
+    CalendarDay,
+    CalendarDayKind,
+    Case,
+    CaseClass,
+    CaseEvent,
+    CaseKind,
+    CasePhoto,
+    CaseStatus,
+    Channel,
+    Open311Key,
+    PhotoStage,
+    RoutedBy,
+)
+from geogrid.components.models import Component, Department
+from geogrid.components.services import active_scheme
+from geogrid.core.codes import CodeError, parse_component_code
+from geogrid.core.crs import point_to_storage
+from geogrid.core.permissions import user_role
+from geogrid.core.photos import CheckedPhoto
+from geogrid.core.worktime import WorkCalendar, load_holiday_file, parse_work_hours
+from geogrid.grids.locate import Location, OutsideAllGrids, locate_storage
+
+MAX_PHOTOS = 6
+ESCALATION = ("unit", "community", "street", "district")
+
+
+class ReportError(ValueError):
+    """A report that cannot be taken in: `field` names the input at fault."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class TransitionError(ValueError):
+    """A move the workflow does not allow, or one missing what it needs."""
+
+
+class TransitionForbidden(PermissionError):
+    """The actor's role or scope does not allow this move on this case."""
+
+
+# --- The working calendar ------------------------------------------------------------------------
+@lru_cache(maxsize=4)
+def _calendar(stamp: tuple) -> WorkCalendar:
+    days = list(CalendarDay.objects.values_list("date", "kind"))
+    return WorkCalendar(
+        parse_work_hours(settings.GEOGRID_WORK_HOURS),
+        holidays=[d for d, kind in days if kind == CalendarDayKind.HOLIDAY],
+        workdays=[d for d, kind in days if kind == CalendarDayKind.WORKDAY],
+        tz=timezone.get_default_timezone(),
+    )
+
+
+def work_calendar() -> WorkCalendar:
+    """The calendar from the CalendarDay rows and GEOGRID_WORK_HOURS; rebuilt when either
+    changes (one small query decides)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*), max(date), max(id) FROM cases_calendarday")
+        stamp = (*cursor.fetchone(), settings.GEOGRID_WORK_HOURS)
+    return _calendar(stamp)
+
+
+@transaction.atomic
+def load_calendar(*, path: str | Path) -> tuple[int, int]:
+    """Load holidays and make-up working days from a CSV (date,kind,name,source); existing
+    dates are updated. Returns (holidays, workdays) in the file."""
+    holidays, workdays = load_holiday_file(path)
+    names: dict[str, str] = {}
+    import csv
+
+    with open(path, encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            names[row["date"].strip()] = (row.get("name") or "").strip()
+    for kind, days in ((CalendarDayKind.HOLIDAY, holidays), (CalendarDayKind.WORKDAY, workdays)):
+        for day in days:
+            CalendarDay.objects.update_or_create(
+                date=day, defaults={"kind": kind, "name": names.get(day.isoformat(), "")[:50]})
+    return len(holidays), len(workdays)
+
+
+# --- Intake -------------------------------------------------------------------------------------
+@dataclass
+class Duplicate:
+    id: int
+    distance_m: float
+    status: str
+    reported_at: str
+
+
+@dataclass
+class IntakeResult:
+    case: Case
+    duplicates: list[Duplicate] = field(default_factory=list)
+
+
+def case_class_for(service_code: str, *, scheme: str | None = None) -> CaseClass:
+    code = (service_code or "").strip()
+    if not code:
+        raise ReportError("Give the category of the problem (service_code).",
+                          field="service_code")
+    try:
+        return CaseClass.objects.select_related("department", "component_class").get(
+            scheme=scheme or active_scheme(), service_code=code, active=True)
+    except CaseClass.DoesNotExist:
+        raise ReportError(f"There is no active category {code!r}; the list of categories is "
+                          "at /open311/v2/services.json.", field="service_code") from None
+
+
+# Area class (A/B/C) of the path's grids and the routing rules that apply, in one round trip.
+# The finest grid that says wins; a class rule beats an all-classes rule on the same grid.
+_GRID_FACTS_SQL = """
+SELECT g.id, l.depth, g.area_class, r.case_class_id, r.department_id
+FROM grids_grid g
+JOIN grids_gridlevel l ON l.id = g.level_id
+LEFT JOIN cases_routingrule r
+       ON r.grid_id = g.id AND (r.case_class_id = %s OR r.case_class_id IS NULL)
+WHERE g.id = ANY(%s)
+"""
+
+# Open cases of the same class near the point, reported within the window, nearest first. The
+# box (in degrees) lets the GiST index answer; exact metres on the spheroid for what is in it.
+_DUPLICATES_SQL = """
+SELECT c.id, ST_Distance(c.geom::geography, p.pt::geography) AS metres, c.status,
+       c.reported_at
+FROM (SELECT ST_SetSRID(ST_MakePoint(%s, %s), 4490) AS pt) p
+JOIN cases_case c
+  ON c.geom && ST_Expand(p.pt, %s)
+WHERE c.case_class_id = %s AND c.reported_at >= %s
+  AND c.status <> ALL(%s)
+ORDER BY metres, c.id
+LIMIT 10
+"""
+
+
+def _raw_cursor() -> psycopg.Cursor:
+    connection.ensure_connection()
+    return psycopg.Cursor(connection.connection)
+
+
+def _grid_facts(location: Location, case_class: CaseClass) -> tuple[str, int | None, str]:
+    """(area class, routed department id or None, how) from the grid path."""
+    ids = [step.id for step in location.path]
+    with _raw_cursor() as cursor:
+        rows = cursor.execute(_GRID_FACTS_SQL, (case_class.pk, ids), prepare=True).fetchall()
+    by_depth = sorted(rows, key=lambda row: (-row[1], row[3] is None))
+    area = next((row[2] for row in by_depth if row[2] in ("A", "B", "C")),
+                settings.GEOGRID_DEFAULT_AREA_CLASS)
+    rule = next((row[4] for row in by_depth if row[4] is not None), None)
+    return area, rule, RoutedBy.GRID_RULE
+
+
+def find_duplicates(*, lon: float, lat: float, case_class: CaseClass, now: datetime,
+                    exclude: int | None = None) -> list[Duplicate]:
+    radius = float(settings.GEOGRID_DUPLICATE_RADIUS_M)
+    since = now - timedelta(hours=float(settings.GEOGRID_DUPLICATE_WINDOW_HOURS))
+    # Degrees that cover `radius` metres in both directions at this latitude.
+    degrees = radius / (111_000.0 * max(math.cos(math.radians(lat)), 0.01))
+    with _raw_cursor() as cursor:
+        rows = cursor.execute(_DUPLICATES_SQL, (
+            lon, lat, degrees, case_class.pk, since, list(workflow.FINAL_STATUSES)),
+            prepare=True).fetchall()
+    return [Duplicate(id=row[0], distance_m=round(float(row[1]), 1), status=row[2],
+                      reported_at=row[3].isoformat())
+            for row in rows if float(row[1]) <= radius and row[0] != exclude]
+
+
+def _named_component(code: str, case_class: CaseClass, lon: float, lat: float
+                     ) -> Component | None:
+    code = (code or "").strip()
+    if not code:
+        return None
+    try:
+        parse_component_code(code)
+    except (CodeError, ValueError) as exc:
+        raise ReportError(f"Component code {code!r} is not valid: {exc}",
+                          field="component_code") from exc
+    component = (Component.objects.select_related("component_class", "owner_department")
+                 .filter(code=code, district_code=code[:6]).first())
+    if component is None:
+        raise ReportError(f"There is no component {code}.", field="component_code")
+    if case_class.component_class_id and component.component_class_id != \
+            case_class.component_class_id:
+        raise ReportError(
+            f"Component {code} is a {component.component_class.name}, not a "
+            f"{case_class.component_class.name}; choose the category that matches it.",
+            field="component_code")
+    distance = _metres(lon, lat, component.geom.centroid.x, component.geom.centroid.y)
+    limit = float(settings.GEOGRID_COMPONENT_MAX_DISTANCE_M)
+    if distance > limit:
+        raise ReportError(
+            f"Component {code} lies {distance:,.0f} m from the reported point (at most "
+            f"{limit:,.0f} m): check the code or the location.", field="component_code")
+    return component
+
+
+def _metres(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    """Great-circle distance (haversine, mean Earth radius): enough for a plausibility check."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6_371_008.8 * math.asin(math.sqrt(a))
+
+
+def submit_report(
+    *,
+    actor: Any,
+    channel: str,
+    service_code: str,
+    x: float,
+    y: float,
+    crs: str | int | None = None,
+    description: str = "",
+    address: str = "",
+    component_code: str = "",
+    photos: Sequence[CheckedPhoto] = (),
+    reporter_name: str = "",
+    reporter_phone: str = "",
+    reporter_email: str = "",
+    device_id: str = "",
+    account_id: str = "",
+    open311_key: Open311Key | None = None,
+) -> IntakeResult:
+    """Take in one report: normalise the point, store the grid path, route the department, list
+    possible duplicates. Bad input raises ReportError (or the CRS/coordinate errors of
+    core.crs) before anything is written."""
+    if channel not in Channel.values:
+        raise ReportError(f"Unknown channel {channel!r}.", field="channel")
+    if len(photos) > MAX_PHOTOS:
+        raise ReportError(f"At most {MAX_PHOTOS} photos per report.", field="media")
+    case_class = case_class_for(service_code)
+    lon, lat = point_to_storage(x, y, crs)
+    try:
+        location = locate_storage(lon, lat)
+    except OutsideAllGrids as exc:
+        raise ReportError(str(exc), field="location") from exc
+    component = _named_component(component_code, case_class, lon, lat)
+    now = timezone.now()
+    with transaction.atomic():
+        area, rule_department, _ = _grid_facts(location, case_class)
+        if component is not None and component.owner_department_id:
+            department_id, routed_by = component.owner_department_id, RoutedBy.COMPONENT
+        elif rule_department is not None:
+            department_id, routed_by = rule_department, RoutedBy.GRID_RULE
+        elif case_class.department_id:
+            department_id, routed_by = case_class.department_id, RoutedBy.CLASS_DEFAULT
+        else:
+            department_id, routed_by = None, RoutedBy.UNROUTED
+        duplicates = find_duplicates(lon=lon, lat=lat, case_class=case_class, now=now)
+        codes = {step.level: step.code for step in location.path}
+        unit = location.grid
+        case = Case.objects.create(
+            district_code=unit.code[:6], channel=channel, case_class=case_class,
+            kind=case_class.kind, component=component, description=description.strip(),
+            address=address.strip()[:255], geom=f"SRID=4490;POINT({lon!r} {lat!r})",
+            submitted_point={"x": x, "y": y, "crs": str(crs or "EPSG:4490")},
+            grid_id=unit.id, grid_code=unit.code, street_code=codes.get("street", ""),
+            community_code=codes.get("community", ""), area_class=area,
+            department_id=department_id, routed_by=routed_by,
+            reporter=actor if getattr(actor, "pk", None) else None,
+            reporter_name=reporter_name.strip()[:100], reporter_phone=reporter_phone.strip()[:40],
+            reporter_email=reporter_email.strip(), device_id=device_id.strip()[:100],
+            account_id=account_id.strip()[:100], open311_key=open311_key,
+            possible_duplicates=[vars(d) for d in duplicates], reported_at=now,
+        )
+        CaseEvent.objects.create(
+            case=case, action="reported", actor=case.reporter, to_status=CaseStatus.REPORTED,
+            details={"channel": channel, "grid": unit.code, "routed_by": routed_by,
+                     "department": department_id, "duplicates": [d.id for d in duplicates]})
+        _save_photos(case, photos, stage=PhotoStage.REPORT, actor=case.reporter)
+    return IntakeResult(case=case, duplicates=duplicates)
+
+
+def _save_photos(case: Case, photos: Sequence[CheckedPhoto], *, stage: str, actor: Any) -> None:
+    """Store the files, then their rows (the last write of the transaction that calls this);
+    if writing the rows fails the files are deleted again."""
+    saved: list[CasePhoto] = []
+    try:
+        for photo in photos:
+            record = CasePhoto(case=case, stage=stage, width=photo.width, height=photo.height,
+                               uploaded_by=actor if getattr(actor, "pk", None) else None)
+            record.image.save(photo.original.name, photo.original, save=False)
+            record.preview.save(photo.preview.name, photo.preview, save=False)
+            saved.append(record)
+        CasePhoto.objects.bulk_create(saved)
+    except BaseException:
+        for record in saved:
+            record.image.delete(save=False)
+            record.preview.delete(save=False)
+        raise
+
+
+# --- Workflow -----------------------------------------------------------------------------------
+def _in_scope(actor: Any, case: Case, role: str | None) -> bool:
+    """Department handlers act on their department's cases, inspectors on cases in their
+    grids; city-wide roles on all."""
+    if role in ("admin", "operator"):
+        return True
+    if role == "department":
+        return case.department_id is not None and actor.department_memberships.filter(
+            department_id=case.department_id).exists()
+    if role == "inspector":
+        prefixes = actor.grid_scopes.values_list("grid__code", flat=True)
+        return any(case.grid_code.startswith(prefix) for prefix in prefixes)
+    return False
+
+
+def _status_label(status: str) -> str:
+    return str(CaseStatus(status).label)
+
+
+@transaction.atomic
+def transition_case(
+    *,
+    case: Case,
+    to: str,
+    actor: Any,
+    reason: str = "",
+    department: Department | None = None,
+    extend_by: tuple[float, str] | None = None,
+    photos: Sequence[CheckedPhoto] = (),
+    expected_version: int | None = None,
+) -> Case:
+    """Move a case to status `to`: lock the row, check the move against the workflow table and
+    the actor's role and scope, apply it, append an event. Raises TransitionError (a move that
+    does not exist, or lacks a reason or a department), TransitionForbidden (role or scope)."""
+    case = Case.objects.select_for_update().select_related("case_class").get(pk=case.pk)
+    if expected_version is not None and case.version != expected_version:
+        raise TransitionError(f"Case {case.pk} changed since you opened it (now version "
+                              f"{case.version}, status {_status_label(case.status)}); reload it.")
+    if to not in CaseStatus.values:
+        raise TransitionError(f"Unknown status {to!r}.")
+    move = workflow.move(case.status, to)
+    if move is None:
+        allowed = workflow.moves_from(case.status)
+        options = ", ".join(f"{_status_label(t)} ({t})" for t in allowed) or "none (it is final)"
+        raise TransitionError(f"A case that is {_status_label(case.status)} cannot become "
+                              f"{_status_label(to)}. From here it can go to: {options}.")
+    role = user_role(actor)
+    if role not in move.roles:
+        raise TransitionForbidden(f"Your role cannot {move.label} ({move.action}) a case.")
+    if not _in_scope(actor, case, role):
+        raise TransitionForbidden(f"Case {case.pk} is not one you are responsible for.")
+    reason = (reason or "").strip()
+    if move.needs_reason and not reason:
+        raise TransitionError(f"{move.label} needs a reason (reason).")
+    now = timezone.now()
+    from_status = case.status
+    details: dict[str, Any] = {}
+    calendar = work_calendar()
+    if to == CaseStatus.ACCEPTED:
+        case.accepted_at = now
+    elif to == CaseStatus.FILED and from_status == CaseStatus.ACCEPTED:
+        case.filed_at = now
+    elif to == CaseStatus.DISPATCHED and from_status in (CaseStatus.FILED, CaseStatus.RETURNED):
+        target = department or case.department
+        if target is None:
+            raise TransitionError("Choose the department to dispatch the case to (department).")
+        if target.pk != case.department_id:
+            details["department"] = {"from": case.department_id, "to": target.pk}
+            case.department = target
+            case.routed_by = RoutedBy.OPERATOR
+        limit = case.case_class.limit_for(case.area_class)
+        case.dispatched_at = now
+        case.deadline = calendar.add(now, limit, case.case_class.limit_unit)
+        case.overdue = False
+        details["deadline"] = case.deadline.isoformat()
+    elif to == CaseStatus.DISPATCHED and from_status == CaseStatus.EXTENSION_REQUESTED:
+        if extend_by is not None:
+            amount, unit = extend_by
+            case.deadline = calendar.add(case.deadline or now, amount, unit)
+            case.extension_count += 1
+            case.overdue = case.deadline < now
+            details.update(approved=True, extend_by=[amount, unit],
+                           deadline=case.deadline.isoformat())
+        else:
+            details["approved"] = False
+    elif to == CaseStatus.DISPATCHED and from_status == CaseStatus.PARKED:
+        remaining = _parked_remaining(case)
+        if remaining is not None:
+            case.deadline = calendar.add(now, remaining / 3600, "hours")
+            details["deadline"] = case.deadline.isoformat()
+    elif to == CaseStatus.PARKED and case.deadline is not None:
+        details["remaining_s"] = max(calendar.working_seconds(now, case.deadline), 0.0)
+    elif to == CaseStatus.RETURNED:
+        case.return_count += 1
+    elif to == CaseStatus.EXTENSION_REQUESTED and extend_by is not None:
+        details["asked"] = list(extend_by)
+    elif to == CaseStatus.HANDLED:
+        case.handled_at = now
+        if case.deadline is not None and now > case.deadline:
+            case.overdue = True
+    elif to == CaseStatus.REWORK:
+        case.rework_count += 1
+    elif to == CaseStatus.CLOSED:
+        case.closed_at = now
+    case.status = to
+    case.version += 1
+    case.save()
+    CaseEvent.objects.create(case=case, action=move.action, actor=actor, from_status=from_status,
+                             to_status=to, reason=reason, details=details)
+    if photos:
+        stage = PhotoStage.CHECK if from_status == CaseStatus.HANDLED else PhotoStage.FEEDBACK
+        _save_photos(case, photos, stage=stage, actor=actor)
+    return case
+
+
+def _parked_remaining(case: Case) -> float | None:
+    event = case.events.filter(action="parked").order_by("-created_at", "-id").first()
+    return event.details.get("remaining_s") if event else None
+
+
+@transaction.atomic
+def escalate_case(*, case: Case, actor: Any, reason: str) -> Case:
+    """Raise the level a case is handled at: unit grid → community → street → district
+    (小事不出网格, 一般纠纷不出社区: each step is a recorded decision)."""
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    role = user_role(actor)
+    if role not in ("operator", "inspector", "admin") or not _in_scope(actor, case, role):
+        raise TransitionForbidden(f"You cannot escalate case {case.pk}.")
+    if case.status in workflow.FINAL_STATUSES:
+        raise TransitionError(f"Case {case.pk} is {_status_label(case.status)}; it cannot be "
+                              "escalated.")
+    if not (reason or "").strip():
+        raise TransitionError("Escalation needs a reason (reason).")
+    level = ESCALATION.index(case.handling_level) if case.handling_level in ESCALATION else 0
+    if level + 1 >= len(ESCALATION):
+        raise TransitionError(f"Case {case.pk} is already handled at district level.")
+    old, case.handling_level = case.handling_level, ESCALATION[level + 1]
+    case.version += 1
+    case.save(update_fields=["handling_level", "version", "updated_at"])
+    CaseEvent.objects.create(case=case, action="escalated", actor=actor,
+                             from_status=case.status, to_status=case.status,
+                             reason=reason.strip(),
+                             details={"from": old, "to": case.handling_level})
+    return case
+
+
+@transaction.atomic
+def flag_overdue(*, now: datetime | None = None, actor: Any = None) -> int:
+    """Mark the cases whose department clock has run past the deadline; one event each.
+    Returns how many became overdue now."""
+    now = now or timezone.now()
+    flagged = list(Case.objects.select_for_update(skip_locked=True)
+                   .filter(status__in=workflow.CLOCK_RUNNING, deadline__lt=now, overdue=False)
+                   .values_list("id", "status", "deadline"))
+    if not flagged:
+        return 0
+    Case.objects.filter(id__in=[row[0] for row in flagged]).update(overdue=True)
+    CaseEvent.objects.bulk_create([
+        CaseEvent(case_id=case_id, action="overdue", actor=actor, from_status=status,
+                  to_status=status, details={"deadline": deadline.isoformat()})
+        for case_id, status, deadline in flagged])
+    return len(flagged)
+
+
+# --- Open311 API keys ---------------------------------------------------------------------------
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+@transaction.atomic
+def create_open311_key(*, name: str, actor: Any = None) -> tuple[Open311Key, str]:
+    """A new API key for a client system; returns (record, the key). Only its hash is kept."""
+    name = (name or "").strip()
+    if not name:
+        raise ValueError("Give the client system a name.")
+    if Open311Key.objects.filter(name=name).exists():
+        raise ValueError(f"A key named {name!r} exists already; choose another name.")
+    key = secrets.token_urlsafe(24)
+    record = Open311Key.objects.create(name=name, key_hash=hash_key(key), prefix=key[:6])
+    return record, key
+
+
+def open311_key_for(key: str) -> Open311Key | None:
+    if not key:
+        return None
+    return Open311Key.objects.filter(key_hash=hash_key(key.strip()), active=True).first()
+
+
+__all__ = [
+    "CaseKind", "Duplicate", "IntakeResult", "ReportError", "TransitionError",
+    "TransitionForbidden", "create_open311_key", "escalate_case", "find_duplicates",
+    "flag_overdue", "load_calendar", "submit_report", "transition_case", "work_calendar",
+]

@@ -1,0 +1,73 @@
+"""The case workflow (domain.md §6) as one table: which moves exist, who may make them, and
+whether they need a reason. `services.transition_case` is the only code that applies it.
+
+    上报 reported ─受理 accept─► 待立案 accepted ─立案 file─► 待派遣 filed ─派遣 dispatch─► 处置中 dispatched
+        │ 不予受理 reject          │ 作废 cancel                                  │ 回退 return → 已回退 returned → 派遣
+        ▼                          ▼                                              │ 延期 ask → 延期申请中 → 批准/驳回 → 处置中
+     rejected                  cancelled                                         │ 反馈 feedback
+                                                                                  ▼
+      已结案 closed ◄─结案 close─ 待结案 checked ◄─核查通过 check─ 待核查 handled ─核查不通过─► 返工中 rework ─反馈─► handled
+    挂账 park: filed / dispatched / returned → parked → 恢复 resume → filed or dispatched
+    作废 cancel: from any open status (operator, with a reason)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from geogrid.cases.models import CaseStatus as S
+
+OPERATOR = ("operator", "admin")
+DEPARTMENT = ("department", "admin")
+CHECKER = ("inspector", "operator", "admin")
+
+
+@dataclass(frozen=True)
+class Move:
+    action: str          # the event's action name
+    label: str           # in plain words (Chinese; the UI translates)
+    roles: tuple[str, ...]
+    needs_reason: bool = False
+
+
+OPEN_STATUSES = (S.REPORTED, S.ACCEPTED, S.FILED, S.DISPATCHED, S.RETURNED,
+                 S.EXTENSION_REQUESTED, S.PARKED, S.HANDLED, S.REWORK, S.CHECKED)
+FINAL_STATUSES = (S.REJECTED, S.CLOSED, S.CANCELLED)
+
+# (from, to) → the move. Everything not listed is forbidden.
+TRANSITIONS: dict[tuple[str, str], Move] = {
+    (S.REPORTED, S.ACCEPTED): Move("accepted", "受理", OPERATOR),
+    (S.REPORTED, S.REJECTED): Move("rejected", "不予受理", OPERATOR, needs_reason=True),
+    (S.ACCEPTED, S.FILED): Move("filed", "立案", OPERATOR),
+    (S.FILED, S.DISPATCHED): Move("dispatched", "派遣", OPERATOR),
+    (S.RETURNED, S.DISPATCHED): Move("redispatched", "重新派遣", OPERATOR),
+    (S.DISPATCHED, S.RETURNED): Move("returned", "回退", DEPARTMENT, needs_reason=True),
+    (S.DISPATCHED, S.EXTENSION_REQUESTED): Move("extension_requested", "申请延期", DEPARTMENT,
+                                                needs_reason=True),
+    (S.EXTENSION_REQUESTED, S.DISPATCHED): Move("extension_decided", "审批延期", OPERATOR),
+    (S.DISPATCHED, S.HANDLED): Move("handled", "处置反馈", DEPARTMENT, needs_reason=True),
+    (S.EXTENSION_REQUESTED, S.HANDLED): Move("handled", "处置反馈", DEPARTMENT, needs_reason=True),
+    (S.REWORK, S.HANDLED): Move("handled", "处置反馈", DEPARTMENT, needs_reason=True),
+    (S.HANDLED, S.CHECKED): Move("checked", "核查通过", CHECKER),
+    (S.HANDLED, S.REWORK): Move("rework", "核查不通过，返工", CHECKER, needs_reason=True),
+    (S.CHECKED, S.CLOSED): Move("closed", "结案", OPERATOR),
+    (S.FILED, S.PARKED): Move("parked", "挂账", OPERATOR, needs_reason=True),
+    (S.DISPATCHED, S.PARKED): Move("parked", "挂账", OPERATOR, needs_reason=True),
+    (S.RETURNED, S.PARKED): Move("parked", "挂账", OPERATOR, needs_reason=True),
+    (S.PARKED, S.FILED): Move("resumed", "挂账恢复", OPERATOR),
+    (S.PARKED, S.DISPATCHED): Move("resumed", "挂账恢复", OPERATOR),
+    **{(status, S.CANCELLED): Move("cancelled", "作废", OPERATOR, needs_reason=True)
+       for status in OPEN_STATUSES},
+}
+
+# Statuses in which the department's clock runs (a deadline is set and can be overdue).
+CLOCK_RUNNING = (S.DISPATCHED, S.EXTENSION_REQUESTED, S.REWORK)
+
+
+def move(from_status: str, to_status: str) -> Move | None:
+    return TRANSITIONS.get((from_status, to_status))
+
+
+def moves_from(status: str) -> dict[str, Move]:
+    """The statuses reachable from `status`, with their moves (for buttons)."""
+    return {to: m for (frm, to), m in TRANSITIONS.items() if frm == status}
