@@ -20,6 +20,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("geogrid.grids.urls")),
     path("api/v1/", include("geogrid.components.urls")),
+    path("api/v1/", include("geogrid.cases.urls")),
+    path("open311/v2/", include("geogrid.cases.open311_urls")),
     path("api/v1/auth/token/", obtain_auth_token, name="api-token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
 ]

@@ -15,6 +15,7 @@ from django.contrib.postgres.indexes import GistIndex
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from geogrid.cases.querysets import CaseQuerySet
 from geogrid.components.models import CodeScheme, Component, ComponentClass, Department
 from geogrid.core.models import AuditEvent
 from geogrid.core.srid import STORAGE_SRID
@@ -186,6 +187,8 @@ class Case(models.Model):
     rework_count = models.PositiveIntegerField(_("返工次数"), default=0)
     version = models.PositiveIntegerField(_("版本"), default=1)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = CaseQuerySet.as_manager()
 
     class Meta:
         ordering = ["-reported_at", "-id"]

@@ -1,0 +1,298 @@
+"""Case REST API: report a problem, list and read cases (GeoJSON), move a case through the
+workflow, escalate it, and the category list. Parse → authorise → call a service → render."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import Http404
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from geogrid.cases import services, workflow
+from geogrid.cases.models import Case, CaseClass, CaseStatus, Channel, LimitUnit
+from geogrid.cases.serializers import (
+    CaseClassSerializer,
+    CaseEventSerializer,
+    CaseFeatureSerializer,
+    CasePhotoSerializer,
+)
+from geogrid.components.models import Department
+from geogrid.components.services import active_scheme
+from geogrid.core.api import BadRequest, Conflict
+from geogrid.core.codes import validate_grid_code
+from geogrid.core.permissions import require_role, user_role
+from geogrid.core.photos import PhotoError, check_photo
+from geogrid.grids.api import GridPagination
+
+REPORTER_ROLES = ("inspector", "operator", "planner", "department", "admin")
+# The channel a report gets when the client does not say (operators take hotline calls).
+DEFAULT_CHANNEL = {"inspector": Channel.INSPECTOR, "operator": Channel.HOTLINE}
+
+
+def _photos_from(request: Request) -> list:
+    files = request.FILES.getlist("photo") + request.FILES.getlist("photos")
+    try:
+        return [check_photo(upload) for upload in files]
+    except PhotoError as exc:
+        raise BadRequest(str(exc), field="photo") from exc
+
+
+def _number(request: Request, name: str) -> float:
+    raw = request.data.get(name)
+    if raw in (None, ""):
+        raise BadRequest(f"'{name}' is required (the point of the problem; lon/lat in WGS84 "
+                         "unless 'crs' says otherwise).", field=name)
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        raise BadRequest(f"'{name}' must be a number, not {raw!r}.", field=name) from None
+    if not math.isfinite(value):
+        raise BadRequest(f"'{name}' must be a finite number, not {raw!r}.", field=name)
+    return value
+
+
+def _text(request: Request, name: str) -> str:
+    value = request.data.get(name, "")
+    return "" if value is None else str(value)
+
+
+def _base(request: Request) -> QuerySet[Case]:
+    return (Case.objects.visible_to(request.user)
+            .select_related("case_class", "department", "component"))
+
+
+def _case_for(request: Request, pk: int) -> Case:
+    case = _base(request).filter(pk=pk).first()
+    if case is None:
+        raise Http404(f"Case {pk} does not exist, or it is outside the cases you may see.")
+    return case
+
+
+def _detail(request: Request, case: Case) -> dict:
+    data = CaseFeatureSerializer(case, context={"request": request}).data
+    props = data["properties"]
+    props["events"] = CaseEventSerializer(case.events.select_related("actor").order_by("id"),
+                                          many=True).data
+    props["photos"] = CasePhotoSerializer(case.photos.select_related("uploaded_by"), many=True,
+                                          context={"request": request}).data
+    role = user_role(request.user)
+    props["moves"] = [{"to": to, "action": move.action, "label": move.label,
+                       "needs_reason": move.needs_reason}
+                      for to, move in workflow.moves_from(case.status).items()
+                      if role in move.roles]
+    props["closing_condition"] = case.case_class.closing_condition
+    props["filing_condition"] = case.case_class.filing_condition
+    return data
+
+
+class CaseClassListView(generics.ListAPIView):
+    """The active scheme's case categories (for report forms)."""
+
+    serializer_class = CaseClassSerializer
+    pagination_class = None
+
+    def get_queryset(self):
+        queryset = (CaseClass.objects.filter(scheme=active_scheme(), active=True)
+                    .select_related("department").order_by("service_code"))
+        kind = self.request.query_params.get("kind")
+        if kind:
+            queryset = queryset.filter(kind=kind)
+        return queryset
+
+
+LIST_PARAMETERS = [
+    OpenApiParameter("status", str, description="Comma-separated statuses (reported, accepted, "
+                     "filed, dispatched, …); 'open' for every open one."),
+    OpenApiParameter("department", str, description="Department code."),
+    OpenApiParameter("grid", str, description="Grid code: the grid and everything below it."),
+    OpenApiParameter("service_code", str, description="Category (comma-separated)."),
+    OpenApiParameter("overdue", bool), OpenApiParameter("mine", bool,
+                                                        description="Reported by me."),
+    OpenApiParameter("since", str, description="Reported at or after (ISO 8601)."),
+    OpenApiParameter("until", str, description="Reported before (ISO 8601)."),
+]
+
+
+def _datetime(request: Request, name: str) -> datetime | None:
+    raw = request.query_params.get(name)
+    if not raw:
+        return None
+    value = parse_datetime(raw)
+    if value is None or value.tzinfo is None:
+        raise BadRequest(f"'{name}' must be an ISO 8601 date-time with an offset, e.g. "
+                         f"2026-11-01T00:00:00+08:00, not {raw!r}.", field=name)
+    return value
+
+
+class CaseListView(generics.ListCreateAPIView):
+    """GET: the cases you may see, newest first, as GeoJSON. POST: report a problem."""
+
+    serializer_class = CaseFeatureSerializer
+    pagination_class = GridPagination
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(parameters=LIST_PARAMETERS)
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self) -> QuerySet[Case]:
+        params = self.request.query_params
+        queryset = _base(self.request)
+        statuses = [s for s in params.get("status", "").split(",") if s]
+        if statuses == ["open"]:
+            queryset = queryset.open()
+        elif statuses:
+            unknown = [s for s in statuses if s not in CaseStatus.values]
+            if unknown:
+                raise BadRequest(f"Unknown status {unknown[0]!r}; use 'open' or some of: "
+                                 f"{', '.join(CaseStatus.values)}.", field="status")
+            queryset = queryset.filter(status__in=statuses)
+        if params.get("department"):
+            queryset = queryset.filter(department__code=params["department"])
+        if params.get("grid"):
+            try:
+                validate_grid_code(params["grid"])
+            except ValueError as exc:
+                raise BadRequest(str(exc), field="grid") from exc
+            queryset = queryset.in_grid_subtree(params["grid"])
+        if params.get("service_code"):
+            queryset = queryset.filter(
+                case_class__service_code__in=params["service_code"].split(","))
+        if params.get("overdue") in ("1", "true", "yes"):
+            queryset = queryset.filter(overdue=True)
+        if params.get("mine") in ("1", "true", "yes"):
+            queryset = queryset.filter(reporter=self.request.user)
+        since, until = _datetime(self.request, "since"), _datetime(self.request, "until")
+        if since:
+            queryset = queryset.filter(reported_at__gte=since)
+        if until:
+            queryset = queryset.filter(reported_at__lt=until)
+        return queryset.order_by("-reported_at", "-id")
+
+    @extend_schema(request={"multipart/form-data": {"type": "object"}},
+                   responses=CaseFeatureSerializer)
+    def post(self, request: Request, *args, **kwargs) -> Response:
+        """Report a problem: service_code, lon, lat [, crs, description, address,
+        component_code, channel, reporter_name/phone/email]; photos as files `photo`."""
+        require_role(request.user, *REPORTER_ROLES, action="report problems")
+        role = user_role(request.user)
+        channel = _text(request, "channel") or DEFAULT_CHANNEL.get(role, Channel.API)
+        if channel not in Channel.values:
+            raise BadRequest(f"Unknown channel {channel!r}; use one of: "
+                             f"{', '.join(Channel.values)}.", field="channel")
+        lon, lat = _number(request, "lon"), _number(request, "lat")
+        photos = _photos_from(request)
+        try:
+            result = services.submit_report(
+                actor=request.user, channel=channel, service_code=_text(request, "service_code"),
+                x=lon, y=lat, crs=_text(request, "crs") or None,
+                description=_text(request, "description"), address=_text(request, "address"),
+                component_code=_text(request, "component_code"), photos=photos,
+                reporter_name=_text(request, "reporter_name"),
+                reporter_phone=_text(request, "reporter_phone"),
+                reporter_email=_text(request, "reporter_email"))
+        except services.ReportError as exc:
+            raise BadRequest(str(exc), field=exc.field) from exc
+        data = _detail(request, _base(request).get(pk=result.case.pk))
+        data["properties"]["duplicates"] = [vars(d) for d in result.duplicates]
+        return Response(data, status=status.HTTP_201_CREATED)
+
+
+class CaseDetailView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(responses=CaseFeatureSerializer)
+    def get(self, request: Request, pk: int) -> Response:
+        """One case with its events, photos and the moves you may make."""
+        return Response(_detail(request, _case_for(request, pk)))
+
+
+def _extend_by(request: Request) -> tuple[float, str] | None:
+    raw = request.data.get("extend_by")
+    if raw in (None, "", {}):
+        amount, unit = request.data.get("extend_amount"), request.data.get("extend_unit")
+        if amount in (None, ""):
+            return None
+    else:
+        if not isinstance(raw, dict):
+            raise BadRequest("extend_by must be {\"amount\": 2, \"unit\": \"days\"}.",
+                             field="extend_by")
+        amount, unit = raw.get("amount"), raw.get("unit")
+    try:
+        value = float(amount)
+    except (TypeError, ValueError):
+        raise BadRequest(f"The extension must be a number of hours or days, not {amount!r}.",
+                         field="extend_by") from None
+    if not math.isfinite(value) or value <= 0 or value > 365:
+        raise BadRequest("The extension must be more than 0 and at most 365.",
+                         field="extend_by")
+    if unit not in LimitUnit.values:
+        raise BadRequest("The extension's unit must be 'hours' or 'days'.", field="extend_by")
+    return value, unit
+
+
+class CaseTransitionView(APIView):
+    """Move a case: {to, reason, department (code, when dispatching), extend_by {amount,
+    unit}, version}; photos as files `photo` (feedback and checks)."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=dict, responses=CaseFeatureSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        case = _case_for(request, pk)
+        to = _text(request, "to")
+        if to not in CaseStatus.values:
+            raise BadRequest(f"'to' must be one of: {', '.join(CaseStatus.values)}.", field="to")
+        department = None
+        if request.data.get("department"):
+            department = Department.objects.filter(code=request.data["department"]).first()
+            if department is None:
+                raise BadRequest(f"There is no department {request.data['department']!r}.",
+                                 field="department")
+        version = request.data.get("version")
+        if version not in (None, ""):
+            try:
+                version = int(version)
+            except (TypeError, ValueError):
+                raise BadRequest("'version' must be a whole number.", field="version") from None
+        else:
+            version = None
+        photos = _photos_from(request)
+        try:
+            services.transition_case(case=case, to=to, actor=request.user,
+                                     reason=_text(request, "reason"), department=department,
+                                     extend_by=_extend_by(request), photos=photos,
+                                     expected_version=version)
+        except services.TransitionForbidden as exc:
+            raise PermissionDenied(str(exc)) from exc
+        except services.TransitionError as exc:
+            if "changed since you opened it" in str(exc):
+                raise Conflict(str(exc)) from exc
+            raise BadRequest(str(exc), field="to") from exc
+        return Response(_detail(request, _case_for(request, pk)))
+
+
+class CaseEscalateView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(request=dict, responses=CaseFeatureSerializer)
+    def post(self, request: Request, pk: int) -> Response:
+        """Raise the level a case is handled at (unit grid → community → street → district)."""
+        case = _case_for(request, pk)
+        try:
+            services.escalate_case(case=case, actor=request.user, reason=_text(request, "reason"))
+        except services.TransitionForbidden as exc:
+            raise PermissionDenied(str(exc)) from exc
+        except services.TransitionError as exc:
+            raise BadRequest(str(exc), field="reason") from exc
+        return Response(_detail(request, _case_for(request, pk)))
+

@@ -1,0 +1,112 @@
+"""Cases as GeoJSON features. The reporter's contact is private: only the command center
+(operators, admins) sees it; public and other roles never do."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+from rest_framework_gis.fields import GeometryField
+from rest_framework_gis.serializers import GeoFeatureModelSerializer
+
+from geogrid.cases import workflow
+from geogrid.cases.models import Case, CaseClass, CaseEvent, CasePhoto
+from geogrid.core.permissions import user_role
+
+PRIVATE_FIELDS = ("reporter_name", "reporter_phone", "reporter_email", "device_id", "account_id")
+SEES_CONTACT = ("operator", "admin")
+
+
+class CaseClassSerializer(serializers.ModelSerializer):
+    department = serializers.CharField(source="department.name", default=None)
+    department_code = serializers.CharField(source="department.code", default=None)
+
+    class Meta:
+        model = CaseClass
+        fields = ["service_code", "kind", "code", "major_code", "major_name", "name", "name_en",
+                  "department", "department_code", "filing_condition", "closing_condition",
+                  "limit_a", "limit_b", "limit_c", "limit_unit"]
+
+
+class CasePhotoSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField()
+    preview_url = serializers.SerializerMethodField()
+    uploaded_by = serializers.CharField(source="uploaded_by.username", default=None)
+
+    class Meta:
+        model = CasePhoto
+        fields = ["id", "stage", "url", "preview_url", "width", "height", "uploaded_by",
+                  "created_at"]
+
+    def _absolute(self, field) -> str | None:
+        if not field:
+            return None
+        request = self.context.get("request")
+        return request.build_absolute_uri(field.url) if request else field.url
+
+    def get_url(self, photo: CasePhoto) -> str | None:
+        return self._absolute(photo.image)
+
+    def get_preview_url(self, photo: CasePhoto) -> str | None:
+        return self._absolute(photo.preview or photo.image)
+
+
+class CaseEventSerializer(serializers.ModelSerializer):
+    actor = serializers.CharField(source="actor.username", default=None)
+
+    class Meta:
+        model = CaseEvent
+        fields = ["id", "action", "from_status", "to_status", "reason", "actor", "created_at",
+                  "details"]
+
+
+class CaseFeatureSerializer(GeoFeatureModelSerializer):
+    """A case as a GeoJSON Feature (id = the case number)."""
+
+    geom = GeometryField(precision=7)
+    service_code = serializers.CharField(source="case_class.service_code")
+    class_name = serializers.CharField(source="case_class.name")
+    class_name_en = serializers.CharField(source="case_class.name_en")
+    major_name = serializers.CharField(source="case_class.major_name")
+    status_label = serializers.CharField(source="get_status_display")
+    channel_label = serializers.CharField(source="get_channel_display")
+    department = serializers.SerializerMethodField()
+    component_code = serializers.CharField(source="component.code", default=None)
+    open = serializers.SerializerMethodField()
+    reporter_name = serializers.CharField()
+    reporter_phone = serializers.CharField()
+    reporter_email = serializers.CharField()
+    device_id = serializers.CharField()
+    account_id = serializers.CharField()
+
+    class Meta:
+        model = Case
+        geo_field = "geom"
+        id_field = "id"
+        fields = [
+            "id", "status", "status_label", "open", "kind", "service_code", "class_name",
+            "class_name_en", "major_name", "channel", "channel_label", "description", "address",
+            "component_code", "grid_code", "community_code", "street_code", "district_code",
+            "area_class", "handling_level", "department", "routed_by", "possible_duplicates",
+            "reported_at", "accepted_at", "filed_at", "dispatched_at", "deadline", "handled_at",
+            "closed_at", "overdue", "return_count", "extension_count", "rework_count", "version",
+            *PRIVATE_FIELDS,
+        ]
+
+    def get_department(self, case: Case) -> dict | None:
+        department = case.department
+        if department is None:
+            return None
+        return {"code": department.code, "name": department.name,
+                "name_en": department.name_en}
+
+    def get_open(self, case: Case) -> bool:
+        return case.status not in workflow.FINAL_STATUSES
+
+    def to_representation(self, instance: Case) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        request = self.context.get("request")
+        if user_role(getattr(request, "user", None)) not in SEES_CONTACT:
+            for name in PRIVATE_FIELDS:
+                data["properties"].pop(name, None)
+        return data

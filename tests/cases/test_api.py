@@ -1,0 +1,162 @@
+"""Case REST API: reporting (JSON and multipart with photos), bad input as 400s with nothing
+stored, who sees which cases, private contact fields, transitions with 400/403/409."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.test import APIClient
+
+from geogrid.accounts.models import Role
+from geogrid.cases.models import Case
+from tests import factories
+from tests.cases.conftest import GARBAGE
+from tests.geometry import point
+from tests.photos import image_bytes, upload
+
+
+def _client(user=None) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        client.force_authenticate(user)
+    return client
+
+
+def _point_body(x: float = 50, y: float = 150, **extra) -> dict:
+    at = point(x, y)
+    return {"service_code": GARBAGE, "lon": at.x, "lat": at.y, **extra}
+
+
+def test_an_inspector_reports_with_a_photo_and_gets_the_case_back(
+        inspector, case_taxonomy, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    response = _client(inspector).post("/api/v1/cases/", {
+        **_point_body(description="垃圾堆放"), "photo": upload(image_bytes())},
+        format="multipart")
+    assert response.status_code == 201, response.content
+    props = response.json()["properties"]
+    assert props["status"] == "reported" and props["channel"] == "inspector"
+    assert props["grid_code"] == "110101001001001"
+    assert props["department"]["name"] == "东城区环境卫生服务中心"
+    assert [p["stage"] for p in props["photos"]] == ["report"]
+    assert props["events"][0]["action"] == "reported" and props["duplicates"] == []
+    assert "reporter_phone" not in props  # inspectors never see contact fields
+
+
+@pytest.mark.parametrize(("body", "field", "message"), [
+    ({"service_code": GARBAGE}, "lon", "'lon' is required"),
+    ({**_point_body(), "lon": "abc"}, "lon", "must be a number"),
+    ({**_point_body(), "service_code": "77777"}, "service_code", "no active category"),
+    (_point_body(5000, 5000), "location", "outside every grid"),
+    ({**_point_body(), "crs": "EPSG:1"}, None, "EPSG:1"),
+    ({**_point_body(), "channel": "fax"}, "channel", "Unknown channel"),
+    ({**_point_body(), "component_code": "123"}, "component_code", "is not valid"),
+])
+def test_bad_reports_are_400_with_the_field_and_store_nothing(inspector, case_taxonomy, body,
+                                                              field, message):
+    response = _client(inspector).post("/api/v1/cases/", body, format="json")
+    assert response.status_code == 400, response.content
+    assert message in response.json()["detail"]
+    if field:
+        assert response.json()["field"] == field
+    assert not Case.objects.exists()
+
+
+def test_a_non_image_photo_is_400_and_stores_nothing(inspector, case_taxonomy, settings,
+                                                     tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    response = _client(inspector).post("/api/v1/cases/", {
+        **_point_body(), "photo": upload(b"%PDF-1.4 not an image", name="x.jpg")},
+        format="multipart")
+    assert response.status_code == 400 and response.json()["field"] == "photo"
+    assert not Case.objects.exists() and not list(tmp_path.rglob("*.*"))
+
+
+def test_reporting_needs_a_login_and_a_reporting_role(case_taxonomy, viewer):
+    assert _client().post("/api/v1/cases/", _point_body(), format="json").status_code in (401,
+                                                                                          403)
+    assert _client(viewer).post("/api/v1/cases/", _point_body(),
+                                format="json").status_code == 403
+
+
+def test_who_sees_which_cases_and_the_contact_fields(report, operator, handler, inspector,
+                                                     viewer, case_taxonomy):
+    mine = report(50, 150, reporter_phone="13900000000").case    # 环卫, the inspector's grid
+    other = report(150, 50, service_code="06017").case            # 绿地脏乱 → 园林, SE grid
+    ids = {name: [f["id"] for f in _client(user).get("/api/v1/cases/").json()["features"]]
+           for name, user in {"operator": operator, "viewer": viewer, "handler": handler,
+                              "inspector": inspector}.items()}
+    assert set(ids["operator"]) == set(ids["viewer"]) == {mine.pk, other.pk}
+    assert ids["handler"] == [mine.pk]    # only the sanitation department's case
+    assert set(ids["inspector"]) == {mine.pk, other.pk}  # both reported by the inspector
+    stranger = factories.user("inspector-b", Role.INSPECTOR)
+    assert _client(stranger).get("/api/v1/cases/").json()["features"] == []
+    assert _client(stranger).get(f"/api/v1/cases/{mine.pk}/").status_code == 404
+    seen = _client(operator).get(f"/api/v1/cases/{mine.pk}/").json()["properties"]
+    assert seen["reporter_phone"] == "13900000000"
+    for user in (viewer, handler, inspector):
+        body = _client(user).get(f"/api/v1/cases/{mine.pk}/").content.decode()
+        assert "13900000000" not in body
+
+
+def test_list_filters(report, operator):
+    first = report(50, 150).case
+    second = report(150, 50, service_code="06012").case
+    Case.objects.filter(pk=second.pk).update(status="dispatched", overdue=True)
+    client = _client(operator)
+
+    def ids(**params):
+        return [f["id"] for f in client.get("/api/v1/cases/", params).json()["features"]]
+
+    assert ids(status="reported") == [first.pk]
+    assert ids(status="open") == [second.pk, first.pk]
+    assert ids(grid="110101001001004") == [second.pk]
+    assert ids(service_code=GARBAGE) == [first.pk]
+    assert ids(overdue="1") == [second.pk]
+    assert client.get("/api/v1/cases/", {"status": "bogus"}).status_code == 400
+    assert client.get("/api/v1/cases/", {"since": "yesterday"}).status_code == 400
+
+
+def test_transitions_through_the_api(report, operator, handler, inspector):
+    case = report(50, 150).case
+    url = f"/api/v1/cases/{case.pk}/transition/"
+    detail = _client(operator).get(f"/api/v1/cases/{case.pk}/").json()["properties"]
+    assert {m["to"] for m in detail["moves"]} == {"accepted", "rejected", "cancelled"}
+    assert _client(handler).post(url, {"to": "accepted"}, format="json").status_code == 403
+    bad = _client(operator).post(url, {"to": "closed"}, format="json")
+    assert bad.status_code == 400 and "cannot become" in bad.json()["detail"]
+    stale = _client(operator).post(url, {"to": "accepted", "version": 99}, format="json")
+    assert stale.status_code == 409
+    for to in ("accepted", "filed", "dispatched"):
+        response = _client(operator).post(url, {"to": to}, format="json")
+        assert response.status_code == 200, response.content
+    assert response.json()["properties"]["deadline"] is not None
+    no_reason = _client(handler).post(url, {"to": "handled"}, format="json")
+    assert no_reason.status_code == 400 and "needs a reason" in no_reason.json()["detail"]
+    done = _client(handler).post(url, {"to": "handled", "reason": "已清理"}, format="json")
+    assert done.json()["properties"]["status"] == "handled"
+    checked = _client(inspector).post(url, {"to": "checked"}, format="json")
+    assert checked.json()["properties"]["status"] == "checked"
+
+
+def test_extension_requests_validate_the_amount(report, operator, handler):
+    case = report(50, 150).case
+    Case.objects.filter(pk=case.pk).update(status="dispatched")
+    url = f"/api/v1/cases/{case.pk}/transition/"
+    bad = _client(handler).post(url, {"to": "extension_requested", "reason": "x",
+                                      "extend_by": {"amount": -1, "unit": "days"}},
+                                format="json")
+    assert bad.status_code == 400 and bad.json()["field"] == "extend_by"
+
+
+def test_escalation_through_the_api(report, inspector, handler):
+    case = report(50, 150).case
+    url = f"/api/v1/cases/{case.pk}/escalate/"
+    assert _client(inspector).post(url, {}, format="json").status_code == 400
+    response = _client(inspector).post(url, {"reason": "需社区协调"}, format="json")
+    assert response.json()["properties"]["handling_level"] == "community"
+    assert _client(handler).post(url, {"reason": "x"}, format="json").status_code == 403
+
+
+def test_the_category_list(case_taxonomy, inspector):
+    body = _client(inspector).get("/api/v1/case-classes/", {"kind": "event"}).json()
+    assert len(body) == 97 and body[0]["service_code"] == "06001"
