@@ -1,5 +1,5 @@
-"""The demo (load_demo: users, the city's grids, its component inventory) loads from the real
-reference data, passes its own checks, and loads only once."""
+"""The demo (load_demo: users, the city's grids, its component inventory, cases) loads from the
+real reference data, passes its own checks, and loads only once."""
 
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ def demo_city(django_db_setup, django_db_blocker):
         # Committed rows (not a test transaction): leave the database as the next test expects.
         with connection.cursor() as cursor:
             cursor.execute("TRUNCATE grids_grid, components_componentclass, "
-                           "components_department, components_componentserial, accounts_user "
-                           "CASCADE")
+                           "components_department, components_componentserial, accounts_user, "
+                           "cases_calendarday, cases_open311key CASCADE")
 
 
 @pytest.mark.django_db
@@ -79,3 +79,18 @@ def test_demo_inventory_has_about_200000_components_in_grids(demo_city):
     assert set(components.values_list("component_class__scheme", flat=True).distinct()) == {
         "gbt47678"}
     assert DepartmentMember.objects.filter(user__username="department").exists()
+
+
+@pytest.mark.django_db
+def test_demo_cases_cover_the_workflow_and_an_open311_key_is_printed(demo_city, capsys):
+    from geogrid.cases.models import Case, Open311Key
+    from geogrid.cases.services import open311_key_for
+
+    statuses = set(Case.objects.values_list("status", flat=True))
+    assert {"reported", "dispatched", "handled", "closed", "rejected"} <= statuses
+    assert not Case.objects.filter(department__isnull=True).exists()
+    assert Case.objects.filter(status="dispatched", deadline__isnull=False).exists()
+    call_command("load_demo")
+    out = capsys.readouterr().out
+    key = out.split("api_key for 'demo-client': ")[1].split()[0]
+    assert open311_key_for(key) == Open311Key.objects.get(name="demo-client")

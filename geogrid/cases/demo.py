@@ -1,0 +1,133 @@
+"""The demo's cases: both case taxonomies, the holiday calendar, an Open311 API key for a demo
+client, and a few hundred reports in every workflow status, made through the real services
+(so their grids, departments, deadlines and events are what the product would record)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from django.conf import settings
+
+from geogrid.cases.models import Case, CaseClass, Open311Key
+from geogrid.core.demo import DemoStep
+
+DEMO_DISTRICT = "110101"
+DEMO_CASES = 240
+SEED = 311
+# Common problems, weighted as a street patrol finds them.
+DEMO_CLASSES = {"06010": 8, "06012": 6, "06036": 5, "09009": 5, "09010": 4, "07001": 4,
+                "06017": 3, "09005": 3, "01001": 2, "03001": 2, "06013": 2, "08002": 1}
+# How far each demo case gets: (final status, share).
+PATHS = [("reported", 0.2), ("accepted", 0.05), ("filed", 0.1), ("dispatched", 0.25),
+         ("handled", 0.1), ("checked", 0.05), ("closed", 0.2), ("rejected", 0.05)]
+KEY_FILE = Path(settings.BASE_DIR) / "var" / "demo" / "open311-key.txt"
+KEY_NAME = "demo-client"
+
+
+def _steps_to(final: str) -> list[tuple[str, str, str]]:
+    """(to, actor username, reason) from 上报 to `final`."""
+    loop = [("accepted", "operator", ""), ("filed", "operator", ""),
+            ("dispatched", "operator", ""), ("handled", "department", "已按要求处置完毕"),
+            ("checked", "operator", ""), ("closed", "operator", "")]
+    if final == "reported":
+        return []
+    if final == "rejected":
+        return [("rejected", "operator", "经核实不属于城市管理问题")]
+    names = [step[0] for step in loop]
+    return loop[: names.index(final) + 1]
+
+
+def _open311_key(lines: list[str]) -> None:
+    from geogrid.cases.services import create_open311_key
+
+    if KEY_FILE.exists() and Open311Key.objects.filter(name=KEY_NAME, active=True).exists():
+        key = KEY_FILE.read_text(encoding="utf-8").strip()
+    else:
+        # The key is shown once and only its hash is stored: a lost file means a new key.
+        Open311Key.objects.filter(name=KEY_NAME).delete()
+        _, key = create_open311_key(name=KEY_NAME)
+        KEY_FILE.parent.mkdir(parents=True, exist_ok=True)
+        KEY_FILE.write_text(key + "\n", encoding="utf-8")
+    site = os.environ.get("GEOGRID_PUBLIC_URL", "http://127.0.0.1:8000")
+    where = KEY_FILE.relative_to(settings.BASE_DIR)
+    lines.append(f"Open311 GeoReport v2 at {site.rstrip('/')}/open311/v2/discovery.json — "
+                 f"api_key for '{KEY_NAME}': {key} (kept in {where})")
+
+
+def _point_inside(geom: Any, rng: np.random.Generator) -> Any:
+    from django.contrib.gis.geos import Point
+
+    x0, y0, x1, y1 = geom.extent
+    for _ in range(20):
+        candidate = Point(float(rng.uniform(x0, x1)), float(rng.uniform(y0, y1)), srid=4490)
+        if geom.contains(candidate):
+            return candidate
+    return geom.point_on_surface
+
+
+def demo_step(context: dict[str, Any], progress: Callable[..., Iterable]) -> list[str]:
+    from geogrid.cases.services import load_calendar, submit_report, transition_case
+    from geogrid.cases.taxonomy import load_case_classes
+    from geogrid.components.models import Department, DepartmentMember
+    from geogrid.grids.models import Grid
+
+    lines: list[str] = []
+    created = sum(load_case_classes(scheme).created for scheme in ("gbt47678", "cjt214"))
+    holidays, workdays = load_calendar(
+        path=Path(settings.BASE_DIR) / "gis_data" / "calendar" / "cn-holidays.csv")
+    if created:
+        lines.append(f"Cases: {created} case categories (GB/T 47678.5 and CJ/T 214) and "
+                     f"{holidays} holidays / {workdays} make-up working days loaded.")
+    users = context.get("users", {})
+    handler = users.get("department")
+    if handler is not None:
+        for key in ("环卫", "园林", "城管", "交管"):
+            department = Department.objects.filter(key=key).first()
+            if department is not None:
+                DepartmentMember.objects.get_or_create(user=handler, department=department)
+    _open311_key(lines)
+    if Case.objects.filter(district_code=DEMO_DISTRICT).exists():
+        count = Case.objects.filter(district_code=DEMO_DISTRICT).count()
+        lines.insert(0, f"Cases: {count:,} already there.")
+        return lines
+    units = list(Grid.objects.active().filter(level__slug="unit",
+                                              code__startswith=DEMO_DISTRICT)
+                 .order_by("code").values_list("code", "geom"))
+    if not units or not users:
+        return lines
+    inspector = users["inspector"]
+    rng = np.random.default_rng(SEED)
+    codes = [c for c in DEMO_CLASSES if CaseClass.objects.filter(service_code=c).exists()]
+    weights = np.array([DEMO_CLASSES[c] for c in codes], dtype=float)
+    classes = rng.choice(codes, size=DEMO_CASES, p=weights / weights.sum())
+    finals = rng.choice([p for p, _ in PATHS], size=DEMO_CASES,
+                        p=[share for _, share in PATHS])
+    # The demo inspector's grids get a share of the cases, so their check list is not empty.
+    own = [code for code in inspector.grid_scopes.values_list("grid__code", flat=True)]
+    made = 0
+    for index in progress(range(DEMO_CASES), desc="Demo cases", unit="case"):
+        if own and index % 4 == 0:
+            candidates = [u for u in units if any(u[0].startswith(p) for p in own)] or units
+        else:
+            candidates = units
+        _, geom = candidates[int(rng.integers(len(candidates)))]
+        at = _point_inside(geom, rng)
+        result = submit_report(actor=inspector, channel="inspector",
+                               service_code=str(classes[index]), x=at.x, y=at.y,
+                               description="演示数据：巡查发现的问题")
+        case = result.case
+        for to, who, reason in _steps_to(str(finals[index])):
+            # The demo handler works for four departments; admins act for the others.
+            actor = users["admin"] if who == "department" else users[who]
+            case = transition_case(case=case, to=to, actor=actor, reason=reason)
+        made += 1
+    lines.insert(0, f"Cases: {made} demo reports through the workflow (statuses from 待受理 to "
+                    "已结案).")
+    return lines
+
+
+CASES_STEP = DemoStep(name="cases", order=30, run=demo_step)
