@@ -7,6 +7,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.authtoken.views import obtain_auth_token
 
+from geogrid.cases import views as case_views
 from geogrid.components import views as component_views
 from geogrid.core.views import media
 from geogrid.grids import views as grid_views
@@ -14,6 +15,10 @@ from geogrid.grids import views as grid_views
 urlpatterns = [
     path("", grid_views.home, name="home"),
     path("inspector/", component_views.inspector_page, name="inspector"),
+    path("cases/desk/", case_views.desk, name="case-desk"),
+    path("cases/inbox/", case_views.inbox, name="case-inbox"),
+    path("cases/checks/", case_views.checks, name="case-checks"),
+    path("cases/report/", case_views.report, name="case-report"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -85,7 +85,7 @@ def _detail(request: Request, case: Case) -> dict:
     props["photos"] = CasePhotoSerializer(case.photos.select_related("uploaded_by"), many=True,
                                           context={"request": request}).data
     role = user_role(request.user)
-    props["moves"] = [{"to": to, "action": move.action, "label": move.label,
+    props["moves"] = [{"to": to, "action": move.action, "label": str(move.label),
                        "needs_reason": move.needs_reason}
                       for to, move in workflow.moves_from(case.status).items()
                       if role in move.roles]

@@ -53,11 +53,15 @@ class CasePhotoSerializer(serializers.ModelSerializer):
 
 class CaseEventSerializer(serializers.ModelSerializer):
     actor = serializers.CharField(source="actor.username", default=None)
+    action_label = serializers.SerializerMethodField()
 
     class Meta:
         model = CaseEvent
-        fields = ["id", "action", "from_status", "to_status", "reason", "actor", "created_at",
-                  "details"]
+        fields = ["id", "action", "action_label", "from_status", "to_status", "reason", "actor",
+                  "created_at", "details"]
+
+    def get_action_label(self, event: CaseEvent) -> str:
+        return str(workflow.ACTION_LABELS.get(event.action, event.action))
 
 
 class CaseFeatureSerializer(GeoFeatureModelSerializer):
@@ -70,6 +74,7 @@ class CaseFeatureSerializer(GeoFeatureModelSerializer):
     major_name = serializers.CharField(source="case_class.major_name")
     status_label = serializers.CharField(source="get_status_display")
     channel_label = serializers.CharField(source="get_channel_display")
+    routed_by_label = serializers.CharField(source="get_routed_by_display")
     department = serializers.SerializerMethodField()
     component_code = serializers.CharField(source="component.code", default=None)
     open = serializers.SerializerMethodField()
@@ -87,7 +92,8 @@ class CaseFeatureSerializer(GeoFeatureModelSerializer):
             "id", "status", "status_label", "open", "kind", "service_code", "class_name",
             "class_name_en", "major_name", "channel", "channel_label", "description", "address",
             "component_code", "grid_code", "community_code", "street_code", "district_code",
-            "area_class", "handling_level", "department", "routed_by", "possible_duplicates",
+            "area_class", "handling_level", "department", "routed_by", "routed_by_label",
+            "possible_duplicates",
             "reported_at", "accepted_at", "filed_at", "dispatched_at", "deadline", "handled_at",
             "closed_at", "overdue", "return_count", "extension_count", "rework_count", "version",
             *PRIVATE_FIELDS,

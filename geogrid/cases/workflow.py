@@ -15,6 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
+
 from geogrid.cases.models import CaseStatus as S
 
 OPERATOR = ("operator", "admin")
@@ -25,7 +28,7 @@ CHECKER = ("inspector", "operator", "admin")
 @dataclass(frozen=True)
 class Move:
     action: str          # the event's action name
-    label: str           # in plain words (Chinese; the UI translates)
+    label: str | Promise  # in plain words (translated lazily)
     roles: tuple[str, ...]
     needs_reason: bool = False
 
@@ -36,28 +39,34 @@ FINAL_STATUSES = (S.REJECTED, S.CLOSED, S.CANCELLED)
 
 # (from, to) → the move. Everything not listed is forbidden.
 TRANSITIONS: dict[tuple[str, str], Move] = {
-    (S.REPORTED, S.ACCEPTED): Move("accepted", "受理", OPERATOR),
-    (S.REPORTED, S.REJECTED): Move("rejected", "不予受理", OPERATOR, needs_reason=True),
-    (S.ACCEPTED, S.FILED): Move("filed", "立案", OPERATOR),
-    (S.FILED, S.DISPATCHED): Move("dispatched", "派遣", OPERATOR),
-    (S.RETURNED, S.DISPATCHED): Move("redispatched", "重新派遣", OPERATOR),
-    (S.DISPATCHED, S.RETURNED): Move("returned", "回退", DEPARTMENT, needs_reason=True),
-    (S.DISPATCHED, S.EXTENSION_REQUESTED): Move("extension_requested", "申请延期", DEPARTMENT,
+    (S.REPORTED, S.ACCEPTED): Move("accepted", _("受理"), OPERATOR),
+    (S.REPORTED, S.REJECTED): Move("rejected", _("不予受理"), OPERATOR, needs_reason=True),
+    (S.ACCEPTED, S.FILED): Move("filed", _("立案"), OPERATOR),
+    (S.FILED, S.DISPATCHED): Move("dispatched", _("派遣"), OPERATOR),
+    (S.RETURNED, S.DISPATCHED): Move("redispatched", _("重新派遣"), OPERATOR),
+    (S.DISPATCHED, S.RETURNED): Move("returned", _("回退"), DEPARTMENT, needs_reason=True),
+    (S.DISPATCHED, S.EXTENSION_REQUESTED): Move("extension_requested", _("申请延期"), DEPARTMENT,
                                                 needs_reason=True),
-    (S.EXTENSION_REQUESTED, S.DISPATCHED): Move("extension_decided", "审批延期", OPERATOR),
-    (S.DISPATCHED, S.HANDLED): Move("handled", "处置反馈", DEPARTMENT, needs_reason=True),
-    (S.EXTENSION_REQUESTED, S.HANDLED): Move("handled", "处置反馈", DEPARTMENT, needs_reason=True),
-    (S.REWORK, S.HANDLED): Move("handled", "处置反馈", DEPARTMENT, needs_reason=True),
-    (S.HANDLED, S.CHECKED): Move("checked", "核查通过", CHECKER),
-    (S.HANDLED, S.REWORK): Move("rework", "核查不通过，返工", CHECKER, needs_reason=True),
-    (S.CHECKED, S.CLOSED): Move("closed", "结案", OPERATOR),
-    (S.FILED, S.PARKED): Move("parked", "挂账", OPERATOR, needs_reason=True),
-    (S.DISPATCHED, S.PARKED): Move("parked", "挂账", OPERATOR, needs_reason=True),
-    (S.RETURNED, S.PARKED): Move("parked", "挂账", OPERATOR, needs_reason=True),
-    (S.PARKED, S.FILED): Move("resumed", "挂账恢复", OPERATOR),
-    (S.PARKED, S.DISPATCHED): Move("resumed", "挂账恢复", OPERATOR),
-    **{(status, S.CANCELLED): Move("cancelled", "作废", OPERATOR, needs_reason=True)
+    (S.EXTENSION_REQUESTED, S.DISPATCHED): Move("extension_decided", _("审批延期"), OPERATOR),
+    (S.DISPATCHED, S.HANDLED): Move("handled", _("处置反馈"), DEPARTMENT, needs_reason=True),
+    (S.EXTENSION_REQUESTED, S.HANDLED): Move("handled", _("处置反馈"), DEPARTMENT, needs_reason=True),
+    (S.REWORK, S.HANDLED): Move("handled", _("处置反馈"), DEPARTMENT, needs_reason=True),
+    (S.HANDLED, S.CHECKED): Move("checked", _("核查通过"), CHECKER),
+    (S.HANDLED, S.REWORK): Move("rework", _("核查不通过，返工"), CHECKER, needs_reason=True),
+    (S.CHECKED, S.CLOSED): Move("closed", _("结案"), OPERATOR),
+    (S.FILED, S.PARKED): Move("parked", _("挂账"), OPERATOR, needs_reason=True),
+    (S.DISPATCHED, S.PARKED): Move("parked", _("挂账"), OPERATOR, needs_reason=True),
+    (S.RETURNED, S.PARKED): Move("parked", _("挂账"), OPERATOR, needs_reason=True),
+    (S.PARKED, S.FILED): Move("resumed", _("挂账恢复"), OPERATOR),
+    (S.PARKED, S.DISPATCHED): Move("resumed", _("挂账恢复"), OPERATOR),
+    **{(status, S.CANCELLED): Move("cancelled", _("作废"), OPERATOR, needs_reason=True)
        for status in OPEN_STATUSES},
+}
+
+# Labels of every event action (the moves' and the others').
+ACTION_LABELS: dict[str, str | Promise] = {
+    "reported": _("上报"), "escalated": _("上报上级处置"), "overdue": _("超期"),
+    **{m.action: m.label for m in TRANSITIONS.values()},
 }
 
 # Statuses in which the department's clock runs (a deadline is set and can be overdue).

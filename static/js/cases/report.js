@@ -1,0 +1,169 @@
+/* Reporting a problem from the street: category, a point on the map (or the phone's
+   position), description, photos → the case API; the answer says where the case went and
+   lists possible duplicates nearby. */
+(function () {
+  "use strict";
+  var cfg = window.GEOGRID;
+  var T = cfg.text;
+  var EN = cfg.lang === "en";
+  function $(id) { return document.getElementById(id); }
+  function fmt(template, values) {
+    return template.replace(/\{(\w+)\}/g, function (m, key) {
+      return values[key] !== undefined ? values[key] : m;
+    });
+  }
+  function csrfToken() {
+    var field = document.querySelector("input[name=csrfmiddlewaretoken]");
+    return field ? field.value : "";
+  }
+  function api(address, options) {
+    var opts = Object.assign({ credentials: "same-origin", headers: { Accept: "application/json" } },
+                             options || {});
+    return fetch(address, opts).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (body) {
+        if (!response.ok) {
+          var error = new Error(body.detail || ("HTTP " + response.status));
+          error.status = response.status;
+          error.field = body.field;
+          throw error;
+        }
+        return body;
+      });
+    }, function () {
+      var error = new Error(T.network);
+      error.network = true;
+      throw error;
+    });
+  }
+  var message = $("message");
+  function say(text, kind) {
+    message.textContent = text || "";
+    message.className = "message" + (kind ? " " + kind : "");
+  }
+
+  var map = L.map("case-map", { maxZoom: 19 }).setView([39.915, 116.41], 13);
+  cfg.map = map;
+  L.tileLayer(cfg.basemapUrl, { attribution: cfg.basemapAttribution, maxZoom: 19 }).addTo(map);
+  var grids = L.geoJSON(null, { interactive: false,
+    style: { color: "#12355b", weight: 2, dashArray: "6 4", fillOpacity: 0.04 } }).addTo(map);
+  var pin = null, point = null;
+  var classes = {};
+
+  function setPoint(latlng) {
+    point = latlng;
+    if (pin) { pin.setLatLng(latlng); } else { pin = L.marker(latlng).addTo(map); }
+    var where = $("report-where");
+    where.textContent = fmt(T.where, { lon: latlng.lng.toFixed(6), lat: latlng.lat.toFixed(6) });
+    where.classList.add("set");
+  }
+  map.on("click", function (event) { setPoint(event.latlng); });
+
+  $("report-locate").addEventListener("click", function () {
+    if (!navigator.geolocation) { say(T.geoFailed, "error"); return; }
+    say(T.locating, "busy");
+    navigator.geolocation.getCurrentPosition(function (position) {
+      say("");
+      var at = L.latLng(position.coords.latitude, position.coords.longitude);
+      setPoint(at);
+      map.setView(at, 18);
+    }, function () { say(T.geoFailed, "error"); }, { enableHighAccuracy: true, timeout: 10000 });
+  });
+
+  // Categories, grouped by major class.
+  api(cfg.urls.classes).then(function (rows) {
+    var select = $("report-class");
+    select.innerHTML = "";
+    var first = document.createElement("option");
+    first.value = "";
+    first.textContent = T.pick;
+    select.appendChild(first);
+    var groups = {};
+    rows.forEach(function (row) {
+      classes[row.service_code] = row;
+      var label = row.major_code + " " + row.major_name;
+      if (!groups[label]) {
+        groups[label] = document.createElement("optgroup");
+        groups[label].label = label;
+        select.appendChild(groups[label]);
+      }
+      var option = document.createElement("option");
+      option.value = row.service_code;
+      option.textContent = row.service_code + " " + ((EN && row.name_en) || row.name);
+      groups[label].appendChild(option);
+    });
+    document.body.dataset.ready = "1";
+  }).catch(function (error) { say(T.failed + error.message, "error"); });
+  $("report-class").addEventListener("change", function () {
+    var row = classes[this.value];
+    $("report-condition").textContent = row ? row.filing_condition : "";
+  });
+
+  // The user's grids as outlines (or nothing: the city is on the basemap).
+  if (cfg.myGrids.length) {
+    Promise.all(cfg.myGrids.map(function (code) {
+      return api(cfg.urls.grid.replace("__code__", code)).catch(function () { return null; });
+    })).then(function (found) {
+      grids.addData(found.filter(Boolean));
+      if (grids.getLayers().length) { map.fitBounds(grids.getBounds(), { maxZoom: 18 }); }
+      document.body.dataset.grids = String(grids.getLayers().length);
+    });
+  }
+
+  $("report-form").addEventListener("submit", function (event) {
+    event.preventDefault();
+    var code = $("report-class").value;
+    if (!code) { say(T.needClass, "error"); $("report-class").focus(); return; }
+    if (!point) { say(T.needPoint, "error"); return; }
+    var files = Array.prototype.slice.call($("report-photo").files || []);
+    var big = files.filter(function (f) { return f.size > cfg.maxPhotoMB * 1048576; })[0];
+    if (big) { say(fmt(T.tooBig, { name: big.name, mb: cfg.maxPhotoMB }), "error"); return; }
+    var body = new FormData();
+    body.append("service_code", code);
+    body.append("lon", point.lng.toFixed(7));
+    body.append("lat", point.lat.toFixed(7));
+    body.append("description", $("report-description").value.trim());
+    body.append("address", $("report-address").value.trim());
+    body.append("component_code", $("report-component").value.trim());
+    files.forEach(function (file) { body.append("photo", file); });
+    $("report-submit").disabled = true;
+    $("report-result").hidden = true;
+    say(T.sending, "busy");
+    api(cfg.urls.cases, { method: "POST", body: body,
+                          headers: { Accept: "application/json", "X-CSRFToken": csrfToken() } })
+      .then(function (feature) {
+        say("");
+        var p = feature.properties;
+        $("result-title").textContent = fmt(T.sent, { id: feature.id });
+        $("result-body").textContent = p.department
+          ? fmt(T.placed, { grid: p.grid_code, department: (EN && p.department.name_en) || p.department.name,
+                            how: p.routed_by_label || p.routed_by })
+          : fmt(T.unrouted, { grid: p.grid_code });
+        var ol = $("result-duplicates");
+        ol.innerHTML = "";
+        if (p.duplicates && p.duplicates.length) {
+          var intro = document.createElement("li");
+          intro.className = "muted";
+          intro.textContent = fmt(T.duplicates, { n: p.duplicates.length });
+          ol.appendChild(intro);
+          p.duplicates.forEach(function (d) {
+            var li = document.createElement("li");
+            li.textContent = "#" + d.id + " · " + fmt(T.distance, { d: Math.round(d.distance_m) });
+            ol.appendChild(li);
+          });
+        }
+        $("report-result").hidden = false;
+        $("report-description").value = "";
+        $("report-photo").value = "";
+        $("report-component").value = "";
+        document.body.dataset.reported = String(feature.id);
+      })
+      .catch(function (error) { say(error.network ? T.network : T.failed + error.message, "error"); })
+      .then(function () { $("report-submit").disabled = false; });
+  });
+  $("sheet-handle").addEventListener("click", function () {
+    var sheet = $("sheet");
+    var open = !sheet.classList.contains("expanded");
+    sheet.classList.toggle("expanded", open);
+    this.setAttribute("aria-expanded", open ? "true" : "false");
+  });
+})();
