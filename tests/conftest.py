@@ -11,6 +11,17 @@ from tests import factories
 from tests.geometry import point
 
 
+@pytest.fixture(autouse=True)
+def _fresh_case_class_cache():
+    # Each test's rows vanish with its transaction; a category cached by one test must not be
+    # used by the next (in production rows are not rolled away like this).
+    from geogrid.cases.services import clear_case_class_cache
+
+    clear_case_class_cache()
+    yield
+    clear_case_class_cache()
+
+
 @pytest.fixture
 def levels(db):
     return factories.levels()

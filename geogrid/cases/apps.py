@@ -8,6 +8,16 @@ class CasesConfig(AppConfig):
     verbose_name = _("案件")
 
     def ready(self) -> None:
+        from django.db.models.signals import post_delete, post_save
+
+        from geogrid.cases.models import CaseClass
+        from geogrid.cases.services import clear_case_class_cache
+
+        # Intake keeps categories for a few seconds; an edit in this process is seen at once.
+        for signal in (post_save, post_delete):
+            signal.connect(lambda **kwargs: clear_case_class_cache(), sender=CaseClass,
+                           weak=False, dispatch_uid=f"cases-class-cache-{signal}")
+
         from geogrid.cases.demo import CASES_STEP
         from geogrid.core.demo import register_demo_step
 

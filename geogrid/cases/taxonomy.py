@@ -105,4 +105,7 @@ def load_case_classes(scheme: str, *, update: bool = False) -> LoadResult:
             result.updated += 1
         else:
             result.unchanged += 1
+    from geogrid.cases.services import clear_case_class_cache
+
+    clear_case_class_cache()
     return result

@@ -149,8 +149,11 @@ def test_unknown_categories_are_refused(report, service_code, message):
     _nothing_stored()
 
 
-def test_an_inactive_category_is_refused(report):
-    CaseClass.objects.filter(service_code=GARBAGE).update(active=False)
+def test_an_inactive_category_is_refused_once_the_change_is_saved(report):
+    report(50, 150)  # the category is now cached by this process
+    garbage = CaseClass.objects.get(scheme="gbt47678", service_code=GARBAGE)
+    garbage.active = False
+    garbage.save()  # as the admin does
     with pytest.raises(ReportError, match="no active category"):
         report(50, 150)
 
