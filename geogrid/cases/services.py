@@ -11,6 +11,7 @@ named component when there is one — and two inserts, all in one transaction.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import secrets
 import time
@@ -276,45 +277,184 @@ def submit_report(
         raise ReportError(f"At most {MAX_PHOTOS} photos per report.", field="media")
     case_class = case_class_for(service_code)
     lon, lat = point_to_storage(x, y, crs)
+    component = _named_component(component_code, case_class, lon, lat)
+    now = timezone.now()
+    reporter = actor if getattr(actor, "pk", None) else None
+    case = Case(
+        channel=channel, case_class=case_class, kind=case_class.kind, component=component,
+        description=description.strip(), address=address.strip()[:255],
+        geom=f"SRID=4490;POINT({lon!r} {lat!r})",
+        submitted_point={"x": x, "y": y, "crs": str(crs or "EPSG:4490")}, reporter=reporter,
+        reporter_name=reporter_name.strip()[:100], reporter_phone=reporter_phone.strip()[:40],
+        reporter_email=reporter_email.strip(), device_id=device_id.strip()[:100],
+        account_id=account_id.strip()[:100], open311_key=open311_key, reported_at=now,
+        updated_at=now,
+    )
+    owner = component.owner_department_id if component is not None else None
+    with transaction.atomic():
+        duplicates = _intake_in_one_statement(case, lon=lon, lat=lat, owner=owner)
+        if duplicates is None:  # no finest-level grid covers the point: the general path
+            duplicates = _intake_step_by_step(case, lon=lon, lat=lat, owner=owner)
+        case._state.adding = False
+        _save_photos(case, photos, stage=PhotoStage.REPORT, actor=case.reporter)
+    return IntakeResult(case=case, duplicates=duplicates)
+
+
+# The whole intake after the checks, in one round trip: the unit grid (finest level, ST_Covers,
+# lowest code) and its ancestors by code prefix; the finest area class and routing rule on that
+# path; open cases of the category nearby (planar metres at this latitude: exact to ~0.5 % over
+# 50 m, and far cheaper than geography for every candidate); the case and its first event.
+# No row back means no finest-level grid covers the point (then _intake_step_by_step).
+_INTAKE_SQL = """
+WITH hit AS (
+    SELECT g.id, g.code
+    FROM grids_grid g
+    WHERE g.valid_to IS NULL
+      AND g.level_id = (SELECT id FROM grids_gridlevel ORDER BY depth DESC LIMIT 1)
+      AND ST_Covers(g.geom, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4490))
+    ORDER BY g.code
+    LIMIT 1
+), path AS (
+    SELECT g.id, g.code, g.area_class, l.depth, l.slug
+    FROM hit
+    JOIN grids_gridlevel l ON l.code_length <= length(hit.code)
+    JOIN grids_grid g ON g.code = left(hit.code, l.code_length) AND g.level_id = l.id
+), facts AS (
+    SELECT
+        (SELECT p.area_class FROM path p WHERE p.area_class <> ''
+         ORDER BY p.depth DESC LIMIT 1) AS area_class,
+        (SELECT r.department_id FROM path p
+         JOIN cases_routingrule r ON r.grid_id = p.id
+          AND (r.case_class_id = %(class_id)s OR r.case_class_id IS NULL)
+         ORDER BY p.depth DESC, r.case_class_id IS NULL LIMIT 1) AS rule_department,
+        (SELECT p.code FROM path p WHERE p.slug = 'street') AS street_code,
+        (SELECT p.code FROM path p WHERE p.slug = 'community') AS community_code
+), near AS (
+    SELECT c.id, c.status, c.reported_at,
+           sqrt(power((ST_X(c.geom) - %(lon)s) * %(m_per_deg_lon)s, 2)
+                + power((ST_Y(c.geom) - %(lat)s) * 110574.0, 2)) AS metres
+    FROM cases_case c
+    WHERE c.geom && ST_Expand(ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4490), %(degrees)s)
+      AND c.case_class_id = %(class_id)s AND c.reported_at >= %(since)s
+      AND c.status <> ALL(%(final)s)
+), dups AS (
+    SELECT id, status, reported_at, metres FROM near WHERE metres <= %(radius)s
+    ORDER BY metres, id LIMIT 10
+), routed AS (
+    SELECT hit.id AS grid_id, hit.code AS grid_code, facts.*,
+           CASE WHEN %(owner)s::bigint IS NOT NULL THEN %(owner)s::bigint
+                WHEN facts.rule_department IS NOT NULL THEN facts.rule_department
+                ELSE %(class_department)s::bigint END AS department_id,
+           CASE WHEN %(owner)s::bigint IS NOT NULL THEN 'component_owner'
+                WHEN facts.rule_department IS NOT NULL THEN 'grid_rule'
+                WHEN %(class_department)s::bigint IS NOT NULL THEN 'class_default'
+                ELSE 'none' END AS routed_by,
+           COALESCE((SELECT jsonb_agg(jsonb_build_object(
+                        'id', d.id, 'distance_m', round(d.metres::numeric, 1),
+                        'status', d.status, 'reported_at', d.reported_at)
+                     ORDER BY d.metres, d.id) FROM dups d), '[]'::jsonb) AS duplicates
+    FROM hit, facts
+), new_case AS (
+    INSERT INTO cases_case (
+        district_code, channel, case_class_id, kind, component_id, description, address, geom,
+        submitted_point, grid_id, grid_code, street_code, community_code, area_class,
+        handling_level, department_id, routed_by, reporter_id, reporter_name, reporter_phone,
+        reporter_email, open311_key_id, device_id, account_id, status, possible_duplicates,
+        reported_at, overdue, return_count, extension_count, rework_count, version, updated_at)
+    SELECT left(r.grid_code, 6), %(channel)s, %(class_id)s, %(kind)s, %(component_id)s,
+           %(description)s, %(address)s, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4490),
+           %(submitted_point)s, r.grid_id, r.grid_code, COALESCE(r.street_code, ''),
+           COALESCE(r.community_code, ''), COALESCE(r.area_class, %(default_area)s), 'unit',
+           r.department_id, r.routed_by, %(reporter_id)s, %(reporter_name)s,
+           %(reporter_phone)s, %(reporter_email)s, %(open311_key_id)s, %(device_id)s,
+           %(account_id)s, 'reported', r.duplicates, %(now)s, false, 0, 0, 0, 1, %(now)s
+    FROM routed r
+    RETURNING id, district_code, grid_id, grid_code, street_code, community_code, area_class,
+              department_id, routed_by, possible_duplicates
+), event AS (
+    INSERT INTO cases_caseevent (case_id, action, actor_id, created_at, details, from_status,
+                                 to_status, reason)
+    SELECT id, 'reported', %(reporter_id)s, %(now)s,
+           jsonb_build_object('channel', %(channel)s::text, 'grid', grid_code,
+                              'routed_by', routed_by, 'department', department_id,
+                              'duplicates', (SELECT COALESCE(jsonb_agg(e->'id'), '[]'::jsonb)
+                                             FROM jsonb_array_elements(possible_duplicates) e)),
+           '', 'reported', ''
+    FROM new_case
+)
+SELECT * FROM new_case
+"""
+
+
+def _intake_in_one_statement(case: Case, *, lon: float, lat: float, owner: int | None
+                             ) -> list[Duplicate] | None:
+    from psycopg.types.json import Jsonb
+
+    radius = float(settings.GEOGRID_DUPLICATE_RADIUS_M)
+    metres_per_degree_lon = 111_320.0 * max(math.cos(math.radians(lat)), 0.01)
+    values = {
+        "lon": lon, "lat": lat, "class_id": case.case_class_id,
+        "class_department": case.case_class.department_id, "owner": owner,
+        "m_per_deg_lon": metres_per_degree_lon, "degrees": radius / metres_per_degree_lon,
+        "radius": radius, "final": list(workflow.FINAL_STATUSES),
+        "since": case.reported_at - timedelta(hours=float(
+            settings.GEOGRID_DUPLICATE_WINDOW_HOURS)),
+        "default_area": settings.GEOGRID_DEFAULT_AREA_CLASS,
+        "channel": case.channel, "kind": case.kind, "component_id": case.component_id,
+        "description": case.description, "address": case.address,
+        "submitted_point": Jsonb(case.submitted_point), "reporter_id": case.reporter_id,
+        "reporter_name": case.reporter_name, "reporter_phone": case.reporter_phone,
+        "reporter_email": case.reporter_email, "open311_key_id": case.open311_key_id,
+        "device_id": case.device_id, "account_id": case.account_id, "now": case.reported_at,
+    }
+    with _raw_cursor() as cursor:
+        row = cursor.execute(_INTAKE_SQL, values, prepare=True).fetchone()
+    if row is None:
+        return None
+    (case.pk, case.district_code, case.grid_id, case.grid_code, case.street_code,
+     case.community_code, case.area_class, case.department_id, case.routed_by,
+     duplicates) = row
+    # Django's connection hands jsonb back as text.
+    case.possible_duplicates = json.loads(duplicates) if isinstance(duplicates, str) \
+        else duplicates
+    return [Duplicate(id=d["id"], distance_m=float(d["distance_m"]), status=d["status"],
+                      reported_at=d["reported_at"]) for d in case.possible_duplicates]
+
+
+def _route(case_class: CaseClass, owner: int | None, rule: int | None) -> tuple[int | None, str]:
+    """The named component's owner > a grid rule > the category's default."""
+    if owner is not None:
+        return owner, RoutedBy.COMPONENT
+    if rule is not None:
+        return rule, RoutedBy.GRID_RULE
+    if case_class.department_id:
+        return case_class.department_id, RoutedBy.CLASS_DEFAULT
+    return None, RoutedBy.UNROUTED
+
+
+def _intake_step_by_step(case: Case, *, lon: float, lat: float, owner: int | None
+                         ) -> list[Duplicate]:
+    """Intake for a point that no finest-level grid covers (a community not yet divided):
+    locate at any level, then the same facts, routing, duplicates and insert."""
     try:
         location = locate_storage(lon, lat)
     except OutsideAllGrids as exc:
         raise ReportError(str(exc), field="location") from exc
-    component = _named_component(component_code, case_class, lon, lat)
-    now = timezone.now()
-    with transaction.atomic():
-        area, rule_department, _ = _grid_facts(location, case_class)
-        if component is not None and component.owner_department_id:
-            department_id, routed_by = component.owner_department_id, RoutedBy.COMPONENT
-        elif rule_department is not None:
-            department_id, routed_by = rule_department, RoutedBy.GRID_RULE
-        elif case_class.department_id:
-            department_id, routed_by = case_class.department_id, RoutedBy.CLASS_DEFAULT
-        else:
-            department_id, routed_by = None, RoutedBy.UNROUTED
-        duplicates = find_duplicates(lon=lon, lat=lat, case_class=case_class, now=now)
-        codes = {step.level: step.code for step in location.path}
-        unit = location.grid
-        reporter = actor if getattr(actor, "pk", None) else None
-        case = Case(
-            district_code=unit.code[:6], channel=channel, case_class=case_class,
-            kind=case_class.kind, component=component, description=description.strip(),
-            address=address.strip()[:255], geom=f"SRID=4490;POINT({lon!r} {lat!r})",
-            submitted_point={"x": x, "y": y, "crs": str(crs or "EPSG:4490")},
-            grid_id=unit.id, grid_code=unit.code, street_code=codes.get("street", ""),
-            community_code=codes.get("community", ""), area_class=area,
-            department_id=department_id, routed_by=routed_by, reporter=reporter,
-            reporter_name=reporter_name.strip()[:100], reporter_phone=reporter_phone.strip()[:40],
-            reporter_email=reporter_email.strip(), device_id=device_id.strip()[:100],
-            account_id=account_id.strip()[:100], open311_key=open311_key,
-            possible_duplicates=[vars(d) for d in duplicates], reported_at=now, updated_at=now,
-        )
-        case.pk = _insert_case(case, lon=lon, lat=lat, details={
-            "channel": channel, "grid": unit.code, "routed_by": routed_by,
-            "department": department_id, "duplicates": [d.id for d in duplicates]})
-        case._state.adding = False
-        _save_photos(case, photos, stage=PhotoStage.REPORT, actor=case.reporter)
-    return IntakeResult(case=case, duplicates=duplicates)
+    area, rule_department, _ = _grid_facts(location, case.case_class)
+    case.department_id, case.routed_by = _route(case.case_class, owner, rule_department)
+    duplicates = find_duplicates(lon=lon, lat=lat, case_class=case.case_class,
+                                 now=case.reported_at)
+    codes = {step.level: step.code for step in location.path}
+    unit = location.grid
+    case.district_code, case.grid_id, case.grid_code = unit.code[:6], unit.id, unit.code
+    case.street_code = codes.get("street", "")
+    case.community_code = codes.get("community", "")
+    case.area_class = area
+    case.possible_duplicates = [vars(d) for d in duplicates]
+    case.pk = _insert_case(case, lon=lon, lat=lat, details={
+        "channel": case.channel, "grid": unit.code, "routed_by": case.routed_by,
+        "department": case.department_id, "duplicates": [d.id for d in duplicates]})
+    return duplicates
 
 
 # The case and its first event in one prepared statement (the ORM's two INSERTs cost ~1 ms more
