@@ -171,6 +171,14 @@ if GEOGRID_DEFAULT_AREA_CLASS not in ("A", "B", "C"):
 # Possible duplicates at intake: same category, open, within this radius and time window.
 GEOGRID_DUPLICATE_RADIUS_M = envfloat("GEOGRID_DUPLICATE_RADIUS_M", 50.0)
 GEOGRID_DUPLICATE_WINDOW_HOURS = envfloat("GEOGRID_DUPLICATE_WINDOW_HOURS", 72.0)
+# What Open311 discovery says about who runs this server and how to get an api_key.
+GEOGRID_OPEN311_CONTACT = os.environ.get(
+    "GEOGRID_OPEN311_CONTACT",
+    "Contact the city management command center that runs this server.")
+GEOGRID_OPEN311_KEY_SERVICE = os.environ.get(
+    "GEOGRID_OPEN311_KEY_SERVICE",
+    "Reading needs no key. To post requests, ask the operator of this server for an api_key "
+    "(issued with manage.py create_open311_key).")
 # A report naming a component must be at most this far from it.
 GEOGRID_COMPONENT_MAX_DISTANCE_M = envfloat("GEOGRID_COMPONENT_MAX_DISTANCE_M", 50.0)
 # Overlaps, gaps and escapes thinner than this (metres) are drawing noise, not topology errors.
