@@ -15,7 +15,7 @@ import numpy as np
 import shapely
 
 import bench  # noqa: F401  (sets Django up before the imports below touch the ORM)
-from bench import assign, components, locate, nearest, topology
+from bench import assign, cases, components, locate, nearest, topology
 from bench.common import Result, table, write_json
 from bench.synthetic_city import (
     COMMUNITY_CODE,
@@ -27,7 +27,7 @@ from bench.synthetic_city import (
 from geogrid.grids.assignment import GridIndex
 
 DEMO_DISTRICT = "110101"  # geogrid.grids.demo.DISTRICT_CODE; loaded by `manage.py load_demo`
-BENCHMARKS = ("locate", "assign", "topology", "nearest", "import")
+BENCHMARKS = ("locate", "assign", "topology", "nearest", "import", "intake", "http")
 
 
 def _arguments(argv: list[str]) -> argparse.Namespace:
@@ -42,6 +42,12 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
                         help="runs of each in-process bulk measurement; the median counts")
     parser.add_argument("--no-sql", action="store_true",
                         help="skip the PostGIS baselines of the bulk and topology benchmarks")
+    parser.add_argument("--requests", type=int, default=6_000,
+                        help="Open311 reports sent through gunicorn (default 6,000)")
+    parser.add_argument("--concurrency", type=int, default=8,
+                        help="keep-alive connections of the load generator (default 8)")
+    parser.add_argument("--workers", type=int, default=4,
+                        help="gunicorn sync workers (default 4)")
     parser.add_argument("--strict", action="store_true",
                         help="exit with status 1 when a target is missed")
     parser.add_argument("--drop-synthetic", action="store_true",
@@ -130,6 +136,23 @@ def main(argv: list[str]) -> int:
         # The district fills about half of its bounding box: draw enough to keep `points`.
         lon, lat = clustered_points(int(args.points * 2.5), _bounds(demo), seed=17)
         results += components.run(demo, lon, lat, limit=args.points)
+
+    if ("intake" in chosen or "http" in chosen) and len(demo):
+        why = cases.ready()
+        if why:
+            results.append(Result("case intake", None, "", skipped=why))
+        else:
+            lon, lat = clustered_points(args.calls * 3, _bounds(demo), seed=23)
+            inside = demo.positions(lon, lat) >= 0
+            lon, lat = lon[inside], lat[inside]
+            if "intake" in chosen:
+                print(f"\n[intake] {args.calls:,} reports through submit_report", flush=True)
+                results += cases.run_service(lon, lat, calls=args.calls)
+            if "http" in chosen:
+                print(f"\n[http] {args.requests:,} Open311 reports through gunicorn",
+                      flush=True)
+                results += cases.run_http(lon, lat, requests=args.requests,
+                                          concurrency=args.concurrency, workers=args.workers)
 
     print()
     print(table(results))

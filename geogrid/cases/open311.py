@@ -585,7 +585,7 @@ def _create_request(request: HttpRequest, fmt: str) -> HttpResponse:
         reporter_phone=data.get("phone") or "", reporter_email=email,
         device_id=data.get("device_id") or "", account_id=account_id,
     )
-    case = _cases().get(pk=result.case.pk)
+    case = result.case  # carries its grid and department: no need to read it back
     # The submitter's own account_id goes back to the submitter only; GET never shows it.
     return render(fmt, "service_requests", [{
         "service_request_id": case.pk,

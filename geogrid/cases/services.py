@@ -50,6 +50,7 @@ from geogrid.core.permissions import user_role
 from geogrid.core.photos import CheckedPhoto
 from geogrid.core.worktime import WorkCalendar, load_holiday_file, parse_work_hours
 from geogrid.grids.locate import Location, OutsideAllGrids, locate_storage
+from geogrid.grids.models import Grid
 
 MAX_PHOTOS = 6
 ESCALATION = ("unit", "community", "street", "district")
@@ -382,7 +383,12 @@ WITH hit AS (
            '', 'reported', ''
     FROM new_case
 )
-SELECT * FROM new_case
+SELECT n.id, n.district_code, n.grid_id, n.grid_code, n.street_code, n.community_code,
+       n.area_class, n.department_id, n.routed_by, n.possible_duplicates, g.name, d.code, d.name,
+       d.name_en
+FROM new_case n
+JOIN grids_grid g ON g.id = n.grid_id
+LEFT JOIN components_department d ON d.id = n.department_id
 """
 
 
@@ -413,7 +419,12 @@ def _intake_in_one_statement(case: Case, *, lon: float, lat: float, owner: int |
         return None
     (case.pk, case.district_code, case.grid_id, case.grid_code, case.street_code,
      case.community_code, case.area_class, case.department_id, case.routed_by,
-     duplicates) = row
+     duplicates, grid_name, department_code, department_name, department_name_en) = row
+    # What callers show right away (the grid's name, the department), without reading back.
+    case.grid = Grid(id=case.grid_id, code=case.grid_code, name=grid_name)
+    if case.department_id is not None:
+        case.department = Department(id=case.department_id, code=department_code,
+                                     name=department_name, name_en=department_name_en)
     # Django's connection hands jsonb back as text.
     case.possible_duplicates = json.loads(duplicates) if isinstance(duplicates, str) \
         else duplicates
