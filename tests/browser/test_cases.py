@@ -126,3 +126,21 @@ def test_one_full_loop_through_the_pages(live_server, page, screenshot, people, 
         "reported", "accepted", "filed", "dispatched", "handled", "checked", "closed"]
     timeline = page.text_content("#card-events")
     assert "结案" in timeline and "已清理完毕" in timeline
+
+
+def test_the_desk_in_english(live_server, page, screenshot, people):
+    from geogrid.cases.services import submit_report
+    from tests.geometry import point
+
+    at = point(50, 150)
+    submit_report(actor=people["inspector"], channel="inspector", service_code="06010",
+                  x=at.x, y=at.y, description="rubbish")
+    log_in(page, live_server.url, "operator-a", "/cases/desk/")
+    page.click("form.lang button[value=en]")
+    page.wait_for_selector("body[data-ready]")
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.text_content('#queue-tabs button[data-queue="reported"]') == "Reported"
+    open_first_case(page)
+    assert page.text_content('#move-buttons button[data-to="accepted"]') == "Accept"
+    assert "exposed garbage" in page.text_content("#card-title").lower()
+    screenshot("case-desk-english")

@@ -128,7 +128,9 @@
         markerById[feature.id] = marker;
         bounds.push(marker.getLatLng());
       });
-      if (bounds.length) { map.fitBounds(L.latLngBounds(bounds).pad(0.15), { maxZoom: 17 }); }
+      if (bounds.length) {
+        map.fitBounds(L.latLngBounds(bounds).pad(0.15), { maxZoom: 17, animate: false });
+      }
       document.body.dataset.ready = "1";
       document.body.dataset.queue = queue.key;
       document.body.dataset.count = String(features.length);
@@ -189,7 +191,7 @@
       queueBox.hidden = true;
       card.hidden = false;
       var c = feature.geometry.coordinates;
-      if (pan) { map.setView([c[1], c[0]], Math.max(map.getZoom(), 17)); }
+      if (pan) { map.setView([c[1], c[0]], Math.max(map.getZoom(), 17), { animate: false }); }
     }).catch(function (error) {
       if (mine === generation) { say(T.failed + error.message, "error"); }
     });
