@@ -39,6 +39,7 @@ def _workbench(request: HttpRequest, *, mode: str, title: str, queues: list[dict
         "basemapUrl": settings.GEOGRID_BASEMAP_URL,
         "basemapAttribution": settings.GEOGRID_BASEMAP_ATTRIBUTION,
         "maxPhotoMB": settings.GEOGRID_MAX_PHOTO_MB,
+        "timeZone": settings.TIME_ZONE,
     }
     return render(request, "cases/workbench.html", {"config": config, "title": title,
                                                     "mode": mode})

@@ -44,8 +44,10 @@
       throw error;
     });
   }
+  // Times in the city's time zone (the server's), whatever the browser's is.
   function when(iso) {
-    return iso ? new Date(iso).toLocaleString(EN ? "en" : "zh-CN", { hour12: false }) : "";
+    return iso ? new Date(iso).toLocaleString(EN ? "en" : "zh-CN",
+                                              { hour12: false, timeZone: cfg.timeZone }) : "";
   }
   function text(id, value) { $(id).textContent = value === null || value === undefined || value === "" ? T.none : value; }
 
@@ -170,7 +172,8 @@
       meta.appendChild(late);
     }
     var time = document.createElement("span");
-    time.textContent = when(p.deadline || p.reported_at);
+    time.textContent = p.deadline && p.open ? fmt(T.dueShort, { when: when(p.deadline) })
+                                            : when(p.reported_at);
     meta.appendChild(time);
     button.appendChild(main);
     button.appendChild(meta);
