@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "geogrid.grids",
     "geogrid.components",
     "geogrid.cases",
+    "geogrid.tiles",
 ]
 
 MIDDLEWARE = [
@@ -171,6 +172,9 @@ if GEOGRID_DEFAULT_AREA_CLASS not in ("A", "B", "C"):
 # Possible duplicates at intake: same category, open, within this radius and time window.
 GEOGRID_DUPLICATE_RADIUS_M = envfloat("GEOGRID_DUPLICATE_RADIUS_M", 50.0)
 GEOGRID_DUPLICATE_WINDOW_HOURS = envfloat("GEOGRID_DUPLICATE_WINDOW_HOURS", 72.0)
+# Vector tiles: the deepest zoom served, and the most features one tile carries.
+GEOGRID_TILE_MAX_ZOOM = envint("GEOGRID_TILE_MAX_ZOOM", 22)
+GEOGRID_TILE_MAX_FEATURES = envint("GEOGRID_TILE_MAX_FEATURES", 20_000)
 # What Open311 discovery says about who runs this server and how to get an api_key.
 GEOGRID_OPEN311_CONTACT = os.environ.get(
     "GEOGRID_OPEN311_CONTACT",

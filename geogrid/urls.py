@@ -11,6 +11,7 @@ from geogrid.cases import views as case_views
 from geogrid.components import views as component_views
 from geogrid.core.views import media
 from geogrid.grids import views as grid_views
+from geogrid.tiles import views as tile_views
 
 urlpatterns = [
     path("", grid_views.home, name="home"),
@@ -27,6 +28,8 @@ urlpatterns = [
     path("api/v1/", include("geogrid.components.urls")),
     path("api/v1/", include("geogrid.cases.urls")),
     path("open311/v2/", include("geogrid.cases.open311_urls")),
+    path("tiles/<str:layer>/<int:z>/<int:x>/<int:y>.pbf", tile_views.tile, name="tile"),
+    path("tiles/<str:layer>.json", tile_views.tilejson, name="tilejson"),
     path("api/v1/auth/token/", obtain_auth_token, name="api-token"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
 ]

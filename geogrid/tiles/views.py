@@ -1,0 +1,185 @@
+"""`/tiles/<layer>/<z>/<x>/<y>.pbf` and `/tiles/<layer>.json` (TileJSON 3.0.0).
+
+Caching: every response carries an ETag made of the layer's data version (a sequence that
+every write to its tables advances, migrations/0001) and the filters; `Cache-Control: no-cache`
+makes clients and proxies revalidate, and a request whose If-None-Match still matches gets a
+304 without the tile being computed — so an edit is visible on the very next request, and an
+unchanged tile costs one tiny query.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from urllib.parse import urlencode
+
+import psycopg
+from django.conf import settings
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
+from django.utils.dateparse import parse_datetime
+from django.views.decorators.http import require_GET
+
+from geogrid.cases.models import CaseStatus
+from geogrid.cases.querysets import CITY_WIDE
+from geogrid.components.models import ComponentStatus
+from geogrid.core.permissions import user_role
+from geogrid.tiles.layers import LAYERS, Layer, tile_in_range
+
+MVT = "application/vnd.mapbox-vector-tile"
+
+
+class TileError(ValueError):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _error(exc: TileError) -> JsonResponse:
+    return JsonResponse({"error": "bad_request" if exc.status == 400 else "forbidden"
+                         if exc.status == 403 else "not_found", "detail": str(exc)},
+                        status=exc.status, json_dumps_params={"ensure_ascii": False})
+
+
+def _layer(name: str) -> Layer:
+    layer = LAYERS.get(name)
+    if layer is None:
+        raise TileError(404, f"There is no tile layer {name!r}; the layers are: "
+                             f"{', '.join(LAYERS)}.")
+    return layer
+
+
+def _authorise(request: HttpRequest, layer: Layer) -> None:
+    role = user_role(request.user)
+    if layer.public and settings.GEOGRID_PUBLIC_READ_API:
+        return
+    if role is None:
+        raise TileError(403, f"Log in to see the {layer.name} layer.")
+    if layer.city_wide_only and role not in CITY_WIDE:
+        raise TileError(403, f"The {layer.name} layer shows every case of the city: it is for "
+                             "the command center (operators, viewers, admins).")
+
+
+def _datetime(raw: str, name: str) -> datetime:
+    value = parse_datetime(raw.replace(" ", "+"))
+    if value is None or value.tzinfo is None:
+        raise TileError(400, f"'{name}' must be an ISO 8601 date-time with an offset, e.g. "
+                             f"2026-11-01T00:00:00+08:00, not {raw!r}.")
+    return value
+
+
+def _filters(request: HttpRequest, layer: Layer) -> dict:
+    """The layer's query parameters, checked; unknown ones are an error (a typo would
+    otherwise silently show everything)."""
+    unknown = sorted(set(request.GET) - set(layer.filters) - {"v"})
+    if unknown:
+        raise TileError(400, f"Unknown parameter {unknown[0]!r} for the {layer.name} layer; it "
+                             f"takes: {', '.join(layer.filters) or 'none'}.")
+    params: dict = {"class": None, "status": None, "since": None, "until": None,
+                    "level": "unit"}
+    code = request.GET.get("class", "").strip()
+    if code:
+        if not code.isalnum() or len(code) > 8:
+            raise TileError(400, f"'class' must be a class code such as 01001, not {code!r}.")
+        params["class"] = code
+    statuses = [s for s in request.GET.get("status", "").split(",") if s]
+    if statuses:
+        allowed = (ComponentStatus.values if layer.name == "components"
+                   else [*CaseStatus.values, "open"])
+        wrong = [s for s in statuses if s not in allowed]
+        if wrong:
+            raise TileError(400, f"Unknown status {wrong[0]!r}; use: {', '.join(allowed)}.")
+        if "open" in statuses:
+            from geogrid.cases.workflow import OPEN_STATUSES
+
+            statuses = [s for s in statuses if s != "open"] + [str(s) for s in OPEN_STATUSES]
+        params["status"] = statuses
+    for name in ("since", "until"):
+        if request.GET.get(name):
+            params[name] = _datetime(request.GET[name], name)
+    level = request.GET.get("level", "").strip()
+    if level:
+        from geogrid.grids.models import GridLevel
+
+        if not GridLevel.objects.filter(slug=level).exists():
+            levels = ", ".join(GridLevel.objects.order_by("depth").values_list("slug", flat=True))
+            raise TileError(400, f"Unknown level {level!r}; use one of: {levels}.")
+        params["level"] = level
+    return params
+
+
+def _raw_cursor() -> psycopg.Cursor:
+    connection.ensure_connection()
+    return psycopg.Cursor(connection.connection)
+
+
+def data_version(layer: Layer) -> int:
+    with _raw_cursor() as cursor:
+        # A sequence's last_value: no lock, no scan.
+        return cursor.execute(f"SELECT last_value FROM {layer.table_version}").fetchone()[0]
+
+
+def _etag(layer: Layer, version: int, request: HttpRequest) -> str:
+    query = urlencode(sorted((k, v) for k, v in request.GET.items() if k != "v"))
+    digest = hashlib.sha1(query.encode()).hexdigest()[:10]
+    return f'"{layer.name}-{version}-{digest}"'
+
+
+@require_GET
+def tile(request: HttpRequest, layer: str, z: int, x: int, y: int) -> HttpResponse:
+    try:
+        spec = _layer(layer)
+        _authorise(request, spec)
+        if not tile_in_range(z, x, y, settings.GEOGRID_TILE_MAX_ZOOM):
+            raise TileError(404, f"There is no tile {z}/{x}/{y}: zoom runs 0…"
+                                 f"{settings.GEOGRID_TILE_MAX_ZOOM}, x and y 0…2^zoom − 1.")
+        params = _filters(request, spec)
+    except TileError as exc:
+        return _error(exc)
+    etag = _etag(spec, data_version(spec), request)
+    private = "private" if not spec.public else "public"
+    if etag in request.headers.get("If-None-Match", ""):
+        response = HttpResponseNotModified()
+    else:
+        cap = settings.GEOGRID_TILE_MAX_FEATURES
+        values = {**params, **spec.parameters(z), "z": z, "x": x, "y": y, "layer": spec.name,
+                  "cap": cap}
+        with _raw_cursor() as cursor:
+            body, count = cursor.execute(spec.sql(z), values, prepare=True).fetchone()
+        response = HttpResponse(bytes(body or b""), content_type=MVT)
+        response["X-Tile-Features"] = str(count)
+        if count >= cap:
+            response["X-Tile-Truncated"] = f"{cap} features at most per tile"
+    response["ETag"] = etag
+    response["Cache-Control"] = f"{private}, no-cache"
+    response["Vary"] = "Cookie, Authorization" if not spec.public else "Accept-Encoding"
+    return response
+
+
+@require_GET
+def tilejson(request: HttpRequest, layer: str) -> HttpResponse:
+    try:
+        spec = _layer(layer)
+        _authorise(request, spec)
+        _filters(request, spec)
+    except TileError as exc:
+        return _error(exc)
+    query = urlencode(sorted(request.GET.items()))
+    template = request.build_absolute_uri(f"/tiles/{spec.name}/") + "{z}/{x}/{y}.pbf" + (
+        f"?{query}" if query else "")
+    from django.contrib.gis.db.models import Extent
+
+    from geogrid.grids.models import Grid
+
+    extent = Grid.objects.active().filter(parent__isnull=True).aggregate(
+        extent=Extent("geom"))["extent"]
+    bounds = [round(v, 6) for v in extent] if extent else [-180, -85.0511, 180, 85.0511]
+    return JsonResponse({
+        "tilejson": "3.0.0", "name": f"GeoGrid {spec.name}", "scheme": "xyz",
+        "tiles": [template], "minzoom": 0, "maxzoom": settings.GEOGRID_TILE_MAX_ZOOM,
+        "bounds": bounds,
+        "center": [(bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2, 13],
+        "vector_layers": [{"id": spec.name, "fields": spec.fields, "minzoom": 0,
+                           "maxzoom": settings.GEOGRID_TILE_MAX_ZOOM}],
+        "version": str(data_version(spec)),
+    }, json_dumps_params={"ensure_ascii": False})

@@ -1,0 +1,158 @@
+"""Vector tiles: decoded MVT features (ids and properties), filters, thinning, heat bins, access,
+ETags that follow the data, TileJSON, and plain errors."""
+
+from __future__ import annotations
+
+import math
+
+import mapbox_vector_tile
+import pytest
+from django.test import Client
+
+from geogrid.cases.models import Case
+from geogrid.components.services import change_component_status, create_component
+from tests.geometry import point
+
+
+def tile_of(x_m: float, y_m: float, z: int) -> tuple[int, int, int]:
+    """The z/x/y tile holding the point (x_m, y_m) metres of the small city."""
+    at = point(x_m, y_m)
+    n = 2 ** z
+    x = int((at.x + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(at.y))) / math.pi) / 2 * n)
+    return z, x, y
+
+
+def features(response, layer: str) -> list[dict]:
+    assert response.status_code == 200, response.content
+    assert response["Content-Type"] == "application/vnd.mapbox-vector-tile"
+    return mapbox_vector_tile.decode(response.content).get(layer, {}).get("features", [])
+
+
+def get(client: Client, layer: str, zxy: tuple[int, int, int], headers: dict | None = None,
+        **params):
+    z, x, y = zxy
+    return client.get(f"/tiles/{layer}/{z}/{x}/{y}.pbf", params, headers=headers or {})
+
+
+@pytest.fixture
+def covers(city, manhole_class, admin_user):
+    """Three water covers in the NW unit grid, the middle one damaged."""
+    made = [create_component(actor=admin_user, component_class=manhole_class, geom=point(x, 150))
+            for x in (20, 50, 80)]
+    change_component_status(component=made[1], actor=admin_user, status="damaged")
+    return made
+
+
+def test_grid_tiles_carry_the_grids_ids_codes_and_levels(city):
+    units = {g.code: g.pk for g in city["west_c"].children.all()}
+    centres = {"110101001001001": (50, 150), "110101001001002": (150, 150),
+               "110101001001003": (50, 50), "110101001001004": (150, 50)}
+    for code, (x, y) in centres.items():  # each unit grid is in the tile of its centre
+        found = features(get(Client(), "grids", tile_of(x, y, 16)), "grids")
+        by_code = {f["properties"]["code"]: f for f in found}
+        assert by_code[code]["id"] == units[code]
+        assert by_code[code]["properties"]["level"] == "unit"
+        assert set(by_code) <= set(units)  # only unit grids unless asked
+    streets = features(get(Client(), "grids", tile_of(50, 150, 16), level="street"), "grids")
+    assert "110101001" in {f["properties"]["code"] for f in streets}
+    assert {f["properties"]["level"] for f in streets} == {"street"}
+
+
+def test_component_tiles_and_their_filters(covers, taxonomy):
+    zxy = tile_of(50, 150, 18)
+    found = features(get(Client(), "components", zxy), "components")
+    assert sorted(f["id"] for f in found) == sorted(c.pk for c in covers)
+    by_id = {f["id"]: f["properties"] for f in found}
+    assert by_id[covers[1].pk] == {"code": covers[1].code, "class_code": "01001",
+                                   "status": "damaged", "n": 1}
+    assert [f["id"] for f in features(get(Client(), "components", zxy, status="damaged"),
+                                      "components")] == [covers[1].pk]
+    assert features(get(Client(), "components", zxy, **{"class": "01002"}), "components") == []
+
+
+def test_zoomed_out_component_tiles_are_thinned_and_count_what_they_stand_for(covers):
+    # At zoom 12 a 4-pixel cell is ~150 m: the three covers (60 m apart) fold into one or two.
+    found = features(get(Client(), "components", tile_of(50, 150, 12)), "components")
+    assert len(found) < 3
+    assert sum(f["properties"]["n"] for f in found) == 3
+    assert {f["id"] for f in found} <= {c.pk for c in covers}
+
+
+def test_case_tiles_are_for_the_command_center_and_filter_by_time(report, operator,
+                                                                  inspector):
+    first = report(50, 150).case
+    second = report(60, 160, service_code="06012").case
+    Case.objects.filter(pk=second.pk).update(reported_at="2026-01-05T10:00:00+08:00")
+    zxy = tile_of(50, 150, 18)
+    assert get(Client(), "cases", zxy).status_code == 403
+    client = Client()
+    client.force_login(inspector)
+    assert get(client, "cases", zxy).status_code == 403  # a city-wide layer
+    client.force_login(operator)
+    found = features(get(client, "cases", zxy), "cases")
+    assert {f["id"] for f in found} == {first.pk, second.pk}
+    recent = features(get(client, "cases", zxy, since="2026-06-01T00:00:00+08:00"), "cases")
+    assert [f["id"] for f in recent] == [first.pk]
+    assert recent[0]["properties"]["service_code"] == "06010"
+    assert features(get(client, "cases", zxy, **{"class": "06012"}), "cases")[0]["id"] == \
+        second.pk
+
+
+def test_heat_bins_count_every_report_in_the_tile(report, inspector):
+    for x, y in ((20, 150), (25, 150), (80, 40), (150, 150)):
+        report(x, y)
+    client = Client()
+    client.force_login(inspector)
+    bins = features(get(client, "heat", tile_of(50, 100, 15)), "heat")
+    assert sum(b["properties"]["n"] for b in bins) == 4
+    assert max(b["properties"]["n"] for b in bins) >= 2  # the two 5 m apart share a bin
+
+
+def test_the_etag_follows_the_data_and_unchanged_tiles_answer_304(covers, admin_user):
+    client = Client()
+    zxy = tile_of(50, 150, 18)
+    first = get(client, "components", zxy)
+    assert first["Cache-Control"].endswith("no-cache")
+    again = get(client, "components", zxy, headers={"If-None-Match": first["ETag"]})
+    assert again.status_code == 304 and again.content == b""
+    change_component_status(component=covers[0], actor=admin_user, status="lost")
+    changed = get(client, "components", zxy, headers={"If-None-Match": first["ETag"]})
+    assert changed.status_code == 200 and changed["ETag"] != first["ETag"]
+    statuses = {f["id"]: f["properties"]["status"] for f in features(changed, "components")}
+    assert statuses[covers[0].pk] == "lost"
+    filtered = get(client, "components", zxy, status="lost")
+    assert filtered["ETag"] != changed["ETag"]  # the filters are part of the key
+
+
+@pytest.mark.parametrize(("path", "status", "message"), [
+    ("/tiles/roads/14/1/1.pbf", 404, "no tile layer 'roads'"),
+    ("/tiles/components/14/16384/1.pbf", 404, "There is no tile 14/16384/1"),
+    ("/tiles/components/23/1/1.pbf", 404, "zoom runs 0…22"),
+    ("/tiles/components/14/1/1.pbf?colour=red", 400, "Unknown parameter 'colour'"),
+    ("/tiles/components/14/1/1.pbf?status=broken", 400, "Unknown status 'broken'"),
+    ("/tiles/grids/14/1/1.pbf?level=galaxy", 400, "Unknown level 'galaxy'"),
+    ("/tiles/components/14/1/1.pbf?class=01%27;--", 400, "'class' must be a class code"),
+])
+def test_bad_tile_requests_say_what_is_wrong(city, path, status, message):
+    response = Client().get(path)
+    assert response.status_code == status
+    assert message in response.json()["detail"]
+
+
+def test_bad_dates_are_400(report, operator):
+    client = Client()
+    client.force_login(operator)
+    response = client.get("/tiles/cases/14/1/1.pbf", {"since": "last week"})
+    assert response.status_code == 400 and "ISO 8601" in response.json()["detail"]
+
+
+def test_tilejson_describes_the_layer(city):
+    body = Client().get("/tiles/grids.json", {"level": "community"}).json()
+    assert body["tilejson"] == "3.0.0"
+    assert body["tiles"] == ["http://testserver/tiles/grids/{z}/{x}/{y}.pbf?level=community"]
+    assert body["vector_layers"][0]["id"] == "grids"
+    west, south, east, north = body["bounds"]
+    inside = point(10, 10)
+    assert west < inside.x < east and south < inside.y < north
+
