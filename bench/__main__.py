@@ -15,7 +15,7 @@ import numpy as np
 import shapely
 
 import bench  # noqa: F401  (sets Django up before the imports below touch the ORM)
-from bench import assign, cases, components, locate, nearest, topology
+from bench import assign, cases, components, locate, nearest, tiles, topology
 from bench.common import Result, table, write_json
 from bench.synthetic_city import (
     COMMUNITY_CODE,
@@ -27,7 +27,7 @@ from bench.synthetic_city import (
 from geogrid.grids.assignment import GridIndex
 
 DEMO_DISTRICT = "110101"  # geogrid.grids.demo.DISTRICT_CODE; loaded by `manage.py load_demo`
-BENCHMARKS = ("locate", "assign", "topology", "nearest", "import", "intake", "http")
+BENCHMARKS = ("locate", "assign", "topology", "nearest", "import", "intake", "http", "tiles")
 
 
 def _arguments(argv: list[str]) -> argparse.Namespace:
@@ -48,6 +48,8 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
                         help="keep-alive connections of the load generator (default 8)")
     parser.add_argument("--workers", type=int, default=4,
                         help="gunicorn sync workers (default 4)")
+    parser.add_argument("--tiles", type=int, default=60,
+                        help="tiles requested per layer and zoom (default 60)")
     parser.add_argument("--strict", action="store_true",
                         help="exit with status 1 when a target is missed")
     parser.add_argument("--drop-synthetic", action="store_true",
@@ -153,6 +155,11 @@ def main(argv: list[str]) -> int:
                       flush=True)
                 results += cases.run_http(lon, lat, requests=args.requests,
                                           concurrency=args.concurrency, workers=args.workers)
+
+    if "tiles" in chosen:
+        print(f"\n[tiles] {args.tiles} tiles per layer and zoom (12, 14, 16) through gunicorn",
+              flush=True)
+        results += tiles.run(count=args.tiles)
 
     print()
     print(table(results))

@@ -16,11 +16,8 @@ Every case the benchmark writes is deleted afterwards.
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 from time import perf_counter_ns
 
@@ -31,6 +28,7 @@ from django.db import connection
 from tqdm import tqdm
 
 from bench.common import OUT_DIR, Result, percentile_us
+from bench.server import gunicorn
 from geogrid.cases.models import Case, CaseClass
 
 MARK = "bench intake"
@@ -122,12 +120,6 @@ def run_service(lon: np.ndarray, lat: np.ndarray, *, calls: int) -> list[Result]
     ]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _load(port: int, path: str, *, requests: int, concurrency: int,
           bodies: Path | None = None) -> dict:
     command = [sys.executable, "-m", "bench.loadgen", "--port", str(port), "--path", path,
@@ -152,22 +144,7 @@ def run_http(lon: np.ndarray, lat: np.ndarray, *, requests: int, concurrency: in
         {"api_key": key, "service_code": SERVICE, "lat": f"{y:.7f}", "long": f"{x:.7f}",
          "description": MARK} for x, y in zip(lon[:5000].tolist(), lat[:5000].tolist(),
                                                 strict=True)]), encoding="utf-8")
-    port = _free_port()
-    env = dict(os.environ, GEOGRID_DEBUG="0", GEOGRID_SECRET_KEY="bench-only-" + "x" * 40,
-               DATABASE_URL=os.environ["DATABASE_URL"], PYTHONUNBUFFERED="1")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "geogrid.wsgi:application", "--bind",
-         f"127.0.0.1:{port}", "--workers", str(workers), "--worker-class", "sync",
-         "--keep-alive", "30", "--log-level", "warning"],
-        cwd=settings.BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    break
-            except OSError:
-                time.sleep(0.2)
+    with gunicorn(workers) as port:
         # Warm every worker (imports, connections, prepared statements).
         _load(port, "/open311/v2/requests.json", requests=workers * 50, concurrency=workers,
               bodies=bodies)
@@ -176,12 +153,6 @@ def run_http(lon: np.ndarray, lat: np.ndarray, *, requests: int, concurrency: in
                          concurrency=concurrency)
         measured = _load(port, "/open311/v2/requests.json", requests=requests,
                          concurrency=concurrency, bodies=bodies)
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
     removed = _cleanup()
     Open311Key.objects.filter(name="bench-load").delete()
     details = {"measured": measured, "baseline": baseline, "workers": workers,

@@ -287,6 +287,16 @@ def drop_synthetic_city() -> int:
                                "it is left alone.")
         subtree = "SELECT id FROM grids_grid WHERE code LIKE %s"
         pattern = [DISTRICT_CODE + "%"]
+        # Components and cases placed in it by the tile and intake benchmarks go first (their
+        # grid is a PROTECT foreign key).
+        for table in ("components_componentevent", "components_componentphoto"):
+            cursor.execute(f"DELETE FROM {table} WHERE component_id IN (SELECT id FROM "
+                           "components_component WHERE district_code = %s)", [DISTRICT_CODE])
+        cursor.execute("DELETE FROM components_component WHERE district_code = %s",
+                       [DISTRICT_CODE])
+        cursor.execute("DELETE FROM cases_caseevent WHERE case_id IN (SELECT id FROM "
+                       "cases_case WHERE district_code = %s)", [DISTRICT_CODE])
+        cursor.execute("DELETE FROM cases_case WHERE district_code = %s", [DISTRICT_CODE])
         for table in ("grids_gridevent", "grids_gridboundary", "grids_gridscope"):
             cursor.execute(f"DELETE FROM {table} WHERE grid_id IN ({subtree})", pattern)
         deleted = 0

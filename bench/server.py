@@ -1,0 +1,47 @@
+"""gunicorn on loopback for the HTTP benchmarks (DEBUG off, the bench database)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from django.conf import settings
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextmanager
+def gunicorn(workers: int) -> Iterator[int]:
+    """Serve the project with `workers` sync workers; yields the port."""
+    port = free_port()
+    env = dict(os.environ, GEOGRID_DEBUG="0", GEOGRID_SECRET_KEY="bench-only-" + "x" * 40,
+               DATABASE_URL=os.environ["DATABASE_URL"], PYTHONUNBUFFERED="1")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "geogrid.wsgi:application", "--bind",
+         f"127.0.0.1:{port}", "--workers", str(workers), "--worker-class", "sync",
+         "--keep-alive", "30", "--log-level", "warning"],
+        cwd=settings.BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    break
+            except OSError:
+                time.sleep(0.2)
+        yield port
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
