@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "geogrid.components",
     "geogrid.cases",
     "geogrid.tiles",
+    "geogrid.command_center",
 ]
 
 MIDDLEWARE = [

@@ -27,6 +27,7 @@ urlpatterns = [
     path("api/v1/", include("geogrid.grids.urls")),
     path("api/v1/", include("geogrid.components.urls")),
     path("api/v1/", include("geogrid.cases.urls")),
+    path("api/v1/", include("geogrid.command_center.urls")),
     path("open311/v2/", include("geogrid.cases.open311_urls")),
     path("tiles/<str:layer>/<int:z>/<int:x>/<int:y>.pbf", tile_views.tile, name="tile"),
     path("tiles/<str:layer>.json", tile_views.tilejson, name="tilejson"),
