@@ -15,7 +15,7 @@ import numpy as np
 import shapely
 
 import bench  # noqa: F401  (sets Django up before the imports below touch the ORM)
-from bench import assign, cases, components, locate, nearest, tiles, topology
+from bench import assign, cases, components, heat, locate, nearest, tiles, topology
 from bench.common import Result, table, write_json
 from bench.synthetic_city import (
     COMMUNITY_CODE,
@@ -27,7 +27,8 @@ from bench.synthetic_city import (
 from geogrid.grids.assignment import GridIndex
 
 DEMO_DISTRICT = "110101"  # geogrid.grids.demo.DISTRICT_CODE; loaded by `manage.py load_demo`
-BENCHMARKS = ("locate", "assign", "topology", "nearest", "import", "intake", "http", "tiles")
+BENCHMARKS = ("locate", "assign", "topology", "nearest", "import", "intake", "http", "tiles",
+              "heat")
 
 
 def _arguments(argv: list[str]) -> argparse.Namespace:
@@ -160,6 +161,11 @@ def main(argv: list[str]) -> int:
         print(f"\n[tiles] {args.tiles} tiles per layer and zoom (12, 14, 16) through gunicorn",
               flush=True)
         results += tiles.run(count=args.tiles)
+
+    if "heat" in chosen:
+        print("\n[heat] reports per unit grid over 1,000,000 reports through gunicorn",
+              flush=True)
+        results += heat.run()
 
     print()
     print(table(results))

@@ -1,0 +1,140 @@
+"""Report counts per grid (the command center's heatmap/choropleth) over 1,000,000 reports.
+
+- data: 1,000,000 synthetic reports in the synthetic city (district 110105), spread over its
+  16,000 unit grids and over the past 365 days, written once by one INSERT … SELECT (fixed
+  seed) and kept; `--drop-synthetic` removes them with the city;
+- measured: GET /api/v1/command-center/grid-counts/ from gunicorn (1 sync worker, DEBUG off,
+  token auth) for the whole year and for the last 30 days, median of REPEAT requests;
+- baseline, same run: the same aggregation SQL on a plain psycopg connection.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import time
+from datetime import timedelta
+
+import numpy as np
+import psycopg
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from bench.common import Result
+from bench.server import gunicorn
+from bench.synthetic_city import DISTRICT_CODE
+from geogrid.command_center.queries import PER_UNIT_SQL
+
+REPORTS = 1_000_000
+REPEAT = 9
+TARGETS_MS = {"365 days": 250.0, "30 days": 100.0}
+
+GENERATE_SQL = """
+WITH units AS (
+    SELECT array_agg(g.id ORDER BY g.id) AS ids, array_agg(g.code ORDER BY g.id) AS codes,
+           array_agg(ST_PointOnSurface(g.geom) ORDER BY g.id) AS points
+    FROM grids_grid g JOIN grids_gridlevel l ON l.id = g.level_id
+    WHERE g.code LIKE %(district)s AND g.valid_to IS NULL
+      AND l.depth = (SELECT max(depth) FROM grids_gridlevel)
+), kinds AS (
+    SELECT array_agg(id ORDER BY id) AS ids FROM cases_caseclass
+    WHERE scheme = 'gbt47678' AND kind = 'event'
+), picks AS (
+    SELECT 1 + floor(random() * array_length(u.ids, 1))::int AS k,
+           1 + floor(random() * array_length(c.ids, 1))::int AS j,
+           random() AS age
+    FROM generate_series(1, %(count)s), units u, kinds c
+)
+INSERT INTO cases_case (
+    district_code, channel, case_class_id, kind, description, address, geom, submitted_point,
+    grid_id, grid_code, street_code, community_code, area_class, handling_level, routed_by,
+    reporter_name, reporter_phone, reporter_email, device_id, account_id, status,
+    possible_duplicates, reported_at, overdue, return_count, extension_count, rework_count,
+    version, updated_at)
+SELECT left(u.codes[p.k], 6), 'api', c.ids[p.j], 'event', %(mark)s, '', u.points[p.k], '{}',
+       u.ids[p.k], u.codes[p.k], '', '', 'B', 'unit', 'none', '', '', '', '', '', 'closed',
+       '[]', now() - p.age * interval '365 days', p.age < 0.01, 0, 0, 0, 1, now()
+FROM picks p, units u, kinds c
+"""
+MARK = "bench synthetic"
+
+
+def ensure_reports(progress=print) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM cases_case WHERE district_code = %s",
+                       [DISTRICT_CODE])
+        have = cursor.fetchone()[0]
+        if have >= REPORTS:
+            return 0
+        progress(f"  generating {REPORTS - have:,} reports in the synthetic city (once)…")
+        cursor.execute("SELECT setseed(0.311)")
+        cursor.execute(GENERATE_SQL, {"district": DISTRICT_CODE + "%", "count": REPORTS - have,
+                                      "mark": MARK})
+        created = cursor.rowcount
+        cursor.execute("VACUUM ANALYZE cases_case")
+    return created
+
+
+def _token() -> str:
+    from rest_framework.authtoken.models import Token
+
+    from geogrid.accounts.models import Role, User
+
+    user, _ = User.objects.get_or_create(username="bench-viewer",
+                                         defaults={"role": Role.VIEWER})
+    token, _ = Token.objects.get_or_create(user=user)
+    return token.key
+
+
+def _raw_ms(start, end) -> list[float]:
+    db = settings.DATABASES["default"]
+    values = {"start": start, "end": end, "class_id": None, "within": None, "length": None,
+              "level_id": None}
+    timings = []
+    with psycopg.connect(host=db["HOST"] or None, port=db["PORT"] or None, dbname=db["NAME"],
+                         user=db["USER"] or None, password=db["PASSWORD"] or None,
+                         autocommit=True) as raw, raw.cursor() as cursor:
+        for _ in range(REPEAT + 1):
+            began = time.perf_counter()
+            cursor.execute(PER_UNIT_SQL, values, prepare=True).fetchall()
+            timings.append((time.perf_counter() - began) * 1000)
+    return timings[1:]
+
+
+def _http_ms(port: int, token: str, start, end) -> tuple[list[float], dict]:
+    query = (f"since={start.isoformat()}&until={end.isoformat()}").replace("+", "%2B")
+    connection_ = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    timings, body = [], {}
+    for _ in range(REPEAT + 1):
+        began = time.perf_counter()
+        connection_.request("GET", f"/api/v1/command-center/grid-counts/?{query}",
+                            headers={"Authorization": f"Token {token}"})
+        response = connection_.getresponse()
+        payload = response.read()
+        timings.append((time.perf_counter() - began) * 1000)
+        if response.status != 200:
+            raise RuntimeError(f"grid-counts: HTTP {response.status} {payload[:200]!r}")
+        body = json.loads(payload)
+    connection_.close()
+    return timings[1:], body
+
+
+def run() -> list[Result]:
+    created = ensure_reports()
+    token = _token()
+    end = timezone.now()
+    results = []
+    with gunicorn(1) as port:
+        for label, days in (("365 days", 365), ("30 days", 30)):
+            start = end - timedelta(days=days)
+            measured, body = _http_ms(port, token, start, end)
+            baseline = _raw_ms(start, end)
+            median = float(np.median(measured))
+            results.append(Result(
+                f"reports per unit grid, {label} ({body.get('total', 0):,} reports, "
+                f"{len(body.get('grids', [])):,} grids)", round(median, 1), "ms",
+                "raw aggregation SQL median", round(float(np.median(baseline)), 1),
+                target=f"≤ {TARGETS_MS[label]:g} ms", passed=median <= TARGETS_MS[label],
+                details={"reports_added_now": created, "runs_ms": [round(t, 1) for t in measured]}))
+    return results
