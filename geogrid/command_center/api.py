@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
+from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
-from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from geogrid.command_center.queries import cases_per_grid
@@ -44,7 +45,7 @@ class GridCountsView(APIView):
         OpenApiParameter("within", str, description="Only grids inside this grid."),
         OpenApiParameter("limit", int, description="At most this many grids (default all)."),
     ])
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> HttpResponse:
         """Reports per grid in a period, most first (the command center's choropleth)."""
         require_role(request.user, *CITY_WIDE, action="see the command center's counts")
         until = _moment(request, "until") or timezone.now()
@@ -67,9 +68,13 @@ class GridCountsView(APIView):
             raise BadRequest(str(exc)) from exc
         if limit is not None:
             counts = counts[: int(limit)]
-        return Response({
+        # Rows as arrays, written with the json module: a city has 16,000 unit grids, and
+        # 16,000 dicts through the REST framework's renderer cost more than the query.
+        body = {
             "since": since.isoformat(), "until": until.isoformat(),
             "total": sum(c.reports for c in counts),
-            "grids": [{"id": c.grid_id, "code": c.code, "name": c.name, "reports": c.reports,
-                       "overdue": c.overdue} for c in counts],
-        })
+            "fields": ["id", "code", "name", "reports", "overdue"],
+            "grids": [[c.grid_id, c.code, c.name, c.reports, c.overdue] for c in counts],
+        }
+        return HttpResponse(json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+                            content_type="application/json; charset=utf-8")

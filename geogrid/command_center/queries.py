@@ -32,7 +32,7 @@ WITH counts AS (
 )
 SELECT g.id, g.code, g.name, counts.n, counts.overdue
 FROM counts JOIN grids_grid g ON g.id = counts.grid_id
-ORDER BY counts.n DESC, g.code
+ORDER BY counts.n DESC, g.code COLLATE "C"
 """
 # A coarser level: roll the stored codes up by prefix.
 PER_LEVEL_SQL = f"""
@@ -46,7 +46,7 @@ WITH counts AS (
 SELECT g.id, counts.code, g.name, counts.n, counts.overdue
 FROM counts
 JOIN grids_grid g ON g.code = counts.code AND g.level_id = %(level_id)s
-ORDER BY counts.n DESC, counts.code
+ORDER BY counts.n DESC, counts.code COLLATE "C"
 """
 
 
