@@ -18,6 +18,12 @@ class CasesConfig(AppConfig):
             signal.connect(lambda **kwargs: clear_case_class_cache(), sender=CaseClass,
                            weak=False, dispatch_uid=f"cases-class-cache-{signal}")
 
+        from geogrid.cases.regridding import CASE_IMPACT
+        from geogrid.grids.services import register_impact_provider
+
+        # Open cases follow their unit grid when a planner edits it.
+        register_impact_provider(CASE_IMPACT)
+
         from geogrid.cases.demo import CASES_STEP
         from geogrid.core.demo import register_demo_step
 

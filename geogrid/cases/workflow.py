@@ -67,6 +67,7 @@ TRANSITIONS: dict[tuple[str, str], Move] = {
 # Labels of every event action (the moves' and the others').
 ACTION_LABELS: dict[str, str | Promise] = {
     "reported": _("上报"), "escalated": _("上报上级处置"), "overdue": _("超期"),
+    "regridded": _("网格调整"),
     **{m.action: m.label for m in TRANSITIONS.values()},
 }
 

@@ -6,12 +6,15 @@ topology before writing, keeps the boundary history (GridBoundary) and writes a 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import shapely
+import shapely.ops
 from django.conf import settings
 from django.contrib.gis.db.models.functions import AsWKB
 from django.contrib.gis.geos import GEOSGeometry
@@ -68,6 +71,7 @@ class VersionConflict(GridError):
         self.grid = grid
         self.current_version = grid.version
         self.changed_by = who
+        self.changed_at = last.created_at if last else None
 
 
 # --- Impact providers -------------------------------------------------------------------------
@@ -99,10 +103,28 @@ def edit_impact(*, grid: Grid, new_geom: BaseGeometry | None) -> dict[str, Any]:
     return impact
 
 
+_impact_log: ContextVar[list[dict[str, Any]] | None] = ContextVar("grid_impact_log", default=None)
+
+
+@contextmanager
+def collect_impact() -> Iterator[list[dict[str, Any]]]:
+    """Collect what the providers moved during the edits made inside the block (the editor's
+    preview runs an edit in a rolled-back transaction and reports these counts)."""
+    log: list[dict[str, Any]] = []
+    token = _impact_log.set(log)
+    try:
+        yield log
+    finally:
+        _impact_log.reset(token)
+
+
 def _apply_impact(grids: Sequence[Grid], actor: Any) -> dict[str, Any]:
     applied: dict[str, Any] = {}
     for provider in _impact_providers:
         applied.update(provider.apply(grids, actor))
+    log = _impact_log.get()
+    if log is not None:
+        log.append(applied)
     return applied
 
 
@@ -504,6 +526,138 @@ def retire_grid(*, grid: Grid, expected_version: int, actor: Any, reason: str = 
     GridEvent.objects.create(grid=grid, action="retired", actor=actor,
                              details={"reason": reason, "impact": impact, "applied": applied})
     return grid
+
+
+# --- Split and merge: old grids retired, new grids (new codes) in their place ---------------
+# Codes are never reused, and a code names an area: a grid that is cut in two or merged with a
+# neighbour becomes new grids with new codes, and the old ones are retired into the history.
+INHERITED_ATTRIBUTES = ("grid_type", "area_class", "officer_name", "officer_phone",
+                        "responsible_department")
+
+
+def _lock_for_replacement(grids: Sequence[Grid], expected_versions: dict[str, int]
+                          ) -> list[Grid]:
+    """Lock grids (in code order, so two editors cannot deadlock) and check that each is
+    active, childless and at the version the editor read."""
+    locked = [_lock(g) for g in sorted(grids, key=lambda g: g.code)]
+    for grid in locked:
+        if not grid.is_active:
+            raise GridError(f"Grid {grid.code} is retired; it cannot be edited.")
+        expected = expected_versions.get(grid.code)
+        if expected is None:
+            raise GridError(f"Give the version of grid {grid.code} you edited.")
+        if grid.version != expected:
+            raise VersionConflict(grid, expected)
+        children = grid.children.active().count()
+        if children:
+            raise GridError(
+                f"Grid {grid.code} has {children} active child grids; re-divide it instead, or "
+                "edit its children first."
+            )
+    return locked
+
+
+def _replace_grids(*, old: Sequence[Grid], candidates: Sequence[Candidate], actor: Any,
+                   action: str, reason: str) -> list[Grid]:
+    """Retire `old` and create `candidates` in their place, in the caller's transaction."""
+    level, parent = old[0].level, old[0].parent
+    problems = check_candidates(level=level, parent=parent, candidates=candidates,
+                                exclude_ids=[g.pk for g in old])
+    if problems:
+        raise TopologyError(_first_message(problems), [p for v in problems.values() for p in v])
+    now = timezone.now()
+    GridBoundary.objects.filter(grid__in=old, valid_to__isnull=True).update(valid_to=now)
+    for grid in old:
+        grid.valid_to = now
+        grid.version += 1
+        grid.save(update_fields=["valid_to", "version", "updated_at"])
+    # Creating the new grids re-assigns what lay in the old ones (the impact providers look at
+    # everything inside the new boundaries).
+    created = create_grids(actor=actor, level=level, parent=parent, candidates=candidates,
+                           source=GridSource.DRAWN, action=action, check=False)
+    new_codes = [g.code for g in created]
+    GridEvent.objects.bulk_create(
+        GridEvent(grid=g, action="retired", actor=actor,
+                  details={"reason": reason, "by": action, "replaced_by": new_codes})
+        for g in old
+    )
+    for grid in created:
+        GridEvent.objects.filter(grid=grid, action=action).update(
+            details={"code": grid.code, "area_m2": grid.area_m2, "reason": reason,
+                     "replaces": [g.code for g in old]})
+    return created
+
+
+def _blade(line: Any) -> BaseGeometry:
+    shape = to_shapely(line)
+    if shape.is_empty or shape.geom_type not in ("LineString", "MultiLineString"):
+        raise GeometryError("Draw the cutting line as a line of at least two points.")
+    coords = shapely.get_coordinates(shape)
+    if not np.isfinite(coords).all() or (np.abs(coords[:, 0]) > 180).any() or (
+            np.abs(coords[:, 1]) > 90).any():
+        raise GeometryError("The cutting line's coordinates are not longitude/latitude.")
+    return shape
+
+
+@transaction.atomic
+def split_grid(*, grid: Grid, line: Any, expected_version: int, actor: Any, reason: str = ""
+               ) -> list[Grid]:
+    """Cut a childless grid along a line into two (or more) new sibling grids.
+
+    The line must cross the grid from outside to outside. The pieces share the cut exactly, so
+    together they cover the old grid with no gap or overlap; each must still meet the level's
+    area bounds. The old grid is retired; the pieces get new codes and the old grid's type,
+    area class, officer and department.
+    """
+    (grid,) = _lock_for_replacement([grid], {grid.code: expected_version})
+    blade = _blade(line)
+    shape = shapely.from_wkb(bytes(grid.geom.wkb))
+    pieces = [p for p in shapely.get_parts(shapely.ops.split(shape, blade))
+              if p.geom_type == "Polygon" and not p.is_empty]
+    if len(pieces) < 2:
+        raise GridError(
+            f"The line does not cut grid {grid.code} in two: draw it right across the grid, "
+            "starting and ending outside it."
+        )
+    attrs = {name: getattr(grid, name) for name in INHERITED_ATTRIBUTES}
+    candidates = [Candidate(geom=as_multipolygon(pieces[i]), attrs=dict(attrs))
+                  for i in reading_order(pieces)]
+    return _replace_grids(old=[grid], candidates=candidates, actor=actor, action="split",
+                          reason=reason)
+
+
+@transaction.atomic
+def merge_grids(*, grids: Sequence[Grid], expected_versions: dict[str, int], actor: Any,
+                reason: str = "") -> Grid:
+    """Merge adjacent childless sibling grids into one new grid (a new code).
+
+    The grids must share a parent and level and touch along an edge: the union must be one
+    polygon. The new grid keeps the attributes of the largest one; households and population
+    are summed when every grid has them.
+    """
+    if len({g.code for g in grids}) < 2:
+        raise GridError("Select at least two grids to merge.")
+    locked = _lock_for_replacement(grids, expected_versions)
+    if len({(g.level_id, g.parent_id) for g in locked}) > 1:
+        raise GridError("Only grids of the same level under the same parent can be merged.")
+    shapes = shapely.from_wkb([bytes(g.geom.wkb) for g in locked])
+    merged = shapely.union_all(shapes)
+    if merged.geom_type != "Polygon":
+        raise GridError(
+            "These grids do not form one area (they must share edges, not only corners): "
+            + ", ".join(g.code for g in locked) + "."
+        )
+    largest = max(locked, key=lambda g: g.area_m2)
+    attrs = {name: getattr(largest, name) for name in INHERITED_ATTRIBUTES}
+    if len({g.grid_type for g in locked}) > 1:
+        attrs["grid_type"] = GridType.MIXED
+    for counted in ("households", "population"):
+        values = [getattr(g, counted) for g in locked]
+        if all(v is not None for v in values):
+            attrs[counted] = sum(values)
+    candidate = Candidate(geom=as_multipolygon(merged), attrs=attrs)
+    return _replace_grids(old=locked, candidates=[candidate], actor=actor, action="merged",
+                          reason=reason)[0]
 
 
 def reading_order(geoms: Sequence[BaseGeometry]) -> list[int]:

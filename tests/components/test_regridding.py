@@ -27,8 +27,8 @@ def test_reshape_previews_and_then_moves_the_components_it_loses_and_gains(
     north_west = Grid.objects.get(code=base + "001")
     north_east = Grid.objects.get(code=base + "002")
     smaller = rect(0, 100, 90, 200)
-    assert edit_impact(grid=north_west, new_geom=smaller.geoms[0]) == {
-        "components_moved": 2, "components_leaving": 2, "components_joining": 0}
+    assert edit_impact(grid=north_west, new_geom=smaller.geoms[0]).items() >= {
+        "components_moved": 2, "components_leaving": 2, "components_joining": 0}.items()
     reshape_grid(grid=north_west, geom=smaller, expected_version=1, actor=admin_user)
     assert [c.grid_id for c in Component.objects.order_by("code")] == [None, None, north_west.pk]
     # The neighbour grows into the strip: the two covers join it.

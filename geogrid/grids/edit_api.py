@@ -1,0 +1,196 @@
+"""Write API of the grid editor: check or save an edit, and a grid's boundary history.
+
+POST /api/v1/grids/edits/ takes one edit as JSON (see GridEditView); with "commit": false (the
+default) nothing is written and the answer says what saving would do.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import shapely
+from django.db.models import Q
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from geogrid.core.api import BadRequest
+from geogrid.core.codes import validate_grid_code
+from geogrid.core.permissions import get_in_scope_or_404, require_role
+from geogrid.grids.edits import ACTIONS, outcome_payload, run_edit
+from geogrid.grids.models import Grid, GridEvent, GridType
+from geogrid.grids.services import VersionConflict
+
+EDIT_ROLES = ("planner",)
+MAX_VERTICES = 20_000
+DIVIDE_METHODS = ("square", "voronoi")
+
+
+def _code(value: Any, field: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise BadRequest(f"'{field}' must be a grid code.", field=field)
+    try:
+        validate_grid_code(value)
+    except ValueError as exc:
+        raise BadRequest(str(exc), field=field) from exc
+    return value
+
+
+def _geometry(value: Any, field: str) -> dict[str, Any]:
+    """A GeoJSON geometry (or Feature) in lon/lat, checked for shape and size."""
+    if isinstance(value, dict) and value.get("type") == "Feature":
+        value = value.get("geometry")
+    if not isinstance(value, dict) or "type" not in value or "coordinates" not in value:
+        raise BadRequest(f"'{field}' must be a GeoJSON geometry in longitude/latitude.",
+                         field=field)
+    try:
+        shape = shapely.geometry.shape(value)
+    except (ValueError, TypeError, AttributeError, IndexError) as exc:
+        raise BadRequest(f"'{field}' is not readable GeoJSON: {exc}.", field=field) from exc
+    if shapely.get_num_coordinates(shape) > MAX_VERTICES:
+        raise BadRequest(f"'{field}' has more than {MAX_VERTICES:,} vertices; simplify it first.",
+                         field=field)
+    return value
+
+
+def _version(value: Any, code: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise BadRequest(f"The version of grid {code} must be a positive whole number.",
+                         field="versions")
+    return value
+
+
+class GridEditView(APIView):
+    """Check or save one grid edit (planners, within their scope).
+
+    Body: {"action": create|reshape|split|merge|retire|divide, "commit": false,
+    "grid": code (edited grid; the parent for create and divide), "version": n,
+    "grids": [codes] and "versions": {code: n} (merge), "geometry": GeoJSON (create, reshape),
+    "line": GeoJSON line (split), "name", "grid_type" (create), "reason",
+    "target_area_m2", "method": square|voronoi, "replace_existing" (divide)}.
+
+    200 with {"ok", "problems", "warnings", "codes", "impact", "grids"}: ok=false lists every
+    topology problem with its shape; a save that is not ok writes nothing (and answers 400 with
+    the same body). 409 when a grid was saved by someone else since the given version: the body
+    says who and when and carries the current boundary.
+    """
+
+    @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
+    def post(self, request: Request) -> Response:
+        body = request.data
+        if not isinstance(body, dict):
+            raise BadRequest("Send the edit as a JSON object.")
+        action = body.get("action")
+        if action not in ACTIONS:
+            raise BadRequest(f"'action' must be one of: {', '.join(ACTIONS)}.", field="action")
+        commit = body.get("commit", False)
+        if not isinstance(commit, bool):
+            raise BadRequest("'commit' must be true or false.", field="commit")
+        require_role(request.user, *EDIT_ROLES, action="edit grids")
+        scope = Grid.objects.in_scope_of(request.user).select_related("level", "parent")
+        params: dict[str, Any] = {"reason": str(body.get("reason", ""))[:500]}
+        versions: dict[str, int] = {}
+        if action == "merge":
+            codes = body.get("grids")
+            if not isinstance(codes, list) or len(codes) < 2:
+                raise BadRequest("'grids' must list at least two grid codes to merge.",
+                                 field="grids")
+            raw_versions = body.get("versions")
+            if not isinstance(raw_versions, dict):
+                raise BadRequest("'versions' must give the version of each grid you merge.",
+                                 field="versions")
+            grids = [get_in_scope_or_404(scope, code=_code(c, "grids")) for c in codes]
+            for grid in grids:
+                if grid.code not in raw_versions:
+                    raise BadRequest(f"'versions' lacks grid {grid.code}.", field="versions")
+                versions[grid.code] = _version(raw_versions[grid.code], grid.code)
+            params["grids"] = grids
+        else:
+            grid = get_in_scope_or_404(scope, code=_code(body.get("grid"), "grid"))
+            params["grid"] = grid
+            if action in ("reshape", "split", "retire"):
+                versions[grid.code] = _version(body.get("version"), grid.code)
+        if action in ("create", "reshape"):
+            params["geometry"] = _geometry(body.get("geometry"), "geometry")
+        if action == "create":
+            params["name"] = str(body.get("name", ""))[:100]
+            grid_type = body.get("grid_type") or GridType.OTHER
+            if grid_type not in GridType.values:
+                raise BadRequest(f"'grid_type' must be one of: {', '.join(GridType.values)}.",
+                                 field="grid_type")
+            params["grid_type"] = grid_type
+        if action == "split":
+            params["line"] = _geometry(body.get("line"), "line")
+        if action == "divide":
+            params["target_area_m2"] = _target_area(body.get("target_area_m2", 10_000))
+            method = body.get("method", "square")
+            if method not in DIVIDE_METHODS:
+                raise BadRequest(f"'method' must be one of: {', '.join(DIVIDE_METHODS)}.",
+                                 field="method")
+            params["method"] = method
+            params["replace_existing"] = bool(body.get("replace_existing", False))
+        try:
+            outcome = run_edit(action=action, actor=request.user, commit=commit,
+                               versions=versions, **params)
+        except VersionConflict as exc:
+            current = exc.grid
+            return Response({
+                "error": "conflict", "detail": str(exc), "grid": current.code,
+                "current_version": exc.current_version, "changed_by": exc.changed_by,
+                "changed_at": exc.changed_at.isoformat() if exc.changed_at else None,
+                "current_geometry": shapely.geometry.mapping(
+                    shapely.from_wkb(bytes(current.geom.wkb))),
+            }, status=409)
+        payload = outcome_payload(outcome)
+        if commit and not outcome.ok:
+            return Response({"error": "topology", "detail": outcome.message, **payload},
+                            status=400)
+        return Response(payload, status=201 if outcome.committed and outcome.created else 200)
+
+
+def _target_area(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not (
+            100 <= value <= 10_000_000):
+        raise BadRequest("'target_area_m2' must be a number of square metres between 100 and "
+                         "10,000,000.", field="target_area_m2")
+    return float(value)
+
+
+class GridHistoryView(APIView):
+    """Every boundary a grid has had (with dates and authors), its events, and the grids it
+    replaced or was replaced by (split, merge)."""
+
+    @extend_schema(responses=OpenApiTypes.OBJECT)
+    def get(self, request: Request, code: str) -> Response:
+        validate_grid_code(code)
+        grid = get_in_scope_or_404(Grid.objects.visible_to(request.user), code=code)
+        boundaries = [
+            {
+                "version": b.version, "valid_from": b.valid_from, "valid_to": b.valid_to,
+                "changed_by": b.changed_by.get_username() if b.changed_by else None,
+                "reason": b.reason, "area_m2": round(b.area_m2, 1),
+                "geometry": shapely.geometry.mapping(shapely.from_wkb(bytes(b.geom.wkb))),
+            }
+            for b in grid.boundaries.select_related("changed_by").order_by("-version")
+        ]
+        events = [
+            {"action": e.action, "actor": e.actor.get_username() if e.actor else None,
+             "at": e.created_at, "details": e.details}
+            for e in grid.events.select_related("actor").order_by("-created_at", "-id")[:200]
+        ]
+        # Lineage: the grids this one replaced, and the ones that replaced it.
+        related = GridEvent.objects.filter(
+            Q(details__replaced_by__contains=[grid.code]) | Q(details__replaces__contains=[grid.code])
+        ).values_list("grid__code", flat=True)
+        return Response({
+            "code": grid.code, "name": grid.name, "version": grid.version,
+            "active": grid.is_active, "valid_from": grid.valid_from, "valid_to": grid.valid_to,
+            "boundaries": boundaries, "events": events,
+            "replaced_by": next((e["details"].get("replaced_by") for e in events
+                                 if e["details"].get("replaced_by")), []),
+            "replaces": next((e["details"].get("replaces") for e in events
+                              if e["details"].get("replaces")), []),
+            "related": sorted(set(related) - {grid.code}),
+        })

@@ -1,0 +1,145 @@
+"""POST /api/v1/grids/edits/ (check or save an edit) and GET /api/v1/grids/<code>/history/."""
+
+from __future__ import annotations
+
+import pytest
+import shapely
+from rest_framework.test import APIClient
+
+from geogrid.grids.models import Grid
+from geogrid.grids.services import reshape_grid
+from tests.geometry import rect, to_lonlat
+
+EDITS = "/api/v1/grids/edits/"
+
+
+@pytest.fixture
+def as_planner(planner):
+    client = APIClient()
+    client.force_authenticate(planner)
+    return client
+
+
+def geojson(shape) -> dict:
+    return shapely.geometry.mapping(shape)
+
+
+def cut(x: float) -> dict:
+    return geojson(to_lonlat(shapely.LineString([(x, 90), (x, 210)])))
+
+
+def test_a_check_answers_what_saving_would_do_and_writes_nothing(as_planner, city):
+    code = city["west_c"].code + "001"
+    response = as_planner.post(EDITS, {"action": "split", "grid": code, "version": 1,
+                                       "line": cut(50)}, format="json")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["ok"] and not body["committed"]
+    assert body["codes"] == {"created": [city["west_c"].code + "005", city["west_c"].code + "006"],
+                             "changed": [], "retired": [code]}
+    assert [f["properties"]["area_m2"] for f in body["grids"]["features"]] == [5000.0, 5000.0]
+    assert body["impact"]["components_moved"] == 0 and body["impact"]["open_cases_moved"] == 0
+    assert Grid.objects.get(code=code).is_active
+
+
+def test_saving_a_drawn_grid_stores_it_and_answers_201(as_planner, city):
+    drawn = rect(220, 20, 320, 120)
+    response = as_planner.post(EDITS, {"action": "create", "grid": city["east_c"].code,
+                                       "geometry": geojson(drawn.geoms[0]), "commit": True,
+                                       "name": "新网格", "grid_type": "park"}, format="json")
+    assert response.status_code == 201, response.json()
+    (code,) = response.json()["codes"]["created"]
+    stored = Grid.objects.get(code=code)
+    assert stored.name == "新网格" and stored.grid_type == "park"
+    assert shapely.from_wkb(bytes(stored.geom.wkb)).equals_exact(drawn, 1e-9)
+
+
+def test_an_overlapping_save_is_refused_with_the_overlap_shapes(as_planner, city):
+    response = as_planner.post(EDITS, {"action": "create", "grid": city["west_c"].code,
+                                       "geometry": geojson(rect(60, 120, 140, 180)),
+                                       "commit": True}, format="json")
+    assert response.status_code == 400
+    body = response.json()
+    assert body["error"] == "topology" and not body["ok"]
+    assert [p["kind"] for p in body["problems"]] == ["overlap", "overlap"]
+    assert body["problems"][0]["geometry"]["type"] in ("Polygon", "MultiPolygon")
+    assert "overlap by 2,400.0 m²" in body["detail"]
+    assert city["west_c"].children.count() == 4
+
+
+def test_a_stale_version_answers_409_with_who_saved_and_the_current_boundary(
+        as_planner, city, admin_user):
+    code = city["west_c"].code + "001"
+    reshape_grid(grid=Grid.objects.get(code=code), geom=rect(0, 100, 100, 200),
+                 expected_version=1, actor=admin_user)
+    response = as_planner.post(EDITS, {"action": "reshape", "grid": code, "version": 1,
+                                       "geometry": geojson(rect(0, 100, 95, 200)),
+                                       "commit": True}, format="json")
+    assert response.status_code == 409
+    body = response.json()
+    assert body["changed_by"] == "root-admin" and body["current_version"] == 2
+    assert body["current_geometry"]["type"] == "MultiPolygon"
+    assert "Reload it" in body["detail"]
+
+
+@pytest.mark.parametrize(("payload", "field"), [
+    ({"action": "teleport"}, "action"),
+    ({"action": "split", "grid": "110101001001001", "version": 1, "line": {"type": "Line"}},
+     "line"),
+    ({"action": "split", "grid": "110101001001001", "version": "one", "line": None}, "versions"),
+    ({"action": "merge", "grids": ["110101001001001"], "versions": {}}, "grids"),
+    ({"action": "create", "grid": "110101002001", "geometry": {"type": "Polygon",
+                                                                "coordinates": "x"}},
+     "geometry"),
+    ({"action": "divide", "grid": "110101001001", "target_area_m2": -5}, "target_area_m2"),
+    ({"action": "create", "grid": "abc"}, "grid"),
+])
+def test_bad_edits_answer_400_naming_the_field(as_planner, city, payload, field):
+    response = as_planner.post(EDITS, payload, format="json")
+    assert response.status_code == 400
+    assert response.json()["field"] == field
+
+
+def test_coordinates_in_metres_are_refused_with_a_hint(as_planner, city):
+    projected = {"type": "Polygon", "coordinates": [[[450000, 4416000], [450100, 4416000],
+                                                     [450100, 4416100], [450000, 4416000]]]}
+    body = as_planner.post(EDITS, {"action": "create", "grid": city["east_c"].code,
+                                   "geometry": projected}, format="json").json()
+    assert not body["ok"] or body.get("error")
+    assert "longitude" in (body.get("detail") or body["message"]).lower()
+
+
+def test_only_planners_edit_and_only_inside_their_scope(city, inspector, outsider):
+    payload = {"action": "retire", "grid": city["west_c"].code + "004", "version": 1}
+    client = APIClient()
+    client.force_authenticate(inspector)
+    assert client.post(EDITS, payload, format="json").status_code == 403
+    client.force_authenticate(outsider)
+    assert client.post(EDITS, payload, format="json").status_code == 404
+    assert APIClient().post(EDITS, payload, format="json").status_code in (401, 403)
+
+
+def test_divide_preview_lists_the_new_cells_without_writing(as_planner, city):
+    response = as_planner.post(EDITS, {"action": "divide", "grid": city["east_c"].code,
+                                       "target_area_m2": 10_000}, format="json")
+    body = response.json()
+    assert response.status_code == 200 and body["ok"]
+    assert len(body["codes"]["created"]) == 4
+    assert not city["east_c"].children.exists()
+
+
+def test_history_lists_every_boundary_with_author_and_the_split_lineage(as_planner, city):
+    code = city["west_c"].code + "001"
+    as_planner.post(EDITS, {"action": "reshape", "grid": code, "version": 1,
+                            "geometry": geojson(rect(0, 101, 100, 200)), "commit": True,
+                            "reason": "河道改线"}, format="json")
+    as_planner.post(EDITS, {"action": "split", "grid": code, "version": 2, "line": cut(50),
+                            "commit": True}, format="json")
+    history = as_planner.get(f"/api/v1/grids/{code}/history/").json()
+    assert [b["version"] for b in history["boundaries"]] == [2, 1]
+    assert history["boundaries"][0]["changed_by"] == "planner-a"
+    assert history["boundaries"][0]["reason"] == "河道改线"
+    assert history["boundaries"][0]["valid_to"] is not None and not history["active"]
+    assert history["replaced_by"] == [city["west_c"].code + "005", city["west_c"].code + "006"]
+    piece = as_planner.get(f"/api/v1/grids/{city['west_c'].code}005/history/").json()
+    assert piece["replaces"] == [code]
