@@ -15,6 +15,7 @@ from geogrid.tiles import views as tile_views
 
 urlpatterns = [
     path("", grid_views.home, name="home"),
+    path("grids/editor/", grid_views.editor, name="grid-editor"),
     path("inspector/", component_views.inspector_page, name="inspector"),
     path("cases/desk/", case_views.desk, name="case-desk"),
     path("cases/inbox/", case_views.inbox, name="case-inbox"),

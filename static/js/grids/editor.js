@@ -1,0 +1,705 @@
+/* The planner's grid editor.
+ *
+ * One pending edit at a time (create, reshape, split, merge, retire, divide). Every change of
+ * the pending edit is checked by the server (POST edits with commit=false), which answers with
+ * the problems (drawn in red), the gaps it would open, the codes created/retired and how many
+ * components and open cases would change grid; "save" sends the same edit with commit=true.
+ * Drawing and vertex editing are Leaflet-Geoman (free), snapping to the children on the map.
+ * Works without a basemap: grids, problems and previews are vector layers.
+ */
+(function () {
+  "use strict";
+  var cfg = window.GEOGRID;
+  var T = cfg.text;
+  var TYPE_COLOURS = {
+    administrative: "#6a3d9a", residential: "#1f78b4", commercial: "#e31a1c",
+    institution: "#ff7f00", crowded: "#fb9a99", village: "#b15928", park: "#33a02c",
+    farmland: "#b2df8a", water: "#a6cee3", mixed: "#cab2d6", other: "#8c8c8c"
+  };
+  var typeLabels = {};
+  cfg.gridTypes.forEach(function (t) { typeLabels[t.value] = t.label; });
+
+  function fmt(text, values) {
+    return text.replace(/%\((\w+)\)s/g, function (_, key) {
+      return values[key] === undefined ? "" : String(values[key]);
+    });
+  }
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    if (text !== undefined) { node.textContent = text; }
+    return node;
+  }
+  function $(id) { return document.getElementById(id); }
+  function csrfToken() {
+    var match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    return match ? decodeURIComponent(match[1]) : "";
+  }
+  function m2(value) { return Math.round(value).toLocaleString() + " m²"; }
+  function when(iso) { return iso ? new Date(iso).toLocaleString(cfg.lang) : ""; }
+
+  // --- Map and layers -------------------------------------------------------------------------
+  var map = L.map("editor-map", { zoomControl: true }).setView([39.905, 116.41], 13);
+  L.tileLayer(cfg.basemapUrl, { attribution: cfg.basemapAttribution, maxZoom: 20 }).addTo(map);
+  map.pm.setGlobalOptions({ snappable: true, snapDistance: 20, allowSelfIntersection: true });
+  var overlay = { pmIgnore: true, snapIgnore: true, interactive: false };
+  var childLayer = L.geoJSON(null, {
+    style: function (f) { return childStyle(f, false); },
+    onEachFeature: function (f, layer) {
+      layer.bindTooltip(f.properties.code, { permanent: true, direction: "center",
+                                              className: "grid-label" });
+      layer.on("click", function (e) {
+        if (state.mode) { return; }
+        toggleSelection(f.properties.code, e.originalEvent.ctrlKey || e.originalEvent.shiftKey
+                        || e.originalEvent.metaKey);
+      });
+    }
+  }).addTo(map);
+  var parentLayer = L.geoJSON(null, Object.assign({
+    style: { color: "#12355b", weight: 3, fill: false, dashArray: "6 4" }
+  }, overlay)).addTo(map);
+  var previewLayer = L.geoJSON(null, Object.assign({
+    style: { color: "#0b63c5", weight: 2, dashArray: "4 3", fillColor: "#4aa3ff", fillOpacity: 0.15 },
+    onEachFeature: function (f, layer) {
+      layer.bindTooltip(f.properties.code + "<br>" + m2(f.properties.area_m2),
+                        { permanent: true, direction: "center", className: "grid-label preview-label" });
+    }
+  }, overlay)).addTo(map);
+  var problemLayer = L.geoJSON(null, Object.assign({
+    style: function (f) {
+      var warn = f.properties.warning;
+      return { color: warn ? "#d98b00" : "#c0001a", weight: 2, fillColor: warn ? "#ffc857" : "#ff2b4a",
+               fillOpacity: 0.55, dashArray: warn ? "3 3" : null, className: "problem-shape" };
+    },
+    pointToLayer: function (f, latlng) {
+      return L.circleMarker(latlng, Object.assign({ radius: 9 }, overlay));
+    }
+  }, overlay)).addTo(map);
+  var historyLayer = L.geoJSON(null, overlay).addTo(map);
+
+  var state = {
+    parent: null,          // {code, name, ...} of the parent whose children are shown
+    children: {},          // code -> GeoJSON feature
+    layers: {},            // code -> Leaflet layer
+    selected: [],          // selected child codes
+    mode: null,            // null | draw | edit | split | merge | retire | divide
+    edit: null,            // the pending edit payload (without commit)
+    workLayer: null,       // the layer being drawn or edited
+    original: null,        // latlngs before editing (cancel restores them)
+    undo: [],              // earlier latlngs of the work layer
+    checkSeq: 0, checkedSeq: -1, lastOk: false, busy: false
+  };
+  window.geogridEditor = { map: map, state: state };
+
+  function childStyle(f, selected) {
+    var colour = TYPE_COLOURS[f.properties.grid_type] || TYPE_COLOURS.other;
+    return { color: selected ? "#ffb000" : "#263238", weight: selected ? 4 : 1.2,
+             fillColor: colour, fillOpacity: selected ? 0.5 : 0.35 };
+  }
+
+  // --- Parent picker and children -------------------------------------------------------------
+  var pickers = [$("pick-0"), $("pick-1"), $("pick-2")];
+
+  function fillPicker(select, grids) {
+    select.innerHTML = "";
+    select.appendChild(el("option", { value: "" }, T.choose));
+    grids.forEach(function (g) {
+      select.appendChild(el("option", { value: g.code }, g.name === g.code ? g.code : g.name + "（" + g.code + "）"));
+    });
+    select.disabled = grids.length === 0;
+  }
+
+  function fetchJSON(url, options) {
+    return fetch(url, Object.assign({ headers: { Accept: "application/json" },
+                                      credentials: "same-origin" }, options || {}))
+      .then(function (r) {
+        return r.json().catch(function () { return {}; }).then(function (body) {
+          return { status: r.status, body: body };
+        });
+      });
+  }
+
+  function gridsUrl(params) {
+    var query = Object.keys(params).map(function (k) {
+      return k + "=" + encodeURIComponent(params[k]);
+    }).join("&");
+    return cfg.urls.grids + "?" + query;
+  }
+
+  function loadAllPages(url, features) {
+    return fetchJSON(url).then(function (res) {
+      if (res.status !== 200) { throw new Error(res.body.detail || res.status); }
+      // The API puts the code in the feature id; the editor reads it from the properties.
+      (res.body.features || []).forEach(function (f) { f.properties.code = f.id; });
+      features = features.concat(res.body.features || []);
+      return res.body.next ? loadAllPages(res.body.next, features) : features;
+    });
+  }
+
+  function onPick(depth) {
+    if (!confirmDiscard()) { return; }
+    var code = pickers[depth].value;
+    for (var d = depth + 1; d < pickers.length; d++) { fillPicker(pickers[d], []); }
+    var chosen = code;
+    for (var k = depth; !chosen && k > 0; k--) { chosen = pickers[k - 1].value; }
+    if (!chosen) { return; }
+    showParent(chosen, depth);
+  }
+
+  function showParent(code, depth) {
+    setResult(T.loading, "info");
+    Promise.all([
+      fetchJSON(cfg.urls.grids + code + "/"),
+      loadAllPages(gridsUrl({ parent: code, page_size: 1000 }), [])
+    ]).then(function (parts) {
+      var parent = parts[0].body;
+      if (parts[0].status !== 200) { throw new Error(parent.detail || parts[0].status); }
+      state.parent = Object.assign({ code: code }, parent.properties);
+      state.parent.feature = parent;
+      var features = parts[1];
+      if (depth + 1 < pickers.length && code === pickers[depth].value && features.length &&
+          features[0].properties.level !== cfg.levels[cfg.levels.length - 1].slug) {
+        fillPicker(pickers[depth + 1], features.map(function (f) { return f.properties; }));
+      }
+      drawChildren(features);
+      parentLayer.clearLayers().addData(parent);
+      map.fitBounds(parentLayer.getBounds(), { padding: [20, 20] });
+      clearResult();
+      refreshTools();
+    }).catch(function (e) { setResult(T.failed + e.message, "error"); });
+  }
+
+  function drawChildren(features) {
+    childLayer.clearLayers();
+    state.children = {};
+    state.layers = {};
+    state.selected = [];
+    features.forEach(function (f) { state.children[f.properties.code] = f; });
+    childLayer.addData(features);
+    childLayer.eachLayer(function (layer) { state.layers[layer.feature.properties.code] = layer; });
+    var p = state.parent;
+    $("parent-summary").textContent = fmt(T.childrenOf, { name: p.name, code: p.code });
+    $("children-count").textContent = String(features.length);
+    var list = $("children-list");
+    list.innerHTML = "";
+    if (!features.length) { list.appendChild(el("li", { "class": "empty" }, T.noChildren)); }
+    features.forEach(function (f) {
+      var pr = f.properties;
+      var item = el("li", { "data-code": pr.code, tabindex: "0" });
+      var swatch = el("span", { "class": "swatch" });
+      swatch.style.background = TYPE_COLOURS[pr.grid_type] || TYPE_COLOURS.other;
+      item.appendChild(swatch);
+      item.appendChild(el("strong", {}, pr.code));
+      item.appendChild(el("span", { "class": "muted" },
+                          " " + (pr.name !== pr.code ? pr.name + " · " : "") +
+                          (typeLabels[pr.grid_type] || pr.grid_type) + " · " + m2(pr.area_m2)));
+      item.addEventListener("click", function (e) {
+        if (state.mode) { return; }
+        toggleSelection(pr.code, e.ctrlKey || e.shiftKey || e.metaKey);
+        var layer = state.layers[pr.code];
+        if (layer) { map.fitBounds(layer.getBounds(), { maxZoom: 18, padding: [40, 40] }); }
+      });
+      list.appendChild(item);
+    });
+    drawLegend(features);
+    document.body.dataset.childrenLoaded = String(features.length);
+  }
+
+  function drawLegend(features) {
+    var present = {};
+    features.forEach(function (f) { present[f.properties.grid_type] = true; });
+    var legend = $("legend");
+    legend.innerHTML = "";
+    cfg.gridTypes.forEach(function (t) {
+      if (!present[t.value]) { return; }
+      var item = el("span", { "class": "legend-item" });
+      var swatch = el("span", { "class": "swatch" });
+      swatch.style.background = TYPE_COLOURS[t.value] || TYPE_COLOURS.other;
+      item.appendChild(swatch);
+      item.appendChild(document.createTextNode(t.label));
+      legend.appendChild(item);
+    });
+  }
+
+  function toggleSelection(code, additive) {
+    var at = state.selected.indexOf(code);
+    if (additive) {
+      if (at >= 0) { state.selected.splice(at, 1); } else { state.selected.push(code); }
+    } else {
+      state.selected = at >= 0 && state.selected.length === 1 ? [] : [code];
+    }
+    Object.keys(state.layers).forEach(function (c) {
+      var selected = state.selected.indexOf(c) >= 0;
+      state.layers[c].setStyle(childStyle(state.children[c], selected));
+      var item = document.querySelector('#children-list li[data-code="' + c + '"]');
+      if (item) { item.classList.toggle("selected", selected); }
+    });
+    $("tool-hint").textContent = state.selected.length ?
+      fmt(T.selected, { n: state.selected.length }) : T.hintIdle;
+    refreshTools();
+  }
+
+  function refreshTools() {
+    document.querySelectorAll(".tools button").forEach(function (button) {
+      var needs = button.dataset.needs;
+      var ok = !state.mode && state.parent && (
+        needs === "parent" || (needs === "one" && state.selected.length === 1) ||
+        (needs === "many" && state.selected.length >= 2));
+      button.disabled = !ok;
+    });
+    $("edit-actions").hidden = !state.mode;
+    $("reason-row").hidden = !state.mode || state.mode === "draw" || state.mode === "divide";
+    $("act-save").disabled = !(state.lastOk && state.checkedSeq === state.checkSeq && !state.busy);
+    $("act-undo").disabled = !(state.undo.length || drawingInProgress());
+  }
+
+  // --- Pending edit ---------------------------------------------------------------------------
+  function startMode(mode, hint) {
+    state.mode = mode;
+    state.undo = [];
+    state.lastOk = false;
+    state.checkedSeq = -1;
+    $("tool-hint").textContent = hint;
+    document.body.dataset.mode = mode;
+    clearResult();
+    $("history").hidden = true;
+    historyLayer.clearLayers();
+    refreshTools();
+  }
+
+  function endMode() {
+    map.pm.disableDraw();
+    if (state.workLayer && state.workLayer.pm) { state.workLayer.pm.disable(); }
+    if (state.mode === "draw" && state.workLayer) { map.removeLayer(state.workLayer); }
+    if (state.mode === "split" && state.workLayer) { map.removeLayer(state.workLayer); }
+    if (state.mode === "edit" && state.workLayer && state.original) {
+      state.workLayer.setLatLngs(state.original);
+    }
+    state.mode = null;
+    state.edit = null;
+    state.workLayer = null;
+    state.original = null;
+    state.undo = [];
+    state.lastOk = false;
+    $("create-form").hidden = true;
+    $("divide-form").hidden = true;
+    $("edit-reason").value = "";
+    delete document.body.dataset.mode;
+    previewLayer.clearLayers();
+    problemLayer.clearLayers();
+    restoreLabels();
+    $("tool-hint").textContent = state.selected.length ?
+      fmt(T.selected, { n: state.selected.length }) : T.hintIdle;
+    refreshTools();
+  }
+
+  function confirmDiscard() {
+    return !state.mode || window.confirm(T.confirmLeave) && (endMode(), true);
+  }
+
+  function drawingInProgress() {
+    var draw = map.pm.Draw;
+    return !!(state.mode && draw && ["Polygon", "Line"].some(function (shape) {
+      return draw[shape] && draw[shape]._enabled && draw[shape]._layer &&
+             draw[shape]._layer.getLatLngs().length;
+    }));
+  }
+
+  function snapshot(layer) {
+    return JSON.parse(JSON.stringify(layer.getLatLngs()));
+  }
+
+  function version(code) { return state.children[code].properties.version; }
+
+  // Draw a new grid inside the parent.
+  $("tool-draw").addEventListener("click", function () {
+    startMode("draw", T.hintDraw);
+    $("create-form").hidden = false;
+    map.pm.enableDraw("Polygon", { snappable: true, snapDistance: 20, continueDrawing: false,
+                                   templineStyle: { color: "#0b63c5" },
+                                   pathOptions: { color: "#0b63c5", fillOpacity: 0.25 } });
+    refreshTools();
+  });
+
+  // Move the selected grid's vertices.
+  $("tool-edit").addEventListener("click", function () {
+    var code = state.selected[0];
+    var layer = state.layers[code];
+    startMode("edit", T.hintEdit);
+    state.workLayer = layer;
+    state.original = snapshot(layer);
+    layer.pm.enable({ snappable: true, snapDistance: 20, allowSelfIntersection: true });
+    layer.on("pm:markerdragstart pm:vertexremoved", rememberForUndo);
+    layer.on("pm:edit", function () {
+      if (state.mode !== "edit") { return; }
+      state.edit = { action: "reshape", grid: code, version: version(code),
+                     geometry: layer.toGeoJSON().geometry };
+      scheduleCheck();
+    });
+    state.edit = null;
+    refreshTools();
+  });
+
+  function rememberForUndo() {
+    if (state.workLayer) { state.undo.push(snapshot(state.workLayer)); refreshTools(); }
+  }
+
+  // Split the selected grid along a drawn line.
+  $("tool-split").addEventListener("click", function () {
+    startMode("split", T.hintSplit);
+    map.pm.enableDraw("Line", { snappable: true, snapDistance: 20,
+                                templineStyle: { color: "#c0001a" },
+                                pathOptions: { color: "#c0001a", weight: 3 } });
+    refreshTools();
+  });
+
+  $("tool-merge").addEventListener("click", function () {
+    var versions = {};
+    state.selected.forEach(function (c) { versions[c] = version(c); });
+    startMode("merge", T.hintMerge);
+    state.edit = { action: "merge", grids: state.selected.slice(), versions: versions };
+    check();
+  });
+
+  $("tool-retire").addEventListener("click", function () {
+    var code = state.selected[0];
+    startMode("retire", T.hintRetire);
+    state.edit = { action: "retire", grid: code, version: version(code) };
+    check();
+  });
+
+  $("tool-divide").addEventListener("click", function () {
+    startMode("divide", T.hintDivide);
+    $("divide-form").hidden = false;
+    var level = cfg.levels[cfg.levels.length - 1];
+    if (level.min_area_m2) { $("divide-area").min = level.min_area_m2; }
+    if (level.max_area_m2) { $("divide-area").max = level.max_area_m2; }
+  });
+
+  $("divide-form").addEventListener("submit", function (e) {
+    e.preventDefault();
+    state.edit = { action: "divide", grid: state.parent.code,
+                   target_area_m2: Number($("divide-area").value),
+                   method: $("divide-method").value,
+                   replace_existing: Object.keys(state.children).length > 0 };
+    check();
+  });
+
+  map.on("pm:create", function (e) {
+    state.workLayer = e.layer;
+    e.layer.options.snapIgnore = true;
+    if (state.mode === "draw") {
+      state.edit = { action: "create", grid: state.parent.code,
+                     geometry: e.layer.toGeoJSON().geometry };
+      // The new shape can be adjusted before saving; each change is checked again.
+      e.layer.pm.enable({ snappable: true, snapDistance: 20, allowSelfIntersection: true });
+      e.layer.on("pm:markerdragstart pm:vertexremoved", rememberForUndo);
+      e.layer.on("pm:edit", function () {
+        state.edit.geometry = e.layer.toGeoJSON().geometry;
+        scheduleCheck();
+      });
+    } else if (state.mode === "split") {
+      var code = state.selected[0];
+      state.edit = { action: "split", grid: code, version: version(code),
+                     line: e.layer.toGeoJSON().geometry };
+    }
+    check();
+  });
+
+  function undo() {
+    if (drawingInProgress()) {
+      ["Polygon", "Line"].forEach(function (shape) {
+        var handler = map.pm.Draw[shape];
+        if (handler && handler._enabled && typeof handler._removeLastVertex === "function") {
+          handler._removeLastVertex();
+        }
+      });
+      refreshTools();
+      return;
+    }
+    if (!state.undo.length || !state.workLayer) { setResult(T.nothingToUndo, "info"); return; }
+    state.workLayer.pm.disable();
+    state.workLayer.setLatLngs(state.undo.pop());
+    state.workLayer.pm.enable({ snappable: true, snapDistance: 20, allowSelfIntersection: true });
+    if (state.edit && state.edit.geometry) {
+      state.edit.geometry = state.workLayer.toGeoJSON().geometry;
+      check();
+    }
+    refreshTools();
+  }
+  $("act-undo").addEventListener("click", undo);
+  document.addEventListener("keydown", function (e) {
+    if ((e.ctrlKey || e.metaKey) && e.key === "z" && state.mode) { e.preventDefault(); undo(); }
+  });
+  $("act-cancel").addEventListener("click", endMode);
+  $("act-check").addEventListener("click", function () { check(); });
+  $("act-save").addEventListener("click", function () { send(true); });
+
+  var timer = null;
+  function scheduleCheck() {
+    state.checkSeq += 1;
+    refreshTools();
+    clearTimeout(timer);
+    timer = setTimeout(check, 400);
+  }
+
+  function payload(commit) {
+    var body = Object.assign({}, state.edit, { commit: commit });
+    if (state.mode !== "draw" && state.mode !== "divide") { body.reason = $("edit-reason").value; }
+    if (body.action === "create") {
+      body.name = $("create-name").value;
+      body.grid_type = $("create-type").value;
+    }
+    return body;
+  }
+
+  function check() { return send(false); }
+
+  function send(commit) {
+    if (!state.edit) { return Promise.resolve(); }
+    var seq = ++state.checkSeq;
+    state.busy = true;
+    document.body.dataset.checkState = "busy";
+    setResult(commit ? T.saving : T.checking, "info");
+    refreshTools();
+    return fetchJSON(cfg.urls.edits, {
+      method: "POST",
+      headers: { Accept: "application/json", "Content-Type": "application/json",
+                 "X-CSRFToken": csrfToken() },
+      body: JSON.stringify(payload(commit))
+    }).then(function (res) {
+      state.busy = false;
+      if (seq !== state.checkSeq) { return; }  // a newer check is on its way
+      state.checkedSeq = seq;
+      if (res.status === 409) { return showConflict(res.body); }
+      if (res.status >= 400 && !res.body.problems) {
+        state.lastOk = false;
+        setResult(T.error + (res.body.detail || res.status), "error");
+        document.body.dataset.checkState = "error";
+        return refreshTools();
+      }
+      showOutcome(res.body);
+      if (res.body.committed) { return afterSave(res.body); }
+      refreshTools();
+    }).catch(function (e) {
+      state.busy = false;
+      setResult(T.failed + e.message, "error");
+      document.body.dataset.checkState = "error";
+      refreshTools();
+    });
+  }
+
+  var hiddenLabels = [];
+  function restoreLabels() {
+    hiddenLabels.forEach(function (code) { if (state.layers[code]) { state.layers[code].openTooltip(); } });
+    hiddenLabels = [];
+  }
+
+  function showOutcome(body) {
+    state.lastOk = body.ok;
+    problemLayer.clearLayers();
+    previewLayer.clearLayers();
+    restoreLabels();
+    var box = $("result");
+    box.innerHTML = "";
+    box.className = "result " + (body.ok ? "ok" : "bad");
+    var head = el("p", { "class": "result-head" });
+    head.textContent = body.committed ? T.saved :
+      body.ok ? T.ok : fmt(T.problems, { n: body.problems.length });
+    box.appendChild(head);
+    if (body.problems.length) { box.appendChild(problemList(body.problems, false)); }
+    if (body.warnings.length) {
+      box.appendChild(el("p", { "class": "result-sub" }, T.warnings));
+      box.appendChild(problemList(body.warnings, true));
+    }
+    if (body.ok) {
+      var facts = el("ul", { "class": "impact" });
+      var done = body.committed;
+      [["created", done ? T.createdDone : T.created], ["changed", done ? T.changedDone : T.changed],
+       ["retired", done ? T.retiredDone : T.retired]].forEach(function (pair) {
+        var codes = body.codes[pair[0]];
+        if (codes.length) { facts.appendChild(el("li", { "data-kind": pair[0] }, pair[1] + "：" + codes.join("、"))); }
+      });
+      var impact = body.impact;
+      facts.appendChild(el("li", { "data-kind": "components" }, fmt(T.componentsMoved, { n: impact.components_moved || 0 })));
+      facts.appendChild(el("li", { "data-kind": "cases" }, fmt(T.casesMoved, { n: impact.open_cases_moved || 0 })));
+      if (impact.open_cases_left) {
+        facts.appendChild(el("li", { "data-kind": "cases-left" }, fmt(T.casesLeft, { n: impact.open_cases_left })));
+      }
+      box.appendChild(facts);
+      if (!body.committed) {
+        previewLayer.addData(body.grids);
+        // The preview's labels replace those of the grids it retires or changes.
+        body.codes.retired.concat(body.codes.changed).forEach(function (code) {
+          if (state.layers[code]) { state.layers[code].closeTooltip(); hiddenLabels.push(code); }
+        });
+      }
+    }
+    body.problems.concat(body.warnings.map(function (w) { return Object.assign({ warning: true }, w); }))
+      .forEach(function (p) {
+        var geometry = p.geometry || (p.location && { type: "Point", coordinates: [p.location.lon, p.location.lat] });
+        if (geometry) { problemLayer.addData({ type: "Feature", geometry: geometry, properties: p }); }
+      });
+    document.body.dataset.checkState = body.committed ? "saved" : body.ok ? "ok" : "problems";
+  }
+
+  function problemList(problems, warning) {
+    var list = el("ol", { "class": "problems" + (warning ? " warnings" : "") });
+    problems.forEach(function (p) {
+      var item = el("li", { "data-kind": p.kind });
+      item.appendChild(el("span", { "class": "kind kind-" + p.kind }, T["kind_" + p.kind] || p.kind));
+      item.appendChild(document.createTextNode(" " + describe(p)));
+      item.title = p.message;
+      if (p.geometry || p.location) {
+        item.classList.add("zoomable");
+        item.addEventListener("click", function () {
+          if (p.geometry) {
+            map.fitBounds(L.geoJSON(p.geometry).getBounds(), { maxZoom: 19, padding: [60, 60] });
+          } else {
+            map.setView([p.location.lat, p.location.lon], 19);
+          }
+        });
+      }
+      list.appendChild(item);
+    });
+    return list;
+  }
+
+  function gridName(code) {
+    if (/^\d+$/.test(code)) { return fmt(T.gridLabel, { code: code }); }
+    return T.newGrid;
+  }
+
+  // The server words its problems in English; a Chinese page says them in Chinese from the
+  // same facts (kind, codes, area, location).
+  function describe(p) {
+    if (String(cfg.lang).indexOf("en") === 0) { return p.message; }
+    var codes = p.codes || [];
+    var level = cfg.levels[Math.min(cfg.levels.length - 1, levelDepthOfChildren())];
+    var values = {
+      a: gridName(codes[0] || ""), b: gridName(codes[1] || ""),
+      area: p.area_m2 !== null && p.area_m2 !== undefined ? m2(p.area_m2) : "",
+      min: level && level.min_area_m2 ? m2(level.min_area_m2) : "0",
+      max: level && level.max_area_m2 ? m2(level.max_area_m2) : "∞",
+      where: p.location ? p.location.lon.toFixed(6) + ", " + p.location.lat.toFixed(6) : ""
+    };
+    var template = T["msg_" + p.kind];
+    return template ? fmt(template, values) : p.message;
+  }
+
+  function levelDepthOfChildren() {
+    var depth = cfg.levels.length - 1;
+    cfg.levels.forEach(function (lv) {
+      if (state.parent && lv.slug === state.parent.level) { depth = lv.depth + 1; }
+    });
+    return depth;
+  }
+
+  function showConflict(body) {
+    state.lastOk = false;
+    document.body.dataset.checkState = "conflict";
+    var box = $("result");
+    box.innerHTML = "";
+    box.className = "result bad";
+    box.appendChild(el("p", { "class": "result-head" }, fmt(T.conflict, {
+      code: body.grid, who: body.changed_by, when: when(body.changed_at), version: body.current_version
+    })));
+    // Their boundary, for comparison with the planner's kept drawing.
+    previewLayer.clearLayers().addData({ type: "Feature", geometry: body.current_geometry,
+                                        properties: { code: body.grid + " v" + body.current_version, area_m2: 0 } });
+    var retry = el("button", { type: "button", id: "act-retry", "class": "primary" }, T.retry);
+    retry.addEventListener("click", function () {
+      if (state.children[body.grid]) { state.children[body.grid].properties.version = body.current_version; }
+      if (state.edit.versions) { state.edit.versions[body.grid] = body.current_version; }
+      if (state.edit.version !== undefined) { state.edit.version = body.current_version; }
+      check();
+    });
+    var reload = el("button", { type: "button" }, T.reload);
+    reload.addEventListener("click", function () { endMode(); showParent(state.parent.code, currentDepth()); });
+    box.appendChild(retry);
+    box.appendChild(reload);
+    refreshTools();
+  }
+
+  function afterSave(body) {
+    var message = $("result").innerHTML;
+    var parent = state.parent.code;
+    state.original = null;  // keep what was saved: do not restore on leaving the mode
+    if (state.mode === "draw" && state.workLayer) { map.removeLayer(state.workLayer); state.workLayer = null; }
+    endMode();
+    showParent(parent, currentDepth());
+    setTimeout(function () {
+      $("result").innerHTML = message;
+      $("result").className = "result ok";
+      document.body.dataset.checkState = "saved";
+    }, 0);
+    document.body.dataset.saved = (body.codes.created.concat(body.codes.changed)).join(",");
+  }
+
+  function currentDepth() {
+    for (var d = pickers.length - 1; d >= 0; d--) {
+      if (pickers[d].value) { return d; }
+    }
+    return 0;
+  }
+
+  // --- History --------------------------------------------------------------------------------
+  var HISTORY_COLOURS = ["#c0001a", "#6a3d9a", "#ff7f00", "#1f78b4", "#33a02c"];
+  $("tool-history").addEventListener("click", function () {
+    var code = state.selected[0];
+    fetchJSON(cfg.urls.history.replace(cfg.placeholder, code)).then(function (res) {
+      if (res.status !== 200) { throw new Error(res.body.detail || res.status); }
+      var h = res.body;
+      historyLayer.clearLayers();
+      $("history").hidden = false;
+      $("history-title").textContent = fmt(T.historyOf, { code: code });
+      var list = $("history-list");
+      list.innerHTML = "";
+      h.boundaries.forEach(function (b, i) {
+        var colour = HISTORY_COLOURS[i % HISTORY_COLOURS.length];
+        var label = T.version + " " + b.version + " · " + when(b.valid_from) +
+          (b.valid_to ? " – " + when(b.valid_to) : " · " + T.current) +
+          (b.changed_by ? " · " + T.by + " " + b.changed_by : "") + " · " + m2(b.area_m2);
+        var shape = L.geoJSON(b.geometry, Object.assign({
+          style: { color: colour, weight: b.valid_to ? 2 : 3, dashArray: b.valid_to ? "5 4" : null, fill: false }
+        }, overlay)).bindTooltip(label, { sticky: true });
+        historyLayer.addLayer(shape);
+        var item = el("li", {}, label + (b.reason ? " · " + T.reason + "：" + b.reason : ""));
+        item.style.borderLeftColor = colour;
+        list.appendChild(item);
+      });
+      if (h.replaced_by.length) { list.appendChild(el("li", { "class": "lineage" }, T.replacedBy + h.replaced_by.join("、"))); }
+      if (h.replaces.length) { list.appendChild(el("li", { "class": "lineage" }, T.replaces + h.replaces.join("、"))); }
+      document.body.dataset.historyLoaded = String(h.boundaries.length);
+    }).catch(function (e) { setResult(T.failed + e.message, "error"); });
+  });
+
+  // --- Messages -------------------------------------------------------------------------------
+  function setResult(text, kind) {
+    var box = $("result");
+    box.innerHTML = "";
+    box.className = "result " + (kind || "");
+    box.appendChild(el("p", { "class": "result-head" }, text));
+  }
+  function clearResult() { $("result").innerHTML = ""; $("result").className = "result"; }
+
+  // --- Start ----------------------------------------------------------------------------------
+  cfg.gridTypes.forEach(function (t) {
+    $("create-type").appendChild(el("option", { value: t.value }, t.label));
+  });
+  $("create-type").value = "other";
+  pickers.forEach(function (select, depth) {
+    select.addEventListener("change", function () { onPick(depth); });
+  });
+  // Pickers start at the planner's own level: a street planner starts at their streets.
+  var startDepth = cfg.starts.length ? Math.max(0, Math.min(2, (cfg.starts[0].code.length - 6) / 3)) : 0;
+  for (var d = 0; d < startDepth; d++) { pickers[d].closest("label").hidden = true; }
+  pickers = pickers.slice(startDepth);
+  fillPicker(pickers[0], cfg.starts);
+  if (cfg.starts.length === 1) {
+    pickers[0].value = cfg.starts[0].code;
+    onPick(0);
+  }
+  refreshTools();
+  document.body.dataset.ready = "1";
+})();

@@ -1,0 +1,120 @@
+"""The planner's grid editor in real Chromium: draw and save a grid, split one with a line,
+and see an overlapping drawing refused with the overlap on the map."""
+
+from __future__ import annotations
+
+import pytest
+import shapely
+
+from geogrid.accounts.models import Role
+from geogrid.core.gis import to_metric
+from geogrid.grids.models import Grid
+from tests import factories
+from tests.geometry import rect, to_lonlat
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def district(transactional_db):
+    factories.levels()
+    admin = factories.user("root-admin", Role.ADMIN)
+    city = factories.small_city(admin)
+    factories.user("planner-a", Role.PLANNER, scope=[city["district"]])
+    return city
+
+
+def open_community(page, base_url: str, street: str, community: str) -> None:
+    page.goto(base_url + "/login/?next=/grids/editor/")
+    page.fill("input[name=username]", "planner-a")
+    page.fill("input[name=password]", "pw-planner-a")
+    page.click("form:has(input[name=password]) button[type=submit]")
+    page.wait_for_selector("body[data-ready]")
+    page.wait_for_selector(f"#pick-1 option[value='{street}']", state="attached")
+    page.select_option("#pick-1", street)
+    page.wait_for_selector(f"#pick-2 option[value='{community}']", state="attached")
+    page.select_option("#pick-2", community)
+    page.wait_for_function(
+        f"document.getElementById('parent-summary').textContent.includes('{community}')")
+
+
+def pixel(page, x: float, y: float) -> tuple[float, float]:
+    """Where the point x, y metres from the test origin is on the screen."""
+    at = to_lonlat(shapely.Point(x, y))
+    return page.evaluate("""([lat, lng]) => {
+        const p = geogridEditor.map.latLngToContainerPoint([lat, lng]);
+        const box = document.getElementById('editor-map').getBoundingClientRect();
+        return [box.left + p.x, box.top + p.y];
+    }""", [at.y, at.x])
+
+
+def click_at(page, x: float, y: float) -> None:
+    page.mouse.click(*pixel(page, x, y))
+    page.wait_for_timeout(120)
+
+
+def test_planner_draws_a_grid_by_clicking_and_the_database_holds_it(
+        live_server, page, screenshot, district):
+    open_community(page, live_server.url, "110101002", "110101002001")
+    page.click("#tool-draw")
+    corners = [(220, 20), (320, 20), (320, 120), (220, 120)]
+    for x, y in corners:
+        click_at(page, x, y)
+    click_at(page, *corners[0])  # clicking the first vertex closes the ring
+    page.wait_for_selector("body[data-check-state='ok']")
+    assert "检查通过" in page.inner_text("#result")
+    page.fill("#create-name", "新建公园网格")
+    page.select_option("#create-type", "park")
+    screenshot("grid-editor-drawn")
+    page.click("#act-save")
+    page.wait_for_selector("body[data-saved]")
+    stored = Grid.objects.get(parent__code="110101002001")
+    assert stored.name == "新建公园网格" and stored.grid_type == "park"
+    expected = rect(220, 20, 320, 120)
+    shape = shapely.from_wkb(bytes(stored.geom.wkb))
+    assert stored.area_m2 == pytest.approx(10_000, rel=0.03)
+    # Clicks land within a pixel or two of the intended corners (~1 m per pixel here).
+    assert shapely.hausdorff_distance(to_metric(shape), to_metric(expected)) < 3.0
+    page.wait_for_selector(f"#children-list li[data-code='{stored.code}']")
+
+
+def test_a_split_line_makes_two_valid_siblings(live_server, page, screenshot, district):
+    open_community(page, live_server.url, "110101001", "110101001001")
+    target = "110101001001001"  # the north-west cell, x 0–100, y 100–200
+    click_at(page, 50, 150)
+    page.wait_for_selector(f"#children-list li.selected[data-code='{target}']")
+    page.click("#tool-split")
+    click_at(page, 50, 95)
+    click_at(page, 50, 215)
+    click_at(page, 50, 215)  # clicking the last vertex again finishes the line
+    page.wait_for_selector("body[data-check-state='ok']")
+    assert "110101001001005" in page.inner_text("#result")
+    screenshot("grid-editor-split-preview")
+    page.click("#act-save")
+    page.wait_for_selector("body[data-saved]")
+    assert not Grid.objects.get(code=target).is_active
+    pieces = list(Grid.objects.active().filter(parent__code="110101001001",
+                                               code__gt="110101001001004"))
+    assert len(pieces) == 2
+    assert all(p.geom.valid for p in pieces)
+    assert sum(p.area_m2 for p in pieces) == pytest.approx(10_000, rel=1e-3)
+    page.wait_for_selector("#children-list li[data-code='110101001001006']")
+    screenshot("grid-editor-split-saved")
+
+
+def test_an_overlapping_drawing_is_refused_with_the_overlap_shown(
+        live_server, page, screenshot, district):
+    open_community(page, live_server.url, "110101001", "110101001001")
+    page.click("#tool-draw")
+    corners = [(60, 120), (140, 120), (140, 180), (60, 180)]
+    for x, y in corners:
+        click_at(page, x, y)
+    click_at(page, *corners[0])
+    page.wait_for_selector("body[data-check-state='problems']")
+    kinds = page.eval_on_selector_all("#result .problems li", "els => els.map(e => e.dataset.kind)")
+    assert kinds == ["overlap", "overlap"]
+    assert page.locator("path.problem-shape").count() == 2
+    assert page.is_disabled("#act-save")
+    assert "重叠" in page.inner_text("#result")
+    screenshot("grid-editor-overlap-refused")
+    assert Grid.objects.filter(parent__code="110101001001").count() == 4
