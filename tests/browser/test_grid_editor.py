@@ -118,3 +118,67 @@ def test_an_overlapping_drawing_is_refused_with_the_overlap_shown(
     assert "重叠" in page.inner_text("#result")
     screenshot("grid-editor-overlap-refused")
     assert Grid.objects.filter(parent__code="110101001001").count() == 4
+
+
+def test_a_community_is_re_divided_from_the_page_after_a_preview(
+        live_server, page, screenshot, district):
+    open_community(page, live_server.url, "110101002", "110101002001")
+    page.click("#tool-divide")
+    page.fill("#divide-area", "10000")
+    page.click("#divide-form button[type=submit]")
+    page.wait_for_selector("body[data-check-state='ok']")
+    # The preview draws the four cells and writes nothing yet.
+    assert page.locator("#result li[data-kind='created']").inner_text().count("110101002001") == 4
+    assert not Grid.objects.filter(parent__code="110101002001").exists()
+    screenshot("grid-editor-divide-preview")
+    page.click("#act-save")
+    page.wait_for_selector("body[data-saved]")
+    cells = Grid.objects.active().filter(parent__code="110101002001")
+    assert cells.count() == 4 and {round(c.area_m2) for c in cells} == {10000}
+
+
+def drag(page, start: tuple[float, float], end: tuple[float, float]) -> None:
+    page.mouse.move(*pixel(page, *start))
+    page.mouse.down()
+    for step in range(1, 6):
+        x = start[0] + (end[0] - start[0]) * step / 5
+        y = start[1] + (end[1] - start[1]) * step / 5
+        page.mouse.move(*pixel(page, x, y))
+    page.mouse.up()
+
+
+def test_a_stale_version_shows_who_saved_keeps_the_drawing_and_retries(
+        live_server, page, screenshot, district):
+    from geogrid.accounts.models import User
+    from geogrid.grids.services import reshape_grid
+
+    open_community(page, live_server.url, "110101001", "110101001001")
+    target = "110101001001001"
+    click_at(page, 50, 150)
+    page.wait_for_selector(f"#children-list li.selected[data-code='{target}']")
+    page.click("#tool-edit")
+    # Someone else saves the grid while the planner is editing it.
+    reshape_grid(grid=Grid.objects.get(code=target), geom=rect(0, 100, 100, 198),
+                 expected_version=1, actor=User.objects.get(username="root-admin"))
+    drag(page, (0, 200), (8, 192))  # the north-west corner, moved inwards
+    page.wait_for_selector("body[data-check-state='conflict']")
+    assert "root-admin" in page.inner_text("#result")
+    screenshot("grid-editor-conflict")
+    page.click("#act-retry")
+    page.wait_for_selector("body[data-check-state='ok']")
+    page.click("#act-save")
+    page.wait_for_selector("body[data-saved]")
+    saved = Grid.objects.get(code=target)
+    assert saved.version == 3
+    # The planner's moved corner, not the other editor's boundary, is what was saved.
+    vertices = to_metric(shapely.points(shapely.get_coordinates(
+        shapely.from_wkb(bytes(saved.geom.wkb)))))
+    moved_corner = to_metric(to_lonlat(shapely.Point(8, 192)))
+    assert shapely.distance(vertices, moved_corner).min() < 3.0
+    # Its history lists the three boundaries with their authors.
+    click_at(page, 50, 150)
+    page.click("#tool-history")
+    page.wait_for_selector("body[data-history-loaded='3']")
+    history = page.inner_text("#history-list")
+    assert "planner-a" in history and "root-admin" in history
+    screenshot("grid-editor-history")

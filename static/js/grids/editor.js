@@ -148,7 +148,7 @@
 
   function showParent(code, depth) {
     setResult(T.loading, "info");
-    Promise.all([
+    return Promise.all([
       fetchJSON(cfg.urls.grids + code + "/"),
       loadAllPages(gridsUrl({ parent: code, page_size: 1000 }), [])
     ]).then(function (parts) {
@@ -627,13 +627,13 @@
     state.original = null;  // keep what was saved: do not restore on leaving the mode
     if (state.mode === "draw" && state.workLayer) { map.removeLayer(state.workLayer); state.workLayer = null; }
     endMode();
-    showParent(parent, currentDepth());
-    setTimeout(function () {
+    // Reload the children (new codes, versions), then say what was saved.
+    return showParent(parent, currentDepth()).then(function () {
       $("result").innerHTML = message;
       $("result").className = "result ok";
       document.body.dataset.checkState = "saved";
-    }, 0);
-    document.body.dataset.saved = (body.codes.created.concat(body.codes.changed)).join(",");
+      document.body.dataset.saved = (body.codes.created.concat(body.codes.changed)).join(",");
+    });
   }
 
   function currentDepth() {
