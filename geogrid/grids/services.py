@@ -557,6 +557,28 @@ def _lock_for_replacement(grids: Sequence[Grid], expected_versions: dict[str, in
     return locked
 
 
+def _close_replaced(old: Sequence[Grid]) -> None:
+    """Retire grids that new ones replace in the same transaction. Their contents are not
+    re-assigned here: creating the replacements does that once (a retire-then-create would
+    first strip every component and case of its grid and count each move twice)."""
+    now = timezone.now()
+    GridBoundary.objects.filter(grid__in=old, valid_to__isnull=True).update(valid_to=now)
+    for grid in old:
+        grid.valid_to = now
+        grid.version += 1
+        grid.save(update_fields=["valid_to", "version", "updated_at"])
+
+
+def _record_replaced(old: Sequence[Grid], created: Sequence[Grid], *, actor: Any, reason: str,
+                     by: str) -> None:
+    new_codes = [g.code for g in created]
+    GridEvent.objects.bulk_create(
+        GridEvent(grid=g, action="retired", actor=actor,
+                  details={"reason": reason, "by": by, "replaced_by": new_codes})
+        for g in old
+    )
+
+
 def _replace_grids(*, old: Sequence[Grid], candidates: Sequence[Candidate], actor: Any,
                    action: str, reason: str) -> list[Grid]:
     """Retire `old` and create `candidates` in their place, in the caller's transaction."""
@@ -565,22 +587,12 @@ def _replace_grids(*, old: Sequence[Grid], candidates: Sequence[Candidate], acto
                                 exclude_ids=[g.pk for g in old])
     if problems:
         raise TopologyError(_first_message(problems), [p for v in problems.values() for p in v])
-    now = timezone.now()
-    GridBoundary.objects.filter(grid__in=old, valid_to__isnull=True).update(valid_to=now)
-    for grid in old:
-        grid.valid_to = now
-        grid.version += 1
-        grid.save(update_fields=["valid_to", "version", "updated_at"])
+    _close_replaced(old)
     # Creating the new grids re-assigns what lay in the old ones (the impact providers look at
     # everything inside the new boundaries).
     created = create_grids(actor=actor, level=level, parent=parent, candidates=candidates,
                            source=GridSource.DRAWN, action=action, check=False)
-    new_codes = [g.code for g in created]
-    GridEvent.objects.bulk_create(
-        GridEvent(grid=g, action="retired", actor=actor,
-                  details={"reason": reason, "by": action, "replaced_by": new_codes})
-        for g in old
-    )
+    _record_replaced(old, created, actor=actor, reason=reason, by=action)
     for grid in created:
         GridEvent.objects.filter(grid=grid, action=action).update(
             details={"code": grid.code, "area_m2": grid.area_m2, "reason": reason,
@@ -790,8 +802,13 @@ def divide_grid(
             for i, (c, a) in enumerate(zip(candidates, areas, strict=True))
         ]
     for child in existing:
-        retire_grid(grid=child, expected_version=child.version, actor=actor,
-                    reason=f"re-division of {parent.code}")
+        active_children = child.children.active().count()
+        if active_children:
+            raise GridError(
+                f"Grid {child.code} still has {active_children} active child grids; re-divide "
+                f"it first, or divide {parent.code} at its own level."
+            )
+    _close_replaced(existing)
     sequence = _next_sequence(parent)
     for offset, candidate in enumerate(candidates):
         candidate.code = child_code(parent.code, sequence + offset, level.code_length)
@@ -809,6 +826,8 @@ def divide_grid(
             candidate.attrs.update(describe(candidate.code, float(area)))
     children = create_grids(actor=actor, level=level, parent=parent, candidates=candidates,
                             source=source, check=False)
+    _record_replaced(existing, children, actor=actor, reason=f"re-division of {parent.code}",
+                     by="divided")
     GridEvent.objects.create(grid=parent, action="divided", actor=actor, details={
         "method": method, "target_area_m2": target_area_m2, "children": len(children),
         "first_code": children[0].code if children else None,

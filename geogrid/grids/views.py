@@ -99,6 +99,7 @@ def _editor_text() -> dict[str, str]:
         "retry": _("用我的图形重试"), "reload": _("放弃并重新加载"),
         "kind_overlap": _("重叠"), "kind_gap": _("缝隙"), "kind_escape": _("超出上级"),
         "kind_invalid": _("图形无效"), "kind_area": _("面积不符"),
+        "colon": _("："), "listSep": _("、"),
         "error": _("出错了："), "confirmLeave": _("有未保存的修改，确定放弃吗？"),
         # Problems in the page's language, composed from the check's kind, codes and area.
         "gridLabel": _("网格 %(code)s"), "newGrid": _("新网格"),

@@ -61,7 +61,8 @@
   var previewLayer = L.geoJSON(null, Object.assign({
     style: { color: "#0b63c5", weight: 2, dashArray: "4 3", fillColor: "#4aa3ff", fillOpacity: 0.15 },
     onEachFeature: function (f, layer) {
-      layer.bindTooltip(f.properties.code + "<br>" + m2(f.properties.area_m2),
+      var area = f.properties.area_m2 ? "<br>" + m2(f.properties.area_m2) : "";
+      layer.bindTooltip(f.properties.code + area,
                         { permanent: true, direction: "center", className: "grid-label preview-label" });
     }
   }, overlay)).addTo(map);
@@ -491,7 +492,12 @@
 
   var hiddenLabels = [];
   function restoreLabels() {
-    hiddenLabels.forEach(function (code) { if (state.layers[code]) { state.layers[code].openTooltip(); } });
+    hiddenLabels.forEach(function (code) {
+      var layer = state.layers[code];
+      if (!layer) { return; }
+      layer.openTooltip();
+      layer.setStyle(childStyle(state.children[code], state.selected.indexOf(code) >= 0));
+    });
     hiddenLabels = [];
   }
 
@@ -518,7 +524,11 @@
       [["created", done ? T.createdDone : T.created], ["changed", done ? T.changedDone : T.changed],
        ["retired", done ? T.retiredDone : T.retired]].forEach(function (pair) {
         var codes = body.codes[pair[0]];
-        if (codes.length) { facts.appendChild(el("li", { "data-kind": pair[0] }, pair[1] + "：" + codes.join("、"))); }
+        if (!codes.length) { return; }
+        // A re-division lists dozens of codes: the first ones, the last one and how many.
+        var shown = codes.length > 8 ? codes.slice(0, 3).join(T.listSep) + " … " + codes[codes.length - 1] +
+          " (" + codes.length + ")" : codes.join(T.listSep);
+        facts.appendChild(el("li", { "data-kind": pair[0], "data-count": String(codes.length) }, pair[1] + T.colon + shown));
       });
       var impact = body.impact;
       facts.appendChild(el("li", { "data-kind": "components" }, fmt(T.componentsMoved, { n: impact.components_moved || 0 })));
@@ -531,7 +541,12 @@
         previewLayer.addData(body.grids);
         // The preview's labels replace those of the grids it retires or changes.
         body.codes.retired.concat(body.codes.changed).forEach(function (code) {
-          if (state.layers[code]) { state.layers[code].closeTooltip(); hiddenLabels.push(code); }
+          var layer = state.layers[code];
+          if (!layer) { return; }
+          layer.closeTooltip();
+          // Grids the edit retires fade out, so the preview reads as what replaces them.
+          if (body.codes.retired.indexOf(code) >= 0) { layer.setStyle({ fillOpacity: 0.06, opacity: 0.35 }); }
+          hiddenLabels.push(code);
         });
       }
     }
@@ -606,7 +621,8 @@
     })));
     // Their boundary, for comparison with the planner's kept drawing.
     previewLayer.clearLayers().addData({ type: "Feature", geometry: body.current_geometry,
-                                        properties: { code: body.grid + " v" + body.current_version, area_m2: 0 } });
+                                        properties: { code: body.grid + " · " + T.version + " " + body.current_version } });
+    if (state.layers[body.grid]) { state.layers[body.grid].closeTooltip(); hiddenLabels.push(body.grid); }
     var retry = el("button", { type: "button", id: "act-retry", "class": "primary" }, T.retry);
     retry.addEventListener("click", function () {
       if (state.children[body.grid]) { state.children[body.grid].properties.version = body.current_version; }
@@ -664,12 +680,12 @@
           style: { color: colour, weight: b.valid_to ? 2 : 3, dashArray: b.valid_to ? "5 4" : null, fill: false }
         }, overlay)).bindTooltip(label, { sticky: true });
         historyLayer.addLayer(shape);
-        var item = el("li", {}, label + (b.reason ? " · " + T.reason + "：" + b.reason : ""));
+        var item = el("li", {}, label + (b.reason ? " · " + T.reason + T.colon + b.reason : ""));
         item.style.borderLeftColor = colour;
         list.appendChild(item);
       });
-      if (h.replaced_by.length) { list.appendChild(el("li", { "class": "lineage" }, T.replacedBy + h.replaced_by.join("、"))); }
-      if (h.replaces.length) { list.appendChild(el("li", { "class": "lineage" }, T.replaces + h.replaces.join("、"))); }
+      if (h.replaced_by.length) { list.appendChild(el("li", { "class": "lineage" }, T.replacedBy + h.replaced_by.join(T.listSep))); }
+      if (h.replaces.length) { list.appendChild(el("li", { "class": "lineage" }, T.replaces + h.replaces.join(T.listSep))); }
       document.body.dataset.historyLoaded = String(h.boundaries.length);
     }).catch(function (e) { setResult(T.failed + e.message, "error"); });
   });
