@@ -145,3 +145,20 @@ def test_a_self_intersecting_drawing_is_a_problem_with_its_location(city, admin_
                        geometry=shapely.geometry.mapping(bowtie(250, 50, 100)))
     assert not outcome.ok and outcome.problems[0].kind == "invalid"
     assert outcome.problems[0].location is not None
+
+
+def test_a_re_division_moves_each_component_once_to_its_new_grid(
+        city, manhole_class, admin_user):
+    from geogrid.components.models import ComponentEvent
+
+    cover = create_component(actor=admin_user, component_class=manhole_class,
+                             geom=point(20, 180))
+    outcome = run_edit(action="divide", actor=admin_user, commit=True, grid=city["west_c"],
+                       replace_existing=True, target_area_m2=10_000)
+    assert outcome.ok and len(outcome.retired) == 4 and len(outcome.created) == 4
+    assert outcome.impact["components_moved"] == 1
+    moved = Component.objects.get(pk=cover.pk)
+    assert moved.grid.code in [g.code for g in outcome.created]
+    assert ComponentEvent.objects.filter(component=cover, action="regridded").count() == 1
+    assert GridEvent.objects.get(grid=unit(city, "001"), action="retired").details[
+        "replaced_by"] == [g.code for g in outcome.created]
