@@ -95,6 +95,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "geogrid.core.basemap.basemap_context",
             ],
         },
     },
@@ -192,20 +193,23 @@ GEOGRID_TOPOLOGY_TOLERANCE_M = envfloat("GEOGRID_TOPOLOGY_TOLERANCE_M", 0.5)
 GEOGRID_PUBLIC_READ_API = envbool("GEOGRID_PUBLIC_READ_API", "1")
 GEOGRID_API_PAGE_SIZE = envint("GEOGRID_API_PAGE_SIZE", 100)
 GEOGRID_API_MAX_PAGE_SIZE = envint("GEOGRID_API_MAX_PAGE_SIZE", 1000)
-# Basemap tile URL template; the pages still work (grey background) when it cannot be reached.
-GEOGRID_BASEMAP_URL = os.environ.get(
-    "GEOGRID_BASEMAP_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
-)
-GEOGRID_BASEMAP_ATTRIBUTION = os.environ.get(
-    "GEOGRID_BASEMAP_ATTRIBUTION", "© OpenStreetMap contributors"
-)
+# The basemap (geogrid/core/basemap.py): osm (default), tianditu (天地图, needs
+# GEOGRID_TIANDITU_KEY), custom (GEOGRID_BASEMAP_URL, an XYZ template) or none. Pages still work
+# (grey background) when it cannot be reached. GEOGRID_BASEMAP_URL alone means custom.
+GEOGRID_BASEMAP_URL = os.environ.get("GEOGRID_BASEMAP_URL", "")
+GEOGRID_BASEMAP_ATTRIBUTION = os.environ.get("GEOGRID_BASEMAP_ATTRIBUTION", "")
+GEOGRID_BASEMAP = os.environ.get("GEOGRID_BASEMAP",
+                                 "custom" if GEOGRID_BASEMAP_URL else "osm").strip().lower()
+GEOGRID_TIANDITU_KEY = os.environ.get("GEOGRID_TIANDITU_KEY", "")
 
 LEAFLET_CONFIG = {
     "DEFAULT_CENTER": (39.91, 116.41),
     "DEFAULT_ZOOM": 12,
     "MIN_ZOOM": 3,
     "MAX_ZOOM": 19,
-    "TILES": [(_("Basemap"), GEOGRID_BASEMAP_URL, {"attribution": GEOGRID_BASEMAP_ATTRIBUTION})],
+    # Admin maps: the same basemap as the pages (the first layer of it).
+    "TILES": [(_("Basemap"), GEOGRID_BASEMAP_URL or "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+               {"attribution": GEOGRID_BASEMAP_ATTRIBUTION or "© OpenStreetMap contributors"})],
     "RESET_VIEW": False,
 }
 

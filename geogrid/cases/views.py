@@ -36,8 +36,6 @@ def _workbench(request: HttpRequest, *, mode: str, title: str, queues: list[dict
     config = {
         "mode": mode, "urls": _urls(), "placeholder": ID, "queues": queues,
         "departments": departments,
-        "basemapUrl": settings.GEOGRID_BASEMAP_URL,
-        "basemapAttribution": settings.GEOGRID_BASEMAP_ATTRIBUTION,
         "maxPhotoMB": settings.GEOGRID_MAX_PHOTO_MB,
         "timeZone": settings.TIME_ZONE,
     }
@@ -89,8 +87,6 @@ def report(request: HttpRequest) -> HttpResponse:
         "urls": {**_urls(), "grids": reverse("grids-api:grid-list"),
                  "grid": reverse("grids-api:grid-detail", args=["__code__"])},
         "placeholder": ID, "myGrids": grids[:60],
-        "basemapUrl": settings.GEOGRID_BASEMAP_URL,
-        "basemapAttribution": settings.GEOGRID_BASEMAP_ATTRIBUTION,
         "maxPhotoMB": settings.GEOGRID_MAX_PHOTO_MB,
     }
     return render(request, "cases/report.html", {"config": config})

@@ -26,8 +26,6 @@ def inspector_page(request: HttpRequest) -> HttpResponse:
              user.grid_scopes.order_by("grid__code").values_list("grid__code", "grid__name")]
     can_change_status = has_role(user, *STATUS_ROLES)
     config = {
-        "basemapUrl": settings.GEOGRID_BASEMAP_URL,
-        "basemapAttribution": settings.GEOGRID_BASEMAP_ATTRIBUTION,
         # URLs with a placeholder code: the script substitutes the real one.
         "urls": {
             "components": reverse("components-api:component-list"),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db.models import Count
 from django.http import HttpRequest, HttpResponse
@@ -26,8 +25,6 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "grids/home.html", {
         "level_rows": [(level, counts.get(level.id, 0)) for level in levels],
         "generated_levels": generated_levels,
-        "basemap_url": settings.GEOGRID_BASEMAP_URL,
-        "basemap_attribution": settings.GEOGRID_BASEMAP_ATTRIBUTION,
     })
 
 
@@ -59,8 +56,6 @@ def editor(request: HttpRequest) -> HttpResponse:
         "starts": starts,
         "levels": levels,
         "gridTypes": [{"value": value, "label": str(label)} for value, label in GridType.choices],
-        "basemapUrl": settings.GEOGRID_BASEMAP_URL,
-        "basemapAttribution": settings.GEOGRID_BASEMAP_ATTRIBUTION,
         "lang": get_language() or "zh-hans",
         "text": _editor_text(),
     }

@@ -43,7 +43,7 @@
 
   var map = L.map("case-map", { maxZoom: 19 }).setView([39.915, 116.41], 13);
   cfg.map = map;
-  L.tileLayer(cfg.basemapUrl, { attribution: cfg.basemapAttribution, maxZoom: 19 }).addTo(map);
+  GeoGridBasemap.addTo(map);
   var grids = L.geoJSON(null, { interactive: false,
     style: { color: "#12355b", weight: 2, dashArray: "6 4", fillOpacity: 0.04 } }).addTo(map);
   var pin = null, point = null;

@@ -72,7 +72,7 @@
   // --- Map ----------------------------------------------------------------------------------
   var map = L.map("case-map", { preferCanvas: true, maxZoom: 19 }).setView([39.915, 116.41], 13);
   cfg.map = map;
-  L.tileLayer(cfg.basemapUrl, { attribution: cfg.basemapAttribution, maxZoom: 19 }).addTo(map);
+  GeoGridBasemap.addTo(map);
   var markers = L.layerGroup().addTo(map);
   var selected = L.layerGroup().addTo(map);
   var markerById = {};

@@ -40,7 +40,7 @@
 
   // --- Map and layers -------------------------------------------------------------------------
   var map = L.map("editor-map", { zoomControl: true }).setView([39.905, 116.41], 13);
-  L.tileLayer(cfg.basemapUrl, { attribution: cfg.basemapAttribution, maxZoom: 20 }).addTo(map);
+  GeoGridBasemap.addTo(map);
   map.pm.setGlobalOptions({ snappable: true, snapDistance: 20, allowSelfIntersection: true });
   var overlay = { pmIgnore: true, snapIgnore: true, interactive: false };
   var childLayer = L.geoJSON(null, {

@@ -3,8 +3,7 @@
   "use strict";
   var cfg = window.GEOGRID;
   var map = L.map("city-map", { preferCanvas: true }).setView([39.905, 116.41], 13);
-  var base = L.tileLayer(cfg.basemapUrl, { attribution: cfg.basemapAttribution, maxZoom: 19 });
-  base.addTo(map);
+  GeoGridBasemap.addTo(map);
   var palette = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#1f78b4"];
   var layer = L.geoJSON(null, {
     style: function (f) {

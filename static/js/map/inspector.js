@@ -17,7 +17,7 @@
   var map = L.map("inspector-map", { preferCanvas: true, maxZoom: 19, zoomControl: true })
     .setView([39.91, 116.41], 12);
   cfg.map = map;  // for the console and the browser tests
-  L.tileLayer(cfg.basemapUrl, { attribution: cfg.basemapAttribution, maxZoom: 19 }).addTo(map);
+  GeoGridBasemap.addTo(map);
   var gridLayer = L.geoJSON(null, {
     interactive: false,
     style: { color: "#12355b", weight: 2, dashArray: "6 4", fill: true, fillOpacity: 0.04 }

@@ -1,0 +1,63 @@
+"""The basemap under every map: a setting, never a dependency.
+
+GEOGRID_BASEMAP chooses it: "osm" (OpenStreetMap, the default), "tianditu" (天地图, the national
+service: vector map plus its Chinese label layer, needs GEOGRID_TIANDITU_KEY, the `tk` from
+console.tianditu.gov.cn), or "custom" (GEOGRID_BASEMAP_URL, any XYZ template), or "none". Pages
+draw grids, components and cases as vector layers over it, so they still work — on a grey
+background — when the basemap cannot be reached. 天地图's "_w" layers are Web Mercator on
+CGCS2000, which matches the storage CRS to well under a metre (unlike GCJ-02 maps).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core import checks
+
+OSM = {"url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+       "attribution": "© OpenStreetMap contributors", "maxZoom": 19}
+TIANDITU = ("https://t{s}.tianditu.gov.cn/%(layer)s_w/wmts?SERVICE=WMTS&REQUEST=GetTile"
+            "&VERSION=1.0.0&LAYER=%(layer)s&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles"
+            "&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk=%(key)s")
+TIANDITU_ATTRIBUTION = "© 天地图 国家地理信息公共服务平台"
+CHOICES = ("osm", "tianditu", "custom", "none")
+
+
+def basemap_layers() -> list[dict[str, Any]]:
+    """Tile layers (Leaflet options) of the configured basemap, bottom first."""
+    choice = settings.GEOGRID_BASEMAP
+    if choice == "none":
+        return []
+    if choice == "tianditu" and settings.GEOGRID_TIANDITU_KEY:
+        key = settings.GEOGRID_TIANDITU_KEY
+        return [
+            {"url": TIANDITU % {"layer": layer, "key": key}, "subdomains": "01234567",
+             "attribution": TIANDITU_ATTRIBUTION if layer == "vec" else "", "maxZoom": 18}
+            for layer in ("vec", "cva")
+        ]
+    if choice == "custom" and settings.GEOGRID_BASEMAP_URL:
+        return [{"url": settings.GEOGRID_BASEMAP_URL,
+                 "attribution": settings.GEOGRID_BASEMAP_ATTRIBUTION, "maxZoom": 19}]
+    return [OSM]
+
+
+def basemap_context(request: Any) -> dict[str, Any]:
+    """Template context: the layers, for base.html to hand to static/js/map/basemap.js."""
+    return {"basemap_layers": basemap_layers()}
+
+
+@checks.register()
+def check_basemap(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    choice = settings.GEOGRID_BASEMAP
+    if choice not in CHOICES:
+        return [checks.Error(f"GEOGRID_BASEMAP={choice!r} is not one of {', '.join(CHOICES)}.",
+                             id="geogrid.E001")]
+    if choice == "tianditu" and not settings.GEOGRID_TIANDITU_KEY:
+        return [checks.Warning("GEOGRID_BASEMAP=tianditu needs GEOGRID_TIANDITU_KEY (the tk of "
+                               "your 天地图 account); OpenStreetMap is used meanwhile.",
+                               id="geogrid.W001")]
+    if choice == "custom" and not settings.GEOGRID_BASEMAP_URL:
+        return [checks.Warning("GEOGRID_BASEMAP=custom needs GEOGRID_BASEMAP_URL; "
+                               "OpenStreetMap is used meanwhile.", id="geogrid.W002")]
+    return []
