@@ -8,6 +8,7 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework.authtoken.views import obtain_auth_token
 
 from geogrid.cases import views as case_views
+from geogrid.command_center import views as command_center_views
 from geogrid.components import views as component_views
 from geogrid.core.views import media
 from geogrid.grids import views as grid_views
@@ -21,6 +22,7 @@ urlpatterns = [
     path("cases/inbox/", case_views.inbox, name="case-inbox"),
     path("cases/checks/", case_views.checks, name="case-checks"),
     path("cases/report/", case_views.report, name="case-report"),
+    path("command-center/", command_center_views.dashboard, name="command-center"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -1,22 +1,29 @@
-"""Command-center API: report counts per grid for a period (choropleth, hot-grid ranking)."""
+"""Command-center API: report counts per grid for a period (choropleth), indicators (cards and
+tables by department, street and day), the hot-grid ranking, the overdue list and one grid's
+summary. Read-only, for the city-wide roles (operators, viewers, admins)."""
 
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from dataclasses import asdict
+from datetime import datetime, timedelta
 
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from geogrid.cases.indicators import LABELS, case_indicators
+from geogrid.command_center import summaries
 from geogrid.command_center.queries import cases_per_grid
 from geogrid.core.api import BadRequest
 from geogrid.core.codes import validate_grid_code
 from geogrid.core.permissions import require_role
+from geogrid.grids.models import Grid
 
 CITY_WIDE = ("operator", "viewer")
 DEFAULT_DAYS = 30
@@ -78,3 +85,145 @@ class GridCountsView(APIView):
         }
         return HttpResponse(json.dumps(body, ensure_ascii=False, separators=(",", ":")),
                             content_type="application/json; charset=utf-8")
+
+
+# --- The dashboard's other endpoints -------------------------------------------------------------
+PERIOD_PARAMETERS = [
+    OpenApiParameter("since", str, description="ISO 8601 with an offset; default: 30 days "
+                     "before 'until'"),
+    OpenApiParameter("until", str, description="ISO 8601 with an offset; default: now"),
+]
+FILTER_PARAMETERS = [
+    OpenApiParameter("class", str, description="A category's service code."),
+    OpenApiParameter("within", str, description="Only grids inside this grid."),
+]
+ROW_GROUPS = ("department", "street", "day")
+
+
+def _period(request: Request) -> tuple[datetime, datetime]:
+    until = _moment(request, "until") or timezone.now()
+    since = _moment(request, "since") or until - timedelta(days=DEFAULT_DAYS)
+    if until <= since:
+        raise BadRequest("'until' must be after 'since'.", field="until")
+    return since, until
+
+
+def _within(request: Request) -> str | None:
+    within = request.query_params.get("within") or None
+    if within:
+        try:
+            validate_grid_code(within)
+        except ValueError as exc:
+            raise BadRequest(str(exc), field="within") from exc
+    return within
+
+
+def _class(request: Request) -> str | None:
+    code = request.query_params.get("class", "").strip() or None
+    if code and (not code.isalnum() or len(code) > 8):
+        raise BadRequest(f"'class' must be a category's service code such as 06010, not "
+                         f"{code!r}.", field="class")
+    return code
+
+
+def _limit(request: Request, default: int, maximum: int) -> int:
+    raw = request.query_params.get("limit")
+    if raw is None:
+        return default
+    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
+        raise BadRequest(f"'limit' must be a whole number from 1 to {maximum}.", field="limit")
+    return int(raw)
+
+
+def _unknown_class(exc: ValueError) -> BadRequest:
+    return BadRequest(str(exc), field="class")
+
+
+class _CommandCenterView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    def initial(self, request: Request, *args: object, **kwargs: object) -> None:
+        super().initial(request, *args, **kwargs)
+        require_role(request.user, *CITY_WIDE, action="see the command center")
+
+
+class IndicatorsView(_CommandCenterView):
+    @extend_schema(parameters=PERIOD_PARAMETERS)
+    def get(self, request: Request) -> Response:
+        """The indicator cards of a period, city-wide (cases.indicators.case_indicators): rates
+        are fractions 0..1, hours are working hours; `labels` names each in the request's
+        language."""
+        since, until = _period(request)
+        indicators = case_indicators(start=since, end=until).as_dict()
+        del indicators["self_reported"]
+        return Response({"since": since, "until": until, "indicators": indicators,
+                         "labels": {key: str(LABELS[key]) for key in indicators}})
+
+
+class IndicatorRowsView(_CommandCenterView):
+    @extend_schema(parameters=[
+        OpenApiParameter("by", str, required=True, description="department, street or day"),
+        *PERIOD_PARAMETERS])
+    def get(self, request: Request) -> Response:
+        """Indicators per department or per street (most reports first), or cases reported,
+        filed and closed per day of the city's time zone (per month beyond 400 days)."""
+        by = request.query_params.get("by", "")
+        if by not in ROW_GROUPS:
+            raise BadRequest(f"'by' must be one of {', '.join(ROW_GROUPS)}, not {by!r}.",
+                             field="by")
+        since, until = _period(request)
+        if by == "day":
+            return Response({"since": since, "until": until, "by": by,
+                             **summaries.activity_by_day(start=since, end=until)})
+        return Response({"since": since, "until": until, "by": by,
+                         "rows": summaries.indicator_table(start=since, end=until, by=by)})
+
+
+class HotGridsView(_CommandCenterView):
+    @extend_schema(parameters=[*PERIOD_PARAMETERS, *FILTER_PARAMETERS,
+                               OpenApiParameter("limit", int, description="1–100, default 10")])
+    def get(self, request: Request) -> Response:
+        """The unit grids with the most reports in the period, with their names, overdue
+        reports and the count of the period of the same length before (the trend)."""
+        since, until = _period(request)
+        within, class_code, limit = _within(request), _class(request), _limit(request, 10, 100)
+        try:
+            grids = summaries.hot_grids(start=since, end=until, class_code=class_code,
+                                        within=within, limit=limit)
+        except ValueError as exc:
+            raise _unknown_class(exc) from exc
+        return Response({"since": since, "until": until,
+                         "previous_since": since - (until - since),
+                         "grids": [asdict(grid) for grid in grids]})
+
+
+class OverdueView(_CommandCenterView):
+    @extend_schema(parameters=[*FILTER_PARAMETERS,
+                               OpenApiParameter("limit", int, description="1–500, default 50")])
+    def get(self, request: Request) -> Response:
+        """Open cases past their deadline now, most overdue first, with the total count."""
+        within, class_code, limit = _within(request), _class(request), _limit(request, 50, 500)
+        now = timezone.now()
+        try:
+            total, cases = summaries.overdue_cases(now=now, class_code=class_code,
+                                                   within=within, limit=limit)
+        except ValueError as exc:
+            raise _unknown_class(exc) from exc
+        return Response({"now": now, "count": total, "cases": [asdict(c) for c in cases]})
+
+
+class GridSummaryView(_CommandCenterView):
+    @extend_schema(parameters=PERIOD_PARAMETERS)
+    def get(self, request: Request, code: str) -> Response:
+        """One grid at a glance: officer, inspectors, components by class, open cases and the
+        indicators of the period for the grid and its subtree."""
+        try:
+            validate_grid_code(code)
+        except ValueError as exc:
+            raise BadRequest(str(exc), field="code") from exc
+        since, until = _period(request)
+        try:
+            summary = summaries.grid_summary(code=code, start=since, end=until)
+        except Grid.DoesNotExist as exc:
+            raise Http404(f"There is no active grid {code}.") from exc
+        return Response({"since": since, "until": until, **summary.as_dict()})
