@@ -34,8 +34,7 @@ def open_community(page, base_url: str, street: str, community: str) -> None:
     page.select_option("#pick-1", street)
     page.wait_for_selector(f"#pick-2 option[value='{community}']", state="attached")
     page.select_option("#pick-2", community)
-    page.wait_for_function(
-        f"document.getElementById('parent-summary').textContent.includes('{community}')")
+    page.wait_for_selector(f"body[data-parent='{community}']")
 
 
 def pixel(page, x: float, y: float) -> tuple[float, float]:
@@ -49,7 +48,12 @@ def pixel(page, x: float, y: float) -> tuple[float, float]:
 
 
 def click_at(page, x: float, y: float) -> None:
-    page.mouse.click(*pixel(page, x, y))
+    # Geoman places a vertex where its hint marker is, which follows mousemove: settle the
+    # pointer on the spot before clicking.
+    at = pixel(page, x, y)
+    page.mouse.move(*at, steps=4)
+    page.wait_for_timeout(60)
+    page.mouse.click(*at)
     page.wait_for_timeout(120)
 
 
@@ -160,7 +164,7 @@ def test_a_stale_version_shows_who_saved_keeps_the_drawing_and_retries(
     # Someone else saves the grid while the planner is editing it.
     reshape_grid(grid=Grid.objects.get(code=target), geom=rect(0, 100, 100, 198),
                  expected_version=1, actor=User.objects.get(username="root-admin"))
-    drag(page, (0, 200), (8, 192))  # the north-west corner, moved inwards
+    drag(page, (0, 200), (20, 180))  # the north-west corner, moved inwards (away from snaps)
     page.wait_for_selector("body[data-check-state='conflict']")
     assert "root-admin" in page.inner_text("#result")
     screenshot("grid-editor-conflict")
@@ -173,7 +177,7 @@ def test_a_stale_version_shows_who_saved_keeps_the_drawing_and_retries(
     # The planner's moved corner, not the other editor's boundary, is what was saved.
     vertices = to_metric(shapely.points(shapely.get_coordinates(
         shapely.from_wkb(bytes(saved.geom.wkb)))))
-    moved_corner = to_metric(to_lonlat(shapely.Point(8, 192)))
+    moved_corner = to_metric(to_lonlat(shapely.Point(20, 180)))
     assert shapely.distance(vertices, moved_corner).min() < 3.0
     # Its history lists the three boundaries with their authors.
     click_at(page, 50, 150)
@@ -182,3 +186,33 @@ def test_a_stale_version_shows_who_saved_keeps_the_drawing_and_retries(
     history = page.inner_text("#history-list")
     assert "planner-a" in history and "root-admin" in history
     screenshot("grid-editor-history")
+
+
+def test_drawing_snaps_to_the_neighbours_vertices(live_server, page, screenshot, district):
+    from geogrid.accounts.models import User
+    from geogrid.grids.services import retire_grid
+
+    # Retiring the south-east cell (x 100–200, y 0–100) leaves a gap to fill.
+    retire_grid(grid=Grid.objects.get(code="110101001001004"), expected_version=1,
+                actor=User.objects.get(username="root-admin"))
+    open_community(page, live_server.url, "110101001", "110101001001")
+    page.click("#tool-draw")
+    # Each click lands about 1.5 m off the corner: only snapping makes the drawing fit.
+    corners = [(101.5, 101.5), (201.5, 101.5), (201.5, -1.5), (101.5, -1.5)]
+    for x, y in corners:
+        page.mouse.move(*pixel(page, x + 3, y + 3))
+        click_at(page, x, y)
+    click_at(page, *corners[0])
+    page.wait_for_selector("body[data-check-state='ok'], body[data-check-state='problems']")
+    screenshot("grid-editor-snapped")
+    assert page.get_attribute("body", "data-check-state") == "ok", page.inner_text("#result")
+    page.click("#act-save")
+    page.wait_for_selector("body[data-saved]")
+    new = Grid.objects.active().get(parent__code="110101001001", code__gt="110101001001004")
+    drawn = shapely.from_wkb(bytes(new.geom.wkb))
+    neighbours = shapely.union_all([shapely.from_wkb(bytes(g.geom.wkb)) for g in
+                                    Grid.objects.filter(code__in=["110101001001002",
+                                                                  "110101001001003"])])
+    # Snapped vertices coincide with the neighbours' and the parent's: no overlap at all.
+    assert shapely.intersection(drawn, neighbours).area < 1e-14
+    assert new.area_m2 == pytest.approx(10_000, rel=1e-3)

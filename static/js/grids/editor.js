@@ -55,9 +55,11 @@
       });
     }
   }).addTo(map);
-  var parentLayer = L.geoJSON(null, Object.assign({
-    style: { color: "#12355b", weight: 3, fill: false, dashArray: "6 4" }
-  }, overlay)).addTo(map);
+  // The parent's outline is a snap target (children are drawn up to it) but never edited.
+  var parentLayer = L.geoJSON(null, {
+    style: { color: "#12355b", weight: 3, fill: false, dashArray: "6 4" },
+    pmIgnore: true, snapIgnore: false, interactive: false
+  }).addTo(map);
   var previewLayer = L.geoJSON(null, Object.assign({
     style: { color: "#0b63c5", weight: 2, dashArray: "4 3", fillColor: "#4aa3ff", fillOpacity: 0.15 },
     onEachFeature: function (f, layer) {
@@ -164,9 +166,11 @@
       }
       drawChildren(features);
       parentLayer.clearLayers().addData(parent);
-      map.fitBounds(parentLayer.getBounds(), { padding: [20, 20] });
+      // No animation: the planner (and a test) may start drawing at once.
+      map.fitBounds(parentLayer.getBounds(), { padding: [20, 20], animate: false });
       clearResult();
       refreshTools();
+      document.body.dataset.parent = code;
     }).catch(function (e) { setResult(T.failed + e.message, "error"); });
   }
 
