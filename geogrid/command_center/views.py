@@ -52,8 +52,6 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "placeholder": CODE,
         "bounds": [round(v, 6) for v in extent] if extent else None,
         "categories": _categories(),
-        "basemapUrl": settings.GEOGRID_BASEMAP_URL,
-        "basemapAttribution": settings.GEOGRID_BASEMAP_ATTRIBUTION,
         "tileMaxZoom": settings.GEOGRID_TILE_MAX_ZOOM,
         "timeZone": settings.TIME_ZONE,
         "refreshSeconds": REFRESH_SECONDS,

@@ -126,7 +126,7 @@
   } else {
     map.setView([39.91, 116.41], 13);
   }
-  L.tileLayer(cfg.basemapUrl, { attribution: cfg.basemapAttribution, maxZoom: 19 }).addTo(map);
+  GeoGridBasemap.addTo(map);
 
   var mode = "heat";
   var counts = {};           // unit grid code -> reports in the period (grid-counts API)
