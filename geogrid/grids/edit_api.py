@@ -21,7 +21,7 @@ from geogrid.core.codes import validate_grid_code
 from geogrid.core.permissions import get_in_scope_or_404, require_role
 from geogrid.grids.edits import ACTIONS, outcome_payload, run_edit
 from geogrid.grids.models import Grid, GridEvent, GridType
-from geogrid.grids.services import VersionConflict
+from geogrid.grids.services import GridError, VersionConflict
 
 EDIT_ROLES = ("planner",)
 MAX_VERTICES = 20_000
@@ -143,6 +143,9 @@ class GridEditView(APIView):
                 "current_geometry": shapely.geometry.mapping(
                     shapely.from_wkb(bytes(current.geom.wkb))),
             }, status=409)
+        except GridError as exc:
+            # The editor words the common refusals in the page's language from `reason`.
+            raise BadRequest(str(exc), extra={"reason": exc.reason}) from exc
         payload = outcome_payload(outcome)
         if commit and not outcome.ok:
             return Response({"error": "topology", "detail": outcome.message, **payload},

@@ -29,6 +29,7 @@ from geogrid.core.gis import (
     area_m2,
     as_multipolygon,
     describe_invalidity,
+    from_metric,
     invalidity,
     to_metric,
 )
@@ -46,7 +47,12 @@ from geogrid.grids.models import (
 
 
 class GridError(ValueError):
-    """A grid change that cannot be made; the message says why in plain words."""
+    """A grid change that cannot be made; the message says why in plain words, and `reason`
+    names the case for clients that word it themselves (the editor, in the page's language)."""
+
+    def __init__(self, message: str, *, reason: str = ""):
+        super().__init__(message)
+        self.reason = reason
 
 
 class TopologyError(GridError):
@@ -339,7 +345,7 @@ def validate_reshape(*, grid: Grid, geom: Any) -> Candidate:
     """Check a new boundary for an existing grid without writing (same checks as a new grid,
     plus: the grid's own active children must stay covered). Returns the cleaned candidate."""
     if not grid.is_active:
-        raise GridError(f"Grid {grid.code} is retired; it cannot be reshaped.")
+        raise GridError(f"Grid {grid.code} is retired; it cannot be reshaped.", reason="retired")
     candidate = Candidate(geom=clean_polygon(geom), code=grid.code)
     problems = check_candidates(
         level=grid.level, parent=grid.parent, candidates=[candidate], exclude_ids=[grid.pk]
@@ -509,12 +515,12 @@ def retire_grid(*, grid: Grid, expected_version: int, actor: Any, reason: str = 
     if grid.version != expected_version:
         raise VersionConflict(grid, expected_version)
     if not grid.is_active:
-        raise GridError(f"Grid {grid.code} is already retired.")
+        raise GridError(f"Grid {grid.code} is already retired.", reason="retired")
     active_children = grid.children.active().count()
     if active_children:
         raise GridError(
             f"Grid {grid.code} still has {active_children} active child grids; retire or "
-            "re-divide them first."
+            "re-divide them first.", reason="has_children",
         )
     impact = edit_impact(grid=grid, new_geom=None)
     now = timezone.now()
@@ -542,7 +548,7 @@ def _lock_for_replacement(grids: Sequence[Grid], expected_versions: dict[str, in
     locked = [_lock(g) for g in sorted(grids, key=lambda g: g.code)]
     for grid in locked:
         if not grid.is_active:
-            raise GridError(f"Grid {grid.code} is retired; it cannot be edited.")
+            raise GridError(f"Grid {grid.code} is retired; it cannot be edited.", reason="retired")
         expected = expected_versions.get(grid.code)
         if expected is None:
             raise GridError(f"Give the version of grid {grid.code} you edited.")
@@ -552,7 +558,7 @@ def _lock_for_replacement(grids: Sequence[Grid], expected_versions: dict[str, in
         if children:
             raise GridError(
                 f"Grid {grid.code} has {children} active child grids; re-divide it instead, or "
-                "edit its children first."
+                "edit its children first.", reason="has_children",
             )
     return locked
 
@@ -600,15 +606,29 @@ def _replace_grids(*, old: Sequence[Grid], candidates: Sequence[Candidate], acto
     return created
 
 
+BLADE_EXTENSION_M = 1.0
+
+
 def _blade(line: Any) -> BaseGeometry:
+    """The cutting line, each end pushed 1 m further along its last segment: a line the editor
+    snapped onto a boundary ends exactly on it (in floating point, maybe a hair inside), and
+    should still cut."""
     shape = to_shapely(line)
-    if shape.is_empty or shape.geom_type not in ("LineString", "MultiLineString"):
-        raise GeometryError("Draw the cutting line as a line of at least two points.")
+    if shape.is_empty or shape.geom_type != "LineString" or len(shape.coords) < 2:
+        raise GeometryError("Draw the cutting line as one line of at least two points.")
     coords = shapely.get_coordinates(shape)
     if not np.isfinite(coords).all() or (np.abs(coords[:, 0]) > 180).any() or (
             np.abs(coords[:, 1]) > 90).any():
         raise GeometryError("The cutting line's coordinates are not longitude/latitude.")
-    return shape
+    # Only the two ends move; the drawn (maybe snapped) inner vertices stay bit for bit.
+    metric = shapely.get_coordinates(to_metric(shape))
+    for end, inner in ((0, 1), (-1, -2)):
+        direction = metric[end] - metric[inner]
+        length = float(np.hypot(*direction))
+        if length > 0:
+            pushed = metric[end] + direction / length * BLADE_EXTENSION_M
+            coords[end] = shapely.get_coordinates(from_metric(shapely.Point(pushed)))[0]
+    return shapely.LineString(coords)
 
 
 @transaction.atomic
@@ -629,7 +649,7 @@ def split_grid(*, grid: Grid, line: Any, expected_version: int, actor: Any, reas
     if len(pieces) < 2:
         raise GridError(
             f"The line does not cut grid {grid.code} in two: draw it right across the grid, "
-            "starting and ending outside it."
+            "starting and ending outside it.", reason="line_does_not_cut",
         )
     attrs = {name: getattr(grid, name) for name in INHERITED_ATTRIBUTES}
     candidates = [Candidate(geom=as_multipolygon(pieces[i]), attrs=dict(attrs))
@@ -648,16 +668,17 @@ def merge_grids(*, grids: Sequence[Grid], expected_versions: dict[str, int], act
     are summed when every grid has them.
     """
     if len({g.code for g in grids}) < 2:
-        raise GridError("Select at least two grids to merge.")
+        raise GridError("Select at least two grids to merge.", reason="merge_needs_two")
     locked = _lock_for_replacement(grids, expected_versions)
     if len({(g.level_id, g.parent_id) for g in locked}) > 1:
-        raise GridError("Only grids of the same level under the same parent can be merged.")
+        raise GridError("Only grids of the same level under the same parent can be merged.",
+                        reason="mixed_parents")
     shapes = shapely.from_wkb([bytes(g.geom.wkb) for g in locked])
     merged = shapely.union_all(shapes)
     if merged.geom_type != "Polygon":
         raise GridError(
             "These grids do not form one area (they must share edges, not only corners): "
-            + ", ".join(g.code for g in locked) + "."
+            + ", ".join(g.code for g in locked) + ".", reason="not_adjacent",
         )
     largest = max(locked, key=lambda g: g.area_m2)
     attrs = {name: getattr(largest, name) for name in INHERITED_ATTRIBUTES}
@@ -774,13 +795,13 @@ def divide_grid(
 
     parent = _lock(parent)
     if not parent.is_active:
-        raise GridError(f"Grid {parent.code} is retired; it cannot be divided.")
+        raise GridError(f"Grid {parent.code} is retired; it cannot be divided.", reason="retired")
     level = child_level(parent)
     existing = list(parent.children.active())
     if existing and not replace_existing:
         raise GridError(
             f"Grid {parent.code} already has {len(existing)} active child grids; retire them "
-            "first or re-divide with replace_existing."
+            "first or re-divide with replace_existing.", reason="has_children",
         )
     shapes = divide(shapely.from_wkb(bytes(parent.geom.wkb)), target_area_m2=target_area_m2,
                     method=method, seed=seed, count=count)
@@ -806,7 +827,7 @@ def divide_grid(
         if active_children:
             raise GridError(
                 f"Grid {child.code} still has {active_children} active child grids; re-divide "
-                f"it first, or divide {parent.code} at its own level."
+                f"it first, or divide {parent.code} at its own level.", reason="has_children",
             )
     _close_replaced(existing)
     sequence = _next_sequence(parent)

@@ -143,3 +143,11 @@ def test_history_lists_every_boundary_with_author_and_the_split_lineage(as_plann
     assert history["replaced_by"] == [city["west_c"].code + "005", city["west_c"].code + "006"]
     piece = as_planner.get(f"/api/v1/grids/{city['west_c'].code}005/history/").json()
     assert piece["replaces"] == [code]
+
+
+def test_a_refused_edit_names_its_reason(as_planner, city):
+    inside = geojson(to_lonlat(shapely.LineString([(50, 120), (50, 180)])))
+    response = as_planner.post(EDITS, {"action": "split", "grid": city["west_c"].code + "001",
+                                       "version": 1, "line": inside}, format="json")
+    assert response.status_code == 400
+    assert response.json()["reason"] == "line_does_not_cut"

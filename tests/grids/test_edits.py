@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import shapely
+import shapely.ops
 
 from geogrid.components.models import Component
 from geogrid.components.services import create_component
@@ -162,3 +163,20 @@ def test_a_re_division_moves_each_component_once_to_its_new_grid(
     assert ComponentEvent.objects.filter(component=cover, action="regridded").count() == 1
     assert GridEvent.objects.get(grid=unit(city, "001"), action="retired").details[
         "replaced_by"] == [g.code for g in outcome.created]
+
+
+def test_a_line_ending_a_hair_inside_the_boundary_still_cuts(city, admin_user):
+    # A line snapped onto the edges may end a hair inside them in floating point; here 5 cm.
+    line = to_lonlat(shapely.LineString([(0.05, 150), (99.95, 150)]))
+    as_drawn = shapely.ops.split(shapely.from_wkb(bytes(unit(city, "001").geom.wkb)), line)
+    assert len(as_drawn.geoms) == 1  # as drawn, it cuts nothing
+    pieces = split_grid(grid=unit(city, "001"), line=line, expected_version=1, actor=admin_user)
+    assert [round(p.area_m2) for p in pieces] == [5000, 5000]
+
+
+def test_refusals_name_their_reason_for_clients(city, admin_user):
+    with pytest.raises(GridError) as caught:
+        merge_grids(grids=[unit(city, "001"), unit(city, "004")],
+                    expected_versions={city["west_c"].code + "001": 1,
+                                       city["west_c"].code + "004": 1}, actor=admin_user)
+    assert caught.value.reason == "not_adjacent"

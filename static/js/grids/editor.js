@@ -479,7 +479,9 @@
       if (res.status === 409) { return showConflict(res.body); }
       if (res.status >= 400 && !res.body.problems) {
         state.lastOk = false;
-        setResult(T.error + (res.body.detail || res.status), "error");
+        var worded = res.body.reason && String(cfg.lang).indexOf("en") !== 0 && T["refused_" + res.body.reason];
+        setResult(worded || T.error + (res.body.detail || res.status), "error");
+        if (worded) { $("result").title = res.body.detail; }
         document.body.dataset.checkState = "error";
         return refreshTools();
       }
