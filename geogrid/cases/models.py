@@ -236,6 +236,34 @@ class CaseEvent(AuditEvent):
         verbose_name_plural = _("案件流转记录")
 
 
+class GridMonthCount(models.Model):
+    """Reports per unit grid and calendar month: the command center's long periods read these
+    instead of a million case rows (command_center/queries.py adds the partial months at the
+    edges from the cases themselves, so every count stays exact).
+
+    Derived data, written only by triggers on `cases_case` (migration 0003), never by Python:
+    every write path (intake's single statement, workflow saves, `flag_overdue`'s bulk UPDATE,
+    re-assignment, bulk inserts) then keeps it exact in the same transaction, which no service
+    hook could promise for `QuerySet.update()` or raw SQL. A month is the local calendar month
+    of `cases_count_month()` (settings.TIME_ZONE when the migration ran); the queries call the
+    same function, so the split into whole months and edges always matches what is stored.
+    """
+
+    pk = models.CompositePrimaryKey("month", "grid", "grid_code")
+    month = models.DateTimeField(_("月份"))  # the month's first instant
+    # No foreign key: cases already hold the grid (PROTECT), and a key check per upsert would
+    # tax intake for nothing.
+    grid = models.ForeignKey("grids.Grid", on_delete=models.DO_NOTHING, db_constraint=False,
+                             db_index=False, related_name="+")
+    grid_code = models.CharField(_("网格编码"), max_length=17)
+    reports = models.IntegerField(_("上报数"))
+    overdue = models.IntegerField(_("已超期"))
+
+    class Meta:
+        verbose_name = _("网格月上报数")
+        verbose_name_plural = _("网格月上报数")
+
+
 class PhotoStage(models.TextChoices):
     REPORT = "report", _("上报")
     FEEDBACK = "feedback", _("处置反馈")
