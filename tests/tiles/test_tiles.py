@@ -156,3 +156,61 @@ def test_tilejson_describes_the_layer(city):
     inside = point(10, 10)
     assert west < inside.x < east and south < inside.y < north
 
+
+
+def _grid_features(client: Client, zxy: tuple[int, int, int], **headers: str):
+    response = get(client, "grids", zxy, headers=headers)
+    return response, {f["properties"]["code"]: f for f in features(response, "grids")}
+
+
+def test_grid_tiles_follow_an_edit_on_the_next_request(city, admin_user):
+    """Grid tiles read `tiles_grid`, a trigger-kept EPSG:3857 copy of the active grids: a
+    rename, a new boundary and a retirement are all in the very next tile, under a new ETag."""
+    from geogrid.grids.models import Grid
+    from geogrid.grids.services import reshape_grid, retire_grid, update_grid_attributes
+    from tests.geometry import square
+
+    client = Client()
+    zxy = tile_of(50, 150, 16)
+    first, before = _grid_features(client, zxy)
+    code = "110101001001001"
+    grid = Grid.objects.get(code=code)
+    update_grid_attributes(grid=grid, actor=admin_user, name="新名字")
+    renamed, after = _grid_features(client, zxy, If_None_Match=first["ETag"])
+    assert renamed.status_code == 200 and renamed["ETag"] != first["ETag"]
+    assert after[code]["properties"]["name"] == "新名字"
+    assert after[code]["id"] == before[code]["id"]
+
+    grid.refresh_from_db()
+    reshape_grid(grid=grid, geom=square(0, 100, 90), expected_version=grid.version,
+                 actor=admin_user)
+    _, reshaped = _grid_features(client, zxy)
+    assert reshaped[code]["geometry"] != after[code]["geometry"]
+
+    grid.refresh_from_db()
+    retire_grid(grid=grid, expected_version=grid.version, actor=admin_user)
+    _, retired = _grid_features(client, zxy)
+    assert code not in retired and set(retired) == set(before) - {code}
+
+
+def test_the_3857_copy_holds_exactly_the_active_grids(city, admin_user):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("""
+            SELECT count(*) FILTER (WHERE t.id IS NULL OR g.id IS NULL
+                                    OR NOT ST_Equals(t.geom, ST_Transform(g.geom, 3857))
+                                    OR t.code <> g.code OR t.level_id <> g.level_id),
+                   count(*)
+            FROM tiles_grid t
+            FULL JOIN (SELECT * FROM grids_grid WHERE valid_to IS NULL) g ON g.id = t.id""")
+        wrong, total = cursor.fetchone()
+    assert total > 0 and wrong == 0
+
+
+def test_public_tiles_are_the_same_for_every_visitor(city, inspector):
+    client = Client()
+    client.force_login(inspector)  # a session cookie that a public tile must not vary by
+    response = get(client, "grids", tile_of(50, 150, 16))
+    assert response.status_code == 200
+    assert "Cookie" not in response.get("Vary", "")
