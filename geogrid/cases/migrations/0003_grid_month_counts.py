@@ -95,7 +95,9 @@ END $$""",
         """
 CREATE FUNCTION cases_count_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    TRUNCATE cases_gridmonthcount;
+    -- DELETE, not TRUNCATE: a TRUNCATE naming both tables (Django's flush does) would make a
+    -- nested TRUNCATE fail with "being used by active queries in this session".
+    DELETE FROM cases_gridmonthcount;
     RETURN NULL;
 END $$""",
         "CREATE TRIGGER cases_count_insert AFTER INSERT ON cases_case REFERENCING NEW TABLE AS "
