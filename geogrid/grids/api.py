@@ -147,7 +147,17 @@ class GridDetailView(APIView):
         grid = get_in_scope_or_404(
             Grid.objects.visible_to(request.user).select_related("level", "parent"), code=code
         )
-        return Response(GridFeatureSerializer(grid).data)
+        return Response(GridFeatureSerializer(grid, context={"request": request}).data)
+
+    @extend_schema(request=OpenApiTypes.OBJECT, responses=GridFeatureSerializer)
+    def patch(self, request: Request, code: str) -> Response:
+        """Change descriptive attributes: name, grid_type, area_class, households, population,
+        officer_name, officer_phone, responsible_department (planners, in scope)."""
+        from geogrid.grids.edit_api import update_attributes
+
+        validate_grid_code(code)
+        grid = get_in_scope_or_404(Grid.objects.visible_to(request.user), code=code)
+        return update_attributes(request, grid)
 
 
 class GridTopologyView(APIView):

@@ -20,8 +20,8 @@ from geogrid.core.api import BadRequest
 from geogrid.core.codes import validate_grid_code
 from geogrid.core.permissions import get_in_scope_or_404, require_role
 from geogrid.grids.edits import ACTIONS, outcome_payload, run_edit
-from geogrid.grids.models import Grid, GridEvent, GridType
-from geogrid.grids.services import GridError, VersionConflict
+from geogrid.grids.models import AreaClass, Grid, GridEvent, GridType
+from geogrid.grids.services import GridError, VersionConflict, update_grid_attributes
 
 EDIT_ROLES = ("planner",)
 MAX_VERTICES = 20_000
@@ -197,3 +197,53 @@ class GridHistoryView(APIView):
                               if e["details"].get("replaces")), []),
             "related": sorted(set(related) - {grid.code}),
         })
+
+
+TEXT_LIMITS = {"name": 100, "officer_name": 50, "officer_phone": 30,
+               "responsible_department": 100}
+
+
+def parse_attributes(body: Any) -> dict[str, Any]:
+    """The descriptive attributes in a PATCH body, checked (400 naming the field otherwise)."""
+    if not isinstance(body, dict) or not body:
+        raise BadRequest("Send the attributes to change as a JSON object.")
+    changes: dict[str, Any] = {}
+    for field, value in body.items():
+        if field in TEXT_LIMITS:
+            if not isinstance(value, str) or len(value.strip()) > TEXT_LIMITS[field]:
+                raise BadRequest(f"'{field}' must be text of at most {TEXT_LIMITS[field]} "
+                                 "characters.", field=field)
+            if field == "name" and not value.strip():
+                raise BadRequest("'name' cannot be empty.", field=field)
+            changes[field] = value.strip()
+        elif field == "grid_type":
+            if value not in GridType.values:
+                raise BadRequest(f"'grid_type' must be one of: {', '.join(GridType.values)}.",
+                                 field=field)
+            changes[field] = value
+        elif field == "area_class":
+            if value not in ("", *AreaClass.values):
+                raise BadRequest("'area_class' must be A, B, C or empty (as the parent).",
+                                 field=field)
+            changes[field] = value
+        elif field in ("households", "population"):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                      or not 0 <= value <= 100_000_000):
+                raise BadRequest(f"'{field}' must be a whole number of at least 0, or null.",
+                                 field=field)
+            changes[field] = value
+        else:
+            raise BadRequest(f"'{field}' cannot be changed here: boundaries change through "
+                             "/api/v1/grids/edits/, codes and levels never.", field=field)
+    return changes
+
+
+def update_attributes(request: Request, grid: Grid) -> Response:
+    """PATCH a grid's descriptive attributes (planners, in scope); answers the grid."""
+    from geogrid.grids.serializers import GridFeatureSerializer
+
+    require_role(request.user, *EDIT_ROLES, action="edit grids")
+    grid = get_in_scope_or_404(Grid.objects.in_scope_of(request.user), code=grid.code)
+    changes = parse_attributes(request.data)
+    updated = update_grid_attributes(grid=grid, actor=request.user, **changes)
+    return Response(GridFeatureSerializer(updated, context={"request": request}).data)

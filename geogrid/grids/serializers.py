@@ -20,7 +20,15 @@ class GridFeatureSerializer(GeoFeatureModelSerializer):
         geo_field = "geom"
         id_field = "code"
         fields = [
-            "code", "name", "level", "parent", "grid_type", "source", "area_m2", "households",
-            "population", "officer_name", "responsible_department", "valid_from", "valid_to",
-            "version", "active",
+            "code", "name", "level", "parent", "grid_type", "area_class", "source", "area_m2",
+            "households", "population", "officer_name", "officer_phone",
+            "responsible_department", "valid_from", "valid_to", "version", "active",
         ]
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        request = self.context.get("request")
+        # The officer's phone is for colleagues, not for anonymous readers of the public API.
+        if request is None or not request.user.is_authenticated:
+            data["properties"].pop("officer_phone", None)
+        return data

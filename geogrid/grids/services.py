@@ -478,8 +478,8 @@ def reshape_grid(
     return grid
 
 
-EDITABLE_ATTRIBUTES = ("name", "grid_type", "households", "population", "officer_name",
-                       "officer_phone", "responsible_department")
+EDITABLE_ATTRIBUTES = ("name", "grid_type", "area_class", "households", "population",
+                       "officer_name", "officer_phone", "responsible_department")
 
 
 @transaction.atomic

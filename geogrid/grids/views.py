@@ -95,6 +95,7 @@ def _editor_text() -> dict[str, str]:
         "kind_overlap": _("重叠"), "kind_gap": _("缝隙"), "kind_escape": _("超出上级"),
         "kind_invalid": _("图形无效"), "kind_area": _("面积不符"),
         "colon": _("："), "listSep": _("、"),
+        "attributesOf": _("网格 %(code)s 的属性"), "attributesSaved": _("属性已保存。"),
         "refused_line_does_not_cut": _("这条线没有把网格切成两块：请从网格外开始画，横穿网格，到网格外结束。"),
         "refused_not_adjacent": _("所选网格不相连（只有公共边的网格才能合并，只相接于一点不行）。"),
         "refused_has_children": _("该网格下还有下级网格：请先编辑或重新划分其下级网格。"),

@@ -216,3 +216,17 @@ def test_drawing_snaps_to_the_neighbours_vertices(live_server, page, screenshot,
     # Snapped vertices coincide with the neighbours' and the parent's: no overlap at all.
     assert shapely.intersection(drawn, neighbours).area < 1e-14
     assert new.area_m2 == pytest.approx(10_000, rel=1e-3)
+
+
+def test_a_planner_edits_a_grids_officer_from_the_page(live_server, page, district):
+    open_community(page, live_server.url, "110101001", "110101001001")
+    click_at(page, 150, 150)
+    page.wait_for_selector("#attrs-form:not([hidden])")
+    page.fill("#attrs-form input[name=officer_name]", "李明")
+    page.fill("#attrs-form input[name=officer_phone]", "13800000000")
+    page.select_option("#attrs-form select[name=grid_type]", "commercial")
+    page.click("#attrs-form button[type=submit]")
+    page.wait_for_selector("body[data-attributes-saved='110101001001002']")
+    grid = Grid.objects.get(code="110101001001002")
+    assert (grid.officer_name, grid.officer_phone, grid.grid_type) == (
+        "李明", "13800000000", "commercial")

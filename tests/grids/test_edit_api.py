@@ -151,3 +151,36 @@ def test_a_refused_edit_names_its_reason(as_planner, city):
                                        "version": 1, "line": inside}, format="json")
     assert response.status_code == 400
     assert response.json()["reason"] == "line_does_not_cut"
+
+
+def test_a_planner_changes_a_grids_attributes_and_the_change_is_audited(as_planner, city):
+    from geogrid.grids.models import GridEvent
+
+    code = city["west_c"].code + "001"
+    response = as_planner.patch(f"/api/v1/grids/{code}/", {
+        "name": "东华门1号网格", "grid_type": "residential", "area_class": "A",
+        "officer_name": "王芳", "officer_phone": "010-12345678", "households": 320},
+        format="json")
+    assert response.status_code == 200, response.json()
+    properties = response.json()["properties"]
+    assert properties["name"] == "东华门1号网格" and properties["area_class"] == "A"
+    assert properties["officer_phone"] == "010-12345678"
+    grid = Grid.objects.get(code=code)
+    assert (grid.households, grid.version) == (320, 1)  # attributes are not boundary versions
+    event = GridEvent.objects.get(grid=grid, action="updated")
+    assert event.details["changes"]["officer_name"] == ["", "王芳"]
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"grid_type": "castle"}, "grid_type"), ({"households": -1}, "households"),
+    ({"name": ""}, "name"), ({"code": "110101001001099"}, "code"), ({"area_class": "D"},
+                                                                     "area_class"),
+])
+def test_bad_attributes_answer_400_naming_the_field(as_planner, city, body, field):
+    response = as_planner.patch(f"/api/v1/grids/{city['west_c'].code}001/", body, format="json")
+    assert response.status_code == 400 and response.json()["field"] == field
+
+
+def test_anonymous_readers_do_not_see_the_officers_phone(city):
+    properties = APIClient().get(f"/api/v1/grids/{city['west_c'].code}001/").json()["properties"]
+    assert "officer_phone" not in properties and "officer_name" in properties

@@ -176,6 +176,7 @@
 
   function drawChildren(features) {
     childLayer.clearLayers();
+    attrsFor = null;
     state.children = {};
     state.layers = {};
     state.selected = [];
@@ -253,10 +254,57 @@
       button.disabled = !ok;
     });
     $("edit-actions").hidden = !state.mode;
+    showAttributes();
     $("reason-row").hidden = !state.mode || state.mode === "draw" || state.mode === "divide";
     $("act-save").disabled = !(state.lastOk && state.checkedSeq === state.checkSeq && !state.busy);
     $("act-undo").disabled = !(state.undo.length || drawingInProgress());
   }
+
+  // --- Attributes of the selected grid ---------------------------------------------------------
+  var attrsFor = null;
+  function showAttributes() {
+    var form = $("attrs-form");
+    var code = !state.mode && state.selected.length === 1 ? state.selected[0] : null;
+    form.hidden = !code;
+    if (!code || attrsFor === code) { return; }
+    attrsFor = code;
+    var p = state.children[code].properties;
+    $("attrs-title").textContent = fmt(T.attributesOf, { code: code });
+    ["name", "grid_type", "area_class", "officer_name", "officer_phone", "responsible_department",
+     "households", "population"].forEach(function (name) {
+      form.elements[name].value = p[name] === null || p[name] === undefined ? "" : p[name];
+    });
+  }
+
+  $("attrs-form").addEventListener("submit", function (e) {
+    e.preventDefault();
+    var form = e.target;
+    var code = attrsFor;
+    var body = {};
+    ["name", "grid_type", "area_class", "officer_name", "officer_phone",
+     "responsible_department"].forEach(function (name) { body[name] = form.elements[name].value; });
+    ["households", "population"].forEach(function (name) {
+      var raw = form.elements[name].value;
+      body[name] = raw === "" ? null : Number(raw);
+    });
+    fetchJSON(cfg.urls.grids + code + "/", {
+      method: "PATCH",
+      headers: { Accept: "application/json", "Content-Type": "application/json",
+                 "X-CSRFToken": csrfToken() },
+      body: JSON.stringify(body)
+    }).then(function (res) {
+      if (res.status !== 200) {
+        setResult(T.error + (res.body.detail || res.status), "error");
+        return;
+      }
+      res.body.properties.code = res.body.id;
+      state.children[code].properties = res.body.properties;
+      state.layers[code].feature.properties = res.body.properties;
+      state.layers[code].setStyle(childStyle(state.children[code], true));
+      setResult(T.attributesSaved, "ok");
+      document.body.dataset.attributesSaved = code;
+    }).catch(function (err) { setResult(T.failed + err.message, "error"); });
+  });
 
   // --- Pending edit ---------------------------------------------------------------------------
   function startMode(mode, hint) {
@@ -708,6 +756,7 @@
   // --- Start ----------------------------------------------------------------------------------
   cfg.gridTypes.forEach(function (t) {
     $("create-type").appendChild(el("option", { value: t.value }, t.label));
+    $("attrs-type").appendChild(el("option", { value: t.value }, t.label));
   });
   $("create-type").value = "other";
   pickers.forEach(function (select, depth) {
