@@ -1,7 +1,7 @@
 """`/tiles/<layer>/<z>/<x>/<y>.pbf` and `/tiles/<layer>.json` (TileJSON 3.0.0).
 
-Caching: every response carries an ETag made of the layer's data version (a sequence that
-every write to its tables advances, migrations/0001) and the filters; `Cache-Control: no-cache`
+Caching: every response carries an ETag made of the layer's data version (a row that every
+write to its tables advances in its own transaction, migrations/0001 and 0003) and the filters; `Cache-Control: no-cache`
 makes clients and proxies revalidate, and a request whose If-None-Match still matches gets a
 304 without the tile being computed — so an edit is visible on the very next request, and an
 unchanged tile costs one tiny query.
@@ -117,14 +117,17 @@ def _raw_cursor() -> psycopg.Cursor:
 
 
 def data_version(layer: Layer) -> int:
-    """The layer's data version, read before the tile (a statement of its own, so the tile's
-    snapshot is taken after it): every write committed by then is in the tile. Sending both
-    in psycopg's pipeline mode measured slower, its Python bookkeeping costing more than the
-    ~0.1 ms round trip it saves. The one gap: a write still uncommitted when the version is
-    read has already bumped it (the trigger runs before commit)."""
+    """The layer's data version, read before the tile in a statement of its own. The version
+    row is updated by the writers' own transactions (migrations/0003), so a version seen here
+    is committed with its data, and the tile's later snapshot holds at least that data: an
+    ETag never names data older than it. (Sending both in psycopg's pipeline mode measured
+    slower: its Python bookkeeping costs more than the ~0.1 ms round trip it saves.)"""
     with _raw_cursor() as cursor:
-        # A sequence's last_value: no lock, no scan.
-        return cursor.execute(f"SELECT last_value FROM {layer.table_version}").fetchone()[0]
+        return cursor.execute(VERSION_SQL, (layer.table_version.removeprefix("tiles_version_"),),
+                              prepare=True).fetchone()[0]
+
+
+VERSION_SQL = "SELECT version FROM tiles_layer_version WHERE layer = %s"
 
 
 def _etag(layer: Layer, version: int, request: HttpRequest) -> str:

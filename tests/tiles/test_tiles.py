@@ -214,3 +214,27 @@ def test_public_tiles_are_the_same_for_every_visitor(city, inspector):
     response = get(client, "grids", tile_of(50, 150, 16))
     assert response.status_code == 200
     assert "Cookie" not in response.get("Vary", "")
+
+
+def test_an_uncommitted_edit_does_not_change_the_version_others_see(city, admin_user):
+    """A tile read during someone's unfinished write must not carry the new version with the
+    old data (a client would then be answered 304 with stale data)."""
+    import psycopg
+    from django.db import connection
+
+    from geogrid.grids.models import Grid
+    from geogrid.tiles.layers import LAYERS
+    from geogrid.tiles.views import data_version
+
+    params = connection.settings_dict
+    before = data_version(LAYERS["grids"])
+    with psycopg.connect(dbname=params["NAME"], user=params["USER"], host=params["HOST"],
+                         port=params["PORT"], password=params["PASSWORD"],
+                         autocommit=True) as other:
+        # This test's transaction writes and has not committed: only it sees the new version.
+        Grid.objects.filter(code=city["west"].code).update(name="改名中")
+        assert data_version(LAYERS["grids"]) > before
+        seen = other.execute("SELECT version FROM tiles_layer_version WHERE layer = 'grids'"
+                             ).fetchone()[0]
+        # The test database's committed row predates this test's writes.
+        assert seen <= before
