@@ -248,9 +248,10 @@ def _write(city: SyntheticCity) -> int:
     wkb = shapely.to_wkb(shapely.set_srid(
         np.asarray([MultiPolygon([cell]) for cell in city.cells], dtype=object), STORAGE_EPSG),
         hex=True, include_srid=True)
-    columns = ("code", "name", "level_id", "parent_id", "district_code", "grid_type", "source",
-               "officer_name", "officer_phone", "responsible_department", "geom", "area_m2",
-               "valid_from", "version", "created_at", "updated_at")
+    columns = ("code", "name", "level_id", "parent_id", "district_code", "grid_type",
+               "area_class", "source", "officer_name", "officer_phone",
+               "responsible_department", "geom", "area_m2", "valid_from", "version",
+               "created_at", "updated_at")
     raw = connection.connection  # psycopg: COPY is ~20× faster than bulk_create here
     with raw.cursor() as cursor, cursor.copy(
         f"COPY grids_grid ({', '.join(columns)}) FROM STDIN"
@@ -258,7 +259,7 @@ def _write(city: SyntheticCity) -> int:
         for sequence, (geom_hex, area) in enumerate(zip(wkb, city.areas_m2, strict=True), 1):
             code = _unit_code(sequence)
             copy.write_row((code, code, unit_level.id, community.id, DISTRICT_CODE,
-                            GridType.OTHER, GridSource.GENERATED, "", "", "", geom_hex,
+                            GridType.OTHER, "", GridSource.GENERATED, "", "", "", geom_hex,
                             round(float(area), 2), now, 1, now, now))
     with connection.cursor() as cursor:
         # The first boundary version of each unit grid, as the services would have written.
