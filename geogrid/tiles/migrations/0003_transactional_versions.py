@@ -6,8 +6,10 @@ a client caching that pair was then answered 304 with stale data until the next 
 version now lives in a row (tiles_layer_version) that the same trigger updates: readers see the
 new version only once the data is committed, and the tile (read after it) is at least that new.
 The row stays locked from the write to its commit, which serialises writers of one layer for
-that moment only (intake is one autocommitted statement); the sequence still supplies the
-numbers, so a version is never issued twice, even after a rollback.
+that moment (intake is one autocommitted statement, a grid edit a few hundred ms; a bulk
+component import holds it until it commits, so a component edit made meanwhile waits for the
+import); the sequence still supplies the numbers, so a version is never issued twice, even
+after a rollback.
 """
 
 from django.db import migrations
