@@ -373,13 +373,15 @@ def create_grids(
     source: str = GridSource.DRAWN,
     action: str = "created",
     check: bool = True,
+    event_details: dict[str, Any] | None = None,
 ) -> list[Grid]:
     """Create several grids under one parent in one transaction, all or none.
 
     Locks the parent row (serialises code allocation), checks every candidate (geometry,
     parent coverage, overlaps, area bounds) unless `check` is False because the caller has just
     run `check_candidates` itself, allocates codes west→east then north→south for candidates
-    without one, and writes each grid, its first GridBoundary and a GridEvent.
+    without one, and writes each grid, its first GridBoundary and a GridEvent (with
+    `event_details` added, e.g. the grids a split or merge replaces).
     """
     if parent is not None:
         parent = _lock(parent)
@@ -421,7 +423,8 @@ def create_grids(
     GridEvent.objects.bulk_create(
         GridEvent(grid=g, action=action, actor=actor,
                   details={"code": g.code, "area_m2": g.area_m2, "source": source,
-                           **({"applied": applied} if len(grids) == 1 else {})})
+                           **({"applied": applied} if len(grids) == 1 else {}),
+                           **(event_details or {})})
         for g in grids
     )
     return grids
@@ -596,13 +599,11 @@ def _replace_grids(*, old: Sequence[Grid], candidates: Sequence[Candidate], acto
     _close_replaced(old)
     # Creating the new grids re-assigns what lay in the old ones (the impact providers look at
     # everything inside the new boundaries).
+    # The creation events say what each new grid replaces (its history's lineage).
     created = create_grids(actor=actor, level=level, parent=parent, candidates=candidates,
-                           source=GridSource.DRAWN, action=action, check=False)
+                           source=GridSource.DRAWN, action=action, check=False,
+                           event_details={"reason": reason, "replaces": [g.code for g in old]})
     _record_replaced(old, created, actor=actor, reason=reason, by=action)
-    for grid in created:
-        GridEvent.objects.filter(grid=grid, action=action).update(
-            details={"code": grid.code, "area_m2": grid.area_m2, "reason": reason,
-                     "replaces": [g.code for g in old]})
     return created
 
 
@@ -846,7 +847,9 @@ def divide_grid(
         for candidate, area in zip(candidates, shapely.area(metric), strict=True):
             candidate.attrs.update(describe(candidate.code, float(area)))
     children = create_grids(actor=actor, level=level, parent=parent, candidates=candidates,
-                            source=source, check=False)
+                            source=source, check=False,
+                            event_details={"replaces": [g.code for g in existing]}
+                            if existing else None)
     _record_replaced(existing, children, actor=actor, reason=f"re-division of {parent.code}",
                      by="divided")
     GridEvent.objects.create(grid=parent, action="divided", actor=actor, details={
