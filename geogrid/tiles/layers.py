@@ -123,6 +123,42 @@ FROM (
 WHERE t.geom IS NOT NULL
 """
 
+# From FAST_POLYGON_ZOOM on, a grid lying wholly inside the tile and its buffer skips
+# ST_AsMVTGeom: the same affine transform to tile units, snap to whole units and removal of
+# collinear vertices, with the rings oriented as MVT wants them (clockwise in Mercator, so
+# clockwise on screen once y points down), in plain liblwgeom calls instead of a GEOS clip
+# and validation per polygon. Grids crossing the tile's edge still go through ST_AsMVTGeom.
+# Compared over the synthetic city's z14 and z16 tiles: every polygon equal (ST_Equals), same
+# orientation and vertex count, only the ring's starting vertex may differ; the raw z14 SQL
+# 3.8–5.7 → ~1.5–2 ms. Below z14 a unit grid spans few pixels and snapping can collapse it,
+# which only ST_AsMVTGeom's validation handles. "Wholly inside" is judged by `@` on boxes kept
+# in single precision (1 m steps at Mercator's magnitudes, rounded outwards), hence 2 m less
+# than the buffer: a grid that reaches past the buffer is always clipped.
+FAST_POLYGON_ZOOM = 14
+GRIDS_TILE_FAST = f"""
+SELECT ST_AsMVT(t, %(layer)s, 4096, 'geom', 'id'), count(*)
+FROM (
+    SELECT g.id, g.code, g.name, %(level)s::text AS level, g.grid_type, g.area_class,
+           CASE WHEN g.geom @ f.inner
+                THEN ST_Simplify(ST_SnapToGrid(ST_Affine(ST_ForcePolygonCW(g.geom),
+                                                         f.fx, 0, 0, f.fy, f.dx, f.dy), 1), 0, true)
+                ELSE ST_AsMVTGeom(g.geom, f.box, 4096, 64, true) END AS geom
+    FROM tiles_grid g,
+         (SELECT e.box, ST_SetSRID(ST_Expand(e.box, (ST_XMax(e.box) - ST_XMin(e.box)) * 64 / 4096
+                                             - 2.0)::geometry, 3857) AS inner,
+                 4096 / (ST_XMax(e.box) - ST_XMin(e.box)) AS fx,
+                 -4096 / (ST_YMax(e.box) - ST_YMin(e.box)) AS fy,
+                 -ST_XMin(e.box) * 4096 / (ST_XMax(e.box) - ST_XMin(e.box)) AS dx,
+                 ST_YMax(e.box) * 4096 / (ST_YMax(e.box) - ST_YMin(e.box)) AS dy
+          FROM (SELECT {ENVELOPE}::box2d AS box) e) f
+    WHERE g.geom && {ENVELOPE}
+      AND g.level_id = (SELECT l.id FROM grids_gridlevel l WHERE l.slug = %(level)s)
+    ORDER BY g.code COLLATE "C"
+    LIMIT %(cap)s
+) t
+WHERE t.geom IS NOT NULL
+"""
+
 # Report density: cases counted in square bins of a world-aligned grid (HEAT_BINS per tile
 # side), so bins line up across tiles; each bin a polygon with its count `n`.
 HEAT_TILE = f"""
@@ -164,7 +200,7 @@ class Layer:
 
     def sql(self, z: int) -> str:
         if self.name == "grids":
-            return GRIDS_TILE
+            return GRIDS_TILE_FAST if z >= FAST_POLYGON_ZOOM else GRIDS_TILE
         if self.name == "heat":
             return HEAT_TILE
         if self.name == "components":

@@ -238,3 +238,33 @@ def test_an_uncommitted_edit_does_not_change_the_version_others_see(city, admin_
                              ).fetchone()[0]
         # The test database's committed row predates this test's writes.
         assert seen <= before
+
+
+@pytest.mark.parametrize("z", [14, 16, 17, 18])
+def test_grids_inside_a_tile_skip_the_clip_and_come_out_as_st_asmvtgeom_makes_them(city, z):
+    """From z14 a grid wholly inside the tile is transformed without ST_AsMVTGeom: the decoded
+    features must be the same polygons, oriented the same way, and grids crossing the tile's
+    edge must still be clipped to the buffer."""
+    import shapely
+    from django.db import connection
+    from shapely.geometry import shape
+
+    from geogrid.tiles.layers import GRIDS_TILE, GRIDS_TILE_FAST
+
+    _, x, y = tile_of(150, 150, z)
+    decoded = {}
+    for name, sql in (("clipped", GRIDS_TILE), ("fast", GRIDS_TILE_FAST)):
+        with connection.cursor() as cursor:
+            cursor.execute(sql, {"layer": "grids", "z": z, "x": x, "y": y, "level": "unit",
+                                 "cap": 1000})
+            body, _count = cursor.fetchone()
+        decoded[name] = mapbox_vector_tile.decode(bytes(body))["grids"]["features"]
+    clipped, fast = decoded["clipped"], decoded["fast"]
+    assert [f["id"] for f in fast] == [f["id"] for f in clipped] and len(fast) == 4
+    assert [f["properties"] for f in fast] == [f["properties"] for f in clipped]
+    for a, b in zip(clipped, fast, strict=True):
+        first, second = shape(a["geometry"]), shape(b["geometry"])
+        assert first.equals(second)
+        assert first.exterior.is_ccw == second.exterior.is_ccw
+        coords = shapely.get_coordinates(second)
+        assert coords.min() >= -64 and coords.max() <= 4096 + 64
