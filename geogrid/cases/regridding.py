@@ -13,15 +13,17 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import psycopg
-import shapely
 from django.db import connection
 from shapely.geometry.base import BaseGeometry
 
 from geogrid.cases.models import CaseEvent
 from geogrid.cases.workflow import OPEN_STATUSES
-from geogrid.components.assignment import assign_geometries, grid_index_near, leaf_level_slug
-from geogrid.grids.assignment import GridIndex
+from geogrid.components.assignment import (
+    affected_rows,
+    assign_geometries,
+    assignment_after,
+    is_leaf,
+)
 from geogrid.grids.models import Grid
 from geogrid.grids.services import ImpactProvider
 
@@ -46,44 +48,15 @@ WHERE c.id = v.id
 """
 
 
-def _affected(grids: Sequence[Grid], extra_area: BaseGeometry | None = None
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    areas = [shapely.from_wkb(bytes(g.geom.wkb)) for g in grids if g.is_active]
-    if extra_area is not None:
-        areas.append(extra_area)
-    area = shapely.union_all(areas) if areas else shapely.Polygon()
-    connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:
-        rows = cursor.execute(AFFECTED_SQL, {"open": list(OPEN_STATUSES),
-                                             "ids": [g.pk for g in grids],
-                                             "area": shapely.to_wkb(area)}).fetchall()
-    if not rows:
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty, np.zeros(0, dtype=object)
-    ids, grid_ids, wkb = zip(*rows, strict=True)
-    return (np.array(ids, dtype=np.int64), np.array(grid_ids, dtype=np.int64),
-            shapely.from_wkb(list(wkb)))
-
-
-def _is_leaf(grid: Grid) -> bool:
-    return grid.level.slug == leaf_level_slug()
-
-
 def preview_case_moves(grid: Grid, new_geom: BaseGeometry | None) -> dict[str, Any]:
     """How many open cases a reshape (new_geom) or retirement (None) of `grid` would move."""
-    if not _is_leaf(grid):
+    if not is_leaf(grid):
         return {}
-    ids, current, points = _affected([grid], new_geom)
+    ids, current, points = affected_rows(AFFECTED_SQL, [grid], new_geom,
+                                         open=list(OPEN_STATUSES))
     if len(ids) == 0:
         return {"open_cases_moved": 0}
-    index = grid_index_near(np.concatenate([points, [new_geom]]) if new_geom else points)
-    keep = index.ids != grid.pk
-    grid_ids, codes, shapes = index.ids[keep], index.codes[keep], index.geoms[keep]
-    if new_geom is not None:
-        grid_ids = np.append(grid_ids, grid.pk)
-        codes = np.append(codes, grid.code)
-        shapes = np.append(shapes, np.array([new_geom], dtype=object))
-    future = assign_geometries(points, GridIndex(grid_ids, codes, shapes))
+    future = assignment_after(points, grid, new_geom)
     moved = (future >= 0) & (future != current)
     return {"open_cases_moved": int(moved.sum()),
             "open_cases_left": int(((future < 0) & (current == grid.pk)).sum())}
@@ -92,10 +65,10 @@ def preview_case_moves(grid: Grid, new_geom: BaseGeometry | None) -> dict[str, A
 def move_open_cases(grids: Sequence[Grid], actor: Any = None) -> dict[str, Any]:
     """Move the open cases these (just changed) unit grids gained or lost; one UPDATE and a
     'regridded' event per moved case, in the caller's transaction."""
-    grids = [g for g in grids if _is_leaf(g)]
+    grids = [g for g in grids if is_leaf(g)]
     if not grids:
         return {}
-    ids, current, points = _affected(grids)
+    ids, current, points = affected_rows(AFFECTED_SQL, grids, open=list(OPEN_STATUSES))
     if len(ids) == 0:
         return {"open_cases_moved": 0}
     future = assign_geometries(points)

@@ -58,17 +58,20 @@ def assign_geometries(geoms: np.ndarray, index: GridIndex | None = None) -> np.n
     return ids
 
 
-def _affected(grids: Sequence[Grid], extra_area: BaseGeometry | None = None
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def affected_rows(sql: str, grids: Sequence[Grid], extra_area: BaseGeometry | None = None,
+                  **params: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(ids, current grid ids (-1: none), geometries) of the rows `sql` finds for a change of
+    `grids`: the query gets `ids` (the grids) and `area` (WKB of their active boundaries and
+    `extra_area`, a boundary they are about to take), plus `params`. Shared by every impact
+    provider that keeps things in unit grids (components here, open cases in cases)."""
     areas = [shapely.from_wkb(bytes(g.geom.wkb)) for g in grids if g.is_active]
     if extra_area is not None:
         areas.append(extra_area)
     area = shapely.union_all(areas) if areas else shapely.Polygon()
     connection.ensure_connection()
     with psycopg.Cursor(connection.connection) as cursor:
-        rows = cursor.execute(AFFECTED_SQL, {"ids": [g.pk for g in grids],
-                                             "area": shapely.to_wkb(area)},
-                              binary=True).fetchall()
+        rows = cursor.execute(sql, {"ids": [g.pk for g in grids], "area": shapely.to_wkb(area),
+                                    **params}, binary=True).fetchall()
     if not rows:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, np.zeros(0, dtype=object)
@@ -77,18 +80,15 @@ def _affected(grids: Sequence[Grid], extra_area: BaseGeometry | None = None
     return np.array(ids, dtype=np.int64), current, shapely.from_wkb(list(wkb))
 
 
-def _is_leaf(grid: Grid) -> bool:
-    # Components belong to unit grids (the finest level); edits of coarser levels move none.
+def is_leaf(grid: Grid) -> bool:
+    # Components and cases belong to unit grids (the finest level); coarser edits move none.
     return grid.level.slug == leaf_level_slug()
 
 
-def preview_moves(grid: Grid, new_geom: BaseGeometry | None) -> dict[str, Any]:
-    """How many components a reshape (new_geom) or retirement (None) of `grid` would move."""
-    if not _is_leaf(grid):
-        return {}
-    ids, current, geoms = _affected([grid], new_geom)
-    if len(ids) == 0:
-        return {"components_moved": 0}
+def assignment_after(geoms: np.ndarray, grid: Grid, new_geom: BaseGeometry | None
+                     ) -> np.ndarray:
+    """Grid ids for `geoms` as they would be if `grid` took `new_geom` (None: were retired),
+    before anything is written."""
     index = grid_index_near(np.concatenate([geoms, [new_geom]]) if new_geom else geoms)
     keep = index.ids != grid.pk
     grid_ids, codes, shapes = index.ids[keep], index.codes[keep], index.geoms[keep]
@@ -96,7 +96,17 @@ def preview_moves(grid: Grid, new_geom: BaseGeometry | None) -> dict[str, Any]:
         grid_ids = np.append(grid_ids, grid.pk)
         codes = np.append(codes, grid.code)
         shapes = np.append(shapes, np.array([new_geom], dtype=object))
-    future = assign_geometries(geoms, GridIndex(grid_ids, codes, shapes))
+    return assign_geometries(geoms, GridIndex(grid_ids, codes, shapes))
+
+
+def preview_moves(grid: Grid, new_geom: BaseGeometry | None) -> dict[str, Any]:
+    """How many components a reshape (new_geom) or retirement (None) of `grid` would move."""
+    if not is_leaf(grid):
+        return {}
+    ids, current, geoms = affected_rows(AFFECTED_SQL, [grid], new_geom)
+    if len(ids) == 0:
+        return {"components_moved": 0}
+    future = assignment_after(geoms, grid, new_geom)
     moved = current != future
     return {
         "components_moved": int(moved.sum()),
@@ -110,10 +120,10 @@ def reassign_for(grids: Sequence[Grid], actor: Any = None) -> dict[str, Any]:
     and a 'regridded' event per moved component. Runs inside the caller's transaction."""
     from geogrid.components.services import record_regridding
 
-    grids = [g for g in grids if _is_leaf(g)]
+    grids = [g for g in grids if is_leaf(g)]
     if not grids:
         return {}
-    ids, current, geoms = _affected(grids)
+    ids, current, geoms = affected_rows(AFFECTED_SQL, grids)
     if len(ids) == 0:
         return {"components_moved": 0}
     future = assign_geometries(geoms)
