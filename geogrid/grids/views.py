@@ -65,6 +65,7 @@ def editor(request: HttpRequest) -> HttpResponse:
 def _editor_text() -> dict[str, str]:
     """The editor script's words, translated here so that one catalogue serves the page."""
     return {
+        "network": _("无法连接服务器，请检查网络后重试。"),
         "choose": _("— 请选择 —"), "loading": _("正在加载…"), "failed": _("加载失败："),
         "noChildren": _("没有下级网格。可以绘制新网格，或自动划分。"),
         "childrenOf": _("%(name)s（%(code)s）的下级网格"),

@@ -12,29 +12,9 @@
       return values[key] !== undefined ? values[key] : m;
     });
   }
-  function csrfToken() {
-    var field = document.querySelector("input[name=csrfmiddlewaretoken]");
-    return field ? field.value : "";
-  }
-  function api(address, options) {
-    var opts = Object.assign({ credentials: "same-origin", headers: { Accept: "application/json" } },
-                             options || {});
-    return fetch(address, opts).then(function (response) {
-      return response.json().catch(function () { return {}; }).then(function (body) {
-        if (!response.ok) {
-          var error = new Error(body.detail || ("HTTP " + response.status));
-          error.status = response.status;
-          error.field = body.field;
-          throw error;
-        }
-        return body;
-      });
-    }, function () {
-      var error = new Error(T.network);
-      error.network = true;
-      throw error;
-    });
-  }
+  var csrfToken = GeoGridApi.csrfToken;
+  var api = GeoGridApi.request;  // static/js/api.js
+  GeoGridApi.networkMessage = T.network;
   var message = $("message");
   function say(text, kind) {
     message.textContent = text || "";

@@ -20,30 +20,9 @@
     });
   }
   function url(name, id) { return cfg.urls[name].replace(cfg.placeholder, String(id)); }
-  function csrfToken() {
-    var field = document.querySelector("input[name=csrfmiddlewaretoken]");
-    if (field) { return field.value; }
-    var match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-    return match ? decodeURIComponent(match[1]) : "";
-  }
-  function api(address, options) {
-    var opts = Object.assign({ credentials: "same-origin", headers: { Accept: "application/json" } },
-                             options || {});
-    return fetch(address, opts).then(function (response) {
-      return response.json().catch(function () { return {}; }).then(function (body) {
-        if (!response.ok) {
-          var error = new Error(body.detail || ("HTTP " + response.status));
-          error.status = response.status;
-          throw error;
-        }
-        return body;
-      });
-    }, function () {
-      var error = new Error(T.network);
-      error.network = true;
-      throw error;
-    });
-  }
+  var csrfToken = GeoGridApi.csrfToken;
+  var api = GeoGridApi.request;  // static/js/api.js
+  GeoGridApi.networkMessage = T.network;
   // Times in the city's time zone (the server's), whatever the browser's is.
   function when(iso) {
     return iso ? new Date(iso).toLocaleString(EN ? "en" : "zh-CN",

@@ -46,22 +46,13 @@
                                              hour: "2-digit", minute: "2-digit", second: "2-digit" });
   }
 
+  GeoGridApi.networkMessage = T.network;
+  // A 403 means the role cannot read the command center: say so rather than "HTTP 403".
   function api(address) {
-    return fetch(address, { credentials: "same-origin", headers: { Accept: "application/json" } })
-      .then(function (response) {
-        return response.json().catch(function () { return {}; }).then(function (body) {
-          if (!response.ok) {
-            var error = new Error(response.status === 403 ? T.forbidden : (body.detail || ("HTTP " + response.status)));
-            error.status = response.status;
-            throw error;
-          }
-          return body;
-        });
-      }, function () {
-        var error = new Error(T.network);
-        error.network = true;
-        throw error;
-      });
+    return GeoGridApi.request(address).catch(function (error) {
+      if (error.status === 403) { error.message = T.forbidden; }
+      throw error;
+    });
   }
   function query(params) {
     var search = new URLSearchParams();

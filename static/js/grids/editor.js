@@ -11,6 +11,7 @@
   "use strict";
   var cfg = window.GEOGRID;
   var T = cfg.text;
+  GeoGridApi.networkMessage = T.network;
   var TYPE_COLOURS = {
     administrative: "#6a3d9a", residential: "#1f78b4", commercial: "#e31a1c",
     institution: "#ff7f00", crowded: "#fb9a99", village: "#b15928", park: "#33a02c",
@@ -31,10 +32,6 @@
     return node;
   }
   function $(id) { return document.getElementById(id); }
-  function csrfToken() {
-    var match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-    return match ? decodeURIComponent(match[1]) : "";
-  }
   function m2(value) { return Math.round(value).toLocaleString() + " m²"; }
   function when(iso) { return iso ? new Date(iso).toLocaleString(cfg.lang) : ""; }
 
@@ -112,14 +109,15 @@
     select.disabled = grids.length === 0;
   }
 
+  // The editor branches on the answer's status (409 conflict, 400 with problems), so it takes
+  // every answer as {status, body}; only an unreachable server rejects.
   function fetchJSON(url, options) {
-    return fetch(url, Object.assign({ headers: { Accept: "application/json" },
-                                      credentials: "same-origin" }, options || {}))
-      .then(function (r) {
-        return r.json().catch(function () { return {}; }).then(function (body) {
-          return { status: r.status, body: body };
-        });
-      });
+    return GeoGridApi.request(url, options).then(function (body) {
+      return { status: 200, body: body };
+    }, function (error) {
+      if (error.network || !error.status) { throw error; }
+      return { status: error.status, body: error.body || {} };
+    });
   }
 
   function gridsUrl(params) {
@@ -289,8 +287,7 @@
     });
     fetchJSON(cfg.urls.grids + code + "/", {
       method: "PATCH",
-      headers: { Accept: "application/json", "Content-Type": "application/json",
-                 "X-CSRFToken": csrfToken() },
+      headers: { Accept: "application/json", "Content-Type": "application/json" },
       body: JSON.stringify(body)
     }).then(function (res) {
       if (res.status !== 200) {
@@ -517,8 +514,7 @@
     refreshTools();
     return fetchJSON(cfg.urls.edits, {
       method: "POST",
-      headers: { Accept: "application/json", "Content-Type": "application/json",
-                 "X-CSRFToken": csrfToken() },
+      headers: { Accept: "application/json", "Content-Type": "application/json" },
       body: JSON.stringify(payload(commit))
     }).then(function (res) {
       state.busy = false;

@@ -63,25 +63,8 @@
   }
   function url(name, code) { return cfg.urls[name].replace(cfg.placeholder, encodeURIComponent(code)); }
 
-  function api(address, options) {
-    var opts = Object.assign({ credentials: "same-origin", headers: { Accept: "application/json" } },
-                             options || {});
-    return fetch(address, opts).then(function (response) {
-      return response.json().catch(function () { return {}; }).then(function (body) {
-        if (!response.ok) {
-          var error = new Error(body.detail || ("HTTP " + response.status));
-          error.status = response.status;
-          throw error;
-        }
-        return body;
-      });
-    }, function (failure) {
-      if (failure && failure.name === "AbortError") { throw failure; }
-      var error = new Error(T.network);
-      error.network = true;
-      throw error;
-    });
-  }
+  var api = GeoGridApi.request;  // static/js/api.js
+  GeoGridApi.networkMessage = T.network;
 
   function say(text, kind) {
     message.textContent = text || "";
@@ -109,13 +92,7 @@
     if (g.type === "Point") { return L.latLng(g.coordinates[1], g.coordinates[0]); }
     return L.geoJSON(g).getBounds().getCenter();
   }
-  function csrfToken() {
-    var field = document.querySelector("#status-actions input[name=csrfmiddlewaretoken]")
-      || document.querySelector("input[name=csrfmiddlewaretoken]");
-    if (field) { return field.value; }
-    var match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-    return match ? decodeURIComponent(match[1]) : "";
-  }
+  var csrfToken = GeoGridApi.csrfToken;
 
   // --- Bottom sheet (narrow screens) ------------------------------------------------------------
   function expandSheet(open) {
