@@ -55,14 +55,8 @@ class GridCountsView(APIView):
     def get(self, request: Request) -> HttpResponse:
         """Reports per grid in a period, most first (the command center's choropleth)."""
         require_role(request.user, *CITY_WIDE, action="see the command center's counts")
-        until = _moment(request, "until") or timezone.now()
-        since = _moment(request, "since") or until - timedelta(days=DEFAULT_DAYS)
-        within = request.query_params.get("within") or None
-        if within:
-            try:
-                validate_grid_code(within)
-            except ValueError as exc:
-                raise BadRequest(str(exc), field="within") from exc
+        since, until = _period(request)
+        within = _within(request)
         limit = request.query_params.get("limit")
         if limit is not None and (not limit.isdigit() or int(limit) < 1):
             raise BadRequest("'limit' must be a positive whole number.", field="limit")
