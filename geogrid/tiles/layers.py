@@ -107,14 +107,8 @@ CASES_COLUMNS = ("c.id, (SELECT cc.service_code FROM cases_caseclass cc "
                  "WHERE cc.id = c.case_class_id) AS service_code, c.status, c.overdue, c.kind")
 CASE_TO_3857 = f"ST_SetSRID(ST_MakePoint({MERCATOR_X}, {MERCATOR_Y}), 3857)"
 
-# Codes are digits: "C" order is their order, without the locale's collation per comparison.
-# The envelope as a sub-select is computed once, not once per polygon.
-GRIDS_TILE = f"""
-SELECT ST_AsMVT(t, %(layer)s, 4096, 'geom', 'id'), count(*)
-FROM (
-    SELECT g.id, g.code, g.name, %(level)s::text AS level, g.grid_type, g.area_class,
-           ST_AsMVTGeom(g.geom, (SELECT {ENVELOPE}::box2d), 4096, 64, true) AS geom
-    FROM tiles_grid g
+# Both grid statements: the level's grids touching the tile, in code order, up to the cap.
+_GRIDS_FILTER = f"""
     WHERE g.geom && {ENVELOPE}
       AND g.level_id = (SELECT l.id FROM grids_gridlevel l WHERE l.slug = %(level)s)
     ORDER BY g.code COLLATE "C"
@@ -122,6 +116,15 @@ FROM (
 ) t
 WHERE t.geom IS NOT NULL
 """
+
+# Codes are digits: "C" order is their order, without the locale's collation per comparison.
+# The envelope as a sub-select is computed once, not once per polygon.
+GRIDS_TILE = f"""
+SELECT ST_AsMVT(t, %(layer)s, 4096, 'geom', 'id'), count(*)
+FROM (
+    SELECT g.id, g.code, g.name, %(level)s::text AS level, g.grid_type, g.area_class,
+           ST_AsMVTGeom(g.geom, (SELECT {ENVELOPE}::box2d), 4096, 64, true) AS geom
+    FROM tiles_grid g{_GRIDS_FILTER}"""
 
 # From FAST_POLYGON_ZOOM on, a grid lying wholly inside the tile and its buffer skips
 # ST_AsMVTGeom: the same affine transform to tile units, snap to whole units and removal of
@@ -150,14 +153,7 @@ FROM (
                  -4096 / (ST_YMax(e.box) - ST_YMin(e.box)) AS fy,
                  -ST_XMin(e.box) * 4096 / (ST_XMax(e.box) - ST_XMin(e.box)) AS dx,
                  ST_YMax(e.box) * 4096 / (ST_YMax(e.box) - ST_YMin(e.box)) AS dy
-          FROM (SELECT {ENVELOPE}::box2d AS box) e) f
-    WHERE g.geom && {ENVELOPE}
-      AND g.level_id = (SELECT l.id FROM grids_gridlevel l WHERE l.slug = %(level)s)
-    ORDER BY g.code COLLATE "C"
-    LIMIT %(cap)s
-) t
-WHERE t.geom IS NOT NULL
-"""
+          FROM (SELECT {ENVELOPE}::box2d AS box) e) f{_GRIDS_FILTER}"""
 
 # Report density: cases counted in square bins of a world-aligned grid (HEAT_BINS per tile
 # side), so bins line up across tiles; each bin a polygon with its count `n`.
