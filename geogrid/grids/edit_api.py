@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 import shapely
-from django.db.models import Q
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
@@ -20,7 +19,7 @@ from geogrid.core.api import BadRequest
 from geogrid.core.codes import validate_grid_code
 from geogrid.core.permissions import get_in_scope_or_404, require_role
 from geogrid.grids.edits import ACTIONS, outcome_payload, run_edit
-from geogrid.grids.models import AreaClass, Grid, GridEvent, GridType
+from geogrid.grids.models import AreaClass, Grid, GridType
 from geogrid.grids.services import GridError, VersionConflict, update_grid_attributes
 
 EDIT_ROLES = ("planner",)
@@ -163,7 +162,7 @@ def _target_area(value: Any) -> float:
 
 class GridHistoryView(APIView):
     """Every boundary a grid has had (with dates and authors), its events, and the grids it
-    replaced or was replaced by (split, merge)."""
+    replaced or was replaced by (split, merge, re-division), read from its own events."""
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, code: str) -> Response:
@@ -183,10 +182,6 @@ class GridHistoryView(APIView):
              "at": e.created_at, "details": e.details}
             for e in grid.events.select_related("actor").order_by("-created_at", "-id")[:200]
         ]
-        # Lineage: the grids this one replaced, and the ones that replaced it.
-        related = GridEvent.objects.filter(
-            Q(details__replaced_by__contains=[grid.code]) | Q(details__replaces__contains=[grid.code])
-        ).values_list("grid__code", flat=True)
         return Response({
             "code": grid.code, "name": grid.name, "version": grid.version,
             "active": grid.is_active, "valid_from": grid.valid_from, "valid_to": grid.valid_to,
@@ -195,7 +190,6 @@ class GridHistoryView(APIView):
                                  if e["details"].get("replaced_by")), []),
             "replaces": next((e["details"].get("replaces") for e in events
                               if e["details"].get("replaces")), []),
-            "related": sorted(set(related) - {grid.code}),
         })
 
 

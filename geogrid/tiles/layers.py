@@ -188,7 +188,7 @@ WHERE t.geom IS NOT NULL
 @dataclass(frozen=True)
 class Layer:
     name: str
-    table_version: str          # the sequence that versions its data
+    table_version: str          # tiles_version_<layer>: names its version row (migrations/0003)
     filters: tuple[str, ...]    # query parameters it understands
     fields: dict[str, str] = field(default_factory=dict)  # TileJSON vector_layers fields
     public: bool = True         # readable without login when GEOGRID_PUBLIC_READ_API is on
