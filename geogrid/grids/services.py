@@ -18,7 +18,7 @@ import shapely.ops
 from django.conf import settings
 from django.contrib.gis.db.models.functions import AsWKB
 from django.contrib.gis.geos import GEOSGeometry
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 from shapely.geometry.base import BaseGeometry
@@ -276,6 +276,36 @@ def child_level(parent: Grid) -> GridLevel:
     return level
 
 
+# Namespace of GeoGrid's boundary-edit advisory locks (the two-key form of pg_advisory_xact_lock;
+# the second key is a hash of the parent's code).
+EDIT_LOCK_NAMESPACE = 4490
+
+
+def serialise_edits_under(*parent_codes: str) -> None:
+    """Wait until no other transaction is editing the children of these grids, then hold them
+    for the rest of this transaction ("" stands for the top level, which has no parent).
+
+    Why: the overlap and coverage checks read the siblings as they are committed. Two
+    transactions reshaping (or creating) neighbours under one parent each lock only their own
+    rows, so both could check against the old siblings and commit overlapping grids. Every
+    boundary write therefore first takes the transaction-scoped advisory lock of the parent
+    whose children it changes, and - for a reshape - of the grid itself, whose own children
+    check their coverage against it. Locks are taken in code order, before any row lock, so
+    two editors cannot deadlock. Advisory locks are re-entrant: a service that calls another
+    takes the same lock again at no cost.
+    """
+    with connection.cursor() as cursor:
+        for code in sorted(set(parent_codes)):
+            cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
+                           [EDIT_LOCK_NAMESPACE, code])
+
+
+def _parent_code(grid: Grid) -> str:
+    if grid.parent_id is None:
+        return ""
+    return Grid.objects.values_list("code", flat=True).get(pk=grid.parent_id)
+
+
 def _lock(grid: Grid) -> Grid:
     return Grid.objects.select_for_update(of=("self",)).select_related("level", "parent").get(
         pk=grid.pk
@@ -383,6 +413,7 @@ def create_grids(
     without one, and writes each grid, its first GridBoundary and a GridEvent (with
     `event_details` added, e.g. the grids a split or merge replaces).
     """
+    serialise_edits_under(parent.code if parent is not None else "")
     if parent is not None:
         parent = _lock(parent)
     validate_new_grids(level=level, parent=parent, candidates=candidates, topology_checks=check)
@@ -457,7 +488,9 @@ def reshape_grid(
     The new boundary must pass the same checks as a new grid, and must still cover the grid's
     own active children. Closes the current GridBoundary, opens a new one, bumps `version`, and
     writes a 'reshaped' GridEvent with the impact reported by the registered providers.
+    Serialised with every other boundary edit under the same parent (serialise_edits_under).
     """
+    serialise_edits_under(_parent_code(grid), grid.code)
     grid = _lock(grid)
     if grid.version != expected_version:
         raise VersionConflict(grid, expected_version)
@@ -514,6 +547,7 @@ def retire_grid(*, grid: Grid, expected_version: int, actor: Any, reason: str = 
 
     Locks the grid; refuses while it has active children; closes its current boundary.
     """
+    serialise_edits_under(grid.code)  # no child may be created under it meanwhile
     grid = _lock(grid)
     if grid.version != expected_version:
         raise VersionConflict(grid, expected_version)
@@ -547,7 +581,9 @@ INHERITED_ATTRIBUTES = ("grid_type", "area_class", "officer_name", "officer_phon
 def _lock_for_replacement(grids: Sequence[Grid], expected_versions: dict[str, int]
                           ) -> list[Grid]:
     """Lock grids (in code order, so two editors cannot deadlock) and check that each is
-    active, childless and at the version the editor read."""
+    active, childless and at the version the editor read. Serialised with every other boundary
+    edit under their parents (serialise_edits_under)."""
+    serialise_edits_under(*(_parent_code(g) for g in grids))
     locked = [_lock(g) for g in sorted(grids, key=lambda g: g.code)]
     for grid in locked:
         if not grid.is_active:
@@ -794,6 +830,7 @@ def divide_grid(
     """
     from geogrid.grids.division import divide
 
+    serialise_edits_under(parent.code)
     parent = _lock(parent)
     if not parent.is_active:
         raise GridError(f"Grid {parent.code} is retired; it cannot be divided.", reason="retired")
