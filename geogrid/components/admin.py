@@ -18,6 +18,7 @@ from geogrid.components.models import (
     Department,
     DepartmentMember,
 )
+from geogrid.core.admin import OpenedVersionForm
 
 
 @admin.register(Department)
@@ -56,13 +57,14 @@ class ComponentPhotoInline(admin.TabularInline):
 
 @admin.register(Component)
 class ComponentAdmin(LeafletGeoAdmin):
+    form = OpenedVersionForm
     list_display = ("code", "name", "component_class", "status", "currency", "grid")
     list_filter = ("status", "currency", "component_class__major_name")
     search_fields = ("code", "name")
     fields = ("code", "component_class", "name", "status", "currency", "grid",
               "competent_department", "owner_department", "maintainer_department",
               "location_description", "data_source", "initial_date", "change_date", "material",
-              "notes", "geom", "version", "import_batch")
+              "notes", "geom", "version", "import_batch", "opened_version")
     readonly_fields = ("code", "component_class", "status", "currency", "grid", "geom",
                        "initial_date", "change_date", "version", "import_batch")
     inlines = [ComponentPhotoInline]
@@ -79,7 +81,7 @@ class ComponentAdmin(LeafletGeoAdmin):
         changes = {name: form.cleaned_data[name] for name in form.changed_data
                    if name in services.EDITABLE}
         services.update_component(component=obj, actor=request.user,
-                                  expected_version=obj.version, **changes)
+                                  expected_version=form.opened, **changes)
 
 
 @admin.register(ComponentEvent)

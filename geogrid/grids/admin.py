@@ -3,12 +3,12 @@ admin gets the same topology checks, history and audit events as every other pat
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from leaflet.admin import LeafletGeoAdmin
 
+from geogrid.core.admin import OpenedVersionForm
 from geogrid.grids import services
 from geogrid.grids.models import Grid, GridBoundary, GridEvent, GridLevel, GridScope
 
@@ -27,7 +27,7 @@ class GridBoundaryInline(admin.TabularInline):
     can_delete = False
 
 
-class GridAdminForm(forms.ModelForm):
+class GridAdminForm(OpenedVersionForm):
     """Runs the service checks in clean(), so a refused boundary is shown on the form with the
     planner's drawing kept; saving then goes through the services."""
 
@@ -68,7 +68,7 @@ class GridAdmin(LeafletGeoAdmin):
     inlines = [GridBoundaryInline]
     fields = ("code", "name", "level", "parent", "grid_type", "source", "households",
               "population", "officer_name", "officer_phone", "responsible_department", "geom",
-              "area_m2", "district_code", "version", "valid_from", "valid_to")
+              "area_m2", "district_code", "version", "valid_from", "valid_to", "opened_version")
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None:  # code, level and parent are identity: fixed once created
@@ -86,7 +86,7 @@ class GridAdmin(LeafletGeoAdmin):
             obj.pk = created.pk
             return
         if "geom" in form.changed_data:
-            services.reshape_grid(grid=obj, geom=obj.geom, expected_version=obj.version,
+            services.reshape_grid(grid=obj, geom=obj.geom, expected_version=form.opened,
                                   actor=request.user, reason="edited in the admin")
         services.update_grid_attributes(grid=obj, actor=request.user, name=obj.name, **attrs)
 
