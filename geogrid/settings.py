@@ -46,7 +46,28 @@ DEBUG = envbool("GEOGRID_DEBUG", "1")
 SECRET_KEY = os.environ.get("GEOGRID_SECRET_KEY", "dev-only-insecure-key-change-me")
 if not DEBUG and SECRET_KEY.startswith("dev-only"):
     raise ImproperlyConfigured("Set GEOGRID_SECRET_KEY when GEOGRID_DEBUG is off")
-ALLOWED_HOSTS = os.environ.get("GEOGRID_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
+ALLOWED_HOSTS = [host.strip() for host in os.environ.get(
+    "GEOGRID_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if host.strip()]
+
+# --- Transport security -------------------------------------------------------------------------
+# Production runs behind a TLS-terminating web server (README, "Security and privacy"), so with
+# debug off every cookie is Secure, plain HTTP is redirected, and browsers are told to use HTTPS
+# only (HSTS). GEOGRID_HTTPS=0 turns all of it off for a closed test network without TLS.
+GEOGRID_HTTPS = envbool("GEOGRID_HTTPS", "0" if DEBUG else "1")
+SECURE_SSL_REDIRECT = GEOGRID_HTTPS
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = GEOGRID_HTTPS
+SECURE_HSTS_SECONDS = envint("GEOGRID_HSTS_SECONDS", 31_536_000 if GEOGRID_HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("GEOGRID_HSTS_INCLUDE_SUBDOMAINS", "1")
+SECURE_HSTS_PRELOAD = envbool("GEOGRID_HSTS_PRELOAD", "1")
+# The web server in front terminates TLS and says so in X-Forwarded-Proto (it must overwrite
+# what a client sends: the README's nginx example does); without it SSL redirects would loop.
+if envbool("GEOGRID_BEHIND_TLS_PROXY", "1" if GEOGRID_HTTPS else "0"):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+CSRF_TRUSTED_ORIGINS = [origin.strip() for origin in os.environ.get(
+    "GEOGRID_CSRF_TRUSTED_ORIGINS", "").split(",") if origin.strip()]
+SESSION_COOKIE_HTTPONLY = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from geogrid.cases.querysets import CaseQuerySet
 from geogrid.components.models import CodeScheme, Component, ComponentClass, Department
-from geogrid.core.models import AuditEvent
+from geogrid.core.models import AUDITED_OBJECT, AuditEvent
 from geogrid.core.srid import STORAGE_SRID
 from geogrid.grids.models import AreaClass
 
@@ -226,7 +226,7 @@ class Case(models.Model):
 class CaseEvent(AuditEvent):
     """Every transition (from → to, who, when, why) and every other change of a case."""
 
-    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    case = models.ForeignKey(Case, related_name="events", **AUDITED_OBJECT)
     from_status = models.CharField(max_length=20, blank=True)
     to_status = models.CharField(max_length=20, blank=True)
     reason = models.TextField(blank=True)

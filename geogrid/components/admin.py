@@ -91,7 +91,14 @@ class ComponentEventAdmin(admin.ModelAdmin):
     readonly_fields = ("created_at", "action", "component", "actor", "details")
     raw_id_fields = ("component",)
 
+    # Audit rows are append-only (the database refuses changes too: geogrid/core/audit.py).
     def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
 

@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from geogrid.components.querysets import ComponentQuerySet
-from geogrid.core.models import AuditEvent
+from geogrid.core.models import AUDITED_OBJECT, AuditEvent
 from geogrid.core.srid import STORAGE_SRID
 
 
@@ -270,7 +270,7 @@ class ComponentSerial(models.Model):
 class ComponentEvent(AuditEvent):
     """Audit trail: created, imported, updated, status changes, grid re-assignments."""
 
-    component = models.ForeignKey(Component, on_delete=models.CASCADE, related_name="events")
+    component = models.ForeignKey(Component, related_name="events", **AUDITED_OBJECT)
 
     class Meta(AuditEvent.Meta):
         verbose_name = _("部件变更记录")

@@ -100,7 +100,14 @@ class GridEventAdmin(admin.ModelAdmin):
     list_filter = ("action",)
     readonly_fields = ("created_at", "action", "grid", "actor", "details")
 
+    # Audit rows are append-only (the database refuses changes too: geogrid/core/audit.py).
     def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
 

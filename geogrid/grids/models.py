@@ -9,7 +9,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from geogrid.core.models import AuditEvent
+from geogrid.core.models import AUDITED_OBJECT, AuditEvent
 from geogrid.core.srid import STORAGE_SRID
 from geogrid.grids.querysets import GridQuerySet
 
@@ -188,7 +188,7 @@ class GridBoundary(models.Model):
 class GridEvent(AuditEvent):
     """Audit trail of grid changes: created, reshaped, retired, divided, imported."""
 
-    grid = models.ForeignKey(Grid, null=True, on_delete=models.CASCADE, related_name="events")
+    grid = models.ForeignKey(Grid, null=True, related_name="events", **AUDITED_OBJECT)
 
     class Meta(AuditEvent.Meta):
         verbose_name = _("网格变更记录")
