@@ -249,7 +249,7 @@ OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 # --- API ---------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "knox.auth.TokenAuthentication",
+        "geogrid.accounts.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["geogrid.core.permissions.PublicReadOrAuthenticated"],

@@ -10,7 +10,6 @@ from __future__ import annotations
 from django.contrib.auth import authenticate
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
-from knox.auth import TokenAuthentication
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException, AuthenticationFailed, PermissionDenied
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -19,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from geogrid.accounts import services, throttle
+from geogrid.accounts.auth import TokenAuthentication
 from geogrid.accounts.views import throttled_message
 from geogrid.core.api import BadRequest
 
@@ -32,13 +32,17 @@ class TooManyAttempts(APIException):
         self.wait = wait
 
 
-TokenRequest = inline_serializer("TokenRequest", {
-    "username": serializers.CharField(),
-    "password": serializers.CharField(style={"input_type": "password"}),
-    "otp": serializers.CharField(required=False, help_text=(
+class TokenRequest(serializers.Serializer):
+    """What a client sends; DRF's CharField refuses NUL bytes and non-text values (400)."""
+
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=4096, trim_whitespace=False,
+                                     style={"input_type": "password"})
+    otp = serializers.CharField(required=False, max_length=10, help_text=(
         "The 6-digit code of the authenticator app; required when the account has two-factor "
-        "log-in.")),
-})
+        "log-in."))
+
+
 TokenResponse = inline_serializer("TokenResponse", {
     "token": serializers.CharField(help_text="Send as `Authorization: Token <token>`. Shown "
                                    "once: the server stores only its digest."),
@@ -64,11 +68,14 @@ class ObtainTokenView(APIView):
                                         "the Retry-After header")},
         summary="Obtain an API token", tags=["auth"])
     def post(self, request: Request) -> Response:
-        data = request.data if hasattr(request.data, "get") else {}
-        username = str(data.get("username") or "")
-        password = str(data.get("password") or "")
-        if not username or not password:
-            raise BadRequest(_("请提供用户名 (username) 和密码 (password)。"))
+        given = TokenRequest(data=request.data)
+        if not given.is_valid():
+            field, problems = next(iter(given.errors.items()))
+            raise BadRequest(_("请提供用户名 (username) 和密码 (password)。") + f" {field}: "
+                             + " ".join(str(problem) for problem in problems),
+                             field=None if field == "non_field_errors" else field)
+        data = given.validated_data
+        username, password = data["username"], data["password"]
         wait = throttle.login_retry_after(request, username)
         if wait:
             raise TooManyAttempts(wait)
@@ -77,7 +84,7 @@ class ObtainTokenView(APIView):
             throttle.login_failed(request, username)
             raise AuthenticationFailed(_("用户名或密码不正确。"))
         if services.device_for(user) is not None:
-            if not services.verify(user, str(data.get("otp") or "")):
+            if not services.verify(user, data.get("otp", "")):
                 throttle.login_failed(request, username)
                 raise AuthenticationFailed(_("此账户已启用两步验证：请在 otp 字段中提供验证器 "
                                              "App 的当前验证码。"))

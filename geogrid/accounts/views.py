@@ -19,7 +19,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
@@ -55,8 +55,10 @@ class LoginView(auth_views.LoginView):
         username = request.POST.get("username", "")
         wait = throttle.login_retry_after(request, username)
         if wait:
-            return _throttled(request, self.template_name, wait,
-                              self.get_context_data(form=self.get_form()))
+            # An unbound form: a bound one would check the password when the page asks
+            # for its errors, which is what the lock-out must not do.
+            return _throttled(request, self.template_name, wait, self.get_context_data(
+                form=self.get_form_class()(request=request)))
         return super().post(request, *args, **kwargs)
 
     def form_invalid(self, form: Any) -> HttpResponse:
@@ -123,7 +125,7 @@ def admin_login(request: HttpRequest) -> HttpResponse:
     target = request.GET.get("next") or reverse("admin:index")
     if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
         target = reverse("admin:index")
-    return HttpResponseRedirect(f"{reverse('login')}?next={target}")
+    return HttpResponseRedirect(f"{reverse('login')}?{urlencode({'next': target})}")
 
 
 @login_required

