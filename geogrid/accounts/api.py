@@ -76,7 +76,7 @@ class ObtainTokenView(APIView):
                              field=None if field == "non_field_errors" else field)
         data = given.validated_data
         username, password = data["username"], data["password"]
-        wait = throttle.login_retry_after(request, username)
+        wait = throttle.login_attempt(request, username)
         if wait:
             raise TooManyAttempts(wait)
         user = authenticate(request, username=username, password=password)

@@ -137,19 +137,26 @@ def login_address(request: HttpRequest) -> Counter:
                    settings.GEOGRID_LOGIN_FAILURES_PER_ADDRESS, _login_window())
 
 
-def login_counters(request: HttpRequest, username: str) -> list[Counter]:
-    return [login_account(username), login_address(request)]
-
-
-def login_retry_after(request: HttpRequest, username: str) -> int:
-    return retry_after(login_counters(request, username))
+def login_attempt(request: HttpRequest, username: str) -> int:
+    """Before the password (or code) is checked: the seconds to wait when the address or the
+    account is locked, else 0. The account's attempt is counted here, atomically, so parallel
+    guesses cannot all pass the check before any failure is written; the address's count
+    grows with failures only (login_failed), so an office behind one address can log in all
+    day."""
+    wait = retry_after([login_address(request)])
+    if wait:
+        return wait
+    return hit(login_account(username))
 
 
 def login_failed(request: HttpRequest, username: str) -> None:
-    count(login_counters(request, username))
+    """The attempt failed: the address's count grows too (the account's already did)."""
+    count([login_address(request)])
 
 
 def login_succeeded(username: str) -> None:
+    """The account's attempts are forgotten (not the address's: a spray of guesses that hits
+    one weak account should not reset itself)."""
     clear(login_account(username))
 
 
@@ -168,5 +175,5 @@ def open311_key(key_id: int) -> Counter:
                    _open311_window())
 
 
-__all__ = ["Counter", "clear", "client_address", "count", "hit", "login_failed", "login_retry_after",
+__all__ = ["Counter", "clear", "client_address", "count", "hit", "login_attempt", "login_failed",
            "login_succeeded", "open311_address", "open311_key", "purge_expired", "retry_after"]

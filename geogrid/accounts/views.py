@@ -53,7 +53,8 @@ class LoginView(auth_views.LoginView):
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         username = request.POST.get("username", "")
-        wait = throttle.login_retry_after(request, username)
+        wait = throttle.login_attempt(request, username) \
+            if username and request.POST.get("password") else 0
         if wait:
             # An unbound form: a bound one would check the password when the page asks
             # for its errors, which is what the lock-out must not do.
@@ -69,12 +70,14 @@ class LoginView(auth_views.LoginView):
 
     def form_valid(self, form: Any) -> HttpResponse:
         user = form.get_user()
-        throttle.login_succeeded(user.get_username())
         if services.device_for(user) is not None:
+            # The account's count is cleared after the code, not the password: knowing the
+            # password must not buy fresh guesses at the code.
             self.request.session[PENDING] = {
                 "user": user.pk, "backend": user.backend, "next": self.get_success_url(),
                 "until": time.time() + PENDING_SECONDS}
             return HttpResponseRedirect(reverse("login-code"))
+        throttle.login_succeeded(self.request.POST.get("username", ""))
         return super().form_valid(form)
 
 
@@ -100,7 +103,7 @@ def login_code(request: HttpRequest) -> HttpResponse:
     user, pending = found
     if request.method != "POST":
         return render(request, template, {})
-    wait = throttle.login_retry_after(request, user.get_username())
+    wait = throttle.login_attempt(request, user.get_username())
     if wait:
         return _throttled(request, template, wait)
     device = services.verify(user, request.POST.get("code", ""))

@@ -187,3 +187,14 @@ def test_required_2fa_refuses_api_tokens_to_admins_without_a_device(settings, db
                                 {"username": "root-r", "password": "pw-root-r"})
     assert response.status_code == 403 and "/account/2fa/" in response.json()["detail"]
     assert not AuthToken.objects.exists()
+
+
+def test_the_password_alone_does_not_reset_the_count_of_a_two_factor_account(client,
+                                                                             planner_2fa):
+    _, device = planner_2fa
+    for _ in range(4):
+        client.post("/login/", {"username": "planner-z", "password": "wrong-password"})
+    assert _password(client, "planner-z")["Location"] == "/login/code/"
+    # That was the fifth attempt of the account: the code step is the sixth, and locked.
+    locked = client.post("/login/code/", {"code": code_for(device)})
+    assert locked.status_code == 429 and _user_id(client) is None
