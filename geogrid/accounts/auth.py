@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from knox.auth import TokenAuthentication as KnoxTokenAuthentication
 from knox.settings import knox_settings
 from rest_framework import exceptions
@@ -22,3 +23,14 @@ class TokenAuthentication(KnoxTokenAuthentication):
                 or not _TOKEN.fullmatch(token)):
             raise exceptions.AuthenticationFailed(_("Invalid token."))
         return super().authenticate_credentials(token)
+
+
+class TokenScheme(OpenApiAuthenticationExtension):
+    """The OpenAPI security scheme of these tokens (`Authorization: Token <token>`)."""
+
+    target_class = "geogrid.accounts.auth.TokenAuthentication"
+    name = "tokenAuth"
+
+    def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
+        return {"type": "apiKey", "in": "header", "name": "Authorization",
+                "description": "`Token <token>` from POST /api/v1/auth/token/; expires."}

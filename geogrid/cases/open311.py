@@ -22,7 +22,12 @@ What the spec leaves open, and what we chose:
   client asks for English with Accept-Language or the `locale` argument (as GeoReport v2.1 and
   several servers spell it).
 * GET requests covers every channel's cases and never shows the reporter's name, phone, e-mail,
-  device or account id. When GEOGRID_PUBLIC_READ_API is off it needs an api_key as well.
+  device or account id. When GEOGRID_PUBLIC_READ_API is off it needs an api_key as well, in
+  the X-Api-Key header.
+* api_key travels in the POST body (the spec's place) or an X-Api-Key header, never in the URL
+  (refused with a 400: URLs are logged). A key in the header is checked before the body is
+  parsed. POSTs are throttled per key and per address (GEOGRID_OPEN311_POSTS_PER_MINUTE, 429
+  with Retry-After).
 """
 
 from __future__ import annotations
@@ -581,8 +586,9 @@ def not_found(request: HttpRequest, path: str) -> HttpResponse:
 
 
 def _create_request(request: HttpRequest, fmt: str) -> HttpResponse:
-    """POST requests: the key (403), the service (400/404), attributes and location (400),
-    then one submit_report; nothing is written before every check has passed."""
+    """POST requests: the throttle (429), the key (403), the service (400/404), attributes and
+    location (400), then one submit_report; no case is written before every check has passed
+    (only the throttle's counts are)."""
     # Throttle and check a key sent as a header before request.POST parses the body, so a
     # client without a valid key cannot make the server read a large upload.
     _throttle_post(throttle.open311_address(request))
