@@ -165,3 +165,34 @@ def test_lockout_ends_with_its_window_and_expired_counters_are_purged(client, pe
     assert _login(client, "planner-a", "pw-planner-a").status_code == 302
     assert purge_expired() == 1  # the address's expired counter; the account's was cleared
     assert not AttemptCounter.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_throttle_counts_are_exact_across_database_connections():
+    # Two threads = two database connections, as two gunicorn workers would be: every attempt
+    # is counted once (one upsert each), so exactly the attempts past the limit are refused.
+    from datetime import timedelta
+    from threading import Barrier, Thread
+
+    from django.db import connection
+
+    from geogrid.accounts.throttle import Counter, hit
+
+    counter = Counter("test", "shared", limit=30, window=timedelta(minutes=1))
+    refused: list[int] = []
+    start = Barrier(2)
+
+    def attempts() -> None:
+        try:
+            start.wait()
+            refused.extend(wait for wait in (hit(counter) for _ in range(20)) if wait)
+        finally:
+            connection.close()
+
+    threads = [Thread(target=attempts) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert AttemptCounter.objects.get(key=counter.key).count == 40
+    assert len(refused) == 10 and all(0 < wait <= 60 for wait in refused)
