@@ -87,3 +87,17 @@ def test_admin_refuses_a_weak_password_for_a_new_user(admin_client):
 def test_demo_password_passes_the_validators_for_every_demo_user(db):
     for username, role, label in DEMO_USERS:
         validate_password(DEMO_PASSWORD, User(username=username, role=role, first_name=label))
+
+
+def test_totp_device_admin_never_shows_the_secret(admin_client, viewer):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.create(user=viewer, name="phone", confirmed=True)
+    listing = admin_client.get("/admin/otp_totp/totpdevice/")
+    assert listing.status_code == 200 and "viewer" in listing.content.decode()
+    detail = admin_client.get(f"/admin/otp_totp/totpdevice/{device.pk}/change/")
+    assert detail.status_code == 200 and device.key not in detail.content.decode()
+    assert admin_client.get(f"/admin/otp_totp/totpdevice/{device.pk}/config/").status_code == 403
+    # Deleting a lost phone's device is what the admin is for.
+    admin_client.post(f"/admin/otp_totp/totpdevice/{device.pk}/delete/", {"post": "yes"})
+    assert not TOTPDevice.objects.filter(pk=device.pk).exists()
