@@ -93,14 +93,12 @@ def ensure_reports(progress=print) -> int:
 
 
 def _token() -> str:
-    from rest_framework.authtoken.models import Token
-
     from geogrid.accounts.models import Role, User
+    from geogrid.accounts.services import issue_token
 
     user, _ = User.objects.get_or_create(username="bench-viewer",
                                          defaults={"role": Role.VIEWER})
-    token, _ = Token.objects.get_or_create(user=user)
-    return token.key
+    return issue_token(user=user)[0]
 
 
 def _measure(port: int, token: str, start, end) -> tuple[list[float], dict, list[float], list]:

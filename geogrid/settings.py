@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -78,7 +79,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.gis",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "rest_framework_gis",
     "drf_spectacular",
     "leaflet",
@@ -98,6 +101,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "geogrid.accounts.middleware.RequireTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -140,8 +145,15 @@ if envbool("GEOGRID_DB_PREPARE", "1"):
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 
+# Django's four validators (similar to the username/name/e-mail, at least 12 characters as
+# 等保 practice asks, not a common password, not all digits). They apply where a password is
+# chosen (admin forms, changepassword, createsuperuser), not to passwords set by code.
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+     "OPTIONS": {"min_length": envint("GEOGRID_PASSWORD_MIN_LENGTH", 12)}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -205,7 +217,8 @@ GEOGRID_OPEN311_CONTACT = os.environ.get(
 GEOGRID_OPEN311_KEY_SERVICE = os.environ.get(
     "GEOGRID_OPEN311_KEY_SERVICE",
     "Reading needs no key. To post requests, ask the operator of this server for an api_key "
-    "(issued with manage.py create_open311_key).")
+    "(issued with manage.py create_open311_key) and send it in the POST body or an X-Api-Key "
+    "header, never in the URL.")
 # A report naming a component must be at most this far from it.
 GEOGRID_COMPONENT_MAX_DISTANCE_M = envfloat("GEOGRID_COMPONENT_MAX_DISTANCE_M", 50.0)
 # Overlaps, gaps and escapes thinner than this (metres) are drawing noise, not topology errors.
@@ -234,10 +247,30 @@ LEAFLET_CONFIG = {
     "RESET_VIEW": False,
 }
 
+# --- Log-in and credentials (README "Log-in and credentials") -----------------------------------
+# Failed log-ins (page, admin, API token, two-factor code) allowed per account and per client
+# address within the window; past that, 429 with Retry-After until the window ends.
+GEOGRID_LOGIN_FAILURES_PER_ACCOUNT = envint("GEOGRID_LOGIN_FAILURES_PER_ACCOUNT", 5)
+GEOGRID_LOGIN_FAILURES_PER_ADDRESS = envint("GEOGRID_LOGIN_FAILURES_PER_ADDRESS", 20)
+GEOGRID_LOGIN_LOCKOUT_MINUTES = envint("GEOGRID_LOGIN_LOCKOUT_MINUTES", 15)
+# Open311 POSTs accepted per api_key and per client address in a minute.
+GEOGRID_OPEN311_POSTS_PER_MINUTE = envint("GEOGRID_OPEN311_POSTS_PER_MINUTE", 30)
+# Behind a reverse proxy, the META key of the header it sets to the client's address (e.g.
+# HTTP_X_REAL_IP); empty = REMOTE_ADDR. Never a header the client itself can set.
+GEOGRID_CLIENT_IP_HEADER = os.environ.get("GEOGRID_CLIENT_IP_HEADER", "")
+# API tokens (django-rest-knox: only a hash is stored) expire after this many hours.
+GEOGRID_API_TOKEN_TTL_HOURS = envfloat("GEOGRID_API_TOKEN_TTL_HOURS", 12.0)
+# Admins and planners must log in with a TOTP code and are sent to enrolment until they have one.
+GEOGRID_REQUIRE_2FA = envbool("GEOGRID_REQUIRE_2FA", "0")
+# The issuer shown in authenticator apps next to the account name.
+OTP_TOTP_ISSUER = os.environ.get("GEOGRID_2FA_ISSUER", "GeoGrid")
+# The admin lists TOTP devices (to delete a lost one) but never shows their secret or QR code.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+
 # --- API ---------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "geogrid.accounts.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["geogrid.core.permissions.PublicReadOrAuthenticated"],
@@ -245,6 +278,11 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "geogrid.core.api.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=GEOGRID_API_TOKEN_TTL_HOURS),
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTO_REFRESH": False,
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "GeoGrid API",

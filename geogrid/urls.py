@@ -5,8 +5,9 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
-from rest_framework.authtoken.views import obtain_auth_token
 
+from geogrid.accounts import api as account_api
+from geogrid.accounts import views as account_views
 from geogrid.cases import views as case_views
 from geogrid.command_center import views as command_center_views
 from geogrid.components import views as component_views
@@ -23,9 +24,14 @@ urlpatterns = [
     path("cases/checks/", case_views.checks, name="case-checks"),
     path("cases/report/", case_views.report, name="case-report"),
     path("command-center/", command_center_views.dashboard, name="command-center"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", account_views.LoginView.as_view(), name="login"),
+    path("login/code/", account_views.login_code, name="login-code"),
+    path("account/2fa/", account_views.two_factor_setup, name="two-factor"),
+    path("account/2fa/qr.svg", account_views.two_factor_qr, name="two-factor-qr"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
+    # The admin logs in through the site's own throttled, two-factor log-in.
+    path("admin/login/", account_views.admin_login, name="admin-login"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("geogrid.grids.urls")),
     path("api/v1/", include("geogrid.components.urls")),
@@ -34,7 +40,9 @@ urlpatterns = [
     path("open311/v2/", include("geogrid.cases.open311_urls")),
     path("tiles/<str:layer>/<int:z>/<int:x>/<int:y>.pbf", tile_views.tile, name="tile"),
     path("tiles/<str:layer>.json", tile_views.tilejson, name="tilejson"),
-    path("api/v1/auth/token/", obtain_auth_token, name="api-token"),
+    path("api/v1/auth/token/", account_api.ObtainTokenView.as_view(), name="api-token"),
+    path("api/v1/auth/logout/", account_api.LogoutView.as_view(), name="api-logout"),
+    path("api/v1/auth/logout-all/", account_api.LogoutAllView.as_view(), name="api-logout-all"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
 ]
 if settings.GEOGRID_SERVE_MEDIA:

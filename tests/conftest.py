@@ -22,6 +22,14 @@ def _fresh_case_class_cache():
     clear_case_class_cache()
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings):
+    # PBKDF2's many rounds are the point in production and pure waiting in tests, where every
+    # persona is created (and many logged in) afresh; what the tests prove does not depend on
+    # the hasher.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def levels(db):
     return factories.levels()

@@ -33,3 +33,20 @@ class User(AbstractUser):
     @property
     def is_city_wide(self) -> bool:
         return self.effective_role in CITY_WIDE_ROLES
+
+
+class AttemptCounter(models.Model):
+    """Failed log-ins (or Open311 posts) of one account or one address in a fixed window: the
+    throttle's store, in the database so every gunicorn worker sees the same counts
+    (geogrid/accounts/throttle.py). `key` is a hash: no username or address is stored."""
+
+    key = models.CharField(max_length=64, primary_key=True)
+    count = models.PositiveIntegerField(default=0)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = _("尝试计数")
+        verbose_name_plural = _("尝试计数")
+
+    def __str__(self) -> str:
+        return f"{self.key[:12]}… {self.count}"

@@ -344,7 +344,10 @@ class Open311Key(models.Model):
     key_hash = models.CharField(max_length=64, unique=True)
     prefix = models.CharField(_("密钥前缀"), max_length=8)
     active = models.BooleanField(_("启用"), default=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    # Who revoked it and when (the actor's username is copied: it outlives the account).
+    revoked_at = models.DateTimeField(_("吊销时间"), null=True, blank=True)
+    revoked_by = models.CharField(_("吊销人"), max_length=150, blank=True)
 
     class Meta:
         verbose_name = _("Open311 密钥")

@@ -22,7 +22,12 @@ What the spec leaves open, and what we chose:
   client asks for English with Accept-Language or the `locale` argument (as GeoReport v2.1 and
   several servers spell it).
 * GET requests covers every channel's cases and never shows the reporter's name, phone, e-mail,
-  device or account id. When GEOGRID_PUBLIC_READ_API is off it needs an api_key as well.
+  device or account id. When GEOGRID_PUBLIC_READ_API is off it needs an api_key as well, in
+  the X-Api-Key header.
+* api_key travels in the POST body (the spec's place) or an X-Api-Key header, never in the URL
+  (refused with a 400: URLs are logged). A key in the header is checked before the body is
+  parsed. POSTs are throttled per key and per address (GEOGRID_OPEN311_POSTS_PER_MINUTE, 429
+  with Retry-After).
 """
 
 from __future__ import annotations
@@ -45,8 +50,17 @@ from django.utils import timezone, translation
 from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 
+from geogrid.accounts import throttle
 from geogrid.cases import workflow
-from geogrid.cases.models import Case, CaseClass, CaseKind, CasePhoto, CaseStatus, PhotoStage
+from geogrid.cases.models import (
+    Case,
+    CaseClass,
+    CaseKind,
+    CasePhoto,
+    CaseStatus,
+    Open311Key,
+    PhotoStage,
+)
 from geogrid.cases.services import (
     ReportError,
     case_class_for,
@@ -60,6 +74,10 @@ from geogrid.core.photos import PhotoError, check_photo
 from geogrid.grids.locate import OutsideAllGrids, locate
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
+# Where a client sends its key besides the POST body (the only place for reads that need one).
+API_KEY_HEADER = "HTTP_X_API_KEY"
+KEY_IN_URL = ("api_key is not accepted in the URL (URLs are written to logs and proxies): send "
+              "it in the POST body (api_key) or in the X-Api-Key header.")
 # Discovery's changeset: the date this interface last changed. CaseClass has no timestamp, so
 # changes of the service list itself cannot move it yet.
 CHANGESET = "2026-11-26"
@@ -109,10 +127,11 @@ _STATUS_NOTES = {
 class Open311Error(Exception):
     """A refusal in the spec's terms: the HTTP status and one or more descriptions."""
 
-    def __init__(self, status: int, *descriptions: str) -> None:
+    def __init__(self, status: int, *descriptions: str, retry_after: int = 0) -> None:
         super().__init__(*descriptions)
         self.status = status
         self.descriptions = descriptions
+        self.retry_after = retry_after
 
 
 # --- Rendering ----------------------------------------------------------------------------------
@@ -188,9 +207,13 @@ def open311_view(*methods: str) -> Callable[[Callable[..., HttpResponse]],
             language = _language(request)
             with translation.override(language):
                 try:
+                    if "api_key" in request.GET:
+                        raise Open311Error(400, KEY_IN_URL)
                     response = view(request, *args, fmt=fmt, **kwargs)
                 except Open311Error as exc:
                     response = render_errors(fmt, exc.status, exc.descriptions)
+                    if exc.retry_after:
+                        response["Retry-After"] = str(exc.retry_after)
                 except (ReportError, PhotoError, CRSError, CoordinateError) as exc:
                     response = render_errors(fmt, 400, [str(exc)])
             # Set before LocaleMiddleware, which would name the request's language instead.
@@ -329,14 +352,34 @@ def _reporter_name(first: str, last: str) -> str:
     return " ".join(part for part in (first, last) if part)
 
 
-def _api_key(request: HttpRequest, data: Any) -> Any:
-    key = open311_key_for((data.get("api_key") or request.GET.get("api_key") or "").strip())
+def _header_key(request: HttpRequest) -> str:
+    return request.META.get(API_KEY_HEADER, "").strip()
+
+
+def _api_key(request: HttpRequest, data: Any = None) -> Open311Key:
+    """The client's key from the X-Api-Key header or, for a POST, the body's api_key (the
+    spec's place); never from the URL (refused before any view runs)."""
+    given = _header_key(request)
+    if not given and data is not None:
+        given = (data.get("api_key") or "").strip()
+    key = open311_key_for(given)
     if key is None:
-        given = bool(data.get("api_key") or request.GET.get("api_key"))
+        where = ("the POST body (api_key) or the X-Api-Key header" if data is not None
+                 else "the X-Api-Key header")
         raise Open311Error(403, "Invalid api_key: it is unknown or no longer active."
-                           if given else "api_key is missing: ask the operator of this "
-                           "server for one.")
+                           if given else f"api_key is missing: send it in {where}; ask the "
+                           "operator of this server for one.")
     return key
+
+
+def _throttle_post(counter: throttle.Counter) -> None:
+    """One more post from this address or with this key: 429 with Retry-After past
+    GEOGRID_OPEN311_POSTS_PER_MINUTE (every attempt counts for the address, a wrong key too)."""
+    wait = throttle.hit(counter)
+    if wait:
+        raise Open311Error(429, f"Too many requests: at most "
+                                f"{settings.GEOGRID_OPEN311_POSTS_PER_MINUTE} posts a minute "
+                                f"are accepted. Try again in {wait} seconds.", retry_after=wait)
 
 
 # --- Serialisation ------------------------------------------------------------------------------
@@ -443,7 +486,7 @@ def _active_classes() -> QuerySet[CaseClass]:
 def _require_read_key(request: HttpRequest) -> None:
     """Case reads are public unless GEOGRID_PUBLIC_READ_API is off; then they need a key."""
     if not settings.GEOGRID_PUBLIC_READ_API:
-        _api_key(request, request.GET)
+        _api_key(request)
 
 
 # --- Views --------------------------------------------------------------------------------------
@@ -543,10 +586,19 @@ def not_found(request: HttpRequest, path: str) -> HttpResponse:
 
 
 def _create_request(request: HttpRequest, fmt: str) -> HttpResponse:
-    """POST requests: the key (403), the service (400/404), attributes and location (400),
-    then one submit_report; nothing is written before every check has passed."""
-    data = request.POST
-    key = _api_key(request, data)
+    """POST requests: the throttle (429), the key (403), the service (400/404), attributes and
+    location (400), then one submit_report; no case is written before every check has passed
+    (only the throttle's counts are)."""
+    # Throttle and check a key sent as a header before request.POST parses the body, so a
+    # client without a valid key cannot make the server read a large upload.
+    _throttle_post(throttle.open311_address(request))
+    if _header_key(request):
+        key = _api_key(request)
+        data = request.POST
+    else:
+        data = request.POST
+        key = _api_key(request, data)
+    _throttle_post(throttle.open311_key(key.pk))
     service_code = (data.get("service_code") or "").strip()
     if not service_code:
         raise Open311Error(400, "service_code is missing; the list of services is at "

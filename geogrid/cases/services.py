@@ -731,6 +731,17 @@ def create_open311_key(*, name: str, actor: Any = None) -> tuple[Open311Key, str
     return record, key
 
 
+@transaction.atomic
+def revoke_open311_key(*, key: Open311Key, actor: Any = None) -> bool:
+    """Stop accepting a client system's key (at once, in every worker); the record stays, so
+    its cases keep naming their source. Returns False when it was revoked already."""
+    updated = Open311Key.objects.filter(pk=key.pk, active=True).update(
+        active=False, revoked_at=timezone.now(),
+        revoked_by=getattr(actor, "username", "") or "manage.py")
+    key.refresh_from_db()
+    return bool(updated)
+
+
 def open311_key_for(key: str) -> Open311Key | None:
     if not key:
         return None
@@ -739,6 +750,6 @@ def open311_key_for(key: str) -> Open311Key | None:
 
 __all__ = [
     "CaseKind", "Duplicate", "IntakeResult", "ReportError", "TransitionError",
-    "TransitionForbidden", "create_open311_key", "escalate_case", "find_duplicates",
+    "TransitionForbidden", "create_open311_key", "revoke_open311_key", "escalate_case", "find_duplicates",
     "flag_overdue", "load_calendar", "submit_report", "transition_case", "work_calendar",
 ]

@@ -468,7 +468,9 @@ def test_requests_need_a_key_when_the_read_api_is_not_public(client, report, api
     settings.GEOGRID_PUBLIC_READ_API = False
     assert client.get(f"{API}/requests.json").status_code == 403
     assert client.get(f"{API}/requests/{case.pk}.json").status_code == 403
-    assert _ids(client.get(f"{API}/requests.json", {"api_key": api_key})) == [case.pk]
+    assert _ids(client.get(f"{API}/requests.json", HTTP_X_API_KEY=api_key)) == [case.pk]
+    assert _ids(client.get(f"{API}/requests/{case.pk}.json", HTTP_X_API_KEY=api_key)) \
+        == [case.pk]
     assert client.get(f"{API}/services.json").status_code == 200
 
 
@@ -499,3 +501,106 @@ def test_create_open311_key_prints_the_key_once_and_refuses_a_duplicate_name(db)
     assert "shown only now" in lines[2]
     with pytest.raises(CommandError, match="exists already"):
         call_command("create_open311_key", "12345热线", stdout=StringIO())
+
+
+# --- Where the key goes, revoking it, throttling posts ----------------------------------------
+def test_open311_key_in_the_query_string_is_refused_with_where_to_put_it(
+        client, report, api_key, settings):
+    case = report(50, 150).case
+    settings.GEOGRID_PUBLIC_READ_API = False
+    response = client.get(f"{API}/requests.json", {"api_key": api_key})
+    assert response.status_code == 400
+    description = _json(response)[0]["description"]
+    assert "not accepted in the URL" in description and "X-Api-Key" in description
+    assert client.get(f"{API}/requests/{case.pk}.xml?api_key={api_key}").status_code == 400
+    posted = client.post(f"{API}/requests.json?api_key={api_key}",
+                         urlencode(_fields(None)),
+                         content_type="application/x-www-form-urlencoded")
+    assert posted.status_code == 400 and "POST body" in _json(posted)[0]["description"]
+    assert list(Case.objects.values_list("pk", flat=True)) == [case.pk]
+
+
+def test_open311_key_in_the_x_api_key_header_posts_a_request(client, city, case_taxonomy,
+                                                            api_key):
+    response = client.post(f"{API}/requests.json", urlencode(_fields(None)),
+                           content_type="application/x-www-form-urlencoded",
+                           HTTP_X_API_KEY=api_key)
+    assert response.status_code == 200, response.content
+    case = Case.objects.get(pk=_json(response)[0]["service_request_id"])
+    assert case.open311_key.name == "市民通"
+
+
+def test_open311_header_key_is_checked_before_the_multipart_body_is_parsed(
+        client, city, case_taxonomy, api_key):
+    # A body that Django's multipart parser refuses (400) if it ever reads it: with a wrong
+    # key in the header the answer is the key's 403, so the body was never parsed.
+    broken = b"--XYZ\r\nContent-Disposition: form-data; name=\"media\"; filename=\"a.jpg\"\r\n"
+    headers = {"content_type": "multipart/form-data; boundary=XYZ"}
+    refused = client.post(f"{API}/requests.json", broken, HTTP_X_API_KEY="wrong", **headers)
+    assert refused.status_code == 403 and "Invalid api_key" in _json(refused)[0]["description"]
+    # The same body with the right key is parsed, and refused for what it is.
+    parsed = client.post(f"{API}/requests.json", broken, HTTP_X_API_KEY=api_key, **headers)
+    assert parsed.status_code == 400
+    _nothing_stored()
+
+
+def test_open311_posts_are_throttled_by_key_and_by_address(client, city, case_taxonomy,
+                                                           api_key, settings):
+    settings.GEOGRID_OPEN311_POSTS_PER_MINUTE = 3
+    other_key = create_open311_key(name="12345热线")[1]
+
+    def post(key: str, address: str):
+        return client.post(f"{API}/requests.json", urlencode(_fields(key)),
+                           content_type="application/x-www-form-urlencoded",
+                           REMOTE_ADDR=address)
+
+    for _ in range(3):
+        assert post(api_key, "127.0.0.2").status_code == 200
+    refused = post(api_key, "127.0.0.2")
+    assert refused.status_code == 429
+    assert 0 < int(refused["Retry-After"]) <= 60
+    assert "Too many requests" in _json(refused)[0]["description"]
+    # The address is spent, whatever key it sends; the key is spent, from any address.
+    assert post(other_key, "127.0.0.2").status_code == 429
+    assert post(api_key, "127.0.0.3").status_code == 429
+    # Another key from another address is unaffected.
+    assert post(other_key, "127.0.0.3").status_code == 200
+    assert Case.objects.count() == 4
+
+
+def test_wrong_open311_keys_count_against_the_address(client, city, case_taxonomy, api_key,
+                                                      settings):
+    settings.GEOGRID_OPEN311_POSTS_PER_MINUTE = 3
+    for attempt in range(3):
+        assert _post(client, _fields(f"guess-{attempt}")).status_code == 403
+    assert _post(client, _fields(api_key)).status_code == 429
+    _nothing_stored()
+
+
+def test_revoked_open311_key_is_refused(client, city, case_taxonomy, api_key, admin_user):
+    from geogrid.cases.services import revoke_open311_key
+
+    record = Open311Key.objects.get(name="市民通")
+    assert revoke_open311_key(key=record, actor=admin_user) is True
+    record.refresh_from_db()
+    assert not record.active and record.revoked_by == admin_user.username
+    assert record.revoked_at is not None
+    assert revoke_open311_key(key=record, actor=admin_user) is False  # once is enough
+    response = _post(client, _fields(api_key))
+    assert response.status_code == 403 and "no longer active" in _json(response)[0]["description"]
+    _nothing_stored()
+
+
+def test_revoke_open311_key_command_by_name_and_by_id(db):
+    _, first = create_open311_key(name="12345热线")
+    second_record, second = create_open311_key(name="市民通")
+    out = StringIO()
+    call_command("revoke_open311_key", "12345热线", stdout=out)
+    assert "Revoked" in out.getvalue() and open311_key_for(first) is None
+    call_command("revoke_open311_key", str(second_record.pk), stdout=StringIO())
+    assert open311_key_for(second) is None
+    out = StringIO()
+    call_command("revoke_open311_key", "12345热线", stdout=out)
+    assert "revoked already" in out.getvalue()
+    with pytest.raises(CommandError, match="No Open311 key is named"):
+        call_command("revoke_open311_key", "无此接入方", stdout=StringIO())

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 from django.test import override_settings
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from geogrid.accounts.services import issue_token
 from tests.geometry import point
 
 
@@ -98,6 +98,6 @@ def test_openapi_schema_lists_the_endpoints(client, db):
 def test_anonymous_reads_need_a_token_when_public_read_is_off(client, city, viewer):
     with override_settings(GEOGRID_PUBLIC_READ_API=False):
         assert client.get("/api/v1/grids/").status_code in (401, 403)
-        token = Token.objects.create(user=viewer)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        token = issue_token(user=viewer)[0]
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
         assert client.get("/api/v1/grids/").json()["count"] >= 9
