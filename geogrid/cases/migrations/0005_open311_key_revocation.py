@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('cases', '0003_grid_month_counts'),
+        ('cases', '0004_audit_append_only'),
     ]
 
     operations = [
