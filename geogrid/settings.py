@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.gis",
+    "django.forms",
     "rest_framework",
     "rest_framework.authtoken",
     "rest_framework_gis",
@@ -100,6 +101,10 @@ CONTENT_SECURITY_POLICY = {
         "form-action": ["'self'"],
     },
 }
+
+# Form widgets render through TEMPLATES, so templates/leaflet/ (django-leaflet's map widget without
+# its inline scripts) takes precedence over the package's own templates.
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 ROOT_URLCONF = "geogrid.urls"
 WSGI_APPLICATION = "geogrid.wsgi.application"
