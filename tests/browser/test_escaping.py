@@ -113,11 +113,12 @@ def assert_no_injected_markup(page) -> None:
 
 
 def test_hostile_grid_name_shows_as_text_in_the_home_map_tooltip(
-        live_server, page, dialogs, hostile_city):
+        live_server, page, screenshot, dialogs, hostile_city):
     page.goto(live_server.url + "/")
     page.wait_for_function("() => document.body.dataset.gridsLoaded === '2'")
     shown = hover_for_tooltip(page, "#city-map", "西街道")
     assert STREET in shown
+    screenshot("escaping-home-tooltip")
     page.locator("#city-map").click()  # and the locate list names the street too
     page.wait_for_selector("#locate-result li")
     assert STREET in page.text_content("#locate-result")
@@ -125,7 +126,7 @@ def test_hostile_grid_name_shows_as_text_in_the_home_map_tooltip(
 
 
 def test_hostile_component_and_class_names_show_as_text_in_the_inspector(
-        live_server, page, dialogs, hostile_city):
+        live_server, page, screenshot, dialogs, hostile_city):
     component = hostile_city["component"]
     log_in(page, live_server.url, "inspector-a", "/inspector/")
     page.wait_for_selector("body[data-ready]")
@@ -136,11 +137,12 @@ def test_hostile_component_and_class_names_show_as_text_in_the_inspector(
     assert COMPONENT_CLASS in page.text_content("#card-class")
     assert UNIT in page.text_content("#card-grid")
     assert COMPONENT_CLASS in hover_for_tooltip(page, "#inspector-map", "供水井盖")
+    screenshot("escaping-inspector-card")
     assert_no_injected_markup(page)
 
 
 def test_hostile_case_description_and_class_show_as_text_at_the_desk(
-        live_server, page, dialogs, hostile_city):
+        live_server, page, screenshot, dialogs, hostile_city):
     log_in(page, live_server.url, "operator-a", "/cases/desk/")
     page.wait_for_selector("#case-list li button")
     assert CASE_CLASS in page.text_content("#case-list")
@@ -149,6 +151,7 @@ def test_hostile_case_description_and_class_show_as_text_at_the_desk(
     page.wait_for_selector("#case-card:not([hidden])")
     assert page.text_content("#card-description").strip() == DESCRIPTION
     assert CASE_CLASS in page.text_content("#card-class")
+    screenshot("escaping-desk-card")
     assert_no_injected_markup(page)
 
 
