@@ -11,6 +11,7 @@ CGCS2000, which matches the storage CRS to well under a metre (unlike GCJ-02 map
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import checks
@@ -40,6 +41,28 @@ def basemap_layers() -> list[dict[str, Any]]:
         return [{"url": settings.GEOGRID_BASEMAP_URL,
                  "attribution": settings.GEOGRID_BASEMAP_ATTRIBUTION, "maxZoom": 19}]
     return [OSM]
+
+
+def tile_sources() -> list[str]:
+    """The origins the browser may load basemap tiles from: the Content-Security-Policy's img-src.
+
+    Every layer of the configured basemap, plus the admin map widget's tiles (LEAFLET_CONFIG),
+    each `{s}` expanded over the layer's subdomains (Leaflet's default "abc" when it names none),
+    so the policy lists exact hosts rather than a wildcard."""
+    templates = [(layer["url"], layer.get("subdomains", "abc")) for layer in basemap_layers()]
+    templates += [(tiles[1], tiles[2].get("subdomains", "abc") if len(tiles) > 2 else "abc")
+                  for tiles in getattr(settings, "LEAFLET_CONFIG", {}).get("TILES", [])]
+    sources: list[str] = []
+    for template, subdomains in templates:
+        hosts = ([template.replace("{s}", s) for s in subdomains] if "{s}" in template
+                 else [template])
+        for url in hosts:
+            parts = urlsplit(url)
+            if parts.scheme in ("http", "https") and parts.netloc:
+                origin = f"{parts.scheme}://{parts.netloc}"
+                if origin not in sources:
+                    sources.append(origin)
+    return sources
 
 
 def basemap_context(request: Any) -> dict[str, Any]:

@@ -42,3 +42,60 @@
   window.GeoGridApi = { request: request, csrfToken: csrfToken,
                         networkMessage: "The server could not be reached." };
 })();
+
+/* Output is text unless proven HTML (README, "Content-Security-Policy and escaping").
+ *
+ * Names, descriptions, class names and labels come from people and imports; a page never puts
+ * them into markup. GeoGrid.el() builds elements whose string children become text nodes;
+ * GeoGrid.lines() builds a Leaflet tooltip/popup body (an element, so Leaflet does not parse
+ * it as HTML) of one text line per argument; GeoGrid.esc() is for the rare string that must be
+ * HTML. GeoGrid.page() reads the page's data from its json_script blocks — pages have no
+ * inline scripts, the Content-Security-Policy forbids them. */
+(function () {
+  "use strict";
+  var ENTITIES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;" };
+  function text(value) { return value === null || value === undefined ? "" : String(value); }
+  function esc(value) {
+    return text(value).replace(/[&<>"']/g, function (c) { return ENTITIES[c]; });
+  }
+  function append(node, child) {
+    if (child === null || child === undefined || child === false) { return; }
+    if (Array.isArray(child)) { child.forEach(function (c) { append(node, c); }); return; }
+    node.appendChild(child instanceof Node ? child : document.createTextNode(text(child)));
+  }
+  // el("li", { className: "row", dataset: { id: 7 } }, ["#7 ", name]): properties, never markup.
+  function el(tag, props, children) {
+    var node = document.createElement(tag);
+    Object.keys(props || {}).forEach(function (key) {
+      if (key === "dataset") { Object.assign(node.dataset, props.dataset); }
+      else if (key === "attrs") {
+        Object.keys(props.attrs).forEach(function (a) { node.setAttribute(a, props.attrs[a]); });
+      } else { node[key] = props[key]; }
+    });
+    append(node, children);
+    return node;
+  }
+  function lines() {
+    var node = document.createElement("span");
+    Array.prototype.forEach.call(arguments, function (line, i) {
+      if (i) { node.appendChild(document.createElement("br")); }
+      append(node, line);
+    });
+    return node;
+  }
+  function json(id) {
+    var node = document.getElementById(id);
+    return node ? JSON.parse(node.textContent) : {};
+  }
+  // The page's configuration (json_script `configId`, default "page-config") with its
+  // translated words (json_script "page-text") and language; also window.GEOGRID.
+  function page(configId) {
+    var cfg = json(configId || "page-config");
+    var words = json("page-text");
+    if (Object.keys(words).length) { cfg.text = Object.assign(cfg.text || {}, words); }
+    cfg.lang = cfg.lang || document.documentElement.lang || "zh-hans";
+    window.GEOGRID = cfg;
+    return cfg;
+  }
+  window.GeoGrid = { text: text, esc: esc, el: el, lines: lines, json: json, page: page };
+})();

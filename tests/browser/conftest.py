@@ -39,14 +39,31 @@ def browser():
         browser.close()
 
 
+# Every page reports Content-Security-Policy violations to the test (the event fires in the
+# page; the binding carries it out), so any browser test fails if its page breaks the policy.
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", function (e) {
+  window.__geogridCspViolation(e.violatedDirective + " blocked " + (e.blockedURI || "inline") +
+                               " at " + e.sourceFile + ":" + e.lineNumber + " " + (e.sample || ""));
+});
+"""
+
+
 @pytest.fixture
 def page(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+    violations: list[str] = []
+    context.expose_binding("__geogridCspViolation", lambda source, text: violations.append(text))
+    context.add_init_script(REPORT_CSP_VIOLATIONS)
     page = context.new_page()
+    page.on("console", lambda message: violations.append(message.text) if (
+        message.type == "error" and "Content Security Policy" in message.text) else None)
     page.route("**/tile.openstreetmap.org/**", lambda route: route.fulfill(
         status=200, content_type="image/png", body=GREY_TILE))
     yield page
     context.close()
+    if violations:
+        pytest.fail("The page broke its Content-Security-Policy:\n" + "\n".join(violations))
 
 
 @pytest.fixture

@@ -62,7 +62,7 @@ def press(page, to: str, reason: str = "") -> None:
     before = page.get_attribute("#case-card", "data-status")
     page.click(f'#move-buttons button[data-to="{to}"]')
     page.wait_for_function(
-        f"document.querySelector('#case-card').dataset.status !== '{before}'")
+        f"() => document.querySelector('#case-card').dataset.status !== '{before}'")
 
 
 def test_one_full_loop_through_the_pages(live_server, page, screenshot, people, settings,
@@ -71,7 +71,7 @@ def test_one_full_loop_through_the_pages(live_server, page, screenshot, people, 
     base = live_server.url
     # 1. The inspector reports garbage in the grid, with a photo.
     log_in(page, base, "inspector-a", "/cases/report/")
-    page.wait_for_function("document.body.dataset.grids === '1'")
+    page.wait_for_function("() => document.body.dataset.grids === '1'")
     page.select_option("#report-class", "06010")
     assert "暴露垃圾" in page.text_content("#report-class option:checked")
     box = page.locator("#case-map").bounding_box()
@@ -116,7 +116,7 @@ def test_one_full_loop_through_the_pages(live_server, page, screenshot, people, 
     # 5. The operator closes it.
     log_in(page, base, "operator-a", "/cases/desk/")
     page.click('#queue-tabs button[data-queue="checked"]')
-    page.wait_for_function("document.body.dataset.queue === 'checked'")
+    page.wait_for_function("() => document.body.dataset.queue === 'checked'")
     open_first_case(page)
     press(page, "closed")
     screenshot("case-desk-closed")

@@ -89,7 +89,7 @@ def test_command_center_over_the_demo_city(live_server, page, screenshot, demo_c
     assert expected.reported == 240 and overdue_total > 0
 
     log_in(page, live_server.url, "viewer", "/command-center/")
-    page.wait_for_function("Number(document.body.dataset.heatPoints) > 0")
+    page.wait_for_function("() => Number(document.body.dataset.heatPoints) > 0")
 
     # The heatmap: heat tiles fetched and decoded, and the heat canvas drawn.
     assert heat_tiles and set(heat_tiles) <= {200, 304}
@@ -129,7 +129,7 @@ def test_command_center_over_the_demo_city(live_server, page, screenshot, demo_c
                        [inside.y, inside.x])
     box = page.locator("#cc-map").bounding_box()
     page.mouse.click(box["x"] + at["x"], box["y"] + at["y"])
-    page.wait_for_function(f"document.body.dataset.summary === '{grid.code}'")
+    page.wait_for_function(f"() => document.body.dataset.summary === '{grid.code}'")
     assert grid.officer_name and grid.officer_name in page.text_content("#summary-officer")
     assert grid.officer_phone in page.text_content("#summary-officer")
     assert page.text_content('#summary-indicators [data-key="reported"] strong') == str(
@@ -155,7 +155,7 @@ def test_command_center_over_the_demo_city(live_server, page, screenshot, demo_c
 
     submit_report(actor=demo_city["users"]["inspector"], channel="inspector",
                   service_code="06010", x=inside.x, y=inside.y, description="新上报")
-    page.wait_for_function(f"Number(document.body.dataset.refreshes) > {refreshes + 1}",
+    page.wait_for_function(f"() => Number(document.body.dataset.refreshes) > {refreshes + 1}",
                            timeout=15_000)
     assert card("reported") == "241"
     assert "更新于" in page.text_content("#updated-at")

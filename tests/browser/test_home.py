@@ -21,7 +21,7 @@ def test_home_map_draws_grids_and_locates_a_click(live_server, page, screenshot,
     assert page.get_attribute("body", "data-grids-loaded") == "2"  # the two streets
     assert "城市网格" in page.text_content("aside h1")
     page.check("input[name=level][value=community]")
-    page.wait_for_function("document.body.dataset.gridsLoaded === '2'")
+    page.wait_for_function("() => document.body.dataset.gridsLoaded === '2'")
     box = page.locator("#city-map").bounding_box()
     # The map fits the district; its centre lies on the shared street edge → west street wins.
     page.mouse.click(box["x"] + box["width"] * 0.3, box["y"] + box["height"] / 2)

@@ -157,7 +157,7 @@ def test_inspector_adds_a_photo_from_the_card_and_sees_its_preview(
     page.set_input_files("#photo-input", files=[{
         "name": "cover.png", "mimeType": "image/png", "buffer": image_bytes("PNG", (800, 600))}])
     page.wait_for_selector("#card-photos li img")
-    page.wait_for_function("document.querySelector('#card-photos img').naturalWidth > 0")
+    page.wait_for_function("() => document.querySelector('#card-photos img').naturalWidth > 0")
     assert page.text_content("#message") == "照片已上传。"
     assert page.is_hidden("#card-no-photos") and page.is_hidden("#card-error")
     assert "井盖边缘破损" in page.text_content("#card-photos li small")
@@ -228,7 +228,7 @@ def _metres(component: Component, target) -> float:
 def test_phone_and_desktop_layouts(live_server, page, screenshot, inventory):
     log_in(page, live_server.url, "inspector-a")
     # Desktop: side panel; zoomed in on the inspector's grid, the components in view load.
-    page.wait_for_function("Number(document.body.dataset.markers) >= 3")
+    page.wait_for_function("() => Number(document.body.dataset.markers) >= 3")
     page.click("#my-grids-button")
     page.wait_for_selector("#result-list li")
     assert page.locator("#result-list li").count() == 3  # not the one outside the grid
@@ -240,7 +240,7 @@ def test_phone_and_desktop_layouts(live_server, page, screenshot, inventory):
     page.set_viewport_size({"width": 375, "height": 812})
     page.reload()
     page.wait_for_selector("body[data-ready]")
-    page.wait_for_function("Number(document.body.dataset.markers) >= 3")
+    page.wait_for_function("() => Number(document.body.dataset.markers) >= 3")
     sheet = page.locator("#sheet").bounding_box()
     map_box = page.locator("#inspector-map").bounding_box()
     assert sheet["width"] == 375 and sheet["y"] > map_box["y"] + 300

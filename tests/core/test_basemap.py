@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.test import override_settings
 
-from geogrid.core.basemap import basemap_layers, check_basemap
+from geogrid.core.basemap import basemap_layers, check_basemap, tile_sources
 
 
 def test_openstreetmap_is_the_default():
@@ -40,3 +40,29 @@ def test_pages_carry_the_basemap_for_their_maps(client, db):
     with override_settings(GEOGRID_BASEMAP="none"):
         page = client.get("/").content.decode()
     assert '<script id="geogrid-basemap" type="application/json">[]</script>' in page
+
+
+def test_tile_sources_are_the_openstreetmap_origin_by_default():
+    with override_settings(GEOGRID_BASEMAP="osm"):
+        assert tile_sources() == ["https://tile.openstreetmap.org"]
+
+
+def test_tile_sources_expand_tianditu_subdomains_into_exact_hosts():
+    with override_settings(GEOGRID_BASEMAP="tianditu", GEOGRID_TIANDITU_KEY="abc123"):
+        sources = tile_sources()
+    tianditu = [s for s in sources if "tianditu" in s]
+    assert tianditu == [f"https://t{n}.tianditu.gov.cn" for n in range(8)]
+    assert not any("{" in s or "*" in s for s in sources)
+
+
+def test_tile_sources_of_a_custom_template_use_leaflets_default_subdomains():
+    template = "https://{s}.tiles.example.cn:8443/base/{z}/{x}/{y}.png?key=k"
+    with override_settings(GEOGRID_BASEMAP="custom", GEOGRID_BASEMAP_URL=template):
+        sources = tile_sources()
+    assert sources[:3] == [f"https://{s}.tiles.example.cn:8443" for s in "abc"]
+
+
+def test_tile_sources_without_a_basemap_keep_only_the_admin_maps_tiles():
+    admin_tiles = {"TILES": [("Basemap", "http://tiles.internal/{z}/{x}/{y}.png", {})]}
+    with override_settings(GEOGRID_BASEMAP="none", LEAFLET_CONFIG=admin_tiles):
+        assert tile_sources() == ["http://tiles.internal"]

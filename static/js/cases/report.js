@@ -3,7 +3,7 @@
    lists possible duplicates nearby. */
 (function () {
   "use strict";
-  var cfg = window.GEOGRID;
+  var cfg = GeoGrid.page("case-config");
   var T = cfg.text;
   var EN = cfg.lang === "en";
   function $(id) { return document.getElementById(id); }
@@ -52,7 +52,7 @@
   // Categories, grouped by major class.
   api(cfg.urls.classes).then(function (rows) {
     var select = $("report-class");
-    select.innerHTML = "";
+    select.replaceChildren();
     var first = document.createElement("option");
     first.value = "";
     first.textContent = T.pick;
@@ -119,7 +119,7 @@
                             how: p.routed_by_label || p.routed_by })
           : fmt(T.unrouted, { grid: p.grid_code });
         var ol = $("result-duplicates");
-        ol.innerHTML = "";
+        ol.replaceChildren();
         if (p.duplicates && p.duplicates.length) {
           var intro = document.createElement("li");
           intro.className = "muted";

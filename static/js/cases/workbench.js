@@ -3,7 +3,7 @@
    and the moves this user may make (the API says which). Works without a basemap. */
 (function () {
   "use strict";
-  var cfg = window.GEOGRID;
+  var cfg = GeoGrid.page("case-config");
   var T = cfg.text;
   var EN = cfg.lang === "en";
   var PAGE = 200;
@@ -37,7 +37,7 @@
     message.className = "message" + (kind ? " " + kind : "");
   }
   function showError(prefix, error) {
-    cardError.innerHTML = "";
+    cardError.replaceChildren();
     cardError.appendChild(document.createTextNode(error && error.network ? T.network : prefix));
     if (error && !error.network) {
       var detail = document.createElement("small");
@@ -62,7 +62,7 @@
       radius: 7, weight: 2, color: "#fff", fillOpacity: 0.95,
       fillColor: STATUS_COLOURS[feature.properties.status] || "#555"
     });
-    marker.bindTooltip("#" + feature.id + " " + className(feature.properties));
+    marker.bindTooltip(GeoGrid.lines("#" + feature.id + " " + className(feature.properties)));
     marker.on("click", function () { openCase(feature.id, false); });
     return marker;
   }
@@ -95,7 +95,7 @@
     return api(cfg.urls.cases + "?" + params.toString()).then(function (data) {
       if (mine !== generation) { return; }
       say("");
-      list.innerHTML = "";
+      list.replaceChildren();
       markers.clearLayers();
       markerById = {};
       var features = data.features || [];
@@ -230,7 +230,7 @@
 
   function fillDuplicates(duplicates) {
     var box = $("card-duplicates"), ol = $("duplicate-list");
-    ol.innerHTML = "";
+    ol.replaceChildren();
     box.hidden = !duplicates.length;
     duplicates.forEach(function (d) {
       var li = document.createElement("li");
@@ -247,7 +247,7 @@
 
   function fillPhotos(photos) {
     var strip = $("card-photos");
-    strip.innerHTML = "";
+    strip.replaceChildren();
     photos.forEach(function (photo) {
       var li = document.createElement("li");
       var a = document.createElement("a");
@@ -270,7 +270,7 @@
 
   function fillEvents(events) {
     var ol = $("card-events");
-    ol.innerHTML = "";
+    ol.replaceChildren();
     events.forEach(function (event) {
       var li = document.createElement("li");
       var head = document.createElement("span");
@@ -292,7 +292,7 @@
 
   function fillMoves(p) {
     var box = $("case-actions"), buttons = $("move-buttons");
-    buttons.innerHTML = "";
+    buttons.replaceChildren();
     var moves = p.moves || [];
     var canEscalate = (cfg.mode === "desk" || cfg.mode === "checks") && p.open;
     box.hidden = !moves.length && !canEscalate;
@@ -304,7 +304,7 @@
     $("photo-extra").hidden = !(tos.indexOf("handled") >= 0 || tos.indexOf("checked") >= 0);
     if (!$("dispatch-extra").hidden) {
       var select = $("action-department");
-      select.innerHTML = "";
+      select.replaceChildren();
       cfg.departments.forEach(function (d) {
         var option = document.createElement("option");
         option.value = d.code;
@@ -401,7 +401,7 @@
   function refreshListQuietly() {
     var params = new URLSearchParams(Object.assign({ page_size: PAGE }, current.params));
     api(cfg.urls.cases + "?" + params.toString()).then(function (data) {
-      list.innerHTML = "";
+      list.replaceChildren();
       markers.clearLayers();
       (data.features || []).forEach(function (feature) {
         list.appendChild(listItem(feature));

@@ -5,7 +5,7 @@
    (on the map or in the ranking) opens that grid's summary. Works without a basemap. */
 (function () {
   "use strict";
-  var cfg = window.GEOGRID;
+  var cfg = GeoGrid.page("cc-config");
   var T = cfg.text;
   var EN = cfg.lang === "en";
   var LOCALE = EN ? "en" : "zh-CN";
@@ -291,7 +291,7 @@
 
   function drawLegend() {
     if (!legendBox) { return; }
-    legendBox.innerHTML = "";
+    legendBox.replaceChildren();
     if (mode === "heat") {
       legendBox.appendChild(el("div", "legend-title", T.legendHeat));
       var bar = el("div", "heat-bar");
@@ -437,7 +437,7 @@
   // --- Hot grids and overdue cases --------------------------------------------------------------
   function fillHotGrids(body) {
     var list = $("hot-list");
-    list.innerHTML = "";
+    list.replaceChildren();
     var grids = body.grids || [];
     $("hot-empty").hidden = grids.length > 0;
     grids.forEach(function (g) {
@@ -469,7 +469,7 @@
   var overdueMarker = L.layerGroup().addTo(map);
   function fillOverdue(body) {
     var list = $("overdue-list");
-    list.innerHTML = "";
+    list.replaceChildren();
     var cases = body.cases || [];
     $("overdue-count").textContent = number(body.count);
     $("overdue-count").hidden = !body.count;
@@ -493,7 +493,7 @@
       button.addEventListener("click", function () {
         overdueMarker.clearLayers();
         L.circleMarker([c.lat, c.lon], { radius: 9, color: "#fff", weight: 2, fillColor: "#c0281c", fillOpacity: 1 })
-          .bindTooltip("#" + c.id + " " + localName(c, "class_name")).addTo(overdueMarker);
+          .bindTooltip(GeoGrid.lines("#" + c.id + " " + localName(c, "class_name"))).addTo(overdueMarker);
         map.setView([c.lat, c.lon], Math.max(map.getZoom(), 17), { animate: false });
         openSummary(c.grid_code, false);
       });
@@ -554,7 +554,7 @@
     $("summary-path").textContent = body.path.filter(function (step) { return step.code !== g.code; })
       .map(function (step) { return localName(step); }).join(" › ");
     var officer = $("summary-officer");
-    officer.innerHTML = "";
+    officer.replaceChildren();
     if (body.officer.name) {
       officer.appendChild(el("span", "officer-name", body.officer.name));
       if (body.officer.phone) {
@@ -572,7 +572,7 @@
     $("summary-area").textContent = fmt(T.area, { m2: number(Math.round(g.area_m2)) });
 
     var mini = $("summary-indicators");
-    mini.innerHTML = "";
+    mini.replaceChildren();
     ["reported", "filed", "closed", "closing_rate", "overdue_open"].forEach(function (key) {
       var raw = body.indicators[key];
       var card = el("div", "mini" + (key === "overdue_open" && raw > 0 ? " alert" : ""));
@@ -585,7 +585,7 @@
     var open = body.open_cases;
     $("summary-open-count").textContent = fmt(T.openCount, { n: number(open.count), late: number(open.overdue) });
     var cases = $("summary-cases");
-    cases.innerHTML = "";
+    cases.replaceChildren();
     $("summary-no-cases").hidden = open.count > 0;
     open.items.forEach(function (c) {
       var li = el("li");
@@ -600,7 +600,7 @@
     var comps = body.components;
     $("summary-components-count").textContent = fmt(T.componentsCount, { n: number(comps.total), faulty: number(comps.faulty) });
     var table = $("summary-components"), tbody = table.querySelector("tbody");
-    tbody.innerHTML = "";
+    tbody.replaceChildren();
     table.hidden = !comps.by_class.length;
     $("summary-no-components").hidden = comps.by_class.length > 0;
     var SHOWN = 12;

@@ -9,7 +9,7 @@
  */
 (function () {
   "use strict";
-  var cfg = window.GEOGRID;
+  var cfg = GeoGrid.page("editor-config");
   var T = cfg.text;
   GeoGridApi.networkMessage = T.network;
   var TYPE_COLOURS = {
@@ -43,7 +43,7 @@
   var childLayer = L.geoJSON(null, {
     style: function (f) { return childStyle(f, false); },
     onEachFeature: function (f, layer) {
-      layer.bindTooltip(f.properties.code, { permanent: true, direction: "center",
+      layer.bindTooltip(GeoGrid.lines(f.properties.code), { permanent: true, direction: "center",
                                               className: "grid-label" });
       layer.on("click", function (e) {
         if (state.mode) { return; }
@@ -60,8 +60,8 @@
   var previewLayer = L.geoJSON(null, Object.assign({
     style: { color: "#0b63c5", weight: 2, dashArray: "4 3", fillColor: "#4aa3ff", fillOpacity: 0.15 },
     onEachFeature: function (f, layer) {
-      var area = f.properties.area_m2 ? "<br>" + m2(f.properties.area_m2) : "";
-      layer.bindTooltip(f.properties.code + area,
+      var area = f.properties.area_m2 ? m2(f.properties.area_m2) : null;
+      layer.bindTooltip(GeoGrid.lines(f.properties.code, area),
                         { permanent: true, direction: "center", className: "grid-label preview-label" });
     }
   }, overlay)).addTo(map);
@@ -101,7 +101,7 @@
   var pickers = [$("pick-0"), $("pick-1"), $("pick-2")];
 
   function fillPicker(select, grids) {
-    select.innerHTML = "";
+    select.replaceChildren();
     select.appendChild(el("option", { value: "" }, T.choose));
     grids.forEach(function (g) {
       select.appendChild(el("option", { value: g.code }, g.name === g.code ? g.code : g.name + "（" + g.code + "）"));
@@ -185,7 +185,7 @@
     $("parent-summary").textContent = fmt(T.childrenOf, { name: p.name, code: p.code });
     $("children-count").textContent = String(features.length);
     var list = $("children-list");
-    list.innerHTML = "";
+    list.replaceChildren();
     if (!features.length) { list.appendChild(el("li", { "class": "empty" }, T.noChildren)); }
     features.forEach(function (f) {
       var pr = f.properties;
@@ -213,7 +213,7 @@
     var present = {};
     features.forEach(function (f) { present[f.properties.grid_type] = true; });
     var legend = $("legend");
-    legend.innerHTML = "";
+    legend.replaceChildren();
     cfg.gridTypes.forEach(function (t) {
       if (!present[t.value]) { return; }
       var item = el("span", { "class": "legend-item" });
@@ -557,7 +557,7 @@
     previewLayer.clearLayers();
     restoreLabels();
     var box = $("result");
-    box.innerHTML = "";
+    box.replaceChildren();
     box.className = "result " + (body.ok ? "ok" : "bad");
     var head = el("p", { "class": "result-head" });
     head.textContent = body.committed ? T.saved :
@@ -664,7 +664,7 @@
     state.lastOk = false;
     document.body.dataset.checkState = "conflict";
     var box = $("result");
-    box.innerHTML = "";
+    box.replaceChildren();
     box.className = "result bad";
     box.appendChild(el("p", { "class": "result-head" }, fmt(T.conflict, {
       code: body.grid, who: body.changed_by, when: when(body.changed_at), version: body.current_version
@@ -688,14 +688,15 @@
   }
 
   function afterSave(body) {
-    var message = $("result").innerHTML;
+    // The saved message's nodes (built as text), put back once the children are reloaded.
+    var message = Array.prototype.slice.call($("result").childNodes);
     var parent = state.parent.code;
     state.original = null;  // keep what was saved: do not restore on leaving the mode
     if (state.mode === "draw" && state.workLayer) { map.removeLayer(state.workLayer); state.workLayer = null; }
     endMode();
     // Reload the children (new codes, versions), then say what was saved.
     return showParent(parent, currentDepth()).then(function () {
-      $("result").innerHTML = message;
+      $("result").replaceChildren.apply($("result"), message);
       $("result").className = "result ok";
       document.body.dataset.checkState = "saved";
       document.body.dataset.saved = (body.codes.created.concat(body.codes.changed)).join(",");
@@ -720,7 +721,7 @@
       $("history").hidden = false;
       $("history-title").textContent = fmt(T.historyOf, { code: code });
       var list = $("history-list");
-      list.innerHTML = "";
+      list.replaceChildren();
       h.boundaries.forEach(function (b, i) {
         var colour = HISTORY_COLOURS[i % HISTORY_COLOURS.length];
         var label = T.version + " " + b.version + " · " + when(b.valid_from) +
@@ -728,7 +729,7 @@
           (b.changed_by ? " · " + T.by + " " + b.changed_by : "") + " · " + m2(b.area_m2);
         var shape = L.geoJSON(b.geometry, Object.assign({
           style: { color: colour, weight: b.valid_to ? 2 : 3, dashArray: b.valid_to ? "5 4" : null, fill: false }
-        }, overlay)).bindTooltip(label, { sticky: true });
+        }, overlay)).bindTooltip(GeoGrid.lines(label), { sticky: true });
         historyLayer.addLayer(shape);
         var item = el("li", {}, label + (b.reason ? " · " + T.reason + T.colon + b.reason : ""));
         item.style.borderLeftColor = colour;
@@ -743,11 +744,11 @@
   // --- Messages -------------------------------------------------------------------------------
   function setResult(text, kind) {
     var box = $("result");
-    box.innerHTML = "";
+    box.replaceChildren();
     box.className = "result " + (kind || "");
     box.appendChild(el("p", { "class": "result-head" }, text));
   }
-  function clearResult() { $("result").innerHTML = ""; $("result").className = "result"; }
+  function clearResult() { $("result").replaceChildren(); $("result").className = "result"; }
 
   // --- Start ----------------------------------------------------------------------------------
   cfg.gridTypes.forEach(function (t) {

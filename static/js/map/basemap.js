@@ -8,7 +8,8 @@
     layers: layers,
     addTo: function (map) {
       return layers.map(function (layer) {
-        var options = { attribution: layer.attribution, maxZoom: layer.maxZoom || 19 };
+        // Leaflet shows attribution as HTML; ours is a setting, shown as text all the same.
+        var options = { attribution: GeoGrid.esc(layer.attribution), maxZoom: layer.maxZoom || 19 };
         if (layer.subdomains) { options.subdomains = layer.subdomains; }
         return L.tileLayer(layer.url, options).addTo(map);
       });

@@ -1,7 +1,7 @@
 /* The city map: grids of one level as GeoJSON, click to locate. Works without a basemap. */
 (function () {
   "use strict";
-  var cfg = window.GEOGRID;
+  var cfg = GeoGrid.page();
   var map = L.map("city-map", { preferCanvas: true }).setView([39.905, 116.41], 13);
   GeoGridBasemap.addTo(map);
   var palette = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#1f78b4"];
@@ -13,7 +13,7 @@
       return { color: "#333", weight: 1, fillColor: palette[i % palette.length], fillOpacity: 0.35 };
     },
     onEachFeature: function (f, l) {
-      l.bindTooltip(f.properties.name + "<br>" + cfg.text.code + " " + f.id, { sticky: true });
+      l.bindTooltip(GeoGrid.lines(f.properties.name, cfg.text.code + " " + f.id), { sticky: true });
     }
   }).addTo(map);
   var marker = null;
@@ -57,7 +57,7 @@
           li.textContent = step.level_name + "：" + label;
           list.appendChild(li);
         });
-        result.innerHTML = "";
+        result.replaceChildren();
         result.appendChild(list);
       });
   });

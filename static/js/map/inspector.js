@@ -3,7 +3,7 @@
    Everything comes from the components API; works without a basemap. */
 (function () {
   "use strict";
-  var cfg = window.GEOGRID;
+  var cfg = GeoGrid.page("inspector-config");
   var T = cfg.text;
   var EN = cfg.lang === "en";
   var NEAR_RADIUS = 300;
@@ -112,7 +112,7 @@
       radius: 7, weight: 2, color: "#fff", fillOpacity: 0.95, bubblingMouseEvents: false,
       fillColor: STATUS_COLOURS[feature.properties.status] || "#555"
     });
-    marker.bindTooltip(className(feature.properties) + " · " + feature.id);
+    marker.bindTooltip(GeoGrid.lines(className(feature.properties) + " · " + feature.id));
     marker.on("click", function () { openComponent(feature.id); });
     return marker;
   }
@@ -137,7 +137,7 @@
 
   // --- Result list ----------------------------------------------------------------------------
   function renderList(featureList, heading) {
-    list.innerHTML = "";
+    list.replaceChildren();
     summary.textContent = heading;
     featureList.forEach(function (feature) {
       var p = feature.properties;
@@ -381,7 +381,7 @@
 
   function fillDepartment(id, dep) {
     var cell = $(id);
-    cell.innerHTML = "";
+    cell.replaceChildren();
     if (!dep) { cell.textContent = T.none; return; }
     var name = document.createElement("span");
     name.textContent = departmentName(dep);
@@ -443,7 +443,7 @@
 
   function fillPhotos(photos) {
     var strip = $("card-photos");
-    strip.innerHTML = "";
+    strip.replaceChildren();
     photos.forEach(function (photo) { strip.appendChild(photoItem(photo)); });
     $("card-no-photos").hidden = photos.length > 0;
   }
@@ -532,7 +532,7 @@
 
   // --- Status change --------------------------------------------------------------------------
   function showCardError(prefix, error) {
-    cardError.innerHTML = "";
+    cardError.replaceChildren();
     cardError.appendChild(document.createTextNode(error && error.network ? T.network : prefix));
     if (error && !error.network) {
       var detail = document.createElement("small");

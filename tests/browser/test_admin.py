@@ -1,0 +1,39 @@
+"""The Django admin in real Chromium under the Content-Security-Policy: its log-in page and the
+grid change page, whose django-leaflet map widget starts from a static script
+(templates/leaflet/, static/js/admin/leaflet_map.js) instead of inline ones."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from geogrid.accounts.models import Role
+from tests import factories
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def staff_city(transactional_db):
+    factories.levels()
+    admin = factories.user("root-admin", Role.ADMIN)
+    admin.is_staff = admin.is_superuser = True
+    admin.save()
+    return factories.small_city(admin)
+
+
+def test_admin_grid_change_page_draws_the_grid_on_its_map_widget(live_server, page, screenshot,
+                                                                 staff_city):
+    grid = staff_city["west"]
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/grids/grid/{grid.pk}/change/")
+    page.fill("input[name=username]", "root-admin")
+    page.fill("input[name=password]", "pw-root-admin")
+    page.click("input[type=submit]")
+    page.wait_for_url(f"{live_server.url}/admin/grids/grid/{grid.pk}/change/")
+    # The widget's map is up with the grid's boundary drawn and its editing toolbar.
+    page.wait_for_selector("#id_geom-map.leaflet-container path.leaflet-interactive")
+    assert page.locator("#id_geom-map .leaflet-draw-toolbar").count() >= 1
+    stored = json.loads(page.input_value("#id_geom"))
+    assert stored["type"] == "MultiPolygon"
+    screenshot("admin-grid-change")
