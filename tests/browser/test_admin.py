@@ -26,10 +26,12 @@ def staff_city(transactional_db):
 def test_admin_grid_change_page_draws_the_grid_on_its_map_widget(live_server, page, screenshot,
                                                                  staff_city):
     grid = staff_city["west"]
+    # The admin's own log-in sends people to the site's (throttled, two-factor) log-in page.
     page.goto(f"{live_server.url}/admin/login/?next=/admin/grids/grid/{grid.pk}/change/")
+    page.wait_for_url(f"{live_server.url}/login/**")
     page.fill("input[name=username]", "root-admin")
     page.fill("input[name=password]", "pw-root-admin")
-    page.click("input[type=submit]")
+    page.click("main button[type=submit]")
     page.wait_for_url(f"{live_server.url}/admin/grids/grid/{grid.pk}/change/")
     # The widget's map is up with the grid's boundary drawn and its editing toolbar.
     page.wait_for_selector("#id_geom-map.leaflet-container path.leaflet-interactive")

@@ -52,7 +52,7 @@ def test_two_factor_enrolment_shows_a_qr_code_and_confirms_a_code(live_server, p
     page.fill("input[name=password]", "pw-planner-a")
     page.click("form:has(input[name=password]) button[type=submit]")
     page.wait_for_url(live_server.url + "/account/2fa/")
-    page.wait_for_function("document.querySelector('figure.qr img').naturalWidth > 0")
+    page.wait_for_function("() => document.querySelector('figure.qr img').naturalWidth > 0")
     screenshot("two-factor-enrolment")
     assert errors == []
     device = TOTPDevice.objects.get(user=planner, confirmed=False)
