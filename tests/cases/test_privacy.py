@@ -181,9 +181,11 @@ def test_public_channels_follow_the_setting(world, settings):
 def test_coarsening_gives_one_point_per_cell():
     lon, lat = 116.40012, 39.91034
     centre = coarsen(lon, lat, 500)
-    assert coarsen(lon + 0.0003, lat + 0.0003, 500) == centre or \
-        coarsen(lon - 0.0003, lat - 0.0003, 500) == centre
-    assert abs(centre[1] - lat) <= 250 / 111_320 + 1e-9
+    # Every point near the cell's centre (well inside the 500 m cell) gives the same answer.
+    for d_lon, d_lat in ((0.001, 0.001), (-0.001, 0.0015), (0.002, -0.001)):
+        assert coarsen(centre[0] + d_lon, centre[1] + d_lat, 500) == centre
+    assert abs(centre[1] - lat) <= 250 / 111_320 + 1e-6
+    assert coarsen(lon, lat + 0.01, 500) != centre  # 1.1 km north: another cell
 
 
 def test_case_photos_are_served_to_those_who_see_the_case(world, inspector, operator, outsider,
