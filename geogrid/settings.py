@@ -197,8 +197,30 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
 MEDIA_ROOT = BASE_DIR / "var" / "media"
 MEDIA_URL = "media/"
-# Django serves uploaded photos itself unless a web server in front does (then set to 0).
-GEOGRID_SERVE_MEDIA = envbool("GEOGRID_SERVE_MEDIA", "1")
+# Uploaded photos are never a public folder: /media/ is a view that finds the object a file
+# belongs to and applies its access rule (geogrid/core/privacy.py). After the check it answers
+# with the bytes (none), or lets the web server in front send them: nginx (X-Accel-Redirect to
+# GEOGRID_MEDIA_ACCEL_PREFIX + path, an `internal` location) or apache (X-Sendfile, mod_xsendfile).
+GEOGRID_MEDIA_ACCEL = os.environ.get("GEOGRID_MEDIA_ACCEL", "none").strip().lower()
+if GEOGRID_MEDIA_ACCEL not in ("none", "nginx", "apache"):
+    raise ImproperlyConfigured(f"GEOGRID_MEDIA_ACCEL must be none, nginx or apache, not "
+                               f"{GEOGRID_MEDIA_ACCEL!r}.")
+GEOGRID_MEDIA_ACCEL_PREFIX = "/" + os.environ.get("GEOGRID_MEDIA_ACCEL_PREFIX",
+                                                  "/protected-media/").strip("/") + "/"
+
+# The privacy model (README "Privacy model"): reports that came in through these channels are
+# public (Open311 readers see them with their point and photo); the others (inspector, hotline,
+# video, api) are internal: the public sees them without description, address and photos, and
+# their position omitted or coarsened to a square of GEOGRID_PRIVATE_CASE_COARSEN_M metres.
+GEOGRID_PUBLIC_CASE_CHANNELS = frozenset(
+    c.strip() for c in os.environ.get("GEOGRID_PUBLIC_CASE_CHANNELS", "open311,citizen").split(",")
+    if c.strip())
+GEOGRID_PRIVATE_CASE_POSITION = os.environ.get("GEOGRID_PRIVATE_CASE_POSITION",
+                                               "omit").strip().lower()
+if GEOGRID_PRIVATE_CASE_POSITION not in ("omit", "coarsen"):
+    raise ImproperlyConfigured(f"GEOGRID_PRIVATE_CASE_POSITION must be omit or coarsen, not "
+                               f"{GEOGRID_PRIVATE_CASE_POSITION!r}.")
+GEOGRID_PRIVATE_CASE_COARSEN_M = envfloat("GEOGRID_PRIVATE_CASE_COARSEN_M", 500.0)
 
 # Files sent through the web (photos, uploads) are refused beyond this size with a message;
 # files imported on the command line (import_grids, import_components) beyond the second.

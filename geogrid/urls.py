@@ -45,8 +45,7 @@ urlpatterns = [
     path("api/v1/auth/logout-all/", account_api.LogoutAllView.as_view(), name="api-logout-all"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
 ]
-if settings.GEOGRID_SERVE_MEDIA:
-    # Uploaded photos (var/media). A deployment behind a web server lets it serve MEDIA_ROOT
-    # under MEDIA_URL and sets GEOGRID_SERVE_MEDIA=0.
-    urlpatterns.append(re_path(rf"^{settings.MEDIA_URL.strip('/')}/(?P<path>.+)$", media,
-                               name="media"))
+# Uploaded photos (var/media), always through the view that applies the owning object's access
+# rule (core/privacy.py); GEOGRID_MEDIA_ACCEL lets nginx or apache send the bytes afterwards.
+urlpatterns.append(re_path(rf"^{settings.MEDIA_URL.strip('/')}/(?P<path>.+)$", media,
+                           name="media"))

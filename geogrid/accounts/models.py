@@ -19,12 +19,19 @@ CITY_WIDE_ROLES = frozenset({Role.ADMIN, Role.OPERATOR, Role.VIEWER})
 
 
 class User(AbstractUser):
-    role = models.CharField(_("角色"), max_length=20, choices=Role.choices, default=Role.VIEWER)
+    # No role until an administrator grants one: a new account sees only what the public sees
+    # (README "Privacy model"), never the whole city as a viewer would.
+    role = models.CharField(_("角色"), max_length=20, choices=Role.choices, default="",
+                            blank=True)
     phone = models.CharField(_("电话"), max_length=30, blank=True)
 
     class Meta:
         verbose_name = _("用户")
         verbose_name_plural = _("用户")
+
+    @property
+    def has_role(self) -> bool:
+        return bool(self.effective_role)
 
     @property
     def effective_role(self) -> str:

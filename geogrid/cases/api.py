@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 
 from geogrid.cases import services, workflow
 from geogrid.cases.models import Case, CaseClass, CaseStatus, Channel, LimitUnit
+from geogrid.cases.privacy import visible_duplicates
 from geogrid.cases.serializers import (
     CaseClassSerializer,
     CaseEventSerializer,
@@ -34,8 +35,18 @@ from geogrid.core.photos import PhotoError, check_photo
 from geogrid.grids.api import GridPagination
 
 REPORTER_ROLES = ("inspector", "operator", "planner", "department", "admin")
-# The channel a report gets when the client does not say (operators take hotline calls).
-DEFAULT_CHANNEL = {"inspector": Channel.INSPECTOR, "operator": Channel.HOTLINE}
+# The channel of a report is how it arrived, set by the server, never chosen freely: the public
+# channels (open311, citizen) make a case public (cases/privacy.py), so the internal API never
+# files one. Inspectors report as inspectors; operators and admins enter calls they took and
+# may say whether it was the hotline (default) or a video-monitoring alert; planners and
+# department staff reporting through the API file as `api`. The first is the default.
+INTAKE_CHANNELS = {
+    "inspector": (Channel.INSPECTOR,),
+    "operator": (Channel.HOTLINE, Channel.VIDEO),
+    "admin": (Channel.HOTLINE, Channel.VIDEO, Channel.API),
+    "planner": (Channel.API,),
+    "department": (Channel.API,),
+}
 
 
 def _photos_from(request: Request) -> list:
@@ -81,14 +92,17 @@ def _detail(request: Request, case: Case) -> dict:
     data = CaseFeatureSerializer(case, context={"request": request}).data
     props = data["properties"]
     props["events"] = CaseEventSerializer(case.events.select_related("actor").order_by("id"),
-                                          many=True).data
+                                          many=True, context={"request": request}).data
     props["photos"] = CasePhotoSerializer(case.photos.select_related("uploaded_by"), many=True,
                                           context={"request": request}).data
     role = user_role(request.user)
+    # The moves the server would accept: the role's, and only on a case in the user's scope
+    # (transition_case checks both; a page must not offer what it would refuse).
+    in_scope = services.may_act_on(request.user, case)
     props["moves"] = [{"to": to, "action": move.action, "label": str(move.label),
                        "needs_reason": move.needs_reason}
                       for to, move in workflow.moves_from(case.status).items()
-                      if role in move.roles]
+                      if in_scope and role in move.roles]
     props["closing_condition"] = case.case_class.closing_condition
     props["filing_condition"] = case.case_class.filing_condition
     return data
@@ -184,11 +198,13 @@ class CaseListView(generics.ListCreateAPIView):
         """Report a problem: service_code, lon, lat [, crs, description, address,
         component_code, channel, reporter_name/phone/email]; photos as files `photo`."""
         require_role(request.user, *REPORTER_ROLES, action="report problems")
-        role = user_role(request.user)
-        channel = _text(request, "channel") or DEFAULT_CHANNEL.get(role, Channel.API)
-        if channel not in Channel.values:
-            raise BadRequest(f"Unknown channel {channel!r}; use one of: "
-                             f"{', '.join(Channel.values)}.", field="channel")
+        allowed = INTAKE_CHANNELS[user_role(request.user) or ""]
+        channel = _text(request, "channel") or allowed[0]
+        if channel not in allowed:
+            raise BadRequest(f"A report you send here is filed with the channel "
+                             f"{' or '.join(allowed)}, not {channel!r}: the channel says how a "
+                             "report arrived (citizens report through Open311).",
+                             field="channel")
         lon, lat = _number(request, "lon"), _number(request, "lat")
         photos = _photos_from(request)
         try:
@@ -203,7 +219,8 @@ class CaseListView(generics.ListCreateAPIView):
         except services.ReportError as exc:
             raise BadRequest(str(exc), field=exc.field) from exc
         data = _detail(request, _base(request).get(pk=result.case.pk))
-        data["properties"]["duplicates"] = [vars(d) for d in result.duplicates]
+        data["properties"]["duplicates"] = visible_duplicates(
+            [vars(d) for d in result.duplicates], request.user)
         return Response(data, status=status.HTTP_201_CREATED)
 
 

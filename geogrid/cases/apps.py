@@ -28,3 +28,8 @@ class CasesConfig(AppConfig):
         from geogrid.core.demo import register_demo_step
 
         register_demo_step(CASES_STEP)
+
+        from geogrid.cases import privacy
+
+        # /media/cases/… is served by the case's access rule (cases/privacy.py).
+        privacy.register()

@@ -22,8 +22,12 @@ What the spec leaves open, and what we chose:
   client asks for English with Accept-Language or the `locale` argument (as GeoReport v2.1 and
   several servers spell it).
 * GET requests covers every channel's cases and never shows the reporter's name, phone, e-mail,
-  device or account id. When GEOGRID_PUBLIC_READ_API is off it needs an api_key as well, in
-  the X-Api-Key header.
+  device or account id. Readers are the public audience of cases/privacy.py: a case reported
+  through a public channel (GEOGRID_PUBLIC_CASE_CHANNELS) shows its description, address,
+  point and media_url; an internal one (inspector, hotline, video, api) only its category,
+  status, dates and department, with lat/long left out or coarsened
+  (GEOGRID_PRIVATE_CASE_POSITION). When GEOGRID_PUBLIC_READ_API is off it needs an api_key as
+  well, in the X-Api-Key header.
 * api_key travels in the POST body (the spec's place) or an X-Api-Key header, never in the URL
   (refused with a 400: URLs are logged). A key in the header is checked before the body is
   parsed. POSTs are throttled per key and per address (GEOGRID_OPEN311_POSTS_PER_MINUTE, 429
@@ -61,6 +65,7 @@ from geogrid.cases.models import (
     Open311Key,
     PhotoStage,
 )
+from geogrid.cases.privacy import public_view
 from geogrid.cases.services import (
     ReportError,
     case_class_for,
@@ -426,11 +431,15 @@ def _service(case_class: CaseClass) -> dict[str, Any]:
     }
 
 
-def _service_notice(case: Case) -> str:
+def _service_notice(case: Case, *, names_grid: bool = True) -> str:
+    department = _department_name(case.department)
+    if not names_grid:
+        if department:
+            return f"Routed to {department}."
+        return "The command center will choose the department that handles it."
     where = f"Placed in grid {case.grid_code}"
     if case.grid.name and case.grid.name != case.grid_code:
         where += f" {case.grid.name}"
-    department = _department_name(case.department)
     if department:
         return f"{where}; routed to {department}."
     return f"{where}; the command center will choose the department that handles it."
@@ -444,31 +453,36 @@ def _status_notes(case: Case) -> str:
 
 def _service_request(case: Case, request: HttpRequest) -> dict[str, Any]:
     """One case as a GeoReport request. Built field by field: the reporter's name, phone,
-    e-mail, device and account never leave the server."""
-    photos = case.report_photos  # prefetched by _cases()
+    e-mail, device and account never leave the server; what else the public sees of the case
+    is cases/privacy.py's `public_view`."""
+    view = public_view(case)
+    photos = case.report_photos if view.shows_photos else []  # prefetched by _cases()
     name = case.case_class.name
     if _english() and case.case_class.name_en:
         name = case.case_class.name_en
-    return {
+    data = {
         "service_request_id": case.pk,
         "status": "closed" if case.status in workflow.FINAL_STATUSES else "open",
         "status_notes": _status_notes(case),
         "service_name": name,
         "service_code": case.case_class.service_code,
-        "description": case.description,
+        "description": view.description,
         "agency_responsible": _department_name(case.department),
-        "service_notice": _service_notice(case),
+        "service_notice": _service_notice(case, names_grid=view.names_grid),
         "requested_datetime": _local(case.reported_at),
         "updated_datetime": _local(case.updated_at),
         "expected_datetime": _local(case.deadline),
-        "address": case.address,
+        "address": view.address,
         "address_id": "",
         "zipcode": "",
         # Stored in CGCS2000, which agrees with WGS84 to well under a metre (core.crs).
-        "lat": round(case.geom.y, 8),
-        "long": round(case.geom.x, 8),
+        "lat": round(view.position[1], 8) if view.position else None,
+        "long": round(view.position[0], 8) if view.position else None,
         "media_url": request.build_absolute_uri(photos[0].image.url) if photos else "",
     }
+    if view.position is None:  # left out, not null: the spec's lat/long are optional
+        del data["lat"], data["long"]
+    return data
 
 
 def _cases() -> QuerySet[Case]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -16,12 +17,46 @@ def grid_prefix_condition(prefix: str, field: str = "grid_code") -> Q:
     return Q(**{f"{field}__startswith": prefix})
 
 
+@dataclass(frozen=True)
+class CaseScope:
+    """`CaseQuerySet.visible_to`'s rule as values, for raw SQL (the heat tiles): every case, or
+    those in these grid subtrees, of these departments, or reported by this user."""
+
+    everything: bool = False
+    prefixes: tuple[str, ...] = ()
+    departments: tuple[int, ...] = ()
+    reporter_id: int | None = None
+
+    @property
+    def key(self) -> str:
+        """A stable text naming the scope (for ETags: one user's tile is not another's)."""
+        if self.everything:
+            return "all"
+        return (f"g{','.join(self.prefixes)}|d{','.join(map(str, self.departments))}"
+                f"|r{self.reporter_id}")
+
+
+def case_scope(user: Any) -> CaseScope:
+    role = user_role(user)
+    if not role:
+        return CaseScope()
+    if role in CITY_WIDE:
+        return CaseScope(everything=True)
+    if role == "department":
+        return CaseScope(departments=tuple(sorted(user.department_memberships.values_list(
+            "department_id", flat=True))), reporter_id=user.pk)
+    return CaseScope(prefixes=tuple(sorted(user.grid_scopes.values_list("grid__code",
+                                                                         flat=True))),
+                     reporter_id=user.pk)
+
+
 class CaseQuerySet(QuerySet):
     def visible_to(self, user: Any) -> CaseQuerySet:
         """City-wide roles: all; department handlers: their departments' cases; inspectors and
-        planners: cases in their grids, and the ones they reported; anyone else: none."""
+        planners: cases in their grids, and the ones they reported; anyone else (anonymous, an
+        account without a role yet): none."""
         role = user_role(user)
-        if role is None:
+        if not role:
             return self.none()
         if role in CITY_WIDE:
             return self

@@ -1,5 +1,6 @@
-"""Cases as GeoJSON features. The reporter's contact is private: only the command center
-(operators, admins) sees it; public and other roles never do."""
+"""Cases as GeoJSON features. What each audience sees is decided by cases/privacy.py: the
+reporter's contact only operators and admins; possible duplicates only within the reader's
+scope."""
 
 from __future__ import annotations
 
@@ -11,10 +12,20 @@ from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from geogrid.cases import workflow
 from geogrid.cases.models import Case, CaseClass, CaseEvent, CasePhoto
-from geogrid.core.permissions import user_role
+from geogrid.cases.privacy import (
+    CASE,
+    CASE_EVENT,
+    CASE_PHOTO,
+    CONTACT_FIELDS,
+    visible_duplicates,
+)
+from geogrid.core.privacy import audience_of
 
-PRIVATE_FIELDS = ("reporter_name", "reporter_phone", "reporter_email", "device_id", "account_id")
-SEES_CONTACT = ("operator", "admin")
+PRIVATE_FIELDS = CONTACT_FIELDS
+
+
+def _user(serializer: serializers.Serializer) -> Any:
+    return getattr(serializer.context.get("request"), "user", None)
 
 
 class CaseClassSerializer(serializers.ModelSerializer):
@@ -50,6 +61,9 @@ class CasePhotoSerializer(serializers.ModelSerializer):
     def get_preview_url(self, photo: CasePhoto) -> str | None:
         return self._absolute(photo.preview or photo.image)
 
+    def to_representation(self, instance):
+        return CASE_PHOTO.redact(super().to_representation(instance), audience_of(_user(self)))
+
 
 class CaseEventSerializer(serializers.ModelSerializer):
     actor = serializers.CharField(source="actor.username", default=None)
@@ -62,6 +76,9 @@ class CaseEventSerializer(serializers.ModelSerializer):
 
     def get_action_label(self, event: CaseEvent) -> str:
         return str(workflow.ACTION_LABELS.get(event.action, event.action))
+
+    def to_representation(self, instance):
+        return CASE_EVENT.redact(super().to_representation(instance), audience_of(_user(self)))
 
 
 class CaseFeatureSerializer(GeoFeatureModelSerializer):
@@ -111,8 +128,9 @@ class CaseFeatureSerializer(GeoFeatureModelSerializer):
 
     def to_representation(self, instance: Case) -> dict[str, Any]:
         data = super().to_representation(instance)
-        request = self.context.get("request")
-        if user_role(getattr(request, "user", None)) not in SEES_CONTACT:
-            for name in PRIVATE_FIELDS:
-                data["properties"].pop(name, None)
+        user = _user(self)
+        CASE.redact(data["properties"], audience_of(user))
+        if data["properties"].get("possible_duplicates"):
+            data["properties"]["possible_duplicates"] = visible_duplicates(
+                data["properties"]["possible_duplicates"], user)
         return data

@@ -564,6 +564,12 @@ def _in_scope(actor: Any, case: Case, role: str | None) -> bool:
     return False
 
 
+def may_act_on(actor: Any, case: Case) -> bool:
+    """Whether the case is in the actor's scope for workflow moves (the role is checked per
+    move): what transition_case enforces, for pages and APIs that offer moves."""
+    return _in_scope(actor, case, user_role(actor))
+
+
 def _status_label(status: str) -> str:
     return str(CaseStatus(status).label)
 

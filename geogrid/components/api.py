@@ -183,7 +183,8 @@ class ComponentListView(generics.ListCreateAPIView):
             notes=str(data.get("notes") or ""), material=str(data.get("material") or ""),
         )
         component = _base_queryset(request).get(pk=component.pk)
-        return Response(ComponentFeatureSerializer(component).data, status=status.HTTP_201_CREATED)
+        return Response(ComponentFeatureSerializer(component, context={"request": request}).data,
+                        status=status.HTTP_201_CREATED)
 
 
 def _geometry_from(data) -> dict:
@@ -229,7 +230,7 @@ class ComponentDetailView(APIView):
     def get(self, request: Request, code: str) -> Response:
         """One component; its properties also list its photos (lists leave them out)."""
         component = _component_for(request, code)
-        data = ComponentFeatureSerializer(component).data
+        data = ComponentFeatureSerializer(component, context={"request": request}).data
         data["properties"]["photos"] = _photos(request, component)
         return Response(data)
 
@@ -243,6 +244,10 @@ class ComponentDetailView(APIView):
             raise BadRequest("Send the 'version' you edited (an integer), so that concurrent "
                              "edits are detected.", field="version")
         geometry = _geometry_from(data) if "geometry" in data else None
+        if geometry is not None:
+            # A planner may not move a component out of the grids they are responsible for:
+            # the new location is checked like a new component's (403).
+            _require_location_in_scope(request, geometry)
         data.pop("geometry", None)
         data.pop("crs", None)
         try:
@@ -250,7 +255,8 @@ class ComponentDetailView(APIView):
                                       expected_version=version, geom=geometry, **data)
         except services.ComponentVersionConflict as exc:
             raise Conflict(str(exc)) from exc
-        return Response(ComponentFeatureSerializer(_component_for(request, code)).data)
+        return Response(ComponentFeatureSerializer(_component_for(request, code),
+                                                   context={"request": request}).data)
 
 
 class ComponentStatusView(APIView):
@@ -268,7 +274,8 @@ class ComponentStatusView(APIView):
         services.change_component_status(component=component, actor=request.user,
                                           status=new_status, note=str(request.data.get("note")
                                                                       or ""))
-        return Response(ComponentFeatureSerializer(_component_for(request, code)).data)
+        return Response(ComponentFeatureSerializer(_component_for(request, code),
+                                                   context={"request": request}).data)
 
 
 class ComponentPhotosView(APIView):

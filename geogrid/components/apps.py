@@ -24,3 +24,8 @@ class ComponentsConfig(AppConfig):
         from geogrid.core.demo import register_demo_step
 
         register_demo_step(COMPONENTS_STEP)
+
+        from geogrid.components import privacy
+
+        # /media/components/… is served only to those who may read the photo's component.
+        privacy.register()

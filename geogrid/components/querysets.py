@@ -28,7 +28,7 @@ class ComponentQuerySet(QuerySet):
         """Components a user acts on: city-wide roles all; planners and inspectors those in
         their grids; department handlers those their department is responsible for."""
         role = user_role(user)
-        if role is None:
+        if not role:  # anonymous, or an account not yet granted a role
             return self.none()
         if role in CITY_WIDE_ROLES:
             return self

@@ -5,12 +5,22 @@ from rest_framework_gis.fields import GeometryField
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from geogrid.components.models import Component, ComponentPhoto, Department
+from geogrid.components.privacy import COMPONENT_PHOTO, DEPARTMENT
+from geogrid.core.privacy import audience_of
+
+
+def _audience(serializer: serializers.Serializer):
+    request = serializer.context.get("request")
+    return audience_of(getattr(request, "user", None))
 
 
 class DepartmentSerializer(serializers.ModelSerializer):
     class Meta:
         model = Department
         fields = ["code", "name", "name_en", "contact"]
+
+    def to_representation(self, instance):
+        return DEPARTMENT.redact(super().to_representation(instance), _audience(self))
 
 
 class ComponentPhotoSerializer(serializers.ModelSerializer):
@@ -34,6 +44,9 @@ class ComponentPhotoSerializer(serializers.ModelSerializer):
 
     def get_preview_url(self, photo: ComponentPhoto) -> str | None:
         return self._absolute(photo.preview or photo.image)
+
+    def to_representation(self, instance):
+        return COMPONENT_PHOTO.redact(super().to_representation(instance), _audience(self))
 
 
 class ComponentFeatureSerializer(GeoFeatureModelSerializer):

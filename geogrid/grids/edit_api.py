@@ -18,8 +18,10 @@ from rest_framework.views import APIView
 from geogrid.core.api import BadRequest
 from geogrid.core.codes import validate_grid_code
 from geogrid.core.permissions import get_in_scope_or_404, require_role
+from geogrid.core.privacy import audience_of
 from geogrid.grids.edits import ACTIONS, outcome_payload, run_edit
 from geogrid.grids.models import AreaClass, Grid, GridType
+from geogrid.grids.privacy import GRID_BOUNDARY, GRID_EVENT, event_details
 from geogrid.grids.services import GridError, VersionConflict, update_grid_attributes
 
 EDIT_ROLES = ("planner",)
@@ -162,12 +164,14 @@ def _target_area(value: Any) -> float:
 
 class GridHistoryView(APIView):
     """Every boundary a grid has had (with dates and authors), its events, and the grids it
-    replaced or was replaced by (split, merge, re-division), read from its own events."""
+    replaced or was replaced by (split, merge, re-division), read from its own events. The
+    public (grids/privacy.py) sees it without authors, actors and staff-only attributes."""
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, code: str) -> Response:
         validate_grid_code(code)
         grid = get_in_scope_or_404(Grid.objects.visible_to(request.user), code=code)
+        audience = audience_of(request.user)
         boundaries = [
             {
                 "version": b.version, "valid_from": b.valid_from, "valid_to": b.valid_to,
@@ -179,9 +183,11 @@ class GridHistoryView(APIView):
         ]
         events = [
             {"action": e.action, "actor": e.actor.get_username() if e.actor else None,
-             "at": e.created_at, "details": e.details}
+             "at": e.created_at, "details": event_details(e.details, audience)}
             for e in grid.events.select_related("actor").order_by("-created_at", "-id")[:200]
         ]
+        GRID_BOUNDARY.redact_all(boundaries, audience)
+        GRID_EVENT.redact_all(events, audience)
         return Response({
             "code": grid.code, "name": grid.name, "version": grid.version,
             "active": grid.is_active, "valid_from": grid.valid_from, "valid_to": grid.valid_to,

@@ -20,7 +20,7 @@ class GridQuerySet(QuerySet):
     def in_scope_of(self, user: Any) -> GridQuerySet:
         """Grids the user acts on: everything for city-wide roles, else their scoped subtrees."""
         role = user_role(user)
-        if role is None:
+        if not role:  # anonymous, or an account not yet granted a role
             return self.none()
         if role in CITY_WIDE_ROLES:
             return self

@@ -4,7 +4,9 @@ from rest_framework import serializers
 from rest_framework_gis.fields import GeometryField
 from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
+from geogrid.core.privacy import audience_of
 from geogrid.grids.models import Grid
+from geogrid.grids.privacy import GRID
 
 
 class GridFeatureSerializer(GeoFeatureModelSerializer):
@@ -28,7 +30,6 @@ class GridFeatureSerializer(GeoFeatureModelSerializer):
     def to_representation(self, instance):
         data = super().to_representation(instance)
         request = self.context.get("request")
-        # The officer's phone is for colleagues, not for anonymous readers of the public API.
-        if request is None or not request.user.is_authenticated:
-            data["properties"].pop("officer_phone", None)
+        # The officer's phone is for colleagues (grids/privacy.py), not for the public.
+        GRID.redact(data["properties"], audience_of(getattr(request, "user", None)))
         return data

@@ -156,7 +156,8 @@ FROM (
           FROM (SELECT {ENVELOPE}::box2d AS box) e) f{_GRIDS_FILTER}"""
 
 # Report density: cases counted in square bins of a world-aligned grid (HEAT_BINS per tile
-# side), so bins line up across tiles; each bin a polygon with its count `n`.
+# side), so bins line up across tiles; each bin a polygon with its count `n`. A bin at z22 is
+# under a metre: the reader's case scope (cases.querysets.case_scope) limits the rows.
 HEAT_TILE = f"""
 SELECT ST_AsMVT(t, %(layer)s, 4096, 'geom'), count(*)
 FROM (
@@ -175,6 +176,10 @@ FROM (
               AND (%(status)s::text[] IS NULL OR c.status = ANY(%(status)s::text[]))
               AND (%(since)s::timestamptz IS NULL OR c.reported_at >= %(since)s::timestamptz)
               AND (%(until)s::timestamptz IS NULL OR c.reported_at < %(until)s::timestamptz)
+              AND (%(everything)s::boolean
+                   OR c.grid_code LIKE ANY(%(prefixes)s::text[])
+                   OR c.department_id = ANY(%(departments)s::bigint[])
+                   OR c.reporter_id = %(reporter)s::bigint)
         ) p
         GROUP BY 1, 2
         ORDER BY n DESC

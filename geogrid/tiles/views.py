@@ -21,7 +21,7 @@ from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET
 
 from geogrid.cases.models import CaseStatus
-from geogrid.cases.querysets import CITY_WIDE
+from geogrid.cases.querysets import CITY_WIDE, CaseScope, case_scope
 from geogrid.components.models import ComponentStatus
 from geogrid.core.permissions import user_role
 from geogrid.tiles.layers import LAYERS, Layer, tile_in_range
@@ -58,6 +58,9 @@ def _authorise(request: HttpRequest, layer: Layer) -> None:
     role = user_role(request.user)
     if role is None:
         raise TileError(403, f"Log in to see the {layer.name} layer.")
+    if not role:
+        raise TileError(403, f"Your account has no role yet: an administrator grants one "
+                             f"before you see the {layer.name} layer.")
     if layer.city_wide_only and role not in CITY_WIDE:
         raise TileError(403, f"The {layer.name} layer shows every case of the city: it is for "
                              "the command center (operators, viewers, admins).")
@@ -130,8 +133,16 @@ def data_version(layer: Layer) -> int:
 VERSION_SQL = "SELECT version FROM tiles_layer_version WHERE layer = %s"
 
 
-def _etag(layer: Layer, version: int, request: HttpRequest) -> str:
+def _scope_parameters(scope: CaseScope) -> dict:
+    return {"everything": scope.everything, "prefixes": [p + "%" for p in scope.prefixes],
+            "departments": list(scope.departments), "reporter": scope.reporter_id}
+
+
+def _etag(layer: Layer, version: int, request: HttpRequest, scope: CaseScope | None = None
+          ) -> str:
     query = urlencode(sorted((k, v) for k, v in request.GET.items() if k != "v"))
+    if scope is not None:
+        query += "#" + scope.key
     digest = hashlib.sha1(query.encode()).hexdigest()[:10]
     return f'"{layer.name}-{version}-{digest}"'
 
@@ -147,14 +158,16 @@ def tile(request: HttpRequest, layer: str, z: int, x: int, y: int) -> HttpRespon
         params = _filters(request, spec)
     except TileError as exc:
         return _error(exc)
-    etag = _etag(spec, data_version(spec), request)
+    # The heat layer counts only the cases the reader may see (city-wide roles: all).
+    scope = case_scope(request.user) if spec.name == "heat" else None
+    etag = _etag(spec, data_version(spec), request, scope)
     private = "private" if not spec.public else "public"
     if etag in request.headers.get("If-None-Match", ""):
         response = HttpResponseNotModified()
     else:
         cap = settings.GEOGRID_TILE_MAX_FEATURES
         values = {**params, **spec.parameters(z), "z": z, "x": x, "y": y, "layer": spec.name,
-                  "cap": cap}
+                  "cap": cap, **(_scope_parameters(scope) if scope is not None else {})}
         with _raw_cursor() as cursor:
             body, count = cursor.execute(spec.sql(z), values, prepare=True).fetchone()
         response = HttpResponse(bytes(body or b""), content_type=MVT)

@@ -45,3 +45,23 @@ def test_scoped_reads_when_public_read_is_off(inspector, outsider, city):
 def test_city_wide_roles_see_every_district(request, role_fixture, outsider, city):
     user = request.getfixturevalue(role_fixture)
     assert _client(user).get("/api/v1/grids/110102/topology/").status_code == 200
+
+
+def test_a_new_account_has_no_role_and_sees_only_public_things(city, django_user_model):
+    from django.test import Client
+
+    newcomer = django_user_model.objects.create_user("newcomer", password="pw-newcomer")
+    assert newcomer.role == "" and not newcomer.has_role
+    api = _client(newcomer)
+    assert api.get("/api/v1/grids/110101/").status_code == 200  # public data
+    assert "officer_phone" not in api.get("/api/v1/grids/110101/").json()["properties"]
+    assert api.get("/api/v1/grids/110101/topology/").status_code == 403
+    assert api.get("/api/v1/command-center/indicators/").status_code == 403
+    page = Client()
+    page.force_login(newcomer)
+    assert page.get("/command-center/").status_code == 403
+    assert page.get("/cases/desk/").status_code == 403
+    home = page.get("/").content.decode()
+    assert "未分配角色" in home and 'href="/command-center/"' not in home
+    with override_settings(GEOGRID_PUBLIC_READ_API=False):
+        assert api.get("/api/v1/grids/110101/").status_code == 404

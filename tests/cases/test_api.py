@@ -48,7 +48,7 @@ def test_an_inspector_reports_with_a_photo_and_gets_the_case_back(
     ({**_point_body(), "service_code": "77777"}, "service_code", "no active category"),
     (_point_body(5000, 5000), "location", "outside every grid"),
     ({**_point_body(), "crs": "EPSG:1"}, None, "EPSG:1"),
-    ({**_point_body(), "channel": "fax"}, "channel", "Unknown channel"),
+    ({**_point_body(), "channel": "fax"}, "channel", "filed with the channel inspector"),
     ({**_point_body(), "component_code": "123"}, "component_code", "is not valid"),
 ])
 def test_bad_reports_are_400_with_the_field_and_store_nothing(inspector, case_taxonomy, body,
@@ -160,3 +160,69 @@ def test_escalation_through_the_api(report, inspector, handler):
 def test_the_category_list(case_taxonomy, inspector):
     body = _client(inspector).get("/api/v1/case-classes/", {"kind": "event"}).json()
     assert len(body) == 97 and body[0]["service_code"] == "06001"
+
+
+# --- Channel, duplicates and moves follow how a report arrived and the caller's scope ---------
+@pytest.mark.parametrize(("role", "channel", "expected"), [
+    ("inspector", "", "inspector"),
+    ("inspector", "inspector", "inspector"),
+    ("inspector", "open311", None),
+    ("inspector", "hotline", None),
+    ("operator", "", "hotline"),
+    ("operator", "video", "video"),
+    ("operator", "citizen", None),
+    ("operator", "open311", None),
+])
+def test_the_server_sets_the_channel_from_how_the_report_arrived(request, case_taxonomy, role,
+                                                                 channel, expected):
+    user = request.getfixturevalue(role)
+    body = _point_body(**({"channel": channel} if channel else {}))
+    response = _client(user).post("/api/v1/cases/", body, format="json")
+    if expected is None:
+        assert response.status_code == 400, response.content
+        assert response.json()["field"] == "channel"
+        assert "citizens report through Open311" in response.json()["detail"]
+        assert not Case.objects.exists()
+    else:
+        assert response.status_code == 201, response.content
+        assert response.json()["properties"]["channel"] == expected
+
+
+def test_possible_duplicates_list_only_cases_in_the_callers_scope(report, operator, inspector):
+    # An operator's hotline report in the NE unit grid, outside the inspector's NW grid, 8 m
+    # from where the inspector then reports the same problem.
+    hidden = report(104, 150, actor=operator, channel="hotline").case
+    mine = report(96, 150).case
+    assert [d["id"] for d in mine.possible_duplicates] == [hidden.pk]  # stored for the desk
+    body = _client(inspector).post("/api/v1/cases/", _point_body(97, 150), format="json")
+    assert body.status_code == 201, body.content
+    props = body.json()["properties"]
+    assert hidden.pk not in [d["id"] for d in props["duplicates"]]
+    assert hidden.pk not in [d["id"] for d in props["possible_duplicates"]]
+    assert [d["id"] for d in props["duplicates"]] == [mine.pk]
+    detail = _client(inspector).get(f"/api/v1/cases/{mine.pk}/").json()["properties"]
+    assert detail["possible_duplicates"] == []
+    desk = _client(operator).get(f"/api/v1/cases/{mine.pk}/").json()["properties"]
+    assert [d["id"] for d in desk["possible_duplicates"]] == [hidden.pk]
+
+
+def test_moves_offered_are_those_the_scope_allows(report, operator, handler, inspector, city):
+    # An inspector of the NE unit grid reports a problem in the NW one: they see their report,
+    # but checking it on site belongs to the NW grid's inspector.
+    north_east = city["west_c"].children.order_by("code")[1]
+    other = factories.user("inspector-b", Role.INSPECTOR, scope=[north_east])
+    case = report(50, 150, actor=other).case
+    url = f"/api/v1/cases/{case.pk}/"
+    for to in ("accepted", "filed", "dispatched"):
+        _client(operator).post(url + "transition/", {"to": to}, format="json")
+    _client(handler).post(url + "transition/", {"to": "handled", "reason": "已清理"},
+                          format="json")
+    detail = _client(other).get(url).json()["properties"]
+    assert detail["status"] == "handled" and detail["moves"] == []
+    refused = _client(other).post(url + "transition/", {"to": "checked"}, format="json")
+    assert refused.status_code == 403
+    # The NW grid's inspector is offered the check, and the server accepts it.
+    offered = {m["to"] for m in _client(inspector).get(url).json()["properties"]["moves"]}
+    assert "checked" in offered
+    assert _client(inspector).post(url + "transition/", {"to": "checked"},
+                                   format="json").status_code == 200

@@ -344,7 +344,9 @@ def test_an_unknown_format_is_404_and_other_methods_405(client, city, case_taxon
 
 # --- GET requests -------------------------------------------------------------------------------
 def test_a_request_has_every_spec_field_in_both_formats(client, report, operator, sanitation):
-    case = report(50, 150, description="垃圾", address="东华门大街").case
+    # A citizen's report is public (GEOGRID_PUBLIC_CASE_CHANNELS): every field is shown.
+    case = report(50, 150, description="垃圾", address="东华门大街", actor=None,
+                  channel="citizen").case
     for status in ("accepted", "filed", "dispatched"):
         case = transition_case(case=case, to=status, actor=operator)
     [item] = _json(client.get(f"{API}/requests/{case.pk}.json"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.test import Client
 from rest_framework.test import APIClient
 
 from geogrid.accounts.models import Role
@@ -232,3 +233,64 @@ def test_a_too_long_caption_is_400_and_stores_nothing(inventory, inspector, medi
         {"image": upload(image_bytes()), "caption": "x" * 201}, format="multipart")
     assert response.status_code == 400 and response.json()["field"] == "caption"
     assert not list(media.rglob("*.*"))
+
+
+def test_patch_may_not_move_a_component_out_of_the_planners_scope(inventory, planner, outsider):
+    """The new location is checked like a new component's: a planner of district 110101 may
+    not move a component into district 110102 (planner-b's), though it starts in scope."""
+    code = inventory[1].code
+    client = _client(planner)
+    away = point(5050, 150)  # the NW unit grid of the other district
+    moved = client.patch(f"/api/v1/components/{code}/", {
+        "version": 1, "geometry": {"type": "Point", "coordinates": [away.x, away.y]}},
+        format="json")
+    assert moved.status_code == 403, moved.content
+    assert "outside the grids you are responsible for" in moved.json()["detail"]
+    component = Component.objects.get(code=code)
+    assert component.version == 1 and component.grid.code.startswith("110101")
+    near = point(70, 150)  # still in 110101: allowed
+    ok = client.patch(f"/api/v1/components/{code}/", {
+        "version": 1, "geometry": {"type": "Point", "coordinates": [near.x, near.y]}},
+        format="json")
+    assert ok.status_code == 200, ok.content
+
+
+def test_the_public_sees_no_photographer_and_no_department_phone(inventory, inspector, media,
+                                                                 planner):
+    code = inventory[0].code
+    department = inventory[0].competent_department
+    department.contact = "010-65551234"
+    department.save()
+    added = _client(inspector).post(f"/api/v1/components/{code}/photos/",
+                                    {"image": upload(image_bytes())}, format="multipart")
+    assert added.status_code == 201 and added.json()["uploaded_by"] == inspector.username
+    public = _client().get(f"/api/v1/components/{code}/").json()["properties"]
+    assert "uploaded_by" not in public["photos"][0]
+    assert "contact" not in public["competent_department"]
+    assert "uploaded_by" not in _client().get(f"/api/v1/components/{code}/photos/").json()[0]
+    staff = _client(planner).get(f"/api/v1/components/{code}/").json()["properties"]
+    assert staff["photos"][0]["uploaded_by"] == inspector.username
+    assert staff["competent_department"]["contact"] == "010-65551234"
+    # The photo itself is served to whoever may read the component (public read API on).
+    path = added.json()["url"].split("/media/", 1)[1]
+    assert Client().get(f"/media/{path}").status_code == 200
+
+
+def test_component_photos_are_not_public_when_the_read_api_is_not(inventory, inspector, media,
+                                                                   outsider, settings):
+    code = inventory[0].code
+    added = _client(inspector).post(f"/api/v1/components/{code}/photos/",
+                                    {"image": upload(image_bytes())}, format="multipart")
+    path = added.json()["url"].split("/media/", 1)[1]
+    settings.GEOGRID_PUBLIC_READ_API = False
+    assert _session().get(f"/media/{path}").status_code == 404
+    assert _session(outsider).get(f"/media/{path}").status_code == 404
+    assert _session(inspector).get(f"/media/{path}").status_code == 200
+
+
+def _session(user=None) -> Client:
+    """/media/ is a plain Django view: a session login, not DRF's force_authenticate."""
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+    return client

@@ -268,3 +268,31 @@ def test_grids_inside_a_tile_skip_the_clip_and_come_out_as_st_asmvtgeom_makes_th
         assert first.exterior.is_ccw == second.exterior.is_ccw
         coords = shapely.get_coordinates(second)
         assert coords.min() >= -64 and coords.max() <= 4096 + 64
+
+
+def test_heat_counts_only_the_reports_in_the_readers_scope(report, inspector, operator, city):
+    """A bin at z22 is under a metre: an inspector must not map the city's reports through it.
+    They count their own grid's (and own) reports; city-wide roles count every report."""
+    report(20, 150)                                   # NW: the inspector's grid
+    report(150, 150, actor=operator, channel="hotline")  # NE: outside it
+    report(150, 40, actor=operator, channel="hotline")   # SE: outside it
+    zxy = tile_of(50, 100, 15)
+    scoped, city_wide = Client(), Client()
+    scoped.force_login(inspector)
+    city_wide.force_login(operator)
+    mine = get(scoped, "heat", zxy)
+    assert sum(b["properties"]["n"] for b in features(mine, "heat")) == 1
+    everything = get(city_wide, "heat", zxy)
+    assert sum(b["properties"]["n"] for b in features(everything, "heat")) == 3
+    # One reader's tile is never another's cached answer.
+    assert mine["ETag"] != everything["ETag"]
+    assert get(city_wide, "heat", zxy, headers={"If-None-Match": mine["ETag"]}).status_code == 200
+
+
+def test_heat_needs_a_role(report, django_user_model):
+    report(20, 150)
+    newcomer = Client()
+    newcomer.force_login(django_user_model.objects.create_user("newcomer", password="pw-x"))
+    response = get(newcomer, "heat", tile_of(50, 100, 15))
+    assert response.status_code == 403 and "no role" in response.json()["detail"]
+    assert get(Client(), "heat", tile_of(50, 100, 15)).status_code == 403
