@@ -447,9 +447,9 @@ def test_requests_filter_by_date_range_with_offsets(client, report):
 
 
 @pytest.mark.parametrize(("query", "message"), [
-    ({"start_date": "yesterday"}, "is not a W3C datetime"),
+    ({"start_date": "yesterday"}, "must be an ISO 8601 date-time"),
     ({"start_date": "2026-03-02T00:00:00"}, "has no time zone"),
-    ({"end_date": "2026-13-02T00:00:00Z"}, "is not a W3C datetime"),
+    ({"end_date": "2026-13-02T00:00:00Z"}, "must be an ISO 8601 date-time"),
     ({"start_date": "2026-01-01T00:00:00Z", "end_date": "2026-06-01T00:00:00Z"},
      "may not span more than 90 days"),
     ({"start_date": "2026-03-02T00:00:00Z", "end_date": "2026-03-01T00:00:00Z"},
