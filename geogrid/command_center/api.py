@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from django.http import Http404, HttpResponse
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -32,7 +33,7 @@ DEFAULT_DAYS = 30
 class GridCountsView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(parameters=[
+    @extend_schema(responses=OpenApiTypes.OBJECT, parameters=[
         OpenApiParameter("level", str, description="unit (default), community, street or "
                          "district"),
         OpenApiParameter("since", str, description="ISO 8601; default: 30 days before 'until'"),
@@ -120,7 +121,7 @@ class _CommandCenterView(APIView):
 
 
 class IndicatorsView(_CommandCenterView):
-    @extend_schema(parameters=PERIOD_PARAMETERS)
+    @extend_schema(responses=OpenApiTypes.OBJECT, parameters=PERIOD_PARAMETERS)
     def get(self, request: Request) -> Response:
         """The indicator cards of a period, city-wide (cases.indicators.case_indicators): rates
         are fractions 0..1, hours are working hours; `labels` names each in the request's
@@ -133,7 +134,7 @@ class IndicatorsView(_CommandCenterView):
 
 
 class IndicatorRowsView(_CommandCenterView):
-    @extend_schema(parameters=[
+    @extend_schema(responses=OpenApiTypes.OBJECT, parameters=[
         OpenApiParameter("by", str, required=True, description="department, street or day"),
         *PERIOD_PARAMETERS])
     def get(self, request: Request) -> Response:
@@ -152,7 +153,7 @@ class IndicatorRowsView(_CommandCenterView):
 
 
 class HotGridsView(_CommandCenterView):
-    @extend_schema(parameters=[*PERIOD_PARAMETERS, *FILTER_PARAMETERS,
+    @extend_schema(responses=OpenApiTypes.OBJECT, parameters=[*PERIOD_PARAMETERS, *FILTER_PARAMETERS,
                                OpenApiParameter("limit", int, description="1–100, default 10")])
     def get(self, request: Request) -> Response:
         """The unit grids with the most reports in the period, with their names, overdue
@@ -170,7 +171,7 @@ class HotGridsView(_CommandCenterView):
 
 
 class OverdueView(_CommandCenterView):
-    @extend_schema(parameters=[*FILTER_PARAMETERS,
+    @extend_schema(responses=OpenApiTypes.OBJECT, parameters=[*FILTER_PARAMETERS,
                                OpenApiParameter("limit", int, description="1–500, default 50")])
     def get(self, request: Request) -> Response:
         """Open cases past their deadline now, most overdue first, with the total count."""
@@ -185,7 +186,7 @@ class OverdueView(_CommandCenterView):
 
 
 class GridSummaryView(_CommandCenterView):
-    @extend_schema(parameters=PERIOD_PARAMETERS)
+    @extend_schema(responses=OpenApiTypes.OBJECT, parameters=PERIOD_PARAMETERS)
     def get(self, request: Request, code: str) -> Response:
         """One grid at a glance: officer, inspectors, components by class, open cases and the
         indicators of the period for the grid and its subtree."""

@@ -294,7 +294,7 @@ class ComponentPhotosView(APIView):
 
     @extend_schema(request={"multipart/form-data": {"type": "object", "properties": {
         "image": {"type": "string", "format": "binary"}, "caption": {"type": "string"}}}},
-        responses=ComponentPhotoSerializer)
+        responses={201: ComponentPhotoSerializer})
     def post(self, request: Request, code: str) -> Response:
         require_role(request.user, *STATUS_ROLES, action="add photos to components")
         component = _component_for(request, code, scope=True)

@@ -40,6 +40,20 @@ def parse_bbox(raw: str) -> tuple[float, float, float, float]:
 class GridPagination(GeoJsonPagination):
     page_size_query_param = "page_size"
 
+    def get_paginated_response_schema(self, schema: dict) -> dict:
+        """The answer as sent: the list serializer's FeatureCollection (`schema`, with its
+        `features` array) and the page fields. (rest_framework_gis renames `results` but
+        leaves it required, and nests the whole collection under `features`.)"""
+        return {"allOf": [schema, {
+            "type": "object",
+            "required": ["type", "count", "features"],
+            "properties": {
+                "count": {"type": "integer", "example": 123},
+                "next": {"type": "string", "nullable": True, "format": "uri"},
+                "previous": {"type": "string", "nullable": True, "format": "uri"},
+            },
+        }]}
+
     def __init__(self) -> None:
         from django.conf import settings
 

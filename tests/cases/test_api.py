@@ -160,3 +160,58 @@ def test_escalation_through_the_api(report, inspector, handler):
 def test_the_category_list(case_taxonomy, inspector):
     body = _client(inspector).get("/api/v1/case-classes/", {"kind": "event"}).json()
     assert len(body) == 97 and body[0]["service_code"] == "06001"
+
+
+# --- Odd input (issue 10) --------------------------------------------------------------------------
+def test_report_json_array_body_is_400(inspector, case_taxonomy):
+    response = _client(inspector).post("/api/v1/cases/", [_point_body()], format="json")
+    assert response.status_code == 400 and "JSON object" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("path", ["transition", "escalate"])
+def test_case_actions_refuse_a_json_array_body(report, operator, path):
+    case = report(50, 150).case
+    response = _client(operator).post(f"/api/v1/cases/{case.pk}/{path}/", ["accepted"],
+                                      format="json")
+    assert response.status_code == 400 and "JSON object" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"reporter_email": "not an address"}, "reporter_email"),
+    ({"reporter_email": "a" * 250 + "@x.cn"}, "reporter_email"),
+    ({"reporter_name": "名" * 101}, "reporter_name"),
+    ({"address": ["a", "b"]}, "address"),
+    ({"description": "a\x00b"}, "description"),
+])
+def test_report_text_fields_are_checked_with_400_naming_the_field(inspector, case_taxonomy,
+                                                                   change, field):
+    response = _client(inspector).post("/api/v1/cases/", {**_point_body(), **change},
+                                       format="json")
+    assert response.status_code == 400, response.content
+    assert response.json()["field"] == field
+    assert not Case.objects.exists()
+
+
+def test_transition_department_as_a_list_is_400(report, operator):
+    case = report(50, 150).case
+    response = _client(operator).post(f"/api/v1/cases/{case.pk}/transition/",
+                                      {"to": "accepted", "department": ["a"]}, format="json")
+    assert response.status_code == 400 and response.json()["field"] == "department"
+
+
+def test_report_photo_count_is_checked_before_any_photo_is_decoded(inspector, case_taxonomy,
+                                                                   settings):
+    # Seven files that are not images: the count answers, not the first unreadable file.
+    response = _client(inspector).post("/api/v1/cases/", {
+        **_point_body(), "photo": [upload(b"junk", name=f"{n}.jpg") for n in range(7)]},
+        format="multipart")
+    assert response.status_code == 400
+    assert f"at most {settings.GEOGRID_MAX_PHOTOS}" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("params", [{"since": "2026-02-30T00:00:00+08:00"},
+                                    {"until": "0001-01-01T00:00:00+08:00"}, {"grid": "\x00"},
+                                    {"service_code": "\x00"}, {"overdue": "sometimes"}])
+def test_case_list_refuses_bad_parameters_with_400(report, operator, params):
+    response = _client(operator).get("/api/v1/cases/", params)
+    assert response.status_code == 400 and response.json()["field"] == next(iter(params))

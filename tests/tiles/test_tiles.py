@@ -268,3 +268,19 @@ def test_grids_inside_a_tile_skip_the_clip_and_come_out_as_st_asmvtgeom_makes_th
         assert first.exterior.is_ccw == second.exterior.is_ccw
         coords = shapely.get_coordinates(second)
         assert coords.min() >= -64 and coords.max() <= 4096 + 64
+
+
+# --- Odd input (issue 10) --------------------------------------------------------------------------
+@pytest.mark.parametrize(("layer", "params", "field"), [
+    ("grids", {"level": "\x00"}, "level"),
+    ("cases", {"since": "2026-02-30T00:00:00+08:00"}, "since"),
+    ("cases", {"until": "0001-01-01T00:00:00+08:00"}, "until"),
+    ("components", {"status": "\x00"}, "status"),
+])
+def test_tile_parameters_with_nul_bytes_or_impossible_dates_are_400(city, operator, layer,
+                                                                    params, field):
+    client = Client()
+    client.force_login(operator)
+    response = get(client, layer, tile_of(50, 150, 18), **params)
+    assert response.status_code == 400, response.content
+    assert response.json()["field"] == field
