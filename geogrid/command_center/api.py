@@ -48,11 +48,11 @@ class GridCountsView(APIView):
         since, until = _period(request)
         within = _within(request)
         limit = qp.integer(request.query_params, "limit", maximum=1_000_000)
+        level = qp.text(request.query_params, "level", default="unit", max_length=30)
+        class_code = _class(request)
         try:
-            total, grids = grid_counts_json(
-                start=since, end=until,
-                level=qp.text(request.query_params, "level", default="unit", max_length=30),
-                class_code=_class(request), within=within, limit=limit)
+            total, grids = grid_counts_json(start=since, end=until, level=level,
+                                            class_code=class_code, within=within, limit=limit)
         except ValueError as exc:
             raise BadRequest(str(exc)) from exc
         # Rows as arrays, and written by PostgreSQL (queries.grid_counts_json): a city has
