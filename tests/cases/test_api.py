@@ -3,7 +3,10 @@ stored, who sees which cases, private contact fields, transitions with 400/403/4
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from PIL import Image
 from rest_framework.test import APIClient
 
 from geogrid.accounts.models import Role
@@ -215,3 +218,21 @@ def test_report_photo_count_is_checked_before_any_photo_is_decoded(inspector, ca
 def test_case_list_refuses_bad_parameters_with_400(report, operator, params):
     response = _client(operator).get("/api/v1/cases/", params)
     assert response.status_code == 400 and response.json()["field"] == next(iter(params))
+
+
+def test_reported_photo_is_stored_without_its_exif(inspector, case_taxonomy, settings,
+                                                   tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    exif = Image.Exif()
+    exif[0x0110] = "Phone Model X"
+    exif.get_ifd(0x8825)[2] = (39.0, 54.0, 27.0)
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(buffer, "JPEG", exif=exif)
+    response = _client(inspector).post("/api/v1/cases/", {
+        **_point_body(), "photo": upload(buffer.getvalue())}, format="multipart")
+    assert response.status_code == 201, response.content
+    stored = [path for path in tmp_path.rglob("*") if path.is_file()]
+    assert len(stored) == 2  # the original and its preview
+    for path in stored:
+        data = path.read_bytes()
+        assert b"Phone Model X" not in data and b"Exif" not in data
