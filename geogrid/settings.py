@@ -97,6 +97,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "geogrid.core.middleware.BodySizeLimitMiddleware",
     "geogrid.core.csp.GeoGridCSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -228,7 +229,18 @@ GEOGRID_MAX_UPLOAD_MB = envint("GEOGRID_MAX_UPLOAD_MB", 50)
 GEOGRID_MAX_IMPORT_MB = envint("GEOGRID_MAX_IMPORT_MB", 2048)
 # Photos (component cards, case reports): JPEG/PNG/WebP up to this size (geogrid/core/photos.py).
 GEOGRID_MAX_PHOTO_MB = envint("GEOGRID_MAX_PHOTO_MB", 10)
-DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+# Limits before work (geogrid/core/middleware.py): a body over GEOGRID_MAX_UPLOAD_MB is a 413
+# before it is parsed; non-file form data over 10 MB, more than 100 fields or more than
+# GEOGRID_MAX_UPLOAD_FILES files are refused while parsing; files over 2.5 MB go to disk.
+DATA_UPLOAD_MAX_MEMORY_SIZE = envint("GEOGRID_MAX_FORM_MB", 10) * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = int(2.5 * 1024 * 1024)
+DATA_UPLOAD_MAX_NUMBER_FIELDS = envint("GEOGRID_MAX_FORM_FIELDS", 100)
+# Photos per report (cases API, Open311 media), counted before any is decoded.
+GEOGRID_MAX_PHOTOS = envint("GEOGRID_MAX_PHOTOS", 6)
+DATA_UPLOAD_MAX_NUMBER_FILES = envint("GEOGRID_MAX_UPLOAD_FILES", 20)
+# Open311: a POST repeating one from the same key (service, point, description) within this many
+# seconds answers with the first request's id instead of making a second case.
+GEOGRID_OPEN311_REPEAT_WINDOW_S = envint("GEOGRID_OPEN311_REPEAT_WINDOW_S", 600)
 
 # --- GIS ---------------------------------------------------------------------------------------
 # The SRIDs themselves live in geogrid/core/srid.py; only the metric CRS is configurable, because
@@ -321,9 +333,13 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["geogrid.core.permissions.PublicReadOrAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "geogrid.core.schema.GeoGridAutoSchema",
     "EXCEPTION_HANDLER": "geogrid.core.api.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # JSON bodies must be objects (geogrid/core/api.py).
+    "DEFAULT_PARSER_CLASSES": ["geogrid.core.api.ObjectJSONParser",
+                               "rest_framework.parsers.FormParser",
+                               "rest_framework.parsers.MultiPartParser"],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 REST_KNOX = {

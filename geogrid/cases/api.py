@@ -4,12 +4,10 @@ workflow, escalate it, and the category list. Parse → authorise → call a ser
 from __future__ import annotations
 
 import math
-from datetime import datetime
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
-from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.permissions import IsAuthenticated
@@ -28,10 +26,11 @@ from geogrid.cases.serializers import (
 )
 from geogrid.components.models import Department
 from geogrid.components.services import active_scheme
-from geogrid.core.api import BadRequest, Conflict
+from geogrid.core import params as qp
+from geogrid.core.api import BadRequest, Conflict, body_string, body_text
 from geogrid.core.codes import validate_grid_code
 from geogrid.core.permissions import require_role, user_role
-from geogrid.core.photos import PhotoError, check_photo
+from geogrid.core.photos import PhotoError, check_photo, photo_uploads
 from geogrid.grids.api import GridPagination
 
 REPORTER_ROLES = ("inspector", "operator", "planner", "department", "admin")
@@ -50,9 +49,9 @@ INTAKE_CHANNELS = {
 
 
 def _photos_from(request: Request) -> list:
-    files = request.FILES.getlist("photo") + request.FILES.getlist("photos")
     try:
-        return [check_photo(upload) for upload in files]
+        # Counted before any is decoded: decoding is the expensive part.
+        return [check_photo(upload) for upload in photo_uploads(request.FILES, "photo", "photos")]
     except PhotoError as exc:
         raise BadRequest(str(exc), field="photo") from exc
 
@@ -71,9 +70,12 @@ def _number(request: Request, name: str) -> float:
     return value
 
 
-def _text(request: Request, name: str) -> str:
-    value = request.data.get(name, "")
-    return "" if value is None else str(value)
+# Body fields of a report checked against Case's own columns (length, e-mail, choices).
+REPORT_TEXT = ("description", "address", "reporter_name", "reporter_phone", "reporter_email")
+
+
+def _text(request: Request, name: str, *, max_length: int = 4000) -> str:
+    return body_string(request.data, name, max_length=max_length)
 
 
 def _base(request: Request) -> QuerySet[Case]:
@@ -117,7 +119,7 @@ class CaseClassListView(generics.ListAPIView):
     def get_queryset(self):
         queryset = (CaseClass.objects.filter(scheme=active_scheme(), active=True)
                     .select_related("department").order_by("service_code"))
-        kind = self.request.query_params.get("kind")
+        kind = qp.text(self.request.query_params, "kind", max_length=20)
         if kind:
             queryset = queryset.filter(kind=kind)
         return queryset
@@ -136,17 +138,6 @@ LIST_PARAMETERS = [
 ]
 
 
-def _datetime(request: Request, name: str) -> datetime | None:
-    raw = request.query_params.get(name)
-    if not raw:
-        return None
-    value = parse_datetime(raw)
-    if value is None or value.tzinfo is None:
-        raise BadRequest(f"'{name}' must be an ISO 8601 date-time with an offset, e.g. "
-                         f"2026-11-01T00:00:00+08:00, not {raw!r}.", field=name)
-    return value
-
-
 class CaseListView(generics.ListCreateAPIView):
     """GET: the cases you may see, newest first, as GeoJSON. POST: report a problem."""
 
@@ -161,7 +152,7 @@ class CaseListView(generics.ListCreateAPIView):
     def get_queryset(self) -> QuerySet[Case]:
         params = self.request.query_params
         queryset = _base(self.request)
-        statuses = [s for s in params.get("status", "").split(",") if s]
+        statuses = qp.texts(params, "status")
         if statuses == ["open"]:
             queryset = queryset.open()
         elif statuses:
@@ -170,22 +161,24 @@ class CaseListView(generics.ListCreateAPIView):
                 raise BadRequest(f"Unknown status {unknown[0]!r}; use 'open' or some of: "
                                  f"{', '.join(CaseStatus.values)}.", field="status")
             queryset = queryset.filter(status__in=statuses)
-        if params.get("department"):
-            queryset = queryset.filter(department__code=params["department"])
-        if params.get("grid"):
+        department = qp.text(params, "department", max_length=50)
+        if department:
+            queryset = queryset.filter(department__code=department)
+        grid = qp.text(params, "grid", max_length=30)
+        if grid:
             try:
-                validate_grid_code(params["grid"])
+                validate_grid_code(grid)
             except ValueError as exc:
                 raise BadRequest(str(exc), field="grid") from exc
-            queryset = queryset.in_grid_subtree(params["grid"])
-        if params.get("service_code"):
-            queryset = queryset.filter(
-                case_class__service_code__in=params["service_code"].split(","))
-        if params.get("overdue") in ("1", "true", "yes"):
+            queryset = queryset.in_grid_subtree(grid)
+        codes = qp.texts(params, "service_code")
+        if codes:
+            queryset = queryset.filter(case_class__service_code__in=codes)
+        if qp.boolean(params, "overdue"):
             queryset = queryset.filter(overdue=True)
-        if params.get("mine") in ("1", "true", "yes"):
+        if qp.boolean(params, "mine"):
             queryset = queryset.filter(reporter=self.request.user)
-        since, until = _datetime(self.request, "since"), _datetime(self.request, "until")
+        since, until = qp.moment(params, "since"), qp.moment(params, "until")
         if since:
             queryset = queryset.filter(reported_at__gte=since)
         if until:
@@ -199,23 +192,25 @@ class CaseListView(generics.ListCreateAPIView):
         component_code, channel, reporter_name/phone/email]; photos as files `photo`."""
         require_role(request.user, *REPORTER_ROLES, action="report problems")
         allowed = INTAKE_CHANNELS[user_role(request.user) or ""]
-        channel = _text(request, "channel") or allowed[0]
+        channel = _text(request, "channel", max_length=30) or allowed[0]
         if channel not in allowed:
             raise BadRequest(f"A report you send here is filed with the channel "
                              f"{' or '.join(allowed)}, not {channel!r}: the channel says how a "
                              "report arrived (citizens report through Open311).",
                              field="channel")
         lon, lat = _number(request, "lon"), _number(request, "lat")
+        checked = body_text(request.data, Case, REPORT_TEXT)
         photos = _photos_from(request)
         try:
             result = services.submit_report(
-                actor=request.user, channel=channel, service_code=_text(request, "service_code"),
-                x=lon, y=lat, crs=_text(request, "crs") or None,
-                description=_text(request, "description"), address=_text(request, "address"),
-                component_code=_text(request, "component_code"), photos=photos,
-                reporter_name=_text(request, "reporter_name"),
-                reporter_phone=_text(request, "reporter_phone"),
-                reporter_email=_text(request, "reporter_email"))
+                actor=request.user, channel=channel, service_code=_text(request, "service_code", max_length=30),
+                x=lon, y=lat, crs=_text(request, "crs", max_length=30) or None,
+                description=checked.get("description", ""),
+                address=checked.get("address", ""),
+                component_code=_text(request, "component_code", max_length=30), photos=photos,
+                reporter_name=checked.get("reporter_name", ""),
+                reporter_phone=checked.get("reporter_phone", ""),
+                reporter_email=checked.get("reporter_email", ""))
         except services.ReportError as exc:
             raise BadRequest(str(exc), field=exc.field) from exc
         data = _detail(request, _base(request).get(pk=result.case.pk))
@@ -266,14 +261,15 @@ class CaseTransitionView(APIView):
     @extend_schema(request=dict, responses=CaseFeatureSerializer)
     def post(self, request: Request, pk: int) -> Response:
         case = _case_for(request, pk)
-        to = _text(request, "to")
+        to = _text(request, "to", max_length=30)
         if to not in CaseStatus.values:
             raise BadRequest(f"'to' must be one of: {', '.join(CaseStatus.values)}.", field="to")
         department = None
-        if request.data.get("department"):
-            department = Department.objects.filter(code=request.data["department"]).first()
+        department_code = _text(request, "department", max_length=50)
+        if department_code:
+            department = Department.objects.filter(code=department_code).first()
             if department is None:
-                raise BadRequest(f"There is no department {request.data['department']!r}.",
+                raise BadRequest(f"There is no department {department_code!r}.",
                                  field="department")
         version = request.data.get("version")
         if version not in (None, ""):

@@ -41,17 +41,21 @@ import math
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import (
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+    ValidationError,
+)
 from django.core.validators import validate_email
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone, translation
-from django.utils.dateparse import parse_datetime
 from django.views.decorators.csrf import csrf_exempt
 
 from geogrid.accounts import throttle
@@ -70,12 +74,13 @@ from geogrid.cases.services import (
     ReportError,
     case_class_for,
     open311_key_for,
-    submit_report,
+    submit_open311_report,
 )
 from geogrid.components.models import Department
 from geogrid.components.services import active_scheme
+from geogrid.core import params as qp
 from geogrid.core.crs import CoordinateError, CRSError
-from geogrid.core.photos import PhotoError, check_photo
+from geogrid.core.photos import PhotoError, check_photo, photo_uploads
 from geogrid.grids.locate import OutsideAllGrids, locate
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
@@ -106,9 +111,6 @@ ITEM_ELEMENTS = {
 # Characters XML 1.0 cannot carry at all (ElementTree would write them and break the document).
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _ATTRIBUTE_FIELD = re.compile(r"^attribute\[(?P<code>[^\[\]]+)\](?:\[\])?$")
-_DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-# "+08:00" sent unencoded in a query string arrives as " 08:00".
-_UNENCODED_OFFSET = re.compile(r"(T[\d:.]+) (\d{2}:?\d{2})$")
 _CJK = re.compile(r"[\u3400-\u9fff]")
 
 # status_notes: the workflow status in plain words, after its label.
@@ -219,8 +221,15 @@ def open311_view(*methods: str) -> Callable[[Callable[..., HttpResponse]],
                     response = render_errors(fmt, exc.status, exc.descriptions)
                     if exc.retry_after:
                         response["Retry-After"] = str(exc.retry_after)
-                except (ReportError, PhotoError, CRSError, CoordinateError) as exc:
+                except (ReportError, PhotoError, CRSError, CoordinateError,
+                        qp.ParamError) as exc:
                     response = render_errors(fmt, 400, [str(exc)])
+                except RequestDataTooBig:
+                    response = render_errors(fmt, 413, [
+                        "The request is too large: send fewer or smaller photos."])
+                except (TooManyFieldsSent, TooManyFilesSent) as exc:
+                    response = render_errors(fmt, 400, [
+                        f"The request has too many form fields or files: {exc}"])
             # Set before LocaleMiddleware, which would name the request's language instead.
             response["Content-Language"] = language
             return response
@@ -233,8 +242,12 @@ def open311_view(*methods: str) -> Callable[[Callable[..., HttpResponse]],
 # --- Parsing ------------------------------------------------------------------------------------
 def _split(params: Any, name: str) -> list[str]:
     """A comma-delimited argument, also when declared several times."""
-    return [part.strip() for value in params.getlist(name) for part in value.split(",")
-            if part.strip()]
+    return qp.texts(params, name)
+
+
+def _field(params: Any, name: str, max_length: int = 200) -> str:
+    """A text argument, stripped: NUL bytes and over-long values are a 400 naming it."""
+    return qp.text(params, name, default="", max_length=max_length) or ""
 
 
 def _is_id(text: str) -> bool:
@@ -250,7 +263,7 @@ def _number(text: str, name: str) -> float:
 
 def _point(params: Any) -> tuple[float, float] | None:
     """(long, lat) from the spec's `lat` and `long`, None when neither is given."""
-    lat, lon = (params.get("lat") or "").strip(), (params.get("long") or "").strip()
+    lat, lon = _field(params, "lat", 40), _field(params, "long", 40)
     if not lat and not lon:
         return None
     if not (lat and lon):
@@ -260,25 +273,8 @@ def _point(params: Any) -> tuple[float, float] | None:
 
 def _datetime(text: str, name: str) -> tuple[datetime, bool]:
     """A W3C datetime with its offset, or a bare date (its midnight, server time); the flag
-    says which."""
-    text = _UNENCODED_OFFSET.sub(r"\1+\2", text.strip())
-    if _DATE_ONLY.match(text):
-        try:
-            day = datetime.fromisoformat(text).date()
-        except ValueError:
-            raise Open311Error(400, f"{name} {text!r} is not a valid date.") from None
-        return timezone.make_aware(datetime.combine(day, time.min)), True
-    try:
-        value = parse_datetime(text)
-    except ValueError:
-        value = None
-    if value is None:
-        raise Open311Error(400, f"{name} {text!r} is not a W3C datetime such as "
-                                "2026-01-01T00:00:00+08:00 or 2026-01-01T00:00:00Z.")
-    if timezone.is_naive(value):
-        raise Open311Error(400, f"{name} {text!r} has no time zone: add Z or an offset such "
-                                "as +08:00.")
-    return value, False
+    says which (the one rule of geogrid.core.params)."""
+    return qp.parse_moment(text, name, date_ok=True)
 
 
 def _date_range(start_text: str, end_text: str) -> tuple[datetime, datetime]:
@@ -538,6 +534,7 @@ def service_list(request: HttpRequest, *, fmt: str) -> HttpResponse:
 @open311_view("GET")
 def service_definition(request: HttpRequest, service_code: str, *, fmt: str) -> HttpResponse:
     """The attributes a request of this service may or must carry (empty for most)."""
+    qp.check_text(service_code, "service_code", max_length=30)
     case_class = _active_classes().filter(service_code=service_code).first()
     if case_class is None:
         raise Open311Error(404, f"There is no service {service_code!r}; the list is at "
@@ -562,8 +559,8 @@ def service_requests(request: HttpRequest, *, fmt: str) -> HttpResponse:
                                     "commas, such as 1021,1022.")
         cases = cases.filter(pk__in=[int(part) for part in ids[:MAX_REQUESTS]])
     else:
-        start, end = _date_range((params.get("start_date") or "").strip(),
-                                 (params.get("end_date") or "").strip())
+        start, end = _date_range(_field(params, "start_date", 64),
+                                 _field(params, "end_date", 64))
         cases = cases.filter(reported_at__gte=start, reported_at__lte=end)
         codes = _split(params, "service_code")
         if codes:
@@ -571,7 +568,7 @@ def service_requests(request: HttpRequest, *, fmt: str) -> HttpResponse:
         statuses = set(_split(params, "status"))
         if statuses - {"open", "closed"}:
             raise Open311Error(400, f"status may be open, closed or both (open,closed), not "
-                                    f"{params.get('status')!r}.")
+                                    f"{','.join(sorted(statuses))!r}.")
         if statuses == {"open"}:
             cases = cases.exclude(status__in=workflow.FINAL_STATUSES)
         elif statuses == {"closed"}:
@@ -613,7 +610,7 @@ def _create_request(request: HttpRequest, fmt: str) -> HttpResponse:
         data = request.POST
         key = _api_key(request, data)
     _throttle_post(throttle.open311_key(key.pk))
-    service_code = (data.get("service_code") or "").strip()
+    service_code = _field(data, "service_code", 30)
     if not service_code:
         raise Open311Error(400, "service_code is missing; the list of services is at "
                                 f"services.{fmt}.")
@@ -624,34 +621,31 @@ def _create_request(request: HttpRequest, fmt: str) -> HttpResponse:
     _check_attributes(case_class, _posted_attributes(data))
     point = _point(data)
     if point is None:
-        if (data.get("address_string") or "").strip() or (data.get("address_id") or "").strip():
+        if _field(data, "address_string", 255) or _field(data, "address_id"):
             raise Open311Error(400, "This server places requests by lat and long only: it "
                                     "cannot look up address_string or address_id. Send lat "
                                     "and long (WGS84) too; address_string is kept as the "
                                     "address.")
         raise Open311Error(400, "A location is needed: send lat and long (WGS84).")
-    description = (data.get("description") or "").strip()
-    if len(description) > MAX_DESCRIPTION:
-        raise Open311Error(400, f"description is {len(description)} characters long; at most "
-                                f"{MAX_DESCRIPTION} are accepted.")
-    email = (data.get("email") or "").strip()
+    description = _field(data, "description", MAX_DESCRIPTION)
+    email = _field(data, "email", 254)
     if email:
         try:
             validate_email(email)
         except ValidationError:
             raise Open311Error(400, f"email {email!r} is not an e-mail address.") from None
     # media_url is accepted and ignored: we store only photos we have checked ourselves.
-    photos = [check_photo(upload) for upload in request.FILES.getlist("media")]
-    account_id = (data.get("account_id") or "").strip()
-    result = submit_report(
-        actor=None, channel="open311", open311_key=key, service_code=service_code,
-        x=point[0], y=point[1], crs=4326, description=description,
-        address=(data.get("address_string") or "").strip(), photos=photos,
-        reporter_name=_reporter_name(data.get("first_name") or "", data.get("last_name") or ""),
-        reporter_phone=data.get("phone") or "", reporter_email=email,
-        device_id=data.get("device_id") or "", account_id=account_id,
+    # Counted before any is decoded: decoding is what costs.
+    photos = [check_photo(upload) for upload in photo_uploads(request.FILES, "media")]
+    account_id = _field(data, "account_id", 100)
+    reporter_name = _reporter_name(_field(data, "first_name", 50), _field(data, "last_name", 50))
+    # A repeat of a recent identical request answers with that request's id.
+    case, _created = submit_open311_report(
+        open311_key=key, service_code=service_code, x=point[0], y=point[1],
+        description=description, address=_field(data, "address_string", 255), photos=photos,
+        reporter_name=reporter_name, reporter_phone=_field(data, "phone", 40),
+        reporter_email=email, device_id=_field(data, "device_id", 100), account_id=account_id,
     )
-    case = result.case  # carries its grid and department: no need to read it back
     # The submitter's own account_id goes back to the submitter only; GET never shows it.
     return render(fmt, "service_requests", [{
         "service_request_id": case.pk,

@@ -42,7 +42,8 @@ class CaseClassSerializer(serializers.ModelSerializer):
 class CasePhotoSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
     preview_url = serializers.SerializerMethodField()
-    uploaded_by = serializers.CharField(source="uploaded_by.username", default=None)
+    uploaded_by = serializers.CharField(source="uploaded_by.username", default=None,
+                                        allow_null=True)
 
     class Meta:
         model = CasePhoto
@@ -66,7 +67,7 @@ class CasePhotoSerializer(serializers.ModelSerializer):
 
 
 class CaseEventSerializer(serializers.ModelSerializer):
-    actor = serializers.CharField(source="actor.username", default=None)
+    actor = serializers.CharField(source="actor.username", default=None, allow_null=True)
     action_label = serializers.SerializerMethodField()
 
     class Meta:
@@ -93,7 +94,8 @@ class CaseFeatureSerializer(GeoFeatureModelSerializer):
     channel_label = serializers.CharField(source="get_channel_display")
     routed_by_label = serializers.CharField(source="get_routed_by_display")
     department = serializers.SerializerMethodField()
-    component_code = serializers.CharField(source="component.code", default=None)
+    component_code = serializers.CharField(source="component.code", default=None,
+                                           allow_null=True)
     open = serializers.SerializerMethodField()
     reporter_name = serializers.CharField()
     reporter_phone = serializers.CharField()

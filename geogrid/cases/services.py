@@ -53,7 +53,6 @@ from geogrid.core.worktime import WorkCalendar, load_holiday_file, parse_work_ho
 from geogrid.grids.locate import Location, OutsideAllGrids, locate_storage
 from geogrid.grids.models import Grid
 
-MAX_PHOTOS = 6
 ESCALATION = ("unit", "community", "street", "district")
 
 
@@ -273,8 +272,9 @@ def submit_report(
     core.crs) before anything is written."""
     if channel not in Channel.values:
         raise ReportError(f"Unknown channel {channel!r}.", field="channel")
-    if len(photos) > MAX_PHOTOS:
-        raise ReportError(f"At most {MAX_PHOTOS} photos per report.", field="media")
+    if len(photos) > settings.GEOGRID_MAX_PHOTOS:
+        raise ReportError(f"At most {settings.GEOGRID_MAX_PHOTOS} photos per report.",
+                          field="media")
     case_class = case_class_for(service_code)
     lon, lat = point_to_storage(x, y, crs)
     component = _named_component(component_code, case_class, lon, lat)
@@ -759,3 +759,38 @@ __all__ = [
     "TransitionForbidden", "create_open311_key", "revoke_open311_key", "escalate_case", "find_duplicates",
     "flag_overdue", "load_calendar", "submit_report", "transition_case", "work_calendar",
 ]
+
+
+def submit_open311_report(*, open311_key: Open311Key, service_code: str, x: float, y: float,
+                          description: str = "", **report: Any) -> tuple[Case, bool]:
+    """An Open311 POST: a repeat of one the same key sent within
+    GEOGRID_OPEN311_REPEAT_WINDOW_S (same service, point and description) returns the first
+    case, not a second one; the flag says whether a case was created. Clients retry a POST
+    whose answer they lost; without this every retry is one more case for the command center.
+    Two identical posts racing each other serialise on an advisory lock keyed by the tuple,
+    held until the first one's case is committed, so the second one finds it."""
+    window = int(settings.GEOGRID_OPEN311_REPEAT_WINDOW_S)
+    if window <= 0:
+        result = submit_report(actor=None, channel=Channel.OPEN311, open311_key=open311_key,
+                               service_code=service_code, x=x, y=y, crs=4326,
+                               description=description, **report)
+        return result.case, True
+    lon, lat = point_to_storage(x, y, 4326)
+    description = description.strip()
+    digest = hashlib.blake2b(repr((open311_key.pk, service_code, lon, lat, description))
+                             .encode(), digest_size=8).digest()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)",
+                           [int.from_bytes(digest, "big", signed=True)])
+        first = (Case.objects.select_related("grid", "department")
+                 .filter(open311_key=open311_key, case_class__service_code=service_code,
+                         description=description, geom=f"SRID=4490;POINT({lon!r} {lat!r})",
+                         reported_at__gte=timezone.now() - timedelta(seconds=window))
+                 .order_by("id").first())
+        if first is not None:
+            return first, False
+        result = submit_report(actor=None, channel=Channel.OPEN311, open311_key=open311_key,
+                               service_code=service_code, x=x, y=y, crs=4326,
+                               description=description, **report)
+    return result.case, True

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from django.http import Http404, HttpResponse
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from geogrid.cases.indicators import LABELS, case_indicators
 from geogrid.command_center import summaries
 from geogrid.command_center.queries import grid_counts_json
+from geogrid.core import params as qp
 from geogrid.core.api import BadRequest
 from geogrid.core.codes import validate_grid_code
 from geogrid.core.permissions import require_role
@@ -29,21 +30,10 @@ CITY_WIDE = ("operator", "viewer")
 DEFAULT_DAYS = 30
 
 
-def _moment(request: Request, name: str):
-    raw = request.query_params.get(name)
-    if not raw:
-        return None
-    value = parse_datetime(raw.replace(" ", "+"))
-    if value is None or value.tzinfo is None:
-        raise BadRequest(f"'{name}' must be an ISO 8601 date-time with an offset, e.g. "
-                         f"2026-11-01T00:00:00+08:00, not {raw!r}.", field=name)
-    return value
-
-
 class GridCountsView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(parameters=[
+    @extend_schema(responses=OpenApiTypes.OBJECT, parameters=[
         OpenApiParameter("level", str, description="unit (default), community, street or "
                          "district"),
         OpenApiParameter("since", str, description="ISO 8601; default: 30 days before 'until'"),
@@ -57,14 +47,12 @@ class GridCountsView(APIView):
         require_role(request.user, *CITY_WIDE, action="see the command center's counts")
         since, until = _period(request)
         within = _within(request)
-        limit = request.query_params.get("limit")
-        if limit is not None and (not limit.isdigit() or int(limit) < 1):
-            raise BadRequest("'limit' must be a positive whole number.", field="limit")
+        limit = qp.integer(request.query_params, "limit", maximum=1_000_000)
+        level = qp.text(request.query_params, "level", default="unit", max_length=30)
+        class_code = _class(request)
         try:
-            total, grids = grid_counts_json(
-                start=since, end=until, level=request.query_params.get("level", "unit"),
-                class_code=request.query_params.get("class") or None, within=within,
-                limit=None if limit is None else int(limit))
+            total, grids = grid_counts_json(start=since, end=until, level=level,
+                                            class_code=class_code, within=within, limit=limit)
         except ValueError as exc:
             raise BadRequest(str(exc)) from exc
         # Rows as arrays, and written by PostgreSQL (queries.grid_counts_json): a city has
@@ -91,15 +79,15 @@ ROW_GROUPS = ("department", "street", "day")
 
 
 def _period(request: Request) -> tuple[datetime, datetime]:
-    until = _moment(request, "until") or timezone.now()
-    since = _moment(request, "since") or until - timedelta(days=DEFAULT_DAYS)
+    until = qp.moment(request.query_params, "until") or timezone.now()
+    since = qp.moment(request.query_params, "since") or until - timedelta(days=DEFAULT_DAYS)
     if until <= since:
         raise BadRequest("'until' must be after 'since'.", field="until")
     return since, until
 
 
 def _within(request: Request) -> str | None:
-    within = request.query_params.get("within") or None
+    within = qp.text(request.query_params, "within", max_length=30)
     if within:
         try:
             validate_grid_code(within)
@@ -109,7 +97,7 @@ def _within(request: Request) -> str | None:
 
 
 def _class(request: Request) -> str | None:
-    code = request.query_params.get("class", "").strip() or None
+    code = qp.text(request.query_params, "class", max_length=20)
     if code and (not code.isalnum() or len(code) > 8):
         raise BadRequest(f"'class' must be a category's service code such as 06010, not "
                          f"{code!r}.", field="class")
@@ -117,12 +105,7 @@ def _class(request: Request) -> str | None:
 
 
 def _limit(request: Request, default: int, maximum: int) -> int:
-    raw = request.query_params.get("limit")
-    if raw is None:
-        return default
-    if not raw.isdigit() or not 1 <= int(raw) <= maximum:
-        raise BadRequest(f"'limit' must be a whole number from 1 to {maximum}.", field="limit")
-    return int(raw)
+    return qp.integer(request.query_params, "limit", default=default, maximum=maximum)
 
 
 def _unknown_class(exc: ValueError) -> BadRequest:
@@ -138,7 +121,7 @@ class _CommandCenterView(APIView):
 
 
 class IndicatorsView(_CommandCenterView):
-    @extend_schema(parameters=PERIOD_PARAMETERS)
+    @extend_schema(responses=OpenApiTypes.OBJECT, parameters=PERIOD_PARAMETERS)
     def get(self, request: Request) -> Response:
         """The indicator cards of a period, city-wide (cases.indicators.case_indicators): rates
         are fractions 0..1, hours are working hours; `labels` names each in the request's
@@ -151,13 +134,13 @@ class IndicatorsView(_CommandCenterView):
 
 
 class IndicatorRowsView(_CommandCenterView):
-    @extend_schema(parameters=[
+    @extend_schema(responses=OpenApiTypes.OBJECT, parameters=[
         OpenApiParameter("by", str, required=True, description="department, street or day"),
         *PERIOD_PARAMETERS])
     def get(self, request: Request) -> Response:
         """Indicators per department or per street (most reports first), or cases reported,
         filed and closed per day of the city's time zone (per month beyond 400 days)."""
-        by = request.query_params.get("by", "")
+        by = qp.text(request.query_params, "by", default="", max_length=20)
         if by not in ROW_GROUPS:
             raise BadRequest(f"'by' must be one of {', '.join(ROW_GROUPS)}, not {by!r}.",
                              field="by")
@@ -170,7 +153,7 @@ class IndicatorRowsView(_CommandCenterView):
 
 
 class HotGridsView(_CommandCenterView):
-    @extend_schema(parameters=[*PERIOD_PARAMETERS, *FILTER_PARAMETERS,
+    @extend_schema(responses=OpenApiTypes.OBJECT, parameters=[*PERIOD_PARAMETERS, *FILTER_PARAMETERS,
                                OpenApiParameter("limit", int, description="1–100, default 10")])
     def get(self, request: Request) -> Response:
         """The unit grids with the most reports in the period, with their names, overdue
@@ -188,7 +171,7 @@ class HotGridsView(_CommandCenterView):
 
 
 class OverdueView(_CommandCenterView):
-    @extend_schema(parameters=[*FILTER_PARAMETERS,
+    @extend_schema(responses=OpenApiTypes.OBJECT, parameters=[*FILTER_PARAMETERS,
                                OpenApiParameter("limit", int, description="1–500, default 50")])
     def get(self, request: Request) -> Response:
         """Open cases past their deadline now, most overdue first, with the total count."""
@@ -203,7 +186,7 @@ class OverdueView(_CommandCenterView):
 
 
 class GridSummaryView(_CommandCenterView):
-    @extend_schema(parameters=PERIOD_PARAMETERS)
+    @extend_schema(responses=OpenApiTypes.OBJECT, parameters=PERIOD_PARAMETERS)
     def get(self, request: Request, code: str) -> Response:
         """One grid at a glance: officer, inspectors, components by class, open cases and the
         indicators of the period for the grid and its subtree."""

@@ -18,17 +18,26 @@ from rest_framework.views import APIView
 
 from geogrid.components import services
 from geogrid.components.assignment import assign_geometries
-from geogrid.components.models import Component, ComponentClass, ComponentStatus
+from geogrid.components.models import (
+    Component,
+    ComponentClass,
+    ComponentPhoto,
+    ComponentStatus,
+)
 from geogrid.components.serializers import ComponentFeatureSerializer, ComponentPhotoSerializer
-from geogrid.core.api import BadRequest, Conflict
+from geogrid.core import params as qp
+from geogrid.core.api import BadRequest, Conflict, body_string, body_text
 from geogrid.core.codes import parse_component_code, validate_grid_code
 from geogrid.core.crs import parse_crs, point_to_storage, to_storage
 from geogrid.core.permissions import get_in_scope_or_404, require_role
-from geogrid.core.photos import PhotoError, check_photo
-from geogrid.grids.api import GridPagination, parse_bbox, parse_float
+from geogrid.core.photos import PhotoError, check_photo, photo_uploads
+from geogrid.grids.api import GridPagination
 from geogrid.grids.models import Grid
 
 MAX_RADIUS_M = 5_000.0
+# Text fields of a new component, checked against the model's columns (length, choices).
+COMPONENT_TEXT = ("code", "name", "status", "competent_department", "owner_department",
+                  "maintainer_department", "location_description", "notes", "material")
 EDITOR_ROLES = ("planner",)
 STATUS_ROLES = ("planner", "inspector", "operator", "department")
 
@@ -54,7 +63,7 @@ def _base_queryset(request: Request):
 
 
 def parse_near(request: Request) -> tuple[Point, float] | None:
-    raw = request.query_params.get("near")
+    raw = qp.text(request.query_params, "near", max_length=100)
     if not raw:
         return None
     parts = raw.split(",")
@@ -65,8 +74,8 @@ def parse_near(request: Request) -> tuple[Point, float] | None:
         x, y = float(parts[0]), float(parts[1])
     except ValueError as exc:
         raise BadRequest(message, field="near") from exc
-    lon, lat = point_to_storage(x, y, parse_crs(request.query_params.get("crs")))
-    radius = parse_float(request, "radius", required=False)
+    lon, lat = point_to_storage(x, y, parse_crs(qp.text(request.query_params, "crs")))
+    radius = qp.number(request.query_params, "radius")
     radius = 500.0 if radius is None else radius
     if not 0 < radius <= MAX_RADIUS_M:
         raise BadRequest(f"radius must be between 0 and {MAX_RADIUS_M:,.0f} metres, not "
@@ -102,39 +111,36 @@ class ComponentListView(generics.ListCreateAPIView):
     def get_queryset(self):
         params = self.request.query_params
         queryset = _base_queryset(self.request)
-        if params.get("include_void", "").lower() not in ("1", "true", "yes"):
+        if not qp.boolean(params, "include_void"):
             queryset = queryset.in_use()
-        class_code = params.get("class")
+        class_code = qp.text(params, "class", max_length=20)
         if class_code:
             if not class_code.isdigit() or len(class_code) not in (4, 5):
                 raise BadRequest(f"class must be a 4- or 5-digit class code, not {class_code!r}.",
                                  field="class")
             queryset = queryset.filter(component_class__code=class_code)
-        major = params.get("major")
+        major = qp.text(params, "major", max_length=20)
         if major:
             if not (major.isdigit() and len(major) == 2):
                 raise BadRequest(f"major must be a 2-digit major class code, not {major!r}.",
                                  field="major")
             queryset = queryset.filter(component_class__major_code=major)
-        status_value = params.get("status")
+        status_value = qp.choice(params, "status", ComponentStatus.values)
         if status_value:
-            if status_value not in ComponentStatus.values:
-                raise BadRequest(f"Unknown status {status_value!r}; use one of: "
-                                 f"{', '.join(ComponentStatus.values)}.", field="status")
             queryset = queryset.filter(status=status_value)
-        department = params.get("department")
+        department = qp.text(params, "department", max_length=50)
         if department:
             queryset = queryset.filter(Q(competent_department__code=department)
                                        | Q(owner_department__code=department)
                                        | Q(maintainer_department__code=department))
-        grid = params.get("grid")
+        grid = qp.text(params, "grid", max_length=30)
         if grid:
             try:
                 validate_grid_code(grid)
             except ValueError as exc:
                 raise BadRequest(str(exc), field="grid") from exc
             queryset = queryset.in_grid_subtree(grid)
-        search = params.get("q", "").strip()
+        search = qp.text(params, "q", default="", max_length=100)
         if search:
             # Digits are a code prefix (an index range); anything else part of a name.
             if search.isdigit():
@@ -142,9 +148,9 @@ class ComponentListView(generics.ListCreateAPIView):
             else:
                 queryset = queryset.filter(Q(name__icontains=search)
                                            | Q(component_class__name__icontains=search))
-        bbox = params.get("bbox")
+        bbox = qp.bbox(params)
         if bbox:
-            box = Polygon.from_bbox(parse_bbox(bbox))
+            box = Polygon.from_bbox(bbox)
             box.srid = 4490
             queryset = queryset.filter(geom__bboverlaps=box)
         near = parse_near(self.request)
@@ -164,7 +170,8 @@ class ComponentListView(generics.ListCreateAPIView):
     def post(self, request: Request, *args, **kwargs) -> Response:
         require_role(request.user, *EDITOR_ROLES, action="create components")
         data = request.data
-        class_code = str(data.get("class") or data.get("class_code") or "")
+        texts = body_text(data, Component, COMPONENT_TEXT)
+        class_code = str(data.get("class") or data.get("class_code") or "")[:20]
         component_class = ComponentClass.objects.filter(
             scheme=services.active_scheme(), code=class_code, active=True).first()
         if component_class is None:
@@ -174,13 +181,13 @@ class ComponentListView(generics.ListCreateAPIView):
         _require_location_in_scope(request, geometry)
         component = services.create_component(
             actor=request.user, component_class=component_class, geom=geometry,
-            code=str(data.get("code") or ""), name=str(data.get("name") or ""),
-            competent_department=data.get("competent_department") or None,
-            owner_department=data.get("owner_department") or None,
-            maintainer_department=data.get("maintainer_department") or None,
-            status=data.get("status") or ComponentStatus.INTACT,
-            location_description=str(data.get("location_description") or ""),
-            notes=str(data.get("notes") or ""), material=str(data.get("material") or ""),
+            code=texts.get("code", ""), name=texts.get("name", ""),
+            competent_department=texts.get("competent_department") or None,
+            owner_department=texts.get("owner_department") or None,
+            maintainer_department=texts.get("maintainer_department") or None,
+            status=texts.get("status") or ComponentStatus.INTACT,
+            location_description=texts.get("location_description", ""),
+            notes=texts.get("notes", ""), material=texts.get("material", ""),
         )
         component = _base_queryset(request).get(pk=component.pk)
         return Response(ComponentFeatureSerializer(component, context={"request": request}).data,
@@ -250,9 +257,14 @@ class ComponentDetailView(APIView):
             _require_location_in_scope(request, geometry)
         data.pop("geometry", None)
         data.pop("crs", None)
+        unknown = sorted(set(data) - set(services.EDITABLE))
+        if unknown:
+            raise BadRequest(f"These fields cannot be changed here: {', '.join(unknown)}; "
+                             f"editable are: {', '.join(services.EDITABLE)}.", field=unknown[0])
+        changes = body_text(data, Component, services.EDITABLE)
         try:
             services.update_component(component=component, actor=request.user,
-                                      expected_version=version, geom=geometry, **data)
+                                      expected_version=version, geom=geometry, **changes)
         except services.ComponentVersionConflict as exc:
             raise Conflict(str(exc)) from exc
         return Response(ComponentFeatureSerializer(_component_for(request, code),
@@ -268,12 +280,12 @@ class ComponentStatusView(APIView):
         require_role(request.user, *STATUS_ROLES, action="change component status")
         component = _component_for(request, code, scope=True)
         new_status = request.data.get("status")
-        if new_status not in ComponentStatus.values:
+        if not isinstance(new_status, str) or new_status not in ComponentStatus.values:
             raise BadRequest(f"status must be one of: {', '.join(ComponentStatus.values)}.",
                              field="status")
         services.change_component_status(component=component, actor=request.user,
-                                          status=new_status, note=str(request.data.get("note")
-                                                                      or ""))
+                                          status=new_status,
+                                          note=body_string(request.data, "note", max_length=500))
         return Response(ComponentFeatureSerializer(_component_for(request, code),
                                                    context={"request": request}).data)
 
@@ -289,7 +301,7 @@ class ComponentPhotosView(APIView):
 
     @extend_schema(request={"multipart/form-data": {"type": "object", "properties": {
         "image": {"type": "string", "format": "binary"}, "caption": {"type": "string"}}}},
-        responses=ComponentPhotoSerializer)
+        responses={201: ComponentPhotoSerializer})
     def post(self, request: Request, code: str) -> Response:
         require_role(request.user, *STATUS_ROLES, action="add photos to components")
         component = _component_for(request, code, scope=True)
@@ -297,13 +309,14 @@ class ComponentPhotosView(APIView):
             raise BadRequest("Send the photo as multipart/form-data with the file in the field "
                              "'image'.", field="image")
         try:
-            photo = check_photo(request.FILES.get("image"))
+            uploads = photo_uploads(request.FILES, "image", maximum=1)
+            photo = check_photo(uploads[0] if uploads else None)
         except PhotoError as exc:
             raise BadRequest(str(exc), field="image") from exc
         try:
             record = services.add_component_photo(
                 component=component, actor=request.user, photo=photo,
-                caption=str(request.data.get("caption") or ""))
+                caption=body_text(request.data, ComponentPhoto, ["caption"]).get("caption", ""))
         except services.ComponentError as exc:
             raise BadRequest(str(exc), field="caption") from exc
         return Response(ComponentPhotoSerializer(record, context={"request": request}).data,

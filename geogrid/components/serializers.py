@@ -26,7 +26,8 @@ class DepartmentSerializer(serializers.ModelSerializer):
 class ComponentPhotoSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
     preview_url = serializers.SerializerMethodField()
-    uploaded_by = serializers.CharField(source="uploaded_by.username", default=None)
+    uploaded_by = serializers.CharField(source="uploaded_by.username", default=None,
+                                        allow_null=True)
 
     class Meta:
         model = ComponentPhoto

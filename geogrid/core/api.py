@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from django.db import models
 from django.http import Http404
+from django.utils.translation import gettext as _
 from rest_framework import exceptions, status
+from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from geogrid.core.params import ParamError, check_text
 
 
 class BadRequest(exceptions.APIException):
@@ -31,7 +38,9 @@ class Conflict(exceptions.APIException):
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """Turn domain errors into JSON errors: {"error": code, "detail": message, ...}."""
-    if isinstance(exc, DjangoValidationError):
+    if isinstance(exc, ParamError):
+        exc = BadRequest(str(exc), field=exc.field)
+    elif isinstance(exc, DjangoValidationError):
         exc = BadRequest("; ".join(exc.messages))
     elif isinstance(exc, ValueError) and not isinstance(exc, exceptions.APIException):
         # Domain ValueErrors (CRSError, CoordinateError, CodeError, GeometryError...) carry
@@ -55,3 +64,74 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         body.update(exc.extra)
     response.data = body
     return response
+
+
+class ObjectJSONParser(JSONParser):
+    """JSON bodies of every write endpoint are objects: an array, a string or a number is a 400
+    here, not an AttributeError (`.get` on a list) in the view."""
+
+    def parse(self, stream: Any, media_type: str | None = None,
+              parser_context: dict | None = None) -> Any:
+        data = super().parse(stream, media_type, parser_context)
+        if not isinstance(data, dict):
+            raise exceptions.ParseError(_("The body must be a JSON object, e.g. "
+                                          "{\"name\": \"…\"}."))
+        return data
+
+
+def body_string(data: Mapping[str, Any], name: str, *, max_length: int = 4000) -> str:
+    """One body field as text ("" when absent or null): a list, an object, a NUL byte or more
+    than max_length characters is a 400 naming the field."""
+    value = data.get(name, "")
+    if value is None:
+        return ""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise BadRequest(_("'%(name)s' must be text, not %(type)s.")
+                         % {"name": name, "type": type(value).__name__}, field=name)
+    try:
+        return check_text(str(value), name, max_length=max_length)
+    except ParamError as exc:
+        raise BadRequest(str(exc), field=name) from exc
+
+
+def body_text(data: Mapping[str, Any], model: type[models.Model], names: Iterable[str]
+              ) -> dict[str, str]:
+    """The text fields of a request body that are present, checked against the model's own
+    fields: text (not a list, object or number), no NUL byte (PostgreSQL cannot store one), at
+    most the column's max_length, one of its choices, a valid e-mail for an EmailField. A
+    foreign key is sent as its target's code. A 400 names the field; null means empty."""
+    checked: dict[str, str] = {}
+    for name in names:
+        if name not in data:
+            continue
+        value = data[name]
+        field = model._meta.get_field(name)
+        if isinstance(field, models.ForeignKey):  # sent as the related row's code
+            field = field.related_model._meta.get_field("code")
+        if value is None:
+            value = ""
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise BadRequest(_("'%(name)s' must be text, not %(type)s.")
+                             % {"name": name, "type": type(value).__name__}, field=name)
+        value = str(value)
+        if "\x00" in value:
+            raise BadRequest(_("'%(name)s' contains a NUL byte; send plain text.")
+                             % {"name": name}, field=name)
+        max_length = getattr(field, "max_length", None)
+        if max_length and len(value) > max_length:
+            raise BadRequest(_("'%(name)s' is %(length)d characters long; at most %(max)d are "
+                               "accepted.") % {"name": name, "length": len(value),
+                                               "max": max_length}, field=name)
+        if field.choices and value and value not in [str(c[0]) for c in field.choices]:
+            raise BadRequest(_("Unknown %(name)s %(value)r; use one of: %(choices)s.")
+                             % {"name": name, "value": value,
+                                "choices": ", ".join(str(c[0]) for c in field.choices)},
+                             field=name)
+        if isinstance(field, models.EmailField) and value:
+            try:
+                validate_email(value)
+            except DjangoValidationError:
+                raise BadRequest(_("'%(name)s' is not an e-mail address: %(value)r.")
+                                 % {"name": name, "value": value}, field=name) from None
+        checked[name] = value
+    return checked

@@ -6,11 +6,9 @@ geogrid.core.permissions, calls a queryset or service, and renders.
 
 from __future__ import annotations
 
-import math
 from datetime import datetime
 
-from django.utils.dateparse import parse_datetime
-from django.utils.timezone import is_naive, make_aware
+from django.contrib.gis.geos import Polygon
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers
@@ -20,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_gis.pagination import GeoJsonPagination
 
+from geogrid.core import params as qp
 from geogrid.core.api import BadRequest
 from geogrid.core.codes import explain_code, validate_grid_code
 from geogrid.core.crs import parse_crs
@@ -31,40 +30,29 @@ from geogrid.grids.services import topology_report
 
 
 def parse_float(request: Request, name: str, *, required: bool = True) -> float | None:
-    raw = request.query_params.get(name)
-    if raw in (None, ""):
-        if required:
-            raise BadRequest(f"The parameter '{name}' is required.", field=name)
-        return None
-    try:
-        value = float(raw)
-    except ValueError as exc:
-        raise BadRequest(f"'{name}' must be a number, not {raw!r}.", field=name) from exc
-    if not math.isfinite(value):
-        raise BadRequest(f"'{name}' must be a finite number, not {raw!r}.", field=name)
-    return value
+    return qp.number(request.query_params, name, required=required)
 
 
 def parse_bbox(raw: str) -> tuple[float, float, float, float]:
-    parts = raw.split(",")
-    message = ("bbox must be 'min_lon,min_lat,max_lon,max_lat' in degrees, "
-               f"e.g. 116.39,39.90,116.42,39.93; got {raw!r}.")
-    if len(parts) != 4:
-        raise BadRequest(message, field="bbox")
-    try:
-        west, south, east, north = (float(p) for p in parts)
-    except ValueError as exc:
-        raise BadRequest(message, field="bbox") from exc
-    if not all(math.isfinite(v) for v in (west, south, east, north)):
-        raise BadRequest(message, field="bbox")
-    if not (-180 <= west <= east <= 180 and -90 <= south <= north <= 90):
-        raise BadRequest(message + " (min must not exceed max; lon −180…180, lat −90…90)",
-                         field="bbox")
-    return west, south, east, north
+    return qp.bbox({"bbox": raw})  # type: ignore[return-value]
 
 
 class GridPagination(GeoJsonPagination):
     page_size_query_param = "page_size"
+
+    def get_paginated_response_schema(self, schema: dict) -> dict:
+        """The answer as sent: the list serializer's FeatureCollection (`schema`, with its
+        `features` array) and the page fields. (rest_framework_gis renames `results` but
+        leaves it required, and nests the whole collection under `features`.)"""
+        return {"allOf": [schema, {
+            "type": "object",
+            "required": ["type", "count", "features"],
+            "properties": {
+                "count": {"type": "integer", "example": 123},
+                "next": {"type": "string", "nullable": True, "format": "uri"},
+                "previous": {"type": "string", "nullable": True, "format": "uri"},
+            },
+        }]}
 
     def __init__(self) -> None:
         from django.conf import settings
@@ -73,11 +61,8 @@ class GridPagination(GeoJsonPagination):
         self.max_page_size = settings.GEOGRID_API_MAX_PAGE_SIZE
 
     def paginate_queryset(self, queryset, request, view=None):
-        for name in ("page", "page_size"):
-            raw = request.query_params.get(name)
-            if raw is not None and (not raw.isdigit() or int(raw) < 1):
-                raise BadRequest(f"'{name}' must be a positive whole number, not {raw!r}.",
-                                 field=name)
+        qp.integer(request.query_params, "page")
+        qp.integer(request.query_params, "page_size")
         try:
             return super().paginate_queryset(queryset, request, view)
         except NotFound as exc:
@@ -111,30 +96,28 @@ class GridListView(generics.ListAPIView):
     def get_queryset(self):
         params = self.request.query_params
         queryset = Grid.objects.visible_to(self.request.user).select_related("level", "parent")
-        if params.get("include_retired", "").lower() not in ("1", "true", "yes"):
+        if not qp.boolean(params, "include_retired"):
             queryset = queryset.active()
-        level = params.get("level")
+        level = qp.text(params, "level", max_length=30)
         if level:
-            lookup = {"depth": int(level)} if level.isdigit() else {"slug": level}
+            lookup = {"depth": int(level)} if level.isascii() and level.isdigit() \
+                and len(level) < 3 else {"slug": level}
             found = GridLevel.objects.filter(**lookup).first()
             if found is None:
                 names = ", ".join(GridLevel.objects.values_list("slug", flat=True))
                 raise BadRequest(f"Unknown level {level!r}; use one of: {names}.", field="level")
             queryset = queryset.filter(level=found)
         for name, field in (("parent", "parent__code"), ("within", "code__startswith")):
-            code = params.get(name)
+            code = qp.text(params, name, max_length=30)
             if code:
                 try:
                     validate_grid_code(code)
                 except ValueError as exc:
                     raise BadRequest(str(exc), field=name) from exc
                 queryset = queryset.filter(**{field: code})
-        bbox = params.get("bbox")
+        bbox = qp.bbox(params)
         if bbox:
-            west, south, east, north = parse_bbox(bbox)
-            from django.contrib.gis.geos import Polygon
-
-            box = Polygon.from_bbox((west, south, east, north))
+            box = Polygon.from_bbox(bbox)
             box.srid = 4490
             queryset = queryset.filter(geom__intersects=box)
         return queryset.order_by("code")
@@ -176,17 +159,8 @@ class GridTopologyView(APIView):
 
 
 def parse_at(request: Request) -> datetime | None:
-    raw = request.query_params.get("at")
-    if not raw:
-        return None
-    try:
-        value = parse_datetime(raw)
-    except ValueError:  # well-formed but impossible, e.g. month 13
-        value = None
-    if value is None:
-        raise BadRequest(f"'at' must be an ISO 8601 date-time such as 2026-01-31T12:00:00+08:00, "
-                         f"not {raw!r}.", field="at")
-    return make_aware(value) if is_naive(value) else value
+    """`at`: a time without an offset is the server's local time (core.params)."""
+    return qp.moment(request.query_params, "at", local_ok=True)
 
 
 class LocateView(APIView):
@@ -210,7 +184,7 @@ class LocateView(APIView):
     def get(self, request: Request) -> Response:
         lon = parse_float(request, "lon")
         lat = parse_float(request, "lat")
-        crs = parse_crs(request.query_params.get("crs"))
+        crs = parse_crs(qp.text(request.query_params, "crs", max_length=30))
         try:
             location = locate(lon, lat, crs, at=parse_at(request))
         except OutsideAllGrids as exc:

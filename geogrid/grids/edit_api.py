@@ -210,9 +210,11 @@ def parse_attributes(body: Any) -> dict[str, Any]:
     changes: dict[str, Any] = {}
     for field, value in body.items():
         if field in TEXT_LIMITS:
-            if not isinstance(value, str) or len(value.strip()) > TEXT_LIMITS[field]:
+            # A NUL byte cannot be stored by PostgreSQL (it would be a 500).
+            if not isinstance(value, str) or len(value.strip()) > TEXT_LIMITS[field] \
+                    or "\x00" in value:
                 raise BadRequest(f"'{field}' must be text of at most {TEXT_LIMITS[field]} "
-                                 "characters.", field=field)
+                                 "characters, without control characters.", field=field)
             if field == "name" and not value.strip():
                 raise BadRequest("'name' cannot be empty.", field=field)
             changes[field] = value.strip()

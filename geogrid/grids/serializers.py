@@ -14,7 +14,7 @@ class GridFeatureSerializer(GeoFeatureModelSerializer):
 
     geom = GeometryField(precision=7)
     level = serializers.SlugRelatedField(slug_field="slug", read_only=True)
-    parent = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    parent = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
     active = serializers.BooleanField(source="is_active", read_only=True)
 
     class Meta:

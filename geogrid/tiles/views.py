@@ -10,19 +10,18 @@ unchanged tile costs one tiny query.
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime
 from urllib.parse import urlencode
 
 import psycopg
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
-from django.utils.dateparse import parse_datetime
 from django.views.decorators.http import require_GET
 
 from geogrid.cases.models import CaseStatus
 from geogrid.cases.querysets import CITY_WIDE, CaseScope, case_scope
 from geogrid.components.models import ComponentStatus
+from geogrid.core import params as qp
 from geogrid.core.permissions import user_role
 from geogrid.tiles.layers import LAYERS, Layer, tile_in_range
 
@@ -30,15 +29,18 @@ MVT = "application/vnd.mapbox-vector-tile"
 
 
 class TileError(ValueError):
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.field = field
 
 
 def _error(exc: TileError) -> JsonResponse:
-    return JsonResponse({"error": "bad_request" if exc.status == 400 else "forbidden"
-                         if exc.status == 403 else "not_found", "detail": str(exc)},
-                        status=exc.status, json_dumps_params={"ensure_ascii": False})
+    body = {"error": "bad_request" if exc.status == 400 else "forbidden"
+            if exc.status == 403 else "not_found", "detail": str(exc)}
+    if exc.field:
+        body["field"] = exc.field
+    return JsonResponse(body, status=exc.status, json_dumps_params={"ensure_ascii": False})
 
 
 def _layer(name: str) -> Layer:
@@ -66,14 +68,6 @@ def _authorise(request: HttpRequest, layer: Layer) -> None:
                              "the command center (operators, viewers, admins).")
 
 
-def _datetime(raw: str, name: str) -> datetime:
-    value = parse_datetime(raw.replace(" ", "+"))
-    if value is None or value.tzinfo is None:
-        raise TileError(400, f"'{name}' must be an ISO 8601 date-time with an offset, e.g. "
-                             f"2026-11-01T00:00:00+08:00, not {raw!r}.")
-    return value
-
-
 def _filters(request: HttpRequest, layer: Layer) -> dict:
     """The layer's query parameters, checked; unknown ones are an error (a typo would
     otherwise silently show everything)."""
@@ -83,12 +77,12 @@ def _filters(request: HttpRequest, layer: Layer) -> dict:
                              f"takes: {', '.join(layer.filters) or 'none'}.")
     params: dict = {"class": None, "status": None, "since": None, "until": None,
                     "level": "unit"}
-    code = request.GET.get("class", "").strip()
+    code = qp.text(request.GET, "class", default="", max_length=20)
     if code:
         if not code.isalnum() or len(code) > 8:
             raise TileError(400, f"'class' must be a class code such as 01001, not {code!r}.")
         params["class"] = code
-    statuses = [s for s in request.GET.get("status", "").split(",") if s]
+    statuses = qp.texts(request.GET, "status")
     if statuses:
         allowed = (ComponentStatus.values if layer.name == "components"
                    else [*CaseStatus.values, "open"])
@@ -101,9 +95,8 @@ def _filters(request: HttpRequest, layer: Layer) -> dict:
             statuses = [s for s in statuses if s != "open"] + [str(s) for s in OPEN_STATUSES]
         params["status"] = statuses
     for name in ("since", "until"):
-        if request.GET.get(name):
-            params[name] = _datetime(request.GET[name], name)
-    level = request.GET.get("level", "").strip()
+        params[name] = qp.moment(request.GET, name)
+    level = qp.text(request.GET, "level", default="", max_length=30)
     if level:
         from geogrid.grids.models import GridLevel
 
@@ -156,6 +149,8 @@ def tile(request: HttpRequest, layer: str, z: int, x: int, y: int) -> HttpRespon
             raise TileError(404, f"There is no tile {z}/{x}/{y}: zoom runs 0…"
                                  f"{settings.GEOGRID_TILE_MAX_ZOOM}, x and y 0…2^zoom − 1.")
         params = _filters(request, spec)
+    except qp.ParamError as exc:
+        return _error(TileError(400, str(exc), field=exc.field))
     except TileError as exc:
         return _error(exc)
     # The heat layer counts only the cases the reader may see (city-wide roles: all).
@@ -186,6 +181,8 @@ def tilejson(request: HttpRequest, layer: str) -> HttpResponse:
         spec = _layer(layer)
         _authorise(request, spec)
         _filters(request, spec)
+    except qp.ParamError as exc:
+        return _error(TileError(400, str(exc), field=exc.field))
     except TileError as exc:
         return _error(exc)
     query = urlencode(sorted(request.GET.items()))

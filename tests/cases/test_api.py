@@ -3,7 +3,10 @@ stored, who sees which cases, private contact fields, transitions with 400/403/4
 
 from __future__ import annotations
 
+import io
+
 import pytest
+from PIL import Image
 from rest_framework.test import APIClient
 
 from geogrid.accounts.models import Role
@@ -226,3 +229,76 @@ def test_moves_offered_are_those_the_scope_allows(report, operator, handler, ins
     assert "checked" in offered
     assert _client(inspector).post(url + "transition/", {"to": "checked"},
                                    format="json").status_code == 200
+
+
+# --- Odd input (issue 10) --------------------------------------------------------------------------
+def test_report_json_array_body_is_400(inspector, case_taxonomy):
+    response = _client(inspector).post("/api/v1/cases/", [_point_body()], format="json")
+    assert response.status_code == 400 and "JSON object" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("path", ["transition", "escalate"])
+def test_case_actions_refuse_a_json_array_body(report, operator, path):
+    case = report(50, 150).case
+    response = _client(operator).post(f"/api/v1/cases/{case.pk}/{path}/", ["accepted"],
+                                      format="json")
+    assert response.status_code == 400 and "JSON object" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"reporter_email": "not an address"}, "reporter_email"),
+    ({"reporter_email": "a" * 250 + "@x.cn"}, "reporter_email"),
+    ({"reporter_name": "名" * 101}, "reporter_name"),
+    ({"address": ["a", "b"]}, "address"),
+    ({"description": "a\x00b"}, "description"),
+])
+def test_report_text_fields_are_checked_with_400_naming_the_field(inspector, case_taxonomy,
+                                                                   change, field):
+    response = _client(inspector).post("/api/v1/cases/", {**_point_body(), **change},
+                                       format="json")
+    assert response.status_code == 400, response.content
+    assert response.json()["field"] == field
+    assert not Case.objects.exists()
+
+
+def test_transition_department_as_a_list_is_400(report, operator):
+    case = report(50, 150).case
+    response = _client(operator).post(f"/api/v1/cases/{case.pk}/transition/",
+                                      {"to": "accepted", "department": ["a"]}, format="json")
+    assert response.status_code == 400 and response.json()["field"] == "department"
+
+
+def test_report_photo_count_is_checked_before_any_photo_is_decoded(inspector, case_taxonomy,
+                                                                   settings):
+    # Seven files that are not images: the count answers, not the first unreadable file.
+    response = _client(inspector).post("/api/v1/cases/", {
+        **_point_body(), "photo": [upload(b"junk", name=f"{n}.jpg") for n in range(7)]},
+        format="multipart")
+    assert response.status_code == 400
+    assert f"at most {settings.GEOGRID_MAX_PHOTOS}" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("params", [{"since": "2026-02-30T00:00:00+08:00"},
+                                    {"until": "0001-01-01T00:00:00+08:00"}, {"grid": "\x00"},
+                                    {"service_code": "\x00"}, {"overdue": "sometimes"}])
+def test_case_list_refuses_bad_parameters_with_400(report, operator, params):
+    response = _client(operator).get("/api/v1/cases/", params)
+    assert response.status_code == 400 and response.json()["field"] == next(iter(params))
+
+
+def test_reported_photo_is_stored_without_its_exif(inspector, case_taxonomy, settings,
+                                                   tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    exif = Image.Exif()
+    exif[0x0110] = "Phone Model X"
+    exif.get_ifd(0x8825)[2] = (39.0, 54.0, 27.0)
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(buffer, "JPEG", exif=exif)
+    response = _client(inspector).post("/api/v1/cases/", {
+        **_point_body(), "photo": upload(buffer.getvalue())}, format="multipart")
+    assert response.status_code == 201, response.content
+    stored = [path for path in tmp_path.rglob("*") if path.is_file()]
+    assert len(stored) == 2  # the original and its preview
+    for path in stored:
+        data = path.read_bytes()
+        assert b"Phone Model X" not in data and b"Exif" not in data

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from geogrid.cases.models import Case, CaseClass, CaseEvent, CasePhoto, RoutingRule
-from geogrid.cases.services import MAX_PHOTOS, ReportError, submit_report
+from geogrid.cases.services import ReportError, submit_report
 from geogrid.components.models import ComponentClass, Department
 from geogrid.components.services import create_component
 from geogrid.core.crs import CoordinateError, CRSError, wgs84_to_gcj02
@@ -180,8 +180,8 @@ def test_component_codes_must_exist_match_the_class_and_lie_near_the_point(
 def test_photos_are_stored_with_the_report_and_limited_in_number(report, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     photo = check_photo(upload(image_bytes()))
-    with pytest.raises(ReportError, match=f"At most {MAX_PHOTOS} photos"):
-        report(50, 150, photos=[photo] * (MAX_PHOTOS + 1))
+    with pytest.raises(ReportError, match=f"At most {settings.GEOGRID_MAX_PHOTOS} photos"):
+        report(50, 150, photos=[photo] * (settings.GEOGRID_MAX_PHOTOS + 1))
     _nothing_stored()
     case = report(50, 150, photos=[photo]).case
     stored = CasePhoto.objects.get(case=case)

@@ -449,9 +449,9 @@ def test_requests_filter_by_date_range_with_offsets(client, report):
 
 
 @pytest.mark.parametrize(("query", "message"), [
-    ({"start_date": "yesterday"}, "is not a W3C datetime"),
+    ({"start_date": "yesterday"}, "must be an ISO 8601 date-time"),
     ({"start_date": "2026-03-02T00:00:00"}, "has no time zone"),
-    ({"end_date": "2026-13-02T00:00:00Z"}, "is not a W3C datetime"),
+    ({"end_date": "2026-13-02T00:00:00Z"}, "must be an ISO 8601 date-time"),
     ({"start_date": "2026-01-01T00:00:00Z", "end_date": "2026-06-01T00:00:00Z"},
      "may not span more than 90 days"),
     ({"start_date": "2026-03-02T00:00:00Z", "end_date": "2026-03-01T00:00:00Z"},
@@ -606,3 +606,88 @@ def test_revoke_open311_key_command_by_name_and_by_id(db):
     assert "revoked already" in out.getvalue()
     with pytest.raises(CommandError, match="No Open311 key is named"):
         call_command("revoke_open311_key", "无此接入方", stdout=StringIO())
+
+
+# --- Odd input and limits (issue 10) -----------------------------------------------------------------
+@pytest.mark.parametrize("query", [{"service_code": "\x00"}, {"status": "\x00"},
+                                   {"end_date": "0001-01-01"}, {"start_date": "0001-01-01"},
+                                   {"end_date": "9999-12-31T00:00:00Z"},
+                                   {"start_date": "2026-02-30T00:00:00Z"}])
+def test_requests_query_with_nul_bytes_or_out_of_range_dates_is_400_in_open311_format(
+        client, db, query):
+    response = client.get(f"{API}/requests.json", query)
+    assert response.status_code == 400, response.content
+    errors = _json(response)
+    assert errors[0]["code"] == 400 and next(iter(query)) in errors[0]["description"]
+
+
+def test_service_definition_with_a_nul_byte_is_400(client, db):
+    response = client.get(f"{API}/services/%00.json")
+    assert response.status_code == 400
+    assert "service_code" in _json(response)[0]["description"]
+
+
+@pytest.mark.parametrize(("field", "value"), [("service_code", "\x00"),
+                                              ("description", "a\x00b"),
+                                              ("email", "x" * 300 + "@example.cn"),
+                                              ("first_name", "名" * 60)])
+def test_posted_fields_with_nul_bytes_or_too_long_are_400(client, city, case_taxonomy, api_key,
+                                                          field, value):
+    response = _post(client, _fields(api_key, **{field: value}))
+    assert response.status_code == 400, response.content
+    assert field in _json(response)[0]["description"]
+    _nothing_stored()
+
+
+def test_a_repeated_post_answers_with_the_first_request_id(client, city, case_taxonomy,
+                                                           api_key, settings):
+    settings.GEOGRID_OPEN311_REPEAT_WINDOW_S = 600
+    first = _ids(_post(client, _fields(api_key)))
+    again = _ids(_post(client, _fields(api_key)))
+    assert again == first and Case.objects.count() == 1
+    # Another description, point or service is another request.
+    other = _ids(_post(client, _fields(api_key, description="另一堆垃圾")))
+    assert other != first and Case.objects.count() == 2
+
+
+def test_a_post_after_the_repeat_window_is_a_new_request(client, city, case_taxonomy, api_key,
+                                                         settings):
+    settings.GEOGRID_OPEN311_REPEAT_WINDOW_S = 600
+    first = _ids(_post(client, _fields(api_key)))
+    _reported_at(Case.objects.get(pk=first[0]), timezone.now() - timedelta(seconds=601))
+    assert _ids(_post(client, _fields(api_key))) != first
+
+
+def test_media_count_is_checked_before_any_photo_is_decoded(client, city, case_taxonomy,
+                                                            api_key, settings):
+    files = [upload(b"junk", name=f"{n}.jpg") for n in range(settings.GEOGRID_MAX_PHOTOS + 2)]
+    response = client.post(f"{API}/requests.json", {**_fields(api_key), "media": files})
+    assert response.status_code == 400
+    assert f"at most {settings.GEOGRID_MAX_PHOTOS}" in _json(response)[0]["description"]
+    _nothing_stored()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_identical_posts_racing_make_one_case(city, case_taxonomy, settings):
+    import threading
+
+    from django.db import connection
+
+    settings.GEOGRID_OPEN311_REPEAT_WINDOW_S = 600
+    key = create_open311_key(name="市民通")[1]
+    barrier, answers = threading.Barrier(2), []
+
+    def post() -> None:
+        try:
+            barrier.wait(timeout=10)
+            answers.append(_ids(_post(Client(), _fields(key))))
+        finally:
+            connection.close()  # each thread has its own database connection
+
+    threads = [threading.Thread(target=post) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(answers) == 2 and answers[0] == answers[1]
+    assert Case.objects.filter(channel="open311").count() == 1

@@ -294,3 +294,54 @@ def _session(user=None) -> Client:
     if user is not None:
         client.force_login(user)
     return client
+
+
+# --- Odd input (issue 10): never a 500, always a 400 naming the field ------------------------------
+@pytest.mark.parametrize("params", [{"q": "\x00"}, {"department": "\x00"}, {"grid": "1\x00"},
+                                    {"bbox": "\x00"}, {"include_void": "perhaps"},
+                                    {"page": "99999999999999999999"}])
+def test_list_refuses_nul_bytes_and_out_of_range_parameters_with_400(inventory, params):
+    response = _client().get("/api/v1/components/", params)
+    assert response.status_code == 400, response.content
+    assert response.json()["field"] == next(iter(params))
+
+
+@pytest.mark.parametrize("url", ["/api/v1/components/", "/api/v1/components/{code}/status/"])
+def test_json_array_body_is_400_not_a_crash(inventory, planner, url):
+    response = _client(planner).post(url.format(code=inventory[1].code), [1, 2],
+                                     format="json")
+    assert response.status_code == 400, response.content
+    assert "JSON object" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"data_source": "bogus"}, "data_source"), ({"name": ["a", "b"]}, "name"),
+    ({"notes": {"x": 1}}, "notes"), ({"name": "井" * 101}, "name"),
+    ({"material": "m" * 51}, "material"), ({"location_description": "a\x00b"},
+                                           "location_description"),
+    ({"owner_department": "x" * 300}, "owner_department"), ({"colour": "red"}, "colour"),
+])
+def test_patch_checks_type_length_and_choices_of_every_field(inventory, planner, change, field):
+    component = inventory[1]
+    response = _client(planner).patch(f"/api/v1/components/{component.code}/",
+                                      {"version": 1, **change}, format="json")
+    assert response.status_code == 400, response.content
+    assert response.json()["field"] == field
+    component.refresh_from_db()
+    assert component.version == 1 and component.data_source != "bogus"
+
+
+def test_create_checks_text_fields_against_their_columns(planner, taxonomy):
+    response = _client(planner).post("/api/v1/components/", {
+        "class": "01001", "name": "井" * 101,
+        "geometry": {"type": "Point", "coordinates": [point(60, 60).x, point(60, 60).y]},
+    }, format="json")
+    assert response.status_code == 400 and response.json()["field"] == "name"
+    assert not Component.objects.exists()
+
+
+def test_photo_post_takes_one_photo_and_counts_before_decoding(inventory, planner):
+    code = inventory[1].code
+    response = _client(planner).post(f"/api/v1/components/{code}/photos/", {
+        "image": [upload(b"junk", name=f"{n}.jpg") for n in range(2)]}, format="multipart")
+    assert response.status_code == 400 and "at most 1" in response.json()["detail"]

@@ -48,3 +48,31 @@ def test_explain_a_legacy_code_of_a_known_class(taxonomy):
 def test_explain_rejects_lengths_of_no_code(db):
     response = APIClient().get("/api/v1/codes/explain/1234567890")
     assert response.status_code == 400 and "No code has 10 digits" in response.json()["detail"]
+
+
+# --- Properties (Hypothesis, derandomised) ------------------------------------------------------
+from hypothesis import HealthCheck, given  # noqa: E402
+from hypothesis import settings as hypothesis_settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from geogrid.components.codes import explain_component_code  # noqa: E402
+from geogrid.core.codes import COMPONENT_SCHEMES, component_code, district_names  # noqa: E402
+
+
+@hypothesis_settings(max_examples=50, derandomize=True, deadline=None, database=None,
+                     suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(district=st.sampled_from(sorted(district_names())),
+       scheme=st.sampled_from(sorted(COMPONENT_SCHEMES)),
+       class_number=st.integers(min_value=100, max_value=99_999),
+       serial=st.integers(min_value=1, max_value=999_999))
+def test_explained_component_code_parts_join_back_into_the_code(db, district, scheme,
+                                                                class_number, serial):
+    width = 2 + COMPONENT_SCHEMES[scheme]["minor"]
+    class_code = f"{class_number % 10**width:0{width}d}"
+    code = component_code(district, class_code, serial, scheme)
+    explained = explain_component_code(code)
+    parts = explained["parts"]
+    assert explained["code"] == code and explained["kind"] == "component"
+    assert "".join(part["segment"] for part in parts) == code
+    assert [part["level"] for part in parts] == ["district", "major", "minor", "serial"]
+    assert parts[2]["code"] == class_code and int(parts[3]["segment"]) == serial

@@ -631,3 +631,42 @@ def test_metric_epsg_central_meridian_is_within_half_a_zone():
 def test_metric_epsg_rejects_bad_longitude(lon):
     with pytest.raises(CoordinateError):
         metric_epsg_for_longitude(lon)
+
+
+# --- Properties (Hypothesis, derandomised) ------------------------------------------------------
+from hypothesis import given  # noqa: E402
+from hypothesis import settings as hypothesis_settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from geogrid.core.crs import (  # noqa: E402
+    bd09_to_gcj02,
+    bd09_to_wgs84,
+    gcj02_to_bd09,
+    gcj02_to_wgs84,
+    wgs84_to_bd09,
+    wgs84_to_gcj02,
+)
+
+CRS_PROPERTIES = hypothesis_settings(max_examples=300, derandomize=True, deadline=None,
+                                     database=None)
+# China's extent as the GCJ-02 rule draws it (out_of_china: 72.004–137.8347 E, 0.8293–55.8271 N),
+# kept a little inside so that an offset point does not leave it.
+CHINA_LON = st.floats(min_value=73.5, max_value=135.0, allow_nan=False)
+CHINA_LAT = st.floats(min_value=18.0, max_value=53.5, allow_nan=False)
+
+
+def _close(a: tuple, b: tuple, tolerance: float = 1e-6) -> bool:
+    return all(abs(float(x) - float(y)) <= tolerance for x, y in zip(a, b, strict=True))
+
+
+@CRS_PROPERTIES
+@given(lon=CHINA_LON, lat=CHINA_LAT)
+def test_gcj02_round_trip_is_within_a_millionth_of_a_degree(lon, lat):
+    assert _close(gcj02_to_wgs84(*wgs84_to_gcj02(lon, lat)), (lon, lat))
+
+
+@CRS_PROPERTIES
+@given(lon=CHINA_LON, lat=CHINA_LAT)
+def test_bd09_round_trip_is_within_a_millionth_of_a_degree(lon, lat):
+    assert _close(bd09_to_wgs84(*wgs84_to_bd09(lon, lat)), (lon, lat))
+    assert _close(bd09_to_gcj02(*gcj02_to_bd09(lon, lat)), (lon, lat))

@@ -5,9 +5,17 @@ from __future__ import annotations
 import io
 
 import pytest
+from django.utils.datastructures import MultiValueDict
 from PIL import Image
 
-from geogrid.core.photos import PREVIEW_SIZE, PhotoError, check_photo
+from geogrid.core.photos import (
+    MAX_PIXELS,
+    PREVIEW_SIZE,
+    PhotoError,
+    _check_decoded_size,
+    check_photo,
+    photo_uploads,
+)
 from tests.photos import image_bytes, upload
 
 
@@ -64,5 +72,66 @@ def test_too_many_pixels_are_refused_before_decoding():
     # A PNG of 10,000 × 7,000 pixels of one colour compresses to a few kilobytes.
     buffer = io.BytesIO()
     Image.new("1", (10_000, 7_000)).save(buffer, "PNG")
-    with pytest.raises(PhotoError, match="at most 60 megapixels"):
+    with pytest.raises(PhotoError, match=f"at most {MAX_PIXELS // 1_000_000} megapixels"):
         check_photo(upload(buffer.getvalue(), name="bomb.png"))
+
+
+def _exif_with_gps() -> Image.Exif:
+    exif = Image.Exif()
+    exif[0x0110] = "Phone Model X"  # Model
+    exif[0x0112] = 6  # Orientation: stored landscape, shown portrait
+    gps = exif.get_ifd(0x8825)
+    gps[2] = (39.0, 54.0, 27.0)  # GPSLatitude
+    gps[4] = (116.0, 23.0, 29.0)  # GPSLongitude
+    return exif
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP"])
+def test_photo_original_is_reencoded_upright_without_exif(fmt):
+    buffer = io.BytesIO()
+    image = Image.new("RGB", (80, 40), (200, 30, 30))
+    image.save(buffer, fmt, exif=_exif_with_gps(), **({"xmp": b"<x:xmpmeta>GPS</x:xmpmeta>"}
+                                                      if fmt != "PNG" else {}))
+    sent = buffer.getvalue()
+    assert b"Phone Model X" in sent
+    checked = check_photo(upload(sent))
+    stored = checked.original.read()
+    assert b"Phone Model X" not in stored and b"Exif" not in stored and b"xmpmeta" not in stored
+    with Image.open(io.BytesIO(stored)) as original:
+        assert original.format == fmt
+        assert original.size == (40, 80)  # turned upright by the orientation it carried
+        assert not original.getexif() and "xmp" not in original.info
+    assert (checked.width, checked.height) == (40, 80)
+
+
+def test_photo_bomb_with_few_bytes_for_many_pixels_is_refused_before_decoding():
+    # 7,000 × 7,000 pixels (49 MP, under the pixel cap) of one colour: a few kilobytes of PNG
+    # that would decode to 140 MB.
+    buffer = io.BytesIO()
+    Image.new("1", (7_000, 7_000)).save(buffer, "PNG")
+    assert len(buffer.getvalue()) < 100_000
+    with pytest.raises(PhotoError, match="decompression bomb"):
+        check_photo(upload(buffer.getvalue(), name="bomb.png"))
+
+
+def test_photo_the_7700_pixel_square_png_bomb_is_refused():
+    buffer = io.BytesIO()
+    Image.new("RGB", (7_700, 7_700), (255, 255, 255)).save(buffer, "PNG")
+    with pytest.raises(PhotoError, match="megapixels|decompression bomb"):
+        check_photo(upload(buffer.getvalue(), name="bomb.png"))
+
+
+def test_photo_size_check_passes_a_50_megapixel_phone_photo():
+    # A 50-MP phone camera's JPEG (8160 × 6120) of about 12 MB passes the header checks.
+    _check_decoded_size("phone.jpg", 8160, 6120, 3, 12 * 1024 * 1024)
+    # A 12-MP photo of a dark scene compresses well and still passes.
+    _check_decoded_size("night.jpg", 4000, 3000, 3, 400 * 1024)
+
+
+def test_photo_count_is_checked_before_any_photo_is_decoded(settings):
+    settings.GEOGRID_MAX_PHOTOS = 6
+    files = MultiValueDict({"media": [upload(b"not even an image") for _ in range(7)]})
+    # Were a photo decoded first, the error would be about the unreadable file.
+    with pytest.raises(PhotoError, match="7 photos were attached; at most 6"):
+        photo_uploads(files, "media")
+    assert len(photo_uploads(files, "media", maximum=7)) == 7

@@ -101,3 +101,21 @@ def test_anonymous_reads_need_a_token_when_public_read_is_off(client, city, view
         token = issue_token(user=viewer)[0]
         client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
         assert client.get("/api/v1/grids/").json()["count"] >= 9
+
+
+# --- Odd input (issue 10) --------------------------------------------------------------------------
+@pytest.mark.parametrize("params", [{"level": "\x00"}, {"parent": "\x00"}, {"within": "1" * 2000},
+                                    {"include_retired": "\x00"},
+                                    {"page_size": "99999999999999999999"}])
+def test_grid_list_refuses_nul_bytes_and_huge_numbers_with_400(city, params):
+    response = APIClient().get("/api/v1/grids/", params)
+    assert response.status_code == 400, response.content
+    assert response.json()["field"] == next(iter(params))
+
+
+@pytest.mark.parametrize("params", [{"lon": "\x00", "lat": "39.9"},
+                                    {"lon": "116.4", "lat": "39.9", "at": "2026-02-30T00:00:00"},
+                                    {"lon": "116.4", "lat": "39.9", "at": "0001-01-01T00:00:00"}])
+def test_locate_refuses_bad_numbers_and_dates_with_400(city, params):
+    response = APIClient().get("/api/v1/grids/locate/", params)
+    assert response.status_code == 400, response.content

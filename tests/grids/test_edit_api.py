@@ -175,6 +175,7 @@ def test_a_planner_changes_a_grids_attributes_and_the_change_is_audited(as_plann
     ({"grid_type": "castle"}, "grid_type"), ({"households": -1}, "households"),
     ({"name": ""}, "name"), ({"code": "110101001001099"}, "code"), ({"area_class": "D"},
                                                                      "area_class"),
+    ({"name": "东\x00城"}, "name"), ({"officer_name": ["王芳"]}, "officer_name"),
 ])
 def test_bad_attributes_answer_400_naming_the_field(as_planner, city, body, field):
     response = as_planner.patch(f"/api/v1/grids/{city['west_c'].code}001/", body, format="json")

@@ -296,3 +296,19 @@ def test_heat_needs_a_role(report, django_user_model):
     response = get(newcomer, "heat", tile_of(50, 100, 15))
     assert response.status_code == 403 and "no role" in response.json()["detail"]
     assert get(Client(), "heat", tile_of(50, 100, 15)).status_code == 403
+
+
+# --- Odd input (issue 10) --------------------------------------------------------------------------
+@pytest.mark.parametrize(("layer", "params", "field"), [
+    ("grids", {"level": "\x00"}, "level"),
+    ("cases", {"since": "2026-02-30T00:00:00+08:00"}, "since"),
+    ("cases", {"until": "0001-01-01T00:00:00+08:00"}, "until"),
+    ("components", {"status": "\x00"}, "status"),
+])
+def test_tile_parameters_with_nul_bytes_or_impossible_dates_are_400(city, operator, layer,
+                                                                    params, field):
+    client = Client()
+    client.force_login(operator)
+    response = get(client, layer, tile_of(50, 150, 18), **params)
+    assert response.status_code == 400, response.content
+    assert response.json()["field"] == field

@@ -1,0 +1,37 @@
+"""Command-center API parameters (issue 10): out-of-range numbers and dates are 400s naming the
+parameter, never a 500 from PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.test import APIClient
+
+CENTER = "/api/v1/command-center"
+
+
+@pytest.mark.parametrize(("path", "params", "field"), [
+    ("grid-counts/", {"limit": "99999999999999999999"}, "limit"),
+    ("grid-counts/", {"since": "0001-01-01T00:00:00+08:00"}, "since"),
+    ("grid-counts/", {"level": "\x00"}, "level"),
+    ("grid-counts/", {"class": "\x00"}, "class"),
+    ("indicators/", {"until": "0001-01-01T00:00:00+08:00"}, "until"),
+    ("indicators/", {"since": "2026-02-30T00:00:00+08:00"}, "since"),
+    ("hot-grids/", {"limit": "99999999999999999999"}, "limit"),
+    ("overdue/", {"within": "\x00"}, "within"),
+    ("indicators/rows/", {"by": "\x00"}, "by"),
+])
+def test_command_center_refuses_out_of_range_parameters_with_400(operator, path, params, field):
+    client = APIClient()
+    client.force_authenticate(operator)
+    response = client.get(f"{CENTER}/{path}", params)
+    assert response.status_code == 400, response.content
+    assert response.json()["field"] == field
+
+
+def test_command_center_takes_an_unencoded_offset(operator):
+    client = APIClient()
+    client.force_authenticate(operator)
+    response = client.get(f"{CENTER}/indicators/?since=2026-11-01T00:00:00+08:00"
+                          "&until=2026-11-08T00:00:00+08:00")
+    assert response.status_code == 200, response.content
+    assert response.json()["since"].startswith("2026-11-01T")
