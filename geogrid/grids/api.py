@@ -201,3 +201,15 @@ class CodeExplainView(APIView):
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, code: str) -> Response:
         return Response(explain_code(code))
+
+
+# The same two endpoints with a trailing slash, which clients often add. They are aliases, not
+# operations of their own: left out of the OpenAPI schema so each operation has one id there.
+@extend_schema(exclude=True)
+class LocateAliasView(LocateView):
+    pass
+
+
+@extend_schema(exclude=True)
+class CodeExplainAliasView(CodeExplainView):
+    pass

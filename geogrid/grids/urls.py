@@ -11,7 +11,7 @@ urlpatterns = [
     path("grids/<str:code>/", api.GridDetailView.as_view(), name="grid-detail"),
     path("grids/<str:code>/topology/", api.GridTopologyView.as_view(), name="grid-topology"),
     path("locate", api.LocateView.as_view(), name="locate"),
-    path("locate/", api.LocateView.as_view()),
+    path("locate/", api.LocateAliasView.as_view()),
     path("codes/explain/<str:code>", api.CodeExplainView.as_view(), name="code-explain"),
-    path("codes/explain/<str:code>/", api.CodeExplainView.as_view()),
+    path("codes/explain/<str:code>/", api.CodeExplainAliasView.as_view()),
 ]

@@ -551,8 +551,12 @@ def test_open311_posts_are_throttled_by_key_and_by_address(client, city, case_ta
     settings.GEOGRID_OPEN311_POSTS_PER_MINUTE = 3
     other_key = create_open311_key(name="12345热线")[1]
 
+    posts = iter(range(100))
+
     def post(key: str, address: str):
-        return client.post(f"{API}/requests.json", urlencode(_fields(key)),
+        # Each a different report: an identical one would be answered as a repeat.
+        fields = {**_fields(key), "description": f"第{next(posts)}处积水"}
+        return client.post(f"{API}/requests.json", urlencode(fields),
                            content_type="application/x-www-form-urlencoded",
                            REMOTE_ADDR=address)
 

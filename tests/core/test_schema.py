@@ -11,10 +11,10 @@ from django.core import signals
 from django.db import close_old_connections
 from hypothesis import HealthCheck, Phase
 from hypothesis import settings as hypothesis_settings
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
+from geogrid.accounts.services import issue_token
 from geogrid.wsgi import application
 from tests.cases.conftest import GARBAGE, case_taxonomy, report  # noqa: F401  (fixtures)
 
@@ -45,7 +45,7 @@ def world(city, case_taxonomy, report, admin_user, settings, tmp_path):  # noqa:
     """A small city with a case, and media written to a temporary folder."""
     settings.MEDIA_ROOT = tmp_path
     report(50, 150, service_code=GARBAGE)
-    return Token.objects.get_or_create(user=admin_user)[0].key
+    return issue_token(user=admin_user)[0]
 
 
 @schema.parametrize()
