@@ -24,10 +24,10 @@ from time import perf_counter_ns
 import numpy as np
 import psycopg
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from tqdm import tqdm
 
-from bench.common import OUT_DIR, Result, percentile_us
+from bench.common import OUT_DIR, Result, deleting_benchmark_audit_rows, percentile_us
 from bench.server import gunicorn
 from geogrid.cases.demo import DEMO_CLASSES
 from geogrid.cases.models import Case, CaseClass
@@ -66,11 +66,13 @@ def _connect() -> psycopg.Connection:
 
 
 def _cleanup() -> int:
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor, \
+            deleting_benchmark_audit_rows(cursor, "cases_caseevent"):
         cursor.execute("DELETE FROM cases_caseevent WHERE case_id IN (SELECT id FROM cases_case "
                        "WHERE description = %s)", [MARK])
         cursor.execute("DELETE FROM cases_case WHERE description = %s", [MARK])
         removed = cursor.rowcount
+    with connection.cursor() as cursor:
         # Without this every run inserts into fuller, slower indexes than the last.
         cursor.execute("VACUUM ANALYZE cases_case, cases_caseevent")
         return removed

@@ -7,7 +7,8 @@ import os
 import platform
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -131,3 +132,19 @@ def write_json(results: list[Result], started: datetime, args: dict[str, Any]) -
     path.write_text(json.dumps(payload, indent=2, ensure_ascii=False, default=str) + "\n",
                     encoding="utf-8")
     return path
+
+
+@contextmanager
+def deleting_benchmark_audit_rows(cursor: Any, *tables: str) -> Iterator[None]:
+    """Let the caller delete the audit rows of data the benchmarks made themselves.
+
+    Audit tables refuse UPDATE and DELETE (geogrid/core/audit.py). The benchmarks write cases
+    and components into their own database and remove them again so runs stay comparable; only
+    for that, the append-only trigger of each table is disabled inside the caller's transaction
+    (ALTER TABLE is transactional: if anything fails, the trigger is back as it was) and
+    enabled again before it commits."""
+    for table in tables:
+        cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER {table}_append_only")
+    yield
+    for table in tables:
+        cursor.execute(f"ALTER TABLE {table} ENABLE TRIGGER {table}_append_only")

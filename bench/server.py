@@ -27,7 +27,9 @@ def gunicorn(workers: int) -> Iterator[int]:
                DATABASE_URL=os.environ["DATABASE_URL"], PYTHONUNBUFFERED="1",
                # The load comes from one address with one key: far past the production
                # throttle, which would otherwise answer 429 (its cost is still measured).
-               GEOGRID_OPEN311_POSTS_PER_MINUTE="100000000")
+               GEOGRID_OPEN311_POSTS_PER_MINUTE="100000000",
+               # Plain HTTP on loopback: no TLS proxy in front, so no redirect to https.
+               GEOGRID_HTTPS="0")
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "geogrid.wsgi:application", "--bind",
          f"127.0.0.1:{port}", "--workers", str(workers), "--worker-class", "sync",

@@ -22,12 +22,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import shapely
 from django.db import connection, transaction
 from pyproj import Transformer
 from shapely.geometry import MultiPoint, MultiPolygon, Polygon
+
+from bench.common import deleting_benchmark_audit_rows
 
 SEED = 20240611
 DISTRICT_CODE = "110105"
@@ -286,24 +289,30 @@ def drop_synthetic_city() -> int:
         if MARKER not in row[1]:
             raise RuntimeError(f"District {DISTRICT_CODE} is not the benchmark's synthetic city; "
                                "it is left alone.")
-        subtree = "SELECT id FROM grids_grid WHERE code LIKE %s"
-        pattern = [DISTRICT_CODE + "%"]
-        # Components and cases placed in it by the tile and intake benchmarks go first (their
-        # grid is a PROTECT foreign key).
-        for table in ("components_componentevent", "components_componentphoto"):
-            cursor.execute(f"DELETE FROM {table} WHERE component_id IN (SELECT id FROM "
-                           "components_component WHERE district_code = %s)", [DISTRICT_CODE])
-        cursor.execute("DELETE FROM components_component WHERE district_code = %s",
-                       [DISTRICT_CODE])
-        cursor.execute("DELETE FROM cases_caseevent WHERE case_id IN (SELECT id FROM "
-                       "cases_case WHERE district_code = %s)", [DISTRICT_CODE])
-        cursor.execute("DELETE FROM cases_case WHERE district_code = %s", [DISTRICT_CODE])
-        for table in ("grids_gridevent", "grids_gridboundary", "grids_gridscope"):
-            cursor.execute(f"DELETE FROM {table} WHERE grid_id IN ({subtree})", pattern)
-        deleted = 0
-        # Children before parents (parent_id is a PROTECT foreign key).
-        for length in (len(_unit_code(1)), 12, 9, 6):
-            cursor.execute("DELETE FROM grids_grid WHERE code LIKE %s AND length(code) = %s",
-                           [DISTRICT_CODE + "%", length])
-            deleted += cursor.rowcount
+        with deleting_benchmark_audit_rows(cursor, "components_componentevent",
+                                           "cases_caseevent", "grids_gridevent"):
+            return _delete_synthetic_rows(cursor)
+
+
+def _delete_synthetic_rows(cursor: Any) -> int:
+    subtree = "SELECT id FROM grids_grid WHERE code LIKE %s"
+    pattern = [DISTRICT_CODE + "%"]
+    # Components and cases placed in it by the tile and intake benchmarks go first (their
+    # grid is a PROTECT foreign key).
+    for table in ("components_componentevent", "components_componentphoto"):
+        cursor.execute(f"DELETE FROM {table} WHERE component_id IN (SELECT id FROM "
+                       "components_component WHERE district_code = %s)", [DISTRICT_CODE])
+    cursor.execute("DELETE FROM components_component WHERE district_code = %s",
+                   [DISTRICT_CODE])
+    cursor.execute("DELETE FROM cases_caseevent WHERE case_id IN (SELECT id FROM "
+                   "cases_case WHERE district_code = %s)", [DISTRICT_CODE])
+    cursor.execute("DELETE FROM cases_case WHERE district_code = %s", [DISTRICT_CODE])
+    for table in ("grids_gridevent", "grids_gridboundary", "grids_gridscope"):
+        cursor.execute(f"DELETE FROM {table} WHERE grid_id IN ({subtree})", pattern)
+    deleted = 0
+    # Children before parents (parent_id is a PROTECT foreign key).
+    for length in (len(_unit_code(1)), 12, 9, 6):
+        cursor.execute("DELETE FROM grids_grid WHERE code LIKE %s AND length(code) = %s",
+                       [DISTRICT_CODE + "%", length])
+        deleted += cursor.rowcount
     return deleted

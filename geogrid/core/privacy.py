@@ -1,5 +1,5 @@
-"""Who sees what: the privacy model of README "Privacy model" (docs: design row "privacy and
-trust"), in one place.
+"""Who sees what: the privacy model described in the README ("Security and privacy" › "Privacy
+model"), in one place.
 
 Every public output — the grids and components APIs, Open311 GET, tiles, grid history, media —
 asks this module what an audience may see, instead of deciding for itself:
