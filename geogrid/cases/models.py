@@ -211,6 +211,10 @@ class Case(models.Model):
             # Indicators by period and grid subtree (codes carry their ancestry).
             models.Index(fields=["grid_code", "reported_at"], name="cases_grid_code_reported",
                          opclasses=["varchar_pattern_ops", "timestamptz_ops"]),
+            # A repeated Open311 POST (services.submit_open311_report): the key's recent cases,
+            # however many the key has sent in all.
+            models.Index(fields=["open311_key", "reported_at"], name="cases_open311_key_recent",
+                         condition=Q(open311_key__isnull=False)),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(geom__isvalid=True),

@@ -761,6 +761,16 @@ __all__ = [
 ]
 
 
+_REPEAT_LOCK_SQL = "SELECT pg_advisory_xact_lock(%s)"
+# The first case of the same key, category, description and point within the window: the
+# key's cases come from its index, the rest are filters on those few rows.
+_REPEAT_SQL = """
+    SELECT id FROM cases_case
+    WHERE open311_key_id = %s AND case_class_id = %s AND description = %s
+      AND reported_at >= %s AND geom ~= ST_SetSRID(ST_MakePoint(%s, %s), 4490)
+    ORDER BY id LIMIT 1"""
+
+
 def submit_open311_report(*, open311_key: Open311Key, service_code: str, x: float, y: float,
                           description: str = "", **report: Any) -> tuple[Case, bool]:
     """An Open311 POST: a repeat of one the same key sent within
@@ -777,19 +787,21 @@ def submit_open311_report(*, open311_key: Open311Key, service_code: str, x: floa
         return result.case, True
     lon, lat = point_to_storage(x, y, 4326)
     description = description.strip()
+    case_class = case_class_for(service_code)
     digest = hashlib.blake2b(repr((open311_key.pk, service_code, lon, lat, description))
                              .encode(), digest_size=8).digest()
     with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)",
-                           [int.from_bytes(digest, "big", signed=True)])
-        first = (Case.objects.select_related("grid", "department")
-                 .filter(open311_key=open311_key, case_class__service_code=service_code,
-                         description=description, geom=f"SRID=4490;POINT({lon!r} {lat!r})",
-                         reported_at__gte=timezone.now() - timedelta(seconds=window))
-                 .order_by("id").first())
-        if first is not None:
-            return first, False
+        # Two statements on purpose: in READ COMMITTED each statement reads the data committed
+        # when it starts, so the lookup must start after the lock is granted to see the case
+        # of a twin that held it. Both prepared: this runs on every Open311 POST.
+        with _raw_cursor() as cursor:
+            cursor.execute(_REPEAT_LOCK_SQL, (int.from_bytes(digest, "big", signed=True),),
+                           prepare=True)
+            row = cursor.execute(_REPEAT_SQL, (
+                open311_key.pk, case_class.pk, description,
+                timezone.now() - timedelta(seconds=window), lon, lat), prepare=True).fetchone()
+        if row is not None:
+            return Case.objects.select_related("grid", "department").get(pk=row[0]), False
         result = submit_report(actor=None, channel=Channel.OPEN311, open311_key=open311_key,
                                service_code=service_code, x=x, y=y, crs=4326,
                                description=description, **report)
