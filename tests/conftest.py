@@ -42,6 +42,16 @@ def admin_user(db):
 
 
 @pytest.fixture
+def admin_client(client, admin_user):
+    # A browser session of the superuser, for the Django admin (pytest-django's own fixture
+    # makes a user of its own; ours is the persona above).
+    admin_user.is_staff = admin_user.is_superuser = True
+    admin_user.save()
+    client.force_login(admin_user)
+    return client
+
+
+@pytest.fixture
 def city(levels, admin_user):
     # District 110101 (400 m × 200 m), 2 streets, 2 communities, 4 unit grids in the west one.
     return factories.small_city(admin_user)

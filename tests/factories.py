@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from geogrid.accounts.models import Role, User
 from geogrid.grids.models import Grid, GridLevel, GridScope
 from geogrid.grids.services import Candidate, create_grid, create_grids, ensure_default_levels
@@ -18,6 +20,22 @@ def user(username: str, role: str = Role.VIEWER, *, scope: list[Grid] | None = N
     for grid in scope or []:
         GridScope.objects.create(user=account, grid=grid)
     return account
+
+
+def reference_data(*schemes: str) -> None:
+    """What cases need besides grids, as shipped in gis_data/: departments, the component and
+    case taxonomies of `schemes` (default: the GB/T 47678 one) and the holiday calendar."""
+    from django.conf import settings
+
+    from geogrid.cases.services import load_calendar
+    from geogrid.cases.taxonomy import load_case_classes
+    from geogrid.components.taxonomy import load_component_classes, load_departments
+
+    load_departments()
+    for scheme in schemes or ("gbt47678",):
+        load_component_classes(scheme)
+        load_case_classes(scheme)
+    load_calendar(path=Path(settings.BASE_DIR) / "gis_data" / "calendar" / "cn-holidays.csv")
 
 
 def small_city(actor: User | None = None, *, district_code: str = "110101", x0: float = 0.0
@@ -53,4 +71,4 @@ def small_city(actor: User | None = None, *, district_code: str = "110101", x0: 
     return grids
 
 
-__all__ = ["levels", "user", "small_city", "square", "rect"]
+__all__ = ["levels", "user", "reference_data", "small_city", "square", "rect"]

@@ -17,7 +17,7 @@ import math
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection
@@ -71,21 +71,29 @@ def _sweep() -> None:
         purge_expired()
 
 
+_TABLE = AttemptCounter._meta.db_table
+_ADD_SQL = f"""INSERT INTO {_TABLE} (key, count, expires_at) VALUES (%s, 1, %s)
+    ON CONFLICT (key) DO UPDATE SET
+      count = CASE WHEN {_TABLE}.expires_at <= %s THEN 1 ELSE {_TABLE}.count + 1 END,
+      expires_at = CASE WHEN {_TABLE}.expires_at <= %s THEN EXCLUDED.expires_at
+                        ELSE {_TABLE}.expires_at END
+    RETURNING count, expires_at"""
+
+
+def _add(counter: Counter, now: datetime) -> tuple[int, datetime]:
+    """One more attempt on `counter` in one atomic upsert (an expired window starts again at 1);
+    returns the count and the end of the window."""
+    with connection.cursor() as cursor:
+        cursor.execute(_ADD_SQL, [counter.key, now + counter.window, now, now])
+        return cursor.fetchone()
+
+
 def count(counters: Iterable[Counter]) -> None:
     """Add one attempt to each counter; an expired window starts again at 1."""
     _sweep()
     now = timezone.now()
-    table = AttemptCounter._meta.db_table
-    with connection.cursor() as cursor:
-        for counter in counters:
-            cursor.execute(
-                f"""INSERT INTO {table} (key, count, expires_at) VALUES (%s, 1, %s)
-                    ON CONFLICT (key) DO UPDATE SET
-                      count = CASE WHEN {table}.expires_at <= %s THEN 1
-                                   ELSE {table}.count + 1 END,
-                      expires_at = CASE WHEN {table}.expires_at <= %s THEN EXCLUDED.expires_at
-                                        ELSE {table}.expires_at END""",
-                [counter.key, now + counter.window, now, now])
+    for counter in counters:
+        _add(counter, now)
 
 
 def hit(counter: Counter) -> int:
@@ -94,18 +102,7 @@ def hit(counter: Counter) -> int:
     attempt counts, refused ones included."""
     _sweep()
     now = timezone.now()
-    table = AttemptCounter._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""INSERT INTO {table} (key, count, expires_at) VALUES (%s, 1, %s)
-                ON CONFLICT (key) DO UPDATE SET
-                  count = CASE WHEN {table}.expires_at <= %s THEN 1
-                               ELSE {table}.count + 1 END,
-                  expires_at = CASE WHEN {table}.expires_at <= %s THEN EXCLUDED.expires_at
-                                    ELSE {table}.expires_at END
-                RETURNING count, expires_at""",
-            [counter.key, now + counter.window, now, now])
-        counted, expires_at = cursor.fetchone()
+    counted, expires_at = _add(counter, now)
     if counted <= counter.limit:
         return 0
     return max(1, math.ceil((expires_at - now).total_seconds()))

@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,11 +22,9 @@ from PIL import Image
 from rest_framework.test import APIClient
 
 from geogrid.accounts.models import Role
-from geogrid.cases.services import create_open311_key, load_calendar, submit_report
-from geogrid.cases.taxonomy import load_case_classes
+from geogrid.cases.services import create_open311_key, submit_report
 from geogrid.components.models import ComponentClass, ComponentPhoto, Department, DepartmentMember
 from geogrid.components.services import add_component_photo, create_component
-from geogrid.components.taxonomy import load_component_classes, load_departments
 from geogrid.core.photos import check_photo
 from geogrid.grids.services import update_grid_attributes
 from tests import factories
@@ -83,10 +80,7 @@ def everyone(status: int, **others: int) -> dict[str, int]:
 @pytest.fixture
 def world(city, outsider, inspector, viewer, admin_user, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
-    load_departments()
-    load_component_classes("gbt47678")
-    load_case_classes("gbt47678")
-    load_calendar(path=Path(settings.BASE_DIR) / "gis_data" / "calendar" / "cn-holidays.csv")
+    factories.reference_data()
     admin_user.is_staff = admin_user.is_superuser = True
     admin_user.save()
     street_planner = factories.user("planner-street-a", Role.PLANNER,

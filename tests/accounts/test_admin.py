@@ -13,14 +13,6 @@ from geogrid.accounts.models import Role, User
 from geogrid.accounts.services import issue_token
 
 
-@pytest.fixture
-def admin_client(client, admin_user):
-    admin_user.is_staff = admin_user.is_superuser = True
-    admin_user.save()
-    client.force_login(admin_user)
-    return client
-
-
 def test_token_admin_lists_tokens_without_their_secrets(admin_client, viewer):
     token, _ = issue_token(user=viewer)
     row = AuthToken.objects.get(user=viewer)

@@ -4,17 +4,11 @@ from its inbox, the inspector checks it on site, the operator closes it."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from django.conf import settings
 
 from geogrid.accounts.models import Role
 from geogrid.cases.models import Case
-from geogrid.cases.services import load_calendar
-from geogrid.cases.taxonomy import load_case_classes
 from geogrid.components.models import Department, DepartmentMember
-from geogrid.components.taxonomy import load_component_classes, load_departments
 from tests import factories
 from tests.photos import image_bytes
 
@@ -26,10 +20,7 @@ def people(transactional_db):
     factories.levels()
     admin = factories.user("root-admin", Role.ADMIN)
     city = factories.small_city(admin)
-    load_departments()
-    load_component_classes("gbt47678")
-    load_case_classes("gbt47678")
-    load_calendar(path=Path(settings.BASE_DIR) / "gis_data" / "calendar" / "cn-holidays.csv")
+    factories.reference_data()
     unit = city["west_c"].children.order_by("code").first()
     handler = factories.user("handler-a", Role.DEPARTMENT)
     DepartmentMember.objects.create(user=handler, department=Department.objects.get(key="环卫"))

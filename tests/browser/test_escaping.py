@@ -5,19 +5,14 @@ Content-Security-Policy violation)."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from django.conf import settings
 from django.test import Client
 
 from geogrid.accounts.models import Role
 from geogrid.cases.models import CaseClass
-from geogrid.cases.services import clear_case_class_cache, load_calendar, submit_report
-from geogrid.cases.taxonomy import load_case_classes
+from geogrid.cases.services import clear_case_class_cache, submit_report
 from geogrid.components.models import ComponentClass, Department, DepartmentMember
 from geogrid.components.services import create_component
-from geogrid.components.taxonomy import load_component_classes, load_departments
 from tests import factories
 from tests.geometry import point
 
@@ -36,10 +31,7 @@ def hostile_city(transactional_db):
     factories.levels()
     admin = factories.user("root-admin", Role.ADMIN)
     city = factories.small_city(admin)
-    load_departments()
-    load_component_classes("gbt47678")
-    load_case_classes("gbt47678")
-    load_calendar(path=Path(settings.BASE_DIR) / "gis_data" / "calendar" / "cn-holidays.csv")
+    factories.reference_data()
     unit = city["west_c"].children.order_by("code").first()
     planner = factories.user("planner-a", Role.PLANNER, scope=[city["district"]])
     # Grid names through the real PATCH API, as a planner would type them.

@@ -2,18 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
-
 from geogrid.cases.models import Open311Key
 from geogrid.cases.services import create_open311_key, open311_key_for
-
-
-@pytest.fixture
-def admin_client(client, admin_user):
-    admin_user.is_staff = admin_user.is_superuser = True
-    admin_user.save()
-    client.force_login(admin_user)
-    return client
 
 
 def test_open311_key_admin_revokes_selected_keys(admin_client, admin_user):

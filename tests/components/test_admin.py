@@ -2,19 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 from geogrid.components.models import ComponentEvent
 from geogrid.components.services import create_component
 from tests.geometry import point
-
-
-@pytest.fixture
-def admin_client(client, admin_user):
-    admin_user.is_staff = admin_user.is_superuser = True
-    admin_user.save()
-    client.force_login(admin_user)
-    return client
 
 
 def test_component_edit_in_the_admin_writes_an_event(admin_client, city, manhole_class,

@@ -66,10 +66,8 @@ def test_a_user_who_acted_cannot_be_deleted_so_events_keep_their_actor(city, adm
     assert event.actor_id == actor.pk
 
 
-def test_the_admin_offers_no_change_or_delete_of_audit_events(client, city, admin_user):
-    admin_user.is_staff = admin_user.is_superuser = True
-    admin_user.save()
-    client.force_login(admin_user)
+def test_the_admin_offers_no_change_or_delete_of_audit_events(admin_client, city):
+    client = admin_client
     event = GridEvent.objects.filter(grid=city["west"]).first()
     page = client.get(f"/admin/grids/gridevent/{event.pk}/change/")
     assert page.status_code == 200  # readable

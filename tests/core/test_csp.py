@@ -22,14 +22,6 @@ PAGES_BY_ROLE = {
 }
 
 
-@pytest.fixture
-def admin_client(client, admin_user):
-    admin_user.is_staff = admin_user.is_superuser = True
-    admin_user.save()
-    client.force_login(admin_user)
-    return client
-
-
 def policy_of(response) -> dict[str, list[str]]:
     header = response["Content-Security-Policy"]
     return {name: values for name, *values in

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 import shapely
 
 from geogrid.grids.models import Grid, GridBoundary
@@ -20,14 +19,6 @@ def _form(grid: Grid, geom, *, opened_version: int | None = None) -> dict:
         "boundaries-TOTAL_FORMS": "0", "boundaries-INITIAL_FORMS": "0",
         "boundaries-MIN_NUM_FORMS": "0", "boundaries-MAX_NUM_FORMS": "1000",
     }
-
-
-@pytest.fixture
-def admin_client(client, admin_user):
-    admin_user.is_staff = admin_user.is_superuser = True
-    admin_user.save()
-    client.force_login(admin_user)
-    return client
 
 
 def test_admin_change_page_shows_the_map_widget(admin_client, city):
