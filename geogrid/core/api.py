@@ -79,7 +79,12 @@ class ObjectJSONParser(JSONParser):
         return data
 
 
-def body_string(data: Mapping[str, Any], name: str, *, max_length: int = 4000) -> str:
+# The longest free text a body field may carry when its column sets no limit (a TextField).
+MAX_TEXT_LENGTH = 4000
+
+
+def body_string(data: Mapping[str, Any], name: str, *,
+                max_length: int = MAX_TEXT_LENGTH) -> str:
     """One body field as text ("" when absent or null): a list, an object, a NUL byte or more
     than max_length characters is a 400 naming the field."""
     value = data.get(name, "")
@@ -104,24 +109,12 @@ def body_text(data: Mapping[str, Any], model: type[models.Model], names: Iterabl
     for name in names:
         if name not in data:
             continue
-        value = data[name]
         field = model._meta.get_field(name)
         if isinstance(field, models.ForeignKey):  # sent as the related row's code
             field = field.related_model._meta.get_field("code")
-        if value is None:
-            value = ""
-        if isinstance(value, bool) or not isinstance(value, str | int | float):
-            raise BadRequest(_("'%(name)s' must be text, not %(type)s.")
-                             % {"name": name, "type": type(value).__name__}, field=name)
-        value = str(value)
-        if "\x00" in value:
-            raise BadRequest(_("'%(name)s' contains a NUL byte; send plain text.")
-                             % {"name": name}, field=name)
-        max_length = getattr(field, "max_length", None)
-        if max_length and len(value) > max_length:
-            raise BadRequest(_("'%(name)s' is %(length)d characters long; at most %(max)d are "
-                               "accepted.") % {"name": name, "length": len(value),
-                                               "max": max_length}, field=name)
+        # Type, control characters and the column's length, as for any other body field.
+        value = body_string(data, name, max_length=getattr(field, "max_length", None)
+                            or MAX_TEXT_LENGTH)
         if field.choices and value and value not in [str(c[0]) for c in field.choices]:
             raise BadRequest(_("Unknown %(name)s %(value)r; use one of: %(choices)s.")
                              % {"name": name, "value": value,
