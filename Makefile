@@ -11,8 +11,13 @@ DEB_PACKAGES := postgresql-15 postgresql-15-postgis-3 postgresql-contrib gdal-bi
 	libgeos-c1v5 libproj25 chromium fonts-wqy-microhei python3-venv gettext
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Debug is off by default (geogrid/settings.py), so manage.py needs a secret key: the
+# environment's GEOGRID_SECRET_KEY, else one made once in var/secret-key (mode 0600).
+ifeq ($(GEOGRID_SECRET_KEY),)
+export GEOGRID_SECRET_KEY_FILE ?= $(CURDIR)/var/secret-key
+endif
 
-.PHONY: help system-deps venv db db-stop migrate demo serve test lint fmt bench messages clean
+.PHONY: help system-deps venv db db-stop migrate demo serve dev test lint fmt bench messages clean
 
 help:
 	@echo "make demo      install everything, start the embedded PostGIS, load the demo city, serve :$(PORT)"
@@ -40,7 +45,11 @@ $(VENV)/.installed: requirements.lock | var/.system-deps
 	@touch $@
 venv: $(VENV)/.installed
 
-db: venv
+var/secret-key:
+	@mkdir -p var
+	@umask 077 && $(PYTHON) -c "import secrets; print(secrets.token_urlsafe(50))" > $@
+
+db: venv var/secret-key
 ifeq ($(DATABASE_URL),)
 	@$(PY) -m geogrid.core.devdb start
 else
@@ -54,12 +63,16 @@ migrate: db
 	$(MANAGE) migrate --noinput
 
 demo: migrate
-	GEOGRID_PUBLIC_URL=http://$(HOST):$(PORT) $(MANAGE) load_demo
+	GEOGRID_DEBUG=1 GEOGRID_PUBLIC_URL=http://$(HOST):$(PORT) $(MANAGE) load_demo
 	@echo "GeoGrid is serving on http://$(HOST):$(PORT)/  (Ctrl-C stops; make db-stop stops the database)"
-	$(MANAGE) runserver $(HOST):$(PORT)
+	GEOGRID_DEBUG=1 $(MANAGE) runserver $(HOST):$(PORT)
 
 serve: migrate
-	$(MANAGE) runserver $(HOST):$(PORT)
+	GEOGRID_DEBUG=1 $(MANAGE) runserver $(HOST):$(PORT)
+
+# Development server: debug on, auto-reload.
+dev: migrate
+	GEOGRID_DEBUG=1 $(MANAGE) runserver $(HOST):$(PORT)
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -42,11 +42,31 @@ def envfloat(name: str, default: float) -> float:
         raise ImproperlyConfigured(f"{name} must be a number, not {value!r}") from exc
 
 
-DEBUG = envbool("GEOGRID_DEBUG", "1")
-# The fallback key only serves the embedded development set-up; production sets its own.
-SECRET_KEY = os.environ.get("GEOGRID_SECRET_KEY", "dev-only-insecure-key-change-me")
-if not DEBUG and SECRET_KEY.startswith("dev-only"):
-    raise ImproperlyConfigured("Set GEOGRID_SECRET_KEY when GEOGRID_DEBUG is off")
+# Off unless asked for: `make dev` and the test settings (tests/settings.py) turn it on; a
+# production server never shows a traceback page or serves files without whitenoise.
+DEBUG = envbool("GEOGRID_DEBUG", "0")
+
+
+def secret_key() -> str:
+    """GEOGRID_SECRET_KEY, else the contents of GEOGRID_SECRET_KEY_FILE (the Makefile makes
+    var/secret-key once, mode 0600), else — with debug on only — a fixed development key."""
+    key = os.environ.get("GEOGRID_SECRET_KEY", "").strip()
+    key_file = os.environ.get("GEOGRID_SECRET_KEY_FILE", "").strip()
+    if not key and key_file:
+        try:
+            key = Path(key_file).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ImproperlyConfigured(
+                f"GEOGRID_SECRET_KEY_FILE={key_file} cannot be read: {exc.strerror}") from exc
+    if key:
+        return key
+    if DEBUG:
+        return "dev-only-insecure-key-change-me"
+    raise ImproperlyConfigured("Set GEOGRID_SECRET_KEY (or GEOGRID_SECRET_KEY_FILE) when "
+                               "GEOGRID_DEBUG is off")
+
+
+SECRET_KEY = secret_key()
 ALLOWED_HOSTS = [host.strip() for host in os.environ.get(
     "GEOGRID_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if host.strip()]
 
