@@ -17,10 +17,18 @@ ifeq ($(GEOGRID_SECRET_KEY),)
 export GEOGRID_SECRET_KEY_FILE ?= $(CURDIR)/var/secret-key
 endif
 
-.PHONY: help system-deps venv db db-stop migrate demo serve dev test lint fmt bench messages clean
+# The production server: gunicorn with gunicorn.conf.py, debug off, static files from
+# var/staticfiles through whitenoise. Plain HTTP on $(HOST):$(PORT), so GEOGRID_HTTPS is 0 unless
+# the caller sets it (a production server sets 1 behind nginx with TLS: docs/operations.md).
+GUNICORN = GEOGRID_DEBUG=0 GEOGRID_HTTPS=$${GEOGRID_HTTPS:-0} GEOGRID_BIND=$(HOST):$(PORT) \
+	$(VENV)/bin/gunicorn --config gunicorn.conf.py
+
+.PHONY: help system-deps venv db db-stop migrate static demo serve dev test lint fmt bench messages clean
 
 help:
-	@echo "make demo      install everything, start the embedded PostGIS, load the demo city, serve :$(PORT)"
+	@echo "make demo      install everything, start the embedded PostGIS, load the demo city, serve :$(PORT) (gunicorn)"
+	@echo "make serve     migrate, collect the static files and serve :$(PORT) with gunicorn, debug off"
+	@echo "make dev       the development server on :$(PORT): debug on, reloads on code changes"
 	@echo "make test      install everything and run the whole suite (pytest on PostGIS, ruff, migrations check)"
 	@echo "make bench     run the benchmarks in bench/ (never part of make test)"
 	@echo "make db        start the embedded PostGIS cluster (var/pgdata);  make db-stop stops it"
@@ -62,15 +70,22 @@ db-stop:
 migrate: db
 	$(MANAGE) migrate --noinput
 
-demo: migrate
+# Hashed, gzipped copies of static/ and the apps' files in var/staticfiles (whitenoise serves
+# them with debug off).
+static: venv var/secret-key
+	GEOGRID_DEBUG=0 $(MANAGE) collectstatic --noinput -v0
+
+# load_demo runs with debug on: it refuses a production (debug-off) database without --force.
+demo: migrate static
 	GEOGRID_DEBUG=1 GEOGRID_PUBLIC_URL=http://$(HOST):$(PORT) $(MANAGE) load_demo
 	@echo "GeoGrid is serving on http://$(HOST):$(PORT)/  (Ctrl-C stops; make db-stop stops the database)"
-	GEOGRID_DEBUG=1 $(MANAGE) runserver $(HOST):$(PORT)
+	$(GUNICORN)
 
-serve: migrate
-	GEOGRID_DEBUG=1 $(MANAGE) runserver $(HOST):$(PORT)
+serve: migrate static
+	@echo "GeoGrid is serving on http://$(HOST):$(PORT)/  (Ctrl-C stops; make db-stop stops the database)"
+	$(GUNICORN)
 
-# Development server: debug on, auto-reload.
+# Development server: debug on, auto-reload, static files straight from static/.
 dev: migrate
 	GEOGRID_DEBUG=1 $(MANAGE) runserver $(HOST):$(PORT)
 

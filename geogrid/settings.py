@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -117,6 +118,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files before everything else: no session, locale or CSP work for a stylesheet.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    # gzip for JSON and vector tiles only (never HTML, which carries CSRF tokens: BREACH).
+    "geogrid.core.middleware.CompressDataMiddleware",
     "geogrid.core.middleware.BodySizeLimitMiddleware",
     "geogrid.core.csp.GeoGridCSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -180,8 +185,26 @@ GEOGRID_DB_PORT = envint("GEOGRID_DB_PORT", 54329)
 DATABASE_URL = os.environ.get("DATABASE_URL") or (
     f"postgis://geogrid@127.0.0.1:{GEOGRID_DB_PORT}/geogrid"
 )
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+# A kept connection is checked before a request reuses it, so one the database dropped (a
+# restart, a failover) is replaced instead of failing that request.
+DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60,
+                                              conn_health_checks=True)}
 DATABASES["default"]["ENGINE"] = "django.contrib.gis.db.backends.postgis"
+# statement_timeout: a web request's query is cancelled by PostgreSQL after
+# GEOGRID_STATEMENT_TIMEOUT_S (below gunicorn's worker timeout, so the request ends with an
+# error instead of a killed worker); management commands (imports, migrations, flag_overdue)
+# get GEOGRID_COMMAND_STATEMENT_TIMEOUT_S, by default none. 0 means no limit. A web process is
+# one whose settings are loaded by geogrid/wsgi.py or asgi.py (gunicorn imports them first).
+GEOGRID_WEB_PROCESS = "geogrid.wsgi" in sys.modules or "geogrid.asgi" in sys.modules
+GEOGRID_STATEMENT_TIMEOUT_S = envint(
+    "GEOGRID_STATEMENT_TIMEOUT_S" if GEOGRID_WEB_PROCESS else "GEOGRID_COMMAND_STATEMENT_TIMEOUT_S",
+    30 if GEOGRID_WEB_PROCESS else 0)
+if GEOGRID_STATEMENT_TIMEOUT_S < 0:
+    raise ImproperlyConfigured("A statement timeout must be 0 (none) or a number of seconds.")
+if GEOGRID_STATEMENT_TIMEOUT_S:
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _options["options"] = (_options.get("options", "") + " -c statement_timeout="
+                           f"{GEOGRID_STATEMENT_TIMEOUT_S * 1000}").strip()
 # Django turns psycopg's prepared statements off (for transaction-mode poolers), and psycopg then
 # ignores even an explicit prepare=True. The hot paths (grids.locate) prepare on purpose, so
 # allow it; Django's own queries use client-side binding and are never prepared either way.
@@ -215,7 +238,17 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("GEOGRID_STATIC_ROOT", "") or BASE_DIR / "var" / "staticfiles")
+# With debug off, whitenoise serves STATIC_ROOT as `collectstatic` leaves it (make serve runs
+# it): every name carries a hash of its content (app.3f2a….js), so it is cached for a year and a
+# new version is a new name; each file also exists gzipped. With debug on (make dev, the tests)
+# the files are served as they are in static/, no collectstatic needed.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage" if DEBUG
+                    else "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_ROOT = BASE_DIR / "var" / "media"
 MEDIA_URL = "media/"
 # Uploaded photos are never a public folder: /media/ is a view that finds the object a file
@@ -286,6 +319,9 @@ if GEOGRID_DEFAULT_AREA_CLASS not in ("A", "B", "C"):
 # Possible duplicates at intake: same category, open, within this radius and time window.
 GEOGRID_DUPLICATE_RADIUS_M = envfloat("GEOGRID_DUPLICATE_RADIUS_M", 50.0)
 GEOGRID_DUPLICATE_WINDOW_HOURS = envfloat("GEOGRID_DUPLICATE_WINDOW_HOURS", 72.0)
+# The longest since/until period the command-center APIs and the case tile layers answer for
+# (a longer one is a 400): two years, so a year can be compared with the one before it.
+GEOGRID_MAX_PERIOD_DAYS = envint("GEOGRID_MAX_PERIOD_DAYS", 731)
 # Vector tiles: the deepest zoom served, and the most features one tile carries.
 GEOGRID_TILE_MAX_ZOOM = envint("GEOGRID_TILE_MAX_ZOOM", 22)
 GEOGRID_TILE_MAX_FEATURES = envint("GEOGRID_TILE_MAX_FEATURES", 20_000)

@@ -70,11 +70,10 @@ def gunicorn(tmp_path: Path, *, workers: int = 1, env: dict[str, str] | None = N
         **(env or {}),
     }
     log_path = tmp_path / f"gunicorn-{port}.log"
-    config = ROOT / "gunicorn.conf.py"
-    command = [sys.executable, "-m", "gunicorn", "geogrid.wsgi:application",
+    # The repository's gunicorn.conf.py, as `make serve` and the systemd unit use it; the
+    # command line's bind and workers take precedence over its values.
+    command = [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "gunicorn.conf.py"),
                "--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
-    if config.exists():
-        command += ["--config", str(config)]
     with open(log_path, "wb") as log:
         process = subprocess.Popen(command, cwd=ROOT, env=server_env, stdout=log,
                                    stderr=subprocess.STDOUT)

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from knox.models import AuthToken
 
@@ -101,5 +102,14 @@ def revoke_tokens(*, actor: Any, tokens: Any) -> int:
     return deleted
 
 
+def purge_expired_tokens() -> int:
+    """Delete the API tokens whose expiry has passed (knox refuses them already, but deletes one
+    only when it is presented again, so the table would otherwise grow). Returns how many."""
+    deleted = AuthToken.objects.filter(expiry__lte=timezone.now()).delete()[0]
+    logger.info("%s expired API token(s) deleted", deleted)
+    return deleted
+
+
 __all__ = ["TWO_FACTOR_ROLES", "base32_key", "confirm", "device_for", "issue_token",
-           "pending_device", "required_for", "revoke_tokens", "token_ttl", "verify"]
+           "pending_device", "purge_expired_tokens", "required_for", "revoke_tokens",
+           "token_ttl", "verify"]

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from datetime import datetime, timedelta
+from datetime import datetime
+from typing import cast
 
 from django.http import Http404, HttpResponse
 from django.utils import timezone
@@ -28,6 +29,12 @@ from geogrid.grids.models import Grid
 
 CITY_WIDE = ("operator", "viewer")
 DEFAULT_DAYS = 30
+PERIOD_PARAMETERS = [
+    OpenApiParameter("since", str, description="ISO 8601 with an offset; default: 30 days "
+                     "before 'until'. The period runs at most GEOGRID_MAX_PERIOD_DAYS (731 by "
+                     "default) days; a longer one is a 400."),
+    OpenApiParameter("until", str, description="ISO 8601 with an offset; default: now"),
+]
 
 
 class GridCountsView(APIView):
@@ -36,8 +43,7 @@ class GridCountsView(APIView):
     @extend_schema(responses=OpenApiTypes.OBJECT, parameters=[
         OpenApiParameter("level", str, description="unit (default), community, street or "
                          "district"),
-        OpenApiParameter("since", str, description="ISO 8601; default: 30 days before 'until'"),
-        OpenApiParameter("until", str, description="ISO 8601; default: now"),
+        *PERIOD_PARAMETERS,
         OpenApiParameter("class", str, description="A category's service code."),
         OpenApiParameter("within", str, description="Only grids inside this grid."),
         OpenApiParameter("limit", int, description="At most this many grids (default all)."),
@@ -66,11 +72,6 @@ class GridCountsView(APIView):
 
 
 # --- The dashboard's other endpoints -------------------------------------------------------------
-PERIOD_PARAMETERS = [
-    OpenApiParameter("since", str, description="ISO 8601 with an offset; default: 30 days "
-                     "before 'until'"),
-    OpenApiParameter("until", str, description="ISO 8601 with an offset; default: now"),
-]
 FILTER_PARAMETERS = [
     OpenApiParameter("class", str, description="A category's service code."),
     OpenApiParameter("within", str, description="Only grids inside this grid."),
@@ -79,11 +80,9 @@ ROW_GROUPS = ("department", "street", "day")
 
 
 def _period(request: Request) -> tuple[datetime, datetime]:
-    until = qp.moment(request.query_params, "until") or timezone.now()
-    since = qp.moment(request.query_params, "since") or until - timedelta(days=DEFAULT_DAYS)
-    if until <= since:
-        raise BadRequest("'until' must be after 'since'.", field="until")
-    return since, until
+    """The request's since/until, at most GEOGRID_MAX_PERIOD_DAYS long (a 400 beyond)."""
+    since, until = qp.period(request.query_params, default_days=DEFAULT_DAYS)
+    return cast(datetime, since), cast(datetime, until)  # default_days fills both
 
 
 def _within(request: Request) -> str | None:

@@ -1,6 +1,6 @@
 """Limits before work: a request body larger than GEOGRID_MAX_UPLOAD_MB is refused with a 413
 before anything reads or parses it (Django would otherwise spool a multipart body to disk and
-build every part first)."""
+build every part first). And gzip for the data answers (JSON, vector tiles), never for pages."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from collections.abc import Callable
 from django.conf import settings
 from django.core.handlers.wsgi import LimitedStream
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware.gzip import GZipMiddleware
+from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext as _
 
 
@@ -53,3 +55,45 @@ class BodySizeLimitMiddleware:
                 request.META["CONTENT_LENGTH"] = str(len(body))
                 request._stream = LimitedStream(io.BytesIO(body), len(body))
         return self.get_response(request)
+
+
+# Answers worth compressing: JSON of every flavour (application/json and any …+json type:
+# GeoJSON, the OpenAPI schema), the schema in YAML, and Mapbox vector tiles, which PostGIS
+# writes uncompressed.
+COMPRESSED_TYPES = ("application/json", "application/vnd.oai.openapi",
+                    "application/vnd.mapbox-vector-tile")
+
+
+def _compressible(content_type: str) -> bool:
+    media_type = content_type.split(";")[0].strip().lower()
+    return media_type in COMPRESSED_TYPES or media_type.endswith("+json")
+
+
+class CompressDataMiddleware(GZipMiddleware):
+    """Django's GZipMiddleware, for GET/HEAD answers of the data types above only.
+
+    Not for HTML: a page carries the CSRF token next to text a visitor can make the page repeat,
+    and compression would leak the token's bytes through the response size (BREACH). Not for
+    the answers to POSTs either: those can hold a secret made for the caller (a new API token)
+    and are small. Static files never get here: whitenoise, earlier in MIDDLEWARE, sends them
+    already compressed. GZipMiddleware makes a strong ETag weak on the compressed answer and
+    adds `Vary: Accept-Encoding`; a 304 to a request that named that weak ETag is given the same
+    ETag and Vary, so a cache keeps matching (the tile views compare the tag, weak or not).
+    """
+
+    # The random gzip header bytes of Django's BREACH mitigation are for secret-bearing pages;
+    # these answers have no secret to hide, so they are left out (smaller tiles).
+    max_random_bytes = 0
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        if request.method not in ("GET", "HEAD"):
+            return response
+        if response.status_code == 304:
+            etag = response.get("ETag", "")
+            if etag.startswith('"') and f"W/{etag}" in request.headers.get("If-None-Match", ""):
+                response.headers["ETag"] = f"W/{etag}"
+                patch_vary_headers(response, ("Accept-Encoding",))
+            return response
+        if not _compressible(response.get("Content-Type", "")):
+            return response
+        return super().process_response(request, response)

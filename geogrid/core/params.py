@@ -20,9 +20,10 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
@@ -168,6 +169,35 @@ def parse_moment(raw: str, name: str, *, local_ok: bool = False,
 def moment(params: Mapping[str, Any], name: str, *, local_ok: bool = False) -> datetime | None:
     raw = text(params, name, max_length=64)
     return None if raw is None else parse_moment(raw, name, local_ok=local_ok)[0]
+
+
+def period(params: Mapping[str, Any], *, default_days: int | None = None
+           ) -> tuple[datetime | None, datetime | None]:
+    """`since` and `until` as a half-open period of at most GEOGRID_MAX_PERIOD_DAYS days.
+
+    With `default_days`, a missing `until` is now and a missing `since` that many days before
+    `until`. Without it both may be missing (no time filter: the caller's whole data, as the
+    tile layers are); a period that is given must have a start, because an open start would be
+    an unbounded scan, and an open end runs to now.
+    """
+    since, until = moment(params, "since"), moment(params, "until")
+    if default_days is not None:
+        until = until or timezone.now()
+        since = since or until - timedelta(days=default_days)
+    if since is None and until is None:
+        return None, None
+    if since is None:
+        raise ParamError("'until' needs a 'since': a period has a start and an end.",
+                         field="since")
+    if until is not None and until <= since:
+        raise ParamError("'until' must be after 'since'.", field="until")
+    maximum = int(settings.GEOGRID_MAX_PERIOD_DAYS)
+    length = (until or timezone.now()) - since
+    if length > timedelta(days=maximum):
+        raise ParamError(f"The period from 'since' to 'until' is {length.days} days long; at most "
+                         f"{maximum} days are served at once. Ask for a shorter period, or for "
+                         "several in turn.", field="since")
+    return since, until
 
 
 def day(params: Mapping[str, Any], name: str) -> date | None:

@@ -94,8 +94,7 @@ def _filters(request: HttpRequest, layer: Layer) -> dict:
 
             statuses = [s for s in statuses if s != "open"] + [str(s) for s in OPEN_STATUSES]
         params["status"] = statuses
-    for name in ("since", "until"):
-        params[name] = qp.moment(request.GET, name)
+    params["since"], params["until"] = qp.period(request.GET)
     level = qp.text(request.GET, "level", default="", max_length=30)
     if level:
         from geogrid.grids.models import GridLevel
