@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 MANAGE := $(PY) manage.py
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 DEB_PACKAGES := postgresql-15 postgresql-15-postgis-3 postgresql-contrib gdal-bin libgdal32 \
-	libgeos-c1v5 libproj25 chromium fonts-wqy-microhei python3-venv gettext
+	libgeos-c1v5 libproj25 chromium fonts-wqy-microhei python3-venv gettext systemd
 HOST ?= 127.0.0.1
 PORT ?= 8000
 # Debug is off by default (geogrid/settings.py), so manage.py needs a secret key: the

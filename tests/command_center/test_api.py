@@ -35,3 +35,22 @@ def test_command_center_takes_an_unencoded_offset(operator):
                           "&until=2026-11-08T00:00:00+08:00")
     assert response.status_code == 200, response.content
     assert response.json()["since"].startswith("2026-11-01T")
+
+
+@pytest.mark.parametrize(("path", "extra"), [
+    ("grid-counts/", {}), ("indicators/", {}), ("indicators/rows/", {"by": "day"}),
+    ("hot-grids/", {}),
+])
+def test_command_center_refuses_a_period_longer_than_the_maximum_with_400(operator, settings,
+                                                                           path, extra):
+    settings.GEOGRID_MAX_PERIOD_DAYS = 400
+    client = APIClient()
+    client.force_authenticate(operator)
+    too_long = client.get(f"{CENTER}/{path}", {"since": "2025-01-01T00:00:00+08:00",
+                                               "until": "2026-02-06T00:00:00+08:00", **extra})
+    assert too_long.status_code == 400, too_long.content
+    assert too_long.json()["field"] == "since"
+    assert "401 days long; at most 400 days" in too_long.json()["detail"]
+    within = client.get(f"{CENTER}/{path}", {"since": "2025-01-01T00:00:00+08:00",
+                                             "until": "2026-02-05T00:00:00+08:00", **extra})
+    assert within.status_code == 200, within.content

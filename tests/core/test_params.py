@@ -75,3 +75,45 @@ def test_text_refuses_over_long_values():
     with pytest.raises(qp.ParamError, match="at most 30"):
         qp.text({"grid": "1" * 31}, "grid", max_length=30)
     assert qp.texts(_q("s=a,b&s=c"), "s") == ["a", "b", "c"]
+
+
+# --- since/until periods ----------------------------------------------------------------------
+def test_period_without_since_or_until_is_no_time_filter():
+    assert qp.period(_q("")) == (None, None)
+
+
+def test_period_defaults_to_the_days_before_until_and_until_to_now():
+    since, until = qp.period(_q(""), default_days=30)
+    assert until - since == timedelta(days=30)
+    assert abs(until - datetime.now(UTC)) < timedelta(minutes=1)
+
+
+def test_period_refuses_a_span_beyond_the_maximum_naming_since(settings):
+    settings.GEOGRID_MAX_PERIOD_DAYS = 10
+    with pytest.raises(qp.ParamError, match="11 days long; at most 10 days") as caught:
+        qp.period(_q("since=2026-01-01T00:00:00%2B08:00&until=2026-01-12T00:00:00%2B08:00"))
+    assert caught.value.field == "since"
+    since, until = qp.period(_q("since=2026-01-01T00:00:00%2B08:00"
+                                "&until=2026-01-11T00:00:00%2B08:00"))
+    assert until - since == timedelta(days=10)
+
+
+def test_period_with_an_open_end_runs_to_now_and_is_bounded_too(settings):
+    settings.GEOGRID_MAX_PERIOD_DAYS = 10
+    recent = (datetime.now(UTC) - timedelta(days=9)).isoformat().replace("+", "%2B")
+    assert qp.period(_q(f"since={recent}"))[1] is None
+    old = (datetime.now(UTC) - timedelta(days=11)).isoformat().replace("+", "%2B")
+    with pytest.raises(qp.ParamError, match="at most 10 days"):
+        qp.period(_q(f"since={old}"))
+
+
+def test_period_with_until_alone_asks_for_since():
+    with pytest.raises(qp.ParamError, match="needs a 'since'") as caught:
+        qp.period(_q("until=2026-01-01T00:00:00%2B08:00"))
+    assert caught.value.field == "since"
+
+
+def test_period_refuses_an_end_before_the_start():
+    with pytest.raises(qp.ParamError, match="after 'since'") as caught:
+        qp.period(_q("since=2026-01-02T00:00:00%2B08:00&until=2026-01-01T00:00:00%2B08:00"))
+    assert caught.value.field == "until"

@@ -39,3 +39,31 @@ def test_production_settings_secure_the_cookies_and_the_transport():
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == ("True True True True ['grid.example.gov.cn', '10.0.0.5'] "
                                      "['https://grid.example.gov.cn']")
+
+
+SHOW_TIMEOUT = ("from django.conf import settings; from django.db import connection; "
+                "cursor = connection.cursor(); cursor.execute('SHOW statement_timeout'); "
+                "print(cursor.fetchone()[0], settings.DATABASES['default']['CONN_HEALTH_CHECKS'])")
+
+
+def _python(code: str, **env: str) -> str:
+    base = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                            text=True, env={**base, "DJANGO_SETTINGS_MODULE": "geogrid.settings",
+                                            **env}, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_web_processes_get_a_statement_timeout_and_commands_none_by_default(db):
+    from tests.gunicorn import test_database_url
+
+    env = {**PRODUCTION, "DATABASE_URL": test_database_url()}
+    # gunicorn imports geogrid.wsgi before the settings load: a web process.
+    web = "import geogrid.wsgi; " + SHOW_TIMEOUT
+    assert _python(web, **env) == "30s True"
+    assert _python(web, GEOGRID_STATEMENT_TIMEOUT_S="7", **env) == "7s True"
+    # manage.py (migrate, imports, the timers' jobs): no limit unless asked for.
+    command = "import django; django.setup(); " + SHOW_TIMEOUT
+    assert _python(command, **env) == "0 True"
+    assert _python(command, GEOGRID_COMMAND_STATEMENT_TIMEOUT_S="120", **env) == "2min True"

@@ -4,10 +4,12 @@ ETags that follow the data, TileJSON, and plain errors."""
 from __future__ import annotations
 
 import math
+from datetime import timedelta
 
 import mapbox_vector_tile
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from geogrid.cases.models import Case
 from geogrid.components.services import change_component_status, create_component
@@ -92,7 +94,9 @@ def test_case_tiles_are_for_the_command_center_and_filter_by_time(report, operat
     client.force_login(operator)
     found = features(get(client, "cases", zxy), "cases")
     assert {f["id"] for f in found} == {first.pk, second.pk}
-    recent = features(get(client, "cases", zxy, since="2026-06-01T00:00:00+08:00"), "cases")
+    # An open-ended period runs to now (and must stay within GEOGRID_MAX_PERIOD_DAYS of it).
+    since = (timezone.now() - timedelta(days=100)).isoformat()
+    recent = features(get(client, "cases", zxy, since=since), "cases")
     assert [f["id"] for f in recent] == [first.pk]
     assert recent[0]["properties"]["service_code"] == "06010"
     assert features(get(client, "cases", zxy, **{"class": "06012"}), "cases")[0]["id"] == \
@@ -312,3 +316,24 @@ def test_tile_parameters_with_nul_bytes_or_impossible_dates_are_400(city, operat
     response = get(client, layer, tile_of(50, 150, 18), **params)
     assert response.status_code == 400, response.content
     assert response.json()["field"] == field
+
+
+@pytest.mark.parametrize(("params", "field", "message"), [
+    ({"since": "2024-01-01T00:00:00+08:00", "until": "2026-01-02T00:00:00+08:00"}, "since",
+     "at most 731 days"),
+    ({"until": "2026-01-02T00:00:00+08:00"}, "since", "needs a 'since'"),
+    ({"since": "2026-01-02T00:00:00+08:00", "until": "2026-01-01T00:00:00+08:00"}, "until",
+     "after 'since'"),
+])
+def test_case_tile_periods_are_bounded_and_say_how(city, operator, params, field, message):
+    client = Client()
+    client.force_login(operator)
+    for layer in ("cases", "heat"):
+        response = get(client, layer, tile_of(50, 150, 18), **params)
+        assert response.status_code == 400, response.content
+        assert response.json()["field"] == field
+        assert message in response.json()["detail"]
+    # Two years exactly is served.
+    ok = get(client, "cases", tile_of(50, 150, 18), since="2024-01-01T00:00:00+08:00",
+             until="2026-01-01T00:00:00+08:00")
+    assert ok.status_code == 200, ok.content
