@@ -59,3 +59,9 @@ def test_nginx_protected_media_is_internal_and_matches_the_accel_settings():
 def test_nginx_passes_the_health_checks_through():
     for path in ("/healthz", "/readyz"):
         assert re.search(rf"location = {path}\s+\{{ proxy_pass http://geogrid;", SITE)
+
+
+def test_nginx_compresses_nothing_so_pages_with_csrf_tokens_stay_plain():
+    # Debian's nginx.conf has `gzip on;` for text/html; the site must turn it off (BREACH).
+    assert re.search(r"^\s*gzip off;", SITE, re.MULTILINE)
+    assert not re.search(r"^\s*gzip on;", SITE + PROXY, re.MULTILINE)
