@@ -41,11 +41,35 @@ def test_database_url() -> str:
     return f"postgis://{user}{password}@{host}{port}/{params['NAME']}"
 
 
+_collected: Path | None = None
+
+
+def collected_static() -> Path:
+    """var/test-staticfiles, filled by `collectstatic` with debug off once per test run: with
+    debug off every page names its static files through the manifest this writes (hashed
+    names), so a server without it answers pages with a 500."""
+    global _collected
+    if _collected is None:
+        root = ROOT / "var" / "test-staticfiles"
+        env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+        env.update(DJANGO_SETTINGS_MODULE="geogrid.settings", GEOGRID_DEBUG="0",
+                   GEOGRID_STATIC_ROOT=str(root),
+                   GEOGRID_SECRET_KEY="collectstatic-only-secret-key-of-fifty-characters-q8Zr4")
+        result = subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput",
+                                 "-v0"], cwd=ROOT, env=env, capture_output=True, text=True,
+                                timeout=300)
+        if result.returncode != 0:
+            raise RuntimeError("collectstatic failed:\n" + result.stdout + result.stderr)
+        _collected = root
+    return _collected
+
+
 @dataclass
 class Server:
     url: str
     log_path: Path
     process: subprocess.Popen
+    static_root: Path
 
     def log_lines(self) -> list[str]:
         return self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
@@ -66,6 +90,7 @@ def gunicorn(tmp_path: Path, *, workers: int = 1, env: dict[str, str] | None = N
         # Plain HTTP on loopback: no TLS proxy in front, so no redirect to https.
         "GEOGRID_HTTPS": "0",
         "DATABASE_URL": database_url or test_database_url(),
+        "GEOGRID_STATIC_ROOT": str(collected_static()),
         "PYTHONUNBUFFERED": "1",
         **(env or {}),
     }
@@ -94,7 +119,8 @@ def gunicorn(tmp_path: Path, *, workers: int = 1, env: dict[str, str] | None = N
                     raise RuntimeError("gunicorn did not answer:\n"
                                        + log_path.read_text(errors="replace")) from None
                 time.sleep(0.2)
-        yield Server(url=url, log_path=log_path, process=process)
+        yield Server(url=url, log_path=log_path, process=process,
+                     static_root=Path(server_env["GEOGRID_STATIC_ROOT"]))
     finally:
         process.terminate()
         try:

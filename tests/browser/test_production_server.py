@@ -8,13 +8,9 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import re
-import subprocess
-import sys
 import urllib.error
 import urllib.request
-from pathlib import Path
 
 import mapbox_vector_tile
 import pytest
@@ -24,7 +20,7 @@ from django.test import Client
 from geogrid.grids.models import Grid
 from tests import factories
 from tests.browser.conftest import GREY_TILE, OUTPUT
-from tests.gunicorn import ROOT, gunicorn
+from tests.gunicorn import gunicorn
 from tests.tiles.test_tiles import tile_of
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -32,27 +28,13 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 HASHED = re.compile(r"\.[0-9a-f]{12}\.(css|js)$")
 
 
-@pytest.fixture(scope="session")
-def static_root(tmp_path_factory) -> Path:
-    """`manage.py collectstatic` as `make serve` runs it (debug off), into a folder of this run."""
-    root = tmp_path_factory.mktemp("staticfiles")
-    env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
-    env.update(GEOGRID_DEBUG="0", GEOGRID_STATIC_ROOT=str(root),
-               DJANGO_SETTINGS_MODULE="geogrid.settings",
-               GEOGRID_SECRET_KEY="collectstatic-only-secret-key-of-fifty-characters-q8Zr4")
-    result = subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
-                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert (root / "staticfiles.json").exists()
-    return root
-
-
 @pytest.fixture
-def server(static_root, tmp_path, city, admin_user):
+def server(tmp_path, city, admin_user):
     factories.reference_data()
-    # The session cookie made below is signed with this process's key: the server shares it.
-    with gunicorn(tmp_path, workers=2, env={"GEOGRID_STATIC_ROOT": str(static_root),
-                                             "GEOGRID_SECRET_KEY": settings.SECRET_KEY}) as running:
+    # The static files are collected as `make serve` does (tests/gunicorn.py). The session
+    # cookie made below is signed with this process's key: the server shares it.
+    with gunicorn(tmp_path, workers=2, env={"GEOGRID_SECRET_KEY": settings.SECRET_KEY}) as running:
+        assert (running.static_root / "staticfiles.json").exists()
         yield running
 
 
