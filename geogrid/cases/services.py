@@ -10,9 +10,9 @@ possible duplicates, and writes the case and its first event (bench/README.md: p
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
+import logging
 import math
 import secrets
 import time
@@ -49,9 +49,11 @@ from geogrid.core.codes import CodeError, parse_component_code
 from geogrid.core.crs import point_to_storage
 from geogrid.core.permissions import user_role
 from geogrid.core.photos import CheckedPhoto
-from geogrid.core.worktime import WorkCalendar, load_holiday_file, parse_work_hours
+from geogrid.core.worktime import WorkCalendar, parse_work_hours, read_holiday_file
 from geogrid.grids.locate import Location, OutsideAllGrids, locate_storage
 from geogrid.grids.models import Grid
+
+logger = logging.getLogger(__name__)
 
 ESCALATION = ("unit", "community", "street", "district")
 
@@ -95,18 +97,24 @@ def work_calendar() -> WorkCalendar:
 
 @transaction.atomic
 def load_calendar(*, path: str | Path) -> tuple[int, int]:
-    """Load holidays and make-up working days from a CSV (date,kind,name,source); existing
-    dates are updated. Returns (holidays, workdays) in the file."""
-    holidays, workdays = load_holiday_file(path)
-    names: dict[str, str] = {}
-    with open(path, encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            names[row["date"].strip()] = (row.get("name") or "").strip()
-    for kind, days in ((CalendarDayKind.HOLIDAY, holidays), (CalendarDayKind.WORKDAY, workdays)):
-        for day in days:
-            CalendarDay.objects.update_or_create(
-                date=day, defaults={"kind": kind, "name": names.get(day.isoformat(), "")[:50]})
-    return len(holidays), len(workdays)
+    """Load holidays and make-up working days from a holiday file (format:
+    core.worktime.read_holiday_file). All or nothing: every row is checked first
+    (CalendarFileError lists the bad ones) and the rows are written in one transaction. The file
+    is the authority for each year it contains: that year's dates are inserted or updated, and
+    dates of that year the file no longer lists are removed (a corrected notice replaces the
+    old one); other years are left alone. Returns (holidays, workdays) in the file."""
+    rows = read_holiday_file(path)
+    years = sorted({row.day.year for row in rows})
+    removed, _ = (CalendarDay.objects.filter(date__year__in=years)
+                  .exclude(date__in=[row.day for row in rows]).delete())
+    for row in rows:
+        CalendarDay.objects.update_or_create(
+            date=row.day, defaults={"kind": row.kind, "name": row.name})
+    holidays = sum(row.kind == CalendarDayKind.HOLIDAY for row in rows)
+    logger.info("calendar loaded", extra={
+        "years": years, "holidays": holidays, "workdays": len(rows) - holidays,
+        "removed": removed})
+    return holidays, len(rows) - holidays
 
 
 # --- Intake -------------------------------------------------------------------------------------
