@@ -47,6 +47,7 @@ from geogrid.components.models import Component, Department
 from geogrid.components.services import active_scheme
 from geogrid.core.codes import CodeError, parse_component_code
 from geogrid.core.crs import point_to_storage
+from geogrid.core.logs import log_on_commit
 from geogrid.core.permissions import user_role
 from geogrid.core.photos import CheckedPhoto
 from geogrid.core.worktime import WorkCalendar, parse_work_hours, read_holiday_file
@@ -305,7 +306,7 @@ def submit_report(
         duplicates = _intake_in_one_statement(case, lon=lon, lat=lat, owner=owner)
         if duplicates is not None:
             case._state.adding = False
-            return IntakeResult(case=case, duplicates=duplicates)
+            return _reported(case, duplicates)
     with transaction.atomic():
         duplicates = (_intake_in_one_statement(case, lon=lon, lat=lat, owner=owner)
                       if photos else None)  # without photos it has just been tried
@@ -313,6 +314,14 @@ def submit_report(
             duplicates = _intake_step_by_step(case, lon=lon, lat=lat, owner=owner)
         case._state.adding = False
         _save_photos(case, photos, stage=PhotoStage.REPORT, actor=case.reporter)
+    return _reported(case, duplicates)
+
+
+def _reported(case: Case, duplicates: list[Duplicate]) -> IntakeResult:
+    # What came in, never who reported it or what they wrote (README, "Security and privacy").
+    log_on_commit(logger, "case reported", case_id=case.pk, channel=case.channel,
+                  service_code=case.case_class.service_code, grid_code=case.grid_code,
+                  open311_key_id=case.open311_key_id, duplicates=len(duplicates))
     return IntakeResult(case=case, duplicates=duplicates)
 
 
@@ -675,6 +684,8 @@ def transition_case(
     if photos:
         stage = PhotoStage.CHECK if from_status == CaseStatus.HANDLED else PhotoStage.FEEDBACK
         _save_photos(case, photos, stage=stage, actor=actor)
+    log_on_commit(logger, "case transition", case_id=case.pk, action=move.action,
+                  from_status=from_status, to_status=to, actor_id=getattr(actor, "pk", None))
     return case
 
 
@@ -706,6 +717,8 @@ def escalate_case(*, case: Case, actor: Any, reason: str) -> Case:
                              from_status=case.status, to_status=case.status,
                              reason=reason.strip(),
                              details={"from": old, "to": case.handling_level})
+    log_on_commit(logger, "case escalated", case_id=case.pk, from_level=old,
+                  to_level=case.handling_level, actor_id=getattr(actor, "pk", None))
     return case
 
 
@@ -724,6 +737,7 @@ def flag_overdue(*, now: datetime | None = None, actor: Any = None) -> int:
         CaseEvent(case_id=case_id, action="overdue", actor=actor, from_status=status,
                   to_status=status, details={"deadline": deadline.isoformat()})
         for case_id, status, deadline in flagged])
+    log_on_commit(logger, "overdue cases flagged", count=len(flagged))
     return len(flagged)
 
 
@@ -742,6 +756,8 @@ def create_open311_key(*, name: str, actor: Any = None) -> tuple[Open311Key, str
         raise ValueError(f"A key named {name!r} exists already; choose another name.")
     key = secrets.token_urlsafe(24)
     record = Open311Key.objects.create(name=name, key_hash=hash_key(key), prefix=key[:6])
+    log_on_commit(logger, "open311 key created", key_id=record.pk,
+                  actor_id=getattr(actor, "pk", None))
     return record, key
 
 
@@ -753,6 +769,9 @@ def revoke_open311_key(*, key: Open311Key, actor: Any = None) -> bool:
         active=False, revoked_at=timezone.now(),
         revoked_by=getattr(actor, "username", "") or "manage.py")
     key.refresh_from_db()
+    if updated:
+        log_on_commit(logger, "open311 key revoked", key_id=key.pk,
+                      actor_id=getattr(actor, "pk", None))
     return bool(updated)
 
 
