@@ -206,8 +206,9 @@ def gunicorn_logconfig_dict(*, access_log: bool = False) -> dict[str, Any]:
 def log_on_commit(logger: logging.Logger, message: str, **fields: Any) -> None:
     """An INFO line about a state change, written when the change commits: a rolled-back edit
     (the grid editor's dry runs, a failed import) never logs as done. Outside a transaction it
-    is written at once. The request id is read when the line is written, still inside the
-    request."""
+    is written at once. The line carries the id of the request that made the change, whenever
+    the commit happens."""
     from django.db import transaction
 
-    transaction.on_commit(lambda: logger.info(message, extra=fields))
+    extra = {**fields, "request_id": request_id_var.get()}
+    transaction.on_commit(lambda: logger.info(message, extra=extra))
