@@ -157,9 +157,15 @@ def handler_config(stream: str = "ext://sys.stderr") -> dict[str, Any]:
 
 
 def django_logging_config(level: str | None = None) -> dict[str, Any]:
-    """settings.LOGGING: everything to one handler on stderr. Our loggers (``geogrid.*``) log at
-    INFO — the request lines and service events; others at GEOGRID_LOG_LEVEL (WARNING)."""
+    """settings.LOGGING: everything to one handler on stderr. Other libraries log at
+    GEOGRID_LOG_LEVEL (WARNING); our loggers (``geogrid.*``: request lines, service events) at
+    INFO, or DEBUG with it, or — GEOGRID_LOG_LEVEL=ERROR or CRITICAL — at that level too (a
+    quiet batch run)."""
     level = (level or os.environ.get("GEOGRID_LOG_LEVEL", "") or "WARNING").upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise ValueError(f"GEOGRID_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, "
+                         f"not {level!r}")
+    own = level if level in ("DEBUG", "ERROR", "CRITICAL") else "INFO"
     return {
         "version": 1,
         "disable_existing_loggers": False,
@@ -171,8 +177,7 @@ def django_logging_config(level: str | None = None) -> dict[str, Any]:
             # Replaces Django's default (a plain console handler with debug on, mails to ADMINS
             # with it off): errors with tracebacks go through the same JSON handler via root.
             "django": {"handlers": [], "level": "INFO", "propagate": True},
-            "geogrid": {"handlers": [], "level": "INFO" if level != "DEBUG" else "DEBUG",
-                        "propagate": True},
+            "geogrid": {"handlers": [], "level": own, "propagate": True},
         },
     }
 

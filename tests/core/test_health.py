@@ -112,3 +112,20 @@ def test_probes_take_only_get_and_head(client, db):
     assert client.head("/healthz").status_code == 200
     assert client.post("/healthz").status_code == 405
     assert client.post("/readyz").status_code == 405
+
+
+def test_readyz_is_ready_again_at_once_after_the_database_dropped_its_connection(
+        client, transactional_db):
+    import psycopg
+
+    from tests.gunicorn import test_database_url
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        [pid] = cursor.fetchone()
+    # As a database restart does: the server ends the connection Django keeps.
+    with psycopg.connect(test_database_url().replace("postgis://", "postgresql://"),
+                         autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+    response = client.get("/readyz")
+    assert response.status_code == 200, response.content

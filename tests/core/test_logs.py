@@ -291,3 +291,17 @@ def test_a_real_gunicorn_writes_only_json_lines_with_request_ids(tmp_path):
     assert {line["route"] for line in requests.values()} >= {"healthz", "readyz", "api/v1/grids/"}
     assert "private-query" not in json.dumps(lines)
     assert any(line["logger"] == "gunicorn.error" for line in lines)
+
+
+@pytest.mark.parametrize(("level", "own"), [("", "INFO"), ("warning", "INFO"), ("DEBUG", "DEBUG"),
+                                            ("ERROR", "ERROR")])
+def test_log_level_sets_other_loggers_and_quiets_ours_only_from_error(monkeypatch, level, own):
+    from geogrid.core.logs import django_logging_config
+
+    monkeypatch.setenv("GEOGRID_LOG_LEVEL", level)
+    config = django_logging_config()
+    assert config["root"]["level"] == (level.upper() or "WARNING")
+    assert config["loggers"]["geogrid"]["level"] == own
+    monkeypatch.setenv("GEOGRID_LOG_LEVEL", "loud")
+    with pytest.raises(ValueError, match="GEOGRID_LOG_LEVEL must be"):
+        django_logging_config()
