@@ -11,6 +11,8 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from geogrid.core.logs import django_logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -85,6 +87,8 @@ SECURE_HSTS_PRELOAD = envbool("GEOGRID_HSTS_PRELOAD", "1")
 # what a client sends: the README's nginx example does); without it SSL redirects would loop.
 if envbool("GEOGRID_BEHIND_TLS_PROXY", "1" if GEOGRID_HTTPS else "0"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Load balancers and systemd probe over plain HTTP on the server's own address.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 CSRF_TRUSTED_ORIGINS = [origin.strip() for origin in os.environ.get(
     "GEOGRID_CSRF_TRUSTED_ORIGINS", "").split(",") if origin.strip()]
 SESSION_COOKIE_HTTPONLY = True
@@ -117,6 +121,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every later middleware's log lines (and the request line) carry the request id.
+    "geogrid.core.middleware.RequestLogMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Static files before everything else: no session, locale or CSP work for a stylesheet.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -124,6 +130,8 @@ MIDDLEWARE = [
     "geogrid.core.middleware.CompressDataMiddleware",
     "geogrid.core.middleware.BodySizeLimitMiddleware",
     "geogrid.core.csp.GeoGridCSPMiddleware",
+    # /healthz and /readyz, before CommonMiddleware validates the Host header (geogrid/core/health.py).
+    "geogrid.core.health.ProbeMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -415,9 +423,10 @@ SPECTACULAR_SETTINGS = {
 # by geogrid.core.crs into integer EPSG codes first.
 SILENCED_SYSTEM_CHECKS = ["gis.W001"]
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("GEOGRID_LOG_LEVEL", "WARNING")},
-}
+# Logs (geogrid/core/logs.py, docs/operations.md "Health checks and logs"): one JSON object per line
+# on stderr, each with the request id; GEOGRID_LOG_FORMAT=text for plain lines. GeoGrid's own
+# loggers (request lines, service events) log at INFO, everything else at GEOGRID_LOG_LEVEL.
+try:
+    LOGGING = django_logging_config()
+except ValueError as exc:
+    raise ImproperlyConfigured(str(exc)) from exc

@@ -11,6 +11,7 @@ from geogrid.accounts import views as account_views
 from geogrid.cases import views as case_views
 from geogrid.command_center import views as command_center_views
 from geogrid.components import views as component_views
+from geogrid.core import health
 from geogrid.core.views import media
 from geogrid.grids import views as grid_views
 from geogrid.tiles import views as tile_views
@@ -44,6 +45,9 @@ urlpatterns = [
     path("api/v1/auth/logout/", account_api.LogoutView.as_view(), name="api-logout"),
     path("api/v1/auth/logout-all/", account_api.LogoutAllView.as_view(), name="api-logout-all"),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    # Probes (geogrid/core/health.py); served by ProbeMiddleware before host validation.
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
 ]
 # Uploaded photos (var/media), always through the view that applies the owning object's access
 # rule (core/privacy.py); GEOGRID_MEDIA_ACCEL lets nginx or apache send the bytes afterwards.

@@ -92,13 +92,16 @@ def token_ttl() -> timedelta:
 def issue_token(*, user: Any) -> tuple[str, datetime]:
     """A new API token for `user`: (the token, shown this once; its expiry)."""
     instance, token = AuthToken.objects.create(user=user, expiry=token_ttl())
+    logger.info("api token issued", extra={"user_id": user.pk,
+                                           "expires_at": instance.expiry.isoformat()})
     return token, instance.expiry
 
 
 def revoke_tokens(*, actor: Any, tokens: Any) -> int:
     """Delete the given tokens (a queryset); they stop working at once. Returns how many."""
     deleted = tokens.delete()[0]
-    logger.info("%s API token(s) revoked by user %s", deleted, getattr(actor, "pk", None))
+    logger.info("api tokens revoked", extra={"count": deleted,
+                                             "actor_id": getattr(actor, "pk", None)})
     return deleted
 
 

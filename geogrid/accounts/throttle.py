@@ -13,6 +13,7 @@ Keys are SHA-256 hashes of (kind, subject): neither usernames nor addresses are 
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import random
 from collections.abc import Iterable
@@ -25,6 +26,8 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from geogrid.accounts.models import AttemptCounter
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -142,12 +145,18 @@ def login_attempt(request: HttpRequest, username: str) -> int:
     day."""
     wait = retry_after([login_address(request)])
     if wait:
+        logger.warning("log-in throttled", extra={"scope": "address", "retry_after": wait})
         return wait
-    return hit(login_account(username))
+    wait = hit(login_account(username))
+    if wait:
+        # Neither the username nor the address: the request id ties this to its request line.
+        logger.warning("log-in throttled", extra={"scope": "account", "retry_after": wait})
+    return wait
 
 
 def login_failed(request: HttpRequest, username: str) -> None:
     """The attempt failed: the address's count grows too (the account's already did)."""
+    logger.info("log-in failed")
     count([login_address(request)])
 
 

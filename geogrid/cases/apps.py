@@ -33,3 +33,6 @@ class CasesConfig(AppConfig):
 
         # /media/cases/… is served by the case's access rule (cases/privacy.py).
         privacy.register()
+
+        # The holiday calendar's expiry warning (migrate, check --database, /readyz).
+        from geogrid.cases import checks  # noqa: F401

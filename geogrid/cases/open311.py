@@ -37,6 +37,7 @@ What the spec leaves open, and what we chose:
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 import xml.etree.ElementTree as ET
@@ -82,6 +83,8 @@ from geogrid.core import params as qp
 from geogrid.core.crs import CoordinateError, CRSError
 from geogrid.core.photos import PhotoError, check_photo, photo_uploads
 from geogrid.grids.locate import OutsideAllGrids, locate
+
+logger = logging.getLogger(__name__)
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 # Where a client sends its key besides the POST body (the only place for reads that need one).
@@ -365,6 +368,9 @@ def _api_key(request: HttpRequest, data: Any = None) -> Open311Key:
         given = (data.get("api_key") or "").strip()
     key = open311_key_for(given)
     if key is None:
+        # Never the key itself, nor a part of it.
+        logger.warning("open311 key refused", extra={"reason": "unknown or revoked" if given
+                                                      else "missing"})
         where = ("the POST body (api_key) or the X-Api-Key header" if data is not None
                  else "the X-Api-Key header")
         raise Open311Error(403, "Invalid api_key: it is unknown or no longer active."
@@ -378,6 +384,8 @@ def _throttle_post(counter: throttle.Counter) -> None:
     GEOGRID_OPEN311_POSTS_PER_MINUTE (every attempt counts for the address, a wrong key too)."""
     wait = throttle.hit(counter)
     if wait:
+        logger.warning("open311 post throttled", extra={"scope": counter.kind,
+                                                        "retry_after": wait})
         raise Open311Error(429, f"Too many requests: at most "
                                 f"{settings.GEOGRID_OPEN311_POSTS_PER_MINUTE} posts a minute "
                                 f"are accepted. Try again in {wait} seconds.", retry_after=wait)
@@ -609,6 +617,7 @@ def _create_request(request: HttpRequest, fmt: str) -> HttpResponse:
     else:
         data = request.POST
         key = _api_key(request, data)
+    logger.info("open311 key used", extra={"key_id": key.pk})
     _throttle_post(throttle.open311_key(key.pk))
     service_code = _field(data, "service_code", 30)
     if not service_code:

@@ -10,9 +10,9 @@ possible duplicates, and writes the case and its first event (bench/README.md: p
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import json
+import logging
 import math
 import secrets
 import time
@@ -47,11 +47,14 @@ from geogrid.components.models import Component, Department
 from geogrid.components.services import active_scheme
 from geogrid.core.codes import CodeError, parse_component_code
 from geogrid.core.crs import point_to_storage
+from geogrid.core.logs import log_on_commit
 from geogrid.core.permissions import user_role
 from geogrid.core.photos import CheckedPhoto
-from geogrid.core.worktime import WorkCalendar, load_holiday_file, parse_work_hours
+from geogrid.core.worktime import WorkCalendar, parse_work_hours, read_holiday_file
 from geogrid.grids.locate import Location, OutsideAllGrids, locate_storage
 from geogrid.grids.models import Grid
+
+logger = logging.getLogger(__name__)
 
 ESCALATION = ("unit", "community", "street", "district")
 
@@ -95,18 +98,24 @@ def work_calendar() -> WorkCalendar:
 
 @transaction.atomic
 def load_calendar(*, path: str | Path) -> tuple[int, int]:
-    """Load holidays and make-up working days from a CSV (date,kind,name,source); existing
-    dates are updated. Returns (holidays, workdays) in the file."""
-    holidays, workdays = load_holiday_file(path)
-    names: dict[str, str] = {}
-    with open(path, encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            names[row["date"].strip()] = (row.get("name") or "").strip()
-    for kind, days in ((CalendarDayKind.HOLIDAY, holidays), (CalendarDayKind.WORKDAY, workdays)):
-        for day in days:
-            CalendarDay.objects.update_or_create(
-                date=day, defaults={"kind": kind, "name": names.get(day.isoformat(), "")[:50]})
-    return len(holidays), len(workdays)
+    """Load holidays and make-up working days from a holiday file (format:
+    core.worktime.read_holiday_file). All or nothing: every row is checked first
+    (CalendarFileError lists the bad ones) and the rows are written in one transaction. The file
+    is the authority for each year it contains: that year's dates are inserted or updated, and
+    dates of that year the file no longer lists are removed (a corrected notice replaces the
+    old one); other years are left alone. Returns (holidays, workdays) in the file."""
+    rows = read_holiday_file(path)
+    years = sorted({row.day.year for row in rows})
+    removed, _ = (CalendarDay.objects.filter(date__year__in=years)
+                  .exclude(date__in=[row.day for row in rows]).delete())
+    for row in rows:
+        CalendarDay.objects.update_or_create(
+            date=row.day, defaults={"kind": row.kind, "name": row.name})
+    holidays = sum(row.kind == CalendarDayKind.HOLIDAY for row in rows)
+    logger.info("calendar loaded", extra={
+        "years": years, "holidays": holidays, "workdays": len(rows) - holidays,
+        "removed": removed})
+    return holidays, len(rows) - holidays
 
 
 # --- Intake -------------------------------------------------------------------------------------
@@ -297,7 +306,7 @@ def submit_report(
         duplicates = _intake_in_one_statement(case, lon=lon, lat=lat, owner=owner)
         if duplicates is not None:
             case._state.adding = False
-            return IntakeResult(case=case, duplicates=duplicates)
+            return _reported(case, duplicates)
     with transaction.atomic():
         duplicates = (_intake_in_one_statement(case, lon=lon, lat=lat, owner=owner)
                       if photos else None)  # without photos it has just been tried
@@ -305,6 +314,14 @@ def submit_report(
             duplicates = _intake_step_by_step(case, lon=lon, lat=lat, owner=owner)
         case._state.adding = False
         _save_photos(case, photos, stage=PhotoStage.REPORT, actor=case.reporter)
+    return _reported(case, duplicates)
+
+
+def _reported(case: Case, duplicates: list[Duplicate]) -> IntakeResult:
+    # What came in, never who reported it or what they wrote (README, "Security and privacy").
+    log_on_commit(logger, "case reported", case_id=case.pk, channel=case.channel,
+                  service_code=case.case_class.service_code, grid_code=case.grid_code,
+                  open311_key_id=case.open311_key_id, duplicates=len(duplicates))
     return IntakeResult(case=case, duplicates=duplicates)
 
 
@@ -667,6 +684,8 @@ def transition_case(
     if photos:
         stage = PhotoStage.CHECK if from_status == CaseStatus.HANDLED else PhotoStage.FEEDBACK
         _save_photos(case, photos, stage=stage, actor=actor)
+    log_on_commit(logger, "case transition", case_id=case.pk, action=move.action,
+                  from_status=from_status, to_status=to, actor_id=getattr(actor, "pk", None))
     return case
 
 
@@ -698,6 +717,8 @@ def escalate_case(*, case: Case, actor: Any, reason: str) -> Case:
                              from_status=case.status, to_status=case.status,
                              reason=reason.strip(),
                              details={"from": old, "to": case.handling_level})
+    log_on_commit(logger, "case escalated", case_id=case.pk, from_level=old,
+                  to_level=case.handling_level, actor_id=getattr(actor, "pk", None))
     return case
 
 
@@ -716,6 +737,7 @@ def flag_overdue(*, now: datetime | None = None, actor: Any = None) -> int:
         CaseEvent(case_id=case_id, action="overdue", actor=actor, from_status=status,
                   to_status=status, details={"deadline": deadline.isoformat()})
         for case_id, status, deadline in flagged])
+    log_on_commit(logger, "overdue cases flagged", count=len(flagged))
     return len(flagged)
 
 
@@ -734,6 +756,8 @@ def create_open311_key(*, name: str, actor: Any = None) -> tuple[Open311Key, str
         raise ValueError(f"A key named {name!r} exists already; choose another name.")
     key = secrets.token_urlsafe(24)
     record = Open311Key.objects.create(name=name, key_hash=hash_key(key), prefix=key[:6])
+    log_on_commit(logger, "open311 key created", key_id=record.pk,
+                  actor_id=getattr(actor, "pk", None))
     return record, key
 
 
@@ -745,6 +769,9 @@ def revoke_open311_key(*, key: Open311Key, actor: Any = None) -> bool:
         active=False, revoked_at=timezone.now(),
         revoked_by=getattr(actor, "username", "") or "manage.py")
     key.refresh_from_db()
+    if updated:
+        log_on_commit(logger, "open311 key revoked", key_id=key.pk,
+                      actor_id=getattr(actor, "pk", None))
     return bool(updated)
 
 

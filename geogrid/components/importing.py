@@ -30,6 +30,7 @@ at commit (~10 s more per million rows). 100,000 points take ~3 s.
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections import Counter
@@ -72,6 +73,8 @@ from geogrid.core.gis import describe_invalidity
 from geogrid.core.srid import STORAGE_SRID, WEB_SRID
 from geogrid.grids.importing import READABLE_SUFFIXES, ImportFileError, read_file, to_storage_crs
 from geogrid.grids.models import Grid
+
+logger = logging.getLogger(__name__)
 
 __all__ = ["ImportFileError", "ImportReport", "RowReport", "EXPORT_FORMATS", "export_components",
            "export_frame", "format_report", "import_components"]
@@ -1223,7 +1226,14 @@ def import_components(
     run = _ComponentImport(path=Path(path), actor=actor, class_field=class_field,
                            class_code=class_code, crs=crs, code_field=code_field,
                            name_field=name_field, lon_field=lon_field, lat_field=lat_field)
-    return run.run(commit=commit, progress=progress)
+    started = time.perf_counter()
+    report = run.run(commit=commit, progress=progress)
+    logger.info("component import", extra={
+        "file": Path(path).name, "scheme": report.scheme, "committed": report.committed,
+        **report.counts, "written": report.created,
+        "duration_s": round(time.perf_counter() - started, 2),
+        "actor_id": getattr(actor, "pk", None)})
+    return report
 
 
 def format_report(report: ImportReport, *, limit: int | None = None) -> str:

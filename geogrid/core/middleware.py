@@ -1,10 +1,17 @@
-"""Limits before work: a request body larger than GEOGRID_MAX_UPLOAD_MB is refused with a 413
-before anything reads or parses it (Django would otherwise spool a multipart body to disk and
-build every part first). And gzip for the data answers (JSON, vector tiles), never for pages."""
+"""Middleware shared by every app.
+
+- Limits before work: a request body larger than GEOGRID_MAX_UPLOAD_MB is refused with a 413
+  before anything reads or parses it (Django would otherwise spool a multipart body to disk and
+  build every part first).
+- Request ids and one log line per request (RequestLogMiddleware).
+- gzip for the data answers (JSON, vector tiles), never for pages (CompressDataMiddleware).
+- Health probes are answered by geogrid/core/health.py's ProbeMiddleware."""
 
 from __future__ import annotations
 
 import io
+import logging
+import time
 from collections.abc import Callable
 
 from django.conf import settings
@@ -12,7 +19,10 @@ from django.core.handlers.wsgi import LimitedStream
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.gzip import GZipMiddleware
 from django.utils.cache import patch_vary_headers
+from django.utils.functional import SimpleLazyObject, empty
 from django.utils.translation import gettext as _
+
+from geogrid.core.logs import accept_request_id, request_id_var
 
 
 def max_body_bytes() -> int:
@@ -97,3 +107,61 @@ class CompressDataMiddleware(GZipMiddleware):
         if not _compressible(response.get("Content-Type", "")):
             return response
         return super().process_response(request, response)
+# --- Request ids and the request line ------------------------------------------------------------
+request_log = logging.getLogger("geogrid.request")
+
+
+def _user_id(request: HttpRequest) -> int | None:
+    """The numeric id of the account, if something during the request already resolved it
+    (authentication middleware, DRF, a permission check). An unresolved lazy user is left alone:
+    resolving it only to log it would cost a session query on requests that never needed it."""
+    user = request.__dict__.get("user")
+    if user is None:
+        return None
+    if isinstance(user, SimpleLazyObject) and user._wrapped is empty:
+        return None
+    return user.pk if getattr(user, "is_authenticated", False) else None
+
+
+def _route(request: HttpRequest) -> tuple[str | None, str | None]:
+    """(route pattern, view name): `api/v1/cases/<int:pk>/`, not `/api/v1/cases/42/` — lines
+    group by endpoint, and no path segment or query string a person typed reaches the log."""
+    match = getattr(request, "resolver_match", None)
+    if match is None:
+        return None, None
+    return match.route or None, match.view_name or None
+
+
+class RequestLogMiddleware:
+    """First in MIDDLEWARE: gives each request an id (a sane incoming X-Request-ID, else a new
+    one) that every log line written while serving it carries (geogrid.core.logs), answers it in
+    X-Request-ID, and writes one line per request: method, route, view, status, duration_ms,
+    user_id, request_id."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        request_id = accept_request_id(request.META.get("HTTP_X_REQUEST_ID"))
+        request.request_id = request_id  # type: ignore[attr-defined]
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        try:
+            response = self.get_response(request)
+            response["X-Request-ID"] = request_id
+            # This line replaces Django's "Not Found: /path" warnings for 4xx/5xx answers (which
+            # Django writes after the middleware, without the request id, with the raw path).
+            # Exceptions are still logged by django.request, with their traceback, inside the
+            # request (so with its id).
+            response._has_been_logged = True  # type: ignore[attr-defined]
+            route, view = _route(request)
+            status = response.status_code
+            request_log.log(
+                logging.WARNING if status >= 500 else logging.INFO, "request",
+                extra={"method": request.method, "route": route, "view": view,
+                       "status": status,
+                       "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                       "user_id": _user_id(request)})
+            return response
+        finally:
+            request_id_var.reset(token)

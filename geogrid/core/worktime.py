@@ -28,11 +28,13 @@ import math
 import re
 from bisect import bisect_left
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-__all__ = ["WorkCalendar", "load_holiday_file", "parse_work_hours"]
+__all__ = ["CalendarFileError", "HolidayRow", "WorkCalendar", "load_holiday_file",
+           "parse_work_hours", "read_holiday_file"]
 
 Period = tuple[time, time]
 
@@ -299,31 +301,84 @@ class WorkCalendar:
         return low - 1
 
 
-def load_holiday_file(path: str | Path) -> tuple[set[date], set[date]]:
-    """Read a ``date,kind,name,source`` CSV into (holidays, workdays).
+HOLIDAY_NAME_MAX = 50  # cases.CalendarDay.name
 
-    ``kind`` is ``holiday`` (a day off) or ``workday`` (a 调休 make-up working day). Raises
-    ValueError naming the line for a bad date, an unknown kind, or a date listed twice.
-    """
-    holidays: set[date] = set()
-    workdays: set[date] = set()
-    with Path(path).open(encoding="utf-8", newline="") as handle:
-        reader = csv.DictReader(handle)
-        missing = {"date", "kind"} - set(reader.fieldnames or ())
-        if missing:
-            raise ValueError(f"{path}: missing column(s) {', '.join(sorted(missing))}")
-        for row in reader:
-            line = reader.line_num
-            try:
-                day = date.fromisoformat((row["date"] or "").strip())
-            except ValueError:
-                raise ValueError(
-                    f"{path}:{line}: {row['date']!r} is not a YYYY-MM-DD date"
-                ) from None
-            kind = (row["kind"] or "").strip()
-            if kind not in HOLIDAY_KINDS:
-                raise ValueError(f"{path}:{line}: kind must be holiday or workday, not {kind!r}")
-            if day in holidays or day in workdays:
-                raise ValueError(f"{path}:{line}: {day.isoformat()} is listed twice")
-            (holidays if kind == "holiday" else workdays).add(day)
-    return holidays, workdays
+
+class CalendarFileError(ValueError):
+    """A holiday file with bad rows; ``errors`` holds one message per problem, each naming its
+    line, and str() all of them."""
+
+    def __init__(self, errors: list[str]) -> None:
+        self.errors = errors
+        super().__init__("\n".join(errors))
+
+
+@dataclass(frozen=True)
+class HolidayRow:
+    day: date
+    kind: str
+    name: str
+
+
+def read_holiday_file(path: str | Path) -> list[HolidayRow]:
+    """Read a holiday file: UTF-8 CSV (a byte-order mark, as spreadsheet programs write, is
+    fine), header ``date,kind,name,source``; ``date`` is YYYY-MM-DD, ``kind`` is ``holiday``
+    (a day off, 放假) or ``workday`` (a make-up working day on a Saturday or Sunday, 调休上班),
+    ``name`` at most 50 characters, ``source`` (the notice) is not stored.
+
+    Every row is checked before anything is returned: CalendarFileError lists every bad row by
+    line (a bad date, an unknown kind, a date listed twice, a make-up working day that is not a
+    weekend day, a name too long), so one correction fixes the whole file."""
+    try:
+        text = Path(path).read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise CalendarFileError([f"{path}: not UTF-8 text (byte {exc.start}); save the file "
+                                 f"as CSV UTF-8"]) from None
+    reader = csv.DictReader(text.splitlines())
+    missing = {"date", "kind"} - {(name or "").strip() for name in reader.fieldnames or ()}
+    if missing:
+        raise CalendarFileError([f"{path}: missing column(s) {', '.join(sorted(missing))}; "
+                                 f"the header must be date,kind,name,source"])
+    errors: list[str] = []
+    rows: list[HolidayRow] = []
+    seen: dict[date, int] = {}
+    for row in reader:
+        row = {(key or "").strip(): value for key, value in row.items()}
+        line = reader.line_num
+        raw_date = (row.get("date") or "").strip()
+        kind = (row.get("kind") or "").strip()
+        name = (row.get("name") or "").strip()
+        try:
+            day = date.fromisoformat(raw_date)
+            if len(raw_date) != 10:
+                raise ValueError
+        except ValueError:
+            errors.append(f"{path}:{line}: {raw_date!r} is not a YYYY-MM-DD date")
+            continue
+        if kind not in HOLIDAY_KINDS:
+            errors.append(f"{path}:{line}: kind must be holiday or workday, not {kind!r}")
+            continue
+        if day in seen:
+            errors.append(f"{path}:{line}: {day.isoformat()} is listed twice (also on line "
+                          f"{seen[day]})")
+            continue
+        seen[day] = line
+        if kind == "workday" and day.weekday() < 5:
+            errors.append(f"{path}:{line}: {day.isoformat()} is a weekday; a make-up working "
+                          f"day (workday) is a Saturday or Sunday")
+            continue
+        if len(name) > HOLIDAY_NAME_MAX:
+            errors.append(f"{path}:{line}: the name is longer than {HOLIDAY_NAME_MAX} characters")
+            continue
+        rows.append(HolidayRow(day, kind, name))
+    if errors:
+        raise CalendarFileError(errors)
+    return rows
+
+
+def load_holiday_file(path: str | Path) -> tuple[set[date], set[date]]:
+    """(holidays, workdays) of a holiday file (read_holiday_file says the format); raises
+    CalendarFileError (a ValueError) naming every bad line."""
+    rows = read_holiday_file(path)
+    return ({row.day for row in rows if row.kind == "holiday"},
+            {row.day for row in rows if row.kind == "workday"})

@@ -8,7 +8,9 @@ transaction, or none of them.
 
 from __future__ import annotations
 
+import logging
 import math
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -33,6 +35,8 @@ from geogrid.grids.services import (
     check_code,
     create_grids,
 )
+
+logger = logging.getLogger(__name__)
 
 READABLE_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".zip"}
 
@@ -182,6 +186,7 @@ def import_grids(
     allocated under the parent (west→east, north→south). Raises ImportFileError for a file that
     cannot be used at all; everything about single features goes into the report.
     """
+    started = time.perf_counter()
     path = Path(path)
     grid_level = GridLevel.objects.filter(slug=level).first()
     if grid_level is None:
@@ -268,6 +273,10 @@ def import_grids(
     _check_topology(report, grid_level, parents, candidates)
     if commit:
         _commit(report, grid_level, parents, candidates, actor)
+    logger.info("grid import", extra={
+        "file": path.name, "level": level, "committed": report.committed, **report.counts,
+        "written": len(report.created), "duration_s": round(time.perf_counter() - started, 2),
+        "actor_id": getattr(actor, "pk", None)})
     return report
 
 

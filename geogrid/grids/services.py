@@ -6,6 +6,7 @@ topology before writing, keeps the boundary history (GridBoundary) and writes a 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -33,6 +34,7 @@ from geogrid.core.gis import (
     invalidity,
     to_metric,
 )
+from geogrid.core.logs import log_on_commit
 from geogrid.core.srid import STORAGE_SRID
 from geogrid.grids import topology
 from geogrid.grids.levels import DEFAULT_LEVELS
@@ -44,6 +46,10 @@ from geogrid.grids.models import (
     GridSource,
     GridType,
 )
+
+logger = logging.getLogger(__name__)
+# Grid codes per log line at most (a division can create hundreds).
+LOGGED_CODES = 20
 
 
 class GridError(ValueError):
@@ -458,6 +464,13 @@ def create_grids(
                            **(event_details or {})})
         for g in grids
     )
+    # A split, merge or division logs here too, with the codes it replaced; a large division
+    # lists its first codes only (the events hold them all).
+    log_on_commit(logger, "grid edit", op=action, count=len(grids),
+                  codes=[g.code for g in grids[:LOGGED_CODES]],
+                  replaces=(event_details or {}).get("replaces", [])[:LOGGED_CODES],
+                  parent_code=parent.code if parent is not None else None,
+                  source=source, actor_id=getattr(actor, "pk", None))
     return grids
 
 
@@ -511,6 +524,8 @@ def reshape_grid(
         "version": grid.version, "area_m2": grid.area_m2, "reason": reason, "impact": impact,
         "applied": applied,
     })
+    log_on_commit(logger, "grid edit", op="reshaped", codes=[grid.code], version=grid.version,
+                  actor_id=getattr(actor, "pk", None))
     return grid
 
 
@@ -538,6 +553,9 @@ def update_grid_attributes(*, grid: Grid, actor: Any, **changes: Any) -> Grid:
         setattr(grid, name, value)
     grid.save(update_fields=[*diff, "updated_at"])
     GridEvent.objects.create(grid=grid, action="updated", actor=actor, details={"changes": diff})
+    # The names of the fields only: the values include the officer's phone.
+    log_on_commit(logger, "grid edit", op="updated", codes=[grid.code], fields=sorted(diff),
+                  actor_id=getattr(actor, "pk", None))
     return grid
 
 
@@ -568,6 +586,8 @@ def retire_grid(*, grid: Grid, expected_version: int, actor: Any, reason: str = 
     applied = _apply_impact([grid], actor)
     GridEvent.objects.create(grid=grid, action="retired", actor=actor,
                              details={"reason": reason, "impact": impact, "applied": applied})
+    log_on_commit(logger, "grid edit", op="retired", codes=[grid.code],
+                  actor_id=getattr(actor, "pk", None))
     return grid
 
 
@@ -894,5 +914,8 @@ def divide_grid(
         "first_code": children[0].code if children else None,
         "replaced": [g.code for g in existing],
     })
+    log_on_commit(logger, "grid edit", op="divided", codes=[parent.code], method=method,
+                  children=len(children), replaced=len(existing),
+                  actor_id=getattr(actor, "pk", None))
     return children
 

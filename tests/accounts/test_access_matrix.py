@@ -303,6 +303,9 @@ ROWS: list[Row] = [
     Row("api/v1/auth/logout-all/", lambda w: "/api/v1/auth/logout-all/", everyone(401),
         method="post"),
     Row("api/schema/", lambda w: "/api/schema/", everyone(200)),
+    # --- Probes: public, for load balancers and monitoring ---
+    Row("healthz", lambda w: "/healthz", everyone(200)),
+    Row("readyz", lambda w: "/readyz", everyone(200)),
     Row("^media/(?P<path>.+)$", _media("component_photo"), everyone(200)),
     Row("^media/(?P<path>.+)$", _media("public_photo"), everyone(200)),
     # An inspector's report: its reporter, the department it was routed to, city-wide roles.
