@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from django.http import Http404, HttpResponse
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.permissions import IsAuthenticated
@@ -24,12 +25,15 @@ from geogrid.core import params as qp
 from geogrid.core.api import BadRequest
 from geogrid.core.codes import validate_grid_code
 from geogrid.core.permissions import require_role
+from geogrid.core.replica import read_from_replica
 from geogrid.grids.models import Grid
 
 CITY_WIDE = ("operator", "viewer")
 DEFAULT_DAYS = 30
 
 
+# Aggregates over a period may be a moment old: read from the replica when there is one.
+@method_decorator(read_from_replica, name="dispatch")
 class GridCountsView(APIView):
     permission_classes = [IsAuthenticated]
 
@@ -112,6 +116,8 @@ def _unknown_class(exc: ValueError) -> BadRequest:
     return BadRequest(str(exc), field="class")
 
 
+# Aggregates over a period may be a moment old: read from the replica when there is one.
+@method_decorator(read_from_replica, name="dispatch")
 class _CommandCenterView(APIView):
     permission_classes = [IsAuthenticated]
 

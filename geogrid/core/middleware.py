@@ -12,6 +12,8 @@ from django.core.handlers.wsgi import LimitedStream
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 
+from geogrid.core.db import database_failure, log_failure, unavailable_response
+
 
 def max_body_bytes() -> int:
     return int(settings.GEOGRID_MAX_UPLOAD_MB) * 1024 * 1024
@@ -53,3 +55,25 @@ class BodySizeLimitMiddleware:
                 request.META["CONTENT_LENGTH"] = str(len(body))
                 request._stream = LimitedStream(io.BytesIO(body), len(body))
         return self.get_response(request)
+
+
+class DatabaseFailureMiddleware:
+    """A view that fails because the database is down, restarting or too slow answers 503 with
+    Retry-After (JSON for API clients, a plain page for people) instead of a 500 with a
+    traceback in the log; the broken connection is already marked and is replaced before the
+    next request (geogrid/core/db.py). Failures outside views are handled by handler500
+    (geogrid/core/views.py)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception
+                          ) -> HttpResponse | None:
+        kind = database_failure(exception)
+        if kind is None:
+            return None
+        log_failure(request, kind, exception)
+        return unavailable_response(request, kind)
