@@ -88,9 +88,8 @@ def database_failure(exc: BaseException) -> str | None:
 
 def failure_message(kind: str) -> str:
     if kind == "statement_timeout":
-        return _("The request took longer than this server allows. Narrow it (a shorter period, "
-                 "a smaller area) or try again later.")
-    return _("The database is not available at the moment. Try again in a few seconds.")
+        return _("请求用时超过了服务器的上限。请缩小范围（更短的时段、更小的区域）或稍后再试。")
+    return _("数据库暂时不可用，请几秒钟后再试。")
 
 
 def log_failure(request: HttpRequest, kind: str, exc: BaseException) -> None:
