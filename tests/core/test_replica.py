@@ -73,6 +73,38 @@ print(json.dumps({**json.loads(view(RequestFactory().get("/")).content), "outsid
 """
 
 
+# A read_from_replica view whose replica connection is cut by the server (as in a replica
+# restart) in the middle of its first run. Prints the answer and where it was read.
+FAILOVER_PROBE = """
+import json, psycopg
+from django.db import connections
+from django.http import JsonResponse
+from django.test import RequestFactory
+from geogrid.core.db import raw_cursor
+from geogrid.core.replica import read_from_replica
+
+runs = []
+
+@read_from_replica
+def view(request):
+    with raw_cursor() as cursor:
+        pid = cursor.execute("SELECT pg_backend_pid()").fetchone()[0]
+        runs.append(cursor.execute("SELECT pg_is_in_recovery()").fetchone()[0])
+    if len(runs) == 1:
+        params = connections["replica"].settings_dict
+        with psycopg.connect(host=params["HOST"], port=params["PORT"], user=params["USER"],
+                             dbname=params["NAME"], autocommit=True) as other:
+            other.execute("SELECT pg_terminate_backend(%s)", [pid])
+    with raw_cursor() as cursor:
+        grids = cursor.execute("SELECT count(*) FROM grids_grid").fetchone()[0]
+    return JsonResponse({"grids": grids})
+
+response = view(RequestFactory().get("/"))
+print(json.dumps({"status": response.status_code, "runs": runs,
+                  **json.loads(response.content)}))
+"""
+
+
 @pytest.fixture(scope="module")
 def replicated() -> Iterator[tuple[Cluster, Cluster]]:
     # A seeded primary (tests/clusters.py) and a streaming replica of it (pg_basebackup -R).
@@ -101,6 +133,15 @@ def test_replica_serves_replayed_reads_and_a_request_reads_its_own_write_from_th
         # Outside a read_from_replica view nothing reads from the replica.
         "outside": "default",
     }
+
+
+def test_a_replica_lost_during_a_read_repeats_the_read_on_the_primary(replicated):
+    primary, replica = replicated
+    seen = json.loads(run_django(primary.url, FAILOVER_PROBE,
+                                 DATABASE_REPLICA_URL=replica.url).strip().splitlines()[-1])
+    # First run on the replica (in recovery), cut; the repeat on the primary answers.
+    assert seen["status"] == 200 and seen["runs"] == [True, False]
+    assert seen["grids"] > 0
 
 
 def _get(server: Server, path: str, cookie: str = "") -> tuple[int, dict[str, str]]:
