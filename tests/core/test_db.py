@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 
 import pytest
 from django.db import connection, transaction
+from django.test import Client
 
 from geogrid.accounts.models import Role
 from geogrid.core.devdb import Cluster
@@ -97,6 +98,20 @@ def test_statement_timeout_on_a_page_is_a_plain_503_page(client, city, transacti
     assert response["Content-Type"].startswith("text/html")
     assert b"Traceback" not in response.content and b"<h1>" in response.content
     assert response["Retry-After"] == "5"
+
+
+def test_database_failure_in_a_middleware_is_a_503_too(city, transactional_db, settings):
+    # With two-factor log-in required, a middleware loads the session before any view runs.
+    settings.DEBUG = False
+    settings.GEOGRID_REQUIRE_2FA = True
+    client = Client(raise_request_exception=False)
+    client.force_login(factories.user("planner-x", Role.PLANNER))
+    with locked("django_session"), statement_timeout(300):
+        api = client.get("/api/v1/locate?lon=116.4&lat=39.9")
+        page = client.get("/command-center/")
+    assert api.status_code == 503 and api.json()["error"] == "statement_timeout"
+    assert page.status_code == 503 and page["Content-Type"].startswith("text/html")
+    assert api["Retry-After"] == page["Retry-After"] == "5"
 
 
 # --- The database restarts under load, against gunicorn -----------------------------------------
