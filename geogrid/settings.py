@@ -141,6 +141,8 @@ MIDDLEWARE = [
     "geogrid.accounts.middleware.RequireTwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "geogrid.core.replica.PinToPrimaryMiddleware",
+    "geogrid.core.middleware.DatabaseFailureMiddleware",
 ]
 
 # Content-Security-Policy (django-csp) on every response: scripts and styles only from our own
@@ -193,32 +195,54 @@ GEOGRID_DB_PORT = envint("GEOGRID_DB_PORT", 54329)
 DATABASE_URL = os.environ.get("DATABASE_URL") or (
     f"postgis://geogrid@127.0.0.1:{GEOGRID_DB_PORT}/geogrid"
 )
-# A kept connection is checked before a request reuses it, so one the database dropped (a
-# restart, a failover) is replaced instead of failing that request.
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60,
-                                              conn_health_checks=True)}
-DATABASES["default"]["ENGINE"] = "django.contrib.gis.db.backends.postgis"
+# A server that does not answer fails a request within GEOGRID_DB_CONNECT_TIMEOUT seconds (503,
+# docs/operations.md "Database faults"), well inside gunicorn's worker timeout.
+GEOGRID_DB_CONNECT_TIMEOUT = envint("GEOGRID_DB_CONNECT_TIMEOUT", 3)
+
 # statement_timeout: a web request's query is cancelled by PostgreSQL after
-# GEOGRID_STATEMENT_TIMEOUT_S (below gunicorn's worker timeout, so the request ends with an
-# error instead of a killed worker); management commands (imports, migrations, flag_overdue)
-# get GEOGRID_COMMAND_STATEMENT_TIMEOUT_S, by default none. 0 means no limit. A web process is
-# one whose settings are loaded by geogrid/wsgi.py or asgi.py (gunicorn imports them first).
+# GEOGRID_STATEMENT_TIMEOUT_S (below gunicorn's worker timeout, so the request ends with a 503
+# instead of a killed worker); management commands (imports, migrations, flag_overdue) get
+# GEOGRID_COMMAND_STATEMENT_TIMEOUT_S, by default none. 0 means no limit. A web process is one
+# whose settings are loaded by geogrid/wsgi.py or asgi.py (gunicorn imports them first).
 GEOGRID_WEB_PROCESS = "geogrid.wsgi" in sys.modules or "geogrid.asgi" in sys.modules
 GEOGRID_STATEMENT_TIMEOUT_S = envint(
     "GEOGRID_STATEMENT_TIMEOUT_S" if GEOGRID_WEB_PROCESS else "GEOGRID_COMMAND_STATEMENT_TIMEOUT_S",
     30 if GEOGRID_WEB_PROCESS else 0)
 if GEOGRID_STATEMENT_TIMEOUT_S < 0:
     raise ImproperlyConfigured("A statement timeout must be 0 (none) or a number of seconds.")
-if GEOGRID_STATEMENT_TIMEOUT_S:
-    _options = DATABASES["default"].setdefault("OPTIONS", {})
-    _options["options"] = (_options.get("options", "") + " -c statement_timeout="
-                           f"{GEOGRID_STATEMENT_TIMEOUT_S * 1000}").strip()
-# Django turns psycopg's prepared statements off (for transaction-mode poolers), and psycopg then
-# ignores even an explicit prepare=True. The hot paths (grids.locate) prepare on purpose, so
-# allow it; Django's own queries use client-side binding and are never prepared either way.
-# Behind a transaction-mode pgbouncer set GEOGRID_DB_PREPARE=0.
-if envbool("GEOGRID_DB_PREPARE", "1"):
-    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 1_000_000
+
+
+def database(url: str) -> dict:
+    params = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+    params["ENGINE"] = "django.contrib.gis.db.backends.postgis"
+    options = params.setdefault("OPTIONS", {})
+    options.setdefault("connect_timeout", GEOGRID_DB_CONNECT_TIMEOUT)
+    if GEOGRID_STATEMENT_TIMEOUT_S:
+        options["options"] = (options.get("options", "") + " -c statement_timeout="
+                              f"{GEOGRID_STATEMENT_TIMEOUT_S * 1000}").strip()
+    # Django turns psycopg's prepared statements off (for transaction-mode poolers), and
+    # psycopg then ignores even an explicit prepare=True. The hot paths (grids.locate) prepare
+    # on purpose, so allow it; Django's own queries use client-side binding and are never
+    # prepared either way. Behind a transaction-mode pgbouncer set GEOGRID_DB_PREPARE=0.
+    if envbool("GEOGRID_DB_PREPARE", "1"):
+        options["prepare_threshold"] = 1_000_000
+    return params
+
+
+# CONN_HEALTH_CHECKS: a kept connection (CONN_MAX_AGE) that the server dropped meanwhile (a
+# restart) is found and replaced before the request's first query instead of failing it.
+DATABASES = {"default": database(DATABASE_URL)}
+# A streaming read replica (docs/operations.md, "Read replica and the scale-out path"): the
+# views that opt in (geogrid/core/replica.py) read there. Tests treat it as a mirror of the
+# default database, so no second test database is created; migrations never run on it.
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "").strip()
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = {**database(DATABASE_REPLICA_URL), "TEST": {"MIRROR": "default"}}
+DATABASE_ROUTERS = ["geogrid.core.replica.ReplicaRouter"]
+# After a successful write request the client reads from the primary for this many seconds.
+GEOGRID_REPLICA_PIN_SECONDS = envint("GEOGRID_REPLICA_PIN_SECONDS", 10)
+# After a failed connection to the replica, read from the primary this long before trying again.
+GEOGRID_REPLICA_RETRY_SECONDS = envint("GEOGRID_REPLICA_RETRY_SECONDS", 30)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 

@@ -16,6 +16,9 @@ from geogrid.core.views import media
 from geogrid.grids import views as grid_views
 from geogrid.tiles import views as tile_views
 
+# A database failure outside a view answers 503, not 500 (geogrid/core/db.py).
+handler500 = "geogrid.core.views.server_error"
+
 urlpatterns = [
     path("", grid_views.home, name="home"),
     path("grids/editor/", grid_views.editor, name="grid-editor"),

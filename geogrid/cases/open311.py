@@ -54,6 +54,7 @@ from django.core.exceptions import (
     ValidationError,
 )
 from django.core.validators import validate_email
+from django.db import DatabaseError
 from django.db.models import Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone, translation
@@ -81,7 +82,9 @@ from geogrid.components.models import Department
 from geogrid.components.services import active_scheme
 from geogrid.core import params as qp
 from geogrid.core.crs import CoordinateError, CRSError
+from geogrid.core.db import database_failure, failure_message, log_failure, mark_unavailable
 from geogrid.core.photos import PhotoError, check_photo, photo_uploads
+from geogrid.core.replica import read_from_replica
 from geogrid.grids.locate import OutsideAllGrids, locate
 
 logger = logging.getLogger(__name__)
@@ -233,11 +236,21 @@ def open311_view(*methods: str) -> Callable[[Callable[..., HttpResponse]],
                 except (TooManyFieldsSent, TooManyFilesSent) as exc:
                     response = render_errors(fmt, 400, [
                         f"The request has too many form fields or files: {exc}"])
+                except DatabaseError as exc:
+                    # Down, restarting or too slow: the spec's error list, 503, Retry-After.
+                    kind = database_failure(exc)
+                    if kind is None:
+                        raise
+                    log_failure(request, kind, exc)
+                    response = mark_unavailable(render_errors(fmt, 503,
+                                                              [failure_message(kind)]))
             # Set before LocaleMiddleware, which would name the request's language instead.
             response["Content-Language"] = language
             return response
 
-        return wrapper
+        # Reading requests may be a moment old (a read replica, geogrid/core/replica.py);
+        # POSTs always go to the primary.
+        return read_from_replica(wrapper)
 
     return decorate
 

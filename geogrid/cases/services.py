@@ -23,7 +23,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import psycopg
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
@@ -47,6 +46,7 @@ from geogrid.components.models import Component, Department
 from geogrid.components.services import active_scheme
 from geogrid.core.codes import CodeError, parse_component_code
 from geogrid.core.crs import point_to_storage
+from geogrid.core.db import RawCursor, raw_cursor
 from geogrid.core.logs import log_on_commit
 from geogrid.core.permissions import user_role
 from geogrid.core.photos import CheckedPhoto
@@ -188,9 +188,9 @@ LIMIT 10
 """
 
 
-def _raw_cursor() -> psycopg.Cursor:
-    connection.ensure_connection()
-    return psycopg.Cursor(connection.connection)
+def _raw_cursor() -> RawCursor:
+    # Intake reads and writes in one transaction on the primary (geogrid/core/db.py).
+    return raw_cursor(for_write=True)
 
 
 def _grid_facts(location: Location, case_class: CaseClass) -> tuple[str, int | None]:

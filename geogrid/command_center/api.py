@@ -11,6 +11,7 @@ from typing import cast
 
 from django.http import Http404, HttpResponse
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.permissions import IsAuthenticated
@@ -25,6 +26,7 @@ from geogrid.core import params as qp
 from geogrid.core.api import BadRequest
 from geogrid.core.codes import validate_grid_code
 from geogrid.core.permissions import require_role
+from geogrid.core.replica import read_from_replica
 from geogrid.grids.models import Grid
 
 CITY_WIDE = ("operator", "viewer")
@@ -37,6 +39,8 @@ PERIOD_PARAMETERS = [
 ]
 
 
+# Aggregates over a period may be a moment old: read from the replica when there is one.
+@method_decorator(read_from_replica, name="dispatch")
 class GridCountsView(APIView):
     permission_classes = [IsAuthenticated]
 
@@ -111,6 +115,8 @@ def _unknown_class(exc: ValueError) -> BadRequest:
     return BadRequest(str(exc), field="class")
 
 
+# Aggregates over a period may be a moment old: read from the replica when there is one.
+@method_decorator(read_from_replica, name="dispatch")
 class _CommandCenterView(APIView):
     permission_classes = [IsAuthenticated]
 

@@ -18,9 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import psycopg
-from django.db import connection
-
+from geogrid.core.db import raw_cursor
 from geogrid.grids.models import GridLevel
 
 # Only columns of the cases_period_grid index, so the period is an index-only scan.
@@ -105,7 +103,7 @@ def cases_per_grid(*, start: datetime, end: datetime, level: str = "unit",
     (service code) and inside one grid's subtree."""
     sql, values = _counting(start=start, end=end, level=level, class_code=class_code,
                             within=within)
-    with _cursor() as cursor:
+    with raw_cursor() as cursor:
         rows = cursor.execute(sql, values, prepare=False).fetchall()
     return [GridCount(*row) for row in rows]
 
@@ -125,7 +123,7 @@ def grid_counts_json(*, start: datetime, end: datetime, level: str = "unit",
     else:
         sql += " LIMIT %(limit)s"
         values["limit"] = limit
-    with _cursor() as cursor:
+    with raw_cursor() as cursor:
         total, rows = cursor.execute(AS_JSON_SQL.format(counts=sql), values,
                                      prepare=False).fetchone()
     return total, rows
@@ -139,11 +137,6 @@ SELECT coalesce(sum(r.n), 0)::bigint,
                          ORDER BY r.n DESC, r.code COLLATE "C"), '[]')::text
 FROM ({counts}) r (id, code, name, n, overdue)
 """
-
-
-def _cursor() -> psycopg.Cursor:
-    connection.ensure_connection()
-    return psycopg.Cursor(connection.connection)
 
 
 def _counting(*, start: datetime, end: datetime, level: str, class_code: str | None,
@@ -172,7 +165,7 @@ def _counting(*, start: datetime, end: datetime, level: str, class_code: str | N
     values = {"length": grid_level.code_length, "start": start, "end": end,
               "class_id": class_id, "within": within, "level_id": grid_level.pk}
     if class_id is None:
-        with _cursor() as cursor:
+        with raw_cursor() as cursor:
             m0, m1 = cursor.execute(WHOLE_MONTHS_SQL, values).fetchone()
         if m0 < m1:
             values.update(m0=m0, m1=m1)

@@ -16,7 +16,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import connection
 from django.db.models import Count, Q
 from django.db.models.functions import TruncDate, TruncMonth
 from django.utils import timezone
@@ -27,6 +26,7 @@ from geogrid.cases.services import work_calendar
 from geogrid.cases.workflow import CLOCK_RUNNING, OPEN_STATUSES
 from geogrid.components.models import Component, ComponentStatus, Currency, Department
 from geogrid.components.services import active_scheme
+from geogrid.core.db import read_connection
 from geogrid.grids.models import Grid, GridLevel, GridScope
 
 # A longer period is charted by month: 400 daily bars are unreadable, and a year fits in days.
@@ -103,7 +103,7 @@ def hot_grids(*, start: datetime, end: datetime, class_code: str | None = None,
     params = {"start": start, "end": end, "previous": start - (end - start),
               "class_id": case_class_id(class_code), "within": within or None,
               "limit": limit}
-    with connection.cursor() as cursor:
+    with read_connection().cursor() as cursor:
         cursor.execute(HOT_GRIDS_SQL, params)
         rows = cursor.fetchall()
     return [HotGrid(rank, *row) for rank, row in enumerate(rows, start=1)]

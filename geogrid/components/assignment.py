@@ -13,11 +13,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import psycopg
 import shapely
-from django.db import connection
 from shapely.geometry.base import BaseGeometry
 
+from geogrid.core.db import raw_cursor
 from geogrid.grids.assignment import GridIndex
 from geogrid.grids.models import Grid, GridLevel
 from geogrid.grids.services import ImpactProvider
@@ -68,8 +67,7 @@ def affected_rows(sql: str, grids: Sequence[Grid], extra_area: BaseGeometry | No
     if extra_area is not None:
         areas.append(extra_area)
     area = shapely.union_all(areas) if areas else shapely.Polygon()
-    connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:
+    with raw_cursor() as cursor:
         rows = cursor.execute(sql, {"ids": [g.pk for g in grids], "area": shapely.to_wkb(area),
                                     **params}, binary=True).fetchall()
     if not rows:

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import psycopg
-from django.db import connection
+from geogrid.core.db import raw_cursor
 
 OVERFETCH = 4
 
@@ -49,8 +48,7 @@ def nearest_components(lon: float, lat: float, *, limit: int = 20) -> list[Nearb
     """The `limit` in-use components nearest to (lon, lat) in the storage CRS, closest first."""
     if not 1 <= limit <= 500:
         raise ValueError("limit must be between 1 and 500.")
-    connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:
+    with raw_cursor() as cursor:
         rows = cursor.execute(NEAREST_SQL, {"lon": lon, "lat": lat, "limit": limit,
                                             "fetch": limit * OVERFETCH},
                               prepare=True).fetchall()

@@ -16,6 +16,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from geogrid.core.db import database_failure, failure_message, log_failure, mark_unavailable
 from geogrid.core.params import ParamError, check_text
 
 
@@ -37,7 +38,16 @@ class Conflict(exceptions.APIException):
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """Turn domain errors into JSON errors: {"error": code, "detail": message, ...}."""
+    """Turn domain errors into JSON errors: {"error": code, "detail": message, ...}; a
+    database that is down or too slow is a 503 with Retry-After (geogrid/core/db.py)."""
+    failure = database_failure(exc)
+    if failure is not None:
+        request = context.get("request")
+        if request is not None:
+            log_failure(request, failure, exc)
+        response = Response({"error": failure, "detail": failure_message(failure)},
+                            status=status.HTTP_503_SERVICE_UNAVAILABLE)
+        return mark_unavailable(response)
     if isinstance(exc, ParamError):
         exc = BadRequest(str(exc), field=exc.field)
     elif isinstance(exc, DjangoValidationError):

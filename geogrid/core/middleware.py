@@ -22,6 +22,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.functional import SimpleLazyObject, empty
 from django.utils.translation import gettext as _
 
+from geogrid.core.db import database_failure, log_failure, unavailable_response
 from geogrid.core.logs import accept_request_id, request_id_var
 
 
@@ -107,6 +108,8 @@ class CompressDataMiddleware(GZipMiddleware):
         if not _compressible(response.get("Content-Type", "")):
             return response
         return super().process_response(request, response)
+
+
 # --- Request ids and the request line ------------------------------------------------------------
 request_log = logging.getLogger("geogrid.request")
 
@@ -165,3 +168,25 @@ class RequestLogMiddleware:
             return response
         finally:
             request_id_var.reset(token)
+
+
+class DatabaseFailureMiddleware:
+    """A view that fails because the database is down, restarting or too slow answers 503 with
+    Retry-After (JSON for API clients, a plain page for people) instead of a 500 with a
+    traceback in the log; the broken connection is already marked and is replaced before the
+    next request (geogrid/core/db.py). Failures outside views are handled by handler500
+    (geogrid/core/views.py)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception
+                          ) -> HttpResponse | None:
+        kind = database_failure(exception)
+        if kind is None:
+            return None
+        log_failure(request, kind, exception)
+        return unavailable_response(request, kind)

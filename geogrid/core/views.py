@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import mimetypes
 import posixpath
+import sys
 from pathlib import Path
 from urllib.parse import quote
 
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
+from django.views import defaults
 from django.views.static import serve
 
+from geogrid.core.db import database_failure, log_failure, unavailable_response
 from geogrid.core.privacy import may_read_media
 
 
@@ -41,3 +44,15 @@ def media(request: HttpRequest, path: str) -> HttpResponse:
     response["Cache-Control"] = "private, max-age=3600"
     response["Vary"] = "Cookie, Authorization"
     return response
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: a database failure outside a view (a middleware saving the session, loading
+    the user) is a 503 like one inside it (DatabaseFailureMiddleware); anything else is
+    Django's plain 500 page."""
+    exc = sys.exc_info()[1]
+    kind = database_failure(exc) if exc is not None else None
+    if kind is None:
+        return defaults.server_error(request)
+    log_failure(request, kind, exc)
+    return unavailable_response(request, kind)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.contrib.gis.geos import Polygon
+from django.utils.decorators import method_decorator
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers
@@ -23,6 +24,7 @@ from geogrid.core.api import BadRequest
 from geogrid.core.codes import explain_code, validate_grid_code
 from geogrid.core.crs import parse_crs
 from geogrid.core.permissions import get_in_scope_or_404, require_role
+from geogrid.core.replica import anonymous, read_from_replica
 from geogrid.grids.locate import OutsideAllGrids, locate
 from geogrid.grids.models import Grid, GridLevel
 from geogrid.grids.serializers import GridFeatureSerializer
@@ -83,6 +85,8 @@ LIST_PARAMETERS = [
 ]
 
 
+# Public readers may see grids a moment old (a read replica, geogrid/core/replica.py).
+@method_decorator(read_from_replica(when=anonymous), name="dispatch")
 class GridListView(generics.ListAPIView):
     """Grids as a GeoJSON FeatureCollection, paginated."""
 
@@ -123,6 +127,8 @@ class GridListView(generics.ListAPIView):
         return queryset.order_by("code")
 
 
+# Public readers may see grids a moment old (a read replica, geogrid/core/replica.py).
+@method_decorator(read_from_replica(when=anonymous), name="dispatch")
 class GridDetailView(APIView):
     @extend_schema(responses=GridFeatureSerializer)
     def get(self, request: Request, code: str) -> Response:
@@ -163,6 +169,8 @@ def parse_at(request: Request) -> datetime | None:
     return qp.moment(request.query_params, "at", local_ok=True)
 
 
+# Public readers may see grids a moment old (a read replica, geogrid/core/replica.py).
+@method_decorator(read_from_replica(when=anonymous), name="dispatch")
 class LocateView(APIView):
     """The full grid path of a point; `crs` accepts 4326, 4490, 4513–4554, gcj02, bd09."""
 
@@ -194,6 +202,8 @@ class LocateView(APIView):
         return Response(data)
 
 
+# Public readers may see grids a moment old (a read replica, geogrid/core/replica.py).
+@method_decorator(read_from_replica(when=anonymous), name="dispatch")
 class CodeExplainView(APIView):
     """Decode a grid code (district, street, community, sequence) or a component code (district,
     class, serial, grid) into its parts, with names."""

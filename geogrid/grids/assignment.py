@@ -27,9 +27,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
-import psycopg
 import shapely
-from django.db import connection
+
+from geogrid.core.db import raw_cursor
 
 # Active grids of one level, ordered by code: a grid's position is then its rank by code, and
 # "lowest code wins" becomes "lowest position wins", a plain integer minimum.
@@ -106,10 +106,9 @@ class GridIndex:
         One raw query on the Django connection (same transaction); geometries travel as WKB
         in binary format. Raises ValueError for an unknown level slug.
         """
-        connection.ensure_connection()
         # A plain psycopg cursor on Django's connection: binary results (Django's cursor asks
         # for text, doubling the bytes of every geometry).
-        with psycopg.Cursor(connection.connection) as cursor:
+        with raw_cursor() as cursor:
             cursor.execute("SELECT 1 FROM grids_gridlevel WHERE slug = %s", (level,))
             if cursor.fetchone() is None:
                 raise ValueError(f"Unknown grid level {level!r}.")

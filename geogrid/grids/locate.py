@@ -12,10 +12,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
-import psycopg
-from django.db import connection
-
 from geogrid.core.crs import point_to_storage
+from geogrid.core.db import raw_cursor
 
 # The common case in one round trip: the lowest-coded active grid of the finest level covering
 # the point, then its ancestors by code prefix (codes carry their ancestry; unique index). Only
@@ -108,16 +106,11 @@ class Location:
         }
 
 
-def _raw_cursor() -> psycopg.Cursor:
-    connection.ensure_connection()
-    # Django wraps psycopg with client-side binding, which cannot prepare; a plain psycopg
-    # cursor on the same connection (same transaction) can.
-    return psycopg.Cursor(connection.connection)
-
-
 def locate_storage(lon: float, lat: float, *, at: datetime | None = None) -> Location:
     """Locate a point already in the storage CRS (EPSG:4490). Raises OutsideAllGrids."""
-    with _raw_cursor() as cursor:
+    # Django wraps psycopg with client-side binding, which cannot prepare; a plain psycopg
+    # cursor on the same connection (same transaction) can (geogrid/core/db.py).
+    with raw_cursor() as cursor:
         if at is None:
             rows = cursor.execute(LOCATE_SQL, (lon, lat), prepare=True).fetchall()
             if not rows:

@@ -12,9 +12,7 @@ from __future__ import annotations
 import hashlib
 from urllib.parse import urlencode
 
-import psycopg
 from django.conf import settings
-from django.db import connection
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
 from django.views.decorators.http import require_GET
 
@@ -22,7 +20,9 @@ from geogrid.cases.models import CaseStatus
 from geogrid.cases.querysets import CITY_WIDE, CaseScope, case_scope
 from geogrid.components.models import ComponentStatus
 from geogrid.core import params as qp
+from geogrid.core.db import raw_cursor
 from geogrid.core.permissions import user_role
+from geogrid.core.replica import read_from_replica
 from geogrid.tiles.layers import LAYERS, Layer, tile_in_range
 
 MVT = "application/vnd.mapbox-vector-tile"
@@ -106,18 +106,13 @@ def _filters(request: HttpRequest, layer: Layer) -> dict:
     return params
 
 
-def _raw_cursor() -> psycopg.Cursor:
-    connection.ensure_connection()
-    return psycopg.Cursor(connection.connection)
-
-
 def data_version(layer: Layer) -> int:
     """The layer's data version, read before the tile in a statement of its own. The version
     row is updated by the writers' own transactions (migrations/0003), so a version seen here
     is committed with its data, and the tile's later snapshot holds at least that data: an
     ETag never names data older than it. (Sending both in psycopg's pipeline mode measured
     slower: its Python bookkeeping costs more than the ~0.1 ms round trip it saves.)"""
-    with _raw_cursor() as cursor:
+    with raw_cursor() as cursor:
         return cursor.execute(VERSION_SQL, (layer.table_version.removeprefix("tiles_version_"),),
                               prepare=True).fetchone()[0]
 
@@ -139,7 +134,15 @@ def _etag(layer: Layer, version: int, request: HttpRequest, scope: CaseScope | N
     return f'"{layer.name}-{version}-{digest}"'
 
 
+def _public_layer(request: HttpRequest, layer: str, **kwargs: object) -> bool:
+    spec = LAYERS.get(layer)
+    return spec is not None and spec.public
+
+
+# Public layers may be a moment old (a read replica); staff layers read the primary, so an
+# editor sees the change just made.
 @require_GET
+@read_from_replica(when=_public_layer)
 def tile(request: HttpRequest, layer: str, z: int, x: int, y: int) -> HttpResponse:
     try:
         spec = _layer(layer)
@@ -162,7 +165,7 @@ def tile(request: HttpRequest, layer: str, z: int, x: int, y: int) -> HttpRespon
         cap = settings.GEOGRID_TILE_MAX_FEATURES
         values = {**params, **spec.parameters(z), "z": z, "x": x, "y": y, "layer": spec.name,
                   "cap": cap, **(_scope_parameters(scope) if scope is not None else {})}
-        with _raw_cursor() as cursor:
+        with raw_cursor() as cursor:
             body, count = cursor.execute(spec.sql(z), values, prepare=True).fetchone()
         response = HttpResponse(bytes(body or b""), content_type=MVT)
         response["X-Tile-Features"] = str(count)
@@ -175,6 +178,7 @@ def tile(request: HttpRequest, layer: str, z: int, x: int, y: int) -> HttpRespon
 
 
 @require_GET
+@read_from_replica(when=_public_layer)
 def tilejson(request: HttpRequest, layer: str) -> HttpResponse:
     try:
         spec = _layer(layer)
