@@ -259,7 +259,9 @@ def create_backup(*, database: Database, media_root: Path, output_dir: Path,
     folder = final.with_name(final.name + PARTIAL)
     if final.exists() or folder.exists():
         raise BackupError(f"{final} exists already; wait a second and run the backup again.")
-    folder.mkdir(parents=True)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    # Owner only: a backup holds reporters' names, phone numbers and photos.
+    folder.mkdir(mode=0o700)
     try:
         manifest = _write_backup(database, media_root, folder, progress)
         manifest["created_at"] = stamp.isoformat(timespec="seconds")

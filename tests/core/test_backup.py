@@ -17,7 +17,13 @@ from django.db import connection
 from django.test import override_settings
 from psycopg import sql
 
-from geogrid.core.backup import Database, prune_backups, sha256_file, user_relations
+from geogrid.core.backup import (
+    Database,
+    database_contents,
+    prune_backups,
+    sha256_file,
+    user_relations,
+)
 
 MEDIA_FILES = {
     "photos/2026/12/03/0f3a9c.jpg": b"\xff\xd8\xff\xe0" + bytes(range(256)) * 40,
@@ -118,6 +124,7 @@ def test_backup_folder_holds_a_dump_the_media_and_a_manifest_of_checksums(backup
     assert set(manifest["files"]) == {"database.dump"} | {f"media/{n}" for n in MEDIA_FILES}
     for name, entry in manifest["files"].items():
         assert entry == {"sha256": sha256_file(folder / name), "size": (folder / name).stat().st_size}
+    assert folder.stat().st_mode & 0o077 == 0  # personal data: owner only
     sums = (folder / "SHA256SUMS").read_text(encoding="utf-8").splitlines()
     assert f"{manifest['files']['database.dump']['sha256']}  database.dump" in sums
 
@@ -137,6 +144,27 @@ def test_backup_round_trip_restores_every_row_geometry_and_media_file(backup, ta
                                        "public.components_component.geom"))
     assert _media_sums(restored_media) == {
         name: hashlib.sha256(content).hexdigest() for name, content in MEDIA_FILES.items()}
+
+
+def test_restore_that_fails_midway_leaves_an_empty_database_and_no_media(backup, target,
+                                                                         tmp_path):
+    # A dump cut short after its manifest was rewritten to match (a copy that broke before
+    # the checksums were made): the manifest passes, pg_restore fails in the data.
+    copy = tmp_path / backup["folder"].name
+    shutil.copytree(backup["folder"], copy)
+    dump = copy / "database.dump"
+    with dump.open("r+b") as handle:
+        handle.truncate(int(dump.stat().st_size * 0.7))
+    manifest = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
+    manifest["files"]["database.dump"] = {"sha256": sha256_file(dump),
+                                          "size": dump.stat().st_size}
+    (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    with pytest.raises(CommandError, match="pg_restore failed"):
+        call_command("restore", str(copy), database_name=target, media_root=tmp_path / "media")
+    with Database.from_settings(name=target).connect() as conn:
+        assert database_contents(conn) == []  # one transaction: nothing of it stayed
+    assert not (tmp_path / "media").exists()
+    assert not (tmp_path / ".media.restoring").exists()
 
 
 @pytest.mark.parametrize("change", ["dump byte flipped", "media file edited", "file added"])
