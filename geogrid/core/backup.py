@@ -287,6 +287,10 @@ def _write_backup(database: Database, media_root: Path, folder: Path,
         pg_dump = pg_tool("pg_dump", versions["postgresql_num"])
         progress(f"Database {database.describe()}: PostgreSQL {versions['postgresql']}, "
                  f"PostGIS {versions['postgis']}.")
+        # This session sits idle in its transaction while pg_dump runs, and counts big tables:
+        # server-wide limits meant for the application must not end it.
+        conn.execute("SET idle_in_transaction_session_timeout = 0")
+        conn.execute("SET statement_timeout = 0")
         # One snapshot for the dump and for what the manifest says about it (module docstring).
         conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         snapshot = conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
@@ -403,8 +407,12 @@ def _target_connection(database: Database, progress: Progress) -> Iterator[psyco
     """Connect to the target, creating it first when it does not exist."""
     try:
         conn = database.connect()
-    except BackupError:
-        with database.connect(dbname="postgres") as admin:
+    except BackupError as first:
+        try:
+            admin = database.connect(dbname="postgres")
+        except BackupError:
+            raise first from None  # the server itself is unreachable: say so for the target
+        with admin:
             exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s",
                                    (database.name,)).fetchone()
             if exists:
@@ -419,6 +427,7 @@ def _target_connection(database: Database, progress: Progress) -> Iterator[psyco
         progress(f"Created the empty database {database.describe()}.")
         conn = database.connect()
     with conn:
+        conn.execute("SET statement_timeout = 0")  # ANALYZE and counts of big tables
         yield conn
 
 
