@@ -23,7 +23,8 @@ endif
 GUNICORN = GEOGRID_DEBUG=0 GEOGRID_HTTPS=$${GEOGRID_HTTPS:-0} GEOGRID_BIND=$(HOST):$(PORT) \
 	$(VENV)/bin/gunicorn --config gunicorn.conf.py
 
-.PHONY: help system-deps venv db db-stop migrate static demo serve dev test lint fmt bench messages clean
+.PHONY: help system-deps venv db db-stop migrate static demo serve dev test lint fmt bench messages clean \
+	backup restore
 
 help:
 	@echo "make demo      install everything, start the embedded PostGIS, load the demo city, serve :$(PORT) (gunicorn)"
@@ -32,6 +33,8 @@ help:
 	@echo "make test      install everything and run the whole suite (pytest on PostGIS, ruff, migrations check)"
 	@echo "make bench     run the benchmarks in bench/ (never part of make test)"
 	@echo "make db        start the embedded PostGIS cluster (var/pgdata);  make db-stop stops it"
+	@echo "make backup    pg_dump of the database + the media folder, with checksums, in var/backups/<time>/"
+	@echo "make restore FILE=var/backups/<time> [DB=name]   verify it, restore into an EMPTY database"
 
 # Debian packages: installed only when one is missing, so a second run costs nothing.
 var/.system-deps: Makefile
@@ -101,6 +104,16 @@ test: db
 	$(VENV)/bin/ruff check .
 	$(MANAGE) makemigrations --check --dry-run
 	$(VENV)/bin/pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+# Backups (geogrid/core/backup.py): KEEP=n deletes all but the newest n afterwards.
+backup: db
+	$(MANAGE) backup $(if $(KEEP),--keep $(KEEP))
+
+# Into the configured database, or DB=name on the same server (created if missing); either
+# must be empty.
+restore: db
+	@if [ -z "$(FILE)" ]; then echo "Give the backup: make restore FILE=var/backups/<time> [DB=name]"; exit 2; fi
+	$(MANAGE) restore "$(FILE)" $(if $(DB),--database "$(DB)")
 
 bench: db
 	$(PY) -m bench $(BENCH_ARGS)

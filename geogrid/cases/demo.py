@@ -12,8 +12,8 @@ from typing import Any
 import numpy as np
 from django.conf import settings
 
-from geogrid.cases.models import Case, CaseClass, Open311Key
-from geogrid.core.demo import DemoStep
+from geogrid.cases.models import Case, CaseClass, Channel, Open311Key
+from geogrid.core.demo import DemoStep, database_dir
 
 DEMO_DISTRICT = "110101"
 DEMO_CASES = 240
@@ -24,8 +24,15 @@ DEMO_CLASSES = {"06010": 8, "06012": 6, "06036": 5, "09009": 5, "09010": 4, "070
 # How far each demo case gets: (final status, share).
 PATHS = [("reported", 0.2), ("accepted", 0.05), ("filed", 0.1), ("dispatched", 0.25),
          ("handled", 0.1), ("checked", 0.05), ("closed", 0.2), ("rejected", 0.05)]
-KEY_FILE = Path(settings.BASE_DIR) / "var" / "demo" / "open311-key.txt"
 KEY_NAME = "demo-client"
+DEMO_DESCRIPTION = "演示数据：巡查发现的问题"
+
+
+def key_file() -> Path:
+    """The demo client's Open311 key, in the folder of the database it belongs to
+    (var/demo/<host-port-name>/open311-key.txt): `make bench` loads the demo into a second
+    database, which must not overwrite the key of the first."""
+    return database_dir() / "open311-key.txt"
 
 
 def _steps_to(final: str) -> list[tuple[str, str, str]]:
@@ -42,20 +49,38 @@ def _steps_to(final: str) -> list[tuple[str, str, str]]:
 
 
 def _open311_key(lines: list[str]) -> None:
-    from geogrid.cases.services import create_open311_key
+    """Print a key this database accepts: the one in the file when the database still holds it
+    (active, same hash); otherwise a new one, by creating the client or rotating its key (an
+    audited service call), written to the file. The file is only a copy of a secret the
+    database holds as a hash, so the database decides."""
+    from geogrid.cases.services import create_open311_key, open311_key_accepts, rotate_open311_key
 
-    if KEY_FILE.exists() and Open311Key.objects.filter(name=KEY_NAME, active=True).exists():
-        key = KEY_FILE.read_text(encoding="utf-8").strip()
-    else:
-        # The key is shown once and only its hash is stored: a lost file means a new key.
-        Open311Key.objects.filter(name=KEY_NAME).delete()
+    path = key_file()
+    key = path.read_text(encoding="utf-8").strip() if path.exists() else ""
+    record = Open311Key.objects.filter(name=KEY_NAME).first()
+    if record is None:
         _, key = create_open311_key(name=KEY_NAME)
-        KEY_FILE.parent.mkdir(parents=True, exist_ok=True)
-        KEY_FILE.write_text(key + "\n", encoding="utf-8")
+        _write_key(path, key)
+    elif not key or not open311_key_accepts(record, key):
+        why = ("no key file for this database" if not key else
+               "the key file and the database disagree")
+        key = rotate_open311_key(key=record, reason=f"load_demo: {why}")
+        _write_key(path, key)
+        lines.append(f"Open311: {why}; the key of '{KEY_NAME}' was rotated.")
     site = os.environ.get("GEOGRID_PUBLIC_URL", "http://127.0.0.1:8000")
-    where = KEY_FILE.relative_to(settings.BASE_DIR)
+    try:
+        where = path.relative_to(settings.BASE_DIR)
+    except ValueError:
+        where = path
     lines.append(f"Open311 GeoReport v2 at {site.rstrip('/')}/open311/v2/discovery.json — "
                  f"api_key for '{KEY_NAME}': {key} (kept in {where})")
+
+
+def _write_key(path: Path, key: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Only the owner reads it: it is a working credential of this database.
+    path.touch(mode=0o600, exist_ok=True)
+    path.write_text(key + "\n", encoding="utf-8")
 
 
 def _point_inside(geom: Any, rng: np.random.Generator) -> Any:
@@ -116,9 +141,9 @@ def demo_step(context: dict[str, Any], progress: Callable[..., Iterable]) -> lis
             candidates = units
         _, geom = candidates[int(rng.integers(len(candidates)))]
         at = _point_inside(geom, rng)
-        result = submit_report(actor=inspector, channel="inspector",
+        result = submit_report(actor=inspector, channel=Channel.INSPECTOR,
                                service_code=str(classes[index]), x=at.x, y=at.y,
-                               description="演示数据：巡查发现的问题")
+                               description=DEMO_DESCRIPTION)
         case = result.case
         for to, who, reason in _steps_to(str(finals[index])):
             # The demo handler works for four departments; admins act for the others.
@@ -130,4 +155,19 @@ def demo_step(context: dict[str, Any], progress: Callable[..., Iterable]) -> lis
     return lines
 
 
-CASES_STEP = DemoStep(name="cases", order=30, run=demo_step)
+def foreign_cases() -> list[str]:
+    """Cases the demo step did not report (it reports as the demo inspector, in the demo
+    district, with DEMO_DESCRIPTION) and Open311 clients other than the demo's."""
+    lines = []
+    others = Case.objects.exclude(district_code=DEMO_DISTRICT, channel=Channel.INSPECTOR,
+                                  reporter__username="inspector",
+                                  description=DEMO_DESCRIPTION).count()
+    if others:
+        lines.append(f"{others:,} case(s) not reported by the demo")
+    keys = Open311Key.objects.exclude(name=KEY_NAME).count()
+    if keys:
+        lines.append(f"{keys:,} Open311 client key(s) other than '{KEY_NAME}'")
+    return lines
+
+
+CASES_STEP = DemoStep(name="cases", order=30, run=demo_step, foreign=foreign_cases)

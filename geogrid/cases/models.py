@@ -359,3 +359,14 @@ class Open311Key(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class Open311KeyEvent(AuditEvent):
+    """Every change of a client system's key: created, revoked, rotated (a new secret for the
+    same client). Details hold the key prefixes, never a key."""
+
+    key = models.ForeignKey(Open311Key, related_name="events", **AUDITED_OBJECT)
+
+    class Meta(AuditEvent.Meta):
+        verbose_name = _("Open311 密钥记录")
+        verbose_name_plural = _("Open311 密钥记录")

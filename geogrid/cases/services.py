@@ -39,6 +39,7 @@ from geogrid.cases.models import (
     CaseStatus,
     Channel,
     Open311Key,
+    Open311KeyEvent,
     PhotoStage,
     RoutedBy,
 )
@@ -758,6 +759,8 @@ def create_open311_key(*, name: str, actor: Any = None) -> tuple[Open311Key, str
     record = Open311Key.objects.create(name=name, key_hash=hash_key(key), prefix=key[:6])
     log_on_commit(logger, "open311 key created", key_id=record.pk,
                   actor_id=getattr(actor, "pk", None))
+    Open311KeyEvent.objects.create(key=record, action="created", actor=actor,
+                                   details={"prefix": record.prefix})
     return record, key
 
 
@@ -772,7 +775,33 @@ def revoke_open311_key(*, key: Open311Key, actor: Any = None) -> bool:
     if updated:
         log_on_commit(logger, "open311 key revoked", key_id=key.pk,
                       actor_id=getattr(actor, "pk", None))
+        Open311KeyEvent.objects.create(key=key, action="revoked", actor=actor,
+                                       details={"prefix": key.prefix})
     return bool(updated)
+
+
+@transaction.atomic
+def rotate_open311_key(*, key: Open311Key, actor: Any = None, reason: str = "") -> str:
+    """A new secret for the same client system: the old secret stops working at once, the
+    record (and the cases that name it as their source) stays, active again if it was revoked.
+    Locks the key row; writes an Open311KeyEvent "rotated" with both prefixes and the reason.
+    Returns the new key (shown once; only its hash is stored)."""
+    record = Open311Key.objects.select_for_update().get(pk=key.pk)
+    old_prefix = record.prefix
+    secret = secrets.token_urlsafe(24)
+    record.key_hash, record.prefix = hash_key(secret), secret[:6]
+    record.active, record.revoked_at, record.revoked_by = True, None, ""
+    record.save(update_fields=["key_hash", "prefix", "active", "revoked_at", "revoked_by"])
+    Open311KeyEvent.objects.create(
+        key=record, action="rotated", actor=actor,
+        details={"old_prefix": old_prefix, "prefix": record.prefix, "reason": reason})
+    key.refresh_from_db()
+    return secret
+
+
+def open311_key_accepts(record: Open311Key, key: str) -> bool:
+    """Whether `key` is the secret of this active record (what an Open311 POST would check)."""
+    return record.active and record.key_hash == hash_key(key.strip())
 
 
 def open311_key_for(key: str) -> Open311Key | None:
@@ -783,7 +812,7 @@ def open311_key_for(key: str) -> Open311Key | None:
 
 __all__ = [
     "CaseKind", "Duplicate", "IntakeResult", "ReportError", "TransitionError",
-    "TransitionForbidden", "create_open311_key", "revoke_open311_key", "escalate_case", "find_duplicates",
+    "TransitionForbidden", "create_open311_key", "revoke_open311_key", "rotate_open311_key", "escalate_case", "find_duplicates",
     "flag_overdue", "load_calendar", "submit_report", "transition_case", "work_calendar",
 ]
 

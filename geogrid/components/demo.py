@@ -189,4 +189,17 @@ def demo_step(context: dict[str, Any], progress: Callable[..., Iterable]) -> lis
     return lines
 
 
-COMPONENTS_STEP = DemoStep(name="components", order=20, run=demo_step)
+def foreign_components() -> list[str]:
+    from geogrid.components.models import CodeScheme
+
+    # The demo's components all come from one import of its generated file (either scheme).
+    demo_files = [f"components-{scheme}.gpkg" for scheme in CodeScheme.values]
+    others = Component.objects.exclude(district_code=DEMO_DISTRICT,
+                                       import_batch__file_name__in=demo_files).count()
+    if others:
+        return [f"{others:,} component(s) not imported from the demo inventory"]
+    return []
+
+
+COMPONENTS_STEP = DemoStep(name="components", order=20, run=demo_step,
+                           foreign=foreign_components)

@@ -34,6 +34,9 @@ from geogrid.grids.services import (
 )
 
 DISTRICT_CODE = "110101"
+# Districts whose grids a demo database may hold: the demo city, and the synthetic benchmark city
+# that `make bench` adds beside it in its own database (bench/synthetic_city.py, DISTRICT_CODE).
+DEMO_DISTRICTS = {DISTRICT_CODE: "the demo city 东城区", "110105": "the synthetic bench city"}
 GIS_DATA = Path(settings.BASE_DIR) / "gis_data"
 COMMUNITY_TARGET_M2 = 250_000.0
 UNIT_TARGET_M2 = 10_000.0
@@ -206,4 +209,17 @@ def demo_step(context: dict[str, Any], progress: Callable[..., Iterable]) -> lis
     return lines
 
 
-GRIDS_STEP = DemoStep(name="grids", order=10, run=demo_step)
+def foreign_grids() -> list[str]:
+    from django.db.models import Q
+
+    inside = Q()
+    for code in DEMO_DISTRICTS:
+        inside |= Q(code__startswith=code)
+    others = Grid.objects.exclude(inside).count()
+    if others:
+        return [f"{others:,} grid(s) outside the demo districts "
+                f"({', '.join(f'{c} {what}' for c, what in DEMO_DISTRICTS.items())})"]
+    return []
+
+
+GRIDS_STEP = DemoStep(name="grids", order=10, run=demo_step, foreign=foreign_grids)

@@ -36,7 +36,8 @@ def demo_city(transactional_db):
     load_departments()
     load_component_classes("gbt47678")
     load_component_classes("cjt214")
-    context: dict = {}
+    # A demo database in a debug process, as `make demo` loads it: the well-known password.
+    context: dict = {"demo_passwords": True}
     for step in demo_steps():
         if step.name != "components":
             step.run(context, lambda items, **kwargs: items)

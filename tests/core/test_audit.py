@@ -13,7 +13,7 @@ from tests import factories
 from tests.geometry import point
 
 AUDIT_TABLES = ["grids_gridevent", "components_componentevent", "components_componentimport",
-                "cases_caseevent"]
+                "cases_caseevent", "cases_open311keyevent"]
 
 
 @pytest.mark.parametrize("table", AUDIT_TABLES)

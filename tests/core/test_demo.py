@@ -1,30 +1,49 @@
 """The demo (load_demo: users, the city's grids, its component inventory, cases) loads from the
-real reference data, passes its own checks, and loads only once."""
+real reference data, passes its own checks, and loads only once; it refuses production settings
+and databases with other data unless forced, and its Open311 key file belongs to one database."""
 
 from __future__ import annotations
 
-import pytest
-from django.core.management import call_command
-from django.db import connection
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
-from geogrid.accounts.models import User
+import psycopg
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test import override_settings
+
+from geogrid.accounts.models import Role, User
+from geogrid.cases.demo import key_file
+from geogrid.cases.models import Open311Key, Open311KeyEvent
+from geogrid.cases.services import create_open311_key, open311_key_for, submit_report
 from geogrid.components.models import Component, DepartmentMember
+from geogrid.core.demo import database_label
 from geogrid.grids.locate import locate
 from geogrid.grids.models import Grid
 from geogrid.grids.services import topology_report
+from tests import factories
+from tests.gunicorn import ROOT
+from tests.gunicorn import test_database_url as database_url
 
 
 @pytest.fixture(scope="module")
 def demo_city(django_db_setup, django_db_blocker):
     # Loading takes seconds: once for this module, removed afterwards.
-    with django_db_blocker.unblock():
+    # pytest-django runs tests with DEBUG off; load_demo runs where `make demo` runs it. The
+    # tests' hasher (tests/conftest.py), so that they can check the personas' passwords.
+    with django_db_blocker.unblock(), override_settings(
+            DEBUG=True, PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
         call_command("load_demo", verbosity=0)
         yield
         # Committed rows (not a test transaction): leave the database as the next test expects.
         with connection.cursor() as cursor:
             cursor.execute("TRUNCATE grids_grid, components_componentclass, "
                            "components_department, components_componentserial, accounts_user, "
-                           "cases_calendarday, cases_open311key CASCADE")
+                           "cases_calendarday, cases_open311key, cases_open311keyevent CASCADE")
 
 
 @pytest.mark.django_db
@@ -94,3 +113,160 @@ def test_demo_cases_cover_the_workflow_and_an_open311_key_is_printed(demo_city, 
     out = capsys.readouterr().out
     key = out.split("api_key for 'demo-client': ")[1].split()[0]
     assert open311_key_for(key) == Open311Key.objects.get(name="demo-client")
+
+
+@pytest.fixture(autouse=True)
+def _debug_on(settings):
+    # pytest-django turns DEBUG off for every test; load_demo is a debug-process tool, so the
+    # tests run it as `make demo` does unless they turn debug off themselves.
+    settings.DEBUG = True
+
+
+def _printed_key(out: str) -> str:
+    return out.split("api_key for 'demo-client': ")[1].split()[0]
+
+
+# --- Guards: debug off, non-demo data, --force ----------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_loaded_demo_database_counts_as_demo_only(demo_city):
+    from geogrid.core.demo import foreign_data
+
+    assert foreign_data() == []
+
+
+@pytest.mark.django_db
+def test_load_demo_refuses_cases_and_open311_clients_the_demo_did_not_make(demo_city):
+    submit_report(actor=None, channel="hotline", service_code="06010", x=116.4005, y=39.9105,
+                  crs=4326, description="井盖缺失")
+    create_open311_key(name="city-app")
+    with pytest.raises(CommandError) as refused:
+        call_command("load_demo", verbosity=0)
+    message = str(refused.value)
+    assert "1 case(s) not reported by the demo" in message
+    assert "1 Open311 client key(s) other than 'demo-client'" in message
+
+
+@pytest.mark.django_db
+def test_load_demo_refuses_components_not_from_the_demo_inventory(demo_city):
+    Component.objects.filter(pk=Component.objects.order_by("pk").values("pk")[:1]).update(
+        import_batch=None)
+    with pytest.raises(CommandError, match=r"1 component\(s\) not imported from the demo"):
+        call_command("load_demo", verbosity=0)
+
+
+@pytest.mark.django_db
+def test_load_demo_force_with_debug_off_leaves_no_usable_demo_password(demo_city, settings,
+                                                                      capsys):
+    # The personas of the module's demo were made with the well-known password (debug on).
+    assert User.objects.get(username="planner").check_password("geogrid-demo")
+    settings.DEBUG = False
+    call_command("load_demo", force=True)
+    captured = capsys.readouterr()
+    assert "geogrid-demo" not in captured.out
+    assert "UNUSABLE" in captured.out and "GEOGRID_DEBUG is off" in captured.err
+    for user in User.objects.all():
+        assert not user.has_usable_password(), user.username
+
+
+@pytest.mark.django_db
+def test_load_demo_force_beside_other_data_disarms_the_demo_password(demo_city, capsys):
+    factories.user("wang.clerk", Role.OPERATOR)
+    with pytest.raises(CommandError, match="other than the demo personas"):
+        call_command("load_demo", verbosity=0)
+    call_command("load_demo", force=True)
+    captured = capsys.readouterr()
+    assert "UNUSABLE" in captured.out and "geogrid-demo" not in captured.out
+    assert "holds data the demo did not make" in captured.err
+    assert not User.objects.get(username="admin").has_usable_password()
+
+
+# --- The Open311 key file belongs to one database ------------------------------------------
+
+
+def test_database_label_names_host_port_and_database_safely(settings):
+    from django.db import connections
+
+    db = connections["default"].settings_dict
+    saved = dict(db)
+    try:
+        db.update(HOST="db.example/../x", PORT=5433, NAME="geo grid")
+        assert database_label() == "db.example_.._x-5433-geo_grid"
+        db.update(HOST="", PORT="", NAME="geogrid")
+        assert database_label() == "local-5432-geogrid"
+    finally:
+        db.clear()
+        db.update(saved)
+
+
+@pytest.mark.django_db
+def test_load_demo_rotates_the_key_when_the_file_and_the_database_disagree(demo_city, capsys):
+    record = Open311Key.objects.get(name="demo-client")
+    key_file().write_text("a-key-of-another-database\n", encoding="utf-8")
+    call_command("load_demo")
+    out = capsys.readouterr().out
+    key = _printed_key(out)
+    assert "the key file and the database disagree" in out and "rotated" in out
+    assert open311_key_for(key) == record  # same client record, new secret
+    assert key_file().read_text(encoding="utf-8").strip() == key
+    event = Open311KeyEvent.objects.filter(key=record, action="rotated").latest("id")
+    assert event.details["prefix"] == key[:6] and key not in str(event.details)
+
+
+@pytest.mark.django_db
+def test_load_demo_reactivates_a_revoked_demo_key_by_rotation(demo_city, capsys):
+    from geogrid.cases.services import revoke_open311_key
+
+    record = Open311Key.objects.get(name="demo-client")
+    revoke_open311_key(key=record)
+    call_command("load_demo")
+    key = _printed_key(capsys.readouterr().out)
+    assert open311_key_for(key) == record
+
+
+@pytest.fixture
+def second_database():
+    # Database B of the reported scenario, on the same server; dropped afterwards with its
+    # demo folder.
+    name = f"{connection.settings_dict['NAME']}_demo_b"
+    params = connection.settings_dict
+    admin = dict(host=params.get("HOST") or "127.0.0.1", port=params.get("PORT") or 5432,
+                 user=params.get("USER") or None, password=params.get("PASSWORD") or None,
+                 dbname="postgres", autocommit=True)
+    with psycopg.connect(**admin) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = database_url().rsplit("/", 1)[0] + "/" + name
+    label = "-".join(database_label().split("-")[:2] + [name])
+    yield url, ROOT / "var" / "demo" / label
+    with psycopg.connect(**admin) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    shutil.rmtree(ROOT / "var" / "demo" / label, ignore_errors=True)
+
+
+def _manage(url: str, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "geogrid.settings", "DATABASE_URL": url,
+           "GEOGRID_DEBUG": "1", "PYTHONUNBUFFERED": "1"}
+    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+@pytest.mark.django_db
+def test_demo_then_bench_then_demo_prints_a_key_database_a_accepts(demo_city, second_database,
+                                                                   capsys):
+    # Issue 11: `make demo`, `make bench` (the demo into geogrid_bench), `make demo` printed an
+    # Open311 key that the first database refused.
+    url_b, folder_b = second_database
+    call_command("load_demo")
+    first = _printed_key(capsys.readouterr().out)
+    for args in (("migrate", "-v0"), ("load_demo",)):
+        done = _manage(url_b, *args)
+        assert done.returncode == 0, done.stderr[-2000:]
+    key_b = _printed_key(done.stdout)
+    assert (folder_b / "open311-key.txt").read_text(encoding="utf-8").strip() == key_b
+    call_command("load_demo")
+    again = _printed_key(capsys.readouterr().out)
+    assert again == first != key_b  # A's own file, untouched by B: no rotation needed
+    assert open311_key_for(again) == Open311Key.objects.get(name="demo-client")
+    assert Path(key_file()).parent != folder_b
