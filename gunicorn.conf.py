@@ -80,18 +80,15 @@ control_socket_disable = True
 # both, so gunicorn needs no proxy settings of its own.
 
 # --- Logging ----------------------------------------------------------------------------------
-# One access-log line per request to stdout (journald keeps it under systemd);
-# GEOGRID_ACCESS_LOG=0 turns it off, e.g. once the application's own request log is on.
-# The error log (worker starts, timeouts, tracebacks gunicorn catches) goes to stderr.
-accesslog = "-" if _bool("GEOGRID_ACCESS_LOG", True) else None
+# gunicorn's own lines (start-up, worker timeouts and crashes) in the application's JSON format,
+# on stderr (journald keeps them under systemd), through geogrid/core/logs.py. The application
+# writes one richer line per request itself (route, status, duration, user id, request id), so
+# gunicorn's access log is off unless GEOGRID_ACCESS_LOG=1; its lines are then rebuilt from safe
+# fields only (method, path without the query string, status, duration, request id).
+from geogrid.core.logs import gunicorn_logconfig_dict  # noqa: E402  (after the helpers above)
+
+_access_log = _bool("GEOGRID_ACCESS_LOG", False)
+logconfig_dict = gunicorn_logconfig_dict(access_log=_access_log)
+accesslog = "-" if _access_log else None
 errorlog = "-"
 loglevel = os.environ.get("GEOGRID_WEB_LOG_LEVEL", "info")
-# gunicorn's default line format: the URL may hold search words but never a credential (an
-# Open311 key in the URL is refused, tokens travel in headers).
-
-# >>> JSON logging hook (lead engineer): geogrid/core/logs.py provides the structured logging
-# configuration; point gunicorn at it here, e.g.
-#     logconfig_dict = geogrid.core.logs.gunicorn_logconfig()
-# so gunicorn's access and error lines become JSON with the request id. Until then gunicorn's
-# default text logging above stays in effect.
-# <<< JSON logging hook
