@@ -98,7 +98,6 @@ def test_probes_answer_any_host_over_plain_http_with_production_settings(db, set
     settings.DEBUG = False
     settings.ALLOWED_HOSTS = ["grid.example.gov.cn"]
     settings.SECURE_SSL_REDIRECT = True
-    settings.SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
     # A load balancer probes by the server's address, over HTTP.
     probe = Client(HTTP_HOST="10.0.0.7:8000")
     assert probe.get("/healthz").status_code == 200
