@@ -79,8 +79,10 @@ static: venv var/secret-key
 	GEOGRID_DEBUG=0 $(MANAGE) collectstatic --noinput -v0
 
 # load_demo runs with debug on: it refuses a production (debug-off) database without --force.
+# Its thousands of service log lines (one per demo case transition) are left out: it prints
+# its own progress.
 demo: migrate static
-	GEOGRID_DEBUG=1 GEOGRID_PUBLIC_URL=http://$(HOST):$(PORT) $(MANAGE) load_demo
+	GEOGRID_DEBUG=1 GEOGRID_LOG_LEVEL=ERROR GEOGRID_PUBLIC_URL=http://$(HOST):$(PORT) $(MANAGE) load_demo
 	@echo "GeoGrid is serving on http://$(HOST):$(PORT)/  (Ctrl-C stops; make db-stop stops the database)"
 	$(GUNICORN)
 
