@@ -40,12 +40,18 @@ wsgi_app = "geogrid.wsgi:application"
 bind = [address.strip() for address in
         os.environ.get("GEOGRID_BIND", "127.0.0.1:8000").split(",") if address.strip()]
 
-# Sync workers: requests are short and CPU-bound (PostGIS does the heavy part, but tiles and
-# JSON are built in the worker). The classic 2 × cores + 1 keeps every core busy while some
-# workers wait on the database. Each worker holds one database connection (CONN_MAX_AGE), so
-# workers × servers must stay below the database's max_connections.
-workers = _int("GEOGRID_WEB_WORKERS", 2 * multiprocessing.cpu_count() + 1)
-worker_class = "sync"
+# Threaded workers (gthread), not sync ones: a sync worker that accepts a connection blocks until
+# the client sends a request on it, and browsers open spare connections they may never use
+# (preconnect) — with nothing buffering in front (make serve, make demo), two such sockets stall
+# two sync workers until gunicorn kills them. gthread waits for a request in a poller and only
+# then hands the connection to a thread, and keeps idle keep-alive connections the same way.
+# One process per core plus one keeps every core busy (the threads of one process share its
+# GIL, so they cover database waits, not CPU). Each thread holds its own database connection
+# (CONN_MAX_AGE), so workers × threads × servers must stay below the database's
+# max_connections (100 by default; 12 on a 2-core server with the defaults).
+workers = _int("GEOGRID_WEB_WORKERS", multiprocessing.cpu_count() + 1)
+worker_class = "gthread"
+threads = _int("GEOGRID_WEB_THREADS", 4)
 
 # A request that runs longer than this is killed (the worker restarts). It is kept above the
 # database's statement_timeout for web requests (GEOGRID_STATEMENT_TIMEOUT_S, 30 s), so a slow
