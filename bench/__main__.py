@@ -15,7 +15,7 @@ import numpy as np
 import shapely
 
 import bench  # noqa: F401  (sets Django up before the imports below touch the ORM)
-from bench import assign, cases, components, heat, locate, nearest, tiles, topology
+from bench import assign, cases, components, heat, locate, nearest, soak, tiles, topology
 from bench.common import Result, table, write_json
 from bench.synthetic_city import (
     COMMUNITY_CODE,
@@ -28,7 +28,7 @@ from geogrid.grids.assignment import GridIndex
 
 DEMO_DISTRICT = "110101"  # geogrid.grids.demo.DISTRICT_CODE; loaded by `manage.py load_demo`
 BENCHMARKS = ("locate", "assign", "topology", "nearest", "import", "intake", "http", "tiles",
-              "heat")
+              "heat", "soak")
 
 
 def _arguments(argv: list[str]) -> argparse.Namespace:
@@ -51,6 +51,10 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
                         help="gunicorn sync workers (default 4)")
     parser.add_argument("--tiles", type=int, default=60,
                         help="tiles requested per layer and zoom (default 60)")
+    parser.add_argument("--soak-seconds", type=float, default=120,
+                        help="length of the soak test's mixed load (default 120 s)")
+    parser.add_argument("--soak-rate", type=float, default=20,
+                        help="requests/s of the soak test (default 20)")
     parser.add_argument("--strict", action="store_true",
                         help="exit with status 1 when a target is missed")
     parser.add_argument("--drop-synthetic", action="store_true",
@@ -166,6 +170,11 @@ def main(argv: list[str]) -> int:
         print("\n[heat] reports per unit grid over 1,000,000 reports through gunicorn",
               flush=True)
         results += heat.run()
+
+    if "soak" in chosen and len(demo):
+        print(f"\n[soak] {args.soak_seconds:g} s of mixed load through gunicorn", flush=True)
+        results += soak.run(demo, synthetic, seconds=args.soak_seconds, rate=args.soak_rate,
+                            workers=args.workers, concurrency=args.concurrency)
 
     print()
     print(table(results))
