@@ -376,6 +376,24 @@ def test_geopackage_with_points_and_polygons(city, manhole_class, area_class, ad
     assert area.code == "110101" + area_class.code + "000001"
 
 
+def test_texts_longer_than_their_columns_are_rejected_counting_characters(
+        city, manhole_class, admin_user, tmp_path):
+    path = write_csv(tmp_path, [
+        manhole_row(20, 180, GLBJMC="井" * 100),  # 100 characters (300 bytes): fits
+        manhole_row(40, 180, GLBJMC="井" * 101),
+        manhole_row(60, 180, material="m" * 51),
+        manhole_row(80, 180, location_description="路" * 257),
+        manhole_row(60, 120, GLBJMC="井" * 101),  # the same long name again
+    ])
+    report = import_components(path=path, actor=admin_user)
+    assert [r.row for r in report.rejected] == [2, 3, 4, 5]
+    assert problems(report, 2) == "Its name is longer than 100 characters."
+    assert problems(report, 3) == "Its material is longer than 50 characters."
+    assert problems(report, 4) == "Its location description is longer than 256 characters."
+    assert problems(report, 5) == "Its name is longer than 100 characters."
+    assert report.reason_counts == {"bad_value": 4}
+
+
 def test_point_ewkb_is_the_bytes_shapely_writes():
     rng = np.random.default_rng(5)
     x = np.concatenate([rng.uniform(-180, 180, 500), [0.0, -0.0, 116.397_128_1, 180.0]])
