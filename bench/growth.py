@@ -37,6 +37,7 @@ import sys
 import time
 from dataclasses import asdict
 from typing import Any
+from urllib.parse import quote
 
 import psycopg
 
@@ -74,8 +75,9 @@ def _url(name: str) -> str:
     from django.conf import settings
 
     db = settings.DATABASES["default"]
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
-    return f"postgis://{auth}@{db['HOST']}:{db['PORT']}/{name}"
+    auth = quote(db["USER"] or "", safe="") + (f":{quote(db['PASSWORD'], safe='')}"
+                                               if db["PASSWORD"] else "")
+    return f"postgis://{auth}@{db['HOST']}:{db['PORT']}/{quote(name, safe='')}"
 
 
 def _admin() -> psycopg.Connection:
