@@ -14,14 +14,16 @@ loops run only over rejected rows (to word their messages), classes, departments
 Writing (commit), in one transaction: one ComponentImport audit record (who, when, which file,
 what it created), then one binary COPY straight into components_component, every row pointing
 at that record (Component.import_batch: its history starts there, as a drawn component's starts
-with a 'created' event). The COPY stream is encoded with numpy in slices of 50,000 rows while a
-writer thread sends the previous slice, so encoding overlaps the server's inserting. Rows are
+with a 'created' event). The COPY's columns are prepared and encoded with numpy in slices of
+50,000 rows (points' EWKB included) while a writer thread sends the previous slice, so the
+server starts on the first rows at once and preparing overlaps its inserting. Rows are
 written, and new serials numbered, grid by grid and north→south, west→east inside a grid: the
 GiST and code indexes then fill page by page (measured: half the insert time of file order).
 
-Measured on 1,000,000 points (2 cores, embedded PostGIS, `make bench`): 21–26 s end to end for
-a CSV or a GeoPackage — reading and checks ~5 s, the COPY 15–21 s (the table's five indexes and two
-check constraints: ~3 s without them). Earlier designs and what they cost: a staging table plus
+Measured on 1,000,000 points (2 shared cores, embedded PostGIS, `make bench`): 15–17 s end to
+end for a CSV (20 s for a GeoPackage) beside ogr2ogr's 5–7 s for the same file into a new table —
+reading and checks ~2.5 s, the COPY 12–15 s (the table's five live indexes and two check
+constraints: ~3 s without them; the GiST index alone ~5 s; bench/README.md). Earlier designs and what they cost: a staging table plus
 INSERT … SELECT with one 'imported' event per row, 36 s; the same with foreign-key triggers
 re-checking every reference this import has already checked, 54–58 s. A superuser skips those
 triggers for the COPY (as pg_restore --disable-triggers does); other roles keep them, checked
