@@ -15,7 +15,7 @@ import numpy as np
 import shapely
 
 import bench  # noqa: F401  (sets Django up before the imports below touch the ORM)
-from bench import assign, cases, components, heat, locate, nearest, tiles, topology
+from bench import assign, cases, components, growth, heat, locate, nearest, soak, tiles, topology
 from bench.common import Result, table, write_json
 from bench.synthetic_city import (
     COMMUNITY_CODE,
@@ -28,13 +28,17 @@ from geogrid.grids.assignment import GridIndex
 
 DEMO_DISTRICT = "110101"  # geogrid.grids.demo.DISTRICT_CODE; loaded by `manage.py load_demo`
 BENCHMARKS = ("locate", "assign", "topology", "nearest", "import", "intake", "http", "tiles",
-              "heat")
+              "heat", "soak")
+# Not part of the default run: its first run builds a database ten times the synthetic city
+# (about an hour on 2 cores). `--only growth` runs it.
+OPTIONAL = ("growth",)
 
 
 def _arguments(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--only", default=",".join(BENCHMARKS),
-                        help="comma-separated subset of: " + ", ".join(BENCHMARKS))
+                        help="comma-separated subset of: " + ", ".join(BENCHMARKS + OPTIONAL)
+                        + " (default: all but " + ", ".join(OPTIONAL) + ")")
     parser.add_argument("--points", type=int, default=1_000_000,
                         help="points per bulk assignment (default 1,000,000)")
     parser.add_argument("--calls", type=int, default=5_000,
@@ -51,12 +55,19 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
                         help="gunicorn sync workers (default 4)")
     parser.add_argument("--tiles", type=int, default=60,
                         help="tiles requested per layer and zoom (default 60)")
+    parser.add_argument("--soak-seconds", type=float, default=120,
+                        help="length of the soak test's mixed load (default 120 s)")
+    parser.add_argument("--soak-rate", type=float, default=20,
+                        help="requests/s of the soak test (default 20)")
+    parser.add_argument("--growth-scale", type=float, default=10,
+                        help="size of the growth benchmark's city in synthetic cities "
+                        "(default 10; a fraction below 1 for a smoke run)")
     parser.add_argument("--strict", action="store_true",
                         help="exit with status 1 when a target is missed")
     parser.add_argument("--drop-synthetic", action="store_true",
                         help="delete the synthetic city (district 110105) and exit")
     args = parser.parse_args(argv)
-    unknown = set(args.only.split(",")) - set(BENCHMARKS)
+    unknown = set(args.only.split(",")) - set(BENCHMARKS + OPTIONAL)
     if unknown:
         parser.error(f"unknown benchmark(s): {', '.join(sorted(unknown))}")
     return args
@@ -166,6 +177,16 @@ def main(argv: list[str]) -> int:
         print("\n[heat] reports per unit grid over 1,000,000 reports through gunicorn",
               flush=True)
         results += heat.run()
+
+    if "soak" in chosen and len(demo):
+        print(f"\n[soak] {args.soak_seconds:g} s of mixed load through gunicorn", flush=True)
+        results += soak.run(demo, synthetic, seconds=args.soak_seconds, rate=args.soak_rate,
+                            workers=args.workers, concurrency=args.concurrency)
+
+    if "growth" in chosen:
+        print(f"\n[growth] today's size and ×{args.growth_scale:g}", flush=True)
+        results += growth.run(scale=args.growth_scale, calls=min(args.calls, 2_000),
+                              tiles=args.tiles)
 
     print()
     print(table(results))

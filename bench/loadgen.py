@@ -1,9 +1,19 @@
-"""A bounded HTTP load from a second process: `python -m bench.loadgen` (run by bench/cases.py).
+"""HTTP load from a second process: `python -m bench.loadgen` (run by bench/cases.py and
+bench/soak.py). Standard library only, so it measures the server, not a client framework.
 
-CONCURRENCY threads, each with one keep-alive connection, send REQUESTS requests in all (a
-fixed amount of work, not a duration), each a form-encoded POST (or a GET) to PATH; prints one
-JSON line: sent, ok, errors (non-2xx or failed), seconds, p50/p99 latency in ms, requests/s.
-Standard library only, so it measures the server, not a client framework.
+Two modes, each printing one JSON line:
+
+- fixed work (bench/cases.py): CONCURRENCY threads, each with one keep-alive connection, send
+  REQUESTS requests in all, each a form-encoded POST (or a GET) to PATH; prints sent, ok,
+  errors (non-2xx or failed), seconds, p50/p99 latency in ms, requests/s;
+- mixed load for a duration (`--plan FILE --duration S --rate R`, bench/soak.py): requests of
+  several kinds (the plan: per kind a weight, a method, paths and optionally form bodies and
+  headers) at a bounded rate — request i is due at start + i / R, in a fixed random order of
+  kinds — from CONCURRENCY keep-alive connections, for S seconds. A request is sent when it
+  is due, or as soon as a connection is free if none was (`late_ms` says how far the load fell
+  behind its schedule: a saturated server shows there, not as a lower rate alone). Prints per
+  kind: sent, errors, p50/p95/p99/max ms, a few error samples; and in all: requests/s,
+  requests per 10-second window (a server that slows down over the run shows there).
 """
 
 from __future__ import annotations
@@ -11,19 +21,19 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import random
 import threading
 import time
 import urllib.parse
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--path", required=True)
-    parser.add_argument("--bodies", help="JSON file: a list of form dicts to POST (cycled)")
-    parser.add_argument("--requests", type=int, default=3000)
-    parser.add_argument("--concurrency", type=int, default=8)
-    args = parser.parse_args()
+def _pct(ordered: list[float], q: float) -> float | None:
+    if not ordered:
+        return None
+    return round(ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))] * 1000, 2)
+
+
+def fixed(args: argparse.Namespace) -> dict:
     bodies = None
     if args.bodies:
         with open(args.bodies, encoding="utf-8") as handle:
@@ -70,16 +80,133 @@ def main() -> None:
         thread.join()
     seconds = time.perf_counter() - began
     ordered = sorted(latencies)
-
-    def pct(q: float) -> float:
-        return round(ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))] * 1000, 2)
-
-    print(json.dumps({
+    return {
         "sent": args.requests, "ok": len(latencies) - len(errors), "errors": len(errors),
         "error_samples": errors[:3], "seconds": round(seconds, 3),
-        "p50_ms": pct(50) if ordered else None, "p99_ms": pct(99) if ordered else None,
+        "p50_ms": _pct(ordered, 50), "p99_ms": _pct(ordered, 99),
         "rps": round(len(latencies) / seconds, 1) if seconds else None,
-    }))
+    }
+
+
+def mixed(args: argparse.Namespace) -> dict:
+    with open(args.plan, encoding="utf-8") as handle:
+        plan = json.load(handle)
+    names = list(plan)
+    kinds = []
+    for name in names:
+        spec = plan[name]
+        bodies = [urllib.parse.urlencode(b).encode() for b in spec.get("bodies", [])]
+        headers = dict(spec.get("headers", {}))
+        if bodies:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        kinds.append((spec.get("method", "GET"), spec["paths"], bodies, headers))
+    total = int(args.duration * args.rate)
+    # A fixed order of kinds for a given seed: two runs send the same requests.
+    order = random.Random(args.seed).choices(range(len(names)),
+                                             weights=[plan[n]["weight"] for n in names], k=total)
+    counter = iter(range(total))
+    lock = threading.Lock()
+    latencies: list[list[float]] = [[] for _ in names]
+    errors: list[list[str]] = [[] for _ in names]
+    finished: list[float] = []  # completion times (s since start), for the windows
+    late: list[float] = []
+    began = time.perf_counter()
+
+    sent = [0] * len(names)
+
+    def worker() -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", args.port, timeout=args.timeout)
+        while True:
+            with lock:
+                index = next(counter, None)
+                if index is None:
+                    break
+                kind = order[index]
+                # Each kind walks through its own paths and bodies in turn.
+                position = sent[kind]
+                sent[kind] += 1
+            due = began + index / args.rate
+            wait = due - time.perf_counter()
+            if wait > 0:
+                time.sleep(wait)
+            method, paths, bodies, headers = kinds[kind]
+            start = time.perf_counter()
+            lag = start - due
+            try:
+                connection.request(method, paths[position % len(paths)],
+                                   body=bodies[position % len(bodies)] if bodies else None,
+                                   headers=headers)
+                response = connection.getresponse()
+                payload = response.read()
+                end = time.perf_counter()
+                with lock:
+                    latencies[kind].append(end - start)
+                    finished.append(end - began)
+                    late.append(lag)
+                    if not 200 <= response.status < 300:
+                        errors[kind].append(f"{response.status}: {payload[:200]!r}")
+            except (OSError, http.client.HTTPException) as exc:
+                with lock:
+                    errors[kind].append(repr(exc))
+                    late.append(lag)
+                connection.close()
+                connection = http.client.HTTPConnection("127.0.0.1", args.port,
+                                                        timeout=args.timeout)
+        connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(args.concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - began
+    per_kind = {}
+    for i, name in enumerate(names):
+        ordered = sorted(latencies[i])
+        per_kind[name] = {
+            "sent": sent[i],
+            "errors": len(errors[i]), "error_samples": errors[i][:3],
+            "p50_ms": _pct(ordered, 50), "p95_ms": _pct(ordered, 95),
+            "p99_ms": _pct(ordered, 99), "max_ms": _pct(ordered, 100),
+        }
+    windows = [0] * (int(seconds // 10) + 1)
+    for moment in finished:
+        windows[int(moment // 10)] += 1
+    ordered_late = sorted(late)
+    return {
+        "duration_s": args.duration, "rate": args.rate, "concurrency": args.concurrency,
+        "sent": total, "answered": len(finished),
+        "errors": sum(len(e) for e in errors), "seconds": round(seconds, 3),
+        "rps": round(len(finished) / seconds, 1) if seconds else None,
+        "per_10s": [round(w / 10, 1) for w in windows],
+        "late_p99_ms": _pct(ordered_late, 99), "late_max_ms": _pct(ordered_late, 100),
+        "kinds": per_kind,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--timeout", type=float, default=30)
+    # Fixed work:
+    parser.add_argument("--path", help="the one path of the fixed-work mode")
+    parser.add_argument("--bodies", help="JSON file: a list of form dicts to POST (cycled)")
+    parser.add_argument("--requests", type=int, default=3000)
+    # Mixed load for a duration:
+    parser.add_argument("--plan", help="JSON file: {kind: {weight, method, paths, bodies, "
+                        "headers}}; runs the mixed mode")
+    parser.add_argument("--duration", type=float, default=120, help="seconds (mixed mode)")
+    parser.add_argument("--rate", type=float, default=100, help="requests/s (mixed mode)")
+    parser.add_argument("--seed", type=int, default=311)
+    args = parser.parse_args()
+    if args.plan:
+        result = mixed(args)
+    elif args.path:
+        result = fixed(args)
+    else:
+        parser.error("give --path (fixed work) or --plan (mixed load)")
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":

@@ -52,7 +52,7 @@ STORAGE_EPSG = 4490
 @dataclass(frozen=True)
 class SyntheticCity:
     cells: np.ndarray  # shapely Polygons, storage CRS, reading order (rows north→south)
-    region: MultiPolygon  # union of the cells, storage CRS
+    region: MultiPolygon | None  # union of the cells, storage CRS
     vertex_counts: np.ndarray
     areas_m2: np.ndarray
 
@@ -63,7 +63,8 @@ def _to_storage(geoms):
         geoms, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))
 
 
-def _lattice_seeds(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _lattice_seeds(rng: np.random.Generator, columns: int = COLUMNS, rows: int = ROWS,
+                   origin: tuple[float, float] = ORIGIN_M) -> tuple[np.ndarray, np.ndarray]:
     """Seeds of a jittered hex lattice with one extra ring; returns (seeds, mask of inner ones).
 
     The extra ring only bounds the inner cells; its own (unbounded) cells are thrown away, so
@@ -71,15 +72,15 @@ def _lattice_seeds(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """
     spacing = math.sqrt(CELL_AREA_M2 * 2 / math.sqrt(3))
     row_height = spacing * math.sqrt(3) / 2
-    rows = np.arange(-1, ROWS + 1)
-    cols = np.arange(-1, COLUMNS + 1)
-    col_grid, row_grid = np.meshgrid(cols, rows)
+    row_numbers = np.arange(-1, rows + 1)
+    cols = np.arange(-1, columns + 1)
+    col_grid, row_grid = np.meshgrid(cols, row_numbers)
     # Row 0 is the northernmost, so cells come out in reading order (west→east, north→south).
-    x = ORIGIN_M[0] + (col_grid + 0.5 * (row_grid % 2)) * spacing
-    y = ORIGIN_M[1] + (ROWS - 1 - row_grid) * row_height
+    x = origin[0] + (col_grid + 0.5 * (row_grid % 2)) * spacing
+    y = origin[1] + (rows - 1 - row_grid) * row_height
     jitter = rng.uniform(-0.22, 0.22, (2, *x.shape)) * spacing
     seeds = np.column_stack([(x + jitter[0]).ravel(), (y + jitter[1]).ravel()])
-    inner = ((row_grid >= 0) & (row_grid < ROWS) & (col_grid >= 0) & (col_grid < COLUMNS))
+    inner = ((row_grid >= 0) & (row_grid < rows) & (col_grid >= 0) & (col_grid < columns))
     return seeds, inner.ravel()
 
 
@@ -124,10 +125,14 @@ def _bend_edges(cells: np.ndarray) -> list[Polygon]:
     return bent
 
 
-def unit_cells(seed: int = SEED) -> SyntheticCity:
-    """The 16,000 unit-grid polygons (storage CRS) and their union; deterministic for a seed."""
+def unit_cells(seed: int = SEED, *, columns: int = COLUMNS, rows: int = ROWS,
+               origin: tuple[float, float] = ORIGIN_M, union: bool = True) -> SyntheticCity:
+    """The 16,000 unit-grid polygons (storage CRS) and their union; deterministic for a seed.
+    Other sizes (`columns` × `rows` cells from `origin`, metres in EPSG:4548) make the growth
+    benchmark's larger city (bench/growth.py), which unions its parts itself (`union=False`:
+    `region` is then None)."""
     rng = np.random.default_rng(seed)
-    seeds, inner = _lattice_seeds(rng)
+    seeds, inner = _lattice_seeds(rng, columns, rows, origin)
     frame = shapely.box(*MultiPoint(seeds).bounds).buffer(1_000)
     voronoi = shapely.voronoi_polygons(MultiPoint(seeds), extend_to=frame, ordered=True)
     cells_m = np.asarray(shapely.get_parts(voronoi))[inner]
@@ -137,8 +142,8 @@ def unit_cells(seed: int = SEED) -> SyntheticCity:
     areas = shapely.area(cells_m)
     cells = np.asarray(_to_storage(cells_m), dtype=object)
     vertex_counts = shapely.get_num_coordinates(cells) - 1  # the closing vertex is a repeat
-    region = shapely.coverage_union_all(cells)
-    if region.geom_type == "Polygon":
+    region = shapely.coverage_union_all(cells) if union else None
+    if region is not None and region.geom_type == "Polygon":
         region = MultiPolygon([region])
     return SyntheticCity(cells=cells, region=region, vertex_counts=vertex_counts, areas_m2=areas)
 

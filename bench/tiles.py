@@ -133,16 +133,20 @@ def _measure(port: int, layer: str, tiles: list[tuple]) -> tuple[list, list, lis
     return http_ms, sizes, raw_ms
 
 
-def run(*, count: int) -> list[Result]:
+def run(*, count: int, zooms: tuple[int, ...] = ZOOMS,
+        bounds: tuple[float, float, float, float] | None = None,
+        ensure: bool = True) -> list[Result]:
+    """`bounds`: where the tiles are drawn (default: the whole synthetic city); `ensure`:
+    top the components up first (the growth benchmark's city brings its own)."""
     index = GridIndex.load(level="unit", district_code=DISTRICT_CODE)
-    created = ensure_components(index)
+    created = ensure_components(index) if ensure else 0
     components = Component.objects.count()
-    west, south, east, north = (float(v) for v in shapely.total_bounds(
+    west, south, east, north = bounds or tuple(float(v) for v in shapely.total_bounds(
         index.geoms))
     results: list[Result] = []
     with gunicorn(1) as port:
         for layer in ("grids", "components"):
-            for z in ZOOMS:
+            for z in zooms:
                 tiles = _tiles((west, south, east, north), z, count)
                 _measure(port, layer, tiles[:3])  # warm the worker
                 measured, sizes, baseline = _measure(port, layer, tiles)

@@ -14,14 +14,16 @@ loops run only over rejected rows (to word their messages), classes, departments
 Writing (commit), in one transaction: one ComponentImport audit record (who, when, which file,
 what it created), then one binary COPY straight into components_component, every row pointing
 at that record (Component.import_batch: its history starts there, as a drawn component's starts
-with a 'created' event). The COPY stream is encoded with numpy in slices of 50,000 rows while a
-writer thread sends the previous slice, so encoding overlaps the server's inserting. Rows are
+with a 'created' event). The COPY's columns are prepared and encoded with numpy in slices of
+50,000 rows (points' EWKB included) while a writer thread sends the previous slice, so the
+server starts on the first rows at once and preparing overlaps its inserting. Rows are
 written, and new serials numbered, grid by grid and north→south, west→east inside a grid: the
 GiST and code indexes then fill page by page (measured: half the insert time of file order).
 
-Measured on 1,000,000 points (2 cores, embedded PostGIS, `make bench`): 21–26 s end to end for
-a CSV or a GeoPackage — reading and checks ~5 s, the COPY 15–21 s (the table's five indexes and two
-check constraints: ~3 s without them). Earlier designs and what they cost: a staging table plus
+Measured on 1,000,000 points (2 shared cores, embedded PostGIS, `make bench`): 15–17 s end to
+end for a CSV (20 s for a GeoPackage) beside ogr2ogr's 5–7 s for the same file into a new table —
+reading and checks ~2.5 s, the COPY 12–15 s (the table's five live indexes and two check
+constraints: ~3 s without them; the GiST index alone ~5 s; bench/README.md). Earlier designs and what they cost: a staging table plus
 INSERT … SELECT with one 'imported' event per row, 36 s; the same with foreign-key triggers
 re-checking every reference this import has already checked, 54–58 s. A superuser skips those
 triggers for the COPY (as pg_restore --disable-triggers does); other roles keep them, checked
@@ -689,7 +691,7 @@ class _ComponentImport:
                       for k, v in texts.items()}
         self.texts["name"] = self.names
         for key, limit in TEXT_LIMITS.items():
-            lengths = pd.Series(self.texts[key], dtype=object).str.len().to_numpy()
+            lengths = _text_lengths(self.texts[key])
             self.reject(lengths > limit, "bad_value",
                         f"Its {key.replace('_', ' ')} is longer than {limit} characters.")
         self.status = self._choice("status", STATUS_INPUT, STATUS_ORDER, "intact",
@@ -828,7 +830,10 @@ class _ComponentImport:
             self.reject(lossy, "bad_code",
                         lambda i: (f"Code {given[i]} was stored as a floating-point number and "
                                    "may have lost digits; store codes as text."))
-        digits, numbers = _digits(given, length)
+        # Only the rows that give a code are looked at (most files give none).
+        digits, numbers = np.zeros(n, dtype=bool), np.zeros(n, dtype=np.int64)
+        coded = np.flatnonzero(has)
+        digits[coded], numbers[coded] = _digits(given[coded], length)
         self.code_numbers = numbers
         district = numbers // 10 ** (length - 6)
         class_part = (numbers // 10**6) % 10 ** (2 + minor)
@@ -941,19 +946,25 @@ class _ComponentImport:
         y_band = np.floor(np.nan_to_num(self.y[accepted]) * 1e4)
         order = np.lexsort((self.x[accepted], -y_band, self.grid_pos[accepted]))
         rows = accepted[order]
+        file_order: dict[str, np.ndarray] = {}
+
+        def codes_in_file_order() -> None:
+            in_file_order = np.empty_like(codes)
+            in_file_order[order] = codes
+            file_order["codes"] = in_file_order.astype(str).astype(object)
+
         try:
             with transaction.atomic():
                 codes = self._assign_codes(rows)
-                self._insert(rows, codes)
+                # The report's codes are worked out while the server is still inserting.
+                self._insert(rows, codes, meanwhile=codes_in_file_order)
         except (psycopg.Error, DatabaseError, CodeError) as exc:
             # Rolled back: e.g. a code taken by someone else since the check.
             raise ImportFileError(f"The database refused the import; nothing was written: "
                                   f"{exc}".strip()) from exc
-        in_file_order = np.empty_like(codes)
-        in_file_order[order] = codes
         self.report.committed = True
         self.report.created = len(accepted)
-        self.report.codes = in_file_order.astype(str).astype(object)
+        self.report.codes = file_order["codes"]
 
     def _assign_codes(self, rows: np.ndarray) -> np.ndarray:
         """Codes of these rows (int64, in their order): the explicit ones (their serials
@@ -980,9 +991,12 @@ class _ComponentImport:
             codes[rest] = prefixes * 10**6 + first[group] + rank
         return codes
 
-    def _insert(self, rows: np.ndarray, codes: np.ndarray) -> None:
+    def _insert(self, rows: np.ndarray, codes: np.ndarray, *,
+                meanwhile: Callable[[], None] | None = None) -> None:
         """Write these rows with these codes, in this order (see `write`): one audit record
-        for the import, then one binary COPY straight into components_component."""
+        for the import, then one binary COPY straight into components_component. `meanwhile`
+        runs once every row has been handed to the writer thread, while the server is still
+        inserting them."""
         batch = ComponentImport.objects.create(
             action="imported", actor=self.actor if getattr(self.actor, "pk", None) else None,
             file_name=self.path.name[:255], scheme=self.scheme, created_count=len(rows),
@@ -991,46 +1005,60 @@ class _ComponentImport:
                      "source_crs": self.report.source_crs,
                      "accepted_by_class": self.report.accepted_by_class})
         length = self.spec["length"]
-        code_digits = _digit_matrix(codes, length)
-        class_idx = self.class_idx[rows]
         class_names = np.array([r["name"] for r in self.class_rows], dtype=object)
-        names = self.names[rows]
-        names = np.where(names == "", class_names[class_idx], names)
-        shapes = self.shapes[rows]
-        is_shape = ~shapely.is_missing(shapes)
-        geoms = np.where(is_shape, shapes, None)
-        if (~is_shape).any():
-            geoms[~is_shape] = shapely.points(self.x[rows][~is_shape], self.y[rows][~is_shape])
-        ewkb = shapely.to_wkb(shapely.set_srid(geoms, STORAGE_SRID), include_srid=True)
-        owner, maintainer = self.departments["owner"][rows], self.departments["maintainer"][rows]
-        change_date = self.change_date[rows]
-        now = np.full(len(rows), _timestamp(timezone.now()), dtype=np.int64)
-        columns = [
-            ("code", "char", code_digits, None),
-            ("district_code", "char", np.ascontiguousarray(code_digits[:, :6]), None),
-            ("component_class_id", "int8", self.class_ids[class_idx], None),
-            ("name", "text", names, None),
-            ("competent_department_id", "int8", self.departments["competent"][rows], None),
-            ("owner_department_id", "int8", owner, owner < 0),
-            ("maintainer_department_id", "int8", maintainer, maintainer < 0),
-            ("status", "text", np.array(STATUS_ORDER, dtype=object)[self.status[rows] - 1],
-             None),
-            ("currency", "text", np.full(len(rows), Currency.IN_USE.value, dtype=object),
-             None),
-            ("geom", "bytea", ewkb, None),
-            ("grid_id", "int8", self.grid_ids[rows], None),
-            ("location_description", "text", self.texts["location_description"][rows], None),
-            ("data_source", "text",
-             np.array(DATA_SOURCE_ORDER, dtype=object)[self.source[rows] - 1], None),
-            ("initial_date", "date", self.initial_date[rows], None),
-            ("change_date", "date", change_date, np.isnat(change_date)),
-            ("material", "text", self.texts["material"][rows], None),
-            ("notes", "text", self.texts["notes"][rows], None),
-            ("version", "int4", np.ones(len(rows), dtype=np.int32), None),
-            ("created_at", "int8", now, None),  # timestamptz: µs since 2000-01-01 UTC
-            ("updated_at", "int8", now, None),
-            ("import_batch_id", "int8", np.full(len(rows), batch.pk, dtype=np.int64), None),
-        ]
+        statuses = np.array(STATUS_ORDER, dtype=object)
+        sources = np.array(DATA_SOURCE_ORDER, dtype=object)
+        stamp = _timestamp(timezone.now())
+
+        def columns(part: slice) -> list[tuple[str, str, np.ndarray, np.ndarray | None]]:
+            """The COPY columns of rows[part]: built slice by slice, so the server starts on
+            the first rows while the later ones are still being prepared."""
+            these = rows[part]
+            n = len(these)
+            code_digits = _digit_matrix(codes[part], length)
+            class_idx = self.class_idx[these]
+            names = self.names[these]
+            names = np.where(names == "", class_names[class_idx], names)
+            shapes = self.shapes[these]
+            is_shape = ~shapely.is_missing(shapes)
+            if is_shape.any():
+                geoms = np.where(is_shape, shapes, None)
+                geoms[~is_shape] = shapely.points(self.x[these][~is_shape],
+                                                  self.y[these][~is_shape])
+                geom = ("geom", "bytea", shapely.to_wkb(shapely.set_srid(geoms, STORAGE_SRID),
+                                                         include_srid=True), None)
+            else:  # points only (the usual inventory): their EWKB written with numpy
+                geom = ("geom", "char", _point_ewkb(self.x[these], self.y[these]), None)
+            owner = self.departments["owner"][these]
+            maintainer = self.departments["maintainer"][these]
+            change_date = self.change_date[these]
+            now = np.full(n, stamp, dtype=np.int64)
+            return [
+                ("code", "char", code_digits, None),
+                ("district_code", "char", np.ascontiguousarray(code_digits[:, :6]), None),
+                ("component_class_id", "int8", self.class_ids[class_idx], None),
+                ("name", "text", names, None),
+                ("competent_department_id", "int8", self.departments["competent"][these],
+                 None),
+                ("owner_department_id", "int8", owner, owner < 0),
+                ("maintainer_department_id", "int8", maintainer, maintainer < 0),
+                ("status", "text", statuses[self.status[these] - 1], None),
+                ("currency", "text", np.full(n, Currency.IN_USE.value, dtype=object), None),
+                geom,
+                ("grid_id", "int8", self.grid_ids[these], None),
+                ("location_description", "text", self.texts["location_description"][these],
+                 None),
+                ("data_source", "text", sources[self.source[these] - 1], None),
+                ("initial_date", "date", self.initial_date[these], None),
+                ("change_date", "date", change_date, np.isnat(change_date)),
+                ("material", "text", self.texts["material"][these], None),
+                ("notes", "text", self.texts["notes"][these], None),
+                ("version", "int4", np.ones(n, dtype=np.int32), None),
+                ("created_at", "int8", now, None),  # timestamptz: µs since 2000-01-01 UTC
+                ("updated_at", "int8", now, None),
+                ("import_batch_id", "int8", np.full(n, batch.pk, dtype=np.int64), None),
+            ]
+
         connection.ensure_connection()
         with psycopg.Cursor(connection.connection) as cursor:
             # Every reference written here (class, departments, grid, import record) was read
@@ -1042,7 +1070,8 @@ class _ComponentImport:
                                        "WHERE rolname = current_user").fetchone()[0]
             if superuser:
                 cursor.execute("SET LOCAL session_replication_role = replica")
-            names_sql = ", ".join(name for name, _, _, _ in columns)
+            # The column names, from an empty slice.
+            names_sql = ", ".join(name for name, _, _, _ in columns(slice(0, 0)))
             # Encoded in slices while a writer thread sends the previous ones, so the server
             # inserts while numpy encodes (both release the GIL): the encoding costs little
             # more than the COPY itself.
@@ -1050,11 +1079,12 @@ class _ComponentImport:
                              "(FORMAT binary)", writer=QueuedLibpqWriter(cursor)) as copy:
                 copy.write(COPY_HEADER)
                 for start in range(0, len(rows), COPY_SLICE_ROWS):
-                    part = slice(start, start + COPY_SLICE_ROWS)
                     copy.write(_binary_copy_rows([
-                        (kind, data[part], None if nulls is None else nulls[part])
-                        for _, kind, data, nulls in columns]))
+                        (kind, data, nulls) for _, kind, data, nulls
+                        in columns(slice(start, start + COPY_SLICE_ROWS))]))
                 copy.write(COPY_TRAILER)
+                if meanwhile is not None:
+                    meanwhile()
             if superuser:
                 cursor.execute("SET LOCAL session_replication_role = origin")
 
@@ -1096,6 +1126,14 @@ def _existing_codes(numbers: np.ndarray, length: int) -> np.ndarray:
             (numbers.tolist(), length),
         )
         return np.array([row[0] for row in cursor.fetchall()], dtype=np.int64)
+
+
+def _text_lengths(texts: np.ndarray) -> np.ndarray:
+    """Characters in each text (0 for None), measured once per distinct value: a column
+    repeats a few values (often only '') over a million rows."""
+    labels, uniques = pd.factorize(pd.Series(texts, dtype=object), use_na_sentinel=True)
+    lengths = np.array([len(str(u)) for u in uniques] + [0], dtype=np.int64)
+    return lengths[labels]  # the sentinel -1 picks the trailing 0
 
 
 def _digits(texts: np.ndarray, length: int) -> tuple[np.ndarray, np.ndarray]:
@@ -1145,6 +1183,22 @@ COPY_TRAILER = b"\xff\xff"
 COPY_SLICE_ROWS = 50_000
 
 
+_POINT_EWKB = np.dtype([("order", "u1"), ("type", "<u4"), ("srid", "<u4"), ("x", "<f8"),
+                        ("y", "<f8")])
+
+
+def _point_ewkb(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """EWKB of 2D points in the storage SRID as an (n, 25) byte matrix, the bytes
+    `shapely.to_wkb(..., include_srid=True)` writes (little-endian, type 1 with the SRID flag),
+    without making a million geometry objects first."""
+    records = np.empty(len(x), dtype=_POINT_EWKB)
+    records["order"] = 1
+    records["type"] = 0x20000001
+    records["srid"] = STORAGE_SRID
+    records["x"], records["y"] = x, y
+    return records.view(np.uint8).reshape(len(x), _POINT_EWKB.itemsize)
+
+
 def _digit_matrix(numbers: np.ndarray, width: int) -> np.ndarray:
     """Zero-padded decimal digits of non-negative int64s as an (n, width) ASCII matrix."""
     powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
@@ -1155,7 +1209,8 @@ def _binary_copy_rows(columns: list[tuple[str, np.ndarray, np.ndarray | None]]) 
     """Rows of a PostgreSQL binary COPY stream (without header and trailer) from these columns
     (kind, values, NULL mask), built with array operations: per row an int16 field count, then
     per field an int32 length (-1: NULL) and the value in network byte order. Kinds: int2,
-    int4, int8, float8, date (datetime64), char (an (n, width) uint8 matrix), text, bytea."""
+    int4, int8, float8, date (datetime64), char (an (n, width) uint8 matrix: fixed-width text,
+    or bytea of one length), text, bytea."""
     n = len(columns[0][1])
     encoded = []
     for kind, data, nulls in columns:

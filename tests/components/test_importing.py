@@ -376,6 +376,56 @@ def test_geopackage_with_points_and_polygons(city, manhole_class, area_class, ad
     assert area.code == "110101" + area_class.code + "000001"
 
 
+def test_texts_longer_than_their_columns_are_rejected_counting_characters(
+        city, manhole_class, admin_user, tmp_path):
+    path = write_csv(tmp_path, [
+        manhole_row(20, 180, GLBJMC="井" * 100),  # 100 characters (300 bytes): fits
+        manhole_row(40, 180, GLBJMC="井" * 101),
+        manhole_row(60, 180, material="m" * 51),
+        manhole_row(80, 180, location_description="路" * 257),
+        manhole_row(60, 120, GLBJMC="井" * 101),  # the same long name again
+    ])
+    report = import_components(path=path, actor=admin_user)
+    assert [r.row for r in report.rejected] == [2, 3, 4, 5]
+    assert problems(report, 2) == "Its name is longer than 100 characters."
+    assert problems(report, 3) == "Its material is longer than 50 characters."
+    assert problems(report, 4) == "Its location description is longer than 256 characters."
+    assert problems(report, 5) == "Its name is longer than 100 characters."
+    assert report.reason_counts == {"bad_value": 4}
+
+
+def test_point_ewkb_is_the_bytes_shapely_writes():
+    rng = np.random.default_rng(5)
+    x = np.concatenate([rng.uniform(-180, 180, 500), [0.0, -0.0, 116.397_128_1, 180.0]])
+    y = np.concatenate([rng.uniform(-90, 90, 500), [0.0, 90.0, 39.916_527_3, -90.0]])
+    expected = shapely.to_wkb(shapely.set_srid(shapely.points(x, y), 4490), include_srid=True)
+    encoded = importing._point_ewkb(x, y)
+    assert [row.tobytes() for row in encoded] == list(expected)
+
+
+def test_points_only_and_mixed_copy_slices_store_every_geometry_exactly(
+        city, manhole_class, area_class, admin_user, tmp_path, monkeypatch):
+    # Slices of two rows: the first two rows (points only) take the numpy EWKB path, the last
+    # slice (a point and a polygon) shapely's; both land in one COPY.
+    monkeypatch.setattr(importing, "COPY_SLICE_ROWS", 2)
+    points = [point(20, 180), point(80, 180), point(60, 120)]
+    polygon = rect(110, 10, 190, 60).geoms[0]
+    path = write_vector(tmp_path, "slices.gpkg", [
+        *({"LBDM": "01001", "geometry": p} for p in points),
+        {"LBDM": area_class.code, "geometry": polygon},
+    ], layer="components")
+    report = import_components(path=path, actor=admin_user, commit=True)
+    assert report.created == 4, format_report(report)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT ST_SRID(geom), ST_AsBinary(geom) FROM components_component "
+                       "ORDER BY code")
+        stored = cursor.fetchall()
+    assert {srid for srid, _ in stored} == {4490}
+    geoms = shapely.from_wkb([bytes(wkb) for _, wkb in stored])
+    assert sorted(shapely.to_wkt(g, rounding_precision=-1) for g in geoms) == sorted(
+        shapely.to_wkt(g, rounding_precision=-1) for g in [*points, polygon])
+
+
 def test_zipped_shapefile_in_a_projected_crs(city, line_class, admin_user, tmp_path):
     metres = gpd.GeoDataFrame(
         {"LBDM": [line_class.code] * 2},
