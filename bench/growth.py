@@ -238,7 +238,7 @@ def child_build(scale: float) -> dict:
 
     print(f"migrating {connection.settings_dict['NAME']} and loading the demo city…", flush=True)
     call_command("migrate", verbosity=0)
-    call_command("load_demo", verbosity=0)
+    call_command("load_demo", verbosity=0, force=True)
     with connection.cursor() as cursor:
         done = _done(cursor)
     builders = {"grids": lambda: _build_grids(scale),

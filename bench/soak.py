@@ -4,8 +4,8 @@
   (near a point; by code prefix), locate, vector tiles (grids and components, z14) and the
   command center's refreshes (grid counts over 30 and 365 days, indicators, hot grids), in a
   fixed random order at RATE requests/s from CONCURRENCY keep-alive connections, for SECONDS
-  (default 120 s at 20/s: 2,400 requests), against gunicorn with WORKERS sync workers on
-  loopback. Open311 and locate use the demo city; tiles and the command center the synthetic
+  (default 120 s at 20/s: 2,400 requests), against gunicorn as `make serve` runs it (the
+  repository's gunicorn.conf.py: WORKERS threaded processes, JSON request logs) on loopback. Open311 and locate use the demo city; tiles and the command center the synthetic
   city and its million reports (the `tiles` and `heat` benchmarks make them once);
 - baseline, same run, just before: the same requests one at a time (one connection, a low
   rate, every kind equally often) — what each kind costs without the others;
@@ -176,7 +176,7 @@ def run(demo: GridIndex, synthetic: GridIndex, *, seconds: float, rate: float, w
         finally:
             connections.close_all()
 
-    with gunicorn(workers) as port:
+    with gunicorn(workers, production=True) as port:
         # Warm every worker (imports, connections, prepared statements) with a short burst.
         _loadgen(port, plan_path, seconds=3, rate=60, concurrency=workers)
         print(f"  one at a time ({QUIET_RATE}/s for {QUIET_SECONDS} s), the baseline…",
