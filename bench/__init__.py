@@ -6,6 +6,7 @@ connection directly. Without DATABASE_URL the benchmarks run in their own databa
 so the synthetic 16,000-grid city never shows up on the demo's map.
 """
 
+import logging
 import os
 
 import django
@@ -24,6 +25,9 @@ if not os.environ.get("DATABASE_URL"):
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "geogrid.settings")
 django.setup()
+# The benchmarks' own set-up (demo load, generated keys and reports) would print service log
+# lines between the results; the servers they start keep the production log level.
+logging.getLogger("geogrid").setLevel(logging.WARNING)
 
 if os.environ["DATABASE_URL"].endswith("/" + BENCH_DATABASE):
     from django.core.management import call_command
