@@ -18,7 +18,7 @@ import numpy as np
 import shapely
 from django.conf import settings
 
-from geogrid.components.models import Component, ComponentClass, GeometryKind
+from geogrid.components.models import CodeScheme, Component, ComponentClass, GeometryKind
 from geogrid.components.services import active_scheme
 from geogrid.core.demo import DemoStep
 from geogrid.core.gis import from_metric, to_metric
@@ -190,8 +190,6 @@ def demo_step(context: dict[str, Any], progress: Callable[..., Iterable]) -> lis
 
 
 def foreign_components() -> list[str]:
-    from geogrid.components.models import CodeScheme
-
     # The demo's components all come from one import of its generated file (either scheme).
     demo_files = [f"components-{scheme}.gpkg" for scheme in CodeScheme.values]
     others = Component.objects.exclude(district_code=DEMO_DISTRICT,

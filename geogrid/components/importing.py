@@ -71,6 +71,7 @@ from geogrid.components.services import (
 )
 from geogrid.core import crs as crs_module
 from geogrid.core.codes import COMPONENT_SCHEMES, CodeError, district_names, parse_component_code
+from geogrid.core.db import raw_cursor
 from geogrid.core.gis import describe_invalidity
 from geogrid.core.srid import STORAGE_SRID, WEB_SRID
 from geogrid.grids.importing import READABLE_SUFFIXES, ImportFileError, read_file, to_storage_crs
@@ -1059,8 +1060,7 @@ class _ComponentImport:
                 ("import_batch_id", "int8", np.full(n, batch.pk, dtype=np.int64), None),
             ]
 
-        connection.ensure_connection()
-        with psycopg.Cursor(connection.connection) as cursor:
+        with raw_cursor(for_write=True) as cursor:
             # Every reference written here (class, departments, grid, import record) was read
             # and checked by this import in this transaction, so the row-by-row foreign-key
             # triggers only repeat that work: ~17 s per million rows. A superuser may skip
@@ -1118,8 +1118,7 @@ def _existing_codes(numbers: np.ndarray, length: int) -> np.ndarray:
     bigint array."""
     if len(numbers) == 0:
         return np.zeros(0, dtype=np.int64)
-    connection.ensure_connection()
-    with psycopg.Cursor(connection.connection) as cursor:
+    with raw_cursor() as cursor:
         cursor.execute(
             "SELECT c.code::bigint FROM components_component c "
             "JOIN unnest(%s::bigint[]) AS t(n) ON c.code = lpad(t.n::text, %s, '0')",

@@ -94,9 +94,13 @@ def failure_message(kind: str) -> str:
 
 def log_failure(request: HttpRequest, kind: str, exc: BaseException) -> None:
     # The class and SQLSTATE say what happened; the message may quote a query's parameters.
+    # The route pattern, not the path, as in the request line (geogrid/core/logs.py): no path
+    # segment a person typed reaches the log.
     cause = exc.__cause__ or exc
-    logger.warning("%s: %s %s (%s %s)", kind, request.method, request.path,
-                   type(cause).__name__, getattr(cause, "sqlstate", "") or "")
+    match = getattr(request, "resolver_match", None)
+    logger.warning("database failure", extra={
+        "failure": kind, "method": request.method, "route": match.route if match else None,
+        "error": type(cause).__name__, "sqlstate": getattr(cause, "sqlstate", None)})
 
 
 def mark_unavailable(response: HttpResponse) -> HttpResponse:

@@ -54,7 +54,8 @@ def foreign_data() -> list[str]:
 def database_label(alias: str = "default") -> str:
     """host-port-name of a database, safe as a file name ("127.0.0.1-54329-geogrid"): the
     demo's files (its Open311 key) belong to one database, and `make bench` loads the demo
-    into a second one beside it (issue 11: one shared file made the next key wrong)."""
+    into a second one beside it (with one shared file, the key printed for one database was
+    the other's)."""
     db = connections[alias].settings_dict
     host = str(db.get("HOST") or "local")
     parts = [host, str(db.get("PORT") or "5432"), str(db.get("NAME") or "")]

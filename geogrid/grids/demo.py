@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import shapely
 from django.conf import settings
+from django.db.models import Q
 from shapely.geometry import MultiPoint, Point
 
 from geogrid.core.demo import DemoStep
@@ -210,8 +211,6 @@ def demo_step(context: dict[str, Any], progress: Callable[..., Iterable]) -> lis
 
 
 def foreign_grids() -> list[str]:
-    from django.db.models import Q
-
     inside = Q()
     for code in DEMO_DISTRICTS:
         inside |= Q(code__startswith=code)
