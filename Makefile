@@ -83,10 +83,12 @@ static: venv var/secret-key
 # its own progress.
 demo: migrate static
 	GEOGRID_DEBUG=1 GEOGRID_LOG_LEVEL=ERROR GEOGRID_PUBLIC_URL=http://$(HOST):$(PORT) $(MANAGE) load_demo
+	GEOGRID_LOG_LEVEL=ERROR $(MANAGE) seed_tiles --if-stale
 	@echo "GeoGrid is serving on http://$(HOST):$(PORT)/  (Ctrl-C stops; make db-stop stops the database)"
 	$(GUNICORN)
 
 serve: migrate static
+	GEOGRID_LOG_LEVEL=ERROR $(MANAGE) seed_tiles --if-stale
 	@echo "GeoGrid is serving on http://$(HOST):$(PORT)/  (Ctrl-C stops; make db-stop stops the database)"
 	$(GUNICORN)
 

@@ -522,7 +522,7 @@ def child_measure(*, calls: int, tiles_per_zoom: int, own_data: bool) -> dict:
     count = Component.objects.count()
     keep("nearest", nearest.run(lon[inside], lat[inside], calls=calls, components=count))
     print("[tiles] z14", flush=True)
-    keep("tiles", tiles.run(count=tiles_per_zoom, zooms=(14,), bounds=first,
+    keep("tiles", tiles.run(count=tiles_per_zoom, zooms=(14,), bounds=first, seeded=False,
                             ensure=not own_data))
     print("[heat] grid counts", flush=True)
     keep("heat", heat.run(ensure=not own_data))

@@ -198,6 +198,9 @@ class Layer:
     fields: dict[str, str] = field(default_factory=dict)  # TileJSON vector_layers fields
     public: bool = True         # readable without login when GEOGRID_PUBLIC_READ_API is on
     city_wide_only: bool = False  # individual features only for city-wide roles
+    # Rendered ahead of time by `seed_tiles` (geogrid.tiles.seeding), without filters: a
+    # public layer that changes only when planners edit it.
+    seedable: bool = False
 
     def sql(self, z: int) -> str:
         if self.name == "grids":
@@ -213,6 +216,12 @@ class Layer:
         template = _THINNED_TILE if z < THIN_BELOW_ZOOM else _POINT_TILE
         return template.format(envelope=ENVELOPE, **parts)
 
+    def values(self, z: int, x: int, y: int, filters: dict, *, cap: int) -> dict:
+        """The parameters of `sql(z)` for this tile: the request's filters (DEFAULT_FILTERS
+        when it has none), the zoom's own figures, the tile and the feature cap."""
+        return {**filters, **self.parameters(z), "z": z, "x": x, "y": y, "layer": self.name,
+                "cap": cap}
+
     def parameters(self, z: int) -> dict[str, float]:
         if self.name == "heat":
             return {"bin": WORLD_M / (2 ** z) / HEAT_BINS}
@@ -220,6 +229,10 @@ class Layer:
             return {"cell": THIN_PIXELS * pixel_metres(z)}
         return {}
 
+
+# A request's filters when it names none: unit grids; every class, status and date.
+DEFAULT_FILTERS: dict = {"class": None, "status": None, "since": None, "until": None,
+                         "level": "unit"}
 
 LAYERS = {
     "components": Layer(
@@ -234,7 +247,7 @@ LAYERS = {
     "grids": Layer(
         "grids", "tiles_version_grids", ("level",),
         {"code": "网格编码", "name": "名称", "level": "层级", "grid_type": "类型",
-         "area_class": "区域类别"}),
+         "area_class": "区域类别"}, seedable=True),
     "heat": Layer(
         "heat", "tiles_version_cases", ("class", "status", "since", "until"),
         {"n": "reports in the bin"}, public=False),

@@ -5,6 +5,10 @@ write to its tables advances in its own transaction, migrations/0001 and 0003) a
 makes clients and proxies revalidate, and a request whose If-None-Match still matches gets a
 304 without the tile being computed — so an edit is visible on the very next request, and an
 unchanged tile costs one tiny query.
+
+Seeded tiles: the grids layer without filters is read from tiles_seededtile when `seed_tiles`
+rendered that tile at the layer's current version (geogrid.tiles.seeding), in the same query
+as the version; otherwise it is rendered as every other tile. `X-Tile-Source` says which.
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ from geogrid.core import params as qp
 from geogrid.core.db import raw_cursor
 from geogrid.core.permissions import user_role
 from geogrid.core.replica import read_from_replica
-from geogrid.tiles.layers import LAYERS, Layer, tile_in_range
+from geogrid.tiles.layers import DEFAULT_FILTERS, LAYERS, Layer, tile_in_range
+from geogrid.tiles.seeding import SEEDED_TILE_SQL
 
 MVT = "application/vnd.mapbox-vector-tile"
 
@@ -75,8 +80,7 @@ def _filters(request: HttpRequest, layer: Layer) -> dict:
     if unknown:
         raise TileError(400, f"Unknown parameter {unknown[0]!r} for the {layer.name} layer; it "
                              f"takes: {', '.join(layer.filters) or 'none'}.")
-    params: dict = {"class": None, "status": None, "since": None, "until": None,
-                    "level": "unit"}
+    params: dict = dict(DEFAULT_FILTERS)
     code = qp.text(request.GET, "class", default="", max_length=20)
     if code:
         if not code.isalnum() or len(code) > 8:
@@ -120,6 +124,18 @@ def data_version(layer: Layer) -> int:
 VERSION_SQL = "SELECT version FROM tiles_layer_version WHERE layer = %s"
 
 
+def _version_and_seeded_tile(layer: Layer, z: int, x: int, y: int
+                             ) -> tuple[int, tuple[bytes, int] | None]:
+    """The layer's data version and, when `seed_tiles` rendered this tile at that very version,
+    the tile and its feature count. One snapshot: a seeded tile is never older than the ETag."""
+    with raw_cursor() as cursor:
+        version, body, features = cursor.execute(
+            SEEDED_TILE_SQL, {"version_layer": layer.table_version.removeprefix("tiles_version_"),
+                              "layer": layer.name, "z": z, "x": x, "y": y},
+            prepare=True).fetchone()
+    return version, (None if body is None else (bytes(body), features))
+
+
 def _scope_parameters(scope: CaseScope) -> dict:
     return {"everything": scope.everything, "prefixes": [p + "%" for p in scope.prefixes],
             "departments": list(scope.departments), "reporter": scope.reporter_id}
@@ -157,17 +173,30 @@ def tile(request: HttpRequest, layer: str, z: int, x: int, y: int) -> HttpRespon
         return _error(exc)
     # The heat layer counts only the cases the reader may see (city-wide roles: all).
     scope = case_scope(request.user) if spec.name == "heat" else None
-    etag = _etag(spec, data_version(spec), request, scope)
+    seeded: tuple[bytes, int] | None = None
+    if spec.seedable and set(request.GET) <= {"v"}:
+        # The version and the seeded tile of that version (if any) in one statement.
+        version, seeded = _version_and_seeded_tile(spec, z, x, y)
+    else:
+        version = data_version(spec)
+    etag = _etag(spec, version, request, scope)
     private = "private" if not spec.public else "public"
+    cap = settings.GEOGRID_TILE_MAX_FEATURES
     if etag in request.headers.get("If-None-Match", ""):
         response = HttpResponseNotModified()
+    elif seeded is not None:
+        body, count = seeded
+        response = HttpResponse(body, content_type=MVT)
+        response["X-Tile-Source"] = "seeded"
     else:
-        cap = settings.GEOGRID_TILE_MAX_FEATURES
-        values = {**params, **spec.parameters(z), "z": z, "x": x, "y": y, "layer": spec.name,
-                  "cap": cap, **(_scope_parameters(scope) if scope is not None else {})}
+        values = spec.values(z, x, y, params, cap=cap)
+        if scope is not None:
+            values.update(_scope_parameters(scope))
         with raw_cursor() as cursor:
             body, count = cursor.execute(spec.sql(z), values, prepare=True).fetchone()
         response = HttpResponse(bytes(body or b""), content_type=MVT)
+        response["X-Tile-Source"] = "rendered"
+    if not isinstance(response, HttpResponseNotModified):
         response["X-Tile-Features"] = str(count)
         if count >= cap:
             response["X-Tile-Truncated"] = f"{cap} features at most per tile"

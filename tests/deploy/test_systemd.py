@@ -29,7 +29,7 @@ def _unit(path: Path) -> configparser.ConfigParser:
 def test_deploy_ships_the_web_service_and_a_timer_for_each_periodic_job():
     names = {unit.name for unit in UNITS}
     assert "geogrid-web.service" in names
-    for job in ("flag-overdue", "clearsessions", "purge-expired", "backup"):
+    for job in ("flag-overdue", "clearsessions", "purge-expired", "backup", "seed-tiles"):
         assert {f"geogrid-{job}.service", f"geogrid-{job}.timer"} <= names
 
 
