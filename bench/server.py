@@ -20,10 +20,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(workers: int, *, production: bool = False) -> Iterator[int]:
+def gunicorn(workers: int, *, production: bool = False,
+             env_extra: dict[str, str] | None = None) -> Iterator[int]:
     """Serve the project with `workers` sync workers; yields the port. `production=True` serves
     it as `make serve` does instead: the repository's gunicorn.conf.py (threaded workers, JSON
-    request logs), with `workers` processes of GEOGRID_WEB_THREADS threads."""
+    request logs), with `workers` processes of GEOGRID_WEB_THREADS threads. `env_extra`: more
+    settings for the server's environment."""
     port = free_port()
     env = dict(os.environ, GEOGRID_DEBUG="0", GEOGRID_SECRET_KEY="bench-only-" + "x" * 40,
                DATABASE_URL=os.environ["DATABASE_URL"], PYTHONUNBUFFERED="1",
@@ -31,7 +33,7 @@ def gunicorn(workers: int, *, production: bool = False) -> Iterator[int]:
                # throttle, which would otherwise answer 429 (its cost is still measured).
                GEOGRID_OPEN311_POSTS_PER_MINUTE="100000000",
                # Plain HTTP on loopback: no TLS proxy in front, so no redirect to https.
-               GEOGRID_HTTPS="0")
+               GEOGRID_HTTPS="0", **(env_extra or {}))
     if production:
         command = [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "--bind",
                    f"127.0.0.1:{port}", "--workers", str(workers)]

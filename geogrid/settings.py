@@ -354,9 +354,21 @@ GEOGRID_DUPLICATE_WINDOW_HOURS = envfloat("GEOGRID_DUPLICATE_WINDOW_HOURS", 72.0
 # The longest since/until period the command-center APIs and the case tile layers answer for
 # (a longer one is a 400): two years, so a year can be compared with the one before it.
 GEOGRID_MAX_PERIOD_DAYS = envint("GEOGRID_MAX_PERIOD_DAYS", 731)
+# The command center's aggregates (grid counts, indicators, hot grids) are kept this many
+# seconds per process and query: every open dashboard refreshing the same cards costs one query
+# per worker and window instead of one each (docs/operations.md). 0 turns it off.
+GEOGRID_DASHBOARD_CACHE_S = envint("GEOGRID_DASHBOARD_CACHE_S", 30)
+CACHES = {
+    # Per process, in memory: only the dashboard answers above use it.
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                "LOCATION": "geogrid", "OPTIONS": {"MAX_ENTRIES": 1000}},
+}
 # Vector tiles: the deepest zoom served, and the most features one tile carries.
 GEOGRID_TILE_MAX_ZOOM = envint("GEOGRID_TILE_MAX_ZOOM", 22)
 GEOGRID_TILE_MAX_FEATURES = envint("GEOGRID_TILE_MAX_FEATURES", 20_000)
+# seed_tiles renders the grids layer up to this zoom ahead of time (geogrid.tiles.seeding):
+# ~5,000 tiles for a city of 16,000 unit grids at 14; deeper tiles are small and cheap.
+GEOGRID_TILE_SEED_MAX_ZOOM = envint("GEOGRID_TILE_SEED_MAX_ZOOM", 14)
 # What Open311 discovery says about who runs this server and how to get an api_key.
 GEOGRID_OPEN311_CONTACT = os.environ.get(
     "GEOGRID_OPEN311_CONTACT",

@@ -23,6 +23,17 @@ def _fresh_case_class_cache():
 
 
 @pytest.fixture(autouse=True)
+def _empty_dashboard_cache():
+    # The command center keeps its answers for GEOGRID_DASHBOARD_CACHE_S in this process; each
+    # test's rows vanish with its transaction, so an answer kept by one test is not the next's.
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hasher(settings):
     # PBKDF2's many rounds are the point in production and pure waiting in tests, where every
     # persona is created (and many logged in) afresh; what the tests prove does not depend on

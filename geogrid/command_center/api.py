@@ -4,14 +4,20 @@ summary. Read-only, for the city-wide roles (operators, viewers, admins)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
-from typing import cast
+from typing import Any, TypeVar, cast
+from urllib.parse import urlencode
 
+from django.conf import settings
+from django.core.cache import cache
 from django.http import Http404, HttpResponse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
+from django.utils.translation import get_language
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.permissions import IsAuthenticated
@@ -39,6 +45,28 @@ PERIOD_PARAMETERS = [
 ]
 
 
+Answer = TypeVar("Answer")
+
+
+def _dashboard_cached(request: Request, compute: Callable[[], Answer]) -> Answer:
+    """This request's answer as computed at most GEOGRID_DASHBOARD_CACHE_S ago in this process,
+    else computed now. Called after the role check and the parameters' own checks. The key is
+    the path, the query as sent and the language (the labels are translated), not the user:
+    these answers are the same for every city-wide role. Each answer carries its own period
+    (since/until), so a kept one says how old it is."""
+    seconds = settings.GEOGRID_DASHBOARD_CACHE_S
+    if seconds <= 0:
+        return compute()
+    query = urlencode(sorted(request.query_params.lists()), doseq=True)
+    key = "dashboard:" + hashlib.sha1(
+        f"{request.path}?{query}#{get_language()}".encode()).hexdigest()
+    answer: Any = cache.get(key)
+    if answer is None:
+        answer = compute()
+        cache.set(key, answer, seconds)
+    return answer
+
+
 # Aggregates over a period may be a moment old: read from the replica when there is one.
 @method_decorator(read_from_replica, name="dispatch")
 class GridCountsView(APIView):
@@ -60,18 +88,23 @@ class GridCountsView(APIView):
         limit = qp.integer(request.query_params, "limit", maximum=1_000_000)
         level = qp.text(request.query_params, "level", default="unit", max_length=30)
         class_code = _class(request)
-        try:
-            total, grids = grid_counts_json(start=since, end=until, level=level,
-                                            class_code=class_code, within=within, limit=limit)
-        except ValueError as exc:
-            raise BadRequest(str(exc)) from exc
-        # Rows as arrays, and written by PostgreSQL (queries.grid_counts_json): a city has
-        # 16,000 unit grids, and 16,000 rows through Python objects cost more than the query.
-        head = json.dumps({
-            "since": since.isoformat(), "until": until.isoformat(), "total": total,
-            "fields": ["id", "code", "name", "reports", "overdue"],
-        }, ensure_ascii=False, separators=(",", ":"))
-        return HttpResponse(f'{head[:-1]},"grids":{grids}}}',
+
+        def body() -> str:
+            try:
+                total, grids = grid_counts_json(start=since, end=until, level=level,
+                                                class_code=class_code, within=within,
+                                                limit=limit)
+            except ValueError as exc:
+                raise BadRequest(str(exc)) from exc
+            # Rows as arrays, and written by PostgreSQL (queries.grid_counts_json): a city has
+            # 16,000 unit grids, and 16,000 rows through Python objects cost more than the query.
+            head = json.dumps({
+                "since": since.isoformat(), "until": until.isoformat(), "total": total,
+                "fields": ["id", "code", "name", "reports", "overdue"],
+            }, ensure_ascii=False, separators=(",", ":"))
+            return f'{head[:-1]},"grids":{grids}}}'
+
+        return HttpResponse(_dashboard_cached(request, body),
                             content_type="application/json; charset=utf-8")
 
 
@@ -132,10 +165,14 @@ class IndicatorsView(_CommandCenterView):
         are fractions 0..1, hours are working hours; `labels` names each in the request's
         language."""
         since, until = _period(request)
-        indicators = case_indicators(start=since, end=until).as_dict()
-        del indicators["self_reported"]
-        return Response({"since": since, "until": until, "indicators": indicators,
-                         "labels": {key: str(LABELS[key]) for key in indicators}})
+
+        def answer() -> dict:
+            indicators = case_indicators(start=since, end=until).as_dict()
+            del indicators["self_reported"]
+            return {"since": since, "until": until, "indicators": indicators,
+                    "labels": {key: str(LABELS[key]) for key in indicators}}
+
+        return Response(_dashboard_cached(request, answer))
 
 
 class IndicatorRowsView(_CommandCenterView):
@@ -150,11 +187,15 @@ class IndicatorRowsView(_CommandCenterView):
             raise BadRequest(f"'by' must be one of {', '.join(ROW_GROUPS)}, not {by!r}.",
                              field="by")
         since, until = _period(request)
-        if by == "day":
-            return Response({"since": since, "until": until, "by": by,
-                             **summaries.activity_by_day(start=since, end=until)})
-        return Response({"since": since, "until": until, "by": by,
-                         "rows": summaries.indicator_table(start=since, end=until, by=by)})
+
+        def answer() -> dict:
+            if by == "day":
+                return {"since": since, "until": until, "by": by,
+                        **summaries.activity_by_day(start=since, end=until)}
+            return {"since": since, "until": until, "by": by,
+                    "rows": summaries.indicator_table(start=since, end=until, by=by)}
+
+        return Response(_dashboard_cached(request, answer))
 
 
 class HotGridsView(_CommandCenterView):
@@ -165,14 +206,17 @@ class HotGridsView(_CommandCenterView):
         reports and the count of the period of the same length before (the trend)."""
         since, until = _period(request)
         within, class_code, limit = _within(request), _class(request), _limit(request, 10, 100)
-        try:
-            grids = summaries.hot_grids(start=since, end=until, class_code=class_code,
-                                        within=within, limit=limit)
-        except ValueError as exc:
-            raise _unknown_class(exc) from exc
-        return Response({"since": since, "until": until,
-                         "previous_since": since - (until - since),
-                         "grids": [asdict(grid) for grid in grids]})
+
+        def answer() -> dict:
+            try:
+                grids = summaries.hot_grids(start=since, end=until, class_code=class_code,
+                                            within=within, limit=limit)
+            except ValueError as exc:
+                raise _unknown_class(exc) from exc
+            return {"since": since, "until": until, "previous_since": since - (until - since),
+                    "grids": [asdict(grid) for grid in grids]}
+
+        return Response(_dashboard_cached(request, answer))
 
 
 class OverdueView(_CommandCenterView):

@@ -79,9 +79,11 @@ def opaque_pixels(page, selector: str) -> int:
 
 
 def test_command_center_over_the_demo_city(live_server, page, screenshot, demo_city,
-                                           monkeypatch):
-    # A two-second refresh instead of a minute, to see it refresh within the test.
+                                           monkeypatch, settings):
+    # A two-second refresh instead of a minute, and answers kept one second instead of 30, to
+    # see a new report arrive within the test.
     monkeypatch.setattr("geogrid.command_center.views.REFRESH_SECONDS", 2)
+    settings.GEOGRID_DASHBOARD_CACHE_S = 1
     heat_tiles: list[int] = []
     page.on("response", lambda r: "/tiles/heat/" in r.url and heat_tiles.append(r.status))
     start, end = _period()

@@ -3,7 +3,11 @@ parameter, never a 500 from PostgreSQL."""
 
 from __future__ import annotations
 
+import time
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 CENTER = "/api/v1/command-center"
@@ -54,3 +58,49 @@ def test_command_center_refuses_a_period_longer_than_the_maximum_with_400(operat
     within = client.get(f"{CENTER}/{path}", {"since": "2025-01-01T00:00:00+08:00",
                                              "until": "2026-02-05T00:00:00+08:00", **extra})
     assert within.status_code == 200, within.content
+
+
+def _reported(client: APIClient, path: str, **params) -> int:
+    response = client.get(f"{CENTER}/{path}", params)
+    assert response.status_code == 200, response.content
+    body = response.json()
+    return body["indicators"]["reported"] if "indicators" in body else body["total"]
+
+
+@pytest.mark.parametrize("path", ["indicators/", "grid-counts/"])
+def test_dashboard_answers_are_kept_for_the_configured_seconds(operator, report, settings,
+                                                               path):
+    settings.GEOGRID_DASHBOARD_CACHE_S = 1
+    client = APIClient()
+    client.force_authenticate(operator)
+    report()
+    assert _reported(client, path) == 1
+    report(60, 160)
+    assert _reported(client, path) == 1          # kept: every open dashboard asks the same
+    week = (timezone.now() - timedelta(days=7)).isoformat()
+    assert _reported(client, path, since=week) == 2  # another query is another answer
+    time.sleep(1.1)
+    assert _reported(client, path) == 2          # expired
+
+
+def test_dashboard_cache_off_computes_every_answer(operator, report, settings):
+    settings.GEOGRID_DASHBOARD_CACHE_S = 0
+    client = APIClient()
+    client.force_authenticate(operator)
+    report()
+    assert _reported(client, "indicators/") == 1
+    report(60, 160)
+    assert _reported(client, "indicators/") == 2
+
+
+def test_kept_dashboard_answers_are_per_language_and_never_skip_the_role_check(operator, handler,
+                                                                              report):
+    client = APIClient()
+    client.force_authenticate(operator)
+    report()
+    chinese = client.get(f"{CENTER}/indicators/", HTTP_ACCEPT_LANGUAGE="zh-hans").json()
+    english = client.get(f"{CENTER}/indicators/", HTTP_ACCEPT_LANGUAGE="en").json()
+    assert chinese["labels"]["reported"] != english["labels"]["reported"]
+    department = APIClient()
+    department.force_authenticate(handler)
+    assert department.get(f"{CENTER}/indicators/").status_code == 403
