@@ -221,8 +221,8 @@ class Component(models.Model):
             models.CheckConstraint(condition=Q(geom__isvalid=True),
                                    name="%(app_label)s_%(class)s_geom_is_valid"),
             # 16 or 17 digits, written as a length range and an unbounded class: PostgreSQL's
-            # regex engine spends ~1 µs a row on the bounded repetition ^[0-9]{16,17}$, a
-            # second per million imported rows (docs/performance.md); this is the same rule.
+            # regex engine spends ~0.8 µs a row on the bounded repetition ^[0-9]{16,17}$, most
+            # of a second per million imported rows (bench/README.md); this is the same rule.
             models.CheckConstraint(
                 condition=Q(Range(Length("code"), (16, 17)), code__regex=r"^[0-9]+$"),
                 name="components_code_digits"),
