@@ -3,10 +3,10 @@
 - raw shapely: an STRtree over the points queried with the (unprepared) grids, predicate
   "covers", on the same arrays: the in-process floor, without loading the grids from the
   database, the tie-break or the result arrays that assign_points() includes in its time;
-- PostGIS: the set-based join with the grids as the outer side (performance.md: the planner's
-  default puts the points outer, 10× slower), `CREATE TEMP TABLE … AS` with the same tie-break
-  (DISTINCT ON … ORDER BY p.id, g.code). Temporary tables are never scanned in parallel, so
-  this is the serial figure. Loading the points into the table is not timed.
+- PostGIS: the set-based join with the grids as the outer side (docs/architecture.md §4.4:
+  the planner's default puts the points outer, 10× slower), `CREATE TEMP TABLE … AS` with the
+  same tie-break (DISTINCT ON … ORDER BY p.id, g.code). Temporary tables are never scanned in
+  parallel, so this is the serial figure. Loading the points into the table is not timed.
 
 The PostGIS answer is also the check: every point must get the same grid both ways.
 """

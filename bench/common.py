@@ -49,7 +49,8 @@ def timed_ns(function: Callable[[], Any]) -> tuple[int, Any]:
 
 def median_ns(function: Callable[[], Any], repeat: int) -> tuple[int, list[int], Any]:
     """Run `function` `repeat` times; (median ns, all timings, last return value). The VM is
-    shared (performance.md: ±30 %), so one run is never the figure."""
+    shared (its speed moves ±30 % between runs: bench/README.md), so one run is never the
+    figure."""
     timings, value = [], None
     for _ in range(repeat):
         elapsed, value = timed_ns(function)

@@ -1,4 +1,5 @@
-"""Users and their roles (design.md §1). Scopes live with what they scope (grids.GridScope)."""
+"""Users and their roles (docs/domain.md §1). Scopes live with what they scope
+(grids.GridScope)."""
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models

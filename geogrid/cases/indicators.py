@@ -1,4 +1,4 @@
-"""Performance indicators of cases (绩效指标, domain.md §6.4) for any period and scope: the
+"""Performance indicators of cases (绩效指标, docs/domain.md §6) for any period and scope: the
 figures of the monthly bulletins (上报数, 立案数, 应结案数, 结案数, 结案率, 按期结案率, 返工率,
 延期率) plus 回退数, 超期数 and the working time from dispatch to feedback.
 

@@ -126,7 +126,7 @@ class RoutedBy(models.TextChoices):
 class Case(models.Model):
     """A report and, once accepted and filed, the case it becomes (案卷)."""
 
-    # Distribution key (design.md §3), from the grid the point lies in.
+    # Distribution key (docs/architecture.md §7.2), from the grid the point lies in.
     district_code = models.CharField(_("区县代码"), max_length=6)
     channel = models.CharField(_("来源"), max_length=10, choices=Channel.choices)
     case_class = models.ForeignKey(CaseClass, on_delete=models.PROTECT, related_name="cases",

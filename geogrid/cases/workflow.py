@@ -1,4 +1,4 @@
-"""The case workflow (domain.md §6) as one table: which moves exist, who may make them, and
+"""The case workflow (docs/domain.md §5) as one table: which moves exist, who may make them, and
 whether they need a reason. `services.transition_case` is the only code that applies it.
 
     上报 reported ─受理 accept─► 待立案 accepted ─立案 file─► 待派遣 filed ─派遣 dispatch─► 处置中 dispatched

@@ -1,4 +1,4 @@
-"""Read-only aggregations for the command center (design.md §5: nothing here writes).
+"""Read-only aggregations for the command center (docs/architecture.md §2.2: nothing here writes).
 
 `cases_per_grid` counts reports per grid for a period — the choropleth and the hot-grid
 ranking. It needs no spatial join: every case stores its grid path at intake, so the count is

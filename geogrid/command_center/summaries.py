@@ -3,8 +3,8 @@ reports per day, indicator tables with display names, and the summary of one gri
 components by class, open cases, indicators).
 
 Kept apart from `queries.py` (the per-grid counts behind the choropleth) so that each can be
-tuned on its own. Nothing here writes (design.md §5). Every period is half-open, [start, end),
-with aware datetimes, like the indicator service's.
+tuned on its own. Nothing here writes (docs/architecture.md §2.2). Every period is half-open,
+[start, end), with aware datetimes, like the indicator service's.
 """
 
 from __future__ import annotations

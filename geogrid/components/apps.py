@@ -9,7 +9,7 @@ class ComponentsConfig(AppConfig):
 
     def ready(self) -> None:
         # Grid edits learn which components they move through the grids impact registry
-        # (design.md §5: grids knows nothing of components).
+        # (docs/architecture.md §2.3: grids knows nothing of components).
         from geogrid.components import assignment
         from geogrid.grids.services import register_impact_provider
 

@@ -1,4 +1,5 @@
-"""City components (城市部件): taxonomy, departments and the coded inventory (design.md §2)."""
+"""City components (城市部件): taxonomy, departments and the coded inventory
+(docs/domain.md §3)."""
 
 from __future__ import annotations
 
@@ -150,7 +151,7 @@ class Component(models.Model):
     """One coded urban component. Its grid is a recorded fact, changed only by services."""
 
     code = models.CharField(_("部件标识码"), max_length=17)
-    # Distribution key (design.md §3) and the allocation scope of serial numbers.
+    # Distribution key (docs/architecture.md §7.2) and the allocation scope of serial numbers.
     district_code = models.CharField(_("区县代码"), max_length=6)
     component_class = models.ForeignKey(
         ComponentClass, on_delete=models.PROTECT, related_name="components",

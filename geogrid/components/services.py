@@ -1,4 +1,4 @@
-"""Component use cases: the only code that changes components (style.md §3.2).
+"""Component use cases: the only code that changes components (docs/architecture.md §3.1).
 
 Each function is transactional, takes keyword-only arguments and an explicit actor, validates
 codes and geometry, keeps the component's grid true, and writes a ComponentEvent.

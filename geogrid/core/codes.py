@@ -1,4 +1,4 @@
-"""Grid code formats (design.md §4, domain.md §2.3): parse, validate, explain.
+"""Grid code formats (docs/domain.md §2.2): parse, validate, explain.
 
 Administrative levels use the GB/T 2260 / statistical division codes (district 6 digits,
 street 9, community 12); a unit grid appends a 2-digit (CJ/T 213-2005, 14 in all) or 3-digit
@@ -130,7 +130,7 @@ def child_code(parent_code: str, sequence: int, child_code_length: int) -> str:
     return f"{parent_code}{sequence:0{width}d}"
 
 
-# --- Component codes (design.md §4, domain.md §3.1) ---------------------------------------------
+# --- Component codes (docs/domain.md §3.1) ---------------------------------------------
 # Legacy CJ/T 214 / GB/T 30428.2: district 6 + major 2 + minor 2 + serial 6 = 16 digits.
 # GB/T 47678.5-2026:              district 6 + major 2 + minor 3 + serial 6 = 17 digits.
 COMPONENT_SCHEMES = {

@@ -1,4 +1,4 @@
-"""The one access helper used by every page and API (style.md §3.8 item 8).
+"""The one access helper used by every page and API (docs/architecture.md §9.3).
 
 Two rules, everywhere:
 - an action outside the user's role answers 403 (`require_role`);

@@ -1,4 +1,5 @@
-"""The one place that names the coordinate systems GeoGrid uses (design.md §3)."""
+"""The one place that names the coordinate systems GeoGrid uses (docs/architecture.md §5;
+why these systems: docs/domain.md §7)."""
 
 from django.conf import settings
 

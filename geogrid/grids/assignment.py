@@ -5,7 +5,7 @@ points needs set-based work instead. This module does it in-process: the active 
 level are loaded once (one raw query, WKB), and shapely/GEOS tests every point against them with
 the grids prepared, vectorised, no Python loop over points (~0.7–1.2M points/s, bench/).
 
-Semantics match `locate()` and design.md §3:
+Semantics match `locate()` and docs/domain.md §2.4:
   - a grid holds a point when it covers it (ST_Covers): points on a grid's boundary count, so a
     point on an edge or vertex shared by several grids is found in all of them;
   - among several grids holding a point, the lowest code wins (deterministic tie-break);
@@ -201,7 +201,7 @@ def assign_points(lon: np.ndarray, lat: np.ndarray, *, level: str = "unit",
 
     Read-only: loads the grids once (one query, see GridIndex.load) and writes nothing; the
     caller stores the result (at ingest, or with COPY into a side table: a mass UPDATE of 1M
-    rows costs ~20 s, performance.md). Imports in several batches should load a GridIndex once
-    and call its `assign()` per batch.
+    rows costs ~20 s, docs/architecture.md §4.4). Imports in several batches should load a
+    GridIndex once and call its `assign()` per batch.
     """
     return GridIndex.load(level=level, district_code=district_code).assign(lon, lat)

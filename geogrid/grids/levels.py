@@ -1,4 +1,4 @@
-"""The standard grid levels (domain.md §2.2), created by migration grids.0002."""
+"""The standard grid levels (docs/domain.md §2.1), created by migration grids.0002."""
 
 DEFAULT_LEVELS = [
     # slug, name, English, depth, code length (None: GEOGRID_UNIT_GRID_CODE_LENGTH),

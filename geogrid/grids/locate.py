@@ -2,9 +2,9 @@
 
 This is a hot path (every report at intake), so it bypasses the ORM: one prepared statement on
 the raw psycopg connection, which lets PostgreSQL reuse its plan (GeoDjango inlines geometries
-as literals, costing ~500 µs a lookup; performance.md). `ST_Covers` finds points on shared
-edges and vertices; among several grids covering the point, the finest level wins, then the
-lowest code (deterministic tie-break, design.md §3).
+as literals, costing ~500 µs a lookup; docs/architecture.md §4.1). `ST_Covers` finds points on
+shared edges and vertices; among several grids covering the point, the finest level wins, then
+the lowest code (deterministic tie-break, docs/domain.md §2.4).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Multi-level coded grids (design.md §2): district › street › community › unit grid."""
+"""Multi-level coded grids (docs/domain.md §2): district › street › community › unit grid."""
 
 from __future__ import annotations
 
@@ -89,7 +89,7 @@ class Grid(models.Model):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children",
         verbose_name=_("上级网格"),
     )
-    # The distribution key for a future Citus deployment (design.md §3).
+    # The distribution key for a future Citus deployment (docs/architecture.md §7.2).
     district_code = models.CharField(_("区县代码"), max_length=6, db_index=True)
     grid_type = models.CharField(
         _("类型"), max_length=20, choices=GridType.choices, default=GridType.OTHER

@@ -1,4 +1,4 @@
-"""Grid use cases: the only code that changes grids (style.md §3.2).
+"""Grid use cases: the only code that changes grids (docs/architecture.md §3.1).
 
 Every function here is transactional, takes keyword-only arguments and an explicit actor, checks
 topology before writing, keeps the boundary history (GridBoundary) and writes a GridEvent.
@@ -87,9 +87,9 @@ class VersionConflict(GridError):
 
 
 # --- Impact providers -------------------------------------------------------------------------
-# grids knows nothing of components or cases (design.md §5). Those apps register a provider
-# that says what a boundary change would move ("37 components change grid") before it is made,
-# and moves it after the change is written, in the same transaction.
+# grids knows nothing of components or cases (docs/architecture.md §2.3). Those apps register
+# a provider that says what a boundary change would move ("37 components change grid") before
+# it is made, and moves it after the change is written, in the same transaction.
 @dataclass(frozen=True)
 class ImpactProvider:
     name: str

@@ -1,8 +1,8 @@
-"""Topology checks of grids (design.md §3), vectorised in shapely in the metric CRS.
+"""Topology checks of grids (docs/domain.md §2.5), vectorised in shapely in the metric CRS.
 
 Used by the edit services (one candidate against its parent and siblings) and by the
 topology report (all children of a parent). PostGIS 3.3 has no coverage functions; shapely's
-bundled GEOS does, and measured faster than the equivalent overlay SQL (performance.md).
+bundled GEOS does, and measured faster than the equivalent overlay SQL (docs/architecture.md §4.4).
 
 A problem thinner than the tolerance (metres) is drawing noise, not a topology error: an
 overlap, gap or escaping part counts only if something survives a negative buffer of half the

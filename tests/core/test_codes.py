@@ -1,4 +1,4 @@
-"""Grid code validation and explanation (design.md §4)."""
+"""Grid code validation and explanation (docs/domain.md §2.2)."""
 
 from __future__ import annotations
 

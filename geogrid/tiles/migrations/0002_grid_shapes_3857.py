@@ -1,10 +1,10 @@
 """`tiles_grid`: the active grids (valid_to IS NULL) with their boundary already in EPSG:3857
-(design.md §3 "a stored EPSG:3857 column for tiled layers"), for the grids layer.
+(docs/architecture.md §6.2), for the grids layer.
 
 Transforming every polygon through PROJ on each tile request was a quarter of a z14 grid
 tile's SQL (measured: 4.6 → 3.4 ms median over 60 tiles of the 16,000-grid city). The table
 lives in the tiles app, not as a column of grids_grid, because it is a copy shaped for one
-reader: the grids app keeps one geometry and knows nothing of tiles (design.md §5).
+reader: the grids app keeps one geometry and knows nothing of tiles (docs/architecture.md §2.3).
 
 Kept in step by statement-level triggers on grids_grid over the transition tables (a bulk load
 of thousands of grids costs one INSERT … SELECT), in the writer's transaction, so the next tile

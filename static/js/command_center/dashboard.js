@@ -151,8 +151,8 @@
     return found;
   }
 
-  // Unit grids from the vector tiles; VectorGrid tiles stay non-interactive (design.md §3a), so
-  // a click is answered by the grid locator instead.
+  // Unit grids from the vector tiles; VectorGrid tiles stay non-interactive
+  // (docs/architecture.md §8.4), so a click is answered by the grid locator instead.
   var gridLayer = L.vectorGrid.protobuf(cfg.urls.gridTiles + "?level=unit", {
     interactive: false, maxNativeZoom: Math.min(18, cfg.tileMaxZoom),
     rendererFactory: L.canvas.tile,
