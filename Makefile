@@ -98,6 +98,7 @@ dev: migrate
 
 lint: venv
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 fmt: venv
 	$(VENV)/bin/ruff check --fix .
@@ -106,6 +107,7 @@ fmt: venv
 # pytest exits 5 when it collected nothing: that is a failure here, never a pass.
 test: db
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(MANAGE) makemigrations --check --dry-run
 	$(VENV)/bin/pytest -p no:cacheprovider $(PYTEST_ARGS)
 

@@ -37,8 +37,11 @@ wsgi_app = "geogrid.wsgi:application"
 
 # Loopback by default: the web server in front (deploy/nginx/geogrid.conf) terminates TLS and
 # proxies here. Binding a public address directly would serve plain HTTP to the world.
-bind = [address.strip() for address in
-        os.environ.get("GEOGRID_BIND", "127.0.0.1:8000").split(",") if address.strip()]
+bind = [
+    address.strip()
+    for address in os.environ.get("GEOGRID_BIND", "127.0.0.1:8000").split(",")
+    if address.strip()
+]
 
 # Threaded workers (gthread), not sync ones: a sync worker that accepts a connection blocks until
 # the client sends a request on it, and browsers open spare connections they may never use

@@ -16,10 +16,15 @@ BENCH_DATABASE = "geogrid_bench"
 
 if not os.environ.get("DATABASE_URL"):
     port = int(os.environ.get("GEOGRID_DB_PORT", "54329"))
-    with psycopg.connect(host="127.0.0.1", port=port, user="geogrid", dbname="postgres",
-                         autocommit=True) as admin:
-        if admin.execute("SELECT 1 FROM pg_database WHERE datname = %s",
-                         (BENCH_DATABASE,)).fetchone() is None:
+    with psycopg.connect(
+        host="127.0.0.1", port=port, user="geogrid", dbname="postgres", autocommit=True
+    ) as admin:
+        if (
+            admin.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (BENCH_DATABASE,)
+            ).fetchone()
+            is None
+        ):
             admin.execute(f"CREATE DATABASE {BENCH_DATABASE}")
     os.environ["DATABASE_URL"] = f"postgis://geogrid@127.0.0.1:{port}/{BENCH_DATABASE}"
 

@@ -38,18 +38,25 @@ ORDER BY p.id, g.code
 
 def _load_points(lon: np.ndarray, lat: np.ndarray) -> None:
     """COPY the points into a temporary, indexed table (untimed set-up of the SQL baseline)."""
-    ewkb = shapely.to_wkb(shapely.set_srid(shapely.points(lon, lat), 4490), hex=True,
-                          include_srid=True)
+    ewkb = shapely.to_wkb(
+        shapely.set_srid(shapely.points(lon, lat), 4490), hex=True, include_srid=True
+    )
     raw = connection.connection
     with raw.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS bench_points")
-        cursor.execute("CREATE TEMP TABLE bench_points (id integer PRIMARY KEY, "
-                       "geom geometry(Point, 4490) NOT NULL)")
+        cursor.execute(
+            "CREATE TEMP TABLE bench_points (id integer PRIMARY KEY, "
+            "geom geometry(Point, 4490) NOT NULL)"
+        )
         step = 100_000
         with cursor.copy("COPY bench_points (id, geom) FROM STDIN") as copy:
-            for start in tqdm(range(0, len(ewkb), step), desc="  COPY points to PostGIS",
-                              unit="×100k", leave=False):
-                for i, value in enumerate(ewkb[start:start + step], start):
+            for start in tqdm(
+                range(0, len(ewkb), step),
+                desc="  COPY points to PostGIS",
+                unit="×100k",
+                leave=False,
+            ):
+                for i, value in enumerate(ewkb[start : start + step], start):
                     copy.write_row((i, value))
         cursor.execute("CREATE INDEX ON bench_points USING gist (geom)")
         cursor.execute("ANALYZE bench_points")
@@ -70,15 +77,17 @@ def _postgis(lon: np.ndarray, lat: np.ndarray, district_code: str) -> tuple[int,
     return elapsed, grid_id
 
 
-def run(label: str, lon: np.ndarray, lat: np.ndarray, *, district_code: str, repeat: int,
-        postgis: bool) -> list[Result]:
+def run(
+    label: str, lon: np.ndarray, lat: np.ndarray, *, district_code: str, repeat: int, postgis: bool
+) -> list[Result]:
     n = len(lon)
     index = GridIndex.load(level="unit", district_code=district_code)
     name = f"assign_points {n / 1e6:g}M pts → {len(index):,} {label} grids"
     target = f"≥ {TARGET_POINTS_PER_S // 1000}k points/s"
     print(f"  {name}: assign_points ×{repeat}…", flush=True)
     ours_ns, ours_all, result = median_ns(
-        lambda: assign_points(lon, lat, level="unit", district_code=district_code), repeat)
+        lambda: assign_points(lon, lat, level="unit", district_code=district_code), repeat
+    )
     load_ns, _ = timed_ns(lambda: GridIndex.load(level="unit", district_code=district_code))
     rate = n / (ours_ns / 1e9)
 
@@ -90,25 +99,47 @@ def run(label: str, lon: np.ndarray, lat: np.ndarray, *, district_code: str, rep
 
     raw_ns, raw_all, _ = median_ns(raw_shapely, repeat)
     raw_rate = n / (raw_ns / 1e9)
-    details = {"points": n, "grids": len(index), "repeat": repeat,
-               "assign_points_runs_s": [t / 1e9 for t in ours_all],
-               "raw_shapely_runs_s": [t / 1e9 for t in raw_all],
-               "grid_index_load_s": load_ns / 1e9,
-               "points_in_a_grid": int(result.found.sum())}
-    results = [Result(name, rate, "points/s", "raw shapely STRtree", raw_rate, target=target,
-                      passed=rate >= TARGET_POINTS_PER_S, higher_is_better=True,
-                      details=details)]
+    details = {
+        "points": n,
+        "grids": len(index),
+        "repeat": repeat,
+        "assign_points_runs_s": [t / 1e9 for t in ours_all],
+        "raw_shapely_runs_s": [t / 1e9 for t in raw_all],
+        "grid_index_load_s": load_ns / 1e9,
+        "points_in_a_grid": int(result.found.sum()),
+    }
+    results = [
+        Result(
+            name,
+            rate,
+            "points/s",
+            "raw shapely STRtree",
+            raw_rate,
+            target=target,
+            passed=rate >= TARGET_POINTS_PER_S,
+            higher_is_better=True,
+            details=details,
+        )
+    ]
     if postgis:
         print(f"  {name}: PostGIS grids-outer join…", flush=True)
         sql_ns, sql_grid_id = _postgis(lon, lat, district_code)
         mismatches = int((sql_grid_id != result.grid_id).sum())
         details = dict(details, postgis_s=sql_ns / 1e9, mismatches_vs_postgis=mismatches)
         results[0].details = details
-        results.append(Result(
-            name + " (vs SQL)", rate, "points/s", "PostGIS grids-outer join",
-            n / (sql_ns / 1e9), target=f"{target}, 0 mismatches",
-            passed=rate >= TARGET_POINTS_PER_S and mismatches == 0, higher_is_better=True,
-            details=details))
+        results.append(
+            Result(
+                name + " (vs SQL)",
+                rate,
+                "points/s",
+                "PostGIS grids-outer join",
+                n / (sql_ns / 1e9),
+                target=f"{target}, 0 mismatches",
+                passed=rate >= TARGET_POINTS_PER_S and mismatches == 0,
+                higher_is_better=True,
+                details=details,
+            )
+        )
         if mismatches:
             print(f"  WARNING: {mismatches} points got another grid from PostGIS", flush=True)
     return results

@@ -60,16 +60,27 @@ VALUES (left(%(code)s, 6), 'api', %(class_id)s, 'event', %(mark)s, '',
 
 def _connect() -> psycopg.Connection:
     db = settings.DATABASES["default"]
-    return psycopg.connect(host=db["HOST"] or None, port=db["PORT"] or None, dbname=db["NAME"],
-                           user=db["USER"] or None, password=db["PASSWORD"] or None,
-                           autocommit=True)
+    return psycopg.connect(
+        host=db["HOST"] or None,
+        port=db["PORT"] or None,
+        dbname=db["NAME"],
+        user=db["USER"] or None,
+        password=db["PASSWORD"] or None,
+        autocommit=True,
+    )
 
 
 def _cleanup() -> int:
-    with transaction.atomic(), connection.cursor() as cursor, \
-            deleting_benchmark_audit_rows(cursor, "cases_caseevent"):
-        cursor.execute("DELETE FROM cases_caseevent WHERE case_id IN (SELECT id FROM cases_case "
-                       "WHERE description = %s)", [MARK])
+    with (
+        transaction.atomic(),
+        connection.cursor() as cursor,
+        deleting_benchmark_audit_rows(cursor, "cases_caseevent"),
+    ):
+        cursor.execute(
+            "DELETE FROM cases_caseevent WHERE case_id IN (SELECT id FROM cases_case "
+            "WHERE description = %s)",
+            [MARK],
+        )
         cursor.execute("DELETE FROM cases_case WHERE description = %s", [MARK])
         removed = cursor.rowcount
     with connection.cursor() as cursor:
@@ -94,58 +105,102 @@ def run_service(lon: np.ndarray, lat: np.ndarray, *, calls: int) -> list[Result]
     # thousands of same-category neighbours, which no real city produces in three days.
     codes = [c for c in DEMO_CLASSES if CaseClass.objects.filter(service_code=c).exists()]
     weights = np.array([DEMO_CLASSES[c] for c in codes], dtype=float)
-    services = np.random.default_rng(41).choice(codes, size=calls + WARM_UP,
-                                                 p=weights / weights.sum())
-    points = list(zip(lon[: calls + WARM_UP].tolist(), lat[: calls + WARM_UP].tolist(),
-                      strict=True))
+    services = np.random.default_rng(41).choice(
+        codes, size=calls + WARM_UP, p=weights / weights.sum()
+    )
+    points = list(
+        zip(lon[: calls + WARM_UP].tolist(), lat[: calls + WARM_UP].tolist(), strict=True)
+    )
     timings: dict[str, list[int]] = {"service": [], "raw": []}
     with _connect() as raw, raw.cursor() as cursor:
+
         def call(which: str, x: float, y: float, service: str) -> None:
             if which == "raw":
                 row = cursor.execute(RAW_LOCATE, (x, y), prepare=True).fetchone()
-                cursor.execute(RAW_INSERT, {"code": row[1], "grid": row[0], "class_id": class_id,
-                                            "lon": x, "lat": y, "mark": MARK}, prepare=True)
+                cursor.execute(
+                    RAW_INSERT,
+                    {
+                        "code": row[1],
+                        "grid": row[0],
+                        "class_id": class_id,
+                        "lon": x,
+                        "lat": y,
+                        "mark": MARK,
+                    },
+                    prepare=True,
+                )
             else:
-                submit_report(actor=None, channel="api", service_code=service, x=x, y=y,
-                              description=MARK)
+                submit_report(
+                    actor=None, channel="api", service_code=service, x=x, y=y, description=MARK
+                )
 
         for i, (x, y) in enumerate(points[:WARM_UP]):
             call("service", x, y, services[i])
             call("raw", x, y, services[i])
         kinds = list(timings)
-        for i, (x, y) in enumerate(tqdm(points[WARM_UP:], desc="  submit_report vs raw",
-                                        unit="report", leave=False)):
-            for which in kinds[i % 2:] + kinds[:i % 2]:
+        for i, (x, y) in enumerate(
+            tqdm(points[WARM_UP:], desc="  submit_report vs raw", unit="report", leave=False)
+        ):
+            for which in kinds[i % 2 :] + kinds[: i % 2]:
                 start = perf_counter_ns()
                 call(which, x, y, services[WARM_UP + i])
                 timings[which].append(perf_counter_ns() - start)
     removed = _cleanup()
-    figures = {f"{kind}_p{q}_us": percentile_us(samples, q)
-               for kind, samples in timings.items() for q in (50, 99)}
-    details = dict(figures, calls=calls, cases_removed=removed,
-                   cases_in_table=Case.objects.count())
+    figures = {
+        f"{kind}_p{q}_us": percentile_us(samples, q)
+        for kind, samples in timings.items()
+        for q in (50, 99)
+    }
+    details = dict(figures, calls=calls, cases_removed=removed, cases_in_table=Case.objects.count())
     return [
-        Result("intake submit_report p50", figures["service_p50_us"], "µs",
-               "raw locate + INSERT p50", figures["raw_p50_us"], details=details),
-        Result("intake submit_report p99", figures["service_p99_us"], "µs",
-               "raw locate + INSERT p99", figures["raw_p99_us"], target="p99 ≤ 2 ms",
-               passed=figures["service_p99_us"] <= TARGET_SERVICE_P99_US, details=details),
+        Result(
+            "intake submit_report p50",
+            figures["service_p50_us"],
+            "µs",
+            "raw locate + INSERT p50",
+            figures["raw_p50_us"],
+            details=details,
+        ),
+        Result(
+            "intake submit_report p99",
+            figures["service_p99_us"],
+            "µs",
+            "raw locate + INSERT p99",
+            figures["raw_p99_us"],
+            target="p99 ≤ 2 ms",
+            passed=figures["service_p99_us"] <= TARGET_SERVICE_P99_US,
+            details=details,
+        ),
     ]
 
 
-def _load(port: int, path: str, *, requests: int, concurrency: int,
-          bodies: Path | None = None) -> dict:
-    command = [sys.executable, "-m", "bench.loadgen", "--port", str(port), "--path", path,
-               "--requests", str(requests), "--concurrency", str(concurrency)]
+def _load(
+    port: int, path: str, *, requests: int, concurrency: int, bodies: Path | None = None
+) -> dict:
+    command = [
+        sys.executable,
+        "-m",
+        "bench.loadgen",
+        "--port",
+        str(port),
+        "--path",
+        path,
+        "--requests",
+        str(requests),
+        "--concurrency",
+        str(concurrency),
+    ]
     if bodies is not None:
         command += ["--bodies", str(bodies)]
-    output = subprocess.run(command, check=True, capture_output=True, text=True,
-                            cwd=settings.BASE_DIR).stdout
+    output = subprocess.run(
+        command, check=True, capture_output=True, text=True, cwd=settings.BASE_DIR
+    ).stdout
     return json.loads(output.strip().splitlines()[-1])
 
 
-def run_http(lon: np.ndarray, lat: np.ndarray, *, requests: int, concurrency: int,
-             workers: int) -> list[Result]:
+def run_http(
+    lon: np.ndarray, lat: np.ndarray, *, requests: int, concurrency: int, workers: int
+) -> list[Result]:
     from geogrid.cases.models import Open311Key
     from geogrid.cases.services import create_open311_key
 
@@ -153,30 +208,71 @@ def run_http(lon: np.ndarray, lat: np.ndarray, *, requests: int, concurrency: in
     _, key = create_open311_key(name="bench-load")
     OUT_DIR.mkdir(exist_ok=True)
     bodies = OUT_DIR / "open311-bodies.json"
-    bodies.write_text(json.dumps([
-        {"api_key": key, "service_code": SERVICE, "lat": f"{y:.7f}", "long": f"{x:.7f}",
-         "description": MARK} for x, y in zip(lon[:5000].tolist(), lat[:5000].tolist(),
-                                                strict=True)]), encoding="utf-8")
+    bodies.write_text(
+        json.dumps(
+            [
+                {
+                    "api_key": key,
+                    "service_code": SERVICE,
+                    "lat": f"{y:.7f}",
+                    "long": f"{x:.7f}",
+                    "description": MARK,
+                }
+                for x, y in zip(lon[:5000].tolist(), lat[:5000].tolist(), strict=True)
+            ]
+        ),
+        encoding="utf-8",
+    )
     with gunicorn(workers) as port:
         # Warm every worker (imports, connections, prepared statements).
-        _load(port, "/open311/v2/requests.json", requests=workers * 50, concurrency=workers,
-              bodies=bodies)
+        _load(
+            port,
+            "/open311/v2/requests.json",
+            requests=workers * 50,
+            concurrency=workers,
+            bodies=bodies,
+        )
         _load(port, "/open311/v2/discovery.json", requests=workers * 20, concurrency=workers)
-        baseline = _load(port, "/open311/v2/discovery.json", requests=requests,
-                         concurrency=concurrency)
-        measured = _load(port, "/open311/v2/requests.json", requests=requests,
-                         concurrency=concurrency, bodies=bodies)
+        baseline = _load(
+            port, "/open311/v2/discovery.json", requests=requests, concurrency=concurrency
+        )
+        measured = _load(
+            port,
+            "/open311/v2/requests.json",
+            requests=requests,
+            concurrency=concurrency,
+            bodies=bodies,
+        )
     removed = _cleanup()
     Open311Key.objects.filter(name="bench-load").delete()
-    details = {"measured": measured, "baseline": baseline, "workers": workers,
-               "concurrency": concurrency, "cases_removed": removed}
+    details = {
+        "measured": measured,
+        "baseline": baseline,
+        "workers": workers,
+        "concurrency": concurrency,
+        "cases_removed": removed,
+    }
     ok = measured["errors"] == 0
     return [
-        Result(f"Open311 POST reports/s ({workers} workers, {concurrency} connections)",
-               measured["rps"], "req/s", "GET discovery.json (no database)", baseline["rps"],
-               target="≥ 300/s, 0 errors", passed=ok and measured["rps"] >= TARGET_RPS,
-               higher_is_better=True, details=details),
-        Result("Open311 POST p99 latency", measured["p99_ms"], "ms",
-               "GET discovery.json p99", baseline["p99_ms"], target="p99 ≤ 50 ms",
-               passed=ok and measured["p99_ms"] <= TARGET_HTTP_P99_MS, details=details),
+        Result(
+            f"Open311 POST reports/s ({workers} workers, {concurrency} connections)",
+            measured["rps"],
+            "req/s",
+            "GET discovery.json (no database)",
+            baseline["rps"],
+            target="≥ 300/s, 0 errors",
+            passed=ok and measured["rps"] >= TARGET_RPS,
+            higher_is_better=True,
+            details=details,
+        ),
+        Result(
+            "Open311 POST p99 latency",
+            measured["p99_ms"],
+            "ms",
+            "GET discovery.json p99",
+            baseline["p99_ms"],
+            target="p99 ≤ 50 ms",
+            passed=ok and measured["p99_ms"] <= TARGET_HTTP_P99_MS,
+            details=details,
+        ),
     ]

@@ -85,14 +85,16 @@ def table(results: list[Result]) -> str:
             continue
         ratio = r.ratio
         verdict = {True: "PASS", False: "FAIL", None: ""}[r.passed]
-        rows.append((
-            r.name,
-            _fmt(r.measured, r.unit),
-            f"{r.baseline_name}: {_fmt(r.baseline, r.unit)}" if r.baseline_name else "",
-            f"{ratio:.2f}×" if ratio is not None else "",
-            r.target,
-            verdict,
-        ))
+        rows.append(
+            (
+                r.name,
+                _fmt(r.measured, r.unit),
+                f"{r.baseline_name}: {_fmt(r.baseline, r.unit)}" if r.baseline_name else "",
+                f"{ratio:.2f}×" if ratio is not None else "",
+                r.target,
+                verdict,
+            )
+        )
     widths = [max(len(str(row[i])) for row in (headers, *rows)) for i in range(len(headers))]
     line = "  ".join("-" * w for w in widths)
     out = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)), line]
@@ -130,8 +132,9 @@ def write_json(results: list[Result], started: datetime, args: dict[str, Any]) -
         "machine": machine(),
         "results": [dict(asdict(r), ratio=r.ratio) for r in results],
     }
-    path.write_text(json.dumps(payload, indent=2, ensure_ascii=False, default=str) + "\n",
-                    encoding="utf-8")
+    path.write_text(
+        json.dumps(payload, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8"
+    )
     return path
 
 

@@ -37,21 +37,25 @@ TARGET_OGR2OGR_RATIO = 2.0
 OGR_TABLE = "bench_ogr2ogr"
 
 
-def make_files(index: GridIndex, lon: np.ndarray, lat: np.ndarray, limit: int
-               ) -> tuple[Path, Path, int]:
+def make_files(
+    index: GridIndex, lon: np.ndarray, lat: np.ndarray, limit: int
+) -> tuple[Path, Path, int]:
     """CSV and GeoPackage of (at most `limit`) points inside unit grids, each with a point
     class code."""
     inside = index.positions(lon, lat) >= 0
     lon, lat = lon[inside][:limit], lat[inside][:limit]
-    classes = list(ComponentClass.objects.filter(scheme=active_scheme(), geometry="point",
-                                                 default_department__isnull=False)
-                   .values_list("code", flat=True))
+    classes = list(
+        ComponentClass.objects.filter(
+            scheme=active_scheme(), geometry="point", default_department__isnull=False
+        ).values_list("code", flat=True)
+    )
     rng = np.random.default_rng(11)
     codes = np.array(classes, dtype=object)[rng.integers(0, len(classes), len(lon))]
     OUT_DIR.mkdir(exist_ok=True)
     csv_path, gpkg_path = OUT_DIR / "components-1m.csv", OUT_DIR / "components-1m.gpkg"
     pd.DataFrame({"lon": np.round(lon, 7), "lat": np.round(lat, 7), "LBDM": codes}).to_csv(
-        csv_path, index=False)
+        csv_path, index=False
+    )
     frame = gpd.GeoDataFrame({"LBDM": codes}, geometry=shapely.points(lon, lat), crs=4490)
     if gpkg_path.exists():
         gpkg_path.unlink()
@@ -91,8 +95,10 @@ def _raw_baseline(path: Path) -> float:
     wkb = shapely.to_wkb(geoms, include_srid=False)
     connection.ensure_connection()
     with transaction.atomic(), psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute("CREATE TEMP TABLE bench_raw (class_code text, geom geometry(Point, 4490))"
-                       " ON COMMIT DROP")
+        cursor.execute(
+            "CREATE TEMP TABLE bench_raw (class_code text, geom geometry(Point, 4490))"
+            " ON COMMIT DROP"
+        )
         with cursor.copy("COPY bench_raw (class_code, geom) FROM STDIN") as copy:
             for code, blob in zip(classes, wkb, strict=True):
                 copy.write_row((code, blob.hex()))
@@ -106,32 +112,75 @@ def _ogr2ogr(path: Path) -> float:
     """`ogr2ogr` loading the file into a new PostGIS table (COPY, GiST index, SRID 4490), as
     GDAL's documentation suggests for bulk loads; seconds, the table dropped afterwards."""
     db = settings.DATABASES["default"]
-    target = " ".join(f"{k}={v}" for k, v in (
-        ("host", db["HOST"]), ("port", db["PORT"]), ("dbname", db["NAME"]),
-        ("user", db["USER"]), ("password", db["PASSWORD"])) if v)
-    command = ["ogr2ogr", "-f", "PostgreSQL", f"PG:{target}", str(path), "-nln", OGR_TABLE,
-               "-lco", "SPATIAL_INDEX=GIST", "-lco", "GEOMETRY_NAME=geom", "-nlt", "POINT",
-               "-overwrite", "--config", "PG_USE_COPY", "YES"]
+    target = " ".join(
+        f"{k}={v}"
+        for k, v in (
+            ("host", db["HOST"]),
+            ("port", db["PORT"]),
+            ("dbname", db["NAME"]),
+            ("user", db["USER"]),
+            ("password", db["PASSWORD"]),
+        )
+        if v
+    )
+    command = [
+        "ogr2ogr",
+        "-f",
+        "PostgreSQL",
+        f"PG:{target}",
+        str(path),
+        "-nln",
+        OGR_TABLE,
+        "-lco",
+        "SPATIAL_INDEX=GIST",
+        "-lco",
+        "GEOMETRY_NAME=geom",
+        "-nlt",
+        "POINT",
+        "-overwrite",
+        "--config",
+        "PG_USE_COPY",
+        "YES",
+    ]
     if path.suffix == ".csv":
-        command += ["-oo", "X_POSSIBLE_NAMES=lon", "-oo", "Y_POSSIBLE_NAMES=lat",
-                    "-oo", "KEEP_GEOM_COLUMNS=NO", "-a_srs", "EPSG:4490"]
+        command += [
+            "-oo",
+            "X_POSSIBLE_NAMES=lon",
+            "-oo",
+            "Y_POSSIBLE_NAMES=lat",
+            "-oo",
+            "KEEP_GEOM_COLUMNS=NO",
+            "-a_srs",
+            "EPSG:4490",
+        ]
     start = time.perf_counter()
     subprocess.run(command, check=True, capture_output=True)
     elapsed = time.perf_counter() - start
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*), min(ST_SRID(geom)), max(ST_SRID(geom)), "
-                       "(SELECT count(*) FROM pg_indexes WHERE tablename = %s "
-                       " AND indexdef LIKE '%%gist%%') FROM " + OGR_TABLE, [OGR_TABLE])
+        cursor.execute(
+            "SELECT count(*), min(ST_SRID(geom)), max(ST_SRID(geom)), "
+            "(SELECT count(*) FROM pg_indexes WHERE tablename = %s "
+            " AND indexdef LIKE '%%gist%%') FROM " + OGR_TABLE,
+            [OGR_TABLE],
+        )
         rows, low, high, gist = cursor.fetchone()
         cursor.execute(f"DROP TABLE {OGR_TABLE}")
     if (low, high) != (4490, 4490) or not gist:
-        raise RuntimeError(f"ogr2ogr loaded {rows} rows with SRID {low}–{high} and {gist} GiST "
-                           "index(es); expected SRID 4490 and one GiST index")
+        raise RuntimeError(
+            f"ogr2ogr loaded {rows} rows with SRID {low}–{high} and {gist} GiST "
+            "index(es); expected SRID 4490 and one GiST index"
+        )
     return elapsed
 
 
-def run(index: GridIndex, lon: np.ndarray, lat: np.ndarray, *, limit: int,
-        formats: tuple[str, ...] = ("CSV", "GeoPackage")) -> list[Result]:
+def run(
+    index: GridIndex,
+    lon: np.ndarray,
+    lat: np.ndarray,
+    *,
+    limit: int,
+    formats: tuple[str, ...] = ("CSV", "GeoPackage"),
+) -> list[Result]:
     print("  writing the CSV and GeoPackage…", flush=True)
     csv_path, gpkg_path, count = make_files(index, lon, lat, limit)
     results = []
@@ -145,17 +194,28 @@ def run(index: GridIndex, lon: np.ndarray, lat: np.ndarray, *, limit: int,
         baseline = _raw_baseline(path)
         print(f"  ogr2ogr {label}…", flush=True)
         ogr = _ogr2ogr(path)
-        results.append(Result(
-            f"import_components {count:,} pts, {label}", round(elapsed, 2), "s",
-            "read + COPY + GiST, no checks", round(baseline, 2),
-            target="≤ 30 s", passed=elapsed <= TARGET_S and created == count,
-            details={"created": created, "rows": count, "stages_s": stages},
-        ))
-        results.append(Result(
-            f"import_components {count:,} pts, {label} (vs ogr2ogr)", round(elapsed, 2), "s",
-            "ogr2ogr, COPY + GiST, no checks", round(ogr, 2),
-            target=f"≤ {TARGET_OGR2OGR_RATIO:g}× ogr2ogr",
-            passed=elapsed <= TARGET_OGR2OGR_RATIO * ogr and created == count,
-            details={"created": created, "rows": count, "stages_s": stages, "ogr2ogr_s": ogr},
-        ))
+        results.append(
+            Result(
+                f"import_components {count:,} pts, {label}",
+                round(elapsed, 2),
+                "s",
+                "read + COPY + GiST, no checks",
+                round(baseline, 2),
+                target="≤ 30 s",
+                passed=elapsed <= TARGET_S and created == count,
+                details={"created": created, "rows": count, "stages_s": stages},
+            )
+        )
+        results.append(
+            Result(
+                f"import_components {count:,} pts, {label} (vs ogr2ogr)",
+                round(elapsed, 2),
+                "s",
+                "ogr2ogr, COPY + GiST, no checks",
+                round(ogr, 2),
+                target=f"≤ {TARGET_OGR2OGR_RATIO:g}× ogr2ogr",
+                passed=elapsed <= TARGET_OGR2OGR_RATIO * ogr and created == count,
+                details={"created": created, "rows": count, "stages_s": stages, "ogr2ogr_s": ogr},
+            )
+        )
     return results

@@ -63,8 +63,10 @@ def layout(scale: float) -> tuple[int, int, int]:
         side = math.sqrt(scale)
         return max(4, round(BLOCK_COLUMNS * side)), max(4, round(BLOCK_ROWS * side)), 1
     if scale != int(scale) or (scale > BLOCKS_ACROSS and scale % BLOCKS_ACROSS):
-        raise SystemExit(f"--growth-scale {scale:g}: use a fraction below 1, 1–{BLOCKS_ACROSS}, "
-                         f"or a multiple of {BLOCKS_ACROSS}")
+        raise SystemExit(
+            f"--growth-scale {scale:g}: use a fraction below 1, 1–{BLOCKS_ACROSS}, "
+            f"or a multiple of {BLOCKS_ACROSS}"
+        )
     across = min(int(scale), BLOCKS_ACROSS)
     down = math.ceil(scale / BLOCKS_ACROSS)
     return across * BLOCK_COLUMNS, down * BLOCK_ROWS, int(scale)
@@ -75,8 +77,9 @@ def _url(name: str) -> str:
     from django.conf import settings
 
     db = settings.DATABASES["default"]
-    auth = quote(db["USER"] or "", safe="") + (f":{quote(db['PASSWORD'], safe='')}"
-                                               if db["PASSWORD"] else "")
+    auth = quote(db["USER"] or "", safe="") + (
+        f":{quote(db['PASSWORD'], safe='')}" if db["PASSWORD"] else ""
+    )
     return f"postgis://{auth}@{db['HOST']}:{db['PORT']}/{quote(name, safe='')}"
 
 
@@ -84,9 +87,14 @@ def _admin() -> psycopg.Connection:
     from django.conf import settings
 
     db = settings.DATABASES["default"]
-    return psycopg.connect(host=db["HOST"] or None, port=db["PORT"] or None, dbname="postgres",
-                           user=db["USER"] or None, password=db["PASSWORD"] or None,
-                           autocommit=True)
+    return psycopg.connect(
+        host=db["HOST"] or None,
+        port=db["PORT"] or None,
+        dbname="postgres",
+        user=db["USER"] or None,
+        password=db["PASSWORD"] or None,
+        autocommit=True,
+    )
 
 
 def _estimate_bytes(scale: float) -> int:
@@ -105,8 +113,14 @@ def _estimate_bytes(scale: float) -> int:
                     + pg_total_relation_size('grids_gridboundary'))::float
                        / greatest(1, (SELECT count(*) FROM grids_grid))""")
         per_component, per_report, per_grid = cursor.fetchone()
-    return int(scale * (COMPONENTS_PER_SCALE * per_component + REPORTS_PER_SCALE * per_report
-                        + UNITS_PER_SCALE * per_grid))
+    return int(
+        scale
+        * (
+            COMPONENTS_PER_SCALE * per_component
+            + REPORTS_PER_SCALE * per_report
+            + UNITS_PER_SCALE * per_grid
+        )
+    )
 
 
 def _data_directory() -> str:
@@ -120,8 +134,9 @@ def _data_directory() -> str:
 def _child(args: list[str], database: str) -> dict:
     """Run `python -m bench.growth …` against `database`; its last stdout line is JSON."""
     env = dict(os.environ, DATABASE_URL=_url(database), PYTHONUNBUFFERED="1")
-    process = subprocess.Popen([sys.executable, "-m", "bench.growth", *args], env=env,
-                               stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.growth", *args], env=env, stdout=subprocess.PIPE, text=True
+    )
     last = ""
     for line in process.stdout:
         if line.startswith("{"):
@@ -137,8 +152,10 @@ def ensure_built(scale: float) -> dict:
     """Build the larger city's database unless it is there; returns its sizes."""
     name = database_name(scale)
     with _admin() as admin:
-        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s",
-                               (name,)).fetchone() is not None
+        exists = (
+            admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+            is not None
+        )
     if exists:
         state = _child(["state"], name)
         if state.get("complete"):
@@ -147,13 +164,18 @@ def ensure_built(scale: float) -> dict:
     directory = _data_directory()
     free = shutil.disk_usage(directory).free
     gb = 1024**3
-    print(f"  {name}: about {need / gb:,.1f} GB needed (estimated from today's rows), "
-          f"{free / gb:,.1f} GB free under {directory}", flush=True)
+    print(
+        f"  {name}: about {need / gb:,.1f} GB needed (estimated from today's rows), "
+        f"{free / gb:,.1f} GB free under {directory}",
+        flush=True,
+    )
     if free < need + DISK_HEADROOM_BYTES:
-        raise SystemExit(f"Not enough disk for the growth benchmark: it needs about "
-                         f"{(need + DISK_HEADROOM_BYTES) / gb:,.1f} GB (data + WAL headroom) "
-                         f"and {free / gb:,.1f} GB are free under {directory}. Free some space "
-                         "or use a smaller --growth-scale.")
+        raise SystemExit(
+            f"Not enough disk for the growth benchmark: it needs about "
+            f"{(need + DISK_HEADROOM_BYTES) / gb:,.1f} GB (data + WAL headroom) "
+            f"and {free / gb:,.1f} GB are free under {directory}. Free some space "
+            "or use a smaller --growth-scale."
+        )
     if not exists:
         with _admin() as admin:
             admin.execute(f'CREATE DATABASE "{name}"')
@@ -165,9 +187,12 @@ def run(*, scale: float, calls: int, tiles: int) -> list[Result]:
 
     started = time.perf_counter()
     built = ensure_built(scale)
-    print(f"  {database_name(scale)}: " + ", ".join(
-        f"{table} {size / 1024**2:,.0f} MB" for table, size in built["sizes"].items())
-        + f"; {built['total_bytes'] / 1024**3:,.2f} GB in all", flush=True)
+    print(
+        f"  {database_name(scale)}: "
+        + ", ".join(f"{table} {size / 1024**2:,.0f} MB" for table, size in built["sizes"].items())
+        + f"; {built['total_bytes'] / 1024**3:,.2f} GB in all",
+        flush=True,
+    )
     today_name = connection.settings_dict["NAME"]
     measure = ["measure", "--calls", str(calls), "--tiles", str(tiles)]
     print(f"  measuring today's size ({today_name})…", flush=True)
@@ -180,21 +205,37 @@ def run(*, scale: float, calls: int, tiles: int) -> list[Result]:
         if small is None or big["measured"] is None:
             continue
         result = Result(
-            f"×{scale:g}: {big['name']}", big["measured"], big["unit"],
-            "today's size", small["measured"], target=big["target"],
-            passed=big["passed"], higher_is_better=big["higher_is_better"],
-            details={"today": small, "grown": big, "today_counts": today["counts"],
-                     "grown_counts": grown["counts"], "sizes": built["sizes"]})
+            f"×{scale:g}: {big['name']}",
+            big["measured"],
+            big["unit"],
+            "today's size",
+            small["measured"],
+            target=big["target"],
+            passed=big["passed"],
+            higher_is_better=big["higher_is_better"],
+            details={
+                "today": small,
+                "grown": big,
+                "today_counts": today["counts"],
+                "grown_counts": grown["counts"],
+                "sizes": built["sizes"],
+            },
+        )
         results.append(result)
-    print(f"  today: {today['counts']}\n  ×{scale:g}: {grown['counts']} "
-          f"({time.perf_counter() - started:,.0f} s)", flush=True)
+    print(
+        f"  today: {today['counts']}\n  ×{scale:g}: {grown['counts']} "
+        f"({time.perf_counter() - started:,.0f} s)",
+        flush=True,
+    )
     return results
 
 
 # --- In the child process (python -m bench.growth, DATABASE_URL set) -------------------------
 def _state_table(cursor: Any) -> None:
-    cursor.execute("CREATE TABLE IF NOT EXISTS bench_growth_state (step text PRIMARY KEY, "
-                   "seconds float NOT NULL, finished_at timestamptz NOT NULL DEFAULT now())")
+    cursor.execute(
+        "CREATE TABLE IF NOT EXISTS bench_growth_state (step text PRIMARY KEY, "
+        "seconds float NOT NULL, finished_at timestamptz NOT NULL DEFAULT now())"
+    )
 
 
 def _done(cursor: Any) -> set[str]:
@@ -204,8 +245,11 @@ def _done(cursor: Any) -> set[str]:
 
 
 def _mark(cursor: Any, step: str, seconds: float) -> None:
-    cursor.execute("INSERT INTO bench_growth_state (step, seconds) VALUES (%s, %s) "
-                   "ON CONFLICT (step) DO UPDATE SET seconds = EXCLUDED.seconds", [step, seconds])
+    cursor.execute(
+        "INSERT INTO bench_growth_state (step, seconds) VALUES (%s, %s) "
+        "ON CONFLICT (step) DO UPDATE SET seconds = EXCLUDED.seconds",
+        [step, seconds],
+    )
 
 
 STEPS = ("grids", "components", "reports")
@@ -228,8 +272,12 @@ def child_state() -> dict:
     with connection.cursor() as cursor:
         done = _done(cursor)
         sizes, total = _sizes(cursor)
-    return {"complete": all(step in done for step in STEPS), "done": sorted(done),
-            "sizes": sizes, "total_bytes": total}
+    return {
+        "complete": all(step in done for step in STEPS),
+        "done": sorted(done),
+        "sizes": sizes,
+        "total_bytes": total,
+    }
 
 
 def child_build(scale: float) -> dict:
@@ -241,9 +289,11 @@ def child_build(scale: float) -> dict:
     call_command("load_demo", verbosity=0, force=True)
     with connection.cursor() as cursor:
         done = _done(cursor)
-    builders = {"grids": lambda: _build_grids(scale),
-                "components": lambda: _build_components(scale),
-                "reports": lambda: _build_reports(scale)}
+    builders = {
+        "grids": lambda: _build_grids(scale),
+        "components": lambda: _build_components(scale),
+        "reports": lambda: _build_reports(scale),
+    }
     for step in STEPS:
         if step in done:
             continue
@@ -265,15 +315,21 @@ def _build_grids(scale: float) -> None:
     from bench import synthetic_city as city
 
     columns, rows, communities = layout(scale)
-    print(f"generating {columns * rows:,} unit grids ({columns} × {rows} lattice, "
-          f"{communities} communit{'y' if communities == 1 else 'ies'})…", flush=True)
+    print(
+        f"generating {columns * rows:,} unit grids ({columns} × {rows} lattice, "
+        f"{communities} communit{'y' if communities == 1 else 'ies'})…",
+        flush=True,
+    )
     began = time.perf_counter()
     cells = city.unit_cells(city.SEED, columns=columns, rows=rows, union=False)
     # Community of every cell: blocks of 160 × 100 cells, numbered west→east, north→south.
     row_of, col_of = np.divmod(np.arange(columns * rows), columns)
     across = max(1, columns // BLOCK_COLUMNS) if communities > 1 else 1
-    block = ((row_of // BLOCK_ROWS) * across + col_of // BLOCK_COLUMNS
-             if communities > 1 else np.zeros(columns * rows, dtype=np.int64))
+    block = (
+        (row_of // BLOCK_ROWS) * across + col_of // BLOCK_COLUMNS
+        if communities > 1
+        else np.zeros(columns * rows, dtype=np.int64)
+    )
     parts = [shapely.coverage_union_all(cells.cells[block == b]) for b in range(communities)]
     region = shapely.coverage_union_all(np.asarray(parts, dtype=object))
     print(f"  {time.perf_counter() - began:,.0f} s; writing…", flush=True)
@@ -303,53 +359,130 @@ def _write_grids(cells, block, parts, region) -> None:
     levels = {level.depth: level for level in GridLevel.objects.all()}
     label = f"{MARK} ({city.MARKER})"
     (district,) = create_grids(
-        actor=None, level=levels[0], parent=None, source=GridSource.GENERATED,
-        candidates=[Candidate(geom=region, code=city.DISTRICT_CODE,
-                              name=f"{city.DISTRICT_CODE} ({label})",
-                              attrs={"grid_type": GridType.ADMINISTRATIVE})])
+        actor=None,
+        level=levels[0],
+        parent=None,
+        source=GridSource.GENERATED,
+        candidates=[
+            Candidate(
+                geom=region,
+                code=city.DISTRICT_CODE,
+                name=f"{city.DISTRICT_CODE} ({label})",
+                attrs={"grid_type": GridType.ADMINISTRATIVE},
+            )
+        ],
+    )
     (street,) = create_grids(
-        actor=None, level=levels[1], parent=district, source=GridSource.GENERATED,
-        candidates=[Candidate(geom=region, code=city.STREET_CODE,
-                              name=f"{city.STREET_CODE} ({label})",
-                              attrs={"grid_type": GridType.ADMINISTRATIVE})])
+        actor=None,
+        level=levels[1],
+        parent=district,
+        source=GridSource.GENERATED,
+        candidates=[
+            Candidate(
+                geom=region,
+                code=city.STREET_CODE,
+                name=f"{city.STREET_CODE} ({label})",
+                attrs={"grid_type": GridType.ADMINISTRATIVE},
+            )
+        ],
+    )
     community_codes = [f"{city.STREET_CODE}{b + 1:03d}" for b in range(len(parts))]
     communities = create_grids(
-        actor=None, level=levels[2], parent=street, source=GridSource.GENERATED,
-        candidates=[Candidate(geom=part, code=code, name=f"{code} ({label})",
-                              attrs={"grid_type": GridType.ADMINISTRATIVE})
-                    for part, code in zip(parts, community_codes, strict=True)])
+        actor=None,
+        level=levels[2],
+        parent=street,
+        source=GridSource.GENERATED,
+        candidates=[
+            Candidate(
+                geom=part,
+                code=code,
+                name=f"{code} ({label})",
+                attrs={"grid_type": GridType.ADMINISTRATIVE},
+            )
+            for part, code in zip(parts, community_codes, strict=True)
+        ],
+    )
     unit_level = levels[3]
     now = timezone.now()
-    wkb = shapely.to_wkb(shapely.set_srid(
-        np.asarray([MultiPolygon([cell]) for cell in cells.cells], dtype=object),
-        city.STORAGE_EPSG), hex=True, include_srid=True)
+    wkb = shapely.to_wkb(
+        shapely.set_srid(
+            np.asarray([MultiPolygon([cell]) for cell in cells.cells], dtype=object),
+            city.STORAGE_EPSG,
+        ),
+        hex=True,
+        include_srid=True,
+    )
     sequence = np.zeros(len(block), dtype=np.int64)
     for b in range(len(parts)):  # reading order inside each community
         members = np.flatnonzero(block == b)
         sequence[members] = np.arange(1, len(members) + 1)
-    columns = ("code", "name", "level_id", "parent_id", "district_code", "grid_type",
-               "area_class", "source", "officer_name", "officer_phone",
-               "responsible_department", "geom", "area_m2", "valid_from", "version",
-               "created_at", "updated_at")
+    columns = (
+        "code",
+        "name",
+        "level_id",
+        "parent_id",
+        "district_code",
+        "grid_type",
+        "area_class",
+        "source",
+        "officer_name",
+        "officer_phone",
+        "responsible_department",
+        "geom",
+        "area_m2",
+        "valid_from",
+        "version",
+        "created_at",
+        "updated_at",
+    )
     raw = connection.connection
-    with raw.cursor() as cursor, cursor.copy(
-        f"COPY grids_grid ({', '.join(columns)}) FROM STDIN"
-    ) as copy:
-        for geom_hex, area, b, seq in zip(wkb, cells.areas_m2, block.tolist(),
-                                          sequence.tolist(), strict=True):
+    with (
+        raw.cursor() as cursor,
+        cursor.copy(f"COPY grids_grid ({', '.join(columns)}) FROM STDIN") as copy,
+    ):
+        for geom_hex, area, b, seq in zip(
+            wkb, cells.areas_m2, block.tolist(), sequence.tolist(), strict=True
+        ):
             code = f"{community_codes[b]}{seq:0{city.UNIT_SEQUENCE_DIGITS}d}"
-            copy.write_row((code, code, unit_level.id, communities[b].id, city.DISTRICT_CODE,
-                            GridType.OTHER, "", GridSource.GENERATED, "", "", "", geom_hex,
-                            round(float(area), 2), now, 1, now, now))
+            copy.write_row(
+                (
+                    code,
+                    code,
+                    unit_level.id,
+                    communities[b].id,
+                    city.DISTRICT_CODE,
+                    GridType.OTHER,
+                    "",
+                    GridSource.GENERATED,
+                    "",
+                    "",
+                    "",
+                    geom_hex,
+                    round(float(area), 2),
+                    now,
+                    1,
+                    now,
+                    now,
+                )
+            )
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO grids_gridboundary (grid_id, version, geom, area_m2, valid_from, reason)"
             " SELECT id, 1, geom, area_m2, valid_from, %s FROM grids_grid "
-            "WHERE parent_id = ANY(%s)", [MARK, [c.id for c in communities]])
+            "WHERE parent_id = ANY(%s)",
+            [MARK, [c.id for c in communities]],
+        )
     for community in communities:
-        GridEvent.objects.create(grid=community, action="created", actor=None, details={
-            "source": MARK, "children": int((block == communities.index(community)).sum()),
-            "note": "unit grids written with COPY"})
+        GridEvent.objects.create(
+            grid=community,
+            action="created",
+            actor=None,
+            details={
+                "source": MARK,
+                "children": int((block == communities.index(community)).sum()),
+                "note": "unit grids written with COPY",
+            },
+        )
 
 
 COMPONENTS_SQL = """
@@ -402,32 +535,51 @@ def _build_components(scale: float) -> None:
     scheme = active_scheme()
     total = int(scale * COMPONENTS_PER_SCALE)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT g.id, (SELECT count(*) FROM grids_grid u WHERE u.parent_id = g.id)"
-                       " FROM grids_grid g WHERE g.code LIKE %s AND length(g.code) = 12 "
-                       "ORDER BY g.code", [city.STREET_CODE + "%"])
+        cursor.execute(
+            "SELECT g.id, (SELECT count(*) FROM grids_grid u WHERE u.parent_id = g.id)"
+            " FROM grids_grid g WHERE g.code LIKE %s AND length(g.code) = 12 "
+            "ORDER BY g.code",
+            [city.STREET_CODE + "%"],
+        )
         communities = cursor.fetchall()
     units = sum(n for _, n in communities)
     # per_grid or per_grid + 1 (odd and even ids alternate): about `total` in all.
     per_grid = max(1, round(total / units - 0.5))
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM components_component WHERE district_code = %s",
-                       [city.DISTRICT_CODE])
+        cursor.execute(
+            "SELECT count(*) FROM components_component WHERE district_code = %s",
+            [city.DISTRICT_CODE],
+        )
         offset = cursor.fetchone()[0]
     for number, (community, _) in enumerate(communities, 1):
         began = time.perf_counter()
         with connection.cursor() as cursor:
             # One statement (one transaction) per community: an interrupted build resumes
             # with the first community that has none.
-            cursor.execute("SELECT EXISTS (SELECT 1 FROM components_component c JOIN grids_grid g"
-                           " ON g.id = c.grid_id WHERE g.parent_id = %s)", [community])
+            cursor.execute(
+                "SELECT EXISTS (SELECT 1 FROM components_component c JOIN grids_grid g"
+                " ON g.id = c.grid_id WHERE g.parent_id = %s)",
+                [community],
+            )
             if cursor.fetchone()[0]:
                 continue
-            cursor.execute(COMPONENTS_SQL, {"scheme": scheme, "per_grid": per_grid,
-                                            "community": community, "offset": offset,
-                                            "district": city.DISTRICT_CODE, "mark": MARK})
+            cursor.execute(
+                COMPONENTS_SQL,
+                {
+                    "scheme": scheme,
+                    "per_grid": per_grid,
+                    "community": community,
+                    "offset": offset,
+                    "district": city.DISTRICT_CODE,
+                    "mark": MARK,
+                },
+            )
             offset += cursor.rowcount
-        print(f"  components: community {number}/{len(communities)}, {offset:,} in all "
-              f"({time.perf_counter() - began:,.0f} s)", flush=True)
+        print(
+            f"  components: community {number}/{len(communities)}, {offset:,} in all "
+            f"({time.perf_counter() - began:,.0f} s)",
+            flush=True,
+        )
     with connection.cursor() as cursor:
         cursor.execute(SERIALS_SQL, {"scheme": scheme, "district": city.DISTRICT_CODE})
         cursor.execute("VACUUM ANALYZE components_component")
@@ -475,18 +627,22 @@ def _build_reports(scale: float) -> None:
     step = 1_000_000
     with connection.cursor() as cursor:
         # Each statement commits on its own: an interrupted build resumes where it stopped.
-        cursor.execute("SELECT count(*) FROM cases_case WHERE district_code = %s",
-                       [city.DISTRICT_CODE])
+        cursor.execute(
+            "SELECT count(*) FROM cases_case WHERE district_code = %s", [city.DISTRICT_CODE]
+        )
         made = cursor.fetchone()[0]
         cursor.execute("SELECT setseed(%s)", [0.311 * (1 - made / max(total, 1))])
         while made < total:
             began = time.perf_counter()
             count = min(step, total - made)
-            cursor.execute(REPORTS_SQL, {"district": city.DISTRICT_CODE + "%", "count": count,
-                                         "mark": MARK})
+            cursor.execute(
+                REPORTS_SQL, {"district": city.DISTRICT_CODE + "%", "count": count, "mark": MARK}
+            )
             made += cursor.rowcount
-            print(f"  reports: {made:,} of {total:,} ({time.perf_counter() - began:,.0f} s)",
-                  flush=True)
+            print(
+                f"  reports: {made:,} of {total:,} ({time.perf_counter() - began:,.0f} s)",
+                flush=True,
+            )
         cursor.execute("VACUUM ANALYZE cases_case")
         cursor.execute("VACUUM ANALYZE cases_gridmonthcount")
 
@@ -504,8 +660,9 @@ def child_measure(*, calls: int, tiles_per_zoom: int, own_data: bool) -> dict:
     demo = GridIndex.load(level="unit", district_code="110101")
     # The same spot of the synthetic city in both databases: the larger city starts at the
     # same corner, so its first block holds the same kind of points.
-    first = tuple(float(v) for v in shapely.total_bounds(
-        city.geoms[: min(len(city), UNITS_PER_SCALE)]))
+    first = tuple(
+        float(v) for v in shapely.total_bounds(city.geoms[: min(len(city), UNITS_PER_SCALE)])
+    )
     keyed: dict[str, Result] = {}
 
     def keep(key: str, lines: list[Result]) -> None:
@@ -522,8 +679,12 @@ def child_measure(*, calls: int, tiles_per_zoom: int, own_data: bool) -> dict:
     count = Component.objects.count()
     keep("nearest", nearest.run(lon[inside], lat[inside], calls=calls, components=count))
     print("[tiles] z14", flush=True)
-    keep("tiles", tiles.run(count=tiles_per_zoom, zooms=(14,), bounds=first, seeded=False,
-                            ensure=not own_data))
+    keep(
+        "tiles",
+        tiles.run(
+            count=tiles_per_zoom, zooms=(14,), bounds=first, seeded=False, ensure=not own_data
+        ),
+    )
     print("[heat] grid counts", flush=True)
     keep("heat", heat.run(ensure=not own_data))
     why = cases.ready()
@@ -531,18 +692,22 @@ def child_measure(*, calls: int, tiles_per_zoom: int, own_data: bool) -> dict:
         print(f"[intake] {calls:,} reports", flush=True)
         keep("intake", cases.run_service(lon[inside], lat[inside], calls=calls))
     print("[import] 1,000,000 points, CSV", flush=True)
-    d_lon, d_lat = clustered_points(2_500_000, tuple(
-        float(v) for v in shapely.total_bounds(demo.geoms)), seed=17)
+    d_lon, d_lat = clustered_points(
+        2_500_000, tuple(float(v) for v in shapely.total_bounds(demo.geoms)), seed=17
+    )
     keep("import", components.run(demo, d_lon, d_lat, limit=1_000_000, formats=("CSV",)))
     with connection.cursor() as cursor:
-        cursor.execute("SELECT (SELECT count(*) FROM grids_grid g JOIN grids_gridlevel l "
-                       "ON l.id = g.level_id WHERE l.slug = 'unit' AND g.valid_to IS NULL), "
-                       "(SELECT count(*) FROM components_component), "
-                       "(SELECT count(*) FROM cases_case)")
+        cursor.execute(
+            "SELECT (SELECT count(*) FROM grids_grid g JOIN grids_gridlevel l "
+            "ON l.id = g.level_id WHERE l.slug = 'unit' AND g.valid_to IS NULL), "
+            "(SELECT count(*) FROM components_component), "
+            "(SELECT count(*) FROM cases_case)"
+        )
         grids, components_count, reports = cursor.fetchone()
-    return {"results": {k: asdict(v) for k, v in keyed.items()},
-            "counts": {"unit grids": grids, "components": components_count,
-                       "reports": reports}}
+    return {
+        "results": {k: asdict(v) for k, v in keyed.items()},
+        "counts": {"unit grids": grids, "components": components_count, "reports": reports},
+    }
 
 
 def main(argv: list[str]) -> int:
@@ -554,8 +719,11 @@ def main(argv: list[str]) -> int:
     measure = sub.add_parser("measure")
     measure.add_argument("--calls", type=int, default=5_000)
     measure.add_argument("--tiles", type=int, default=60)
-    measure.add_argument("--grown", action="store_true",
-                         help="the growth database: use its own components and reports")
+    measure.add_argument(
+        "--grown",
+        action="store_true",
+        help="the growth database: use its own components and reports",
+    )
     args = parser.parse_args(argv)
     import bench  # noqa: F401  (Django, on DATABASE_URL)
 
@@ -564,8 +732,7 @@ def main(argv: list[str]) -> int:
     elif args.command == "state":
         result = child_state()
     else:
-        result = child_measure(calls=args.calls, tiles_per_zoom=args.tiles,
-                               own_data=args.grown)
+        result = child_measure(calls=args.calls, tiles_per_zoom=args.tiles, own_data=args.grown)
     print(json.dumps(result, default=str))
     return 0
 

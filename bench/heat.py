@@ -78,15 +78,15 @@ ORDER BY counts.n DESC, g.code COLLATE "C"
 
 def ensure_reports(progress=print) -> int:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM cases_case WHERE district_code = %s",
-                       [DISTRICT_CODE])
+        cursor.execute("SELECT count(*) FROM cases_case WHERE district_code = %s", [DISTRICT_CODE])
         have = cursor.fetchone()[0]
         if have >= REPORTS:
             return 0
         progress(f"  generating {REPORTS - have:,} reports in the synthetic city (once)…")
         cursor.execute("SELECT setseed(0.311)")
-        cursor.execute(GENERATE_SQL, {"district": DISTRICT_CODE + "%", "count": REPORTS - have,
-                                      "mark": MARK})
+        cursor.execute(
+            GENERATE_SQL, {"district": DISTRICT_CODE + "%", "count": REPORTS - have, "mark": MARK}
+        )
         created = cursor.rowcount
         cursor.execute("VACUUM ANALYZE cases_case")
     return created
@@ -96,8 +96,7 @@ def _token() -> str:
     from geogrid.accounts.models import Role, User
     from geogrid.accounts.services import issue_token
 
-    user, _ = User.objects.get_or_create(username="bench-viewer",
-                                         defaults={"role": Role.VIEWER})
+    user, _ = User.objects.get_or_create(username="bench-viewer", defaults={"role": Role.VIEWER})
     return issue_token(user=user)[0]
 
 
@@ -108,18 +107,30 @@ def _measure(port: int, token: str, start, end) -> tuple[list[float], dict, list
     query = (f"since={start.isoformat()}&until={end.isoformat()}").replace("+", "%2B")
     web = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     http_ms, raw_ms, body, rows = [], [], {}, []
-    with psycopg.connect(host=db["HOST"] or None, port=db["PORT"] or None, dbname=db["NAME"],
-                         user=db["USER"] or None, password=db["PASSWORD"] or None,
-                         autocommit=True) as raw, raw.cursor() as cursor:
+    with (
+        psycopg.connect(
+            host=db["HOST"] or None,
+            port=db["PORT"] or None,
+            dbname=db["NAME"],
+            user=db["USER"] or None,
+            password=db["PASSWORD"] or None,
+            autocommit=True,
+        ) as raw,
+        raw.cursor() as cursor,
+    ):
         for i in range(2 * (REPEAT + 1)):
             began = time.perf_counter()
             if (i + i // 2) % 2:
-                rows = cursor.execute(PLAIN_SQL, {"start": start, "end": end},
-                                      prepare=False).fetchall()
+                rows = cursor.execute(
+                    PLAIN_SQL, {"start": start, "end": end}, prepare=False
+                ).fetchall()
                 raw_ms.append((time.perf_counter() - began) * 1000)
                 continue
-            web.request("GET", f"/api/v1/command-center/grid-counts/?{query}",
-                        headers={"Authorization": f"Token {token}"})
+            web.request(
+                "GET",
+                f"/api/v1/command-center/grid-counts/?{query}",
+                headers={"Authorization": f"Token {token}"},
+            )
             response = web.getresponse()
             payload = response.read()
             http_ms.append((time.perf_counter() - began) * 1000)
@@ -144,13 +155,25 @@ def run(*, ensure: bool = True) -> list[Result]:
             start = end - timedelta(days=days)
             measured, body, baseline, rows = _measure(port, token, start, end)
             if body.get("grids") != [list(row) for row in rows]:
-                raise RuntimeError(f"grid-counts, {label}: the endpoint's counts differ from a "
-                                   "plain count over the cases")
+                raise RuntimeError(
+                    f"grid-counts, {label}: the endpoint's counts differ from a "
+                    "plain count over the cases"
+                )
             median = float(np.median(measured))
-            results.append(Result(
-                f"reports per unit grid, {label} ({body.get('total', 0):,} reports, "
-                f"{len(body.get('grids', [])):,} grids)", round(median, 1), "ms",
-                "raw aggregation SQL median", round(float(np.median(baseline)), 1),
-                target=f"≤ {TARGETS_MS[label]:g} ms", passed=median <= TARGETS_MS[label],
-                details={"reports_added_now": created, "runs_ms": [round(t, 1) for t in measured]}))
+            results.append(
+                Result(
+                    f"reports per unit grid, {label} ({body.get('total', 0):,} reports, "
+                    f"{len(body.get('grids', [])):,} grids)",
+                    round(median, 1),
+                    "ms",
+                    "raw aggregation SQL median",
+                    round(float(np.median(baseline)), 1),
+                    target=f"≤ {TARGETS_MS[label]:g} ms",
+                    passed=median <= TARGETS_MS[label],
+                    details={
+                        "reports_added_now": created,
+                        "runs_ms": [round(t, 1) for t in measured],
+                    },
+                )
+            )
     return results

@@ -53,9 +53,12 @@ def fixed(args: argparse.Namespace) -> dict:
             start = time.perf_counter()
             try:
                 if bodies is not None:
-                    connection.request("POST", args.path, body=bodies[index % len(bodies)],
-                                       headers={"Content-Type":
-                                                "application/x-www-form-urlencoded"})
+                    connection.request(
+                        "POST",
+                        args.path,
+                        body=bodies[index % len(bodies)],
+                        headers={"Content-Type": "application/x-www-form-urlencoded"},
+                    )
                 else:
                     connection.request("GET", args.path)
                 response = connection.getresponse()
@@ -81,9 +84,13 @@ def fixed(args: argparse.Namespace) -> dict:
     seconds = time.perf_counter() - began
     ordered = sorted(latencies)
     return {
-        "sent": args.requests, "ok": len(latencies) - len(errors), "errors": len(errors),
-        "error_samples": errors[:3], "seconds": round(seconds, 3),
-        "p50_ms": _pct(ordered, 50), "p99_ms": _pct(ordered, 99),
+        "sent": args.requests,
+        "ok": len(latencies) - len(errors),
+        "errors": len(errors),
+        "error_samples": errors[:3],
+        "seconds": round(seconds, 3),
+        "p50_ms": _pct(ordered, 50),
+        "p99_ms": _pct(ordered, 99),
         "rps": round(len(latencies) / seconds, 1) if seconds else None,
     }
 
@@ -102,8 +109,9 @@ def mixed(args: argparse.Namespace) -> dict:
         kinds.append((spec.get("method", "GET"), spec["paths"], bodies, headers))
     total = int(args.duration * args.rate)
     # A fixed order of kinds for a given seed: two runs send the same requests.
-    order = random.Random(args.seed).choices(range(len(names)),
-                                             weights=[plan[n]["weight"] for n in names], k=total)
+    order = random.Random(args.seed).choices(
+        range(len(names)), weights=[plan[n]["weight"] for n in names], k=total
+    )
     counter = iter(range(total))
     lock = threading.Lock()
     latencies: list[list[float]] = [[] for _ in names]
@@ -133,9 +141,12 @@ def mixed(args: argparse.Namespace) -> dict:
             start = time.perf_counter()
             lag = start - due
             try:
-                connection.request(method, paths[position % len(paths)],
-                                   body=bodies[position % len(bodies)] if bodies else None,
-                                   headers=headers)
+                connection.request(
+                    method,
+                    paths[position % len(paths)],
+                    body=bodies[position % len(bodies)] if bodies else None,
+                    headers=headers,
+                )
                 response = connection.getresponse()
                 payload = response.read()
                 end = time.perf_counter()
@@ -150,8 +161,9 @@ def mixed(args: argparse.Namespace) -> dict:
                     errors[kind].append(repr(exc))
                     late.append(lag)
                 connection.close()
-                connection = http.client.HTTPConnection("127.0.0.1", args.port,
-                                                        timeout=args.timeout)
+                connection = http.client.HTTPConnection(
+                    "127.0.0.1", args.port, timeout=args.timeout
+                )
         connection.close()
 
     threads = [threading.Thread(target=worker) for _ in range(args.concurrency)]
@@ -165,21 +177,29 @@ def mixed(args: argparse.Namespace) -> dict:
         ordered = sorted(latencies[i])
         per_kind[name] = {
             "sent": sent[i],
-            "errors": len(errors[i]), "error_samples": errors[i][:3],
-            "p50_ms": _pct(ordered, 50), "p95_ms": _pct(ordered, 95),
-            "p99_ms": _pct(ordered, 99), "max_ms": _pct(ordered, 100),
+            "errors": len(errors[i]),
+            "error_samples": errors[i][:3],
+            "p50_ms": _pct(ordered, 50),
+            "p95_ms": _pct(ordered, 95),
+            "p99_ms": _pct(ordered, 99),
+            "max_ms": _pct(ordered, 100),
         }
     windows = [0] * (int(seconds // 10) + 1)
     for moment in finished:
         windows[int(moment // 10)] += 1
     ordered_late = sorted(late)
     return {
-        "duration_s": args.duration, "rate": args.rate, "concurrency": args.concurrency,
-        "sent": total, "answered": len(finished),
-        "errors": sum(len(e) for e in errors), "seconds": round(seconds, 3),
+        "duration_s": args.duration,
+        "rate": args.rate,
+        "concurrency": args.concurrency,
+        "sent": total,
+        "answered": len(finished),
+        "errors": sum(len(e) for e in errors),
+        "seconds": round(seconds, 3),
         "rps": round(len(finished) / seconds, 1) if seconds else None,
         "per_10s": [round(w / 10, 1) for w in windows],
-        "late_p99_ms": _pct(ordered_late, 99), "late_max_ms": _pct(ordered_late, 100),
+        "late_p99_ms": _pct(ordered_late, 99),
+        "late_max_ms": _pct(ordered_late, 100),
         "kinds": per_kind,
     }
 
@@ -194,8 +214,10 @@ def main() -> None:
     parser.add_argument("--bodies", help="JSON file: a list of form dicts to POST (cycled)")
     parser.add_argument("--requests", type=int, default=3000)
     # Mixed load for a duration:
-    parser.add_argument("--plan", help="JSON file: {kind: {weight, method, paths, bodies, "
-                        "headers}}; runs the mixed mode")
+    parser.add_argument(
+        "--plan",
+        help="JSON file: {kind: {weight, method, paths, bodies, headers}}; runs the mixed mode",
+    )
     parser.add_argument("--duration", type=float, default=120, help="seconds (mixed mode)")
     parser.add_argument("--rate", type=float, default=100, help="requests/s (mixed mode)")
     parser.add_argument("--seed", type=int, default=311)

@@ -40,9 +40,14 @@ WARM_UP = 200
 
 def _raw_connection() -> psycopg.Connection:
     db = settings.DATABASES["default"]
-    return psycopg.connect(host=db["HOST"] or None, port=db["PORT"] or None, dbname=db["NAME"],
-                           user=db["USER"] or None, password=db["PASSWORD"] or None,
-                           autocommit=True)
+    return psycopg.connect(
+        host=db["HOST"] or None,
+        port=db["PORT"] or None,
+        dbname=db["NAME"],
+        user=db["USER"] or None,
+        password=db["PASSWORD"] or None,
+        autocommit=True,
+    )
 
 
 def run(label: str, lon: np.ndarray, lat: np.ndarray, *, calls: int) -> list[Result]:
@@ -51,8 +56,9 @@ def run(label: str, lon: np.ndarray, lat: np.ndarray, *, calls: int) -> list[Res
 
     raw_sql = RAW_SQL.format(level_id=GridLevel.objects.get(slug="unit").id)
     connection.ensure_connection()
-    points = list(zip(lon[: calls + WARM_UP].tolist(), lat[: calls + WARM_UP].tolist(),
-                      strict=True))
+    points = list(
+        zip(lon[: calls + WARM_UP].tolist(), lat[: calls + WARM_UP].tolist(), strict=True)
+    )
     timings: dict[str, list[int]] = {"shipped": [], "raw": []}
     not_unit = 0
     with _raw_connection() as raw_conn, raw_conn.cursor() as raw_cursor:
@@ -73,24 +79,45 @@ def run(label: str, lon: np.ndarray, lat: np.ndarray, *, calls: int) -> list[Res
         with connection.cursor() as django_cursor:  # is locate() itself prepared? (it should be)
             django_cursor.execute("SELECT count(*) FROM pg_prepared_statements")
             locate_prepared = django_cursor.fetchone()[0] > 0
-        for i, (x, y) in enumerate(tqdm(points[WARM_UP:], desc=f"  locate() vs raw, {label}",
-                                        unit="point", leave=False)):
-            for which in kinds[i % 2:] + kinds[:i % 2]:
+        for i, (x, y) in enumerate(
+            tqdm(points[WARM_UP:], desc=f"  locate() vs raw, {label}", unit="point", leave=False)
+        ):
+            for which in kinds[i % 2 :] + kinds[: i % 2]:
                 start = perf_counter_ns()
                 level = call(which, x, y)
                 timings[which].append(perf_counter_ns() - start)
                 not_unit += level != "unit"
-    figures = {f"{kind}_p{q}_us": percentile_us(samples, q)
-               for kind, samples in timings.items() for q in (50, 99)}
-    details = dict(figures, calls=len(timings["raw"]), raw_statement_prepared=raw_prepared,
-                   locate_statement_prepared=locate_prepared,
-                   lookups_not_in_a_unit_grid=not_unit)
+    figures = {
+        f"{kind}_p{q}_us": percentile_us(samples, q)
+        for kind, samples in timings.items()
+        for q in (50, 99)
+    }
+    details = dict(
+        figures,
+        calls=len(timings["raw"]),
+        raw_statement_prepared=raw_prepared,
+        locate_statement_prepared=locate_prepared,
+        lookups_not_in_a_unit_grid=not_unit,
+    )
     raw50, raw99 = figures["raw_p50_us"], figures["raw_p99_us"]
     target = "p99 ≤ 2× raw p99"
     return [
-        Result(f"locate() p50, {label} city", figures["shipped_p50_us"], "µs",
-               "raw prepared ST_Covers p50", raw50, details=details),
-        Result(f"locate() p99, {label} city", figures["shipped_p99_us"], "µs",
-               "raw prepared ST_Covers p99", raw99, target=target,
-               passed=figures["shipped_p99_us"] <= 2 * raw99, details=details),
+        Result(
+            f"locate() p50, {label} city",
+            figures["shipped_p50_us"],
+            "µs",
+            "raw prepared ST_Covers p50",
+            raw50,
+            details=details,
+        ),
+        Result(
+            f"locate() p99, {label} city",
+            figures["shipped_p99_us"],
+            "µs",
+            "raw prepared ST_Covers p99",
+            raw99,
+            target=target,
+            passed=figures["shipped_p99_us"] <= 2 * raw99,
+            details=details,
+        ),
     ]

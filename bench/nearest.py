@@ -31,12 +31,22 @@ TARGET_P99_US = 5_000
 
 def run(lon: np.ndarray, lat: np.ndarray, *, calls: int, components: int) -> list[Result]:
     db = settings.DATABASES["default"]
-    points = list(zip(lon[: calls + WARM_UP].tolist(), lat[: calls + WARM_UP].tolist(),
-                      strict=True))
+    points = list(
+        zip(lon[: calls + WARM_UP].tolist(), lat[: calls + WARM_UP].tolist(), strict=True)
+    )
     timings: dict[str, list[int]] = {"nearest": [], "raw": []}
-    with psycopg.connect(host=db["HOST"] or None, port=db["PORT"] or None, dbname=db["NAME"],
-                         user=db["USER"] or None, password=db["PASSWORD"] or None,
-                         autocommit=True) as raw, raw.cursor() as cursor:
+    with (
+        psycopg.connect(
+            host=db["HOST"] or None,
+            port=db["PORT"] or None,
+            dbname=db["NAME"],
+            user=db["USER"] or None,
+            password=db["PASSWORD"] or None,
+            autocommit=True,
+        ) as raw,
+        raw.cursor() as cursor,
+    ):
+
         def call(which: str, x: float, y: float) -> None:
             if which == "raw":
                 cursor.execute(RAW_SQL, (x, y), prepare=True)
@@ -48,19 +58,36 @@ def run(lon: np.ndarray, lat: np.ndarray, *, calls: int, components: int) -> lis
             call("nearest", x, y)
             call("raw", x, y)
         kinds = list(timings)
-        for i, (x, y) in enumerate(tqdm(points[WARM_UP:], desc="  nearest-20 vs raw KNN",
-                                        unit="point", leave=False)):
-            for which in kinds[i % 2:] + kinds[:i % 2]:
+        for i, (x, y) in enumerate(
+            tqdm(points[WARM_UP:], desc="  nearest-20 vs raw KNN", unit="point", leave=False)
+        ):
+            for which in kinds[i % 2 :] + kinds[: i % 2]:
                 start = perf_counter_ns()
                 call(which, x, y)
                 timings[which].append(perf_counter_ns() - start)
-    figures = {f"{kind}_p{q}_us": percentile_us(samples, q)
-               for kind, samples in timings.items() for q in (50, 99)}
+    figures = {
+        f"{kind}_p{q}_us": percentile_us(samples, q)
+        for kind, samples in timings.items()
+        for q in (50, 99)
+    }
     details = dict(figures, calls=calls, components=components)
     return [
-        Result(f"nearest-20 p50, {components:,} components", figures["nearest_p50_us"], "µs",
-               "raw KNN p50", figures["raw_p50_us"], details=details),
-        Result(f"nearest-20 p99, {components:,} components", figures["nearest_p99_us"], "µs",
-               "raw KNN p99", figures["raw_p99_us"], target="p99 ≤ 5 ms",
-               passed=figures["nearest_p99_us"] <= TARGET_P99_US, details=details),
+        Result(
+            f"nearest-20 p50, {components:,} components",
+            figures["nearest_p50_us"],
+            "µs",
+            "raw KNN p50",
+            figures["raw_p50_us"],
+            details=details,
+        ),
+        Result(
+            f"nearest-20 p99, {components:,} components",
+            figures["nearest_p99_us"],
+            "µs",
+            "raw KNN p99",
+            figures["raw_p99_us"],
+            target="p99 ≤ 5 ms",
+            passed=figures["nearest_p99_us"] <= TARGET_P99_US,
+            details=details,
+        ),
     ]

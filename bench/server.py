@@ -20,30 +20,63 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(workers: int, *, production: bool = False,
-             env_extra: dict[str, str] | None = None) -> Iterator[int]:
+def gunicorn(
+    workers: int, *, production: bool = False, env_extra: dict[str, str] | None = None
+) -> Iterator[int]:
     """Serve the project with `workers` sync workers; yields the port. `production=True` serves
     it as `make serve` does instead: the repository's gunicorn.conf.py (threaded workers, JSON
     request logs), with `workers` processes of GEOGRID_WEB_THREADS threads. `env_extra`: more
     settings for the server's environment."""
     port = free_port()
-    env = dict(os.environ, GEOGRID_DEBUG="0", GEOGRID_SECRET_KEY="bench-only-" + "x" * 40,
-               DATABASE_URL=os.environ["DATABASE_URL"], PYTHONUNBUFFERED="1",
-               # The load comes from one address with one key: far past the production
-               # throttle, which would otherwise answer 429 (its cost is still measured).
-               GEOGRID_OPEN311_POSTS_PER_MINUTE="100000000",
-               # Plain HTTP on loopback: no TLS proxy in front, so no redirect to https.
-               GEOGRID_HTTPS="0", **(env_extra or {}))
+    env = dict(
+        os.environ,
+        GEOGRID_DEBUG="0",
+        GEOGRID_SECRET_KEY="bench-only-" + "x" * 40,
+        DATABASE_URL=os.environ["DATABASE_URL"],
+        PYTHONUNBUFFERED="1",
+        # The load comes from one address with one key: far past the production
+        # throttle, which would otherwise answer 429 (its cost is still measured).
+        GEOGRID_OPEN311_POSTS_PER_MINUTE="100000000",
+        # Plain HTTP on loopback: no TLS proxy in front, so no redirect to https.
+        GEOGRID_HTTPS="0",
+        **(env_extra or {}),
+    )
     if production:
-        command = [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py", "--bind",
-                   f"127.0.0.1:{port}", "--workers", str(workers)]
+        command = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--config",
+            "gunicorn.conf.py",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+        ]
     else:
-        command = [sys.executable, "-m", "gunicorn", "geogrid.wsgi:application", "--bind",
-                   f"127.0.0.1:{port}", "--workers", str(workers), "--worker-class", "sync",
-                   "--keep-alive", "30", "--log-level", "warning"]
+        command = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "geogrid.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--worker-class",
+            "sync",
+            "--keep-alive",
+            "30",
+            "--log-level",
+            "warning",
+        ]
     server = subprocess.Popen(
         command,
-        cwd=settings.BASE_DIR, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        cwd=settings.BASE_DIR,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

@@ -63,14 +63,19 @@ QUIET_RATE, QUIET_SECONDS = 5, 30
 
 def _database_figures() -> dict[str, int]:
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_database_size(current_database()), "
-                       "(SELECT count(*) FROM pg_stat_activity "
-                       " WHERE datname = current_database() AND pid <> pg_backend_pid()), "
-                       "(SELECT count(*) FROM pg_stat_activity WHERE backend_type = "
-                       " 'client backend' AND pid <> pg_backend_pid())")
+        cursor.execute(
+            "SELECT pg_database_size(current_database()), "
+            "(SELECT count(*) FROM pg_stat_activity "
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()), "
+            "(SELECT count(*) FROM pg_stat_activity WHERE backend_type = "
+            " 'client backend' AND pid <> pg_backend_pid())"
+        )
         size, here, everywhere = cursor.fetchone()
-    return {"size_bytes": int(size), "connections": int(here),
-            "connections_all_databases": int(everywhere)}
+    return {
+        "size_bytes": int(size),
+        "connections": int(here),
+        "connections_all_databases": int(everywhere),
+    }
 
 
 def _plan(demo: GridIndex, synthetic: GridIndex, key: str, token: str) -> dict:
@@ -83,36 +88,67 @@ def _plan(demo: GridIndex, synthetic: GridIndex, key: str, token: str) -> dict:
     with connection.cursor() as cursor:
         # Code prefixes of real components (district + class + the first 3 serial digits:
         # up to 1,000 matches, one page of 50 returned).
-        cursor.execute("SELECT DISTINCT left(code, length(code) - 3) FROM "
-                       "(SELECT code FROM components_component TABLESAMPLE SYSTEM (1) "
-                       " LIMIT 500) c")
+        cursor.execute(
+            "SELECT DISTINCT left(code, length(code) - 3) FROM "
+            "(SELECT code FROM components_component TABLESAMPLE SYSTEM (1) "
+            " LIMIT 500) c"
+        )
         prefixes = [row[0] for row in cursor.fetchall()] or ["110101"]
     auth = {"Authorization": f"Token {token}"}
     now = timezone.now()
-    year = (f"since={(now - timedelta(days=365)).isoformat()}"
-            f"&until={now.isoformat()}").replace("+", "%2B")
+    year = (f"since={(now - timedelta(days=365)).isoformat()}&until={now.isoformat()}").replace(
+        "+", "%2B"
+    )
     return {
-        "open311 POST": {"method": "POST", "paths": ["/open311/v2/requests.json"],
-                         "bodies": [{"api_key": key, "service_code": cases.SERVICE,
-                                     "lat": f"{y:.7f}", "long": f"{x:.7f}",
-                                     "description": cases.MARK} for x, y in points]},
-        "locate": {"paths": [f"/api/v1/locate?lon={x:.7f}&lat={y:.7f}"
-                             for x, y in list(points[::2]) + list(zip(
-                                 s_lon.tolist(), s_lat.tolist(), strict=True))[:1_000]]},
-        "components near": {"headers": auth, "paths": [
-            f"/api/v1/components/?near={x:.6f},{y:.6f}&radius=300&page_size=50"
-            for x, y in points[1::2]]},
-        "components code prefix": {"headers": auth, "paths": [
-            f"/api/v1/components/?q={prefix}&page_size=50" for prefix in prefixes]},
-        "tiles grids z14": {"paths": [f"/tiles/grids/{z}/{x}/{y}.pbf"
-                                      for z, x, y in tiles._tiles(synthetic_bounds, 14, 200)]},
-        "tiles components z14": {"paths": [
-            f"/tiles/components/{z}/{x}/{y}.pbf"
-            for z, x, y in tiles._tiles(synthetic_bounds, 14, 200)]},
-        "grid-counts 30 days": {"headers": auth,
-                                "paths": ["/api/v1/command-center/grid-counts/"]},
-        "grid-counts 365 days": {"headers": auth,
-                                 "paths": [f"/api/v1/command-center/grid-counts/?{year}"]},
+        "open311 POST": {
+            "method": "POST",
+            "paths": ["/open311/v2/requests.json"],
+            "bodies": [
+                {
+                    "api_key": key,
+                    "service_code": cases.SERVICE,
+                    "lat": f"{y:.7f}",
+                    "long": f"{x:.7f}",
+                    "description": cases.MARK,
+                }
+                for x, y in points
+            ],
+        },
+        "locate": {
+            "paths": [
+                f"/api/v1/locate?lon={x:.7f}&lat={y:.7f}"
+                for x, y in list(points[::2])
+                + list(zip(s_lon.tolist(), s_lat.tolist(), strict=True))[:1_000]
+            ]
+        },
+        "components near": {
+            "headers": auth,
+            "paths": [
+                f"/api/v1/components/?near={x:.6f},{y:.6f}&radius=300&page_size=50"
+                for x, y in points[1::2]
+            ],
+        },
+        "components code prefix": {
+            "headers": auth,
+            "paths": [f"/api/v1/components/?q={prefix}&page_size=50" for prefix in prefixes],
+        },
+        "tiles grids z14": {
+            "paths": [
+                f"/tiles/grids/{z}/{x}/{y}.pbf"
+                for z, x, y in tiles._tiles(synthetic_bounds, 14, 200)
+            ]
+        },
+        "tiles components z14": {
+            "paths": [
+                f"/tiles/components/{z}/{x}/{y}.pbf"
+                for z, x, y in tiles._tiles(synthetic_bounds, 14, 200)
+            ]
+        },
+        "grid-counts 30 days": {"headers": auth, "paths": ["/api/v1/command-center/grid-counts/"]},
+        "grid-counts 365 days": {
+            "headers": auth,
+            "paths": [f"/api/v1/command-center/grid-counts/?{year}"],
+        },
         "indicators 30 days": {"headers": auth, "paths": ["/api/v1/command-center/indicators/"]},
         "hot-grids 30 days": {"headers": auth, "paths": ["/api/v1/command-center/hot-grids/"]},
     }
@@ -123,13 +159,27 @@ def _bounds(index: GridIndex) -> tuple[float, float, float, float]:
     return west, south, east, north
 
 
-def _loadgen(port: int, plan_path, *, seconds: float, rate: float, concurrency: int,
-             on_poll=None) -> dict:
-    command = [sys.executable, "-m", "bench.loadgen", "--port", str(port), "--plan",
-               str(plan_path), "--duration", str(seconds), "--rate", str(rate),
-               "--concurrency", str(concurrency)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, cwd=settings.BASE_DIR)
+def _loadgen(
+    port: int, plan_path, *, seconds: float, rate: float, concurrency: int, on_poll=None
+) -> dict:
+    command = [
+        sys.executable,
+        "-m",
+        "bench.loadgen",
+        "--port",
+        str(port),
+        "--plan",
+        str(plan_path),
+        "--duration",
+        str(seconds),
+        "--rate",
+        str(rate),
+        "--concurrency",
+        str(concurrency),
+    ]
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=settings.BASE_DIR
+    )
     if on_poll is not None:
         stop = threading.Event()
         # Sampled from this process while the load runs (its own connection, not gunicorn's).
@@ -144,8 +194,15 @@ def _loadgen(port: int, plan_path, *, seconds: float, rate: float, concurrency: 
     return json.loads(out.strip().splitlines()[-1])
 
 
-def run(demo: GridIndex, synthetic: GridIndex, *, seconds: float, rate: float, workers: int,
-        concurrency: int) -> list[Result]:
+def run(
+    demo: GridIndex,
+    synthetic: GridIndex,
+    *,
+    seconds: float,
+    rate: float,
+    workers: int,
+    concurrency: int,
+) -> list[Result]:
     from geogrid.cases.models import Open311Key
     from geogrid.cases.services import create_open311_key
 
@@ -156,8 +213,11 @@ def run(demo: GridIndex, synthetic: GridIndex, *, seconds: float, rate: float, w
     ensure_reports()
     # As the seed_tiles timer keeps them in production (deploy/geogrid-seed-tiles.timer).
     seeded = seed_layer(if_stale=True)
-    print(f"  grid tiles seeded: {'already current' if seeded.skipped else seeded.stored}"
-          f" (in {seeded.seconds} s)", flush=True)
+    print(
+        f"  grid tiles seeded: {'already current' if seeded.skipped else seeded.stored}"
+        f" (in {seeded.seconds} s)",
+        flush=True,
+    )
     Open311Key.objects.filter(name="bench-soak").delete()
     _, key = create_open311_key(name="bench-soak")
     token = _token()
@@ -169,8 +229,9 @@ def run(demo: GridIndex, synthetic: GridIndex, *, seconds: float, rate: float, w
     plan_path.write_text(json.dumps(plan), encoding="utf-8")
     # The baseline sends every kind equally often, so the rare ones get samples too.
     quiet_path = OUT_DIR / "soak-plan-one-at-a-time.json"
-    quiet_path.write_text(json.dumps({name: dict(spec, weight=1) for name, spec in plan.items()}),
-                          encoding="utf-8")
+    quiet_path.write_text(
+        json.dumps({name: dict(spec, weight=1) for name, spec in plan.items()}), encoding="utf-8"
+    )
 
     peak = {"connections": 0, "connections_all_databases": 0}
 
@@ -188,40 +249,63 @@ def run(demo: GridIndex, synthetic: GridIndex, *, seconds: float, rate: float, w
     with gunicorn(workers, production=True) as port:
         # Warm every worker (imports, connections, prepared statements) with a short burst.
         _loadgen(port, plan_path, seconds=3, rate=60, concurrency=workers)
-        print(f"  one at a time ({QUIET_RATE}/s for {QUIET_SECONDS} s), the baseline…",
-              flush=True)
-        quiet = _loadgen(port, quiet_path, seconds=QUIET_SECONDS, rate=QUIET_RATE,
-                         concurrency=1)
+        print(f"  one at a time ({QUIET_RATE}/s for {QUIET_SECONDS} s), the baseline…", flush=True)
+        quiet = _loadgen(port, quiet_path, seconds=QUIET_SECONDS, rate=QUIET_RATE, concurrency=1)
         before = _database_figures()
-        print(f"  soak: {rate:g} requests/s for {seconds:g} s from {concurrency} connections "
-              f"({workers} workers)…", flush=True)
-        loaded = _loadgen(port, plan_path, seconds=seconds, rate=rate, concurrency=concurrency,
-                          on_poll=sample)
+        print(
+            f"  soak: {rate:g} requests/s for {seconds:g} s from {concurrency} connections "
+            f"({workers} workers)…",
+            flush=True,
+        )
+        loaded = _loadgen(
+            port, plan_path, seconds=seconds, rate=rate, concurrency=concurrency, on_poll=sample
+        )
         after = _database_figures()
     removed = cases._cleanup()
     Open311Key.objects.filter(name="bench-soak").delete()
     mb = 1024 * 1024
-    print(f"  {loaded['answered']:,} requests in {loaded['seconds']:.0f} s "
-          f"({loaded['rps']} req/s; per 10 s: {loaded['per_10s']}), {loaded['errors']} errors; "
-          f"behind schedule p99 {loaded['late_p99_ms']} ms", flush=True)
-    print(f"  database {before['size_bytes'] / mb:,.0f} → {after['size_bytes'] / mb:,.0f} MB; "
-          f"connections {before['connections']} → peak {peak['connections']} → "
-          f"{after['connections']} (all databases: {before['connections_all_databases']} → "
-          f"{peak['connections_all_databases']} → {after['connections_all_databases']})",
-          flush=True)
-    details = {"load": loaded, "one_at_a_time": quiet, "database_before": before,
-               "database_after": after, "peak_during_load": peak, "workers": workers,
-               "cases_removed": removed}
-    results = [Result(
-        f"soak {seconds:g} s, {workers} workers, {concurrency} connections: requests/s "
-        f"({loaded['answered']:,} requests, {loaded['errors']} errors)",
-        loaded["rps"], "req/s", "rate asked", float(rate),
-        target="0 errors, rate held", higher_is_better=True,
-        passed=loaded["errors"] == 0 and loaded["rps"] >= 0.97 * rate, details=details)]
+    print(
+        f"  {loaded['answered']:,} requests in {loaded['seconds']:.0f} s "
+        f"({loaded['rps']} req/s; per 10 s: {loaded['per_10s']}), {loaded['errors']} errors; "
+        f"behind schedule p99 {loaded['late_p99_ms']} ms",
+        flush=True,
+    )
+    print(
+        f"  database {before['size_bytes'] / mb:,.0f} → {after['size_bytes'] / mb:,.0f} MB; "
+        f"connections {before['connections']} → peak {peak['connections']} → "
+        f"{after['connections']} (all databases: {before['connections_all_databases']} → "
+        f"{peak['connections_all_databases']} → {after['connections_all_databases']})",
+        flush=True,
+    )
+    details = {
+        "load": loaded,
+        "one_at_a_time": quiet,
+        "database_before": before,
+        "database_after": after,
+        "peak_during_load": peak,
+        "workers": workers,
+        "cases_removed": removed,
+    }
+    results = [
+        Result(
+            f"soak {seconds:g} s, {workers} workers, {concurrency} connections: requests/s "
+            f"({loaded['answered']:,} requests, {loaded['errors']} errors)",
+            loaded["rps"],
+            "req/s",
+            "rate asked",
+            float(rate),
+            target="0 errors, rate held",
+            higher_is_better=True,
+            passed=loaded["errors"] == 0 and loaded["rps"] >= 0.97 * rate,
+            details=details,
+        )
+    ]
     for name, (_, target) in KINDS.items():
         figures, alone = loaded["kinds"][name], quiet["kinds"][name]
-        label = (f"soak {name} p99 (p50 {figures['p50_ms']} ms, p95 {figures['p95_ms']} ms, "
-                 f"{figures['sent']:,} sent, {figures['errors']} errors)")
+        label = (
+            f"soak {name} p99 (p50 {figures['p50_ms']} ms, p95 {figures['p95_ms']} ms, "
+            f"{figures['sent']:,} sent, {figures['errors']} errors)"
+        )
         passed = None
         goal = "0 errors"
         if figures["errors"]:
@@ -230,13 +314,27 @@ def run(demo: GridIndex, synthetic: GridIndex, *, seconds: float, rate: float, w
             statistic, bound = target
             goal = f"{statistic} ≤ {bound:g} ms, 0 errors"
             passed = figures["errors"] == 0 and figures[f"{statistic}_ms"] <= bound
-        results.append(Result(label, figures["p99_ms"], "ms", "one at a time p99",
-                              alone["p99_ms"], target=goal, passed=passed,
-                              details={"load": figures, "one_at_a_time": alone}))
-    results.append(Result(
-        f"soak database size, MB (connections {before['connections']} → peak "
-        f"{peak['connections']} → {after['connections']})",
-        round(after["size_bytes"] / mb, 1), "MB", "size before", round(before["size_bytes"] / mb, 1),
-        details={"before": before, "after": after, "peak": peak}))
+        results.append(
+            Result(
+                label,
+                figures["p99_ms"],
+                "ms",
+                "one at a time p99",
+                alone["p99_ms"],
+                target=goal,
+                passed=passed,
+                details={"load": figures, "one_at_a_time": alone},
+            )
+        )
+    results.append(
+        Result(
+            f"soak database size, MB (connections {before['connections']} → peak "
+            f"{peak['connections']} → {after['connections']})",
+            round(after["size_bytes"] / mb, 1),
+            "MB",
+            "size before",
+            round(before["size_bytes"] / mb, 1),
+            details={"before": before, "after": after, "peak": peak},
+        )
+    )
     return results
-

@@ -60,11 +60,16 @@ class SyntheticCity:
 def _to_storage(geoms):
     transformer = Transformer.from_crs(METRIC_EPSG, STORAGE_EPSG, always_xy=True)
     return shapely.transform(
-        geoms, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))
+        geoms, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1]))
+    )
 
 
-def _lattice_seeds(rng: np.random.Generator, columns: int = COLUMNS, rows: int = ROWS,
-                   origin: tuple[float, float] = ORIGIN_M) -> tuple[np.ndarray, np.ndarray]:
+def _lattice_seeds(
+    rng: np.random.Generator,
+    columns: int = COLUMNS,
+    rows: int = ROWS,
+    origin: tuple[float, float] = ORIGIN_M,
+) -> tuple[np.ndarray, np.ndarray]:
     """Seeds of a jittered hex lattice with one extra ring; returns (seeds, mask of inner ones).
 
     The extra ring only bounds the inner cells; its own (unbounded) cells are thrown away, so
@@ -80,14 +85,16 @@ def _lattice_seeds(rng: np.random.Generator, columns: int = COLUMNS, rows: int =
     y = origin[1] + (rows - 1 - row_grid) * row_height
     jitter = rng.uniform(-0.22, 0.22, (2, *x.shape)) * spacing
     seeds = np.column_stack([(x + jitter[0]).ravel(), (y + jitter[1]).ravel()])
-    inner = ((row_grid >= 0) & (row_grid < rows) & (col_grid >= 0) & (col_grid < columns))
+    inner = (row_grid >= 0) & (row_grid < rows) & (col_grid >= 0) & (col_grid < columns)
     return seeds, inner.ravel()
 
 
 def _hash01(a: np.ndarray, b: np.ndarray, salt: float) -> np.ndarray:
     """A deterministic pseudo-random number in [0, 1) from an edge's two end points."""
-    value = np.sin(a[:, 0] * 0.0127 + a[:, 1] * 0.0311 + b[:, 0] * 0.0173 + b[:, 1] * 0.0229
-                   + salt) * 43758.5453
+    value = (
+        np.sin(a[:, 0] * 0.0127 + a[:, 1] * 0.0311 + b[:, 0] * 0.0173 + b[:, 1] * 0.0229 + salt)
+        * 43758.5453
+    )
     return value - np.floor(value)
 
 
@@ -116,8 +123,11 @@ def _bend_edges(cells: np.ndarray) -> list[Polygon]:
         points: list[np.ndarray] = []
         for i in range(len(a)):
             t = np.arange(1, count[i] + 1) / (count[i] + 1)
-            extra = (p[i] + t[:, None] * direction[i]
-                     + (amplitude[i] * np.sin(np.pi * t))[:, None] * normal[i])
+            extra = (
+                p[i]
+                + t[:, None] * direction[i]
+                + (amplitude[i] * np.sin(np.pi * t))[:, None] * normal[i]
+            )
             points.append(a[i : i + 1])
             points.append(extra[::-1] if swap[i] else extra)
         points.append(a[:1])
@@ -125,8 +135,14 @@ def _bend_edges(cells: np.ndarray) -> list[Polygon]:
     return bent
 
 
-def unit_cells(seed: int = SEED, *, columns: int = COLUMNS, rows: int = ROWS,
-               origin: tuple[float, float] = ORIGIN_M, union: bool = True) -> SyntheticCity:
+def unit_cells(
+    seed: int = SEED,
+    *,
+    columns: int = COLUMNS,
+    rows: int = ROWS,
+    origin: tuple[float, float] = ORIGIN_M,
+    union: bool = True,
+) -> SyntheticCity:
     """The 16,000 unit-grid polygons (storage CRS) and their union; deterministic for a seed.
     Other sizes (`columns` × `rows` cells from `origin`, metres in EPSG:4548) make the growth
     benchmark's larger city (bench/growth.py), which unions its parts itself (`union=False`:
@@ -149,8 +165,12 @@ def unit_cells(seed: int = SEED, *, columns: int = COLUMNS, rows: int = ROWS,
 
 
 def clustered_points(
-    n: int, bounds: tuple[float, float, float, float], *, seed: int = SEED,
-    vertices: np.ndarray | None = None, vertex_share: float = 0.005,
+    n: int,
+    bounds: tuple[float, float, float, float],
+    *,
+    seed: int = SEED,
+    vertices: np.ndarray | None = None,
+    vertex_share: float = 0.005,
 ) -> tuple[np.ndarray, np.ndarray]:
     """`n` points (lon, lat arrays, storage CRS) clustered like reports in a city.
 
@@ -172,8 +192,12 @@ def clustered_points(
     weights = rng.dirichlet(np.ones(40))
     which = rng.choice(40, n_cluster, p=weights)
     clustered = centres[which] + rng.standard_normal((n_cluster, 2)) * sigma[which, None]
-    uniform = np.column_stack([rng.uniform(x0 - grow_x, x1 + grow_x, n_uniform),
-                               rng.uniform(y0 - grow_y, y1 + grow_y, n_uniform)])
+    uniform = np.column_stack(
+        [
+            rng.uniform(x0 - grow_x, x1 + grow_x, n_uniform),
+            rng.uniform(y0 - grow_y, y1 + grow_y, n_uniform),
+        ]
+    )
     metric = np.concatenate([clustered, uniform])
     lon, lat = to_storage.transform(metric[:, 0], metric[:, 1])
     if n_vertex:
@@ -218,18 +242,22 @@ def ensure_synthetic_city(progress=print) -> tuple[int, bool]:
     if community_id is not None:
         raise RuntimeError(
             f"The synthetic community {COMMUNITY_CODE} has {units} unit grids, not {expected}; "
-            "drop it (python -m bench --drop-synthetic) and run again.")
+            "drop it (python -m bench --drop-synthetic) and run again."
+        )
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1 FROM grids_grid WHERE code LIKE %s LIMIT 1", [DISTRICT_CODE + "%"])
         if cursor.fetchone():
             raise RuntimeError(
                 f"District {DISTRICT_CODE} already holds grids that are not the benchmark's "
                 "synthetic city; the benchmark leaves them alone. Remove them or change "
-                "bench.synthetic_city.DISTRICT_CODE.")
+                "bench.synthetic_city.DISTRICT_CODE."
+            )
     progress("generating 16,000 synthetic unit grids (jittered Voronoi, fixed seed)…")
     city = unit_cells()
-    progress(f"  vertices per grid {city.vertex_counts.min()}–{city.vertex_counts.max()}, "
-             f"areas {city.areas_m2.min():,.0f}–{city.areas_m2.max():,.0f} m²; writing…")
+    progress(
+        f"  vertices per grid {city.vertex_counts.min()}–{city.vertex_counts.max()}, "
+        f"areas {city.areas_m2.min():,.0f}–{city.areas_m2.max():,.0f} m²; writing…"
+    )
     return _write(city), True
 
 
@@ -246,37 +274,93 @@ def _write(city: SyntheticCity) -> int:
     # The three administrative levels go through the services: valid codes, full checks.
     for depth, code in enumerate((DISTRICT_CODE, STREET_CODE, COMMUNITY_CODE)):
         (parent,) = create_grids(
-            actor=None, level=levels[depth], parent=parent, source=GridSource.GENERATED,
-            candidates=[Candidate(geom=city.region, code=code, name=f"{code} ({MARKER})",
-                                  attrs={"grid_type": GridType.ADMINISTRATIVE})],
+            actor=None,
+            level=levels[depth],
+            parent=parent,
+            source=GridSource.GENERATED,
+            candidates=[
+                Candidate(
+                    geom=city.region,
+                    code=code,
+                    name=f"{code} ({MARKER})",
+                    attrs={"grid_type": GridType.ADMINISTRATIVE},
+                )
+            ],
         )
     community = parent
     unit_level = levels[3]
     now = timezone.now()
-    wkb = shapely.to_wkb(shapely.set_srid(
-        np.asarray([MultiPolygon([cell]) for cell in city.cells], dtype=object), STORAGE_EPSG),
-        hex=True, include_srid=True)
-    columns = ("code", "name", "level_id", "parent_id", "district_code", "grid_type",
-               "area_class", "source", "officer_name", "officer_phone",
-               "responsible_department", "geom", "area_m2", "valid_from", "version",
-               "created_at", "updated_at")
+    wkb = shapely.to_wkb(
+        shapely.set_srid(
+            np.asarray([MultiPolygon([cell]) for cell in city.cells], dtype=object), STORAGE_EPSG
+        ),
+        hex=True,
+        include_srid=True,
+    )
+    columns = (
+        "code",
+        "name",
+        "level_id",
+        "parent_id",
+        "district_code",
+        "grid_type",
+        "area_class",
+        "source",
+        "officer_name",
+        "officer_phone",
+        "responsible_department",
+        "geom",
+        "area_m2",
+        "valid_from",
+        "version",
+        "created_at",
+        "updated_at",
+    )
     raw = connection.connection  # psycopg: COPY is ~20× faster than bulk_create here
-    with raw.cursor() as cursor, cursor.copy(
-        f"COPY grids_grid ({', '.join(columns)}) FROM STDIN"
-    ) as copy:
+    with (
+        raw.cursor() as cursor,
+        cursor.copy(f"COPY grids_grid ({', '.join(columns)}) FROM STDIN") as copy,
+    ):
         for sequence, (geom_hex, area) in enumerate(zip(wkb, city.areas_m2, strict=True), 1):
             code = _unit_code(sequence)
-            copy.write_row((code, code, unit_level.id, community.id, DISTRICT_CODE,
-                            GridType.OTHER, "", GridSource.GENERATED, "", "", "", geom_hex,
-                            round(float(area), 2), now, 1, now, now))
+            copy.write_row(
+                (
+                    code,
+                    code,
+                    unit_level.id,
+                    community.id,
+                    DISTRICT_CODE,
+                    GridType.OTHER,
+                    "",
+                    GridSource.GENERATED,
+                    "",
+                    "",
+                    "",
+                    geom_hex,
+                    round(float(area), 2),
+                    now,
+                    1,
+                    now,
+                    now,
+                )
+            )
     with connection.cursor() as cursor:
         # The first boundary version of each unit grid, as the services would have written.
         cursor.execute(
             "INSERT INTO grids_gridboundary (grid_id, version, geom, area_m2, valid_from, reason)"
             " SELECT id, 1, geom, area_m2, valid_from, %s FROM grids_grid WHERE parent_id = %s",
-            [MARKER, community.id])
-    GridEvent.objects.create(grid=community, action="created", actor=None, details={
-        "source": MARKER, "children": len(city.cells), "note": "unit grids written with COPY"})
+            [MARKER, community.id],
+        )
+    GridEvent.objects.create(
+        grid=community,
+        action="created",
+        actor=None,
+        details={
+            "source": MARKER,
+            "children": len(city.cells),
+            "note": "unit grids written with COPY",
+        },
+    )
     Grid.objects.filter(pk=community.pk).update(updated_at=now)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE grids_grid")
@@ -292,10 +376,12 @@ def drop_synthetic_city() -> int:
         if row is None:
             return 0
         if MARKER not in row[1]:
-            raise RuntimeError(f"District {DISTRICT_CODE} is not the benchmark's synthetic city; "
-                               "it is left alone.")
-        with deleting_benchmark_audit_rows(cursor, "components_componentevent",
-                                           "cases_caseevent", "grids_gridevent"):
+            raise RuntimeError(
+                f"District {DISTRICT_CODE} is not the benchmark's synthetic city; it is left alone."
+            )
+        with deleting_benchmark_audit_rows(
+            cursor, "components_componentevent", "cases_caseevent", "grids_gridevent"
+        ):
             return _delete_synthetic_rows(cursor)
 
 
@@ -305,19 +391,26 @@ def _delete_synthetic_rows(cursor: Any) -> int:
     # Components and cases placed in it by the tile and intake benchmarks go first (their
     # grid is a PROTECT foreign key).
     for table in ("components_componentevent", "components_componentphoto"):
-        cursor.execute(f"DELETE FROM {table} WHERE component_id IN (SELECT id FROM "
-                       "components_component WHERE district_code = %s)", [DISTRICT_CODE])
-    cursor.execute("DELETE FROM components_component WHERE district_code = %s",
-                   [DISTRICT_CODE])
-    cursor.execute("DELETE FROM cases_caseevent WHERE case_id IN (SELECT id FROM "
-                   "cases_case WHERE district_code = %s)", [DISTRICT_CODE])
+        cursor.execute(
+            f"DELETE FROM {table} WHERE component_id IN (SELECT id FROM "
+            "components_component WHERE district_code = %s)",
+            [DISTRICT_CODE],
+        )
+    cursor.execute("DELETE FROM components_component WHERE district_code = %s", [DISTRICT_CODE])
+    cursor.execute(
+        "DELETE FROM cases_caseevent WHERE case_id IN (SELECT id FROM "
+        "cases_case WHERE district_code = %s)",
+        [DISTRICT_CODE],
+    )
     cursor.execute("DELETE FROM cases_case WHERE district_code = %s", [DISTRICT_CODE])
     for table in ("grids_gridevent", "grids_gridboundary", "grids_gridscope"):
         cursor.execute(f"DELETE FROM {table} WHERE grid_id IN ({subtree})", pattern)
     deleted = 0
     # Children before parents (parent_id is a PROTECT foreign key).
     for length in (len(_unit_code(1)), 12, 9, 6):
-        cursor.execute("DELETE FROM grids_grid WHERE code LIKE %s AND length(code) = %s",
-                       [DISTRICT_CODE + "%", length])
+        cursor.execute(
+            "DELETE FROM grids_grid WHERE code LIKE %s AND length(code) = %s",
+            [DISTRICT_CODE + "%", length],
+        )
         deleted += cursor.rowcount
     return deleted

@@ -54,8 +54,7 @@ def ensure_components(index: GridIndex, progress=print) -> int:
     if need <= 0:
         return 0
     progress(f"  generating {need:,} components in the synthetic city (once)…")
-    west, south, east, north = (float(v) for v in shapely.total_bounds(
-        index.geoms))
+    west, south, east, north = (float(v) for v in shapely.total_bounds(index.geoms))
     rng = np.random.default_rng(2_000_000)
     lon_parts, lat_parts, have = [], [], 0
     while have < need:
@@ -66,14 +65,17 @@ def ensure_components(index: GridIndex, progress=print) -> int:
         lat_parts.append(lat[inside])
         have += int(inside.sum())
     lon, lat = np.concatenate(lon_parts)[:need], np.concatenate(lat_parts)[:need]
-    classes = list(ComponentClass.objects.filter(scheme=active_scheme(), geometry="point",
-                                                 default_department__isnull=False)
-                   .values_list("code", flat=True))
+    classes = list(
+        ComponentClass.objects.filter(
+            scheme=active_scheme(), geometry="point", default_department__isnull=False
+        ).values_list("code", flat=True)
+    )
     codes = np.array(classes, dtype=object)[rng.integers(0, len(classes), need)]
     OUT_DIR.mkdir(exist_ok=True)
     path = OUT_DIR / "synthetic-components.csv"
-    pd.DataFrame({"lon": np.round(lon, 7), "lat": np.round(lat, 7), "LBDM": codes,
-                  "notes": MARK}).to_csv(path, index=False)
+    pd.DataFrame(
+        {"lon": np.round(lon, 7), "lat": np.round(lat, 7), "LBDM": codes, "notes": MARK}
+    ).to_csv(path, index=False)
     report = import_components(path=Path(path), actor=None, class_field="LBDM", commit=True)
     path.unlink()
     return report.created
@@ -82,10 +84,11 @@ def ensure_components(index: GridIndex, progress=print) -> int:
 def _tiles(bounds: tuple[float, float, float, float], z: int, count: int) -> list[tuple]:
     west, south, east, north = bounds
     rng = np.random.default_rng(z)
-    n = 2 ** z
+    n = 2**z
     chosen: list[tuple[int, int, int]] = []
-    for lon, lat in zip(rng.uniform(west, east, count * 4), rng.uniform(south, north, count * 4),
-                        strict=True):
+    for lon, lat in zip(
+        rng.uniform(west, east, count * 4), rng.uniform(south, north, count * 4), strict=True
+    ):
         x = int((lon + 180) / 360 * n)
         y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
         if (z, x, y) not in chosen:
@@ -118,11 +121,20 @@ def _measure(port: int, layer: str, tiles: list[tuple]) -> tuple[list, list, lis
         cursor.execute(spec.sql(z), values, prepare=True).fetchone()
         raw_ms.append((time.perf_counter() - start) * 1000)
 
-    with psycopg.connect(host=db["HOST"] or None, port=db["PORT"] or None, dbname=db["NAME"],
-                         user=db["USER"] or None, password=db["PASSWORD"] or None,
-                         autocommit=True) as connection, connection.cursor() as cursor:
-        for i, tile in enumerate(tqdm(tiles, desc=f"  {layer} z{tiles[0][0]}", unit="tile",
-                                      leave=False)):
+    with (
+        psycopg.connect(
+            host=db["HOST"] or None,
+            port=db["PORT"] or None,
+            dbname=db["NAME"],
+            user=db["USER"] or None,
+            password=db["PASSWORD"] or None,
+            autocommit=True,
+        ) as connection,
+        connection.cursor() as cursor,
+    ):
+        for i, tile in enumerate(
+            tqdm(tiles, desc=f"  {layer} z{tiles[0][0]}", unit="tile", leave=False)
+        ):
             if i % 2:
                 over_http(*tile)
                 raw(cursor, *tile)
@@ -133,17 +145,21 @@ def _measure(port: int, layer: str, tiles: list[tuple]) -> tuple[list, list, lis
     return http_ms, sizes, raw_ms
 
 
-def run(*, count: int, zooms: tuple[int, ...] = ZOOMS,
-        bounds: tuple[float, float, float, float] | None = None,
-        ensure: bool = True, seeded: bool = True) -> list[Result]:
+def run(
+    *,
+    count: int,
+    zooms: tuple[int, ...] = ZOOMS,
+    bounds: tuple[float, float, float, float] | None = None,
+    ensure: bool = True,
+    seeded: bool = True,
+) -> list[Result]:
     """`bounds`: where the tiles are drawn (default: the whole synthetic city); `ensure`:
     top the components up first (the growth benchmark's city brings its own); `seeded`: also
     measure the grids read from seeded tiles (seeding the whole city first)."""
     index = GridIndex.load(level="unit", district_code=DISTRICT_CODE)
     created = ensure_components(index) if ensure else 0
     components = Component.objects.count()
-    west, south, east, north = bounds or tuple(float(v) for v in shapely.total_bounds(
-        index.geoms))
+    west, south, east, north = bounds or tuple(float(v) for v in shapely.total_bounds(index.geoms))
     results: list[Result] = []
     # The grids layer is measured as rendered on request (the targets are for that), then as
     # read from seeded tiles (seed_tiles, geogrid/tiles/seeding.py) over the same tiles.
@@ -159,21 +175,40 @@ def run(*, count: int, zooms: tuple[int, ...] = ZOOMS,
                 measured, sizes, baseline = _measure(port, layer, tiles)
                 median, p95 = float(np.median(measured)), float(np.percentile(measured, 95))
                 target = TARGETS.get((layer_label, z))
-                details = {"tiles": len(tiles), "p95_ms": round(p95, 2),
-                           "max_kb": round(max(sizes) / 1024, 1),
-                           "raw_median_ms": round(float(np.median(baseline)), 2),
-                           "raw_p95_ms": round(float(np.percentile(baseline, 95)), 2),
-                           "components": components, "components_added_now": created}
-                label = (f"{layer_label} tile z{z} median (p95 {p95:,.1f} ms, max "
-                         f"{max(sizes) / 1024:,.0f} KB)")
+                details = {
+                    "tiles": len(tiles),
+                    "p95_ms": round(p95, 2),
+                    "max_kb": round(max(sizes) / 1024, 1),
+                    "raw_median_ms": round(float(np.median(baseline)), 2),
+                    "raw_p95_ms": round(float(np.percentile(baseline, 95)), 2),
+                    "components": components,
+                    "components_added_now": created,
+                }
+                label = (
+                    f"{layer_label} tile z{z} median (p95 {p95:,.1f} ms, max "
+                    f"{max(sizes) / 1024:,.0f} KB)"
+                )
                 if target:
-                    ok = median <= target[0] and p95 <= target[1] and (
-                        target[2] is None or max(sizes) <= target[2] * 1024)
+                    ok = (
+                        median <= target[0]
+                        and p95 <= target[1]
+                        and (target[2] is None or max(sizes) <= target[2] * 1024)
+                    )
                     goal = f"median ≤ {target[0]:g} ms, p95 ≤ {target[1]:g} ms" + (
-                        f", ≤ {target[2]} KB" if target[2] else "")
+                        f", ≤ {target[2]} KB" if target[2] else ""
+                    )
                 else:
                     ok, goal = None, ""
-                results.append(Result(label, round(median, 2), "ms", "raw ST_AsMVT SQL median",
-                                      round(float(np.median(baseline)), 2), target=goal,
-                                      passed=ok, details=details))
+                results.append(
+                    Result(
+                        label,
+                        round(median, 2),
+                        "ms",
+                        "raw ST_AsMVT SQL median",
+                        round(float(np.median(baseline)), 2),
+                        target=goal,
+                        passed=ok,
+                        details=details,
+                    )
+                )
     return results

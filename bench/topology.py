@@ -53,15 +53,17 @@ def _shapely_baseline(parent_id: int, tolerance_m: float) -> dict[str, float]:
     with psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(CHILDREN_WKB_SQL, (parent_id,), binary=True)
         children = shapely.from_wkb([row[0] for row in cursor.fetchall()])
-        cursor.execute("SELECT ST_AsBinary(geom) FROM grids_grid WHERE id = %s", (parent_id,),
-                       binary=True)
+        cursor.execute(
+            "SELECT ST_AsBinary(geom) FROM grids_grid WHERE id = %s", (parent_id,), binary=True
+        )
         parent = shapely.from_wkb(cursor.fetchone()[0])
     metric = to_metric(children)
     invalid = int((~shapely.is_valid(metric)).sum())
     edges = shapely.coverage_invalid_edges(metric, gap_width=tolerance_m)
     bad_edges = int((~shapely.is_empty(edges)).sum())
-    gap_area = shapely.area(shapely.difference(to_metric(parent),
-                                               shapely.coverage_union_all(metric)))
+    gap_area = shapely.area(
+        shapely.difference(to_metric(parent), shapely.coverage_union_all(metric))
+    )
     return {"invalid": invalid, "invalid_edges": bad_edges, "gap_m2": float(gap_area)}
 
 
@@ -85,22 +87,44 @@ def run(parent_code: str, *, repeat: int, postgis: bool) -> list[Result]:
     print(f"  topology_report ×{repeat}…", flush=True)
     ours_ns, ours_all, report = median_ns(lambda: topology_report(parent=parent), repeat)
     print(f"  raw shapely coverage check ×{repeat}…", flush=True)
-    raw_ns, raw_all, raw_found = median_ns(lambda: _shapely_baseline(parent.id, tolerance),
-                                           repeat)
+    raw_ns, raw_all, raw_found = median_ns(lambda: _shapely_baseline(parent.id, tolerance), repeat)
     name = f"topology_report, {report['children']:,} children"
     target = f"≤ {TARGET_S:g} s"
-    details = {"children": report["children"], "ok": report["ok"], "counts": report["counts"],
-               "topology_report_runs_s": [t / 1e9 for t in ours_all],
-               "raw_shapely_runs_s": [t / 1e9 for t in raw_all],
-               "raw_shapely_found": raw_found}
-    results = [Result(name, ours_ns / 1e9, "s", "raw shapely coverage", raw_ns / 1e9,
-                      target=target, passed=ours_ns / 1e9 <= TARGET_S, details=details)]
+    details = {
+        "children": report["children"],
+        "ok": report["ok"],
+        "counts": report["counts"],
+        "topology_report_runs_s": [t / 1e9 for t in ours_all],
+        "raw_shapely_runs_s": [t / 1e9 for t in raw_all],
+        "raw_shapely_found": raw_found,
+    }
+    results = [
+        Result(
+            name,
+            ours_ns / 1e9,
+            "s",
+            "raw shapely coverage",
+            raw_ns / 1e9,
+            target=target,
+            passed=ours_ns / 1e9 <= TARGET_S,
+            details=details,
+        )
+    ]
     if postgis:
         print("  raw PostGIS validity + overlaps + gaps (once)…", flush=True)
         sql_ns, sql_found = timed_ns(lambda: _postgis_baseline(parent.id))
         details = dict(details, postgis_s=sql_ns / 1e9, postgis_found=sql_found)
         results[0].details = details
-        results.append(Result(name + " (vs SQL)", ours_ns / 1e9, "s",
-                              "raw PostGIS 3.3 SQL", sql_ns / 1e9, target=target,
-                              passed=ours_ns / 1e9 <= TARGET_S, details=details))
+        results.append(
+            Result(
+                name + " (vs SQL)",
+                ours_ns / 1e9,
+                "s",
+                "raw PostGIS 3.3 SQL",
+                sql_ns / 1e9,
+                target=target,
+                passed=ours_ns / 1e9 <= TARGET_S,
+                details=details,
+            )
+        )
     return results

@@ -60,18 +60,23 @@ def secret_key() -> str:
             key = Path(key_file).read_text(encoding="utf-8").strip()
         except OSError as exc:
             raise ImproperlyConfigured(
-                f"GEOGRID_SECRET_KEY_FILE={key_file} cannot be read: {exc.strerror}") from exc
+                f"GEOGRID_SECRET_KEY_FILE={key_file} cannot be read: {exc.strerror}"
+            ) from exc
     if key:
         return key
     if DEBUG:
         return "dev-only-insecure-key-change-me"
-    raise ImproperlyConfigured("Set GEOGRID_SECRET_KEY (or GEOGRID_SECRET_KEY_FILE) when "
-                               "GEOGRID_DEBUG is off")
+    raise ImproperlyConfigured(
+        "Set GEOGRID_SECRET_KEY (or GEOGRID_SECRET_KEY_FILE) when GEOGRID_DEBUG is off"
+    )
 
 
 SECRET_KEY = secret_key()
-ALLOWED_HOSTS = [host.strip() for host in os.environ.get(
-    "GEOGRID_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if host.strip()]
+ALLOWED_HOSTS = [
+    host.strip()
+    for host in os.environ.get("GEOGRID_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
+    if host.strip()
+]
 
 # --- Transport security -------------------------------------------------------------------------
 # Production runs behind a TLS-terminating web server (README, "Security and privacy"), so with
@@ -89,8 +94,11 @@ if envbool("GEOGRID_BEHIND_TLS_PROXY", "1" if GEOGRID_HTTPS else "0"):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # Load balancers and systemd probe over plain HTTP on the server's own address.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
-CSRF_TRUSTED_ORIGINS = [origin.strip() for origin in os.environ.get(
-    "GEOGRID_CSRF_TRUSTED_ORIGINS", "").split(",") if origin.strip()]
+CSRF_TRUSTED_ORIGINS = [
+    origin.strip()
+    for origin in os.environ.get("GEOGRID_CSRF_TRUSTED_ORIGINS", "").split(",")
+    if origin.strip()
+]
 SESSION_COOKIE_HTTPONLY = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -207,7 +215,8 @@ GEOGRID_DB_CONNECT_TIMEOUT = envint("GEOGRID_DB_CONNECT_TIMEOUT", 3)
 GEOGRID_WEB_PROCESS = "geogrid.wsgi" in sys.modules or "geogrid.asgi" in sys.modules
 GEOGRID_STATEMENT_TIMEOUT_S = envint(
     "GEOGRID_STATEMENT_TIMEOUT_S" if GEOGRID_WEB_PROCESS else "GEOGRID_COMMAND_STATEMENT_TIMEOUT_S",
-    30 if GEOGRID_WEB_PROCESS else 0)
+    30 if GEOGRID_WEB_PROCESS else 0,
+)
 if GEOGRID_STATEMENT_TIMEOUT_S < 0:
     raise ImproperlyConfigured("A statement timeout must be 0 (none) or a number of seconds.")
 
@@ -218,8 +227,10 @@ def database(url: str) -> dict:
     options = params.setdefault("OPTIONS", {})
     options.setdefault("connect_timeout", GEOGRID_DB_CONNECT_TIMEOUT)
     if GEOGRID_STATEMENT_TIMEOUT_S:
-        options["options"] = (options.get("options", "") + " -c statement_timeout="
-                              f"{GEOGRID_STATEMENT_TIMEOUT_S * 1000}").strip()
+        options["options"] = (
+            options.get("options", "") + " -c statement_timeout="
+            f"{GEOGRID_STATEMENT_TIMEOUT_S * 1000}"
+        ).strip()
     # Django turns psycopg's prepared statements off (for transaction-mode poolers), and
     # psycopg then ignores even an explicit prepare=True. The hot paths (grids.locate) prepare
     # on purpose, so allow it; Django's own queries use client-side binding and are never
@@ -251,8 +262,10 @@ AUTH_USER_MODEL = "accounts.User"
 # chosen (admin forms, changepassword, createsuperuser), not to passwords set by code.
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-     "OPTIONS": {"min_length": envint("GEOGRID_PASSWORD_MIN_LENGTH", 12)}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": envint("GEOGRID_PASSWORD_MIN_LENGTH", 12)},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -277,8 +290,11 @@ STATIC_ROOT = Path(os.environ.get("GEOGRID_STATIC_ROOT", "") or BASE_DIR / "var"
 # the files are served as they are in static/, no collectstatic needed.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage" if DEBUG
-                    else "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
 }
 WHITENOISE_USE_FINDERS = WHITENOISE_AUTOREFRESH = DEBUG
 MEDIA_ROOT = BASE_DIR / "var" / "media"
@@ -289,23 +305,30 @@ MEDIA_URL = "media/"
 # GEOGRID_MEDIA_ACCEL_PREFIX + path, an `internal` location) or apache (X-Sendfile, mod_xsendfile).
 GEOGRID_MEDIA_ACCEL = os.environ.get("GEOGRID_MEDIA_ACCEL", "none").strip().lower()
 if GEOGRID_MEDIA_ACCEL not in ("none", "nginx", "apache"):
-    raise ImproperlyConfigured(f"GEOGRID_MEDIA_ACCEL must be none, nginx or apache, not "
-                               f"{GEOGRID_MEDIA_ACCEL!r}.")
-GEOGRID_MEDIA_ACCEL_PREFIX = "/" + os.environ.get("GEOGRID_MEDIA_ACCEL_PREFIX",
-                                                  "/protected-media/").strip("/") + "/"
+    raise ImproperlyConfigured(
+        f"GEOGRID_MEDIA_ACCEL must be none, nginx or apache, not {GEOGRID_MEDIA_ACCEL!r}."
+    )
+GEOGRID_MEDIA_ACCEL_PREFIX = (
+    "/" + os.environ.get("GEOGRID_MEDIA_ACCEL_PREFIX", "/protected-media/").strip("/") + "/"
+)
 
 # The privacy model (README "Privacy model"): reports that came in through these channels are
 # public (Open311 readers see them with their point and photo); the others (inspector, hotline,
 # video, api) are internal: the public sees them without description, address and photos, and
 # their position omitted or coarsened to a square of GEOGRID_PRIVATE_CASE_COARSEN_M metres.
 GEOGRID_PUBLIC_CASE_CHANNELS = frozenset(
-    c.strip() for c in os.environ.get("GEOGRID_PUBLIC_CASE_CHANNELS", "open311,citizen").split(",")
-    if c.strip())
-GEOGRID_PRIVATE_CASE_POSITION = os.environ.get("GEOGRID_PRIVATE_CASE_POSITION",
-                                               "omit").strip().lower()
+    c.strip()
+    for c in os.environ.get("GEOGRID_PUBLIC_CASE_CHANNELS", "open311,citizen").split(",")
+    if c.strip()
+)
+GEOGRID_PRIVATE_CASE_POSITION = (
+    os.environ.get("GEOGRID_PRIVATE_CASE_POSITION", "omit").strip().lower()
+)
 if GEOGRID_PRIVATE_CASE_POSITION not in ("omit", "coarsen"):
-    raise ImproperlyConfigured(f"GEOGRID_PRIVATE_CASE_POSITION must be omit or coarsen, not "
-                               f"{GEOGRID_PRIVATE_CASE_POSITION!r}.")
+    raise ImproperlyConfigured(
+        f"GEOGRID_PRIVATE_CASE_POSITION must be omit or coarsen, not "
+        f"{GEOGRID_PRIVATE_CASE_POSITION!r}."
+    )
 GEOGRID_PRIVATE_CASE_COARSEN_M = envfloat("GEOGRID_PRIVATE_CASE_COARSEN_M", 500.0)
 
 # Files sent through the web (photos, uploads) are refused beyond this size with a message;
@@ -360,8 +383,11 @@ GEOGRID_MAX_PERIOD_DAYS = envint("GEOGRID_MAX_PERIOD_DAYS", 731)
 GEOGRID_DASHBOARD_CACHE_S = envint("GEOGRID_DASHBOARD_CACHE_S", 30)
 CACHES = {
     # Per process, in memory: only the dashboard answers above use it.
-    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-                "LOCATION": "geogrid", "OPTIONS": {"MAX_ENTRIES": 1000}},
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "geogrid",
+        "OPTIONS": {"MAX_ENTRIES": 1000},
+    },
 }
 # Vector tiles: the deepest zoom served, and the most features one tile carries.
 GEOGRID_TILE_MAX_ZOOM = envint("GEOGRID_TILE_MAX_ZOOM", 22)
@@ -371,13 +397,14 @@ GEOGRID_TILE_MAX_FEATURES = envint("GEOGRID_TILE_MAX_FEATURES", 20_000)
 GEOGRID_TILE_SEED_MAX_ZOOM = envint("GEOGRID_TILE_SEED_MAX_ZOOM", 14)
 # What Open311 discovery says about who runs this server and how to get an api_key.
 GEOGRID_OPEN311_CONTACT = os.environ.get(
-    "GEOGRID_OPEN311_CONTACT",
-    "Contact the city management command center that runs this server.")
+    "GEOGRID_OPEN311_CONTACT", "Contact the city management command center that runs this server."
+)
 GEOGRID_OPEN311_KEY_SERVICE = os.environ.get(
     "GEOGRID_OPEN311_KEY_SERVICE",
     "Reading needs no key. To post requests, ask the operator of this server for an api_key "
     "(issued with manage.py create_open311_key) and send it in the POST body or an X-Api-Key "
-    "header, never in the URL.")
+    "header, never in the URL.",
+)
 # A report naming a component must be at most this far from it.
 GEOGRID_COMPONENT_MAX_DISTANCE_M = envfloat("GEOGRID_COMPONENT_MAX_DISTANCE_M", 50.0)
 # Overlaps, gaps and escapes thinner than this (metres) are drawing noise, not topology errors.
@@ -391,8 +418,9 @@ GEOGRID_API_MAX_PAGE_SIZE = envint("GEOGRID_API_MAX_PAGE_SIZE", 1000)
 # (grey background) when it cannot be reached. GEOGRID_BASEMAP_URL alone means custom.
 GEOGRID_BASEMAP_URL = os.environ.get("GEOGRID_BASEMAP_URL", "")
 GEOGRID_BASEMAP_ATTRIBUTION = os.environ.get("GEOGRID_BASEMAP_ATTRIBUTION", "")
-GEOGRID_BASEMAP = os.environ.get("GEOGRID_BASEMAP",
-                                 "custom" if GEOGRID_BASEMAP_URL else "osm").strip().lower()
+GEOGRID_BASEMAP = (
+    os.environ.get("GEOGRID_BASEMAP", "custom" if GEOGRID_BASEMAP_URL else "osm").strip().lower()
+)
 GEOGRID_TIANDITU_KEY = os.environ.get("GEOGRID_TIANDITU_KEY", "")
 
 LEAFLET_CONFIG = {
@@ -401,8 +429,13 @@ LEAFLET_CONFIG = {
     "MIN_ZOOM": 3,
     "MAX_ZOOM": 19,
     # Admin maps: the same basemap as the pages (the first layer of it).
-    "TILES": [(_("Basemap"), GEOGRID_BASEMAP_URL or "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-               {"attribution": GEOGRID_BASEMAP_ATTRIBUTION or "© OpenStreetMap contributors"})],
+    "TILES": [
+        (
+            _("Basemap"),
+            GEOGRID_BASEMAP_URL or "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+            {"attribution": GEOGRID_BASEMAP_ATTRIBUTION or "© OpenStreetMap contributors"},
+        )
+    ],
     "RESET_VIEW": False,
 }
 
@@ -437,9 +470,11 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "geogrid.core.api.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # JSON bodies must be objects (geogrid/core/api.py).
-    "DEFAULT_PARSER_CLASSES": ["geogrid.core.api.ObjectJSONParser",
-                               "rest_framework.parsers.FormParser",
-                               "rest_framework.parsers.MultiPartParser"],
+    "DEFAULT_PARSER_CLASSES": [
+        "geogrid.core.api.ObjectJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 REST_KNOX = {

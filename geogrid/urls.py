@@ -54,5 +54,4 @@ urlpatterns = [
 ]
 # Uploaded photos (var/media), always through the view that applies the owning object's access
 # rule (core/privacy.py); GEOGRID_MEDIA_ACCEL lets nginx or apache send the bytes afterwards.
-urlpatterns.append(re_path(rf"^{settings.MEDIA_URL.strip('/')}/(?P<path>.+)$", media,
-                           name="media"))
+urlpatterns.append(re_path(rf"^{settings.MEDIA_URL.strip('/')}/(?P<path>.+)$", media, name="media"))

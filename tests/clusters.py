@@ -33,26 +33,46 @@ print(create_open311_key(name="load-test")[1])
 
 def django_env(database_url: str, **extra: str) -> dict[str, str]:
     """The environment of a Django process on `database_url` (debug off, as in production)."""
-    base = {k: v for k, v in os.environ.items()
-            if k not in ("DJANGO_SETTINGS_MODULE", "DATABASE_REPLICA_URL")}
-    return {**base, "DJANGO_SETTINGS_MODULE": "geogrid.settings", "GEOGRID_DEBUG": "0",
-            "GEOGRID_SECRET_KEY": SECRET, "GEOGRID_HTTPS": "0", "DATABASE_URL": database_url,
-            **extra}
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DJANGO_SETTINGS_MODULE", "DATABASE_REPLICA_URL")
+    }
+    return {
+        **base,
+        "DJANGO_SETTINGS_MODULE": "geogrid.settings",
+        "GEOGRID_DEBUG": "0",
+        "GEOGRID_SECRET_KEY": SECRET,
+        "GEOGRID_HTTPS": "0",
+        "DATABASE_URL": database_url,
+        **extra,
+    }
 
 
 def run_django(database_url: str, code: str, **extra: str) -> str:
     """Run `code` in a Django process on `database_url`; its stdout."""
     script = "import django\ndjango.setup()\n" + code
-    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
-                            text=True, env=django_env(database_url, **extra), timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=django_env(database_url, **extra),
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout
 
 
 def migrate(database_url: str) -> None:
-    result = subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
-                            cwd=ROOT, capture_output=True, text=True,
-                            env=django_env(database_url), timeout=600)
+    result = subprocess.run(
+        [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=django_env(database_url),
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr
 
 

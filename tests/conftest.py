@@ -101,10 +101,18 @@ def meridian_pair(city, levels, admin_user):
     south_west, north_east = point(220, 20), point(380, 180)
     middle = round((south_west.x + north_east.x) / 2, 6)
     south, north = south_west.y, north_east.y
-    west = create_grid(actor=admin_user, level=levels["unit"], parent=city["east_c"],
-                       geom=MultiPolygon([box(south_west.x, south, middle, north)]))
-    east = create_grid(actor=admin_user, level=levels["unit"], parent=city["east_c"],
-                       geom=MultiPolygon([box(middle, south, north_east.x, north)]))
+    west = create_grid(
+        actor=admin_user,
+        level=levels["unit"],
+        parent=city["east_c"],
+        geom=MultiPolygon([box(south_west.x, south, middle, north)]),
+    )
+    east = create_grid(
+        actor=admin_user,
+        level=levels["unit"],
+        parent=city["east_c"],
+        geom=MultiPolygon([box(middle, south, north_east.x, north)]),
+    )
     return west, east, middle, south, north
 
 

@@ -38,34 +38,64 @@ def reference_data(*schemes: str) -> None:
     load_calendar(path=Path(settings.BASE_DIR) / "gis_data" / "calendar" / "cn-holidays.csv")
 
 
-def small_city(actor: User | None = None, *, district_code: str = "110101", x0: float = 0.0
-               ) -> dict[str, Grid]:
+def small_city(
+    actor: User | None = None, *, district_code: str = "110101", x0: float = 0.0
+) -> dict[str, Grid]:
     """A fixed little city, built through the services (metres from ORIGIN; x0 shifts east).
 
-      district   [x0, 0] – [x0+400, 200], code `district_code`
-      streets    …001 west half, …002 east half (200 m × 200 m each)
-      communities …001001 = the west street, …002001 = the east street
-      unit grids  the west community as a 2×2 block of 100 m × 100 m cells, numbered
-                  NW 001, NE 002, SW 003, SE 004 (west→east, then north→south)
+    district   [x0, 0] – [x0+400, 200], code `district_code`
+    streets    …001 west half, …002 east half (200 m × 200 m each)
+    communities …001001 = the west street, …002001 = the east street
+    unit grids  the west community as a 2×2 block of 100 m × 100 m cells, numbered
+                NW 001, NE 002, SW 003, SE 004 (west→east, then north→south)
     """
     lv = levels()
-    district = create_grid(actor=actor, level=lv["district"], geom=rect(x0, 0, x0 + 400, 200),
-                           code=district_code, name="东城区")
-    west = create_grid(actor=actor, level=lv["street"], parent=district,
-                       geom=rect(x0, 0, x0 + 200, 200), code=district_code + "001", name="西街道")
-    east = create_grid(actor=actor, level=lv["street"], parent=district,
-                       geom=rect(x0 + 200, 0, x0 + 400, 200), code=district_code + "002",
-                       name="东街道")
-    west_c = create_grid(actor=actor, level=lv["community"], parent=west,
-                         geom=rect(x0, 0, x0 + 200, 200), name="西社区")
-    east_c = create_grid(actor=actor, level=lv["community"], parent=east,
-                         geom=rect(x0 + 200, 0, x0 + 400, 200), name="东社区")
-    cells = [rect(x0 + 100 * i, 100 * j, x0 + 100 * (i + 1), 100 * (j + 1))
-             for j in (1, 0) for i in (0, 1)]
-    units = create_grids(actor=actor, level=lv["unit"], parent=west_c,
-                         candidates=[Candidate(geom=c) for c in cells])
-    grids = {"district": district, "west": west, "east": east, "west_c": west_c,
-             "east_c": east_c}
+    district = create_grid(
+        actor=actor,
+        level=lv["district"],
+        geom=rect(x0, 0, x0 + 400, 200),
+        code=district_code,
+        name="东城区",
+    )
+    west = create_grid(
+        actor=actor,
+        level=lv["street"],
+        parent=district,
+        geom=rect(x0, 0, x0 + 200, 200),
+        code=district_code + "001",
+        name="西街道",
+    )
+    east = create_grid(
+        actor=actor,
+        level=lv["street"],
+        parent=district,
+        geom=rect(x0 + 200, 0, x0 + 400, 200),
+        code=district_code + "002",
+        name="东街道",
+    )
+    west_c = create_grid(
+        actor=actor,
+        level=lv["community"],
+        parent=west,
+        geom=rect(x0, 0, x0 + 200, 200),
+        name="西社区",
+    )
+    east_c = create_grid(
+        actor=actor,
+        level=lv["community"],
+        parent=east,
+        geom=rect(x0 + 200, 0, x0 + 400, 200),
+        name="东社区",
+    )
+    cells = [
+        rect(x0 + 100 * i, 100 * j, x0 + 100 * (i + 1), 100 * (j + 1))
+        for j in (1, 0)
+        for i in (0, 1)
+    ]
+    units = create_grids(
+        actor=actor, level=lv["unit"], parent=west_c, candidates=[Candidate(geom=c) for c in cells]
+    )
+    grids = {"district": district, "west": west, "east": east, "west_c": west_c, "east_c": east_c}
     for unit in units:
         grids[unit.code] = unit
     return grids

@@ -52,12 +52,20 @@ def collected_static() -> Path:
     if _collected is None:
         root = ROOT / "var" / "test-staticfiles"
         env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
-        env.update(DJANGO_SETTINGS_MODULE="geogrid.settings", GEOGRID_DEBUG="0",
-                   GEOGRID_STATIC_ROOT=str(root),
-                   GEOGRID_SECRET_KEY="collectstatic-only-secret-key-of-fifty-characters-q8Zr4")
-        result = subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput",
-                                 "-v0"], cwd=ROOT, env=env, capture_output=True, text=True,
-                                timeout=300)
+        env.update(
+            DJANGO_SETTINGS_MODULE="geogrid.settings",
+            GEOGRID_DEBUG="0",
+            GEOGRID_STATIC_ROOT=str(root),
+            GEOGRID_SECRET_KEY="collectstatic-only-secret-key-of-fifty-characters-q8Zr4",
+        )
+        result = subprocess.run(
+            [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         if result.returncode != 0:
             raise RuntimeError("collectstatic failed:\n" + result.stdout + result.stderr)
         _collected = root
@@ -76,12 +84,21 @@ class Server:
 
 
 @contextmanager
-def gunicorn(tmp_path: Path, *, workers: int = 1, env: dict[str, str] | None = None,
-             database_url: str | None = None, start_timeout: float = 30.0) -> Iterator[Server]:
+def gunicorn(
+    tmp_path: Path,
+    *,
+    workers: int = 1,
+    env: dict[str, str] | None = None,
+    database_url: str | None = None,
+    start_timeout: float = 30.0,
+) -> Iterator[Server]:
     """Serve the project on a free loopback port; stdout and stderr (the logs) go to a file."""
     port = free_port()
-    base = {k: v for k, v in os.environ.items()
-            if k not in ("DJANGO_ALLOW_ASYNC_UNSAFE", "DJANGO_SETTINGS_MODULE")}
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DJANGO_ALLOW_ASYNC_UNSAFE", "DJANGO_SETTINGS_MODULE")
+    }
     server_env = {
         **base,
         "DJANGO_SETTINGS_MODULE": "geogrid.settings",
@@ -97,11 +114,21 @@ def gunicorn(tmp_path: Path, *, workers: int = 1, env: dict[str, str] | None = N
     log_path = tmp_path / f"gunicorn-{port}.log"
     # The repository's gunicorn.conf.py, as `make serve` and the systemd unit use it; the
     # command line's bind and workers take precedence over its values.
-    command = [sys.executable, "-m", "gunicorn", "--config", str(ROOT / "gunicorn.conf.py"),
-               "--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--config",
+        str(ROOT / "gunicorn.conf.py"),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+    ]
     with open(log_path, "wb") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=server_env, stdout=log,
-                                   stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=server_env, stdout=log, stderr=subprocess.STDOUT
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + start_timeout
@@ -116,11 +143,16 @@ def gunicorn(tmp_path: Path, *, workers: int = 1, env: dict[str, str] | None = N
                 break
             except OSError:
                 if time.monotonic() > deadline:
-                    raise RuntimeError("gunicorn did not answer:\n"
-                                       + log_path.read_text(errors="replace")) from None
+                    raise RuntimeError(
+                        "gunicorn did not answer:\n" + log_path.read_text(errors="replace")
+                    ) from None
                 time.sleep(0.2)
-        yield Server(url=url, log_path=log_path, process=process,
-                     static_root=Path(server_env["GEOGRID_STATIC_ROOT"]))
+        yield Server(
+            url=url,
+            log_path=log_path,
+            process=process,
+            static_root=Path(server_env["GEOGRID_STATIC_ROOT"]),
+        )
     finally:
         process.terminate()
         try:

@@ -36,9 +36,11 @@ def scanned_files() -> list[Path]:
     files = [ROOT / name for name in SCANNED_FILES]
     files += sorted((ROOT / "docs").glob("*.md"))
     for tree in SCANNED_TREES:
-        files += sorted(p for p in (ROOT / tree).rglob("*")
-                        if p.is_file() and p.suffix not in SKIPPED_SUFFIXES
-                        and "__pycache__" not in p.parts)
+        files += sorted(
+            p
+            for p in (ROOT / tree).rglob("*")
+            if p.is_file() and p.suffix not in SKIPPED_SUFFIXES and "__pycache__" not in p.parts
+        )
     return [p for p in files if p.exists()]
 
 
@@ -51,8 +53,11 @@ def text_of(path: Path) -> str | None:
 
 def foreign_mentions(text: str) -> list[str]:
     """Mentions of a design/style/performance/domain document that is not docs/domain.md."""
-    return [match.group(0) for match in MENTION.finditer(text)
-            if not (match.group(2) == "domain" and match.group(1).endswith("docs/"))]
+    return [
+        match.group(0)
+        for match in MENTION.finditer(text)
+        if not (match.group(2) == "domain" and match.group(1).endswith("docs/"))
+    ]
 
 
 def sections(document: str) -> set[str]:
@@ -61,25 +66,36 @@ def sections(document: str) -> set[str]:
 
 def citations(text: str) -> list[tuple[int, str, str]]:
     """(line number of the file name, document, section) of each citation."""
-    return [(text.count("\n", 0, match.start()) + 1, match.group(1), match.group(2))
-            for match in CITATION.finditer(text)]
+    return [
+        (text.count("\n", 0, match.start()) + 1, match.group(1), match.group(2))
+        for match in CITATION.finditer(text)
+    ]
 
 
 def test_the_checks_find_what_they_look_for():
     # The names are assembled here, so that this file does not cite them itself.
-    design, style, performance, domain = (f"{name}.md" for name in (
-        "design", "style", "performance", "domain"))
+    design, style, performance, domain = (
+        f"{name}.md" for name in ("design", "style", "performance", "domain")
+    )
     assert foreign_mentions(f"see {design} §5, ({style} §3.2), shared/{domain} §3") == [
-        design, style, f"shared/{domain}"]
+        design,
+        style,
+        f"shared/{domain}",
+    ]
     assert foreign_mentions(f"docs/{domain} §2 and ../../docs/{domain} §3.1") == []
     assert foreign_mentions(f"{performance}: ±30 %") == [performance]
     assert citations("(docs/architecture.md §4.1; docs/domain.md §2.2)") == [
-        (1, "architecture", "4.1"), (1, "domain", "2.2")]
+        (1, "architecture", "4.1"),
+        (1, "domain", "2.2"),
+    ]
     assert citations("x\n`docs/domain.md` §3.3 (components)") == [(2, "domain", "3.3")]
     assert citations("(docs/architecture.md\n§4)") == [(1, "architecture", "4")]
     assert citations("# see docs/domain.md\n# §2.4.") == [(1, "domain", "2.4")]
     assert HEADING.findall("## 3. Where\n### 3.2 Views\n#### 10.1.2 Deep\n") == [
-        "3", "3.2", "10.1.2"]
+        "3",
+        "3.2",
+        "10.1.2",
+    ]
 
 
 def test_both_documents_exist_with_numbered_sections():
@@ -95,8 +111,10 @@ def test_no_file_cites_a_document_outside_the_repository():
         if text is None:
             continue
         for line_number, line in enumerate(text.splitlines(), start=1):
-            found += [f"{path.relative_to(ROOT)}:{line_number}: {mention}"
-                      for mention in foreign_mentions(line)]
+            found += [
+                f"{path.relative_to(ROOT)}:{line_number}: {mention}"
+                for mention in foreign_mentions(line)
+            ]
     assert not found, "cite docs/architecture.md or docs/domain.md instead:\n" + "\n".join(found)
 
 
@@ -107,9 +125,11 @@ def test_every_section_cited_exists():
         text = text_of(path)
         if text is None:
             continue
-        broken += [f"{path.relative_to(ROOT)}:{line_number}: docs/{document}.md §{number}"
-                   for line_number, document, number in citations(text)
-                   if number not in known[document]]
+        broken += [
+            f"{path.relative_to(ROOT)}:{line_number}: docs/{document}.md §{number}"
+            for line_number, document, number in citations(text)
+            if number not in known[document]
+        ]
     assert not broken, "no such section:\n" + "\n".join(broken)
 
 

@@ -41,8 +41,12 @@ class AuthTokenAdmin(admin.ModelAdmin):
     @admin.action(description=_("吊销所选 API 令牌"), permissions=["delete"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[AuthToken]) -> None:
         count = services.revoke_tokens(actor=request.user, tokens=queryset)
-        self.message_user(request, ngettext("已吊销 %(count)d 个令牌。", "已吊销 %(count)d 个令牌。",
-                                            count) % {"count": count}, messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext("已吊销 %(count)d 个令牌。", "已吊销 %(count)d 个令牌。", count)
+            % {"count": count},
+            messages.SUCCESS,
+        )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # tokens come from /api/v1/auth/token/, shown once to their owner

@@ -36,20 +36,32 @@ class TokenRequest(serializers.Serializer):
     """What a client sends; DRF's CharField refuses NUL bytes and non-text values (400)."""
 
     username = serializers.CharField(max_length=150)
-    password = serializers.CharField(max_length=4096, trim_whitespace=False,
-                                     style={"input_type": "password"})
-    otp = serializers.CharField(required=False, max_length=10, help_text=(
-        "The 6-digit code of the authenticator app; required when the account has two-factor "
-        "log-in."))
+    password = serializers.CharField(
+        max_length=4096, trim_whitespace=False, style={"input_type": "password"}
+    )
+    otp = serializers.CharField(
+        required=False,
+        max_length=10,
+        help_text=(
+            "The 6-digit code of the authenticator app; required when the account has two-factor "
+            "log-in."
+        ),
+    )
 
 
-TokenResponse = inline_serializer("TokenResponse", {
-    "token": serializers.CharField(help_text="Send as `Authorization: Token <token>`. Shown "
-                                   "once: the server stores only its digest."),
-    "expiry": serializers.DateTimeField(help_text="When the token stops working."),
-})
-Error = inline_serializer("AuthError", {"error": serializers.CharField(),
-                                        "detail": serializers.CharField()})
+TokenResponse = inline_serializer(
+    "TokenResponse",
+    {
+        "token": serializers.CharField(
+            help_text="Send as `Authorization: Token <token>`. Shown "
+            "once: the server stores only its digest."
+        ),
+        "expiry": serializers.DateTimeField(help_text="When the token stops working."),
+    },
+)
+Error = inline_serializer(
+    "AuthError", {"error": serializers.CharField(), "detail": serializers.CharField()}
+)
 
 
 class ObtainTokenView(APIView):
@@ -59,21 +71,30 @@ class ObtainTokenView(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(
-        request=TokenRequest, auth=[],
-        responses={200: TokenResponse,
-                   400: OpenApiResponse(Error, description="username or password missing"),
-                   401: OpenApiResponse(Error, description="wrong credentials or code"),
-                   403: OpenApiResponse(Error, description="two-factor enrolment required"),
-                   429: OpenApiResponse(Error, description="too many failed attempts; see "
-                                        "the Retry-After header")},
-        summary="Obtain an API token", tags=["auth"])
+        request=TokenRequest,
+        auth=[],
+        responses={
+            200: TokenResponse,
+            400: OpenApiResponse(Error, description="username or password missing"),
+            401: OpenApiResponse(Error, description="wrong credentials or code"),
+            403: OpenApiResponse(Error, description="two-factor enrolment required"),
+            429: OpenApiResponse(
+                Error, description="too many failed attempts; see the Retry-After header"
+            ),
+        },
+        summary="Obtain an API token",
+        tags=["auth"],
+    )
     def post(self, request: Request) -> Response:
         given = TokenRequest(data=request.data)
         if not given.is_valid():
             field, problems = next(iter(given.errors.items()))
-            raise BadRequest(_("请提供用户名 (username) 和密码 (password)。") + f" {field}: "
-                             + " ".join(str(problem) for problem in problems),
-                             field=None if field == "non_field_errors" else field)
+            raise BadRequest(
+                _("请提供用户名 (username) 和密码 (password)。")
+                + f" {field}: "
+                + " ".join(str(problem) for problem in problems),
+                field=None if field == "non_field_errors" else field,
+            )
         data = given.validated_data
         username, password = data["username"], data["password"]
         wait = throttle.login_attempt(request, username)
@@ -86,8 +107,9 @@ class ObtainTokenView(APIView):
         if services.device_for(user) is not None:
             if not services.verify(user, data.get("otp", "")):
                 throttle.login_failed(request, username)
-                raise AuthenticationFailed(_("此账户已启用两步验证：请在 otp 字段中提供验证器 "
-                                             "App 的当前验证码。"))
+                raise AuthenticationFailed(
+                    _("此账户已启用两步验证：请在 otp 字段中提供验证器 App 的当前验证码。")
+                )
         elif services.required_for(user):
             raise PermissionDenied(_("此账户须先在 /account/2fa/ 启用两步验证，之后才能获取令牌。"))
         throttle.login_succeeded(username)
@@ -111,11 +133,13 @@ class LogoutView(APIView):
     authentication_classes = [TokenAuthentication]
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=None, responses={204: None}, summary="Revoke this API token",
-                   tags=["auth"])
+    @extend_schema(
+        request=None, responses={204: None}, summary="Revoke this API token", tags=["auth"]
+    )
     def post(self, request: Request) -> Response:
-        services.revoke_tokens(actor=request.user,
-                               tokens=type(request.auth).objects.filter(pk=request.auth.pk))
+        services.revoke_tokens(
+            actor=request.user, tokens=type(request.auth).objects.filter(pk=request.auth.pk)
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -125,8 +149,12 @@ class LogoutAllView(APIView):
     authentication_classes = [TokenAuthentication]
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(request=None, responses={204: None},
-                   summary="Revoke every API token of this account", tags=["auth"])
+    @extend_schema(
+        request=None,
+        responses={204: None},
+        summary="Revoke every API token of this account",
+        tags=["auth"],
+    )
     def post(self, request: Request) -> Response:
         services.revoke_tokens(actor=request.user, tokens=request.user.auth_token_set.all())
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -19,8 +19,7 @@ class TokenAuthentication(KnoxTokenAuthentication):
     other junk would otherwise make the token lookup itself fail)."""
 
     def authenticate_credentials(self, token: bytes) -> tuple[Any, Any]:
-        if (len(token) != knox_settings.AUTH_TOKEN_CHARACTER_LENGTH
-                or not _TOKEN.fullmatch(token)):
+        if len(token) != knox_settings.AUTH_TOKEN_CHARACTER_LENGTH or not _TOKEN.fullmatch(token):
             raise exceptions.AuthenticationFailed(_("Invalid token."))
         return super().authenticate_credentials(token)
 
@@ -32,5 +31,9 @@ class TokenScheme(OpenApiAuthenticationExtension):
     name = "tokenAuth"
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
-        return {"type": "apiKey", "in": "header", "name": "Authorization",
-                "description": "`Token <token>` from POST /api/v1/auth/token/; expires."}
+        return {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Authorization",
+            "description": "`Token <token>` from POST /api/v1/auth/token/; expires.",
+        }

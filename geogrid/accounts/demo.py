@@ -35,8 +35,11 @@ def ensure_demo_users(context: dict[str, Any], progress: Progress) -> list[str]:
         user = User.objects.filter(username=username).first()
         if user is None:
             user = User.objects.create_user(
-                username=username, password=DEMO_PASSWORD if passwords else None, role=role,
-                first_name=label, is_staff=role in (Role.ADMIN, Role.PLANNER),
+                username=username,
+                password=DEMO_PASSWORD if passwords else None,
+                role=role,
+                first_name=label,
+                is_staff=role in (Role.ADMIN, Role.PLANNER),
                 is_superuser=role == Role.ADMIN,
             )
         elif not passwords and user.check_password(DEMO_PASSWORD):
@@ -49,8 +52,10 @@ def ensure_demo_users(context: dict[str, Any], progress: Progress) -> list[str]:
     context["users"] = users
     context["actor"] = users["admin"]
     if disarmed:
-        return [f"Demo users {', '.join(disarmed)}: the well-known demo password was replaced "
-                "by an unusable one."]
+        return [
+            f"Demo users {', '.join(disarmed)}: the well-known demo password was replaced "
+            "by an unusable one."
+        ]
     return []
 
 
@@ -59,19 +64,21 @@ def credentials(context: dict[str, Any], progress: Progress) -> list[str]:
     if context.get("demo_passwords"):
         lines = [f"\nDemo users — log in at {site}/login/ (password for all: {DEMO_PASSWORD}):"]
     else:
-        lines = [f"\nDemo users at {site}/login/ — their passwords are UNUSABLE (loaded with "
-                 "--force, with GEOGRID_DEBUG off or beside other data); give one a password "
-                 "with `manage.py changepassword USERNAME`:"]
-    lines += [f"  {username:<11} {Role(role).label} — {label}"
-              for username, role, label in DEMO_USERS]
+        lines = [
+            f"\nDemo users at {site}/login/ — their passwords are UNUSABLE (loaded with "
+            "--force, with GEOGRID_DEBUG off or beside other data); give one a password "
+            "with `manage.py changepassword USERNAME`:"
+        ]
+    lines += [
+        f"  {username:<11} {Role(role).label} — {label}" for username, role, label in DEMO_USERS
+    ]
     return lines
 
 
 def foreign_users() -> list[str]:
     others = User.objects.exclude(username__in=DEMO_USERNAMES).count()
     if others:
-        return [f"{others:,} user(s) other than the demo personas "
-                f"({', '.join(DEMO_USERNAMES)})"]
+        return [f"{others:,} user(s) other than the demo personas ({', '.join(DEMO_USERNAMES)})"]
     return []
 
 

@@ -29,18 +29,23 @@ class RequireTwoFactorMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         user = request.user
-        if (services.required_for(user) and not user.is_verified()
-                and not request.path.startswith(ALLOWED_PREFIXES)):
+        if (
+            services.required_for(user)
+            and not user.is_verified()
+            and not request.path.startswith(ALLOWED_PREFIXES)
+        ):
             return self._refuse(request)
         return self.get_response(request)
 
     def _refuse(self, request: HttpRequest) -> HttpResponse:
         has_device = services.device_for(request.user) is not None
         if request.path.startswith(("/api/", "/tiles/")):
-            message = (_("此账户须先用验证码完成两步验证登录。") if has_device
-                       else _("此账户须先在 /account/2fa/ 启用两步验证。"))
-            return JsonResponse({"error": "two_factor_required", "detail": message},
-                                status=403)
+            message = (
+                _("此账户须先用验证码完成两步验证登录。")
+                if has_device
+                else _("此账户须先在 /account/2fa/ 启用两步验证。")
+            )
+            return JsonResponse({"error": "two_factor_required", "detail": message}, status=403)
         if has_device:
             logout(request)
             target = reverse("login")

@@ -22,8 +22,7 @@ CITY_WIDE_ROLES = frozenset({Role.ADMIN, Role.OPERATOR, Role.VIEWER})
 class User(AbstractUser):
     # No role until an administrator grants one: a new account sees only what the public sees
     # (README "Privacy model"), never the whole city as a viewer would.
-    role = models.CharField(_("角色"), max_length=20, choices=Role.choices, default="",
-                            blank=True)
+    role = models.CharField(_("角色"), max_length=20, choices=Role.choices, default="", blank=True)
     phone = models.CharField(_("电话"), max_length=30, blank=True)
 
     class Meta:

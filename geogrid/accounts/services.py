@@ -28,8 +28,11 @@ TWO_FACTOR_ROLES = frozenset({Role.ADMIN, Role.PLANNER})
 
 
 def required_for(user: Any) -> bool:
-    return bool(settings.GEOGRID_REQUIRE_2FA and user.is_authenticated
-                and user.effective_role in TWO_FACTOR_ROLES)
+    return bool(
+        settings.GEOGRID_REQUIRE_2FA
+        and user.is_authenticated
+        and user.effective_role in TWO_FACTOR_ROLES
+    )
 
 
 def device_for(user: Any) -> TOTPDevice | None:
@@ -43,8 +46,12 @@ def device_for(user: Any) -> TOTPDevice | None:
 def pending_device(user: Any) -> TOTPDevice:
     """The unconfirmed device being enrolled (one per person, made on first visit): the page
     and its QR code must show the same key until it is confirmed."""
-    device = (TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False)
-              .order_by("id").first())
+    device = (
+        TOTPDevice.objects.select_for_update()
+        .filter(user=user, confirmed=False)
+        .order_by("id")
+        .first()
+    )
     if device is None:
         device = TOTPDevice.objects.create(user=user, name="GeoGrid", confirmed=False)
     return device
@@ -92,16 +99,18 @@ def token_ttl() -> timedelta:
 def issue_token(*, user: Any) -> tuple[str, datetime]:
     """A new API token for `user`: (the token, shown this once; its expiry)."""
     instance, token = AuthToken.objects.create(user=user, expiry=token_ttl())
-    logger.info("api token issued", extra={"user_id": user.pk,
-                                           "expires_at": instance.expiry.isoformat()})
+    logger.info(
+        "api token issued", extra={"user_id": user.pk, "expires_at": instance.expiry.isoformat()}
+    )
     return token, instance.expiry
 
 
 def revoke_tokens(*, actor: Any, tokens: Any) -> int:
     """Delete the given tokens (a queryset); they stop working at once. Returns how many."""
     deleted = tokens.delete()[0]
-    logger.info("api tokens revoked", extra={"count": deleted,
-                                             "actor_id": getattr(actor, "pk", None)})
+    logger.info(
+        "api tokens revoked", extra={"count": deleted, "actor_id": getattr(actor, "pk", None)}
+    )
     return deleted
 
 
@@ -113,6 +122,16 @@ def purge_expired_tokens() -> int:
     return deleted
 
 
-__all__ = ["TWO_FACTOR_ROLES", "base32_key", "confirm", "device_for", "issue_token",
-           "pending_device", "purge_expired_tokens", "required_for", "revoke_tokens",
-           "token_ttl", "verify"]
+__all__ = [
+    "TWO_FACTOR_ROLES",
+    "base32_key",
+    "confirm",
+    "device_for",
+    "issue_token",
+    "pending_device",
+    "purge_expired_tokens",
+    "required_for",
+    "revoke_tokens",
+    "token_ttl",
+    "verify",
+]

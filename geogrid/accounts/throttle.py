@@ -61,9 +61,11 @@ def retry_after(counters: Iterable[Counter]) -> int:
     counters = list(counters)
     now = timezone.now()
     limits = {counter.key: counter.limit for counter in counters}
-    waits = [math.ceil((row.expires_at - now).total_seconds())
-             for row in AttemptCounter.objects.filter(key__in=limits, expires_at__gt=now)
-             if row.count >= limits[row.key]]
+    waits = [
+        math.ceil((row.expires_at - now).total_seconds())
+        for row in AttemptCounter.objects.filter(key__in=limits, expires_at__gt=now)
+        if row.count >= limits[row.key]
+    ]
     return max([wait for wait in waits if wait > 0], default=0)
 
 
@@ -128,13 +130,21 @@ def _login_window() -> timedelta:
 def login_account(username: str) -> Counter:
     # Usernames are matched case-sensitively by Django, but an attacker trying Admin, ADMIN…
     # is trying the same person: count them together.
-    return Counter("login-account", username.strip().casefold(),
-                   settings.GEOGRID_LOGIN_FAILURES_PER_ACCOUNT, _login_window())
+    return Counter(
+        "login-account",
+        username.strip().casefold(),
+        settings.GEOGRID_LOGIN_FAILURES_PER_ACCOUNT,
+        _login_window(),
+    )
 
 
 def login_address(request: HttpRequest) -> Counter:
-    return Counter("login-address", client_address(request),
-                   settings.GEOGRID_LOGIN_FAILURES_PER_ADDRESS, _login_window())
+    return Counter(
+        "login-address",
+        client_address(request),
+        settings.GEOGRID_LOGIN_FAILURES_PER_ADDRESS,
+        _login_window(),
+    )
 
 
 def login_attempt(request: HttpRequest, username: str) -> int:
@@ -172,14 +182,31 @@ def _open311_window() -> timedelta:
 
 
 def open311_address(request: HttpRequest) -> Counter:
-    return Counter("open311-address", client_address(request),
-                   settings.GEOGRID_OPEN311_POSTS_PER_MINUTE, _open311_window())
+    return Counter(
+        "open311-address",
+        client_address(request),
+        settings.GEOGRID_OPEN311_POSTS_PER_MINUTE,
+        _open311_window(),
+    )
 
 
 def open311_key(key_id: int) -> Counter:
-    return Counter("open311-key", str(key_id), settings.GEOGRID_OPEN311_POSTS_PER_MINUTE,
-                   _open311_window())
+    return Counter(
+        "open311-key", str(key_id), settings.GEOGRID_OPEN311_POSTS_PER_MINUTE, _open311_window()
+    )
 
 
-__all__ = ["Counter", "clear", "client_address", "count", "hit", "login_attempt", "login_failed",
-           "login_succeeded", "open311_address", "open311_key", "purge_expired", "retry_after"]
+__all__ = [
+    "Counter",
+    "clear",
+    "client_address",
+    "count",
+    "hit",
+    "login_attempt",
+    "login_failed",
+    "login_succeeded",
+    "open311_address",
+    "open311_key",
+    "purge_expired",
+    "retry_after",
+]

@@ -39,10 +39,12 @@ def throttled_message(seconds: int) -> str:
     return _("登录失败次数过多，已暂时锁定。请在 %(minutes)d 分钟后再试。") % {"minutes": minutes}
 
 
-def _throttled(request: HttpRequest, template: str, seconds: int,
-               context: dict[str, Any] | None = None) -> HttpResponse:
-    response = render(request, template, {**(context or {}),
-                                          "throttled": throttled_message(seconds)}, status=429)
+def _throttled(
+    request: HttpRequest, template: str, seconds: int, context: dict[str, Any] | None = None
+) -> HttpResponse:
+    response = render(
+        request, template, {**(context or {}), "throttled": throttled_message(seconds)}, status=429
+    )
     response["Retry-After"] = str(seconds)
     return response
 
@@ -53,13 +55,20 @@ class LoginView(auth_views.LoginView):
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         username = request.POST.get("username", "")
-        wait = throttle.login_attempt(request, username) \
-            if username and request.POST.get("password") else 0
+        wait = (
+            throttle.login_attempt(request, username)
+            if username and request.POST.get("password")
+            else 0
+        )
         if wait:
             # An unbound form: a bound one would check the password when the page asks
             # for its errors, which is what the lock-out must not do.
-            return _throttled(request, self.template_name, wait, self.get_context_data(
-                form=self.get_form_class()(request=request)))
+            return _throttled(
+                request,
+                self.template_name,
+                wait,
+                self.get_context_data(form=self.get_form_class()(request=request)),
+            )
         return super().post(request, *args, **kwargs)
 
     def form_invalid(self, form: Any) -> HttpResponse:
@@ -74,8 +83,11 @@ class LoginView(auth_views.LoginView):
             # The account's count is cleared after the code, not the password: knowing the
             # password must not buy fresh guesses at the code.
             self.request.session[PENDING] = {
-                "user": user.pk, "backend": user.backend, "next": self.get_success_url(),
-                "until": time.time() + PENDING_SECONDS}
+                "user": user.pk,
+                "backend": user.backend,
+                "next": self.get_success_url(),
+                "until": time.time() + PENDING_SECONDS,
+            }
             return HttpResponseRedirect(reverse("login-code"))
         throttle.login_succeeded(self.request.POST.get("username", ""))
         return super().form_valid(form)
@@ -109,16 +121,16 @@ def login_code(request: HttpRequest) -> HttpResponse:
     device = services.verify(user, request.POST.get("code", ""))
     if device is None:
         throttle.login_failed(request, user.get_username())
-        return render(request, template, {"error": _("验证码不正确或已过期，请重试。")},
-                      status=400)
+        return render(request, template, {"error": _("验证码不正确或已过期，请重试。")}, status=400)
     throttle.login_succeeded(user.get_username())
     del request.session[PENDING]
     user.backend = pending["backend"]
     user.otp_device = device  # django_otp marks the session verified on login
     auth_login(request, user)
     target = pending.get("next") or settings.LOGIN_REDIRECT_URL
-    if not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
-                                           require_https=request.is_secure()):
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         target = settings.LOGIN_REDIRECT_URL
     return redirect(target)
 
@@ -141,11 +153,15 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
     template = "accounts/two_factor.html"
     user = request.user
     if services.device_for(user) is not None:
-        return render(request, template, {"enrolled": True,
-                                          "required": services.required_for(user)})
+        return render(
+            request, template, {"enrolled": True, "required": services.required_for(user)}
+        )
     device = services.pending_device(user)
-    context = {"secret": services.base32_key(device), "required": services.required_for(user),
-               "next": request.GET.get("next", "")}
+    context = {
+        "secret": services.base32_key(device),
+        "required": services.required_for(user),
+        "next": request.GET.get("next", ""),
+    }
     if request.method == "POST":
         if services.confirm(device, request.POST.get("code", "")):
             otp_login(request, device)
@@ -167,6 +183,7 @@ def two_factor_qr(request: HttpRequest) -> HttpResponse:
         return HttpResponse(status=404)
     device: TOTPDevice = services.pending_device(request.user)
     buffer = io.BytesIO()
-    segno.make(device.config_url, error="m").save(buffer, kind="svg", xmldecl=False, scale=5,
-                                                  border=2)
+    segno.make(device.config_url, error="m").save(
+        buffer, kind="svg", xmldecl=False, scale=5, border=2
+    )
     return HttpResponse(buffer.getvalue(), content_type="image/svg+xml")

@@ -23,8 +23,12 @@ class Open311KeyAdmin(admin.ModelAdmin):
     @admin.action(description=_("吊销所选 Open311 密钥"), permissions=["change"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[Open311Key]) -> None:
         count = sum(revoke_open311_key(key=key, actor=request.user) for key in queryset)
-        self.message_user(request, ngettext("已吊销 %(count)d 个密钥。", "已吊销 %(count)d 个密钥。",
-                                            count) % {"count": count}, messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext("已吊销 %(count)d 个密钥。", "已吊销 %(count)d 个密钥。", count)
+            % {"count": count},
+            messages.SUCCESS,
+        )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # the key is shown once, by manage.py create_open311_key

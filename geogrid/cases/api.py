@@ -59,8 +59,11 @@ def _photos_from(request: Request) -> list:
 def _number(request: Request, name: str) -> float:
     raw = request.data.get(name)
     if raw in (None, ""):
-        raise BadRequest(f"'{name}' is required (the point of the problem; lon/lat in WGS84 "
-                         "unless 'crs' says otherwise).", field=name)
+        raise BadRequest(
+            f"'{name}' is required (the point of the problem; lon/lat in WGS84 "
+            "unless 'crs' says otherwise).",
+            field=name,
+        )
     try:
         value = float(raw)
     except (TypeError, ValueError):
@@ -79,8 +82,9 @@ def _text(request: Request, name: str, *, max_length: int = 4000) -> str:
 
 
 def _base(request: Request) -> QuerySet[Case]:
-    return (Case.objects.visible_to(request.user)
-            .select_related("case_class", "department", "component"))
+    return Case.objects.visible_to(request.user).select_related(
+        "case_class", "department", "component"
+    )
 
 
 def _case_for(request: Request, pk: int) -> Case:
@@ -93,18 +97,26 @@ def _case_for(request: Request, pk: int) -> Case:
 def _detail(request: Request, case: Case) -> dict:
     data = CaseFeatureSerializer(case, context={"request": request}).data
     props = data["properties"]
-    props["events"] = CaseEventSerializer(case.events.select_related("actor").order_by("id"),
-                                          many=True, context={"request": request}).data
-    props["photos"] = CasePhotoSerializer(case.photos.select_related("uploaded_by"), many=True,
-                                          context={"request": request}).data
+    props["events"] = CaseEventSerializer(
+        case.events.select_related("actor").order_by("id"), many=True, context={"request": request}
+    ).data
+    props["photos"] = CasePhotoSerializer(
+        case.photos.select_related("uploaded_by"), many=True, context={"request": request}
+    ).data
     role = user_role(request.user)
     # The moves the server would accept: the role's, and only on a case in the user's scope
     # (transition_case checks both; a page must not offer what it would refuse).
     in_scope = services.may_act_on(request.user, case)
-    props["moves"] = [{"to": to, "action": move.action, "label": str(move.label),
-                       "needs_reason": move.needs_reason}
-                      for to, move in workflow.moves_from(case.status).items()
-                      if in_scope and role in move.roles]
+    props["moves"] = [
+        {
+            "to": to,
+            "action": move.action,
+            "label": str(move.label),
+            "needs_reason": move.needs_reason,
+        }
+        for to, move in workflow.moves_from(case.status).items()
+        if in_scope and role in move.roles
+    ]
     props["closing_condition"] = case.case_class.closing_condition
     props["filing_condition"] = case.case_class.filing_condition
     return data
@@ -117,8 +129,11 @@ class CaseClassListView(generics.ListAPIView):
     pagination_class = None
 
     def get_queryset(self):
-        queryset = (CaseClass.objects.filter(scheme=active_scheme(), active=True)
-                    .select_related("department").order_by("service_code"))
+        queryset = (
+            CaseClass.objects.filter(scheme=active_scheme(), active=True)
+            .select_related("department")
+            .order_by("service_code")
+        )
         kind = qp.text(self.request.query_params, "kind", max_length=20)
         if kind:
             queryset = queryset.filter(kind=kind)
@@ -126,13 +141,17 @@ class CaseClassListView(generics.ListAPIView):
 
 
 LIST_PARAMETERS = [
-    OpenApiParameter("status", str, description="Comma-separated statuses (reported, accepted, "
-                     "filed, dispatched, …); 'open' for every open one."),
+    OpenApiParameter(
+        "status",
+        str,
+        description="Comma-separated statuses (reported, accepted, "
+        "filed, dispatched, …); 'open' for every open one.",
+    ),
     OpenApiParameter("department", str, description="Department code."),
     OpenApiParameter("grid", str, description="Grid code: the grid and everything below it."),
     OpenApiParameter("service_code", str, description="Category (comma-separated)."),
-    OpenApiParameter("overdue", bool), OpenApiParameter("mine", bool,
-                                                        description="Reported by me."),
+    OpenApiParameter("overdue", bool),
+    OpenApiParameter("mine", bool, description="Reported by me."),
     OpenApiParameter("since", str, description="Reported at or after (ISO 8601)."),
     OpenApiParameter("until", str, description="Reported before (ISO 8601)."),
 ]
@@ -158,8 +177,11 @@ class CaseListView(generics.ListCreateAPIView):
         elif statuses:
             unknown = [s for s in statuses if s not in CaseStatus.values]
             if unknown:
-                raise BadRequest(f"Unknown status {unknown[0]!r}; use 'open' or some of: "
-                                 f"{', '.join(CaseStatus.values)}.", field="status")
+                raise BadRequest(
+                    f"Unknown status {unknown[0]!r}; use 'open' or some of: "
+                    f"{', '.join(CaseStatus.values)}.",
+                    field="status",
+                )
             queryset = queryset.filter(status__in=statuses)
         department = qp.text(params, "department", max_length=50)
         if department:
@@ -185,8 +207,9 @@ class CaseListView(generics.ListCreateAPIView):
             queryset = queryset.filter(reported_at__lt=until)
         return queryset.order_by("-reported_at", "-id")
 
-    @extend_schema(request={"multipart/form-data": {"type": "object"}},
-                   responses=CaseFeatureSerializer)
+    @extend_schema(
+        request={"multipart/form-data": {"type": "object"}}, responses=CaseFeatureSerializer
+    )
     def post(self, request: Request, *args, **kwargs) -> Response:
         """Report a problem: service_code, lon, lat [, crs, description, address,
         component_code, channel, reporter_name/phone/email]; photos as files `photo`."""
@@ -194,28 +217,37 @@ class CaseListView(generics.ListCreateAPIView):
         allowed = INTAKE_CHANNELS[user_role(request.user) or ""]
         channel = _text(request, "channel", max_length=30) or allowed[0]
         if channel not in allowed:
-            raise BadRequest(f"A report you send here is filed with the channel "
-                             f"{' or '.join(allowed)}, not {channel!r}: the channel says how a "
-                             "report arrived (citizens report through Open311).",
-                             field="channel")
+            raise BadRequest(
+                f"A report you send here is filed with the channel "
+                f"{' or '.join(allowed)}, not {channel!r}: the channel says how a "
+                "report arrived (citizens report through Open311).",
+                field="channel",
+            )
         lon, lat = _number(request, "lon"), _number(request, "lat")
         checked = body_text(request.data, Case, REPORT_TEXT)
         photos = _photos_from(request)
         try:
             result = services.submit_report(
-                actor=request.user, channel=channel, service_code=_text(request, "service_code", max_length=30),
-                x=lon, y=lat, crs=_text(request, "crs", max_length=30) or None,
+                actor=request.user,
+                channel=channel,
+                service_code=_text(request, "service_code", max_length=30),
+                x=lon,
+                y=lat,
+                crs=_text(request, "crs", max_length=30) or None,
                 description=checked.get("description", ""),
                 address=checked.get("address", ""),
-                component_code=_text(request, "component_code", max_length=30), photos=photos,
+                component_code=_text(request, "component_code", max_length=30),
+                photos=photos,
                 reporter_name=checked.get("reporter_name", ""),
                 reporter_phone=checked.get("reporter_phone", ""),
-                reporter_email=checked.get("reporter_email", ""))
+                reporter_email=checked.get("reporter_email", ""),
+            )
         except services.ReportError as exc:
             raise BadRequest(str(exc), field=exc.field) from exc
         data = _detail(request, _base(request).get(pk=result.case.pk))
         data["properties"]["duplicates"] = visible_duplicates(
-            [vars(d) for d in result.duplicates], request.user)
+            [vars(d) for d in result.duplicates], request.user
+        )
         return Response(data, status=status.HTTP_201_CREATED)
 
 
@@ -236,17 +268,16 @@ def _extend_by(request: Request) -> tuple[float, str] | None:
             return None
     else:
         if not isinstance(raw, dict):
-            raise BadRequest("extend_by must be {\"amount\": 2, \"unit\": \"days\"}.",
-                             field="extend_by")
+            raise BadRequest('extend_by must be {"amount": 2, "unit": "days"}.', field="extend_by")
         amount, unit = raw.get("amount"), raw.get("unit")
     try:
         value = float(amount)
     except (TypeError, ValueError):
-        raise BadRequest(f"The extension must be a number of hours or days, not {amount!r}.",
-                         field="extend_by") from None
+        raise BadRequest(
+            f"The extension must be a number of hours or days, not {amount!r}.", field="extend_by"
+        ) from None
     if not math.isfinite(value) or value <= 0 or value > 365:
-        raise BadRequest("The extension must be more than 0 and at most 365.",
-                         field="extend_by")
+        raise BadRequest("The extension must be more than 0 and at most 365.", field="extend_by")
     if unit not in LimitUnit.values:
         raise BadRequest("The extension's unit must be 'hours' or 'days'.", field="extend_by")
     return value, unit
@@ -269,8 +300,7 @@ class CaseTransitionView(APIView):
         if department_code:
             department = Department.objects.filter(code=department_code).first()
             if department is None:
-                raise BadRequest(f"There is no department {department_code!r}.",
-                                 field="department")
+                raise BadRequest(f"There is no department {department_code!r}.", field="department")
         version = request.data.get("version")
         if version not in (None, ""):
             try:
@@ -281,10 +311,16 @@ class CaseTransitionView(APIView):
             version = None
         photos = _photos_from(request)
         try:
-            services.transition_case(case=case, to=to, actor=request.user,
-                                     reason=_text(request, "reason"), department=department,
-                                     extend_by=_extend_by(request), photos=photos,
-                                     expected_version=version)
+            services.transition_case(
+                case=case,
+                to=to,
+                actor=request.user,
+                reason=_text(request, "reason"),
+                department=department,
+                extend_by=_extend_by(request),
+                photos=photos,
+                expected_version=version,
+            )
         except services.TransitionForbidden as exc:
             raise PermissionDenied(str(exc)) from exc
         except services.TransitionError as exc:
@@ -308,4 +344,3 @@ class CaseEscalateView(APIView):
         except services.TransitionError as exc:
             raise BadRequest(str(exc), field="reason") from exc
         return Response(_detail(request, _case_for(request, pk)))
-

@@ -15,8 +15,12 @@ class CasesConfig(AppConfig):
 
         # Intake keeps categories for a few seconds; an edit in this process is seen at once.
         for signal in (post_save, post_delete):
-            signal.connect(lambda **kwargs: clear_case_class_cache(), sender=CaseClass,
-                           weak=False, dispatch_uid=f"cases-class-cache-{signal}")
+            signal.connect(
+                lambda **kwargs: clear_case_class_cache(),
+                sender=CaseClass,
+                weak=False,
+                dispatch_uid=f"cases-class-cache-{signal}",
+            )
 
         from geogrid.cases.regridding import CASE_IMPACT
         from geogrid.grids.services import register_impact_provider

@@ -26,10 +26,12 @@ from geogrid.core.health import READINESS
 
 CALENDAR_WARNING_DAYS = 60
 
-HINT = ("When the State Council publishes the notice for the next year "
-        "(国务院办公厅关于<year>年部分节假日安排的通知, usually in November), add its rows to "
-        "gis_data/calendar/cn-holidays.csv or a file of your own and run `manage.py load_calendar "
-        "FILE` (the format: `manage.py load_calendar --help`).")
+HINT = (
+    "When the State Council publishes the notice for the next year "
+    "(国务院办公厅关于<year>年部分节假日安排的通知, usually in November), add its rows to "
+    "gis_data/calendar/cn-holidays.csv or a file of your own and run `manage.py load_calendar "
+    "FILE` (the format: `manage.py load_calendar --help`)."
+)
 
 
 def calendar_expiry(last_day: date | None, today: date) -> list[checks.CheckMessage]:
@@ -37,23 +39,37 @@ def calendar_expiry(last_day: date | None, today: date) -> list[checks.CheckMess
     CALENDAR_WARNING_DAYS of ``today``. The calendar covers whole years: a year whose notice
     was loaded is known to its 31 December, even when its last holiday is in October."""
     if last_day is None:
-        return [checks.Warning("No holiday calendar is loaded: deadlines in working time skip "
-                               "weekends only, not public holidays.", hint=HINT,
-                               id="geogrid.W010")]
+        return [
+            checks.Warning(
+                "No holiday calendar is loaded: deadlines in working time skip "
+                "weekends only, not public holidays.",
+                hint=HINT,
+                id="geogrid.W010",
+            )
+        ]
     ends = date(last_day.year, 12, 31)
     if ends - today <= timedelta(days=CALENDAR_WARNING_DAYS):
         left = (ends - today).days
-        when = (f"ends on {ends.isoformat()}, in {left} days" if left >= 0
-                else f"ended on {ends.isoformat()}, {-left} days ago")
-        return [checks.Warning(f"The holiday calendar {when}: deadlines after it skip weekends "
-                               f"only, not the holidays of {ends.year + 1}.", hint=HINT,
-                               id="geogrid.W011")]
+        when = (
+            f"ends on {ends.isoformat()}, in {left} days"
+            if left >= 0
+            else f"ended on {ends.isoformat()}, {-left} days ago"
+        )
+        return [
+            checks.Warning(
+                f"The holiday calendar {when}: deadlines after it skip weekends "
+                f"only, not the holidays of {ends.year + 1}.",
+                hint=HINT,
+                id="geogrid.W011",
+            )
+        ]
     return []
 
 
 @checks.register(checks.Tags.database, READINESS)
-def check_calendar_expiry(app_configs: Any = None, databases: Sequence[str] | None = None,
-                          **kwargs: Any) -> list[checks.CheckMessage]:
+def check_calendar_expiry(
+    app_configs: Any = None, databases: Sequence[str] | None = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
     from geogrid.cases.models import CalendarDay
 
     if not databases:

@@ -19,11 +19,31 @@ DEMO_DISTRICT = "110101"
 DEMO_CASES = 240
 SEED = 311
 # Common problems, weighted as a street patrol finds them.
-DEMO_CLASSES = {"06010": 8, "06012": 6, "06036": 5, "09009": 5, "09010": 4, "07001": 4,
-                "06017": 3, "09005": 3, "01001": 2, "03001": 2, "06013": 2, "08002": 1}
+DEMO_CLASSES = {
+    "06010": 8,
+    "06012": 6,
+    "06036": 5,
+    "09009": 5,
+    "09010": 4,
+    "07001": 4,
+    "06017": 3,
+    "09005": 3,
+    "01001": 2,
+    "03001": 2,
+    "06013": 2,
+    "08002": 1,
+}
 # How far each demo case gets: (final status, share).
-PATHS = [("reported", 0.2), ("accepted", 0.05), ("filed", 0.1), ("dispatched", 0.25),
-         ("handled", 0.1), ("checked", 0.05), ("closed", 0.2), ("rejected", 0.05)]
+PATHS = [
+    ("reported", 0.2),
+    ("accepted", 0.05),
+    ("filed", 0.1),
+    ("dispatched", 0.25),
+    ("handled", 0.1),
+    ("checked", 0.05),
+    ("closed", 0.2),
+    ("rejected", 0.05),
+]
 KEY_NAME = "demo-client"
 DEMO_DESCRIPTION = "演示数据：巡查发现的问题"
 
@@ -37,9 +57,14 @@ def key_file() -> Path:
 
 def _steps_to(final: str) -> list[tuple[str, str, str]]:
     """(to, actor username, reason) from 上报 to `final`."""
-    loop = [("accepted", "operator", ""), ("filed", "operator", ""),
-            ("dispatched", "operator", ""), ("handled", "department", "已按要求处置完毕"),
-            ("checked", "operator", ""), ("closed", "operator", "")]
+    loop = [
+        ("accepted", "operator", ""),
+        ("filed", "operator", ""),
+        ("dispatched", "operator", ""),
+        ("handled", "department", "已按要求处置完毕"),
+        ("checked", "operator", ""),
+        ("closed", "operator", ""),
+    ]
     if final == "reported":
         return []
     if final == "rejected":
@@ -62,8 +87,9 @@ def _open311_key(lines: list[str]) -> None:
         _, key = create_open311_key(name=KEY_NAME)
         _write_key(path, key)
     elif not key or not open311_key_accepts(record, key):
-        why = ("no key file for this database" if not key else
-               "the key file and the database disagree")
+        why = (
+            "no key file for this database" if not key else "the key file and the database disagree"
+        )
         key = rotate_open311_key(key=record, reason=f"load_demo: {why}")
         _write_key(path, key)
         lines.append(f"Open311: {why}; the key of '{KEY_NAME}' was rotated.")
@@ -72,8 +98,10 @@ def _open311_key(lines: list[str]) -> None:
         where = path.relative_to(settings.BASE_DIR)
     except ValueError:
         where = path
-    lines.append(f"Open311 GeoReport v2 at {site.rstrip('/')}/open311/v2/discovery.json — "
-                 f"api_key for '{KEY_NAME}': {key} (kept in {where})")
+    lines.append(
+        f"Open311 GeoReport v2 at {site.rstrip('/')}/open311/v2/discovery.json — "
+        f"api_key for '{KEY_NAME}': {key} (kept in {where})"
+    )
 
 
 def _write_key(path: Path, key: str) -> None:
@@ -103,10 +131,13 @@ def demo_step(context: dict[str, Any], progress: Callable[..., Iterable]) -> lis
     lines: list[str] = []
     created = sum(load_case_classes(scheme).created for scheme in ("gbt47678", "cjt214"))
     holidays, workdays = load_calendar(
-        path=Path(settings.BASE_DIR) / "gis_data" / "calendar" / "cn-holidays.csv")
+        path=Path(settings.BASE_DIR) / "gis_data" / "calendar" / "cn-holidays.csv"
+    )
     if created:
-        lines.append(f"Cases: {created} case categories (GB/T 47678.5 and CJ/T 214) and "
-                     f"{holidays} holidays / {workdays} make-up working days loaded.")
+        lines.append(
+            f"Cases: {created} case categories (GB/T 47678.5 and CJ/T 214) and "
+            f"{holidays} holidays / {workdays} make-up working days loaded."
+        )
     users = context.get("users", {})
     handler = users.get("department")
     if handler is not None:
@@ -119,9 +150,12 @@ def demo_step(context: dict[str, Any], progress: Callable[..., Iterable]) -> lis
         count = Case.objects.filter(district_code=DEMO_DISTRICT).count()
         lines.insert(0, f"Cases: {count:,} already there.")
         return lines
-    units = list(Grid.objects.active().filter(level__slug="unit",
-                                              code__startswith=DEMO_DISTRICT)
-                 .order_by("code").values_list("code", "geom"))
+    units = list(
+        Grid.objects.active()
+        .filter(level__slug="unit", code__startswith=DEMO_DISTRICT)
+        .order_by("code")
+        .values_list("code", "geom")
+    )
     if not units or not users:
         return lines
     inspector = users["inspector"]
@@ -129,8 +163,7 @@ def demo_step(context: dict[str, Any], progress: Callable[..., Iterable]) -> lis
     codes = [c for c in DEMO_CLASSES if CaseClass.objects.filter(service_code=c).exists()]
     weights = np.array([DEMO_CLASSES[c] for c in codes], dtype=float)
     classes = rng.choice(codes, size=DEMO_CASES, p=weights / weights.sum())
-    finals = rng.choice([p for p, _ in PATHS], size=DEMO_CASES,
-                        p=[share for _, share in PATHS])
+    finals = rng.choice([p for p, _ in PATHS], size=DEMO_CASES, p=[share for _, share in PATHS])
     # The demo inspector's grids get a share of the cases, so their check list is not empty.
     own = [code for code in inspector.grid_scopes.values_list("grid__code", flat=True)]
     made = 0
@@ -141,17 +174,23 @@ def demo_step(context: dict[str, Any], progress: Callable[..., Iterable]) -> lis
             candidates = units
         _, geom = candidates[int(rng.integers(len(candidates)))]
         at = _point_inside(geom, rng)
-        result = submit_report(actor=inspector, channel=Channel.INSPECTOR,
-                               service_code=str(classes[index]), x=at.x, y=at.y,
-                               description=DEMO_DESCRIPTION)
+        result = submit_report(
+            actor=inspector,
+            channel=Channel.INSPECTOR,
+            service_code=str(classes[index]),
+            x=at.x,
+            y=at.y,
+            description=DEMO_DESCRIPTION,
+        )
         case = result.case
         for to, who, reason in _steps_to(str(finals[index])):
             # The demo handler works for four departments; admins act for the others.
             actor = users["admin"] if who == "department" else users[who]
             case = transition_case(case=case, to=to, actor=actor, reason=reason)
         made += 1
-    lines.insert(0, f"Cases: {made} demo reports through the workflow (statuses from 待受理 to "
-                    "已结案).")
+    lines.insert(
+        0, f"Cases: {made} demo reports through the workflow (statuses from 待受理 to 已结案)."
+    )
     return lines
 
 
@@ -159,9 +198,12 @@ def foreign_cases() -> list[str]:
     """Cases the demo step did not report (it reports as the demo inspector, in the demo
     district, with DEMO_DESCRIPTION) and Open311 clients other than the demo's."""
     lines = []
-    others = Case.objects.exclude(district_code=DEMO_DISTRICT, channel=Channel.INSPECTOR,
-                                  reporter__username="inspector",
-                                  description=DEMO_DESCRIPTION).count()
+    others = Case.objects.exclude(
+        district_code=DEMO_DISTRICT,
+        channel=Channel.INSPECTOR,
+        reporter__username="inspector",
+        description=DEMO_DESCRIPTION,
+    ).count()
     if others:
         lines.append(f"{others:,} case(s) not reported by the demo")
     keys = Open311Key.objects.exclude(name=KEY_NAME).count()

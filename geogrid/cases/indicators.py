@@ -39,8 +39,14 @@ if TYPE_CHECKING:
     from geogrid.components.models import Department
     from geogrid.core.worktime import WorkCalendar
 
-__all__ = ["GROUPINGS", "LABELS", "Indicators", "case_indicators", "indicator_rows",
-           "working_micros"]
+__all__ = [
+    "GROUPINGS",
+    "LABELS",
+    "Indicators",
+    "case_indicators",
+    "indicator_rows",
+    "working_micros",
+]
 
 GROUPINGS = ("department", "street")
 
@@ -153,8 +159,7 @@ def case_indicators(
     micros = working_micros(calendar, times[:, 0], times[:, 1])
     self_reported = None
     if inspector is not None:
-        self_reported = base.filter(_during("reported_at", start, end),
-                                    reporter=inspector).count()
+        self_reported = base.filter(_during("reported_at", start, end), reporter=inspector).count()
     return _indicators(counts, micros, self_reported)
 
 
@@ -178,12 +183,15 @@ def indicator_rows(*, start: datetime, end: datetime, by: str) -> list[dict[str,
         cases = cases.filter(dispatched_at__isnull=False)
     else:
         key, named = "street_code", {}
-    counted = list(_touching(cases, start, end, cutoff).values(key, **named)
-                   .annotate(**_counts(start, end, cutoff)).order_by(key))
+    counted = list(
+        _touching(cases, start, end, cutoff)
+        .values(key, **named)
+        .annotate(**_counts(start, end, cutoff))
+        .order_by(key)
+    )
 
     calendar = work_calendar()
-    handled = list(_handled(cases, start, end, calendar)
-                   .values_list(key, "started", "finished"))
+    handled = list(_handled(cases, start, end, calendar).values_list(key, "started", "finished"))
     by_group: dict[Any, np.ndarray] = {}
     if handled:
         groups = np.array([row[0] for row in handled])
@@ -192,13 +200,15 @@ def indicator_rows(*, start: datetime, end: datetime, by: str) -> list[dict[str,
         # One sort puts each group's times together; the groups are few, the cases many.
         order = np.argsort(groups, kind="stable")
         labels, first = np.unique(groups[order], return_index=True)
-        for label, chunk in zip(labels.tolist(), np.split(micros[order], first[1:]),
-                                strict=True):
+        for label, chunk in zip(labels.tolist(), np.split(micros[order], first[1:]), strict=True):
             by_group[label] = chunk
 
     if by == "street":
-        names = dict(Grid.objects.filter(code__in=[row[key] for row in counted if row[key]])
-                     .values_list("code", "name"))
+        names = dict(
+            Grid.objects.filter(code__in=[row[key] for row in counted if row[key]]).values_list(
+                "code", "name"
+            )
+        )
         for row in counted:
             row["name"] = names.get(row[key])
     rows = []
@@ -234,10 +244,12 @@ def working_micros(calendar: WorkCalendar, starts: np.ndarray, ends: np.ndarray)
     bounds = [(_micros_of_day(a), _micros_of_day(b)) for a, b in calendar.periods]
     daily = sum(b - a for a, b in bounds)
     # Only exceptions that change the Monday-Friday rule matter, as in WorkCalendar.
-    holidays = np.array(sorted(d.toordinal() for d in calendar.holidays if d.weekday() < 5),
-                        dtype=np.int64)
-    workdays = np.array(sorted(d.toordinal() for d in calendar.workdays if d.weekday() >= 5),
-                        dtype=np.int64)
+    holidays = np.array(
+        sorted(d.toordinal() for d in calendar.holidays if d.weekday() < 5), dtype=np.int64
+    )
+    workdays = np.array(
+        sorted(d.toordinal() for d in calendar.workdays if d.weekday() >= 5), dtype=np.int64
+    )
 
     def worked_until(at: np.ndarray) -> np.ndarray:
         return sum((np.clip(at - a, 0, b - a) for a, b in bounds), np.zeros_like(at))
@@ -252,9 +264,12 @@ def working_micros(calendar: WorkCalendar, starts: np.ndarray, ends: np.ndarray)
         return weeks * 5 + _WEEKDAYS_BEFORE[residue]
 
     def working_days(first: np.ndarray, stop: np.ndarray) -> np.ndarray:
-        count = (weekdays_before(stop) - weekdays_before(first)
-                 - (np.searchsorted(holidays, stop) - np.searchsorted(holidays, first))
-                 + (np.searchsorted(workdays, stop) - np.searchsorted(workdays, first)))
+        count = (
+            weekdays_before(stop)
+            - weekdays_before(first)
+            - (np.searchsorted(holidays, stop) - np.searchsorted(holidays, first))
+            + (np.searchsorted(workdays, stop) - np.searchsorted(workdays, first))
+        )
         return np.where(stop > first, count, 0)
 
     first_day, start_at = np.divmod(starts, _MICROS_PER_DAY)
@@ -264,16 +279,19 @@ def working_micros(calendar: WorkCalendar, starts: np.ndarray, ends: np.ndarray)
     done_start, done_end = worked_until(start_at), worked_until(end_at)
     start_works, end_works = is_working(first_day), is_working(last_day)
     same_day = np.where(start_works, done_end - done_start, 0)
-    spanning = (working_days(first_day + 1, last_day) * daily
-                + np.where(start_works, daily - done_start, 0)
-                + np.where(end_works, done_end, 0))
+    spanning = (
+        working_days(first_day + 1, last_day) * daily
+        + np.where(start_works, daily - done_start, 0)
+        + np.where(end_works, done_end, 0)
+    )
     micros = np.where(first_day == last_day, same_day, spanning)
     return np.where(ends <= starts, 0, micros)
 
 
 def _micros_of_day(moment: Any) -> int:
-    return ((moment.hour * 60 + moment.minute) * 60 + moment.second) * 1_000_000 \
-        + moment.microsecond
+    return (
+        (moment.hour * 60 + moment.minute) * 60 + moment.second
+    ) * 1_000_000 + moment.microsecond
 
 
 class _LocalMicros(Func):
@@ -301,8 +319,9 @@ def _during(field: str, start: datetime, end: datetime) -> Q:
     return Q(**{f"{field}__gte": start, f"{field}__lt": end})
 
 
-def _scoped(cases: QuerySet[Case], *, department: Department | None,
-            grid_code: str | None) -> QuerySet[Case]:
+def _scoped(
+    cases: QuerySet[Case], *, department: Department | None, grid_code: str | None
+) -> QuerySet[Case]:
     if department is not None:
         cases = cases.filter(department=department, dispatched_at__isnull=False)
     if grid_code:
@@ -318,15 +337,19 @@ def _for_inspector(cases: QuerySet[Case], inspector: User) -> QuerySet[Case]:
     return cases.filter(reduce(operator.or_, (Q(grid_code__startswith=code) for code in codes)))
 
 
-def _touching(cases: QuerySet[Case], start: datetime, end: datetime,
-              cutoff: datetime) -> QuerySet[Case]:
+def _touching(
+    cases: QuerySet[Case], start: datetime, end: datetime, cutoff: datetime
+) -> QuerySet[Case]:
     """The cases any count below can see: the same answers as the whole scope, fewer rows to
     aggregate, and `reported_at < end` for the (grid_code, reported_at) index."""
     return cases.filter(
         Q(reported_at__lt=end),
-        _during("reported_at", start, end) | _during("filed_at", start, end)
-        | _during("closed_at", start, end) | _during("handled_at", start, end)
-        | _during("deadline", start, end) | _overdue(cutoff),
+        _during("reported_at", start, end)
+        | _during("filed_at", start, end)
+        | _during("closed_at", start, end)
+        | _during("handled_at", start, end)
+        | _during("deadline", start, end)
+        | _overdue(cutoff),
     )
 
 
@@ -339,9 +362,12 @@ def _counts(start: datetime, end: datetime, cutoff: datetime) -> dict[str, Count
     filed = _during("filed_at", start, end)
     closed = _during("closed_at", start, end)
     handled = _during("handled_at", start, end)
-    due_by_deadline = (Q(filed_at__isnull=False) & _during("deadline", start, end)
-                       & ~Q(status=CaseStatus.CANCELLED)
-                       & (Q(closed_at__isnull=True) | Q(closed_at__gte=start)))
+    due_by_deadline = (
+        Q(filed_at__isnull=False)
+        & _during("deadline", start, end)
+        & ~Q(status=CaseStatus.CANCELLED)
+        & (Q(closed_at__isnull=True) | Q(closed_at__gte=start))
+    )
     on_time = closed & (Q(deadline__isnull=True) | Q(handled_at__lte=F("deadline")))
     return {
         "reported": Count("pk", filter=_during("reported_at", start, end)),
@@ -358,16 +384,21 @@ def _counts(start: datetime, end: datetime, cutoff: datetime) -> dict[str, Count
     }
 
 
-def _handled(cases: QuerySet[Case], start: datetime, end: datetime,
-             calendar: WorkCalendar) -> QuerySet[Case]:
+def _handled(
+    cases: QuerySet[Case], start: datetime, end: datetime, calendar: WorkCalendar
+) -> QuerySet[Case]:
     """The handled cases of the period with their dispatch and feedback times as local
     microseconds (`started`, `finished`), for working_micros."""
     tz = calendar.tz.key
-    return (cases.filter(_during("handled_at", start, end), reported_at__lt=end,
-                         dispatched_at__isnull=False)
-            .order_by()
-            .annotate(started=_LocalMicros("dispatched_at", tz),
-                      finished=_LocalMicros("handled_at", tz)))
+    return (
+        cases.filter(
+            _during("handled_at", start, end), reported_at__lt=end, dispatched_at__isnull=False
+        )
+        .order_by()
+        .annotate(
+            started=_LocalMicros("dispatched_at", tz), finished=_LocalMicros("handled_at", tz)
+        )
+    )
 
 
 def _rate(part: int, whole: int) -> float | None:
@@ -377,12 +408,15 @@ def _rate(part: int, whole: int) -> float | None:
 def _hours(micros: np.ndarray) -> tuple[float | None, float | None]:
     if not micros.size:
         return None, None
-    return (round(float(micros.mean()) / _MICROS_PER_HOUR, 2),
-            round(float(np.median(micros)) / _MICROS_PER_HOUR, 2))
+    return (
+        round(float(micros.mean()) / _MICROS_PER_HOUR, 2),
+        round(float(np.median(micros)) / _MICROS_PER_HOUR, 2),
+    )
 
 
-def _indicators(counts: dict[str, int], micros: np.ndarray,
-                self_reported: int | None) -> Indicators:
+def _indicators(
+    counts: dict[str, int], micros: np.ndarray, self_reported: int | None
+) -> Indicators:
     mean, median = _hours(micros)
     return Indicators(
         reported=counts["reported"],

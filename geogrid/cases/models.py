@@ -50,11 +50,19 @@ class CaseClass(models.Model):
     name_en = models.CharField(_("英文名称"), max_length=150, blank=True)
     # For component cases: the component class this category is about (its 异常).
     component_class = models.ForeignKey(
-        ComponentClass, null=True, blank=True, on_delete=models.PROTECT,
-        related_name="case_classes", verbose_name=_("部件类别"),
+        ComponentClass,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="case_classes",
+        verbose_name=_("部件类别"),
     )
     department = models.ForeignKey(
-        Department, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        Department,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
         verbose_name=_("默认处置部门"),
     )
     filing_condition = models.TextField(_("立案条件"), blank=True)
@@ -73,14 +81,18 @@ class CaseClass(models.Model):
         verbose_name = _("案件类别")
         verbose_name_plural = _("案件类别")
         constraints = [
-            models.UniqueConstraint(fields=["scheme", "service_code"],
-                                    name="cases_class_service_code_unique"),
-            models.UniqueConstraint(fields=["scheme", "kind", "code"],
-                                    name="cases_class_code_unique"),
+            models.UniqueConstraint(
+                fields=["scheme", "service_code"], name="cases_class_service_code_unique"
+            ),
+            models.UniqueConstraint(
+                fields=["scheme", "kind", "code"], name="cases_class_code_unique"
+            ),
             models.CheckConstraint(
-                condition=Q(limit_a__gt=0) & Q(limit_a__lte=models.F("limit_b"))
+                condition=Q(limit_a__gt=0)
+                & Q(limit_a__lte=models.F("limit_b"))
                 & Q(limit_b__lte=models.F("limit_c")),
-                name="cases_class_limits_ordered"),
+                name="cases_class_limits_ordered",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -129,11 +141,20 @@ class Case(models.Model):
     # Distribution key (docs/architecture.md §7.2), from the grid the point lies in.
     district_code = models.CharField(_("区县代码"), max_length=6)
     channel = models.CharField(_("来源"), max_length=10, choices=Channel.choices)
-    case_class = models.ForeignKey(CaseClass, on_delete=models.PROTECT, related_name="cases",
-                                   verbose_name=_("案件类别"), db_index=False)
+    case_class = models.ForeignKey(
+        CaseClass,
+        on_delete=models.PROTECT,
+        related_name="cases",
+        verbose_name=_("案件类别"),
+        db_index=False,
+    )
     kind = models.CharField(_("案件类型"), max_length=10, choices=CaseKind.choices)
     component = models.ForeignKey(
-        Component, null=True, blank=True, on_delete=models.PROTECT, related_name="cases",
+        Component,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="cases",
         verbose_name=_("部件"),
     )
     description = models.TextField(_("问题描述"), blank=True)
@@ -142,38 +163,67 @@ class Case(models.Model):
     # The point as it was sent (lon, lat, CRS), before conversion to the storage CRS.
     submitted_point = models.JSONField(_("上报坐标"), default=dict, blank=True)
     # The grid path found at intake; changed only by an explicit, audited re-assignment.
-    grid = models.ForeignKey("grids.Grid", on_delete=models.PROTECT, related_name="cases",
-                             verbose_name=_("单元网格"), db_index=False)
+    grid = models.ForeignKey(
+        "grids.Grid",
+        on_delete=models.PROTECT,
+        related_name="cases",
+        verbose_name=_("单元网格"),
+        db_index=False,
+    )
     grid_code = models.CharField(_("网格编码"), max_length=17)
     street_code = models.CharField(_("街道编码"), max_length=9, blank=True)
     community_code = models.CharField(_("社区编码"), max_length=12, blank=True)
-    area_class = models.CharField(_("区域类别"), max_length=1, choices=AreaClass.choices,
-                                  default=AreaClass.B)
+    area_class = models.CharField(
+        _("区域类别"), max_length=1, choices=AreaClass.choices, default=AreaClass.B
+    )
     # The grid level the case is handled at; escalation raises it (小事不出网格).
     handling_level = models.CharField(_("处置层级"), max_length=20, default="unit")
     department = models.ForeignKey(
-        Department, null=True, blank=True, on_delete=models.PROTECT, related_name="cases",
-        verbose_name=_("处置部门"), db_index=False,
+        Department,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="cases",
+        verbose_name=_("处置部门"),
+        db_index=False,
     )
-    routed_by = models.CharField(_("派遣依据"), max_length=20, choices=RoutedBy.choices,
-                                 default=RoutedBy.UNROUTED)
+    routed_by = models.CharField(
+        _("派遣依据"), max_length=20, choices=RoutedBy.choices, default=RoutedBy.UNROUTED
+    )
     # Private: never in public API output or exports.
-    reporter = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                 on_delete=models.SET_NULL, related_name="reported_cases",
-                                 verbose_name=_("上报人"))
+    reporter = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="reported_cases",
+        verbose_name=_("上报人"),
+    )
     reporter_name = models.CharField(_("联系人"), max_length=100, blank=True)
     reporter_phone = models.CharField(_("联系电话"), max_length=40, blank=True)
     reporter_email = models.EmailField(_("电子邮箱"), blank=True)
-    open311_key = models.ForeignKey("cases.Open311Key", null=True, blank=True,
-                                    on_delete=models.SET_NULL, related_name="cases",
-                                    verbose_name=_("Open311 接入方"))
+    open311_key = models.ForeignKey(
+        "cases.Open311Key",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="cases",
+        verbose_name=_("Open311 接入方"),
+    )
     device_id = models.CharField(_("设备标识"), max_length=100, blank=True)
     account_id = models.CharField(_("账户标识"), max_length=100, blank=True)
-    status = models.CharField(_("状态"), max_length=20, choices=CaseStatus.choices,
-                              default=CaseStatus.REPORTED)
+    status = models.CharField(
+        _("状态"), max_length=20, choices=CaseStatus.choices, default=CaseStatus.REPORTED
+    )
     possible_duplicates = models.JSONField(_("疑似重复"), default=list, blank=True)
-    duplicate_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL,
-                                     related_name="+", verbose_name=_("重复于"))
+    duplicate_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("重复于"),
+    )
     reported_at = models.DateTimeField(_("上报时间"))
     accepted_at = models.DateTimeField(_("受理时间"), null=True, blank=True)
     filed_at = models.DateTimeField(_("立案时间"), null=True, blank=True)
@@ -202,25 +252,40 @@ class Case(models.Model):
             models.Index(fields=["status", "reported_at"], name="cases_status_reported"),
             models.Index(fields=["department", "status"], name="cases_department_status"),
             models.Index(fields=["grid", "status"], name="cases_grid_status"),
-            models.Index(fields=["deadline"], name="cases_open_deadline",
-                         condition=Q(closed_at__isnull=True) & Q(deadline__isnull=False)),
+            models.Index(
+                fields=["deadline"],
+                name="cases_open_deadline",
+                condition=Q(closed_at__isnull=True) & Q(deadline__isnull=False),
+            ),
             # Counts per grid for any period (command center): an index-only scan of the period,
             # never the wide case rows (measured: 2.4 s → see bench/README.md for 1M reports).
-            models.Index(fields=["reported_at", "grid"], name="cases_period_grid",
-                         include=["case_class", "overdue", "grid_code"]),
+            models.Index(
+                fields=["reported_at", "grid"],
+                name="cases_period_grid",
+                include=["case_class", "overdue", "grid_code"],
+            ),
             # Indicators by period and grid subtree (codes carry their ancestry).
-            models.Index(fields=["grid_code", "reported_at"], name="cases_grid_code_reported",
-                         opclasses=["varchar_pattern_ops", "timestamptz_ops"]),
+            models.Index(
+                fields=["grid_code", "reported_at"],
+                name="cases_grid_code_reported",
+                opclasses=["varchar_pattern_ops", "timestamptz_ops"],
+            ),
             # A repeated Open311 POST (services.submit_open311_report): the key's recent cases,
             # however many the key has sent in all.
-            models.Index(fields=["open311_key", "reported_at"], name="cases_open311_key_recent",
-                         condition=Q(open311_key__isnull=False)),
+            models.Index(
+                fields=["open311_key", "reported_at"],
+                name="cases_open311_key_recent",
+                condition=Q(open311_key__isnull=False),
+            ),
         ]
         constraints = [
-            models.CheckConstraint(condition=Q(geom__isvalid=True),
-                                   name="%(app_label)s_%(class)s_geom_is_valid"),
-            models.CheckConstraint(condition=Q(grid_code__startswith=models.F("district_code")),
-                                   name="cases_grid_in_district"),
+            models.CheckConstraint(
+                condition=Q(geom__isvalid=True), name="%(app_label)s_%(class)s_geom_is_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(grid_code__startswith=models.F("district_code")),
+                name="cases_grid_in_district",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -257,8 +322,13 @@ class GridMonthCount(models.Model):
     month = models.DateTimeField(_("月份"))  # the month's first instant
     # No foreign key: cases already hold the grid (PROTECT), and a key check per upsert would
     # tax intake for nothing.
-    grid = models.ForeignKey("grids.Grid", on_delete=models.DO_NOTHING, db_constraint=False,
-                             db_index=False, related_name="+")
+    grid = models.ForeignKey(
+        "grids.Grid",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        db_index=False,
+        related_name="+",
+    )
     grid_code = models.CharField(_("网格编码"), max_length=17)
     reports = models.IntegerField(_("上报数"))
     overdue = models.IntegerField(_("已超期"))
@@ -283,8 +353,9 @@ class CasePhoto(models.Model):
     preview = models.FileField(_("预览图"), upload_to="cases/%Y/%m/", blank=True)
     width = models.PositiveIntegerField(_("宽度"), null=True, blank=True)
     height = models.PositiveIntegerField(_("高度"), null=True, blank=True)
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
-                                    on_delete=models.SET_NULL, related_name="+")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -298,21 +369,29 @@ class RoutingRule(models.Model):
     a grid and everything below it. The most specific grid wins, then a class rule over an
     all-classes rule (services.route)."""
 
-    grid = models.ForeignKey("grids.Grid", on_delete=models.CASCADE, related_name="routing_rules",
-                             verbose_name=_("网格"))
-    case_class = models.ForeignKey(CaseClass, null=True, blank=True, on_delete=models.CASCADE,
-                                   related_name="routing_rules",
-                                   verbose_name=_("案件类别（空 = 全部）"))
-    department = models.ForeignKey(Department, on_delete=models.PROTECT, related_name="+",
-                                   verbose_name=_("处置部门"))
+    grid = models.ForeignKey(
+        "grids.Grid", on_delete=models.CASCADE, related_name="routing_rules", verbose_name=_("网格")
+    )
+    case_class = models.ForeignKey(
+        CaseClass,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="routing_rules",
+        verbose_name=_("案件类别（空 = 全部）"),
+    )
+    department = models.ForeignKey(
+        Department, on_delete=models.PROTECT, related_name="+", verbose_name=_("处置部门")
+    )
     note = models.CharField(_("说明"), max_length=200, blank=True)
 
     class Meta:
         verbose_name = _("网格派遣规则")
         verbose_name_plural = _("网格派遣规则")
         constraints = [
-            models.UniqueConstraint(fields=["grid", "case_class"], name="cases_rule_unique",
-                                    nulls_distinct=False),
+            models.UniqueConstraint(
+                fields=["grid", "case_class"], name="cases_rule_unique", nulls_distinct=False
+            ),
         ]
 
     def __str__(self) -> str:

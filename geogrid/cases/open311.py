@@ -92,8 +92,10 @@ logger = logging.getLogger(__name__)
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 # Where a client sends its key besides the POST body (the only place for reads that need one).
 API_KEY_HEADER = "HTTP_X_API_KEY"
-KEY_IN_URL = ("api_key is not accepted in the URL (URLs are written to logs and proxies): send "
-              "it in the POST body (api_key) or in the X-Api-Key header.")
+KEY_IN_URL = (
+    "api_key is not accepted in the URL (URLs are written to logs and proxies): send "
+    "it in the POST body (api_key) or in the X-Api-Key header."
+)
 # Discovery's changeset: the date this interface last changed. CaseClass has no timestamp, so
 # changes of the service list itself cannot move it yet.
 CHANGESET = "2026-11-26"
@@ -185,8 +187,12 @@ def render(fmt: str, root: str, data: Any, *, status: int = 200) -> HttpResponse
 
 
 def render_errors(fmt: str, status: int, descriptions: Iterable[str]) -> HttpResponse:
-    return render(fmt, "errors", [{"code": status, "description": text} for text in descriptions],
-                  status=status)
+    return render(
+        fmt,
+        "errors",
+        [{"code": status, "description": text} for text in descriptions],
+        status=status,
+    )
 
 
 def _language(request: HttpRequest) -> str:
@@ -197,8 +203,9 @@ def _language(request: HttpRequest) -> str:
     return "en" if asked.startswith("en") else settings.LANGUAGE_CODE
 
 
-def open311_view(*methods: str) -> Callable[[Callable[..., HttpResponse]],
-                                            Callable[..., HttpResponse]]:
+def open311_view(
+    *methods: str,
+) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
     """Wrap a view taking `fmt`: 404 for an unknown format (in XML, the format every server
     must offer), 405 for other methods, Open311Error and the intake errors as the spec's error
     list, names in the asked language. CSRF-exempt: clients authenticate with api_key, never
@@ -210,11 +217,17 @@ def open311_view(*methods: str) -> Callable[[Callable[..., HttpResponse]],
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, fmt: str, **kwargs: Any) -> HttpResponse:
             if fmt not in CONTENT_TYPES:
-                return render_errors("xml", 404, [
-                    f"Unknown format {fmt!r}: end the URL in .xml or .json."])
+                return render_errors(
+                    "xml", 404, [f"Unknown format {fmt!r}: end the URL in .xml or .json."]
+                )
             if request.method not in allowed:
-                response = render_errors(fmt, 405, [
-                    f"{request.method} is not supported here; use {' or '.join(sorted(methods))}."])
+                response = render_errors(
+                    fmt,
+                    405,
+                    [
+                        f"{request.method} is not supported here; use {' or '.join(sorted(methods))}."
+                    ],
+                )
                 response["Allow"] = ", ".join(sorted(allowed))
                 return response
             language = _language(request)
@@ -227,23 +240,23 @@ def open311_view(*methods: str) -> Callable[[Callable[..., HttpResponse]],
                     response = render_errors(fmt, exc.status, exc.descriptions)
                     if exc.retry_after:
                         response["Retry-After"] = str(exc.retry_after)
-                except (ReportError, PhotoError, CRSError, CoordinateError,
-                        qp.ParamError) as exc:
+                except (ReportError, PhotoError, CRSError, CoordinateError, qp.ParamError) as exc:
                     response = render_errors(fmt, 400, [str(exc)])
                 except RequestDataTooBig:
-                    response = render_errors(fmt, 413, [
-                        "The request is too large: send fewer or smaller photos."])
+                    response = render_errors(
+                        fmt, 413, ["The request is too large: send fewer or smaller photos."]
+                    )
                 except (TooManyFieldsSent, TooManyFilesSent) as exc:
-                    response = render_errors(fmt, 400, [
-                        f"The request has too many form fields or files: {exc}"])
+                    response = render_errors(
+                        fmt, 400, [f"The request has too many form fields or files: {exc}"]
+                    )
                 except DatabaseError as exc:
                     # Down, restarting or too slow: the spec's error list, 503, Retry-After.
                     kind = database_failure(exc)
                     if kind is None:
                         raise
                     log_failure(request, kind, exc)
-                    response = mark_unavailable(render_errors(fmt, 503,
-                                                              [failure_message(kind)]))
+                    response = mark_unavailable(render_errors(fmt, 503, [failure_message(kind)]))
             # Set before LocaleMiddleware, which would name the request's language instead.
             response["Content-Language"] = language
             return response
@@ -308,8 +321,11 @@ def _date_range(start_text: str, end_text: str) -> tuple[datetime, datetime]:
     if end < start:
         raise Open311Error(400, "end_date is before start_date.")
     if end - start > DEFAULT_SPAN:
-        raise Open311Error(400, "start_date and end_date may not span more than 90 days; ask "
-                                "for a longer period in several requests.")
+        raise Open311Error(
+            400,
+            "start_date and end_date may not span more than 90 days; ask "
+            "for a longer period in several requests.",
+        )
     if whole_day:
         end += timedelta(days=1, microseconds=-1)
     return start, end
@@ -337,15 +353,19 @@ def _check_attributes(case_class: CaseClass, posted: dict[str, list[str]]) -> No
         label = attribute["description"] or code
         if not values:
             if attribute["required"]:
-                problems.append(f"attribute[{code}] ({label}) is required for service_code "
-                                f"{case_class.service_code}.")
+                problems.append(
+                    f"attribute[{code}] ({label}) is required for service_code "
+                    f"{case_class.service_code}."
+                )
             continue
         if attribute["datatype"] in ("singlevaluelist", "multivaluelist"):
             keys = {str(value["key"]) for value in attribute["values"]}
             unknown = [value for value in values if value not in keys]
             if unknown:
-                problems.append(f"attribute[{code}] ({label}) does not offer "
-                                f"{', '.join(unknown)}; choose from {', '.join(sorted(keys))}.")
+                problems.append(
+                    f"attribute[{code}] ({label}) does not offer "
+                    f"{', '.join(unknown)}; choose from {', '.join(sorted(keys))}."
+                )
             elif attribute["datatype"] == "singlevaluelist" and len(values) > 1:
                 problems.append(f"attribute[{code}] ({label}) takes one value.")
         elif attribute["datatype"] == "number":
@@ -355,8 +375,7 @@ def _check_attributes(case_class: CaseClass, posted: dict[str, list[str]]) -> No
                 except ValueError:
                     ok = False
                 if not ok:
-                    problems.append(f"attribute[{code}] ({label}) must be a number, not "
-                                    f"{value!r}.")
+                    problems.append(f"attribute[{code}] ({label}) must be a number, not {value!r}.")
     if problems:
         raise Open311Error(400, *problems)
 
@@ -382,13 +401,21 @@ def _api_key(request: HttpRequest, data: Any = None) -> Open311Key:
     key = open311_key_for(given)
     if key is None:
         # Never the key itself, nor a part of it.
-        logger.warning("open311 key refused", extra={"reason": "unknown or revoked" if given
-                                                      else "missing"})
-        where = ("the POST body (api_key) or the X-Api-Key header" if data is not None
-                 else "the X-Api-Key header")
-        raise Open311Error(403, "Invalid api_key: it is unknown or no longer active."
-                           if given else f"api_key is missing: send it in {where}; ask the "
-                           "operator of this server for one.")
+        logger.warning(
+            "open311 key refused", extra={"reason": "unknown or revoked" if given else "missing"}
+        )
+        where = (
+            "the POST body (api_key) or the X-Api-Key header"
+            if data is not None
+            else "the X-Api-Key header"
+        )
+        raise Open311Error(
+            403,
+            "Invalid api_key: it is unknown or no longer active."
+            if given
+            else f"api_key is missing: send it in {where}; ask the "
+            "operator of this server for one.",
+        )
     return key
 
 
@@ -397,11 +424,14 @@ def _throttle_post(counter: throttle.Counter) -> None:
     GEOGRID_OPEN311_POSTS_PER_MINUTE (every attempt counts for the address, a wrong key too)."""
     wait = throttle.hit(counter)
     if wait:
-        logger.warning("open311 post throttled", extra={"scope": counter.kind,
-                                                        "retry_after": wait})
-        raise Open311Error(429, f"Too many requests: at most "
-                                f"{settings.GEOGRID_OPEN311_POSTS_PER_MINUTE} posts a minute "
-                                f"are accepted. Try again in {wait} seconds.", retry_after=wait)
+        logger.warning("open311 post throttled", extra={"scope": counter.kind, "retry_after": wait})
+        raise Open311Error(
+            429,
+            f"Too many requests: at most "
+            f"{settings.GEOGRID_OPEN311_POSTS_PER_MINUTE} posts a minute "
+            f"are accepted. Try again in {wait} seconds.",
+            retry_after=wait,
+        )
 
 
 # --- Serialisation ------------------------------------------------------------------------------
@@ -421,17 +451,22 @@ def _local(value: datetime | None) -> str | None:
 
 def _attributes(case_class: CaseClass) -> list[dict[str, Any]]:
     """The class's attributes in the spec's fields and order, sorted by `order`."""
-    attributes = [{
-        "variable": bool(raw.get("variable", True)),
-        "code": raw.get("code", ""),
-        "datatype": raw.get("datatype", "string"),
-        "required": bool(raw.get("required", False)),
-        "datatype_description": raw.get("datatype_description") or "",
-        "order": raw.get("order"),
-        "description": raw.get("description") or "",
-        "values": [{"key": value.get("key"), "name": value.get("name", "")}
-                   for value in raw.get("values") or []],
-    } for raw in case_class.attributes or []]
+    attributes = [
+        {
+            "variable": bool(raw.get("variable", True)),
+            "code": raw.get("code", ""),
+            "datatype": raw.get("datatype", "string"),
+            "required": bool(raw.get("required", False)),
+            "datatype_description": raw.get("datatype_description") or "",
+            "order": raw.get("order"),
+            "description": raw.get("description") or "",
+            "values": [
+                {"key": value.get("key"), "name": value.get("name", "")}
+                for value in raw.get("values") or []
+            ],
+        }
+        for raw in case_class.attributes or []
+    ]
     return sorted(attributes, key=lambda item: (item["order"] is None, item["order"] or 0))
 
 
@@ -503,11 +538,19 @@ def _service_request(case: Case, request: HttpRequest) -> dict[str, Any]:
 
 
 def _cases() -> QuerySet[Case]:
-    return (Case.objects.select_related("case_class", "department", "grid")
-            .prefetch_related(Prefetch(
-                "photos", queryset=CasePhoto.objects.filter(stage=PhotoStage.REPORT)
-                .order_by("created_at", "id"), to_attr="report_photos"))
-            .order_by("-reported_at", "-id"))
+    return (
+        Case.objects.select_related("case_class", "department", "grid")
+        .prefetch_related(
+            Prefetch(
+                "photos",
+                queryset=CasePhoto.objects.filter(stage=PhotoStage.REPORT).order_by(
+                    "created_at", "id"
+                ),
+                to_attr="report_photos",
+            )
+        )
+        .order_by("-reported_at", "-id")
+    )
 
 
 def _active_classes() -> QuerySet[CaseClass]:
@@ -525,18 +568,24 @@ def _require_read_key(request: HttpRequest) -> None:
 def discovery(request: HttpRequest, *, fmt: str) -> HttpResponse:
     """Service discovery: where the v2 endpoint is and which formats it speaks."""
     endpoint = request.build_absolute_uri("./").rstrip("/")
-    return render(fmt, "discovery", {
-        "changeset": CHANGESET,
-        "contact": settings.GEOGRID_OPEN311_CONTACT,
-        "key_service": settings.GEOGRID_OPEN311_KEY_SERVICE,
-        "endpoints": [{
-            "specification": SPECIFICATION,
-            "url": endpoint,
+    return render(
+        fmt,
+        "discovery",
+        {
             "changeset": CHANGESET,
-            "type": "production",
-            "formats": ["text/xml", "application/json"],
-        }],
-    })
+            "contact": settings.GEOGRID_OPEN311_CONTACT,
+            "key_service": settings.GEOGRID_OPEN311_KEY_SERVICE,
+            "endpoints": [
+                {
+                    "specification": SPECIFICATION,
+                    "url": endpoint,
+                    "changeset": CHANGESET,
+                    "type": "production",
+                    "formats": ["text/xml", "application/json"],
+                }
+            ],
+        },
+    )
 
 
 @open311_view("GET")
@@ -558,10 +607,14 @@ def service_definition(request: HttpRequest, service_code: str, *, fmt: str) -> 
     qp.check_text(service_code, "service_code", max_length=30)
     case_class = _active_classes().filter(service_code=service_code).first()
     if case_class is None:
-        raise Open311Error(404, f"There is no service {service_code!r}; the list is at "
-                                f"services.{fmt}.")
-    return render(fmt, "service_definition", {
-        "service_code": case_class.service_code, "attributes": _attributes(case_class)})
+        raise Open311Error(
+            404, f"There is no service {service_code!r}; the list is at services.{fmt}."
+        )
+    return render(
+        fmt,
+        "service_definition",
+        {"service_code": case_class.service_code, "attributes": _attributes(case_class)},
+    )
 
 
 @open311_view("GET", "POST")
@@ -576,34 +629,40 @@ def service_requests(request: HttpRequest, *, fmt: str) -> HttpResponse:
     if ids:
         # "This overrides all other arguments."
         if not all(_is_id(part) for part in ids):
-            raise Open311Error(400, "service_request_id must be request ids separated by "
-                                    "commas, such as 1021,1022.")
+            raise Open311Error(
+                400,
+                "service_request_id must be request ids separated by commas, such as 1021,1022.",
+            )
         cases = cases.filter(pk__in=[int(part) for part in ids[:MAX_REQUESTS]])
     else:
-        start, end = _date_range(_field(params, "start_date", 64),
-                                 _field(params, "end_date", 64))
+        start, end = _date_range(_field(params, "start_date", 64), _field(params, "end_date", 64))
         cases = cases.filter(reported_at__gte=start, reported_at__lte=end)
         codes = _split(params, "service_code")
         if codes:
             cases = cases.filter(case_class__service_code__in=codes)
         statuses = set(_split(params, "status"))
         if statuses - {"open", "closed"}:
-            raise Open311Error(400, f"status may be open, closed or both (open,closed), not "
-                                    f"{','.join(sorted(statuses))!r}.")
+            raise Open311Error(
+                400,
+                f"status may be open, closed or both (open,closed), not "
+                f"{','.join(sorted(statuses))!r}.",
+            )
         if statuses == {"open"}:
             cases = cases.exclude(status__in=workflow.FINAL_STATUSES)
         elif statuses == {"closed"}:
             cases = cases.filter(status__in=workflow.FINAL_STATUSES)
-    return render(fmt, "service_requests",
-                  [_service_request(case, request) for case in cases[:MAX_REQUESTS]])
+    return render(
+        fmt, "service_requests", [_service_request(case, request) for case in cases[:MAX_REQUESTS]]
+    )
 
 
 @open311_view("GET")
 def service_request(request: HttpRequest, service_request_id: str, *, fmt: str) -> HttpResponse:
     """One request, as a list of one (the spec's shape)."""
     _require_read_key(request)
-    case = _cases().filter(pk=int(service_request_id)).first() \
-        if _is_id(service_request_id) else None
+    case = (
+        _cases().filter(pk=int(service_request_id)).first() if _is_id(service_request_id) else None
+    )
     if case is None:
         raise Open311Error(404, f"There is no service request {service_request_id!r}.")
     return render(fmt, "service_requests", [_service_request(case, request)])
@@ -613,8 +672,11 @@ def service_request(request: HttpRequest, service_request_id: str, *, fmt: str) 
 def not_found(request: HttpRequest, path: str) -> HttpResponse:
     """Anything else under /open311/v2/: the spec's 404, in JSON when the path asks for it."""
     fmt = "json" if path.endswith(".json") else "xml"
-    return render_errors(fmt, 404, [f"There is no resource {path!r} in GeoReport v2 here; "
-                                    "discovery.xml lists the endpoint."])
+    return render_errors(
+        fmt,
+        404,
+        [f"There is no resource {path!r} in GeoReport v2 here; discovery.xml lists the endpoint."],
+    )
 
 
 def _create_request(request: HttpRequest, fmt: str) -> HttpResponse:
@@ -634,8 +696,9 @@ def _create_request(request: HttpRequest, fmt: str) -> HttpResponse:
     _throttle_post(throttle.open311_key(key.pk))
     service_code = _field(data, "service_code", 30)
     if not service_code:
-        raise Open311Error(400, "service_code is missing; the list of services is at "
-                                f"services.{fmt}.")
+        raise Open311Error(
+            400, f"service_code is missing; the list of services is at services.{fmt}."
+        )
     try:
         case_class = case_class_for(service_code)
     except ReportError as exc:
@@ -644,10 +707,13 @@ def _create_request(request: HttpRequest, fmt: str) -> HttpResponse:
     point = _point(data)
     if point is None:
         if _field(data, "address_string", 255) or _field(data, "address_id"):
-            raise Open311Error(400, "This server places requests by lat and long only: it "
-                                    "cannot look up address_string or address_id. Send lat "
-                                    "and long (WGS84) too; address_string is kept as the "
-                                    "address.")
+            raise Open311Error(
+                400,
+                "This server places requests by lat and long only: it "
+                "cannot look up address_string or address_id. Send lat "
+                "and long (WGS84) too; address_string is kept as the "
+                "address.",
+            )
         raise Open311Error(400, "A location is needed: send lat and long (WGS84).")
     description = _field(data, "description", MAX_DESCRIPTION)
     email = _field(data, "email", 254)
@@ -663,14 +729,28 @@ def _create_request(request: HttpRequest, fmt: str) -> HttpResponse:
     reporter_name = _reporter_name(_field(data, "first_name", 50), _field(data, "last_name", 50))
     # A repeat of a recent identical request answers with that request's id.
     case, _created = submit_open311_report(
-        open311_key=key, service_code=service_code, x=point[0], y=point[1],
-        description=description, address=_field(data, "address_string", 255), photos=photos,
-        reporter_name=reporter_name, reporter_phone=_field(data, "phone", 40),
-        reporter_email=email, device_id=_field(data, "device_id", 100), account_id=account_id,
+        open311_key=key,
+        service_code=service_code,
+        x=point[0],
+        y=point[1],
+        description=description,
+        address=_field(data, "address_string", 255),
+        photos=photos,
+        reporter_name=reporter_name,
+        reporter_phone=_field(data, "phone", 40),
+        reporter_email=email,
+        device_id=_field(data, "device_id", 100),
+        account_id=account_id,
     )
     # The submitter's own account_id goes back to the submitter only; GET never shows it.
-    return render(fmt, "service_requests", [{
-        "service_request_id": case.pk,
-        "service_notice": _service_notice(case),
-        "account_id": account_id,
-    }])
+    return render(
+        fmt,
+        "service_requests",
+        [
+            {
+                "service_request_id": case.pk,
+                "service_notice": _service_notice(case),
+                "account_id": account_id,
+            }
+        ],
+    )

@@ -17,10 +17,16 @@ FORMAT = r"\.(?P<fmt>\w+)$"
 urlpatterns = [
     re_path(rf"^discovery{FORMAT}", open311.discovery, name="discovery"),
     re_path(rf"^services{FORMAT}", open311.service_list, name="services"),
-    re_path(rf"^services/(?P<service_code>[^/.]+){FORMAT}", open311.service_definition,
-            name="service-definition"),
+    re_path(
+        rf"^services/(?P<service_code>[^/.]+){FORMAT}",
+        open311.service_definition,
+        name="service-definition",
+    ),
     re_path(rf"^requests{FORMAT}", open311.service_requests, name="requests"),
-    re_path(rf"^requests/(?P<service_request_id>[^/.]+){FORMAT}", open311.service_request,
-            name="request"),
+    re_path(
+        rf"^requests/(?P<service_request_id>[^/.]+){FORMAT}",
+        open311.service_request,
+        name="request",
+    ),
     re_path(r"^(?P<path>.*)$", open311.not_found),
 ]

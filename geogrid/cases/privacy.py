@@ -55,12 +55,22 @@ class PublicCase:
 
 def public_view(case: Any) -> PublicCase:
     if is_public_case(case):
-        return PublicCase(public=True, description=case.description, address=case.address,
-                          position=(case.geom.x, case.geom.y), shows_photos=True,
-                          names_grid=True)
-    return PublicCase(public=False, description="", address="",
-                      position=private_position(case.geom.x, case.geom.y), shows_photos=False,
-                      names_grid=False)
+        return PublicCase(
+            public=True,
+            description=case.description,
+            address=case.address,
+            position=(case.geom.x, case.geom.y),
+            shows_photos=True,
+            names_grid=True,
+        )
+    return PublicCase(
+        public=False,
+        description="",
+        address="",
+        position=private_position(case.geom.x, case.geom.y),
+        shows_photos=False,
+        names_grid=False,
+    )
 
 
 def visible_duplicates(duplicates: list[dict[str, Any]], user: Any) -> list[dict[str, Any]]:
@@ -83,16 +93,22 @@ def may_read_photo_file(path: str, user: Any) -> bool:
     only the report photos of a public-channel case, while the public read API is on."""
     from geogrid.cases.models import Case, CasePhoto, PhotoStage
 
-    photo = (CasePhoto.objects.filter(Q(image=path) | Q(preview=path))
-             .select_related("case").only("stage", "case__channel", "case_id").first())
+    photo = (
+        CasePhoto.objects.filter(Q(image=path) | Q(preview=path))
+        .select_related("case")
+        .only("stage", "case__channel", "case_id")
+        .first()
+    )
     if photo is None:
         return False
     if Case.objects.visible_to(user).filter(pk=photo.case_id).exists():
         return True
-    return (settings.GEOGRID_PUBLIC_READ_API and photo.stage == PhotoStage.REPORT
-            and is_public_case(photo.case))
+    return (
+        settings.GEOGRID_PUBLIC_READ_API
+        and photo.stage == PhotoStage.REPORT
+        and is_public_case(photo.case)
+    )
 
 
 def register() -> None:
     register_media_owner(MEDIA_FOLDER, may_read_photo_file)
-

@@ -32,8 +32,10 @@ class CaseScope:
         """A stable text naming the scope (for ETags: one user's tile is not another's)."""
         if self.everything:
             return "all"
-        return (f"g{','.join(self.prefixes)}|d{','.join(map(str, self.departments))}"
-                f"|r{self.reporter_id}")
+        return (
+            f"g{','.join(self.prefixes)}|d{','.join(map(str, self.departments))}"
+            f"|r{self.reporter_id}"
+        )
 
 
 def case_scope(user: Any) -> CaseScope:
@@ -43,11 +45,16 @@ def case_scope(user: Any) -> CaseScope:
     if role in CITY_WIDE:
         return CaseScope(everything=True)
     if role == "department":
-        return CaseScope(departments=tuple(sorted(user.department_memberships.values_list(
-            "department_id", flat=True))), reporter_id=user.pk)
-    return CaseScope(prefixes=tuple(sorted(user.grid_scopes.values_list("grid__code",
-                                                                         flat=True))),
-                     reporter_id=user.pk)
+        return CaseScope(
+            departments=tuple(
+                sorted(user.department_memberships.values_list("department_id", flat=True))
+            ),
+            reporter_id=user.pk,
+        )
+    return CaseScope(
+        prefixes=tuple(sorted(user.grid_scopes.values_list("grid__code", flat=True))),
+        reporter_id=user.pk,
+    )
 
 
 class CaseQuerySet(QuerySet):
@@ -62,8 +69,7 @@ class CaseQuerySet(QuerySet):
             return self
         condition = Q(reporter=user)
         if role == "department":
-            departments = list(user.department_memberships.values_list("department_id",
-                                                                        flat=True))
+            departments = list(user.department_memberships.values_list("department_id", flat=True))
             condition |= Q(department_id__in=departments)
         else:
             for prefix in user.grid_scopes.values_list("grid__code", flat=True):

@@ -52,14 +52,15 @@ def preview_case_moves(grid: Grid, new_geom: BaseGeometry | None) -> dict[str, A
     """How many open cases a reshape (new_geom) or retirement (None) of `grid` would move."""
     if not is_leaf(grid):
         return {}
-    ids, current, points = affected_rows(AFFECTED_SQL, [grid], new_geom,
-                                         open=list(OPEN_STATUSES))
+    ids, current, points = affected_rows(AFFECTED_SQL, [grid], new_geom, open=list(OPEN_STATUSES))
     if len(ids) == 0:
         return {"open_cases_moved": 0}
     future = assignment_after(points, grid, new_geom)
     moved = (future >= 0) & (future != current)
-    return {"open_cases_moved": int(moved.sum()),
-            "open_cases_left": int(((future < 0) & (current == grid.pk)).sum())}
+    return {
+        "open_cases_moved": int(moved.sum()),
+        "open_cases_left": int(((future < 0) & (current == grid.pk)).sum()),
+    }
 
 
 def move_open_cases(grids: Sequence[Grid], actor: Any = None) -> dict[str, Any]:
@@ -77,17 +78,26 @@ def move_open_cases(grids: Sequence[Grid], actor: Any = None) -> dict[str, Any]:
     if len(moved):
         with connection.cursor() as cursor:
             cursor.execute(MOVE_SQL, [ids[moved].tolist(), future[moved].tolist()])
-        codes = dict(Grid.objects.filter(pk__in={*current[moved].tolist(),
-                                                 *future[moved].tolist()})
-                     .values_list("pk", "code"))
+        codes = dict(
+            Grid.objects.filter(
+                pk__in={*current[moved].tolist(), *future[moved].tolist()}
+            ).values_list("pk", "code")
+        )
         CaseEvent.objects.bulk_create(
-            CaseEvent(case_id=int(c), action="regridded", actor=actor,
-                      details={"from": codes.get(int(o)), "to": codes.get(int(n))},
-                      reason="grid edit")
+            CaseEvent(
+                case_id=int(c),
+                action="regridded",
+                actor=actor,
+                details={"from": codes.get(int(o)), "to": codes.get(int(n))},
+                reason="grid edit",
+            )
             for c, o, n in zip(ids[moved], current[moved], future[moved], strict=True)
         )
-    return {"open_cases_moved": int(len(moved)), "open_case_ids": ids[moved][:50].tolist(),
-            "open_cases_left": left}
+    return {
+        "open_cases_moved": int(len(moved)),
+        "open_case_ids": ids[moved][:50].tolist(),
+        "open_cases_left": left,
+    }
 
 
 CASE_IMPACT = ImpactProvider(name="cases", preview=preview_case_moves, apply=move_open_cases)

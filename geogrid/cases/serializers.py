@@ -34,21 +34,44 @@ class CaseClassSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = CaseClass
-        fields = ["service_code", "kind", "code", "major_code", "major_name", "name", "name_en",
-                  "department", "department_code", "filing_condition", "closing_condition",
-                  "limit_a", "limit_b", "limit_c", "limit_unit"]
+        fields = [
+            "service_code",
+            "kind",
+            "code",
+            "major_code",
+            "major_name",
+            "name",
+            "name_en",
+            "department",
+            "department_code",
+            "filing_condition",
+            "closing_condition",
+            "limit_a",
+            "limit_b",
+            "limit_c",
+            "limit_unit",
+        ]
 
 
 class CasePhotoSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
     preview_url = serializers.SerializerMethodField()
-    uploaded_by = serializers.CharField(source="uploaded_by.username", default=None,
-                                        allow_null=True)
+    uploaded_by = serializers.CharField(
+        source="uploaded_by.username", default=None, allow_null=True
+    )
 
     class Meta:
         model = CasePhoto
-        fields = ["id", "stage", "url", "preview_url", "width", "height", "uploaded_by",
-                  "created_at"]
+        fields = [
+            "id",
+            "stage",
+            "url",
+            "preview_url",
+            "width",
+            "height",
+            "uploaded_by",
+            "created_at",
+        ]
 
     def _absolute(self, field) -> str | None:
         if not field:
@@ -72,8 +95,17 @@ class CaseEventSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = CaseEvent
-        fields = ["id", "action", "action_label", "from_status", "to_status", "reason", "actor",
-                  "created_at", "details"]
+        fields = [
+            "id",
+            "action",
+            "action_label",
+            "from_status",
+            "to_status",
+            "reason",
+            "actor",
+            "created_at",
+            "details",
+        ]
 
     def get_action_label(self, event: CaseEvent) -> str:
         return str(workflow.ACTION_LABELS.get(event.action, event.action))
@@ -94,8 +126,7 @@ class CaseFeatureSerializer(GeoFeatureModelSerializer):
     channel_label = serializers.CharField(source="get_channel_display")
     routed_by_label = serializers.CharField(source="get_routed_by_display")
     department = serializers.SerializerMethodField()
-    component_code = serializers.CharField(source="component.code", default=None,
-                                           allow_null=True)
+    component_code = serializers.CharField(source="component.code", default=None, allow_null=True)
     open = serializers.SerializerMethodField()
     reporter_name = serializers.CharField()
     reporter_phone = serializers.CharField()
@@ -108,13 +139,42 @@ class CaseFeatureSerializer(GeoFeatureModelSerializer):
         geo_field = "geom"
         id_field = "id"
         fields = [
-            "id", "status", "status_label", "open", "kind", "service_code", "class_name",
-            "class_name_en", "major_name", "channel", "channel_label", "description", "address",
-            "component_code", "grid_code", "community_code", "street_code", "district_code",
-            "area_class", "handling_level", "department", "routed_by", "routed_by_label",
+            "id",
+            "status",
+            "status_label",
+            "open",
+            "kind",
+            "service_code",
+            "class_name",
+            "class_name_en",
+            "major_name",
+            "channel",
+            "channel_label",
+            "description",
+            "address",
+            "component_code",
+            "grid_code",
+            "community_code",
+            "street_code",
+            "district_code",
+            "area_class",
+            "handling_level",
+            "department",
+            "routed_by",
+            "routed_by_label",
             "possible_duplicates",
-            "reported_at", "accepted_at", "filed_at", "dispatched_at", "deadline", "handled_at",
-            "closed_at", "overdue", "return_count", "extension_count", "rework_count", "version",
+            "reported_at",
+            "accepted_at",
+            "filed_at",
+            "dispatched_at",
+            "deadline",
+            "handled_at",
+            "closed_at",
+            "overdue",
+            "return_count",
+            "extension_count",
+            "rework_count",
+            "version",
             *PRIVATE_FIELDS,
         ]
 
@@ -122,8 +182,7 @@ class CaseFeatureSerializer(GeoFeatureModelSerializer):
         department = case.department
         if department is None:
             return None
-        return {"code": department.code, "name": department.name,
-                "name_en": department.name_en}
+        return {"code": department.code, "name": department.name, "name_en": department.name_en}
 
     def get_open(self, case: Case) -> bool:
         return case.status not in workflow.FINAL_STATUSES
@@ -134,5 +193,6 @@ class CaseFeatureSerializer(GeoFeatureModelSerializer):
         CASE.redact(data["properties"], audience_of(user))
         if data["properties"].get("possible_duplicates"):
             data["properties"]["possible_duplicates"] = visible_duplicates(
-                data["properties"]["possible_duplicates"], user)
+                data["properties"]["possible_duplicates"], user
+            )
         return data

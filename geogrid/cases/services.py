@@ -107,15 +107,25 @@ def load_calendar(*, path: str | Path) -> tuple[int, int]:
     old one); other years are left alone. Returns (holidays, workdays) in the file."""
     rows = read_holiday_file(path)
     years = sorted({row.day.year for row in rows})
-    removed, _ = (CalendarDay.objects.filter(date__year__in=years)
-                  .exclude(date__in=[row.day for row in rows]).delete())
+    removed, _ = (
+        CalendarDay.objects.filter(date__year__in=years)
+        .exclude(date__in=[row.day for row in rows])
+        .delete()
+    )
     for row in rows:
         CalendarDay.objects.update_or_create(
-            date=row.day, defaults={"kind": row.kind, "name": row.name})
+            date=row.day, defaults={"kind": row.kind, "name": row.name}
+        )
     holidays = sum(row.kind == CalendarDayKind.HOLIDAY for row in rows)
-    logger.info("calendar loaded", extra={
-        "years": years, "holidays": holidays, "workdays": len(rows) - holidays,
-        "removed": removed})
+    logger.info(
+        "calendar loaded",
+        extra={
+            "years": years,
+            "holidays": holidays,
+            "workdays": len(rows) - holidays,
+            "removed": removed,
+        },
+    )
     return holidays, len(rows) - holidays
 
 
@@ -147,18 +157,23 @@ def clear_case_class_cache() -> None:
 def case_class_for(service_code: str, *, scheme: str | None = None) -> CaseClass:
     code = (service_code or "").strip()
     if not code:
-        raise ReportError("Give the category of the problem (service_code).",
-                          field="service_code")
+        raise ReportError("Give the category of the problem (service_code).", field="service_code")
     key = (scheme or active_scheme(), code)
     cached = _class_cache.get(key)
     if cached is not None and time.monotonic() - cached[0] < CLASS_CACHE_SECONDS:
         return cached[1]
-    found = (CaseClass.objects.select_related("department", "component_class")
-             .filter(scheme=key[0], service_code=code, active=True).first())
+    found = (
+        CaseClass.objects.select_related("department", "component_class")
+        .filter(scheme=key[0], service_code=code, active=True)
+        .first()
+    )
     if found is None:
         _class_cache.pop(key, None)
-        raise ReportError(f"There is no active category {code!r}; the list of categories is "
-                          "at /open311/v2/services.json.", field="service_code")
+        raise ReportError(
+            f"There is no active category {code!r}; the list of categories is "
+            "at /open311/v2/services.json.",
+            field="service_code",
+        )
     _class_cache[key] = (time.monotonic(), found)
     return found
 
@@ -200,53 +215,73 @@ def _grid_facts(location: Location, case_class: CaseClass) -> tuple[str, int | N
     with _raw_cursor() as cursor:
         rows = cursor.execute(_GRID_FACTS_SQL, (case_class.pk, ids), prepare=True).fetchall()
     by_depth = sorted(rows, key=lambda row: (-row[1], row[3] is None))
-    area = next((row[2] for row in by_depth if row[2] in ("A", "B", "C")),
-                settings.GEOGRID_DEFAULT_AREA_CLASS)
+    area = next(
+        (row[2] for row in by_depth if row[2] in ("A", "B", "C")),
+        settings.GEOGRID_DEFAULT_AREA_CLASS,
+    )
     rule = next((row[4] for row in by_depth if row[4] is not None), None)
     return area, rule
 
 
-def find_duplicates(*, lon: float, lat: float, case_class: CaseClass, now: datetime,
-                    exclude: int | None = None) -> list[Duplicate]:
+def find_duplicates(
+    *, lon: float, lat: float, case_class: CaseClass, now: datetime, exclude: int | None = None
+) -> list[Duplicate]:
     radius = float(settings.GEOGRID_DUPLICATE_RADIUS_M)
     since = now - timedelta(hours=float(settings.GEOGRID_DUPLICATE_WINDOW_HOURS))
     # Degrees that cover `radius` metres in both directions at this latitude.
     degrees = radius / (111_000.0 * max(math.cos(math.radians(lat)), 0.01))
     with _raw_cursor() as cursor:
-        rows = cursor.execute(_DUPLICATES_SQL, (
-            lon, lat, degrees, case_class.pk, since, list(workflow.FINAL_STATUSES)),
-            prepare=True).fetchall()
-    return [Duplicate(id=row[0], distance_m=round(float(row[1]), 1), status=row[2],
-                      reported_at=row[3].isoformat())
-            for row in rows if float(row[1]) <= radius and row[0] != exclude]
+        rows = cursor.execute(
+            _DUPLICATES_SQL,
+            (lon, lat, degrees, case_class.pk, since, list(workflow.FINAL_STATUSES)),
+            prepare=True,
+        ).fetchall()
+    return [
+        Duplicate(
+            id=row[0],
+            distance_m=round(float(row[1]), 1),
+            status=row[2],
+            reported_at=row[3].isoformat(),
+        )
+        for row in rows
+        if float(row[1]) <= radius and row[0] != exclude
+    ]
 
 
-def _named_component(code: str, case_class: CaseClass, lon: float, lat: float
-                     ) -> Component | None:
+def _named_component(code: str, case_class: CaseClass, lon: float, lat: float) -> Component | None:
     code = (code or "").strip()
     if not code:
         return None
     try:
         parse_component_code(code)
     except (CodeError, ValueError) as exc:
-        raise ReportError(f"Component code {code!r} is not valid: {exc}",
-                          field="component_code") from exc
-    component = (Component.objects.select_related("component_class", "owner_department")
-                 .filter(code=code, district_code=code[:6]).first())
+        raise ReportError(
+            f"Component code {code!r} is not valid: {exc}", field="component_code"
+        ) from exc
+    component = (
+        Component.objects.select_related("component_class", "owner_department")
+        .filter(code=code, district_code=code[:6])
+        .first()
+    )
     if component is None:
         raise ReportError(f"There is no component {code}.", field="component_code")
-    if case_class.component_class_id and component.component_class_id != \
-            case_class.component_class_id:
+    if (
+        case_class.component_class_id
+        and component.component_class_id != case_class.component_class_id
+    ):
         raise ReportError(
             f"Component {code} is a {component.component_class.name}, not a "
             f"{case_class.component_class.name}; choose the category that matches it.",
-            field="component_code")
+            field="component_code",
+        )
     distance = _metres(lon, lat, component.geom.centroid.x, component.geom.centroid.y)
     limit = float(settings.GEOGRID_COMPONENT_MAX_DISTANCE_M)
     if distance > limit:
         raise ReportError(
             f"Component {code} lies {distance:,.0f} m from the reported point (at most "
-            f"{limit:,.0f} m): check the code or the location.", field="component_code")
+            f"{limit:,.0f} m): check the code or the location.",
+            field="component_code",
+        )
     return component
 
 
@@ -283,21 +318,31 @@ def submit_report(
     if channel not in Channel.values:
         raise ReportError(f"Unknown channel {channel!r}.", field="channel")
     if len(photos) > settings.GEOGRID_MAX_PHOTOS:
-        raise ReportError(f"At most {settings.GEOGRID_MAX_PHOTOS} photos per report.",
-                          field="media")
+        raise ReportError(
+            f"At most {settings.GEOGRID_MAX_PHOTOS} photos per report.", field="media"
+        )
     case_class = case_class_for(service_code)
     lon, lat = point_to_storage(x, y, crs)
     component = _named_component(component_code, case_class, lon, lat)
     now = timezone.now()
     reporter = actor if getattr(actor, "pk", None) else None
     case = Case(
-        channel=channel, case_class=case_class, kind=case_class.kind, component=component,
-        description=description.strip(), address=address.strip()[:255],
+        channel=channel,
+        case_class=case_class,
+        kind=case_class.kind,
+        component=component,
+        description=description.strip(),
+        address=address.strip()[:255],
         geom=f"SRID=4490;POINT({lon!r} {lat!r})",
-        submitted_point={"x": x, "y": y, "crs": str(crs or "EPSG:4490")}, reporter=reporter,
-        reporter_name=reporter_name.strip()[:100], reporter_phone=reporter_phone.strip()[:40],
-        reporter_email=reporter_email.strip(), device_id=device_id.strip()[:100],
-        account_id=account_id.strip()[:100], open311_key=open311_key, reported_at=now,
+        submitted_point={"x": x, "y": y, "crs": str(crs or "EPSG:4490")},
+        reporter=reporter,
+        reporter_name=reporter_name.strip()[:100],
+        reporter_phone=reporter_phone.strip()[:40],
+        reporter_email=reporter_email.strip(),
+        device_id=device_id.strip()[:100],
+        account_id=account_id.strip()[:100],
+        open311_key=open311_key,
+        reported_at=now,
         updated_at=now,
     )
     owner = component.owner_department_id if component is not None else None
@@ -309,8 +354,9 @@ def submit_report(
             case._state.adding = False
             return _reported(case, duplicates)
     with transaction.atomic():
-        duplicates = (_intake_in_one_statement(case, lon=lon, lat=lat, owner=owner)
-                      if photos else None)  # without photos it has just been tried
+        duplicates = (
+            _intake_in_one_statement(case, lon=lon, lat=lat, owner=owner) if photos else None
+        )  # without photos it has just been tried
         if duplicates is None:  # no finest-level grid covers the point: the general path
             duplicates = _intake_step_by_step(case, lon=lon, lat=lat, owner=owner)
         case._state.adding = False
@@ -320,9 +366,16 @@ def submit_report(
 
 def _reported(case: Case, duplicates: list[Duplicate]) -> IntakeResult:
     # What came in, never who reported it or what they wrote (README, "Security and privacy").
-    log_on_commit(logger, "case reported", case_id=case.pk, channel=case.channel,
-                  service_code=case.case_class.service_code, grid_code=case.grid_code,
-                  open311_key_id=case.open311_key_id, duplicates=len(duplicates))
+    log_on_commit(
+        logger,
+        "case reported",
+        case_id=case.pk,
+        channel=case.channel,
+        service_code=case.case_class.service_code,
+        grid_code=case.grid_code,
+        open311_key_id=case.open311_key_id,
+        duplicates=len(duplicates),
+    )
     return IntakeResult(case=case, duplicates=duplicates)
 
 
@@ -422,44 +475,80 @@ LEFT JOIN components_department d ON d.id = n.department_id
 _INTAKE_SQL = " ".join(_INTAKE_SQL.split())
 
 
-def _intake_in_one_statement(case: Case, *, lon: float, lat: float, owner: int | None
-                             ) -> list[Duplicate] | None:
+def _intake_in_one_statement(
+    case: Case, *, lon: float, lat: float, owner: int | None
+) -> list[Duplicate] | None:
     from psycopg.types.json import Jsonb
 
     radius = float(settings.GEOGRID_DUPLICATE_RADIUS_M)
     metres_per_degree_lon = 111_320.0 * max(math.cos(math.radians(lat)), 0.01)
     values = {
-        "lon": lon, "lat": lat, "class_id": case.case_class_id,
-        "class_department": case.case_class.department_id, "owner": owner,
-        "m_per_deg_lon": metres_per_degree_lon, "degrees": radius / metres_per_degree_lon,
-        "radius": radius, "final": list(workflow.FINAL_STATUSES),
-        "since": case.reported_at - timedelta(hours=float(
-            settings.GEOGRID_DUPLICATE_WINDOW_HOURS)),
+        "lon": lon,
+        "lat": lat,
+        "class_id": case.case_class_id,
+        "class_department": case.case_class.department_id,
+        "owner": owner,
+        "m_per_deg_lon": metres_per_degree_lon,
+        "degrees": radius / metres_per_degree_lon,
+        "radius": radius,
+        "final": list(workflow.FINAL_STATUSES),
+        "since": case.reported_at - timedelta(hours=float(settings.GEOGRID_DUPLICATE_WINDOW_HOURS)),
         "default_area": settings.GEOGRID_DEFAULT_AREA_CLASS,
-        "channel": case.channel, "kind": case.kind, "component_id": case.component_id,
-        "description": case.description, "address": case.address,
-        "submitted_point": Jsonb(case.submitted_point), "reporter_id": case.reporter_id,
-        "reporter_name": case.reporter_name, "reporter_phone": case.reporter_phone,
-        "reporter_email": case.reporter_email, "open311_key_id": case.open311_key_id,
-        "device_id": case.device_id, "account_id": case.account_id, "now": case.reported_at,
+        "channel": case.channel,
+        "kind": case.kind,
+        "component_id": case.component_id,
+        "description": case.description,
+        "address": case.address,
+        "submitted_point": Jsonb(case.submitted_point),
+        "reporter_id": case.reporter_id,
+        "reporter_name": case.reporter_name,
+        "reporter_phone": case.reporter_phone,
+        "reporter_email": case.reporter_email,
+        "open311_key_id": case.open311_key_id,
+        "device_id": case.device_id,
+        "account_id": case.account_id,
+        "now": case.reported_at,
     }
     with _raw_cursor() as cursor:
         row = cursor.execute(_INTAKE_SQL, values, prepare=True).fetchone()
     if row is None:
         return None
-    (case.pk, case.district_code, case.grid_id, case.grid_code, case.street_code,
-     case.community_code, case.area_class, case.department_id, case.routed_by,
-     duplicates, grid_name, department_code, department_name, department_name_en) = row
+    (
+        case.pk,
+        case.district_code,
+        case.grid_id,
+        case.grid_code,
+        case.street_code,
+        case.community_code,
+        case.area_class,
+        case.department_id,
+        case.routed_by,
+        duplicates,
+        grid_name,
+        department_code,
+        department_name,
+        department_name_en,
+    ) = row
     # What callers show right away (the grid's name, the department), without reading back.
     case.grid = Grid(id=case.grid_id, code=case.grid_code, name=grid_name)
     if case.department_id is not None:
-        case.department = Department(id=case.department_id, code=department_code,
-                                     name=department_name, name_en=department_name_en)
+        case.department = Department(
+            id=case.department_id,
+            code=department_code,
+            name=department_name,
+            name_en=department_name_en,
+        )
     # Django's connection hands jsonb back as text.
-    case.possible_duplicates = json.loads(duplicates) if isinstance(duplicates, str) \
-        else duplicates
-    return [Duplicate(id=d["id"], distance_m=float(d["distance_m"]), status=d["status"],
-                      reported_at=d["reported_at"]) for d in case.possible_duplicates]
+    case.possible_duplicates = json.loads(duplicates) if isinstance(duplicates, str) else duplicates
+    return [
+        Duplicate(
+            id=d["id"],
+            distance_m=float(d["distance_m"]),
+            status=d["status"],
+            reported_at=d["reported_at"],
+        )
+        for d in case.possible_duplicates
+    ]
 
 
 def _route(case_class: CaseClass, owner: int | None, rule: int | None) -> tuple[int | None, str]:
@@ -473,8 +562,9 @@ def _route(case_class: CaseClass, owner: int | None, rule: int | None) -> tuple[
     return None, RoutedBy.UNROUTED
 
 
-def _intake_step_by_step(case: Case, *, lon: float, lat: float, owner: int | None
-                         ) -> list[Duplicate]:
+def _intake_step_by_step(
+    case: Case, *, lon: float, lat: float, owner: int | None
+) -> list[Duplicate]:
     """Intake for a point that no finest-level grid covers (a community not yet divided):
     locate at any level, then the same facts, routing, duplicates and insert."""
     try:
@@ -483,8 +573,7 @@ def _intake_step_by_step(case: Case, *, lon: float, lat: float, owner: int | Non
         raise ReportError(str(exc), field="location") from exc
     area, rule_department = _grid_facts(location, case.case_class)
     case.department_id, case.routed_by = _route(case.case_class, owner, rule_department)
-    duplicates = find_duplicates(lon=lon, lat=lat, case_class=case.case_class,
-                                 now=case.reported_at)
+    duplicates = find_duplicates(lon=lon, lat=lat, case_class=case.case_class, now=case.reported_at)
     codes = {step.level: step.code for step in location.path}
     unit = location.grid
     case.district_code, case.grid_id, case.grid_code = unit.code[:6], unit.id, unit.code
@@ -492,9 +581,18 @@ def _intake_step_by_step(case: Case, *, lon: float, lat: float, owner: int | Non
     case.community_code = codes.get("community", "")
     case.area_class = area
     case.possible_duplicates = [vars(d) for d in duplicates]
-    case.pk = _insert_case(case, lon=lon, lat=lat, details={
-        "channel": case.channel, "grid": unit.code, "routed_by": case.routed_by,
-        "department": case.department_id, "duplicates": [d.id for d in duplicates]})
+    case.pk = _insert_case(
+        case,
+        lon=lon,
+        lat=lat,
+        details={
+            "channel": case.channel,
+            "grid": unit.code,
+            "routed_by": case.routed_by,
+            "department": case.department_id,
+            "duplicates": [d.id for d in duplicates],
+        },
+    )
     return duplicates
 
 
@@ -530,19 +628,33 @@ def _insert_case(case: Case, *, lon: float, lat: float, details: dict) -> int:
     from psycopg.types.json import Jsonb
 
     values = {
-        "district_code": case.district_code, "channel": case.channel,
-        "case_class_id": case.case_class_id, "kind": case.kind,
-        "component_id": case.component_id, "description": case.description,
-        "address": case.address, "lon": lon, "lat": lat,
-        "submitted_point": Jsonb(case.submitted_point), "grid_id": case.grid_id,
-        "grid_code": case.grid_code, "street_code": case.street_code,
-        "community_code": case.community_code, "area_class": case.area_class,
-        "department_id": case.department_id, "routed_by": case.routed_by,
-        "reporter_id": case.reporter_id, "reporter_name": case.reporter_name,
-        "reporter_phone": case.reporter_phone, "reporter_email": case.reporter_email,
-        "open311_key_id": case.open311_key_id, "device_id": case.device_id,
-        "account_id": case.account_id, "possible_duplicates": Jsonb(case.possible_duplicates),
-        "now": case.reported_at, "details": Jsonb(details),
+        "district_code": case.district_code,
+        "channel": case.channel,
+        "case_class_id": case.case_class_id,
+        "kind": case.kind,
+        "component_id": case.component_id,
+        "description": case.description,
+        "address": case.address,
+        "lon": lon,
+        "lat": lat,
+        "submitted_point": Jsonb(case.submitted_point),
+        "grid_id": case.grid_id,
+        "grid_code": case.grid_code,
+        "street_code": case.street_code,
+        "community_code": case.community_code,
+        "area_class": case.area_class,
+        "department_id": case.department_id,
+        "routed_by": case.routed_by,
+        "reporter_id": case.reporter_id,
+        "reporter_name": case.reporter_name,
+        "reporter_phone": case.reporter_phone,
+        "reporter_email": case.reporter_email,
+        "open311_key_id": case.open311_key_id,
+        "device_id": case.device_id,
+        "account_id": case.account_id,
+        "possible_duplicates": Jsonb(case.possible_duplicates),
+        "now": case.reported_at,
+        "details": Jsonb(details),
     }
     with _raw_cursor() as cursor:
         return cursor.execute(_INSERT_CASE_SQL, values, prepare=True).fetchone()[0]
@@ -554,8 +666,13 @@ def _save_photos(case: Case, photos: Sequence[CheckedPhoto], *, stage: str, acto
     saved: list[CasePhoto] = []
     try:
         for photo in photos:
-            record = CasePhoto(case=case, stage=stage, width=photo.width, height=photo.height,
-                               uploaded_by=actor if getattr(actor, "pk", None) else None)
+            record = CasePhoto(
+                case=case,
+                stage=stage,
+                width=photo.width,
+                height=photo.height,
+                uploaded_by=actor if getattr(actor, "pk", None) else None,
+            )
             record.image.save(photo.original.name, photo.original, save=False)
             record.preview.save(photo.preview.name, photo.preview, save=False)
             saved.append(record)
@@ -574,8 +691,10 @@ def _in_scope(actor: Any, case: Case, role: str | None) -> bool:
     if role in ("admin", "operator"):
         return True
     if role == "department":
-        return case.department_id is not None and actor.department_memberships.filter(
-            department_id=case.department_id).exists()
+        return (
+            case.department_id is not None
+            and actor.department_memberships.filter(department_id=case.department_id).exists()
+        )
     if role == "inspector":
         prefixes = actor.grid_scopes.values_list("grid__code", flat=True)
         return any(case.grid_code.startswith(prefix) for prefix in prefixes)
@@ -609,16 +728,20 @@ def transition_case(
     does not exist, or lacks a reason or a department), TransitionForbidden (role or scope)."""
     case = Case.objects.select_for_update().select_related("case_class").get(pk=case.pk)
     if expected_version is not None and case.version != expected_version:
-        raise TransitionError(f"Case {case.pk} changed since you opened it (now version "
-                              f"{case.version}, status {_status_label(case.status)}); reload it.")
+        raise TransitionError(
+            f"Case {case.pk} changed since you opened it (now version "
+            f"{case.version}, status {_status_label(case.status)}); reload it."
+        )
     if to not in CaseStatus.values:
         raise TransitionError(f"Unknown status {to!r}.")
     move = workflow.move(case.status, to)
     if move is None:
         allowed = workflow.moves_from(case.status)
         options = ", ".join(f"{_status_label(t)} ({t})" for t in allowed) or "none (it is final)"
-        raise TransitionError(f"A case that is {_status_label(case.status)} cannot become "
-                              f"{_status_label(to)}. From here it can go to: {options}.")
+        raise TransitionError(
+            f"A case that is {_status_label(case.status)} cannot become "
+            f"{_status_label(to)}. From here it can go to: {options}."
+        )
     role = user_role(actor)
     if role not in move.roles:
         raise TransitionForbidden(f"Your role cannot {move.label} ({move.action}) a case.")
@@ -654,8 +777,9 @@ def transition_case(
             case.deadline = calendar.add(case.deadline or now, amount, unit)
             case.extension_count += 1
             case.overdue = case.deadline < now
-            details.update(approved=True, extend_by=[amount, unit],
-                           deadline=case.deadline.isoformat())
+            details.update(
+                approved=True, extend_by=[amount, unit], deadline=case.deadline.isoformat()
+            )
         else:
             details["approved"] = False
     elif to == CaseStatus.DISPATCHED and from_status == CaseStatus.PARKED:
@@ -680,13 +804,27 @@ def transition_case(
     case.status = to
     case.version += 1
     case.save()
-    CaseEvent.objects.create(case=case, action=move.action, actor=actor, from_status=from_status,
-                             to_status=to, reason=reason, details=details)
+    CaseEvent.objects.create(
+        case=case,
+        action=move.action,
+        actor=actor,
+        from_status=from_status,
+        to_status=to,
+        reason=reason,
+        details=details,
+    )
     if photos:
         stage = PhotoStage.CHECK if from_status == CaseStatus.HANDLED else PhotoStage.FEEDBACK
         _save_photos(case, photos, stage=stage, actor=actor)
-    log_on_commit(logger, "case transition", case_id=case.pk, action=move.action,
-                  from_status=from_status, to_status=to, actor_id=getattr(actor, "pk", None))
+    log_on_commit(
+        logger,
+        "case transition",
+        case_id=case.pk,
+        action=move.action,
+        from_status=from_status,
+        to_status=to,
+        actor_id=getattr(actor, "pk", None),
+    )
     return case
 
 
@@ -704,8 +842,9 @@ def escalate_case(*, case: Case, actor: Any, reason: str) -> Case:
     if role not in ("operator", "inspector", "admin") or not _in_scope(actor, case, role):
         raise TransitionForbidden(f"You cannot escalate case {case.pk}.")
     if case.status in workflow.FINAL_STATUSES:
-        raise TransitionError(f"Case {case.pk} is {_status_label(case.status)}; it cannot be "
-                              "escalated.")
+        raise TransitionError(
+            f"Case {case.pk} is {_status_label(case.status)}; it cannot be escalated."
+        )
     if not (reason or "").strip():
         raise TransitionError("Escalation needs a reason (reason).")
     level = ESCALATION.index(case.handling_level) if case.handling_level in ESCALATION else 0
@@ -714,12 +853,23 @@ def escalate_case(*, case: Case, actor: Any, reason: str) -> Case:
     old, case.handling_level = case.handling_level, ESCALATION[level + 1]
     case.version += 1
     case.save(update_fields=["handling_level", "version", "updated_at"])
-    CaseEvent.objects.create(case=case, action="escalated", actor=actor,
-                             from_status=case.status, to_status=case.status,
-                             reason=reason.strip(),
-                             details={"from": old, "to": case.handling_level})
-    log_on_commit(logger, "case escalated", case_id=case.pk, from_level=old,
-                  to_level=case.handling_level, actor_id=getattr(actor, "pk", None))
+    CaseEvent.objects.create(
+        case=case,
+        action="escalated",
+        actor=actor,
+        from_status=case.status,
+        to_status=case.status,
+        reason=reason.strip(),
+        details={"from": old, "to": case.handling_level},
+    )
+    log_on_commit(
+        logger,
+        "case escalated",
+        case_id=case.pk,
+        from_level=old,
+        to_level=case.handling_level,
+        actor_id=getattr(actor, "pk", None),
+    )
     return case
 
 
@@ -728,16 +878,27 @@ def flag_overdue(*, now: datetime | None = None, actor: Any = None) -> int:
     """Mark the cases whose department clock has run past the deadline; one event each.
     Returns how many became overdue now."""
     now = now or timezone.now()
-    flagged = list(Case.objects.select_for_update(skip_locked=True)
-                   .filter(status__in=workflow.CLOCK_RUNNING, deadline__lt=now, overdue=False)
-                   .values_list("id", "status", "deadline"))
+    flagged = list(
+        Case.objects.select_for_update(skip_locked=True)
+        .filter(status__in=workflow.CLOCK_RUNNING, deadline__lt=now, overdue=False)
+        .values_list("id", "status", "deadline")
+    )
     if not flagged:
         return 0
     Case.objects.filter(id__in=[row[0] for row in flagged]).update(overdue=True)
-    CaseEvent.objects.bulk_create([
-        CaseEvent(case_id=case_id, action="overdue", actor=actor, from_status=status,
-                  to_status=status, details={"deadline": deadline.isoformat()})
-        for case_id, status, deadline in flagged])
+    CaseEvent.objects.bulk_create(
+        [
+            CaseEvent(
+                case_id=case_id,
+                action="overdue",
+                actor=actor,
+                from_status=status,
+                to_status=status,
+                details={"deadline": deadline.isoformat()},
+            )
+            for case_id, status, deadline in flagged
+        ]
+    )
     log_on_commit(logger, "overdue cases flagged", count=len(flagged))
     return len(flagged)
 
@@ -757,10 +918,12 @@ def create_open311_key(*, name: str, actor: Any = None) -> tuple[Open311Key, str
         raise ValueError(f"A key named {name!r} exists already; choose another name.")
     key = secrets.token_urlsafe(24)
     record = Open311Key.objects.create(name=name, key_hash=hash_key(key), prefix=key[:6])
-    log_on_commit(logger, "open311 key created", key_id=record.pk,
-                  actor_id=getattr(actor, "pk", None))
-    Open311KeyEvent.objects.create(key=record, action="created", actor=actor,
-                                   details={"prefix": record.prefix})
+    log_on_commit(
+        logger, "open311 key created", key_id=record.pk, actor_id=getattr(actor, "pk", None)
+    )
+    Open311KeyEvent.objects.create(
+        key=record, action="created", actor=actor, details={"prefix": record.prefix}
+    )
     return record, key
 
 
@@ -769,14 +932,18 @@ def revoke_open311_key(*, key: Open311Key, actor: Any = None) -> bool:
     """Stop accepting a client system's key (at once, in every worker); the record stays, so
     its cases keep naming their source. Returns False when it was revoked already."""
     updated = Open311Key.objects.filter(pk=key.pk, active=True).update(
-        active=False, revoked_at=timezone.now(),
-        revoked_by=getattr(actor, "username", "") or "manage.py")
+        active=False,
+        revoked_at=timezone.now(),
+        revoked_by=getattr(actor, "username", "") or "manage.py",
+    )
     key.refresh_from_db()
     if updated:
-        log_on_commit(logger, "open311 key revoked", key_id=key.pk,
-                      actor_id=getattr(actor, "pk", None))
-        Open311KeyEvent.objects.create(key=key, action="revoked", actor=actor,
-                                       details={"prefix": key.prefix})
+        log_on_commit(
+            logger, "open311 key revoked", key_id=key.pk, actor_id=getattr(actor, "pk", None)
+        )
+        Open311KeyEvent.objects.create(
+            key=key, action="revoked", actor=actor, details={"prefix": key.prefix}
+        )
     return bool(updated)
 
 
@@ -793,8 +960,11 @@ def rotate_open311_key(*, key: Open311Key, actor: Any = None, reason: str = "") 
     record.active, record.revoked_at, record.revoked_by = True, None, ""
     record.save(update_fields=["key_hash", "prefix", "active", "revoked_at", "revoked_by"])
     Open311KeyEvent.objects.create(
-        key=record, action="rotated", actor=actor,
-        details={"old_prefix": old_prefix, "prefix": record.prefix, "reason": reason})
+        key=record,
+        action="rotated",
+        actor=actor,
+        details={"old_prefix": old_prefix, "prefix": record.prefix, "reason": reason},
+    )
     key.refresh_from_db()
     return secret
 
@@ -811,9 +981,22 @@ def open311_key_for(key: str) -> Open311Key | None:
 
 
 __all__ = [
-    "CaseKind", "Duplicate", "IntakeResult", "ReportError", "TransitionError",
-    "TransitionForbidden", "create_open311_key", "revoke_open311_key", "rotate_open311_key", "escalate_case", "find_duplicates",
-    "flag_overdue", "load_calendar", "submit_report", "transition_case", "work_calendar",
+    "CaseKind",
+    "Duplicate",
+    "IntakeResult",
+    "ReportError",
+    "TransitionError",
+    "TransitionForbidden",
+    "create_open311_key",
+    "revoke_open311_key",
+    "rotate_open311_key",
+    "escalate_case",
+    "find_duplicates",
+    "flag_overdue",
+    "load_calendar",
+    "submit_report",
+    "transition_case",
+    "work_calendar",
 ]
 
 
@@ -827,8 +1010,15 @@ _REPEAT_SQL = """
     ORDER BY id LIMIT 1"""
 
 
-def submit_open311_report(*, open311_key: Open311Key, service_code: str, x: float, y: float,
-                          description: str = "", **report: Any) -> tuple[Case, bool]:
+def submit_open311_report(
+    *,
+    open311_key: Open311Key,
+    service_code: str,
+    x: float,
+    y: float,
+    description: str = "",
+    **report: Any,
+) -> tuple[Case, bool]:
     """An Open311 POST: a repeat of one the same key sent within
     GEOGRID_OPEN311_REPEAT_WINDOW_S (same service, point and description) returns the first
     case, not a second one; the flag says whether a case was created. Clients retry a POST
@@ -837,28 +1027,55 @@ def submit_open311_report(*, open311_key: Open311Key, service_code: str, x: floa
     held until the first one's case is committed, so the second one finds it."""
     window = int(settings.GEOGRID_OPEN311_REPEAT_WINDOW_S)
     if window <= 0:
-        result = submit_report(actor=None, channel=Channel.OPEN311, open311_key=open311_key,
-                               service_code=service_code, x=x, y=y, crs=4326,
-                               description=description, **report)
+        result = submit_report(
+            actor=None,
+            channel=Channel.OPEN311,
+            open311_key=open311_key,
+            service_code=service_code,
+            x=x,
+            y=y,
+            crs=4326,
+            description=description,
+            **report,
+        )
         return result.case, True
     lon, lat = point_to_storage(x, y, 4326)
     description = description.strip()
     case_class = case_class_for(service_code)
-    digest = hashlib.blake2b(repr((open311_key.pk, service_code, lon, lat, description))
-                             .encode(), digest_size=8).digest()
+    digest = hashlib.blake2b(
+        repr((open311_key.pk, service_code, lon, lat, description)).encode(), digest_size=8
+    ).digest()
     with transaction.atomic():
         # Two statements on purpose: in READ COMMITTED each statement reads the data committed
         # when it starts, so the lookup must start after the lock is granted to see the case
         # of a twin that held it. Both prepared: this runs on every Open311 POST.
         with _raw_cursor() as cursor:
-            cursor.execute(_REPEAT_LOCK_SQL, (int.from_bytes(digest, "big", signed=True),),
-                           prepare=True)
-            row = cursor.execute(_REPEAT_SQL, (
-                open311_key.pk, case_class.pk, description,
-                timezone.now() - timedelta(seconds=window), lon, lat), prepare=True).fetchone()
+            cursor.execute(
+                _REPEAT_LOCK_SQL, (int.from_bytes(digest, "big", signed=True),), prepare=True
+            )
+            row = cursor.execute(
+                _REPEAT_SQL,
+                (
+                    open311_key.pk,
+                    case_class.pk,
+                    description,
+                    timezone.now() - timedelta(seconds=window),
+                    lon,
+                    lat,
+                ),
+                prepare=True,
+            ).fetchone()
         if row is not None:
             return Case.objects.select_related("grid", "department").get(pk=row[0]), False
-        result = submit_report(actor=None, channel=Channel.OPEN311, open311_key=open311_key,
-                               service_code=service_code, x=x, y=y, crs=4326,
-                               description=description, **report)
+        result = submit_report(
+            actor=None,
+            channel=Channel.OPEN311,
+            open311_key=open311_key,
+            service_code=service_code,
+            x=x,
+            y=y,
+            crs=4326,
+            description=description,
+            **report,
+        )
     return result.case, True

@@ -22,7 +22,10 @@ from geogrid.components.taxonomy import TAXONOMY, LoadResult, _rows
 GENERIC_COMPONENT = {
     "filing_condition": "{name}破损、丢失、被占用或功能异常，影响使用或安全",
     "closing_condition": "{name}已修复、补齐或清理，恢复完好",
-    "limit_a": "1", "limit_b": "2", "limit_c": "3", "limit_unit": LimitUnit.DAYS,
+    "limit_a": "1",
+    "limit_b": "2",
+    "limit_c": "3",
+    "limit_unit": LimitUnit.DAYS,
 }
 
 
@@ -33,43 +36,69 @@ def case_class_rows(scheme: str) -> list[dict]:
         rows = []
         for row in _rows(TAXONOMY / "matters-gbt47678.5.csv"):
             extra = attributes[row["code"]]
-            rows.append({
-                "kind": CaseKind.COMPONENT if row["mirrors_component"] else CaseKind.EVENT,
-                "code": row["code"], "service_code": row["code"],
-                "major_code": row["major_code"], "major_name": row["major_name"],
-                "minor_code": row["minor_code"], "name": row["name"],
-                "name_en": extra.get("name_en", ""),
-                "component_class": row["mirrors_component"] or None,
-                **_handling(extra),
-            })
+            rows.append(
+                {
+                    "kind": CaseKind.COMPONENT if row["mirrors_component"] else CaseKind.EVENT,
+                    "code": row["code"],
+                    "service_code": row["code"],
+                    "major_code": row["major_code"],
+                    "major_name": row["major_name"],
+                    "minor_code": row["minor_code"],
+                    "name": row["name"],
+                    "name_en": extra.get("name_en", ""),
+                    "component_class": row["mirrors_component"] or None,
+                    **_handling(extra),
+                }
+            )
         return rows
     events = {r["code"]: r for r in _rows(TAXONOMY / "events-cjt214-legacy-attributes.csv")}
     rows = []
     for row in _rows(TAXONOMY / "events-cjt214-legacy.csv"):
-        rows.append({
-            "kind": CaseKind.EVENT, "code": row["code"], "service_code": "S" + row["code"],
-            "major_code": row["major_code"], "major_name": row["major_name"],
-            "minor_code": row["minor_code"], "name": row["name"],
-            "name_en": row.get("name_en", ""), "component_class": None,
-            **_handling(events[row["code"]]),
-        })
+        rows.append(
+            {
+                "kind": CaseKind.EVENT,
+                "code": row["code"],
+                "service_code": "S" + row["code"],
+                "major_code": row["major_code"],
+                "major_name": row["major_name"],
+                "minor_code": row["minor_code"],
+                "name": row["name"],
+                "name_en": row.get("name_en", ""),
+                "component_class": None,
+                **_handling(events[row["code"]]),
+            }
+        )
     matters = {r["name"]: r for r in _rows(TAXONOMY / "matters-gbt47678.5-attributes.csv")}
-    departments = {r["code"]: r["department"]
-                   for r in _rows(TAXONOMY / "components-cjt214-legacy-departments.csv")}
+    departments = {
+        r["code"]: r["department"]
+        for r in _rows(TAXONOMY / "components-cjt214-legacy-departments.csv")
+    }
     for row in _rows(TAXONOMY / "components-cjt214-legacy.csv"):
         same = matters.get(row["name"] + "异常")
         if same is not None:
             handling = _handling(same)
         else:
-            handling = _handling({k: v.format(name=row["name"]) if isinstance(v, str) else v
-                                  for k, v in GENERIC_COMPONENT.items()})
+            handling = _handling(
+                {
+                    k: v.format(name=row["name"]) if isinstance(v, str) else v
+                    for k, v in GENERIC_COMPONENT.items()
+                }
+            )
         handling["department"] = departments.get(row["code"], "") or handling["department"]
-        rows.append({
-            "kind": CaseKind.COMPONENT, "code": row["code"], "service_code": "B" + row["code"],
-            "major_code": row["major_code"], "major_name": row["major_name"],
-            "minor_code": row["minor_code"], "name": row["name"],
-            "name_en": row.get("name_en", ""), "component_class": row["code"], **handling,
-        })
+        rows.append(
+            {
+                "kind": CaseKind.COMPONENT,
+                "code": row["code"],
+                "service_code": "B" + row["code"],
+                "major_code": row["major_code"],
+                "major_name": row["major_name"],
+                "minor_code": row["minor_code"],
+                "name": row["name"],
+                "name_en": row.get("name_en", ""),
+                "component_class": row["code"],
+                **handling,
+            }
+        )
     return rows
 
 
@@ -78,8 +107,10 @@ def _handling(row: dict) -> dict:
         "department": row.get("department", ""),
         "filing_condition": row.get("filing_condition", ""),
         "closing_condition": row.get("closing_condition", ""),
-        "limit_a": int(row["limit_a"]), "limit_b": int(row["limit_b"]),
-        "limit_c": int(row["limit_c"]), "limit_unit": row["limit_unit"],
+        "limit_a": int(row["limit_a"]),
+        "limit_b": int(row["limit_b"]),
+        "limit_c": int(row["limit_c"]),
+        "limit_unit": row["limit_unit"],
     }
 
 

@@ -29,54 +29,78 @@ def _urls() -> dict[str, str]:
     }
 
 
-def _workbench(request: HttpRequest, *, mode: str, title: str, queues: list[dict]
-               ) -> HttpResponse:
-    departments = [{"code": code, "name": name} for code, name in
-                   Department.objects.order_by("code").values_list("code", "name")]
+def _workbench(request: HttpRequest, *, mode: str, title: str, queues: list[dict]) -> HttpResponse:
+    departments = [
+        {"code": code, "name": name}
+        for code, name in Department.objects.order_by("code").values_list("code", "name")
+    ]
     config = {
-        "mode": mode, "urls": _urls(), "placeholder": ID, "queues": queues,
+        "mode": mode,
+        "urls": _urls(),
+        "placeholder": ID,
+        "queues": queues,
         "departments": departments,
         "maxPhotoMB": settings.GEOGRID_MAX_PHOTO_MB,
         "timeZone": settings.TIME_ZONE,
     }
-    return render(request, "cases/workbench.html", {"config": config, "title": title,
-                                                    "mode": mode})
+    return render(request, "cases/workbench.html", {"config": config, "title": title, "mode": mode})
 
 
 @login_required
 def desk(request: HttpRequest) -> HttpResponse:
     require_role(request.user, "operator", "viewer", action="open the case desk")
-    return _workbench(request, mode="desk", title=_("案件受理与派遣"), queues=[
-        {"key": "reported", "label": _("待受理"), "params": {"status": "reported"}},
-        {"key": "accepted", "label": _("待立案"), "params": {"status": "accepted"}},
-        {"key": "filed", "label": _("待派遣"), "params": {"status": "filed,returned"}},
-        {"key": "extension", "label": _("延期审批"),
-         "params": {"status": "extension_requested"}},
-        {"key": "checked", "label": _("待结案"), "params": {"status": "checked"}},
-        {"key": "overdue", "label": _("已超期"), "params": {"status": "open", "overdue": "1"}},
-        {"key": "all", "label": _("全部"), "params": {}},
-    ])
+    return _workbench(
+        request,
+        mode="desk",
+        title=_("案件受理与派遣"),
+        queues=[
+            {"key": "reported", "label": _("待受理"), "params": {"status": "reported"}},
+            {"key": "accepted", "label": _("待立案"), "params": {"status": "accepted"}},
+            {"key": "filed", "label": _("待派遣"), "params": {"status": "filed,returned"}},
+            {
+                "key": "extension",
+                "label": _("延期审批"),
+                "params": {"status": "extension_requested"},
+            },
+            {"key": "checked", "label": _("待结案"), "params": {"status": "checked"}},
+            {"key": "overdue", "label": _("已超期"), "params": {"status": "open", "overdue": "1"}},
+            {"key": "all", "label": _("全部"), "params": {}},
+        ],
+    )
 
 
 @login_required
 def inbox(request: HttpRequest) -> HttpResponse:
     require_role(request.user, "department", action="open a department inbox")
-    return _workbench(request, mode="inbox", title=_("部门待办"), queues=[
-        {"key": "todo", "label": _("待处置"), "params": {"status": "dispatched,rework"}},
-        {"key": "extension", "label": _("延期申请中"),
-         "params": {"status": "extension_requested"}},
-        {"key": "handled", "label": _("已反馈"), "params": {"status": "handled,checked"}},
-        {"key": "overdue", "label": _("已超期"), "params": {"status": "open", "overdue": "1"}},
-    ])
+    return _workbench(
+        request,
+        mode="inbox",
+        title=_("部门待办"),
+        queues=[
+            {"key": "todo", "label": _("待处置"), "params": {"status": "dispatched,rework"}},
+            {
+                "key": "extension",
+                "label": _("延期申请中"),
+                "params": {"status": "extension_requested"},
+            },
+            {"key": "handled", "label": _("已反馈"), "params": {"status": "handled,checked"}},
+            {"key": "overdue", "label": _("已超期"), "params": {"status": "open", "overdue": "1"}},
+        ],
+    )
 
 
 @login_required
 def checks(request: HttpRequest) -> HttpResponse:
     require_role(request.user, "inspector", action="check handled cases")
-    return _workbench(request, mode="checks", title=_("核查任务"), queues=[
-        {"key": "handled", "label": _("待核查"), "params": {"status": "handled"}},
-        {"key": "mine", "label": _("我的上报"), "params": {"mine": "1"}},
-    ])
+    return _workbench(
+        request,
+        mode="checks",
+        title=_("核查任务"),
+        queues=[
+            {"key": "handled", "label": _("待核查"), "params": {"status": "handled"}},
+            {"key": "mine", "label": _("我的上报"), "params": {"mine": "1"}},
+        ],
+    )
 
 
 @login_required
@@ -84,9 +108,13 @@ def report(request: HttpRequest) -> HttpResponse:
     require_role(request.user, *REPORTER_ROLES, action="report problems")
     grids = [code for code in request.user.grid_scopes.values_list("grid__code", flat=True)]
     config = {
-        "urls": {**_urls(), "grids": reverse("grids-api:grid-list"),
-                 "grid": reverse("grids-api:grid-detail", args=["__code__"])},
-        "placeholder": ID, "myGrids": grids[:60],
+        "urls": {
+            **_urls(),
+            "grids": reverse("grids-api:grid-list"),
+            "grid": reverse("grids-api:grid-detail", args=["__code__"]),
+        },
+        "placeholder": ID,
+        "myGrids": grids[:60],
         "maxPhotoMB": settings.GEOGRID_MAX_PHOTO_MB,
     }
     return render(request, "cases/report.html", {"config": config})

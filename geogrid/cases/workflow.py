@@ -28,45 +28,87 @@ CHECKER = ("inspector", "operator", "admin")
 
 @dataclass(frozen=True)
 class Move:
-    action: str          # the event's action name
+    action: str  # the event's action name
     label: str | Promise  # in plain words (translated lazily)
     roles: tuple[str, ...]
     needs_reason: bool = False
 
 
-OPEN_STATUSES = (S.REPORTED, S.ACCEPTED, S.FILED, S.DISPATCHED, S.RETURNED,
-                 S.EXTENSION_REQUESTED, S.PARKED, S.HANDLED, S.REWORK, S.CHECKED)
+OPEN_STATUSES = (
+    S.REPORTED,
+    S.ACCEPTED,
+    S.FILED,
+    S.DISPATCHED,
+    S.RETURNED,
+    S.EXTENSION_REQUESTED,
+    S.PARKED,
+    S.HANDLED,
+    S.REWORK,
+    S.CHECKED,
+)
 FINAL_STATUSES = (S.REJECTED, S.CLOSED, S.CANCELLED)
 
 # (from, to) → the move. Everything not listed is forbidden.
 TRANSITIONS: dict[tuple[str, str], Move] = {
     (S.REPORTED, S.ACCEPTED): Move("accepted", pgettext_lazy("case action", "受理"), OPERATOR),
-    (S.REPORTED, S.REJECTED): Move("rejected", pgettext_lazy("case action", "不予受理"), OPERATOR, needs_reason=True),
+    (S.REPORTED, S.REJECTED): Move(
+        "rejected", pgettext_lazy("case action", "不予受理"), OPERATOR, needs_reason=True
+    ),
     (S.ACCEPTED, S.FILED): Move("filed", pgettext_lazy("case action", "立案"), OPERATOR),
     (S.FILED, S.DISPATCHED): Move("dispatched", pgettext_lazy("case action", "派遣"), OPERATOR),
-    (S.RETURNED, S.DISPATCHED): Move("redispatched", pgettext_lazy("case action", "重新派遣"), OPERATOR),
-    (S.DISPATCHED, S.RETURNED): Move("returned", pgettext_lazy("case action", "回退"), DEPARTMENT, needs_reason=True),
-    (S.DISPATCHED, S.EXTENSION_REQUESTED): Move("extension_requested", pgettext_lazy("case action", "申请延期"), DEPARTMENT,
-                                                needs_reason=True),
-    (S.EXTENSION_REQUESTED, S.DISPATCHED): Move("extension_decided", pgettext_lazy("case action", "审批延期"), OPERATOR),
-    (S.DISPATCHED, S.HANDLED): Move("handled", pgettext_lazy("case action", "处置反馈"), DEPARTMENT, needs_reason=True),
-    (S.EXTENSION_REQUESTED, S.HANDLED): Move("handled", pgettext_lazy("case action", "处置反馈"), DEPARTMENT, needs_reason=True),
-    (S.REWORK, S.HANDLED): Move("handled", pgettext_lazy("case action", "处置反馈"), DEPARTMENT, needs_reason=True),
+    (S.RETURNED, S.DISPATCHED): Move(
+        "redispatched", pgettext_lazy("case action", "重新派遣"), OPERATOR
+    ),
+    (S.DISPATCHED, S.RETURNED): Move(
+        "returned", pgettext_lazy("case action", "回退"), DEPARTMENT, needs_reason=True
+    ),
+    (S.DISPATCHED, S.EXTENSION_REQUESTED): Move(
+        "extension_requested",
+        pgettext_lazy("case action", "申请延期"),
+        DEPARTMENT,
+        needs_reason=True,
+    ),
+    (S.EXTENSION_REQUESTED, S.DISPATCHED): Move(
+        "extension_decided", pgettext_lazy("case action", "审批延期"), OPERATOR
+    ),
+    (S.DISPATCHED, S.HANDLED): Move(
+        "handled", pgettext_lazy("case action", "处置反馈"), DEPARTMENT, needs_reason=True
+    ),
+    (S.EXTENSION_REQUESTED, S.HANDLED): Move(
+        "handled", pgettext_lazy("case action", "处置反馈"), DEPARTMENT, needs_reason=True
+    ),
+    (S.REWORK, S.HANDLED): Move(
+        "handled", pgettext_lazy("case action", "处置反馈"), DEPARTMENT, needs_reason=True
+    ),
     (S.HANDLED, S.CHECKED): Move("checked", pgettext_lazy("case action", "核查通过"), CHECKER),
-    (S.HANDLED, S.REWORK): Move("rework", pgettext_lazy("case action", "核查不通过，返工"), CHECKER, needs_reason=True),
+    (S.HANDLED, S.REWORK): Move(
+        "rework", pgettext_lazy("case action", "核查不通过，返工"), CHECKER, needs_reason=True
+    ),
     (S.CHECKED, S.CLOSED): Move("closed", pgettext_lazy("case action", "结案"), OPERATOR),
-    (S.FILED, S.PARKED): Move("parked", pgettext_lazy("case action", "挂账"), OPERATOR, needs_reason=True),
-    (S.DISPATCHED, S.PARKED): Move("parked", pgettext_lazy("case action", "挂账"), OPERATOR, needs_reason=True),
-    (S.RETURNED, S.PARKED): Move("parked", pgettext_lazy("case action", "挂账"), OPERATOR, needs_reason=True),
+    (S.FILED, S.PARKED): Move(
+        "parked", pgettext_lazy("case action", "挂账"), OPERATOR, needs_reason=True
+    ),
+    (S.DISPATCHED, S.PARKED): Move(
+        "parked", pgettext_lazy("case action", "挂账"), OPERATOR, needs_reason=True
+    ),
+    (S.RETURNED, S.PARKED): Move(
+        "parked", pgettext_lazy("case action", "挂账"), OPERATOR, needs_reason=True
+    ),
     (S.PARKED, S.FILED): Move("resumed", pgettext_lazy("case action", "挂账恢复"), OPERATOR),
     (S.PARKED, S.DISPATCHED): Move("resumed", pgettext_lazy("case action", "挂账恢复"), OPERATOR),
-    **{(status, S.CANCELLED): Move("cancelled", pgettext_lazy("case action", "作废"), OPERATOR, needs_reason=True)
-       for status in OPEN_STATUSES},
+    **{
+        (status, S.CANCELLED): Move(
+            "cancelled", pgettext_lazy("case action", "作废"), OPERATOR, needs_reason=True
+        )
+        for status in OPEN_STATUSES
+    },
 }
 
 # Labels of every event action (the moves' and the others').
 ACTION_LABELS: dict[str, str | Promise] = {
-    "reported": _("上报"), "escalated": _("上报上级处置"), "overdue": _("超期"),
+    "reported": _("上报"),
+    "escalated": _("上报上级处置"),
+    "overdue": _("超期"),
     "regridded": _("网格调整"),
     **{m.action: m.label for m in TRANSITIONS.values()},
 }

@@ -38,9 +38,13 @@ from geogrid.grids.models import Grid
 CITY_WIDE = ("operator", "viewer")
 DEFAULT_DAYS = 30
 PERIOD_PARAMETERS = [
-    OpenApiParameter("since", str, description="ISO 8601 with an offset; default: 30 days "
-                     "before 'until'. The period runs at most GEOGRID_MAX_PERIOD_DAYS (731 by "
-                     "default) days; a longer one is a 400."),
+    OpenApiParameter(
+        "since",
+        str,
+        description="ISO 8601 with an offset; default: 30 days "
+        "before 'until'. The period runs at most GEOGRID_MAX_PERIOD_DAYS (731 by "
+        "default) days; a longer one is a 400.",
+    ),
     OpenApiParameter("until", str, description="ISO 8601 with an offset; default: now"),
 ]
 
@@ -58,8 +62,9 @@ def _dashboard_cached(request: Request, compute: Callable[[], Answer]) -> Answer
     if seconds <= 0:
         return compute()
     query = urlencode(sorted(request.query_params.lists()), doseq=True)
-    key = "dashboard:" + hashlib.sha1(
-        f"{request.path}?{query}#{get_language()}".encode()).hexdigest()
+    key = (
+        "dashboard:" + hashlib.sha1(f"{request.path}?{query}#{get_language()}".encode()).hexdigest()
+    )
     answer: Any = cache.get(key)
     if answer is None:
         answer = compute()
@@ -72,14 +77,18 @@ def _dashboard_cached(request: Request, compute: Callable[[], Answer]) -> Answer
 class GridCountsView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT, parameters=[
-        OpenApiParameter("level", str, description="unit (default), community, street or "
-                         "district"),
-        *PERIOD_PARAMETERS,
-        OpenApiParameter("class", str, description="A category's service code."),
-        OpenApiParameter("within", str, description="Only grids inside this grid."),
-        OpenApiParameter("limit", int, description="At most this many grids (default all)."),
-    ])
+    @extend_schema(
+        responses=OpenApiTypes.OBJECT,
+        parameters=[
+            OpenApiParameter(
+                "level", str, description="unit (default), community, street or district"
+            ),
+            *PERIOD_PARAMETERS,
+            OpenApiParameter("class", str, description="A category's service code."),
+            OpenApiParameter("within", str, description="Only grids inside this grid."),
+            OpenApiParameter("limit", int, description="At most this many grids (default all)."),
+        ],
+    )
     def get(self, request: Request) -> HttpResponse:
         """Reports per grid in a period, most first (the command center's choropleth)."""
         require_role(request.user, *CITY_WIDE, action="see the command center's counts")
@@ -91,21 +100,33 @@ class GridCountsView(APIView):
 
         def body() -> str:
             try:
-                total, grids = grid_counts_json(start=since, end=until, level=level,
-                                                class_code=class_code, within=within,
-                                                limit=limit)
+                total, grids = grid_counts_json(
+                    start=since,
+                    end=until,
+                    level=level,
+                    class_code=class_code,
+                    within=within,
+                    limit=limit,
+                )
             except ValueError as exc:
                 raise BadRequest(str(exc)) from exc
             # Rows as arrays, and written by PostgreSQL (queries.grid_counts_json): a city has
             # 16,000 unit grids, and 16,000 rows through Python objects cost more than the query.
-            head = json.dumps({
-                "since": since.isoformat(), "until": until.isoformat(), "total": total,
-                "fields": ["id", "code", "name", "reports", "overdue"],
-            }, ensure_ascii=False, separators=(",", ":"))
+            head = json.dumps(
+                {
+                    "since": since.isoformat(),
+                    "until": until.isoformat(),
+                    "total": total,
+                    "fields": ["id", "code", "name", "reports", "overdue"],
+                },
+                ensure_ascii=False,
+                separators=(",", ":"),
+            )
             return f'{head[:-1]},"grids":{grids}}}'
 
-        return HttpResponse(_dashboard_cached(request, body),
-                            content_type="application/json; charset=utf-8")
+        return HttpResponse(
+            _dashboard_cached(request, body), content_type="application/json; charset=utf-8"
+        )
 
 
 # --- The dashboard's other endpoints -------------------------------------------------------------
@@ -135,8 +156,9 @@ def _within(request: Request) -> str | None:
 def _class(request: Request) -> str | None:
     code = qp.text(request.query_params, "class", max_length=20)
     if code and (not code.isalnum() or len(code) > 8):
-        raise BadRequest(f"'class' must be a category's service code such as 06010, not "
-                         f"{code!r}.", field="class")
+        raise BadRequest(
+            f"'class' must be a category's service code such as 06010, not {code!r}.", field="class"
+        )
     return code
 
 
@@ -169,38 +191,61 @@ class IndicatorsView(_CommandCenterView):
         def answer() -> dict:
             indicators = case_indicators(start=since, end=until).as_dict()
             del indicators["self_reported"]
-            return {"since": since, "until": until, "indicators": indicators,
-                    "labels": {key: str(LABELS[key]) for key in indicators}}
+            return {
+                "since": since,
+                "until": until,
+                "indicators": indicators,
+                "labels": {key: str(LABELS[key]) for key in indicators},
+            }
 
         return Response(_dashboard_cached(request, answer))
 
 
 class IndicatorRowsView(_CommandCenterView):
-    @extend_schema(responses=OpenApiTypes.OBJECT, parameters=[
-        OpenApiParameter("by", str, required=True, description="department, street or day"),
-        *PERIOD_PARAMETERS])
+    @extend_schema(
+        responses=OpenApiTypes.OBJECT,
+        parameters=[
+            OpenApiParameter("by", str, required=True, description="department, street or day"),
+            *PERIOD_PARAMETERS,
+        ],
+    )
     def get(self, request: Request) -> Response:
         """Indicators per department or per street (most reports first), or cases reported,
         filed and closed per day of the city's time zone (per month beyond 400 days)."""
         by = qp.text(request.query_params, "by", default="", max_length=20)
         if by not in ROW_GROUPS:
-            raise BadRequest(f"'by' must be one of {', '.join(ROW_GROUPS)}, not {by!r}.",
-                             field="by")
+            raise BadRequest(
+                f"'by' must be one of {', '.join(ROW_GROUPS)}, not {by!r}.", field="by"
+            )
         since, until = _period(request)
 
         def answer() -> dict:
             if by == "day":
-                return {"since": since, "until": until, "by": by,
-                        **summaries.activity_by_day(start=since, end=until)}
-            return {"since": since, "until": until, "by": by,
-                    "rows": summaries.indicator_table(start=since, end=until, by=by)}
+                return {
+                    "since": since,
+                    "until": until,
+                    "by": by,
+                    **summaries.activity_by_day(start=since, end=until),
+                }
+            return {
+                "since": since,
+                "until": until,
+                "by": by,
+                "rows": summaries.indicator_table(start=since, end=until, by=by),
+            }
 
         return Response(_dashboard_cached(request, answer))
 
 
 class HotGridsView(_CommandCenterView):
-    @extend_schema(responses=OpenApiTypes.OBJECT, parameters=[*PERIOD_PARAMETERS, *FILTER_PARAMETERS,
-                               OpenApiParameter("limit", int, description="1–100, default 10")])
+    @extend_schema(
+        responses=OpenApiTypes.OBJECT,
+        parameters=[
+            *PERIOD_PARAMETERS,
+            *FILTER_PARAMETERS,
+            OpenApiParameter("limit", int, description="1–100, default 10"),
+        ],
+    )
     def get(self, request: Request) -> Response:
         """The unit grids with the most reports in the period, with their names, overdue
         reports and the count of the period of the same length before (the trend)."""
@@ -209,26 +254,37 @@ class HotGridsView(_CommandCenterView):
 
         def answer() -> dict:
             try:
-                grids = summaries.hot_grids(start=since, end=until, class_code=class_code,
-                                            within=within, limit=limit)
+                grids = summaries.hot_grids(
+                    start=since, end=until, class_code=class_code, within=within, limit=limit
+                )
             except ValueError as exc:
                 raise _unknown_class(exc) from exc
-            return {"since": since, "until": until, "previous_since": since - (until - since),
-                    "grids": [asdict(grid) for grid in grids]}
+            return {
+                "since": since,
+                "until": until,
+                "previous_since": since - (until - since),
+                "grids": [asdict(grid) for grid in grids],
+            }
 
         return Response(_dashboard_cached(request, answer))
 
 
 class OverdueView(_CommandCenterView):
-    @extend_schema(responses=OpenApiTypes.OBJECT, parameters=[*FILTER_PARAMETERS,
-                               OpenApiParameter("limit", int, description="1–500, default 50")])
+    @extend_schema(
+        responses=OpenApiTypes.OBJECT,
+        parameters=[
+            *FILTER_PARAMETERS,
+            OpenApiParameter("limit", int, description="1–500, default 50"),
+        ],
+    )
     def get(self, request: Request) -> Response:
         """Open cases past their deadline now, most overdue first, with the total count."""
         within, class_code, limit = _within(request), _class(request), _limit(request, 50, 500)
         now = timezone.now()
         try:
-            total, cases = summaries.overdue_cases(now=now, class_code=class_code,
-                                                   within=within, limit=limit)
+            total, cases = summaries.overdue_cases(
+                now=now, class_code=class_code, within=within, limit=limit
+            )
         except ValueError as exc:
             raise _unknown_class(exc) from exc
         return Response({"now": now, "count": total, "cases": [asdict(c) for c in cases]})

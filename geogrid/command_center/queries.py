@@ -97,26 +97,36 @@ class GridCount:
     overdue: int
 
 
-def cases_per_grid(*, start: datetime, end: datetime, level: str = "unit",
-                   class_code: str | None = None, within: str | None = None) -> list[GridCount]:
+def cases_per_grid(
+    *,
+    start: datetime,
+    end: datetime,
+    level: str = "unit",
+    class_code: str | None = None,
+    within: str | None = None,
+) -> list[GridCount]:
     """Reports per grid of `level` in [start, end), most first; optionally of one category
     (service code) and inside one grid's subtree."""
-    sql, values = _counting(start=start, end=end, level=level, class_code=class_code,
-                            within=within)
+    sql, values = _counting(start=start, end=end, level=level, class_code=class_code, within=within)
     with raw_cursor() as cursor:
         rows = cursor.execute(sql, values, prepare=False).fetchall()
     return [GridCount(*row) for row in rows]
 
 
-def grid_counts_json(*, start: datetime, end: datetime, level: str = "unit",
-                     class_code: str | None = None, within: str | None = None,
-                     limit: int | None = None) -> tuple[int, str]:
+def grid_counts_json(
+    *,
+    start: datetime,
+    end: datetime,
+    level: str = "unit",
+    class_code: str | None = None,
+    within: str | None = None,
+    limit: int | None = None,
+) -> tuple[int, str]:
     """The counts of `cases_per_grid` (the first `limit` of them) as the API sends them: one
     JSON array of [id, code, name, reports, overdue] rows, most first, written by PostgreSQL,
     and their total. A city has 16,000 unit grids; fetching them as Python objects and encoding
     them again with `json` cost ~30–40 ms of ~110 ms for 30 days."""
-    sql, values = _counting(start=start, end=end, level=level, class_code=class_code,
-                            within=within)
+    sql, values = _counting(start=start, end=end, level=level, class_code=class_code, within=within)
     if limit is None:
         # All rows: the aggregate orders them, the sub-select need not sort them first.
         sql = sql[: sql.rindex("ORDER BY")]
@@ -124,8 +134,9 @@ def grid_counts_json(*, start: datetime, end: datetime, level: str = "unit",
         sql += " LIMIT %(limit)s"
         values["limit"] = limit
     with raw_cursor() as cursor:
-        total, rows = cursor.execute(AS_JSON_SQL.format(counts=sql), values,
-                                     prepare=False).fetchone()
+        total, rows = cursor.execute(
+            AS_JSON_SQL.format(counts=sql), values, prepare=False
+        ).fetchone()
     return total, rows
 
 
@@ -139,8 +150,9 @@ FROM ({counts}) r (id, code, name, n, overdue)
 """
 
 
-def _counting(*, start: datetime, end: datetime, level: str, class_code: str | None,
-              within: str | None) -> tuple[str, dict]:
+def _counting(
+    *, start: datetime, end: datetime, level: str, class_code: str | None, within: str | None
+) -> tuple[str, dict]:
     """The checked request as (SQL, parameters): whole months from the month counts when the
     period holds any and no category is asked for, else the cases alone."""
     if start.tzinfo is None or end.tzinfo is None:
@@ -150,20 +162,30 @@ def _counting(*, start: datetime, end: datetime, level: str, class_code: str | N
     levels = list(GridLevel.objects.order_by("depth"))
     grid_level = next((lv for lv in levels if lv.slug == level), None)
     if grid_level is None:
-        raise ValueError(f"Unknown level {level!r}; use one of: "
-                         f"{', '.join(lv.slug for lv in levels)}.")
+        raise ValueError(
+            f"Unknown level {level!r}; use one of: {', '.join(lv.slug for lv in levels)}."
+        )
     finest = grid_level.pk == levels[-1].pk
     class_id = None
     if class_code:
         from geogrid.cases.models import CaseClass
         from geogrid.components.services import active_scheme
 
-        class_id = (CaseClass.objects.filter(scheme=active_scheme(), service_code=class_code)
-                    .values_list("id", flat=True).first())
+        class_id = (
+            CaseClass.objects.filter(scheme=active_scheme(), service_code=class_code)
+            .values_list("id", flat=True)
+            .first()
+        )
         if class_id is None:
             raise ValueError(f"There is no category {class_code!r}.")
-    values = {"length": grid_level.code_length, "start": start, "end": end,
-              "class_id": class_id, "within": within, "level_id": grid_level.pk}
+    values = {
+        "length": grid_level.code_length,
+        "start": start,
+        "end": end,
+        "class_id": class_id,
+        "within": within,
+        "level_id": grid_level.pk,
+    }
     if class_id is None:
         with raw_cursor() as cursor:
             m0, m1 = cursor.execute(WHOLE_MONTHS_SQL, values).fetchone()

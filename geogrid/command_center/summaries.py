@@ -46,8 +46,11 @@ def case_class_id(service_code: str | None) -> int | None:
     Resolved once so the counting queries compare an integer column."""
     if not service_code:
         return None
-    found = (CaseClass.objects.filter(scheme=active_scheme(), service_code=service_code)
-             .values_list("id", flat=True).first())
+    found = (
+        CaseClass.objects.filter(scheme=active_scheme(), service_code=service_code)
+        .values_list("id", flat=True)
+        .first()
+    )
     if found is None:
         raise ValueError(f"There is no category {service_code!r}.")
     return found
@@ -95,14 +98,25 @@ class HotGrid:
     previous: int  # reports in the period of the same length just before
 
 
-def hot_grids(*, start: datetime, end: datetime, class_code: str | None = None,
-              within: str | None = None, limit: int = 10) -> list[HotGrid]:
+def hot_grids(
+    *,
+    start: datetime,
+    end: datetime,
+    class_code: str | None = None,
+    within: str | None = None,
+    limit: int = 10,
+) -> list[HotGrid]:
     """The `limit` grids (as stored on the cases: the unit grids) with the most reports in
     [start, end), most first; optionally of one category and inside one grid's subtree."""
     check_period(start, end)
-    params = {"start": start, "end": end, "previous": start - (end - start),
-              "class_id": case_class_id(class_code), "within": within or None,
-              "limit": limit}
+    params = {
+        "start": start,
+        "end": end,
+        "previous": start - (end - start),
+        "class_id": case_class_id(class_code),
+        "within": within or None,
+        "limit": limit,
+    }
     with read_connection().cursor() as cursor:
         cursor.execute(HOT_GRIDS_SQL, params)
         rows = cursor.fetchall()
@@ -129,8 +143,13 @@ class OverdueCase:
     lat: float
 
 
-def overdue_cases(*, now: datetime | None = None, class_code: str | None = None,
-                  within: str | None = None, limit: int = 50) -> tuple[int, list[OverdueCase]]:
+def overdue_cases(
+    *,
+    now: datetime | None = None,
+    class_code: str | None = None,
+    within: str | None = None,
+    limit: int = 50,
+) -> tuple[int, list[OverdueCase]]:
     """The open cases past their deadline now, most overdue first (earliest deadline), with
     their total count. "Overdue" is the indicator service's 超期数: the department's clock runs
     (workflow.CLOCK_RUNNING) and the deadline has passed, so the list and the card agree even
@@ -143,21 +162,31 @@ def overdue_cases(*, now: datetime | None = None, class_code: str | None = None,
     if within:
         cases = cases.filter(grid_code__startswith=within)
     total = cases.count()
-    rows = list(cases.select_related("case_class", "department", "grid")
-                .order_by("deadline", "id")[:limit])
+    rows = list(
+        cases.select_related("case_class", "department", "grid").order_by("deadline", "id")[:limit]
+    )
     calendar = work_calendar()
     labels = dict(CaseStatus.choices)
-    return total, [OverdueCase(
-        id=case.pk, service_code=case.case_class.service_code,
-        class_name=case.case_class.name, class_name_en=case.case_class.name_en,
-        grid_code=case.grid_code, grid_name=case.grid.name,
-        department=case.department.name if case.department else "",
-        department_en=case.department.name_en if case.department else "",
-        status=case.status, status_label=str(labels.get(case.status, case.status)),
-        reported_at=case.reported_at, deadline=case.deadline,
-        overdue_hours=round(calendar.working_seconds(case.deadline, now) / 3600, 1),
-        lon=round(case.geom.x, 6), lat=round(case.geom.y, 6),
-    ) for case in rows]
+    return total, [
+        OverdueCase(
+            id=case.pk,
+            service_code=case.case_class.service_code,
+            class_name=case.case_class.name,
+            class_name_en=case.case_class.name_en,
+            grid_code=case.grid_code,
+            grid_name=case.grid.name,
+            department=case.department.name if case.department else "",
+            department_en=case.department.name_en if case.department else "",
+            status=case.status,
+            status_label=str(labels.get(case.status, case.status)),
+            reported_at=case.reported_at,
+            deadline=case.deadline,
+            overdue_hours=round(calendar.working_seconds(case.deadline, now) / 3600, 1),
+            lon=round(case.geom.x, 6),
+            lat=round(case.geom.y, 6),
+        )
+        for case in rows
+    ]
 
 
 # --- Reports per day -----------------------------------------------------------------------------
@@ -168,21 +197,39 @@ def activity_by_day(*, start: datetime, end: datetime) -> dict[str, Any]:
     range; like the indicator cards, over every category."""
     check_period(start, end)
     tz = ZoneInfo(settings.TIME_ZONE)
-    first, last = start.astimezone(tz).date(), (end - timedelta(microseconds=1)).astimezone(tz).date()
+    first, last = (
+        start.astimezone(tz).date(),
+        (end - timedelta(microseconds=1)).astimezone(tz).date(),
+    )
     monthly = (last - first).days + 1 > MAX_DAILY_BUCKETS
     trunc = TruncMonth if monthly else TruncDate
     counts: dict[str, dict[date, int]] = {}
-    for name, field in (("reported", "reported_at"), ("filed", "filed_at"),
-                        ("closed", "closed_at")):
-        rows = (Case.objects.filter(**{f"{field}__gte": start, f"{field}__lt": end})
-                .annotate(bucket=trunc(field, tzinfo=tz)).order_by()
-                .values("bucket").annotate(n=Count("id")).values_list("bucket", "n"))
+    for name, field in (
+        ("reported", "reported_at"),
+        ("filed", "filed_at"),
+        ("closed", "closed_at"),
+    ):
+        rows = (
+            Case.objects.filter(**{f"{field}__gte": start, f"{field}__lt": end})
+            .annotate(bucket=trunc(field, tzinfo=tz))
+            .order_by()
+            .values("bucket")
+            .annotate(n=Count("id"))
+            .values_list("bucket", "n")
+        )
         counts[name] = {_as_date(bucket): n for bucket, n in rows}
-    buckets = _months(first, last) if monthly else [
-        first + timedelta(days=i) for i in range((last - first).days + 1)]
-    return {"bucket": "month" if monthly else "day", "rows": [
-        {"date": day.isoformat(), **{name: counts[name].get(day, 0) for name in counts}}
-        for day in buckets]}
+    buckets = (
+        _months(first, last)
+        if monthly
+        else [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    )
+    return {
+        "bucket": "month" if monthly else "day",
+        "rows": [
+            {"date": day.isoformat(), **{name: counts[name].get(day, 0) for name in counts}}
+            for day in buckets
+        ],
+    }
 
 
 def _as_date(value: date | datetime) -> date:
@@ -204,8 +251,9 @@ def indicator_table(*, start: datetime, end: datetime, by: str) -> list[dict[str
     rows = indicator_rows(start=start, end=end, by=by)
     english: dict[Any, str] = {}
     if by == "department":
-        english = dict(Department.objects.filter(pk__in=[r["key"] for r in rows])
-                       .values_list("pk", "name_en"))
+        english = dict(
+            Department.objects.filter(pk__in=[r["key"] for r in rows]).values_list("pk", "name_en")
+        )
     for row in rows:
         row["name_en"] = english.get(row["key"], "")
         row["name"] = row["name"] or ""
@@ -236,65 +284,116 @@ def grid_summary(*, code: str, start: datetime, end: datetime) -> GridSummary:
     grid = Grid.objects.active().select_related("level").get(code=code)
     now = timezone.now()
     lengths = GridLevel.objects.filter(code_length__lte=len(code)).values_list(
-        "code_length", flat=True)
-    ancestors = {g.code: g for g in Grid.objects.active().select_related("level")
-                 .filter(code__in={code[:n] for n in lengths})}
-    path = [{"code": g.code, "name": g.name, "level": g.level.slug, "level_name": g.level.name,
-             "level_name_en": g.level.name_en}
-            for g in sorted(ancestors.values(), key=lambda g: g.level.depth)]
+        "code_length", flat=True
+    )
+    ancestors = {
+        g.code: g
+        for g in Grid.objects.active()
+        .select_related("level")
+        .filter(code__in={code[:n] for n in lengths})
+    }
+    path = [
+        {
+            "code": g.code,
+            "name": g.name,
+            "level": g.level.slug,
+            "level_name": g.level.name,
+            "level_name_en": g.level.name_en,
+        }
+        for g in sorted(ancestors.values(), key=lambda g: g.level.depth)
+    ]
     # The officer is recorded on the unit grids; a coarser grid without one names none.
-    officer = {"name": grid.officer_name, "phone": grid.officer_phone,
-               "department": grid.responsible_department}
-    inspectors = [{"name": u.get_full_name() or u.first_name or u.username,
-                   "phone": u.phone, "username": u.username}
-                  for u in _inspectors_of(list(ancestors))]
+    officer = {
+        "name": grid.officer_name,
+        "phone": grid.officer_phone,
+        "department": grid.responsible_department,
+    }
+    inspectors = [
+        {
+            "name": u.get_full_name() or u.first_name or u.username,
+            "phone": u.phone,
+            "username": u.username,
+        }
+        for u in _inspectors_of(list(ancestors))
+    ]
 
     components = _components_in(grid)
-    by_class = list(components.values("component_class__code", "component_class__name",
-                                      "component_class__name_en",
-                                      "component_class__major_name",
-                                      "component_class__major_name_en")
-                    .annotate(total=Count("id"),
-                              faulty=Count("id", filter=~Q(status=ComponentStatus.INTACT)))
-                    .order_by("-total", "component_class__code"))
-    open_cases = (Case.objects.filter(grid_code__startswith=code, status__in=OPEN_STATUSES)
-                  .select_related("case_class"))
+    by_class = list(
+        components.values(
+            "component_class__code",
+            "component_class__name",
+            "component_class__name_en",
+            "component_class__major_name",
+            "component_class__major_name_en",
+        )
+        .annotate(total=Count("id"), faulty=Count("id", filter=~Q(status=ComponentStatus.INTACT)))
+        .order_by("-total", "component_class__code")
+    )
+    open_cases = Case.objects.filter(
+        grid_code__startswith=code, status__in=OPEN_STATUSES
+    ).select_related("case_class")
     labels = dict(CaseStatus.choices)
     shown = list(open_cases.order_by("-reported_at", "-id")[:OPEN_CASES_SHOWN])
     indicators = case_indicators(start=start, end=end, grid_code=code).as_dict()
     del indicators["self_reported"]
     extent = grid.geom.extent
     return GridSummary(
-        grid={"code": grid.code, "name": grid.name, "level": grid.level.slug,
-              "level_name": grid.level.name, "level_name_en": grid.level.name_en,
-              "grid_type": grid.grid_type, "grid_type_label": grid.get_grid_type_display(),
-              "area_class": grid.area_class, "area_m2": round(grid.area_m2, 1),
-              "households": grid.households, "population": grid.population,
-              "bbox": [round(v, 6) for v in extent],
-              # Lon/lat for the highlight on the map (CGCS2000 ≈ WGS84 to well under a metre).
-              "geometry": _geojson(grid)},
-        path=path, officer=officer, inspectors=inspectors,
-        components={"total": sum(row["total"] for row in by_class),
-                    "faulty": sum(row["faulty"] for row in by_class),
-                    "by_class": [{
-                        "code": row["component_class__code"],
-                        "name": row["component_class__name"],
-                        "name_en": row["component_class__name_en"],
-                        "major_name": row["component_class__major_name"],
-                        "major_name_en": row["component_class__major_name_en"],
-                        "total": row["total"], "faulty": row["faulty"]} for row in by_class]},
-        open_cases={"count": open_cases.count(),
-                    "overdue": open_cases.filter(status__in=CLOCK_RUNNING,
-                                                 deadline__lt=now).count(),
-                    "items": [{
-                        "id": case.pk, "service_code": case.case_class.service_code,
-                        "class_name": case.case_class.name,
-                        "class_name_en": case.case_class.name_en, "grid_code": case.grid_code,
-                        "status": case.status,
-                        "status_label": str(labels.get(case.status, case.status)),
-                        "reported_at": case.reported_at, "deadline": case.deadline,
-                        "overdue": bool(case.status in CLOCK_RUNNING and case.deadline
-                                        and case.deadline < now)} for case in shown]},
+        grid={
+            "code": grid.code,
+            "name": grid.name,
+            "level": grid.level.slug,
+            "level_name": grid.level.name,
+            "level_name_en": grid.level.name_en,
+            "grid_type": grid.grid_type,
+            "grid_type_label": grid.get_grid_type_display(),
+            "area_class": grid.area_class,
+            "area_m2": round(grid.area_m2, 1),
+            "households": grid.households,
+            "population": grid.population,
+            "bbox": [round(v, 6) for v in extent],
+            # Lon/lat for the highlight on the map (CGCS2000 ≈ WGS84 to well under a metre).
+            "geometry": _geojson(grid),
+        },
+        path=path,
+        officer=officer,
+        inspectors=inspectors,
+        components={
+            "total": sum(row["total"] for row in by_class),
+            "faulty": sum(row["faulty"] for row in by_class),
+            "by_class": [
+                {
+                    "code": row["component_class__code"],
+                    "name": row["component_class__name"],
+                    "name_en": row["component_class__name_en"],
+                    "major_name": row["component_class__major_name"],
+                    "major_name_en": row["component_class__major_name_en"],
+                    "total": row["total"],
+                    "faulty": row["faulty"],
+                }
+                for row in by_class
+            ],
+        },
+        open_cases={
+            "count": open_cases.count(),
+            "overdue": open_cases.filter(status__in=CLOCK_RUNNING, deadline__lt=now).count(),
+            "items": [
+                {
+                    "id": case.pk,
+                    "service_code": case.case_class.service_code,
+                    "class_name": case.case_class.name,
+                    "class_name_en": case.case_class.name_en,
+                    "grid_code": case.grid_code,
+                    "status": case.status,
+                    "status_label": str(labels.get(case.status, case.status)),
+                    "reported_at": case.reported_at,
+                    "deadline": case.deadline,
+                    "overdue": bool(
+                        case.status in CLOCK_RUNNING and case.deadline and case.deadline < now
+                    ),
+                }
+                for case in shown
+            ],
+        },
         indicators=indicators,
     )
 
@@ -313,9 +412,11 @@ def _finest_level_slug() -> str | None:
 
 def _inspectors_of(codes: list[str]) -> list[Any]:
     """Inspectors whose scope covers the grid: a scope on it or on any of its ancestors."""
-    scopes = (GridScope.objects.filter(grid__code__in=codes, user__role="inspector",
-                                       user__is_active=True)
-              .select_related("user").order_by("user__username"))
+    scopes = (
+        GridScope.objects.filter(grid__code__in=codes, user__role="inspector", user__is_active=True)
+        .select_related("user")
+        .order_by("user__username")
+    )
     seen: dict[int, Any] = {}
     for scope in scopes:
         seen.setdefault(scope.user_id, scope.user)

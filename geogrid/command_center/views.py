@@ -23,18 +23,22 @@ CODE = "000000"  # placeholder in the grid-summary URL template; the script puts
 
 def _categories() -> list[dict[str, str]]:
     """The active scheme's categories for the filter, grouped by kind and major class."""
-    return [{"code": code, "name": name, "name_en": name_en, "group": major, "kind": kind}
-            for code, name, name_en, major, kind in
-            CaseClass.objects.filter(scheme=active_scheme(), active=True)
-            .order_by("kind", "major_code", "service_code")
-            .values_list("service_code", "name", "name_en", "major_name", "kind")]
+    return [
+        {"code": code, "name": name, "name_en": name_en, "group": major, "kind": kind}
+        for code, name, name_en, major, kind in CaseClass.objects.filter(
+            scheme=active_scheme(), active=True
+        )
+        .order_by("kind", "major_code", "service_code")
+        .values_list("service_code", "name", "name_en", "major_name", "kind")
+    ]
 
 
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     require_role(request.user, *CITY_WIDE, action="open the command center")
-    extent = Grid.objects.active().filter(parent__isnull=True).aggregate(
-        extent=Extent("geom"))["extent"]
+    extent = (
+        Grid.objects.active().filter(parent__isnull=True).aggregate(extent=Extent("geom"))["extent"]
+    )
     config = {
         "urls": {
             "indicators": reverse("command-center-api:indicators"),
@@ -57,4 +61,3 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "refreshSeconds": REFRESH_SECONDS,
     }
     return render(request, "command_center/dashboard.html", {"config": config})
-

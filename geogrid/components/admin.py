@@ -35,8 +35,17 @@ class DepartmentMemberAdmin(admin.ModelAdmin):
 
 @admin.register(ComponentClass)
 class ComponentClassAdmin(admin.ModelAdmin):
-    list_display = ("scheme", "code", "major_name", "name", "name_en", "geometry",
-                    "default_department", "is_local", "active")
+    list_display = (
+        "scheme",
+        "code",
+        "major_name",
+        "name",
+        "name_en",
+        "geometry",
+        "default_department",
+        "is_local",
+        "active",
+    )
     list_filter = ("scheme", "major_name", "geometry", "is_local", "active")
     search_fields = ("code", "name", "name_en")
     autocomplete_fields = ("default_department",)
@@ -61,12 +70,39 @@ class ComponentAdmin(LeafletGeoAdmin):
     list_display = ("code", "name", "component_class", "status", "currency", "grid")
     list_filter = ("status", "currency", "component_class__major_name")
     search_fields = ("code", "name")
-    fields = ("code", "component_class", "name", "status", "currency", "grid",
-              "competent_department", "owner_department", "maintainer_department",
-              "location_description", "data_source", "initial_date", "change_date", "material",
-              "notes", "geom", "version", "import_batch", "opened_version")
-    readonly_fields = ("code", "component_class", "status", "currency", "grid", "geom",
-                       "initial_date", "change_date", "version", "import_batch")
+    fields = (
+        "code",
+        "component_class",
+        "name",
+        "status",
+        "currency",
+        "grid",
+        "competent_department",
+        "owner_department",
+        "maintainer_department",
+        "location_description",
+        "data_source",
+        "initial_date",
+        "change_date",
+        "material",
+        "notes",
+        "geom",
+        "version",
+        "import_batch",
+        "opened_version",
+    )
+    readonly_fields = (
+        "code",
+        "component_class",
+        "status",
+        "currency",
+        "grid",
+        "geom",
+        "initial_date",
+        "change_date",
+        "version",
+        "import_batch",
+    )
     inlines = [ComponentPhotoInline]
     autocomplete_fields = ("competent_department", "owner_department", "maintainer_department")
     list_select_related = ("component_class", "grid")
@@ -78,10 +114,12 @@ class ComponentAdmin(LeafletGeoAdmin):
         return False  # components are voided, never deleted: their codes stay taken
 
     def save_model(self, request, obj, form, change):
-        changes = {name: form.cleaned_data[name] for name in form.changed_data
-                   if name in services.EDITABLE}
-        services.update_component(component=obj, actor=request.user,
-                                  expected_version=form.opened, **changes)
+        changes = {
+            name: form.cleaned_data[name] for name in form.changed_data if name in services.EDITABLE
+        }
+        services.update_component(
+            component=obj, actor=request.user, expected_version=form.opened, **changes
+        )
 
 
 @admin.register(ComponentEvent)
@@ -105,8 +143,15 @@ class ComponentEventAdmin(admin.ModelAdmin):
 @admin.register(ComponentImport)
 class ComponentImportAdmin(admin.ModelAdmin):
     list_display = ("created_at", "file_name", "scheme", "created_count", "actor")
-    readonly_fields = ("created_at", "action", "file_name", "scheme", "created_count", "actor",
-                       "details")
+    readonly_fields = (
+        "created_at",
+        "action",
+        "file_name",
+        "scheme",
+        "created_count",
+        "actor",
+        "details",
+    )
 
     def has_add_permission(self, request) -> bool:
         return False

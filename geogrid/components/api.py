@@ -36,8 +36,17 @@ from geogrid.grids.models import Grid
 
 MAX_RADIUS_M = 5_000.0
 # Text fields of a new component, checked against the model's columns (length, choices).
-COMPONENT_TEXT = ("code", "name", "status", "competent_department", "owner_department",
-                  "maintainer_department", "location_description", "notes", "material")
+COMPONENT_TEXT = (
+    "code",
+    "name",
+    "status",
+    "competent_department",
+    "owner_department",
+    "maintainer_department",
+    "location_description",
+    "notes",
+    "material",
+)
 EDITOR_ROLES = ("planner",)
 STATUS_ROLES = ("planner", "inspector", "operator", "department")
 
@@ -51,15 +60,20 @@ class GeographyDistance(Func):
     output_field = FloatField()
 
     def __init__(self, geom, point: Point):
-        super().__init__(Func(geom, template="%(expressions)s::geography"),
-                         Func(Value(point.ewkt), template="ST_GeomFromEWKT(%(expressions)s)"
-                              "::geography"))
+        super().__init__(
+            Func(geom, template="%(expressions)s::geography"),
+            Func(Value(point.ewkt), template="ST_GeomFromEWKT(%(expressions)s)::geography"),
+        )
 
 
 def _base_queryset(request: Request):
-    return (Component.objects.visible_to(request.user)
-            .select_related("component_class", "grid", "competent_department",
-                            "owner_department", "maintainer_department"))
+    return Component.objects.visible_to(request.user).select_related(
+        "component_class",
+        "grid",
+        "competent_department",
+        "owner_department",
+        "maintainer_department",
+    )
 
 
 def parse_near(request: Request) -> tuple[Point, float] | None:
@@ -78,8 +92,10 @@ def parse_near(request: Request) -> tuple[Point, float] | None:
     radius = qp.number(request.query_params, "radius")
     radius = 500.0 if radius is None else radius
     if not 0 < radius <= MAX_RADIUS_M:
-        raise BadRequest(f"radius must be between 0 and {MAX_RADIUS_M:,.0f} metres, not "
-                         f"{radius:g}.", field="radius")
+        raise BadRequest(
+            f"radius must be between 0 and {MAX_RADIUS_M:,.0f} metres, not {radius:g}.",
+            field="radius",
+        )
     return Point(lon, lat, srid=4490), radius
 
 
@@ -93,10 +109,14 @@ LIST_PARAMETERS = [
     OpenApiParameter("near", str, description="lon,lat: ordered by distance, within radius."),
     OpenApiParameter("radius", float, description="Metres around near (default 500, max 5000)."),
     OpenApiParameter("crs", str, description="CRS of near (4326, 4490, 4513–4554, gcj02, bd09)."),
-    OpenApiParameter("q", str, description="Digits: a code prefix. Otherwise part of the "
-                     "component's or its class's name."),
+    OpenApiParameter(
+        "q",
+        str,
+        description="Digits: a code prefix. Otherwise part of the component's or its class's name.",
+    ),
     OpenApiParameter("include_void", bool, description="Also list void (作废) components."),
-    OpenApiParameter("page", int), OpenApiParameter("page_size", int),
+    OpenApiParameter("page", int),
+    OpenApiParameter("page_size", int),
 ]
 
 
@@ -116,23 +136,27 @@ class ComponentListView(generics.ListCreateAPIView):
         class_code = qp.text(params, "class", max_length=20)
         if class_code:
             if not class_code.isdigit() or len(class_code) not in (4, 5):
-                raise BadRequest(f"class must be a 4- or 5-digit class code, not {class_code!r}.",
-                                 field="class")
+                raise BadRequest(
+                    f"class must be a 4- or 5-digit class code, not {class_code!r}.", field="class"
+                )
             queryset = queryset.filter(component_class__code=class_code)
         major = qp.text(params, "major", max_length=20)
         if major:
             if not (major.isdigit() and len(major) == 2):
-                raise BadRequest(f"major must be a 2-digit major class code, not {major!r}.",
-                                 field="major")
+                raise BadRequest(
+                    f"major must be a 2-digit major class code, not {major!r}.", field="major"
+                )
             queryset = queryset.filter(component_class__major_code=major)
         status_value = qp.choice(params, "status", ComponentStatus.values)
         if status_value:
             queryset = queryset.filter(status=status_value)
         department = qp.text(params, "department", max_length=50)
         if department:
-            queryset = queryset.filter(Q(competent_department__code=department)
-                                       | Q(owner_department__code=department)
-                                       | Q(maintainer_department__code=department))
+            queryset = queryset.filter(
+                Q(competent_department__code=department)
+                | Q(owner_department__code=department)
+                | Q(maintainer_department__code=department)
+            )
         grid = qp.text(params, "grid", max_length=30)
         if grid:
             try:
@@ -146,8 +170,9 @@ class ComponentListView(generics.ListCreateAPIView):
             if search.isdigit():
                 queryset = queryset.code_prefix(search)
             else:
-                queryset = queryset.filter(Q(name__icontains=search)
-                                           | Q(component_class__name__icontains=search))
+                queryset = queryset.filter(
+                    Q(name__icontains=search) | Q(component_class__name__icontains=search)
+                )
         bbox = qp.bbox(params)
         if bbox:
             box = Polygon.from_bbox(bbox)
@@ -162,9 +187,12 @@ class ComponentListView(generics.ListCreateAPIView):
         dlon = radius / (111_000.0 * max(math.cos(math.radians(point.y)), 0.01))
         box = Polygon.from_bbox((point.x - dlon, point.y - dlat, point.x + dlon, point.y + dlat))
         box.srid = 4490
-        return (queryset.filter(geom__bboverlaps=box)
-                .annotate(distance_m=GeographyDistance(F("geom"), point))
-                .filter(distance_m__lte=radius).order_by("distance_m", "code"))
+        return (
+            queryset.filter(geom__bboverlaps=box)
+            .annotate(distance_m=GeographyDistance(F("geom"), point))
+            .filter(distance_m__lte=radius)
+            .order_by("distance_m", "code")
+        )
 
     @extend_schema(request=dict, responses=ComponentFeatureSerializer)
     def post(self, request: Request, *args, **kwargs) -> Response:
@@ -173,33 +201,46 @@ class ComponentListView(generics.ListCreateAPIView):
         texts = body_text(data, Component, COMPONENT_TEXT)
         class_code = str(data.get("class") or data.get("class_code") or "")[:20]
         component_class = ComponentClass.objects.filter(
-            scheme=services.active_scheme(), code=class_code, active=True).first()
+            scheme=services.active_scheme(), code=class_code, active=True
+        ).first()
         if component_class is None:
-            raise BadRequest(f"Unknown component class {class_code!r} in the active scheme "
-                             f"({services.active_scheme()}).", field="class")
+            raise BadRequest(
+                f"Unknown component class {class_code!r} in the active scheme "
+                f"({services.active_scheme()}).",
+                field="class",
+            )
         geometry = _geometry_from(data)
         _require_location_in_scope(request, geometry)
         component = services.create_component(
-            actor=request.user, component_class=component_class, geom=geometry,
-            code=texts.get("code", ""), name=texts.get("name", ""),
+            actor=request.user,
+            component_class=component_class,
+            geom=geometry,
+            code=texts.get("code", ""),
+            name=texts.get("name", ""),
             competent_department=texts.get("competent_department") or None,
             owner_department=texts.get("owner_department") or None,
             maintainer_department=texts.get("maintainer_department") or None,
             status=texts.get("status") or ComponentStatus.INTACT,
             location_description=texts.get("location_description", ""),
-            notes=texts.get("notes", ""), material=texts.get("material", ""),
+            notes=texts.get("notes", ""),
+            material=texts.get("material", ""),
         )
         component = _base_queryset(request).get(pk=component.pk)
-        return Response(ComponentFeatureSerializer(component, context={"request": request}).data,
-                        status=status.HTTP_201_CREATED)
+        return Response(
+            ComponentFeatureSerializer(component, context={"request": request}).data,
+            status=status.HTTP_201_CREATED,
+        )
 
 
 def _geometry_from(data) -> dict:
     """The request's GeoJSON geometry, converted to the storage CRS when `crs` says so."""
     geometry = data.get("geometry")
     if not isinstance(geometry, dict) or "type" not in geometry or "coordinates" not in geometry:
-        raise BadRequest("geometry must be a GeoJSON geometry object, e.g. {\"type\": \"Point\", "
-                         "\"coordinates\": [116.40, 39.91]}.", field="geometry")
+        raise BadRequest(
+            'geometry must be a GeoJSON geometry object, e.g. {"type": "Point", '
+            '"coordinates": [116.40, 39.91]}.',
+            field="geometry",
+        )
     crs = parse_crs(data.get("crs"))
     try:
         shape = shapely.geometry.shape(geometry)
@@ -207,7 +248,8 @@ def _geometry_from(data) -> dict:
         raise BadRequest(f"geometry is not valid GeoJSON: {exc}", field="geometry") from exc
     if crs.epsg not in (4326, 4490):
         shape = shapely.transform(
-            shape, lambda xy: np.column_stack(to_storage(xy[:, 0], xy[:, 1], crs)))
+            shape, lambda xy: np.column_stack(to_storage(xy[:, 0], xy[:, 1], crs))
+        )
     return shapely.geometry.mapping(shape)
 
 
@@ -221,10 +263,10 @@ def _require_location_in_scope(request: Request, geometry: dict) -> None:
 
 def _component_for(request: Request, code: str, *, scope: bool = False) -> Component:
     parse_component_code(code)
-    queryset = (Component.objects.in_scope_of(request.user) if scope
-                else _base_queryset(request))
-    return get_in_scope_or_404(queryset.select_related("component_class", "grid"),
-                               district_code=code[:6], code=code)
+    queryset = Component.objects.in_scope_of(request.user) if scope else _base_queryset(request)
+    return get_in_scope_or_404(
+        queryset.select_related("component_class", "grid"), district_code=code[:6], code=code
+    )
 
 
 def _photos(request: Request, component: Component) -> list[dict]:
@@ -248,8 +290,11 @@ class ComponentDetailView(APIView):
         data = dict(request.data)
         version = data.pop("version", None)
         if not isinstance(version, int):
-            raise BadRequest("Send the 'version' you edited (an integer), so that concurrent "
-                             "edits are detected.", field="version")
+            raise BadRequest(
+                "Send the 'version' you edited (an integer), so that concurrent "
+                "edits are detected.",
+                field="version",
+            )
         geometry = _geometry_from(data) if "geometry" in data else None
         if geometry is not None:
             # A planner may not move a component out of the grids they are responsible for:
@@ -259,16 +304,27 @@ class ComponentDetailView(APIView):
         data.pop("crs", None)
         unknown = sorted(set(data) - set(services.EDITABLE))
         if unknown:
-            raise BadRequest(f"These fields cannot be changed here: {', '.join(unknown)}; "
-                             f"editable are: {', '.join(services.EDITABLE)}.", field=unknown[0])
+            raise BadRequest(
+                f"These fields cannot be changed here: {', '.join(unknown)}; "
+                f"editable are: {', '.join(services.EDITABLE)}.",
+                field=unknown[0],
+            )
         changes = body_text(data, Component, services.EDITABLE)
         try:
-            services.update_component(component=component, actor=request.user,
-                                      expected_version=version, geom=geometry, **changes)
+            services.update_component(
+                component=component,
+                actor=request.user,
+                expected_version=version,
+                geom=geometry,
+                **changes,
+            )
         except services.ComponentVersionConflict as exc:
             raise Conflict(str(exc)) from exc
-        return Response(ComponentFeatureSerializer(_component_for(request, code),
-                                                   context={"request": request}).data)
+        return Response(
+            ComponentFeatureSerializer(
+                _component_for(request, code), context={"request": request}
+            ).data
+        )
 
 
 class ComponentStatusView(APIView):
@@ -281,13 +337,20 @@ class ComponentStatusView(APIView):
         component = _component_for(request, code, scope=True)
         new_status = request.data.get("status")
         if not isinstance(new_status, str) or new_status not in ComponentStatus.values:
-            raise BadRequest(f"status must be one of: {', '.join(ComponentStatus.values)}.",
-                             field="status")
-        services.change_component_status(component=component, actor=request.user,
-                                          status=new_status,
-                                          note=body_string(request.data, "note", max_length=500))
-        return Response(ComponentFeatureSerializer(_component_for(request, code),
-                                                   context={"request": request}).data)
+            raise BadRequest(
+                f"status must be one of: {', '.join(ComponentStatus.values)}.", field="status"
+            )
+        services.change_component_status(
+            component=component,
+            actor=request.user,
+            status=new_status,
+            note=body_string(request.data, "note", max_length=500),
+        )
+        return Response(
+            ComponentFeatureSerializer(
+                _component_for(request, code), context={"request": request}
+            ).data
+        )
 
 
 class ComponentPhotosView(APIView):
@@ -299,15 +362,26 @@ class ComponentPhotosView(APIView):
     def get(self, request: Request, code: str) -> Response:
         return Response(_photos(request, _component_for(request, code)))
 
-    @extend_schema(request={"multipart/form-data": {"type": "object", "properties": {
-        "image": {"type": "string", "format": "binary"}, "caption": {"type": "string"}}}},
-        responses={201: ComponentPhotoSerializer})
+    @extend_schema(
+        request={
+            "multipart/form-data": {
+                "type": "object",
+                "properties": {
+                    "image": {"type": "string", "format": "binary"},
+                    "caption": {"type": "string"},
+                },
+            }
+        },
+        responses={201: ComponentPhotoSerializer},
+    )
     def post(self, request: Request, code: str) -> Response:
         require_role(request.user, *STATUS_ROLES, action="add photos to components")
         component = _component_for(request, code, scope=True)
         if "image" not in request.FILES and request.content_type.startswith("application/json"):
-            raise BadRequest("Send the photo as multipart/form-data with the file in the field "
-                             "'image'.", field="image")
+            raise BadRequest(
+                "Send the photo as multipart/form-data with the file in the field 'image'.",
+                field="image",
+            )
         try:
             uploads = photo_uploads(request.FILES, "image", maximum=1)
             photo = check_photo(uploads[0] if uploads else None)
@@ -315,9 +389,14 @@ class ComponentPhotosView(APIView):
             raise BadRequest(str(exc), field="image") from exc
         try:
             record = services.add_component_photo(
-                component=component, actor=request.user, photo=photo,
-                caption=body_text(request.data, ComponentPhoto, ["caption"]).get("caption", ""))
+                component=component,
+                actor=request.user,
+                photo=photo,
+                caption=body_text(request.data, ComponentPhoto, ["caption"]).get("caption", ""),
+            )
         except services.ComponentError as exc:
             raise BadRequest(str(exc), field="caption") from exc
-        return Response(ComponentPhotoSerializer(record, context={"request": request}).data,
-                        status=status.HTTP_201_CREATED)
+        return Response(
+            ComponentPhotoSerializer(record, context={"request": request}).data,
+            status=status.HTTP_201_CREATED,
+        )

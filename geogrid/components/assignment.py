@@ -40,8 +40,10 @@ def grid_index_near(geoms: np.ndarray) -> GridIndex:
     """The active unit grids around some geometries (bounding box, grown by ~100 m)."""
     west, south, east, north = shapely.total_bounds(geoms)
     margin = 0.001
-    return GridIndex.load(level=leaf_level_slug() or "unit",
-                          bbox=(west - margin, south - margin, east + margin, north + margin))
+    return GridIndex.load(
+        level=leaf_level_slug() or "unit",
+        bbox=(west - margin, south - margin, east + margin, north + margin),
+    )
 
 
 def assign_geometries(geoms: np.ndarray, index: GridIndex | None = None) -> np.ndarray:
@@ -57,8 +59,9 @@ def assign_geometries(geoms: np.ndarray, index: GridIndex | None = None) -> np.n
     return ids
 
 
-def affected_rows(sql: str, grids: Sequence[Grid], extra_area: BaseGeometry | None = None,
-                  **params: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def affected_rows(
+    sql: str, grids: Sequence[Grid], extra_area: BaseGeometry | None = None, **params: Any
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(ids, current grid ids (-1: none), geometries) of the rows `sql` finds for a change of
     `grids`: the query gets `ids` (the grids) and `area` (WKB of their active boundaries and
     `extra_area`, a boundary they are about to take), plus `params`. Shared by every impact
@@ -68,8 +71,9 @@ def affected_rows(sql: str, grids: Sequence[Grid], extra_area: BaseGeometry | No
         areas.append(extra_area)
     area = shapely.union_all(areas) if areas else shapely.Polygon()
     with raw_cursor() as cursor:
-        rows = cursor.execute(sql, {"ids": [g.pk for g in grids], "area": shapely.to_wkb(area),
-                                    **params}, binary=True).fetchall()
+        rows = cursor.execute(
+            sql, {"ids": [g.pk for g in grids], "area": shapely.to_wkb(area), **params}, binary=True
+        ).fetchall()
     if not rows:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, np.zeros(0, dtype=object)
@@ -83,8 +87,7 @@ def is_leaf(grid: Grid) -> bool:
     return grid.level.slug == leaf_level_slug()
 
 
-def assignment_after(geoms: np.ndarray, grid: Grid, new_geom: BaseGeometry | None
-                     ) -> np.ndarray:
+def assignment_after(geoms: np.ndarray, grid: Grid, new_geom: BaseGeometry | None) -> np.ndarray:
     """Grid ids for `geoms` as they would be if `grid` took `new_geom` (None: were retired),
     before anything is written."""
     index = grid_index_near(np.concatenate([geoms, [new_geom]]) if new_geom else geoms)
@@ -127,8 +130,9 @@ def reassign_for(grids: Sequence[Grid], actor: Any = None) -> dict[str, Any]:
     future = assign_geometries(geoms)
     moved = np.flatnonzero(current != future)
     if len(moved):
-        record_regridding(component_ids=ids[moved], old=current[moved], new=future[moved],
-                          actor=actor)
+        record_regridding(
+            component_ids=ids[moved], old=current[moved], new=future[moved], actor=actor
+        )
     return {"components_moved": int(len(moved))}
 
 

@@ -31,11 +31,36 @@ SEED = 20_260_701
 
 # Relative frequency by class name (either scheme's names); others get weight 1.
 WEIGHTS = {
-    "行道树": 60, "路灯": 40, "污水井盖": 18, "雨水井盖": 18, "雨水箅子": 16, "供水井盖": 14,
-    "上水井盖": 14, "电力井盖": 10, "通信井盖": 10, "通讯井盖": 10, "燃气井盖": 6,
-    "热力井盖": 6, "垃圾箱": 14, "果皮箱": 14, "交通标志": 10, "交通信号灯": 4, "立杆": 8,
-    "电杆": 8, "座椅": 6, "坐椅": 6, "消防": 5, "存车": 6, "公交站": 2, "路名牌": 4,
-    "广告": 4, "监控": 6, "护树": 10, "变压器": 2, "公共厕所": 1, "宣传栏": 2,
+    "行道树": 60,
+    "路灯": 40,
+    "污水井盖": 18,
+    "雨水井盖": 18,
+    "雨水箅子": 16,
+    "供水井盖": 14,
+    "上水井盖": 14,
+    "电力井盖": 10,
+    "通信井盖": 10,
+    "通讯井盖": 10,
+    "燃气井盖": 6,
+    "热力井盖": 6,
+    "垃圾箱": 14,
+    "果皮箱": 14,
+    "交通标志": 10,
+    "交通信号灯": 4,
+    "立杆": 8,
+    "电杆": 8,
+    "座椅": 6,
+    "坐椅": 6,
+    "消防": 5,
+    "存车": 6,
+    "公交站": 2,
+    "路名牌": 4,
+    "广告": 4,
+    "监控": 6,
+    "护树": 10,
+    "变压器": 2,
+    "公共厕所": 1,
+    "宣传栏": 2,
 }
 STATUS_CHOICES = ["intact", "damaged", "lost", "occupied", "abandoned"]
 STATUS_PROBABILITIES = [0.94, 0.03, 0.01, 0.01, 0.01]
@@ -62,15 +87,20 @@ def _weights(classes: list[ComponentClass]) -> np.ndarray:
 def generate_inventory(count: int = TARGET_COUNT) -> gpd.GeoDataFrame:
     """A deterministic inventory for the demo district's unit grids (storage CRS)."""
     rng = np.random.default_rng(SEED)
-    units = list(Grid.objects.active().filter(level__slug="unit",
-                                              code__startswith=DEMO_DISTRICT)
-                 .order_by("code").values_list("geom", flat=True))
+    units = list(
+        Grid.objects.active()
+        .filter(level__slug="unit", code__startswith=DEMO_DISTRICT)
+        .order_by("code")
+        .values_list("geom", flat=True)
+    )
     if not units:
         raise ValueError("Load the demo grids first (manage.py load_demo).")
     grids_metric = to_metric(shapely.from_wkb([bytes(g.wkb) for g in units]))
-    classes = list(ComponentClass.objects.filter(scheme=active_scheme(), active=True,
-                                                 default_department__isnull=False)
-                   .order_by("code"))
+    classes = list(
+        ComponentClass.objects.filter(
+            scheme=active_scheme(), active=True, default_department__isnull=False
+        ).order_by("code")
+    )
     point_classes = [c for c in classes if GeometryKind.POINT in c.geometry_kinds]
     line_classes = [c for c in classes if c.geometry_kinds == [GeometryKind.LINE]]
     polygon_classes = [c for c in classes if c.geometry_kinds == [GeometryKind.POLYGON]]
@@ -101,23 +131,32 @@ def generate_inventory(count: int = TARGET_COUNT) -> gpd.GeoDataFrame:
     host = rng.choice(len(grids_metric), n_polygons, p=areas / areas.sum())
     centres = _points_inside(grids_metric[host], rng)
     half = rng.uniform(7.5, 20, n_polygons)
-    squares = shapely.box(centres[:, 0] - half, centres[:, 1] - half, centres[:, 0] + half,
-                          centres[:, 1] + half)
+    squares = shapely.box(
+        centres[:, 0] - half, centres[:, 1] - half, centres[:, 0] + half, centres[:, 1] + half
+    )
     polygons = shapely.intersection(squares, grids_metric[host])  # stay inside the grid
-    polygon_kind = (rng.choice(len(polygon_classes), n_polygons) if polygon_classes
-                    else np.zeros(0, int))
+    polygon_kind = (
+        rng.choice(len(polygon_classes), n_polygons) if polygon_classes else np.zeros(0, int)
+    )
 
-    geoms = np.concatenate([points, lines if line_classes else [], polygons if polygon_classes
-                            else []])
-    kinds = ([point_classes[i] for i in point_kind]
-             + ([line_classes[i] for i in line_kind] if line_classes else [])
-             + ([polygon_classes[i] for i in polygon_kind] if polygon_classes else []))
-    frame = gpd.GeoDataFrame({
-        "LBDM": [c.code for c in kinds],
-        "GLBJMC": [c.name for c in kinds],
-        "GLBJZT": rng.choice(STATUS_CHOICES, len(kinds), p=STATUS_PROBABILITIES),
-        "SJLY": "实测",
-    }, geometry=list(from_metric(geoms)), crs=4490)
+    geoms = np.concatenate(
+        [points, lines if line_classes else [], polygons if polygon_classes else []]
+    )
+    kinds = (
+        [point_classes[i] for i in point_kind]
+        + ([line_classes[i] for i in line_kind] if line_classes else [])
+        + ([polygon_classes[i] for i in polygon_kind] if polygon_classes else [])
+    )
+    frame = gpd.GeoDataFrame(
+        {
+            "LBDM": [c.code for c in kinds],
+            "GLBJMC": [c.name for c in kinds],
+            "GLBJZT": rng.choice(STATUS_CHOICES, len(kinds), p=STATUS_PROBABILITIES),
+            "SJLY": "实测",
+        },
+        geometry=list(from_metric(geoms)),
+        crs=4490,
+    )
     frame = frame[~frame.geometry.is_empty & frame.geometry.is_valid].reset_index(drop=True)
     # Points jittered off the district's outer edge would land outside every grid: drop them,
     # the demo inventory should import without rejections.
@@ -163,12 +202,15 @@ def demo_step(context: dict[str, Any], progress: Callable[..., Iterable]) -> lis
     from geogrid.components.taxonomy import load_component_classes, load_departments
 
     departments = load_departments()
-    created_classes = sum(load_component_classes(scheme).created
-                          for scheme in ("gbt47678", "cjt214"))
+    created_classes = sum(
+        load_component_classes(scheme).created for scheme in ("gbt47678", "cjt214")
+    )
     lines = []
     if departments.created or created_classes:
-        lines.append(f"Taxonomy: {departments.created} departments and {created_classes} "
-                     "component classes loaded (CJ/T 214 and GB/T 47678.5).")
+        lines.append(
+            f"Taxonomy: {departments.created} departments and {created_classes} "
+            "component classes loaded (CJ/T 214 and GB/T 47678.5)."
+        )
     handler = context.get("users", {}).get("department")
     if handler is not None:
         water = Department.objects.filter(key="自来水").first()
@@ -182,22 +224,25 @@ def demo_step(context: dict[str, Any], progress: Callable[..., Iterable]) -> lis
     path.parent.mkdir(parents=True, exist_ok=True)
     frame = generate_inventory()
     frame.to_file(path, driver="GPKG", engine="pyogrio", layer="components")
-    report = import_components(path=path, actor=context.get("actor"), class_field="LBDM",
-                               commit=True, progress=progress)
-    lines.append(f"Components: {report.created:,} imported from the generated inventory "
-                 f"{path.name} ({report.counts['rejected']:,} rejected).")
+    report = import_components(
+        path=path, actor=context.get("actor"), class_field="LBDM", commit=True, progress=progress
+    )
+    lines.append(
+        f"Components: {report.created:,} imported from the generated inventory "
+        f"{path.name} ({report.counts['rejected']:,} rejected)."
+    )
     return lines
 
 
 def foreign_components() -> list[str]:
     # The demo's components all come from one import of its generated file (either scheme).
     demo_files = [f"components-{scheme}.gpkg" for scheme in CodeScheme.values]
-    others = Component.objects.exclude(district_code=DEMO_DISTRICT,
-                                       import_batch__file_name__in=demo_files).count()
+    others = Component.objects.exclude(
+        district_code=DEMO_DISTRICT, import_batch__file_name__in=demo_files
+    ).count()
     if others:
         return [f"{others:,} component(s) not imported from the demo inventory"]
     return []
 
 
-COMPONENTS_STEP = DemoStep(name="components", order=20, run=demo_step,
-                           foreign=foreign_components)
+COMPONENTS_STEP = DemoStep(name="components", order=20, run=demo_step, foreign=foreign_components)

@@ -79,8 +79,16 @@ from geogrid.grids.models import Grid
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ImportFileError", "ImportReport", "RowReport", "EXPORT_FORMATS", "export_components",
-           "export_frame", "format_report", "import_components"]
+__all__ = [
+    "ImportFileError",
+    "ImportReport",
+    "RowReport",
+    "EXPORT_FORMATS",
+    "export_components",
+    "export_frame",
+    "format_report",
+    "import_components",
+]
 
 CSV_SUFFIXES = {".csv"}
 
@@ -104,21 +112,36 @@ LAT_FIELDS = ("lat", "latitude", "y", "纬度")
 WKT_FIELDS = ("WKT", "geometry", "geom")
 
 # Chinese labels and stored values, both ways: exports write the labels, imports take either.
-STATUS_LABELS = {"intact": "完好", "damaged": "破损", "lost": "丢失", "occupied": "占用",
-                 "abandoned": "废弃"}
-DATA_SOURCE_LABELS = {"surveyed": "实测", "map": "地形图", "base_data": "基础地理数据",
-                      "other": "其他"}
+STATUS_LABELS = {
+    "intact": "完好",
+    "damaged": "破损",
+    "lost": "丢失",
+    "occupied": "占用",
+    "abandoned": "废弃",
+}
+DATA_SOURCE_LABELS = {
+    "surveyed": "实测",
+    "map": "地形图",
+    "base_data": "基础地理数据",
+    "other": "其他",
+}
 STATUS_ORDER = list(ComponentStatus.values)
 DATA_SOURCE_ORDER = list(DataSource.values)
 STATUS_INPUT = {**{v: v for v in STATUS_ORDER}, **{z: v for v, z in STATUS_LABELS.items()}}
-DATA_SOURCE_INPUT = {**{v: v for v in DATA_SOURCE_ORDER},
-                     **{z: v for v, z in DATA_SOURCE_LABELS.items()}, "其它": "other",
-                     "调绘": "other"}  # legacy CJ/T 214 values
+DATA_SOURCE_INPUT = {
+    **{v: v for v in DATA_SOURCE_ORDER},
+    **{z: v for v, z in DATA_SOURCE_LABELS.items()},
+    "其它": "other",
+    "调绘": "other",
+}  # legacy CJ/T 214 values
 TEXT_LIMITS = {"name": 100, "location_description": 256, "material": 50}
-ATTRIBUTE_LABELS = {"competent": "competent department (主管部门, ZGBMDM)",
-                    "owner": "owner (权属单位, QSDWDM)",
-                    "maintainer": "maintainer (养护单位, YHDWDM)",
-                    "initial_date": "initial date (CSRQ)", "change_date": "change date (BGRQ)"}
+ATTRIBUTE_LABELS = {
+    "competent": "competent department (主管部门, ZGBMDM)",
+    "owner": "owner (权属单位, QSDWDM)",
+    "maintainer": "maintainer (养护单位, YHDWDM)",
+    "initial_date": "initial date (CSRQ)",
+    "change_date": "change date (BGRQ)",
+}
 
 REASONS = {
     "bad_coordinates": "bad coordinates",
@@ -176,8 +199,11 @@ class ImportReport:
 
     @property
     def counts(self) -> dict[str, int]:
-        return {"rows": self.total, "accepted": self.total - len(self.rejected),
-                "rejected": len(self.rejected)}
+        return {
+            "rows": self.total,
+            "accepted": self.total - len(self.rejected),
+            "rejected": len(self.rejected),
+        }
 
     @property
     def reason_counts(self) -> dict[str, int]:
@@ -190,8 +216,11 @@ class ImportReport:
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready: everything but the per-row arrays of accepted rows."""
-        data = {f.name: getattr(self, f.name) for f in fields(self)
-                if f.name not in ("accepted_rows", "codes", "rejected")}
+        data = {
+            f.name: getattr(self, f.name)
+            for f in fields(self)
+            if f.name not in ("accepted_rows", "codes", "rejected")
+        }
         data["rejected"] = [asdict(row) for row in self.rejected]
         data["counts"] = self.counts
         data["reason_counts"] = self.reason_counts
@@ -211,8 +240,9 @@ def _read_csv(path: Path) -> pd.DataFrame:
         )
     for encoding in ("utf-8-sig", "gb18030"):
         try:
-            return pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding,
-                               skipinitialspace=True)
+            return pd.read_csv(
+                path, dtype=str, keep_default_na=False, encoding=encoding, skipinitialspace=True
+            )
         except UnicodeDecodeError:
             continue
         except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
@@ -265,8 +295,9 @@ def _text(series: pd.Series, *, pad: int = 0) -> np.ndarray:
         return stamps.dt.strftime("%Y-%m-%d").fillna("").to_numpy(object)
     # Stripped once per distinct value: attribute columns repeat a few values many times.
     labels, uniques = pd.factorize(series.astype(object), use_na_sentinel=True)
-    stripped = np.append(pd.Series(uniques, dtype=object).astype(str).str.strip()
-                         .to_numpy(dtype=object), "")
+    stripped = np.append(
+        pd.Series(uniques, dtype=object).astype(str).str.strip().to_numpy(dtype=object), ""
+    )
     return stripped[labels]  # the sentinel -1 picks the trailing '' (empty cells)
 
 
@@ -274,12 +305,27 @@ def _text(series: pd.Series, *, pad: int = 0) -> np.ndarray:
 class _ComponentImport:
     """One run: arrays over the file's rows, filled stage by stage."""
 
-    def __init__(self, *, path: Path, actor: Any, class_field: str | None,
-                 class_code: str | None, crs: str | int | None, code_field: str | None,
-                 name_field: str | None, lon_field: str | None, lat_field: str | None) -> None:
+    def __init__(
+        self,
+        *,
+        path: Path,
+        actor: Any,
+        class_field: str | None,
+        class_code: str | None,
+        crs: str | int | None,
+        code_field: str | None,
+        name_field: str | None,
+        lon_field: str | None,
+        lat_field: str | None,
+    ) -> None:
         self.path, self.actor, self.declared_crs = path, actor, crs
-        self.options = {"class_field": class_field, "code_field": code_field,
-                        "name_field": name_field, "lon_field": lon_field, "lat_field": lat_field}
+        self.options = {
+            "class_field": class_field,
+            "code_field": code_field,
+            "name_field": name_field,
+            "lon_field": lon_field,
+            "lat_field": lat_field,
+        }
         self.class_code = class_code
         self.scheme = active_scheme()
         self.spec = COMPONENT_SCHEMES[self.scheme]
@@ -329,20 +375,25 @@ class _ComponentImport:
         for option, name in self.options.items():
             if name and _find(columns, [name]) is None:
                 flag = "--" + option.replace("_", "-")
-                raise ImportFileError(f"{flag} {name!r} is not a field of {path.name}; its "
-                                      f"fields are: {fields}.")
+                raise ImportFileError(
+                    f"{flag} {name!r} is not a field of {path.name}; its fields are: {fields}."
+                )
         if self.options["class_field"] and self.class_code:
             raise ImportFileError("Give either --class-field or --class, not both.")
 
-    def column(self, option: str | None, names: Iterable[str], *, pad: int = 0
-               ) -> np.ndarray | None:
+    def column(
+        self, option: str | None, names: Iterable[str], *, pad: int = 0
+    ) -> np.ndarray | None:
         """The text of the field named by `option`, or else of the fields called `names`: where
         a file has several (GLBJMC and name), the first non-empty value per row."""
         if option and self.options[option]:
             found = [_find(self.attributes.columns, [self.options[option]])]
         else:
-            found = [c for c in dict.fromkeys(_find(self.attributes.columns, [name])
-                                              for name in names) if c is not None]
+            found = [
+                c
+                for c in dict.fromkeys(_find(self.attributes.columns, [name]) for name in names)
+                if c is not None
+            ]
         if not found:
             return None
         text = self._text_of(found[0], pad)
@@ -380,9 +431,11 @@ class _ComponentImport:
         # Valid geometry: points always are; other shapes are checked once, here.
         if len(has_shape):
             invalid = has_shape[~shapely.is_valid(self.shapes[has_shape])]
-            self.reject(invalid, "invalid_geometry",
-                        lambda i: describe_invalidity(self.shapes[i])
-                        or "The geometry is invalid.")
+            self.reject(
+                invalid,
+                "invalid_geometry",
+                lambda i: describe_invalidity(self.shapes[i]) or "The geometry is invalid.",
+            )
         self.geom_ok = (types >= 0) & ~self.bad
 
     def _declared(self) -> crs_module.InputCRS | None:
@@ -404,10 +457,16 @@ class _ComponentImport:
 
     def _csv_coordinates(self) -> None:
         columns = self.attributes.columns
-        lon_name = (_find(columns, [self.options["lon_field"]]) if self.options["lon_field"]
-                    else _find(columns, LON_FIELDS))
-        lat_name = (_find(columns, [self.options["lat_field"]]) if self.options["lat_field"]
-                    else _find(columns, LAT_FIELDS))
+        lon_name = (
+            _find(columns, [self.options["lon_field"]])
+            if self.options["lon_field"]
+            else _find(columns, LON_FIELDS)
+        )
+        lat_name = (
+            _find(columns, [self.options["lat_field"]])
+            if self.options["lat_field"]
+            else _find(columns, LAT_FIELDS)
+        )
         wkt_name = _find(columns, WKT_FIELDS)
         if (lon_name is None or lat_name is None) and wkt_name is None:
             raise ImportFileError(
@@ -416,18 +475,23 @@ class _ComponentImport:
                 f"Its fields are: {', '.join(map(str, columns))}."
             )
         declared = self._declared()
-        self.report.source_crs = (declared.label if declared is not None
-                                  else "EPSG:4490 (CSV lon/lat; give --crs if it is not)")
+        self.report.source_crs = (
+            declared.label
+            if declared is not None
+            else "EPSG:4490 (CSV lon/lat; give --crs if it is not)"
+        )
         wkt = self.column(None, [wkt_name]) if wkt_name else np.full(self.n, "", dtype=object)
         use_wkt = wkt != ""
         if use_wkt.any():
             rows = np.flatnonzero(use_wkt)
             shapes = shapely.from_wkt(wkt[rows].astype(str), on_invalid="ignore")
             unreadable = shapely.is_missing(shapes)
-            self.reject(rows[unreadable], "bad_coordinates",
-                        lambda i: f"Its WKT could not be read: {wkt[i][:60]!r}.")
-            self._shape_coordinates(shapes[~unreadable], rows[~unreadable],
-                                    file_crs=None, csv=True)
+            self.reject(
+                rows[unreadable],
+                "bad_coordinates",
+                lambda i: f"Its WKT could not be read: {wkt[i][:60]!r}.",
+            )
+            self._shape_coordinates(shapes[~unreadable], rows[~unreadable], file_crs=None, csv=True)
         point_rows = np.flatnonzero(~use_wkt)
         if lon_name is None or lat_name is None:
             self.reject(point_rows, "bad_coordinates", "It has no coordinates (no WKT).")
@@ -445,40 +509,65 @@ class _ComponentImport:
             empty[failed] = (lon_text == "") | (lat_text == "")
             # "nan" is a number to pandas; it goes on to the range check, which names it.
             nan_text = (np.char.lower(lon_text.astype(str)) == "nan") | (
-                np.char.lower(lat_text.astype(str)) == "nan")
+                np.char.lower(lat_text.astype(str)) == "nan"
+            )
             unparseable[failed] = ~empty[failed] & ~nan_text
-        self.reject(point_rows[empty], "bad_coordinates",
-                    f"It has no coordinates: {lon_name}/{lat_name} are empty.")
-        self.reject(point_rows[unparseable], "bad_coordinates",
-                    lambda i: (f"Its coordinates are not numbers: {lon_name} "
-                               f"{self._cell(lon_name, i)!r}, {lat_name} "
-                               f"{self._cell(lat_name, i)!r}."))
+        self.reject(
+            point_rows[empty],
+            "bad_coordinates",
+            f"It has no coordinates: {lon_name}/{lat_name} are empty.",
+        )
+        self.reject(
+            point_rows[unparseable],
+            "bad_coordinates",
+            lambda i: (
+                f"Its coordinates are not numbers: {lon_name} "
+                f"{self._cell(lon_name, i)!r}, {lat_name} "
+                f"{self._cell(lat_name, i)!r}."
+            ),
+        )
         candidates = ~empty & ~unparseable
         self._points_to_storage(point_rows[candidates], lon[candidates], lat[candidates])
 
     def _cell(self, column: str, index: int) -> str:
         return str(self.attributes[column].iloc[index])[:40]
 
-    def _check_numbers(self, rows: np.ndarray, x: np.ndarray, y: np.ndarray, geographic: bool
-                       ) -> np.ndarray:
+    def _check_numbers(
+        self, rows: np.ndarray, x: np.ndarray, y: np.ndarray, geographic: bool
+    ) -> np.ndarray:
         """Reject rows with non-finite (or, for lon/lat, out-of-range) values; mask of the rest
         (per position in `rows`)."""
         finite = np.isfinite(x) & np.isfinite(y)
-        self.reject(rows[~finite], "bad_coordinates",
-                    "Its coordinates are not finite numbers (NaN or infinite).")
+        self.reject(
+            rows[~finite],
+            "bad_coordinates",
+            "Its coordinates are not finite numbers (NaN or infinite).",
+        )
         ok = finite
         if geographic:
             out = finite & ((np.abs(x) > 180) | (np.abs(y) > 90))
-            values = dict(zip(rows[out].tolist(), zip(x[out].tolist(), y[out].tolist(),
-                                                      strict=True), strict=True))
+            values = dict(
+                zip(
+                    rows[out].tolist(),
+                    zip(x[out].tolist(), y[out].tolist(), strict=True),
+                    strict=True,
+                )
+            )
 
             def message(i: int) -> str:
                 lon, lat = values[i]
-                hint = (" These look like metres: name the projected coordinate system with "
-                        "--crs (e.g. --crs 4548)." if max(abs(lon), abs(lat)) > 1000 else
-                        " Longitude and latitude may be swapped." if abs(lon) <= 90 else "")
-                return (f"Its coordinates ({lon:g}, {lat:g}) are outside longitude −180…180 / "
-                        f"latitude −90…90.{hint}")
+                hint = (
+                    " These look like metres: name the projected coordinate system with "
+                    "--crs (e.g. --crs 4548)."
+                    if max(abs(lon), abs(lat)) > 1000
+                    else " Longitude and latitude may be swapped."
+                    if abs(lon) <= 90
+                    else ""
+                )
+                return (
+                    f"Its coordinates ({lon:g}, {lat:g}) are outside longitude −180…180 / "
+                    f"latitude −90…90.{hint}"
+                )
 
             self.reject(rows[out], "bad_coordinates", message)
             ok = finite & ~out
@@ -491,8 +580,7 @@ class _ComponentImport:
         if source is None:  # CSV without --crs: CGCS2000 lon/lat, stored as they are
             self.x[rows], self.y[rows] = lon, lat
             return
-        self.report.transformed = crs_module.parse_crs(source).key not in ("epsg:4490",
-                                                                            "epsg:4326")
+        self.report.transformed = crs_module.parse_crs(source).key not in ("epsg:4490", "epsg:4326")
 
         def convert(positions: np.ndarray) -> None:
             x, y = crs_module.to_storage(lon[positions], lat[positions], source)
@@ -501,8 +589,9 @@ class _ComponentImport:
         self._convert_in_parts(rows, convert)
         self._check_storage_range(rows)
 
-    def _shape_coordinates(self, shapes: np.ndarray, rows: np.ndarray, *, file_crs: Any,
-                           csv: bool = False) -> None:
+    def _shape_coordinates(
+        self, shapes: np.ndarray, rows: np.ndarray, *, file_crs: Any, csv: bool = False
+    ) -> None:
         present = ~shapely.is_missing(shapes) & ~shapely.is_empty(shapes)
         self.reject(rows[~present], "bad_coordinates", "It has no geometry.")
         rows, shapes = rows[present], shapely.force_2d(shapes[present])
@@ -539,8 +628,9 @@ class _ComponentImport:
             self.x[points], self.y[points] = xy[:, 0], xy[:, 1]
             self.shapes[points] = None
 
-    def _bad_coordinate_positions(self, coords: np.ndarray, owner: np.ndarray,
-                                  geographic: bool, rows: np.ndarray) -> np.ndarray:
+    def _bad_coordinate_positions(
+        self, coords: np.ndarray, owner: np.ndarray, geographic: bool, rows: np.ndarray
+    ) -> np.ndarray:
         """Positions (in `rows`) of shapes with a non-finite or, for lon/lat input, out-of-range
         coordinate; each rejected, naming its first offending coordinate."""
         bad = ~np.isfinite(coords).all(axis=1)
@@ -557,10 +647,16 @@ class _ComponentImport:
             x, y = first[i]
             if not (np.isfinite(x) and np.isfinite(y)):
                 return "Its coordinates are not finite numbers (NaN or infinite)."
-            hint = (" These look like metres: name the projected coordinate system with --crs "
-                    "(e.g. --crs 4548)." if max(abs(x), abs(y)) > 1000 else "")
-            return (f"Its coordinates ({x:g}, {y:g}) are outside longitude −180…180 / latitude "
-                    f"−90…90.{hint}")
+            hint = (
+                " These look like metres: name the projected coordinate system with --crs "
+                "(e.g. --crs 4548)."
+                if max(abs(x), abs(y)) > 1000
+                else ""
+            )
+            return (
+                f"Its coordinates ({x:g}, {y:g}) are outside longitude −180…180 / latitude "
+                f"−90…90.{hint}"
+            )
 
         self.reject(rows[positions], "bad_coordinates", message)
         return positions
@@ -598,34 +694,50 @@ class _ComponentImport:
         convert gives inf)."""
         rows = rows[~self.bad[rows]]
         points = rows[np.isfinite(self.x[rows])]
-        ok = ((np.abs(self.x[points]) <= 180) & (np.abs(self.y[points]) <= 90))
-        self.reject(points[~ok], "bad_coordinates",
-                    "Its coordinates cannot be converted to longitude/latitude; check the "
-                    "coordinate system (--crs).")
+        ok = (np.abs(self.x[points]) <= 180) & (np.abs(self.y[points]) <= 90)
+        self.reject(
+            points[~ok],
+            "bad_coordinates",
+            "Its coordinates cannot be converted to longitude/latitude; check the "
+            "coordinate system (--crs).",
+        )
         shapes = rows[~shapely.is_missing(self.shapes[rows])]
         if len(shapes):
             coords, owner = shapely.get_coordinates(self.shapes[shapes], return_index=True)
-            wrong = ~np.isfinite(coords).all(axis=1) | (np.abs(coords[:, 0]) > 180) | (
-                np.abs(coords[:, 1]) > 90)
-            self.reject(shapes[np.unique(owner[wrong])], "bad_coordinates",
-                        "Its coordinates cannot be converted to longitude/latitude; check the "
-                        "coordinate system (--crs).")
+            wrong = (
+                ~np.isfinite(coords).all(axis=1)
+                | (np.abs(coords[:, 0]) > 180)
+                | (np.abs(coords[:, 1]) > 90)
+            )
+            self.reject(
+                shapes[np.unique(owner[wrong])],
+                "bad_coordinates",
+                "Its coordinates cannot be converted to longitude/latitude; check the "
+                "coordinate system (--crs).",
+            )
         missing = rows[~np.isfinite(self.x[rows]) & shapely.is_missing(self.shapes[rows])]
-        self.reject(missing[~self.bad[missing]], "bad_coordinates",
-                    "Its coordinates cannot be converted.")
+        self.reject(
+            missing[~self.bad[missing]], "bad_coordinates", "Its coordinates cannot be converted."
+        )
 
     # Stage 3: classes and attributes ---------------------------------------------------------
     def classes(self) -> None:
-        rows = list(ComponentClass.objects.filter(scheme=self.scheme).values(
-            "id", "code", "name", "geometry", "default_department_id", "active"))
+        rows = list(
+            ComponentClass.objects.filter(scheme=self.scheme).values(
+                "id", "code", "name", "geometry", "default_department_id", "active"
+            )
+        )
         self.class_rows = rows
         self.class_ids = np.array([r["id"] for r in rows], dtype=np.int64)
         self.class_codes = np.array([r["code"] for r in rows], dtype=object)
         self.class_nums = np.array([int(r["code"]) for r in rows] or [0], dtype=np.int64)
-        self.class_bits = np.array([sum(KIND_BITS.get(k, 0) for k in r["geometry"].split("/"))
-                                    for r in rows], dtype=np.int64)
-        self.class_default = np.array([r["default_department_id"] or -1 for r in rows],
-                                      dtype=np.int64)
+        self.class_bits = np.array(
+            [sum(KIND_BITS.get(k, 0) for k in r["geometry"].split("/")) for r in rows],
+            dtype=np.int64,
+        )
+        self.class_default = np.array(
+            [r["default_department_id"] or -1 for r in rows], dtype=np.int64
+        )
         width = 2 + self.spec["minor"]
         if self.class_code:
             match = [r for r in rows if r["code"] == self.class_code]
@@ -645,8 +757,11 @@ class _ComponentImport:
                         "for all rows, or --class-field FIELD (e.g. LBDM), or --code-field with "
                         "full component codes."
                     )
-                text = np.where(pd.Series(codes).str.len() == self.spec["length"],
-                                pd.Series(codes).str.slice(6, 6 + width), codes).astype(object)
+                text = np.where(
+                    pd.Series(codes).str.len() == self.spec["length"],
+                    pd.Series(codes).str.slice(6, 6 + width),
+                    codes,
+                ).astype(object)
                 self.report.notes.append("Classes taken from the component codes.")
         self.class_text = text
         index = {r["code"]: i for i, r in enumerate(rows) if r["active"]}
@@ -654,8 +769,9 @@ class _ComponentImport:
         unknown = np.flatnonzero(self.class_idx < 0)
         if len(unknown):
             disabled = {r["code"] for r in rows if not r["active"]}
-            other = dict(ComponentClass.objects.exclude(scheme=self.scheme)
-                         .values_list("code", "scheme"))
+            other = dict(
+                ComponentClass.objects.exclude(scheme=self.scheme).values_list("code", "scheme")
+            )
 
             def message(i: int) -> str:
                 code = text[i]
@@ -664,8 +780,10 @@ class _ComponentImport:
                 if code in disabled:
                     return f"Class {code} is disabled."
                 if code in other:
-                    return (f"Class {code} belongs to {COMPONENT_SCHEMES[other[code]]['label']}; "
-                            f"this deployment codes components with {self.spec['label']}.")
+                    return (
+                        f"Class {code} belongs to {COMPONENT_SCHEMES[other[code]]['label']}; "
+                        f"this deployment codes components with {self.spec['label']}."
+                    )
                 return f"Unknown class {code}: not a class of {self.spec['label']}."
 
             self.reject(unknown, "unknown_class", message)
@@ -677,8 +795,7 @@ class _ComponentImport:
             klass = rows[self.class_idx[i]]
             kinds = " or ".join(k for k in klass["geometry"].split("/") if k)
             shape = "Point" if self.types[i] == 0 else self.shapes[i].geom_type
-            return (f"A {klass['name']} ({klass['code']}) is captured as a {kinds}, not a "
-                    f"{shape}.")
+            return f"A {klass['name']} ({klass['code']}) is captured as a {kinds}, not a {shape}."
 
         self.reject(wrong, "wrong_geometry", kind_message)
 
@@ -686,20 +803,35 @@ class _ComponentImport:
         n = self.n
         names = self.column("name_field", ATTRIBUTE_FIELDS["name"])
         self.names = names if names is not None else np.full(n, "", dtype=object)
-        texts = {key: self.column(None, ATTRIBUTE_FIELDS[key])
-                 for key in ("location_description", "material", "notes")}
-        self.texts = {k: v if v is not None else np.full(n, "", dtype=object)
-                      for k, v in texts.items()}
+        texts = {
+            key: self.column(None, ATTRIBUTE_FIELDS[key])
+            for key in ("location_description", "material", "notes")
+        }
+        self.texts = {
+            k: v if v is not None else np.full(n, "", dtype=object) for k, v in texts.items()
+        }
         self.texts["name"] = self.names
         for key, limit in TEXT_LIMITS.items():
             lengths = _text_lengths(self.texts[key])
-            self.reject(lengths > limit, "bad_value",
-                        f"Its {key.replace('_', ' ')} is longer than {limit} characters.")
-        self.status = self._choice("status", STATUS_INPUT, STATUS_ORDER, "intact",
-                                   "完好/破损/丢失/占用/废弃 or " + "/".join(STATUS_ORDER))
-        self.source = self._choice("data_source", DATA_SOURCE_INPUT, DATA_SOURCE_ORDER,
-                                   "surveyed", "实测/地形图/基础地理数据/其他 or "
-                                   + "/".join(DATA_SOURCE_ORDER))
+            self.reject(
+                lengths > limit,
+                "bad_value",
+                f"Its {key.replace('_', ' ')} is longer than {limit} characters.",
+            )
+        self.status = self._choice(
+            "status",
+            STATUS_INPUT,
+            STATUS_ORDER,
+            "intact",
+            "完好/破损/丢失/占用/废弃 or " + "/".join(STATUS_ORDER),
+        )
+        self.source = self._choice(
+            "data_source",
+            DATA_SOURCE_INPUT,
+            DATA_SOURCE_ORDER,
+            "surveyed",
+            "实测/地形图/基础地理数据/其他 or " + "/".join(DATA_SOURCE_ORDER),
+        )
         today = np.datetime64(timezone.localdate(), "D")
         self.initial_date = self._dates("initial_date", default=today)
         self.change_date = self._dates("change_date", default=np.datetime64("NaT", "D"))
@@ -710,12 +842,17 @@ class _ComponentImport:
             codes = self.column(None, ATTRIBUTE_FIELDS[role])
             ids = np.full(n, -1, dtype=np.int64)
             if codes is not None:
-                ids = np.array(pd.Series(codes, dtype=object).map(departments).fillna(-1),
-                               dtype=np.int64)
+                ids = np.array(
+                    pd.Series(codes, dtype=object).map(departments).fillna(-1), dtype=np.int64
+                )
                 unknown = (ids < 0) & (codes != "")
-                self.reject(unknown, "unknown_department",
-                            lambda i, c=codes, r=role: (f"No department has the code {c[i]!r} "
-                                                        f"({ATTRIBUTE_LABELS[r]})."))
+                self.reject(
+                    unknown,
+                    "unknown_department",
+                    lambda i, c=codes, r=role: (
+                        f"No department has the code {c[i]!r} ({ATTRIBUTE_LABELS[r]})."
+                    ),
+                )
                 if role == "competent":
                     competent_given = codes != ""
             self.departments[role] = ids
@@ -727,13 +864,16 @@ class _ComponentImport:
 
         def message(i: int) -> str:
             klass = self.class_rows[self.class_idx[i]]
-            return (f"Class {klass['code']} {klass['name']} has no default department; give the "
-                    "competent department's code (ZGBMDM).")
+            return (
+                f"Class {klass['code']} {klass['name']} has no default department; give the "
+                "competent department's code (ZGBMDM)."
+            )
 
         self.reject(missing, "missing_department", message)
 
-    def _choice(self, key: str, accepted: dict[str, str], order: list[str], default: str,
-                allowed: str) -> np.ndarray:
+    def _choice(
+        self, key: str, accepted: dict[str, str], order: list[str], default: str, allowed: str
+    ) -> np.ndarray:
         """1-based position in `order` of each row's value (the default where empty)."""
         values = self.column(None, ATTRIBUTE_FIELDS[key])
         if values is None:
@@ -742,8 +882,11 @@ class _ComponentImport:
         mapped = mapped.where(pd.Series(values) != "", default)
         position = mapped.map({v: i + 1 for i, v in enumerate(order)}).fillna(0)
         result = position.to_numpy(np.int16)
-        self.reject(result == 0, "bad_value",
-                    lambda i: f"Unknown {key.replace('_', ' ')} {values[i]!r}; use {allowed}.")
+        self.reject(
+            result == 0,
+            "bad_value",
+            lambda i: f"Unknown {key.replace('_', ' ')} {values[i]!r}; use {allowed}.",
+        )
         return result
 
     def _dates(self, key: str, *, default: np.datetime64) -> np.ndarray:
@@ -761,9 +904,14 @@ class _ComponentImport:
                 parsed = pd.to_datetime(text[mask], format=pattern, errors="coerce")
                 days[mask] = parsed.to_numpy().astype("datetime64[D]")
         bad = given & np.isnat(days)
-        self.reject(bad, "bad_value",
-                    lambda i: (f"Its {ATTRIBUTE_LABELS[key]} {values[i]!r} is not a date; use "
-                               "YYYYMMDD or YYYY-MM-DD."))
+        self.reject(
+            bad,
+            "bad_value",
+            lambda i: (
+                f"Its {ATTRIBUTE_LABELS[key]} {values[i]!r} is not a date; use "
+                "YYYYMMDD or YYYY-MM-DD."
+            ),
+        )
         result[given & ~bad] = days[given & ~bad]
         return result
 
@@ -781,9 +929,16 @@ class _ComponentImport:
         points = located[self.types[located] == 0]
         others = located[self.types[located] != 0]
         # The index covers the points' bounding box (two corners) and the other shapes.
-        corners = (shapely.points([[self.x[points].min(), self.y[points].min()],
-                                   [self.x[points].max(), self.y[points].max()]])
-                   if len(points) else np.zeros(0, dtype=object))
+        corners = (
+            shapely.points(
+                [
+                    [self.x[points].min(), self.y[points].min()],
+                    [self.x[points].max(), self.y[points].max()],
+                ]
+            )
+            if len(points)
+            else np.zeros(0, dtype=object)
+        )
         index = grid_index_near(np.concatenate([corners, self.shapes[others]]))
         if len(points):
             self.grid_pos[points] = index.positions(self.x[points], self.y[points])
@@ -796,20 +951,24 @@ class _ComponentImport:
                 lon, lat = self.x[i], self.y[i]
             else:
                 lon, lat = shapely.get_coordinates(shapely.point_on_surface(self.shapes[i]))[0]
-            return (f"It lies outside every unit grid (lon {lon:.6f}, lat {lat:.6f}); check its "
-                    "coordinates and coordinate system.")
+            return (
+                f"It lies outside every unit grid (lon {lon:.6f}, lat {lat:.6f}); check its "
+                "coordinates and coordinate system."
+            )
 
         self.reject(outside, "outside_grids", message)
         found = self.grid_pos >= 0
         self.grid_ids[found] = index.ids[self.grid_pos[found]]
         hit = np.unique(self.grid_ids[found])
-        district_of = dict(Grid.objects.filter(pk__in=hit.tolist())
-                           .values_list("pk", "district_code"))
+        district_of = dict(
+            Grid.objects.filter(pk__in=hit.tolist()).values_list("pk", "district_code")
+        )
         mapped = pd.Series(self.grid_ids).map(district_of).astype(object)
         self.districts = mapped.where(mapped.notna(), "").to_numpy(object)
         numbers = {pk: int(code) for pk, code in district_of.items()}
-        self.district_nums = np.array(pd.Series(self.grid_ids).map(numbers).fillna(0),
-                                      dtype=np.int64)
+        self.district_nums = np.array(
+            pd.Series(self.grid_ids).map(numbers).fillna(0), dtype=np.int64
+        )
 
     # Stage 5: codes --------------------------------------------------------------------------
     def codes(self) -> None:
@@ -818,8 +977,11 @@ class _ComponentImport:
         Codes are handled as int64 (17 digits fit; the district never starts with 0)."""
         n = self.n
         length, minor = self.spec["length"], self.spec["minor"]
-        column = (_find(self.attributes.columns, [self.options["code_field"]])
-                  if self.options["code_field"] else None)
+        column = (
+            _find(self.attributes.columns, [self.options["code_field"]])
+            if self.options["code_field"]
+            else None
+        )
         given = self.column("code_field", ()) if column else None
         self.given_codes = given = given if given is not None else np.full(n, "", dtype=object)
         has = given != ""
@@ -828,9 +990,14 @@ class _ComponentImport:
             # Codes stored as floating-point numbers lose digits beyond 2**53.
             numbers = pd.to_numeric(pd.Series(given).where(has, "0"), errors="coerce")
             lossy = has & (numbers.to_numpy(float) >= 2**53)
-            self.reject(lossy, "bad_code",
-                        lambda i: (f"Code {given[i]} was stored as a floating-point number and "
-                                   "may have lost digits; store codes as text."))
+            self.reject(
+                lossy,
+                "bad_code",
+                lambda i: (
+                    f"Code {given[i]} was stored as a floating-point number and "
+                    "may have lost digits; store codes as text."
+                ),
+            )
         # Only the rows that give a code are looked at (most files give none).
         digits, numbers = np.zeros(n, dtype=bool), np.zeros(n, dtype=np.int64)
         coded = np.flatnonzero(has)
@@ -839,8 +1006,9 @@ class _ComponentImport:
         district = numbers // 10 ** (length - 6)
         class_part = (numbers // 10**6) % 10 ** (2 + minor)
         known_districts = np.fromiter(map(int, district_names()), dtype=np.int64)
-        well_formed = (has & ~lossy & digits & (numbers % 10**6 != 0)
-                       & np.isin(district, known_districts))
+        well_formed = (
+            has & ~lossy & digits & (numbers % 10**6 != 0) & np.isin(district, known_districts)
+        )
 
         def malformed(i: int) -> str:
             try:
@@ -851,20 +1019,26 @@ class _ComponentImport:
 
         self.reject(has & ~lossy & ~well_formed, "bad_code", malformed)
         checkable = np.flatnonzero(well_formed & (self.class_idx >= 0))
-        other_class = checkable[class_part[checkable]
-                                != self.class_nums[self.class_idx[checkable]]]
+        other_class = checkable[class_part[checkable] != self.class_nums[self.class_idx[checkable]]]
 
         def class_message(i: int) -> str:
             klass = self.class_rows[self.class_idx[i]]
-            return (f"Code {given[i]} is of class {class_part[i]:0{2 + minor}d}, not "
-                    f"{klass['code']} ({klass['name']}).")
+            return (
+                f"Code {given[i]} is of class {class_part[i]:0{2 + minor}d}, not "
+                f"{klass['code']} ({klass['name']})."
+            )
 
         self.reject(other_class, "bad_code", class_message)
         located = np.flatnonzero(well_formed & (self.grid_pos >= 0))
         elsewhere = located[district[located] != self.district_nums[located]]
-        self.reject(elsewhere, "bad_code",
-                    lambda i: (f"Code {given[i]} belongs to district {district[i]:06d}, but the "
-                               f"component lies in district {self.districts[i]}."))
+        self.reject(
+            elsewhere,
+            "bad_code",
+            lambda i: (
+                f"Code {given[i]} belongs to district {district[i]:06d}, but the "
+                f"component lies in district {self.districts[i]}."
+            ),
+        )
         # Repeated codes among the rows still accepted: the first row keeps the code.
         candidates = np.flatnonzero(has & ~self.bad)
         repeated = pd.Series(numbers[candidates]).duplicated(keep=False).to_numpy(bool)
@@ -872,20 +1046,27 @@ class _ComponentImport:
             rows = candidates[repeated]
             first = pd.Series(rows).groupby(numbers[rows]).transform("min").to_numpy(np.int64)
             first_of = dict(zip(rows.tolist(), first.tolist(), strict=True))
-            self.reject(rows[rows != first], "duplicate_code",
-                        lambda i: f"Code {given[i]} also belongs to row {first_of[i] + 1}.")
+            self.reject(
+                rows[rows != first],
+                "duplicate_code",
+                lambda i: f"Code {given[i]} also belongs to row {first_of[i] + 1}.",
+            )
         candidates = np.flatnonzero(has & ~self.bad)
         taken = _existing_codes(numbers[candidates], length)
-        self.reject(candidates[np.isin(numbers[candidates], taken)], "duplicate_code",
-                    lambda i: (f"Code {given[i]} is already used (component codes are never "
-                               "reused)."))
+        self.reject(
+            candidates[np.isin(numbers[candidates], taken)],
+            "duplicate_code",
+            lambda i: f"Code {given[i]} is already used (component codes are never reused).",
+        )
         self._check_serials()
 
     def _prefixes(self, rows: np.ndarray) -> np.ndarray:
         """District + class of these rows as one number (a code without its serial): from the
         grid's district and the row's class."""
-        return (self.district_nums[rows] * 10 ** (2 + self.spec["minor"])
-                + self.class_nums[self.class_idx[rows]])
+        return (
+            self.district_nums[rows] * 10 ** (2 + self.spec["minor"])
+            + self.class_nums[self.class_idx[rows]]
+        )
 
     def _check_serials(self) -> None:
         """Rows needing a serial in a (district, class) whose 999,999 are used up: rejected."""
@@ -894,16 +1075,27 @@ class _ComponentImport:
             return
         prefixes = self._prefixes(allocate)
         wanted = pd.Series(prefixes).value_counts()
-        last = {int(d) * 10 ** (2 + self.spec["minor"]) + int(c): serial
-                for d, c, serial in ComponentSerial.objects.filter(scheme=self.scheme)
-                .values_list("district_code", "class_code", "last_serial")}
+        last = {
+            int(d) * 10 ** (2 + self.spec["minor"]) + int(c): serial
+            for d, c, serial in ComponentSerial.objects.filter(scheme=self.scheme).values_list(
+                "district_code", "class_code", "last_serial"
+            )
+        }
         highest = self._explicit_highest()
-        full = [prefix for prefix, count in wanted.items()
-                if max(last.get(prefix, 0), highest.get(prefix, 0)) + count > 999_999]
+        full = [
+            prefix
+            for prefix, count in wanted.items()
+            if max(last.get(prefix, 0), highest.get(prefix, 0)) + count > 999_999
+        ]
         if full:
-            self.reject(allocate[np.isin(prefixes, full)], "bad_code",
-                        lambda i: (f"District {self.districts[i]} has no serial numbers left "
-                                   f"for class {self.class_text[i]} (999,999 used)."))
+            self.reject(
+                allocate[np.isin(prefixes, full)],
+                "bad_code",
+                lambda i: (
+                    f"District {self.districts[i]} has no serial numbers left "
+                    f"for class {self.class_text[i]} (999,999 used)."
+                ),
+            )
 
     def _explicit_highest(self) -> dict[int, int]:
         """Highest explicit serial per code prefix (district + class) among accepted rows."""
@@ -916,24 +1108,32 @@ class _ComponentImport:
     # Report ----------------------------------------------------------------------------------
     def finish_report(self) -> None:
         report = self.report
-        codes, names, classes = (self.given_codes.tolist(), self.names.tolist(),
-                                 self.class_text.tolist())
+        codes, names, classes = (
+            self.given_codes.tolist(),
+            self.names.tolist(),
+            self.class_text.tolist(),
+        )
         for index in sorted(self.problems):  # rejected rows only
             problems = self.problems[index]
             reasons = [r for r, _ in problems]
-            report.rejected.append(RowReport(
-                row=index + 1, code=codes[index] or None, name=names[index] or None,
-                class_code=classes[index] or None,
-                reasons=reasons if len(reasons) == 1 else list(dict.fromkeys(reasons)),
-                messages=[m for _, m in problems],
-            ))
+            report.rejected.append(
+                RowReport(
+                    row=index + 1,
+                    code=codes[index] or None,
+                    name=names[index] or None,
+                    class_code=classes[index] or None,
+                    reasons=reasons if len(reasons) == 1 else list(dict.fromkeys(reasons)),
+                    messages=[m for _, m in problems],
+                )
+            )
         accepted = np.flatnonzero(~self.bad)
         report.accepted_rows = accepted + 1
         report.codes = self.given_codes[accepted]
         per_class = pd.Series(self.class_idx[accepted]).value_counts()
         report.accepted_by_class = {
             f"{self.class_rows[i]['code']} {self.class_rows[i]['name']}": int(c)
-            for i, c in per_class.items()}
+            for i, c in per_class.items()
+        }
 
     # Stage 6: write --------------------------------------------------------------------------
     def write(self) -> None:
@@ -961,8 +1161,9 @@ class _ComponentImport:
                 self._insert(rows, codes, meanwhile=codes_in_file_order)
         except (psycopg.Error, DatabaseError, CodeError) as exc:
             # Rolled back: e.g. a code taken by someone else since the check.
-            raise ImportFileError(f"The database refused the import; nothing was written: "
-                                  f"{exc}".strip()) from exc
+            raise ImportFileError(
+                f"The database refused the import; nothing was written: {exc}".strip()
+            ) from exc
         self.report.committed = True
         self.report.created = len(accepted)
         self.report.codes = file_order["codes"]
@@ -974,8 +1175,12 @@ class _ComponentImport:
         width = 2 + self.spec["minor"]
         for prefix, highest in self._explicit_highest().items():
             district, class_code = divmod(int(prefix), 10**width)
-            reserve_existing_serials(district_code=f"{district:06d}", scheme=self.scheme,
-                                     class_code=f"{class_code:0{width}d}", highest=int(highest))
+            reserve_existing_serials(
+                district_code=f"{district:06d}",
+                scheme=self.scheme,
+                class_code=f"{class_code:0{width}d}",
+                highest=int(highest),
+            )
         codes = self.code_numbers[rows].copy()
         rest = np.flatnonzero(self.given_codes[rows] == "")
         if len(rest):
@@ -987,24 +1192,35 @@ class _ComponentImport:
             for position, prefix in enumerate(labels.tolist()):  # one per (district, class)
                 district, class_code = divmod(prefix, 10**width)
                 first[position] = allocate_serials(
-                    district_code=f"{district:06d}", scheme=self.scheme,
-                    class_code=f"{class_code:0{width}d}", count=int(sizes[position]))
+                    district_code=f"{district:06d}",
+                    scheme=self.scheme,
+                    class_code=f"{class_code:0{width}d}",
+                    count=int(sizes[position]),
+                )
             codes[rest] = prefixes * 10**6 + first[group] + rank
         return codes
 
-    def _insert(self, rows: np.ndarray, codes: np.ndarray, *,
-                meanwhile: Callable[[], None] | None = None) -> None:
+    def _insert(
+        self, rows: np.ndarray, codes: np.ndarray, *, meanwhile: Callable[[], None] | None = None
+    ) -> None:
         """Write these rows with these codes, in this order (see `write`): one audit record
         for the import, then one binary COPY straight into components_component. `meanwhile`
         runs once every row has been handed to the writer thread, while the server is still
         inserting them."""
         batch = ComponentImport.objects.create(
-            action="imported", actor=self.actor if getattr(self.actor, "pk", None) else None,
-            file_name=self.path.name[:255], scheme=self.scheme, created_count=len(rows),
-            details={"rows": self.report.total, "accepted": len(rows),
-                     "rejected": len(self.report.rejected),
-                     "source_crs": self.report.source_crs,
-                     "accepted_by_class": self.report.accepted_by_class})
+            action="imported",
+            actor=self.actor if getattr(self.actor, "pk", None) else None,
+            file_name=self.path.name[:255],
+            scheme=self.scheme,
+            created_count=len(rows),
+            details={
+                "rows": self.report.total,
+                "accepted": len(rows),
+                "rejected": len(self.report.rejected),
+                "source_crs": self.report.source_crs,
+                "accepted_by_class": self.report.accepted_by_class,
+            },
+        )
         length = self.spec["length"]
         class_names = np.array([r["name"] for r in self.class_rows], dtype=object)
         statuses = np.array(STATUS_ORDER, dtype=object)
@@ -1024,10 +1240,15 @@ class _ComponentImport:
             is_shape = ~shapely.is_missing(shapes)
             if is_shape.any():
                 geoms = np.where(is_shape, shapes, None)
-                geoms[~is_shape] = shapely.points(self.x[these][~is_shape],
-                                                  self.y[these][~is_shape])
-                geom = ("geom", "bytea", shapely.to_wkb(shapely.set_srid(geoms, STORAGE_SRID),
-                                                         include_srid=True), None)
+                geoms[~is_shape] = shapely.points(
+                    self.x[these][~is_shape], self.y[these][~is_shape]
+                )
+                geom = (
+                    "geom",
+                    "bytea",
+                    shapely.to_wkb(shapely.set_srid(geoms, STORAGE_SRID), include_srid=True),
+                    None,
+                )
             else:  # points only (the usual inventory): their EWKB written with numpy
                 geom = ("geom", "char", _point_ewkb(self.x[these], self.y[these]), None)
             owner = self.departments["owner"][these]
@@ -1039,16 +1260,14 @@ class _ComponentImport:
                 ("district_code", "char", np.ascontiguousarray(code_digits[:, :6]), None),
                 ("component_class_id", "int8", self.class_ids[class_idx], None),
                 ("name", "text", names, None),
-                ("competent_department_id", "int8", self.departments["competent"][these],
-                 None),
+                ("competent_department_id", "int8", self.departments["competent"][these], None),
                 ("owner_department_id", "int8", owner, owner < 0),
                 ("maintainer_department_id", "int8", maintainer, maintainer < 0),
                 ("status", "text", statuses[self.status[these] - 1], None),
                 ("currency", "text", np.full(n, Currency.IN_USE.value, dtype=object), None),
                 geom,
                 ("grid_id", "int8", self.grid_ids[these], None),
-                ("location_description", "text", self.texts["location_description"][these],
-                 None),
+                ("location_description", "text", self.texts["location_description"][these], None),
                 ("data_source", "text", sources[self.source[these] - 1], None),
                 ("initial_date", "date", self.initial_date[these], None),
                 ("change_date", "date", change_date, np.isnat(change_date)),
@@ -1066,8 +1285,9 @@ class _ComponentImport:
             # triggers only repeat that work: ~17 s per million rows. A superuser may skip
             # them for this statement, as pg_restore --disable-triggers does; others keep the
             # checks (deferred to the commit).
-            superuser = cursor.execute("SELECT rolsuper FROM pg_roles "
-                                       "WHERE rolname = current_user").fetchone()[0]
+            superuser = cursor.execute(
+                "SELECT rolsuper FROM pg_roles WHERE rolname = current_user"
+            ).fetchone()[0]
             if superuser:
                 cursor.execute("SET LOCAL session_replication_role = replica")
             # The column names, from an empty slice.
@@ -1075,25 +1295,36 @@ class _ComponentImport:
             # Encoded in slices while a writer thread sends the previous ones, so the server
             # inserts while numpy encodes (both release the GIL): the encoding costs little
             # more than the COPY itself.
-            with cursor.copy(f"COPY components_component ({names_sql}) FROM STDIN "
-                             "(FORMAT binary)", writer=QueuedLibpqWriter(cursor)) as copy:
+            with cursor.copy(
+                f"COPY components_component ({names_sql}) FROM STDIN (FORMAT binary)",
+                writer=QueuedLibpqWriter(cursor),
+            ) as copy:
                 copy.write(COPY_HEADER)
                 for start in range(0, len(rows), COPY_SLICE_ROWS):
-                    copy.write(_binary_copy_rows([
-                        (kind, data, nulls) for _, kind, data, nulls
-                        in columns(slice(start, start + COPY_SLICE_ROWS))]))
+                    copy.write(
+                        _binary_copy_rows(
+                            [
+                                (kind, data, nulls)
+                                for _, kind, data, nulls in columns(
+                                    slice(start, start + COPY_SLICE_ROWS)
+                                )
+                            ]
+                        )
+                    )
                 copy.write(COPY_TRAILER)
                 if meanwhile is not None:
                     meanwhile()
             if superuser:
                 cursor.execute("SET LOCAL session_replication_role = origin")
 
-    def run(self, *, commit: bool, progress: Callable[[Iterable], Iterable] | None
-            ) -> ImportReport:
+    def run(self, *, commit: bool, progress: Callable[[Iterable], Iterable] | None) -> ImportReport:
         steps: list[tuple[str, Callable[[], None]]] = [
-            ("Reading", self.read), ("Checking coordinates", self.coordinates),
-            ("Checking classes", self.classes), ("Checking attributes", self.attributes_check),
-            ("Assigning unit grids", self.grids), ("Checking codes", self.codes),
+            ("Reading", self.read),
+            ("Checking coordinates", self.coordinates),
+            ("Checking classes", self.classes),
+            ("Checking attributes", self.attributes_check),
+            ("Assigning unit grids", self.grids),
+            ("Checking codes", self.codes),
             ("Reporting", self.finish_report),
         ]
         if commit:
@@ -1182,8 +1413,9 @@ COPY_TRAILER = b"\xff\xff"
 COPY_SLICE_ROWS = 50_000
 
 
-_POINT_EWKB = np.dtype([("order", "u1"), ("type", "<u4"), ("srid", "<u4"), ("x", "<f8"),
-                        ("y", "<f8")])
+_POINT_EWKB = np.dtype(
+    [("order", "u1"), ("type", "<u4"), ("srid", "<u4"), ("x", "<f8"), ("y", "<f8")]
+)
 
 
 def _point_ewkb(x: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -1219,8 +1451,9 @@ def _binary_copy_rows(columns: list[tuple[str, np.ndarray, np.ndarray | None]]) 
         elif kind in _FIXED:
             nulls = np.zeros(n, dtype=bool) if nulls is None else np.asarray(nulls, dtype=bool)
             if kind == "date":
-                values = np.where(nulls, 0, (np.asarray(data, "datetime64[D]")
-                                             - _POSTGRES_EPOCH).astype(np.int64))
+                values = np.where(
+                    nulls, 0, (np.asarray(data, "datetime64[D]") - _POSTGRES_EPOCH).astype(np.int64)
+                )
             else:
                 values = np.where(nulls, 0, data)
             raw = np.ascontiguousarray(values.astype(_FIXED[kind])).view(np.uint8).reshape(n, -1)
@@ -1277,58 +1510,90 @@ def import_components(
     used at all; everything about single rows goes into the report. `progress` wraps the list
     of stages (e.g. tqdm).
     """
-    run = _ComponentImport(path=Path(path), actor=actor, class_field=class_field,
-                           class_code=class_code, crs=crs, code_field=code_field,
-                           name_field=name_field, lon_field=lon_field, lat_field=lat_field)
+    run = _ComponentImport(
+        path=Path(path),
+        actor=actor,
+        class_field=class_field,
+        class_code=class_code,
+        crs=crs,
+        code_field=code_field,
+        name_field=name_field,
+        lon_field=lon_field,
+        lat_field=lat_field,
+    )
     started = time.perf_counter()
     report = run.run(commit=commit, progress=progress)
-    logger.info("component import", extra={
-        "file": Path(path).name, "scheme": report.scheme, "committed": report.committed,
-        **report.counts, "written": report.created,
-        "duration_s": round(time.perf_counter() - started, 2),
-        "actor_id": getattr(actor, "pk", None)})
+    logger.info(
+        "component import",
+        extra={
+            "file": Path(path).name,
+            "scheme": report.scheme,
+            "committed": report.committed,
+            **report.counts,
+            "written": report.created,
+            "duration_s": round(time.perf_counter() - started, 2),
+            "actor_id": getattr(actor, "pk", None),
+        },
+    )
     return report
 
 
 def format_report(report: ImportReport, *, limit: int | None = None) -> str:
     """The report as text: header, notes, the problem rows (the first `limit`), counts."""
-    lines = [f"{report.path}: {report.total:,} rows, {COMPONENT_SCHEMES[report.scheme]['label']}"
-             f", source CRS {report.source_crs or '(none)'}"]
+    lines = [
+        f"{report.path}: {report.total:,} rows, {COMPONENT_SCHEMES[report.scheme]['label']}"
+        f", source CRS {report.source_crs or '(none)'}"
+    ]
     if report.transformed:
         lines.append(f"  note: coordinates transformed from {report.source_crs} to EPSG:4490.")
     lines += [f"  note: {note}" for note in report.notes]
     shown = report.rejected if limit is None else report.rejected[:limit]
     for row in shown:
         label = row.code or row.class_code or ""
-        lines.append(f"  #{row.row:<7} REJECTED {label}"
-                     + (f" {row.name}" if row.name else "") + " — " + " ".join(row.messages))
+        lines.append(
+            f"  #{row.row:<7} REJECTED {label}"
+            + (f" {row.name}" if row.name else "")
+            + " — "
+            + " ".join(row.messages)
+        )
     if len(shown) < len(report.rejected):
-        lines.append(f"  … and {len(report.rejected) - len(shown):,} more rejected rows "
-                     "(--report-json lists them all).")
+        lines.append(
+            f"  … and {len(report.rejected) - len(shown):,} more rejected rows "
+            "(--report-json lists them all)."
+        )
     if report.reason_counts:
         lines.append("Rejected rows by reason:")
-        lines += [f"  {REASONS[reason]}: {count:,}"
-                  for reason, count in report.reason_counts.items()]
+        lines += [
+            f"  {REASONS[reason]}: {count:,}" for reason, count in report.reason_counts.items()
+        ]
     if report.accepted_by_class:
         lines.append("Accepted by class:")
         lines += [f"  {label}: {count:,}" for label, count in report.accepted_by_class.items()]
     counts = report.counts
     lines.append(f"Accepted {counts['accepted']:,}, rejected {counts['rejected']:,}.")
     if report.timings:
-        lines.append("Time: " + ", ".join(f"{label.lower()} {seconds:.1f} s"
-                                          for label, seconds in report.timings.items())
-                     + f" ({sum(report.timings.values()):.1f} s).")
+        lines.append(
+            "Time: "
+            + ", ".join(
+                f"{label.lower()} {seconds:.1f} s" for label, seconds in report.timings.items()
+            )
+            + f" ({sum(report.timings.values()):.1f} s)."
+        )
     if report.committed:
         lines.append(f"Committed: {report.created:,} components created in one transaction.")
     else:
-        lines.append("Dry run: nothing was written. Add --commit to create the accepted "
-                     "components.")
+        lines.append(
+            "Dry run: nothing was written. Add --commit to create the accepted components."
+        )
     return "\n".join(lines)
 
 
 # --- Export -------------------------------------------------------------------------------------
-EXPORT_FORMATS = {"gpkg": ("GPKG", ".gpkg"), "geojson": ("GeoJSON", ".geojson"),
-                  "csv": ("CSV", ".csv")}
+EXPORT_FORMATS = {
+    "gpkg": ("GPKG", ".gpkg"),
+    "geojson": ("GeoJSON", ".geojson"),
+    "csv": ("CSV", ".csv"),
+}
 
 EXPORT_SQL = """
 SELECT c.code, c.name, cc.code, cd.code, cd.name, od.code, od.name, md.code, md.name, g.code,
@@ -1345,12 +1610,49 @@ ORDER BY c.district_code, c.code
 """
 # Columns of EXPORT_SQL, then the columns written (GB/T 47678.5 table 2 order, LBDM after the
 # name, two plain-named extras the standard lacks).
-EXPORT_SQL_COLUMNS = ["GLBJBSM", "GLBJMC", "LBDM", "ZGBMDM", "ZGBMMC", "QSDWDM", "QSDWMC",
-                      "YHDWDM", "YHDWMC", "SZDYWGBSM", "status", "initial_date", "change_date",
-                      "data_source", "BZ", "location_description", "material", "wkb"]
-EXPORT_COLUMNS = ["GLBJBSM", "GLBJMC", "LBDM", "ZGBMDM", "ZGBMMC", "QSDWDM", "QSDWMC", "YHDWDM",
-                  "YHDWMC", "SZDYWGBSM", "GLBJZT", "CSRQ", "BGRQ", "SJLY", "BZ", "SZJDDM",
-                  "SZJDMC", "SZSQDM", "SZSQMC", "location_description", "material"]
+EXPORT_SQL_COLUMNS = [
+    "GLBJBSM",
+    "GLBJMC",
+    "LBDM",
+    "ZGBMDM",
+    "ZGBMMC",
+    "QSDWDM",
+    "QSDWMC",
+    "YHDWDM",
+    "YHDWMC",
+    "SZDYWGBSM",
+    "status",
+    "initial_date",
+    "change_date",
+    "data_source",
+    "BZ",
+    "location_description",
+    "material",
+    "wkb",
+]
+EXPORT_COLUMNS = [
+    "GLBJBSM",
+    "GLBJMC",
+    "LBDM",
+    "ZGBMDM",
+    "ZGBMMC",
+    "QSDWDM",
+    "QSDWMC",
+    "YHDWDM",
+    "YHDWMC",
+    "SZDYWGBSM",
+    "GLBJZT",
+    "CSRQ",
+    "BGRQ",
+    "SJLY",
+    "BZ",
+    "SZJDDM",
+    "SZJDMC",
+    "SZSQDM",
+    "SZSQMC",
+    "location_description",
+    "material",
+]
 
 
 def _yyyymmdd(values: pd.Series) -> pd.Series:
@@ -1382,8 +1684,9 @@ def export_frame(queryset) -> gpd.GeoDataFrame:
     frame["SZJDMC"] = frame["SZJDDM"].map(names)
     frame["SZSQMC"] = frame["SZSQDM"].map(names)
     geometry = shapely.from_wkb([bytes(w) for w in frame["wkb"]]) if len(frame) else []
-    return gpd.GeoDataFrame(frame[EXPORT_COLUMNS].astype(object),
-                            geometry=gpd.GeoSeries(geometry, crs=STORAGE_SRID))
+    return gpd.GeoDataFrame(
+        frame[EXPORT_COLUMNS].astype(object), geometry=gpd.GeoSeries(geometry, crs=STORAGE_SRID)
+    )
 
 
 def export_components(*, queryset, path: str | Path, fmt: str) -> int:
@@ -1408,9 +1711,7 @@ def export_components(*, queryset, path: str | Path, fmt: str) -> int:
         table.to_csv(path, index=False, encoding="utf-8-sig", float_format="%.10f")
     elif fmt == "geojson":
         frame = frame.set_crs(WEB_SRID, allow_override=True)
-        frame.to_file(path, driver=driver, engine="pyogrio", RFC7946="YES",
-                      COORDINATE_PRECISION=9)
+        frame.to_file(path, driver=driver, engine="pyogrio", RFC7946="YES", COORDINATE_PRECISION=9)
     else:
         frame.to_file(path, driver=driver, engine="pyogrio", layer="components")
     return len(frame)
-

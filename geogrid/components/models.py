@@ -63,8 +63,9 @@ class DepartmentMember(models.Model):
     class Meta:
         verbose_name = _("部门成员")
         verbose_name_plural = _("部门成员")
-        constraints = [models.UniqueConstraint(fields=["user", "department"],
-                                               name="components_member_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "department"], name="components_member_unique")
+        ]
 
 
 class ComponentClass(models.Model):
@@ -82,7 +83,11 @@ class ComponentClass(models.Model):
     # Allowed geometry kinds, e.g. "point" or "point/polygon".
     geometry = models.CharField(_("几何类型"), max_length=30, default=GeometryKind.POINT)
     default_department = models.ForeignKey(
-        Department, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        Department,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         verbose_name=_("默认主管部门"),
     )
     is_local = models.BooleanField(_("地方扩展"), default=False)
@@ -95,8 +100,10 @@ class ComponentClass(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["scheme", "code"], name="components_class_unique"),
             models.CheckConstraint(
-                condition=(Q(scheme="cjt214", code__regex=r"^[0-9]{4}$")
-                           | Q(scheme="gbt47678", code__regex=r"^[0-9]{5}$")),
+                condition=(
+                    Q(scheme="cjt214", code__regex=r"^[0-9]{4}$")
+                    | Q(scheme="gbt47678", code__regex=r"^[0-9]{5}$")
+                ),
                 name="components_class_code_format",
             ),
         ]
@@ -154,34 +161,58 @@ class Component(models.Model):
     # Distribution key (docs/architecture.md §7.2) and the allocation scope of serial numbers.
     district_code = models.CharField(_("区县代码"), max_length=6)
     component_class = models.ForeignKey(
-        ComponentClass, on_delete=models.PROTECT, related_name="components",
-        verbose_name=_("部件类别"), db_index=False,  # led by components_class_status
+        ComponentClass,
+        on_delete=models.PROTECT,
+        related_name="components",
+        verbose_name=_("部件类别"),
+        db_index=False,  # led by components_class_status
     )
     name = models.CharField(_("部件名称"), max_length=100)
     competent_department = models.ForeignKey(
-        Department, on_delete=models.PROTECT, related_name="competent_for",
-        verbose_name=_("主管部门"), db_index=False,
+        Department,
+        on_delete=models.PROTECT,
+        related_name="competent_for",
+        verbose_name=_("主管部门"),
+        db_index=False,
     )
     owner_department = models.ForeignKey(
-        Department, null=True, blank=True, on_delete=models.PROTECT, related_name="owns",
-        verbose_name=_("权属单位"), db_index=False,
+        Department,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="owns",
+        verbose_name=_("权属单位"),
+        db_index=False,
     )
     maintainer_department = models.ForeignKey(
-        Department, null=True, blank=True, on_delete=models.PROTECT, related_name="maintains",
-        verbose_name=_("养护单位"), db_index=False,
+        Department,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="maintains",
+        verbose_name=_("养护单位"),
+        db_index=False,
     )
-    status = models.CharField(_("状态"), max_length=20, choices=ComponentStatus.choices,
-                              default=ComponentStatus.INTACT)
-    currency = models.CharField(_("现势性"), max_length=10, choices=Currency.choices,
-                                default=Currency.IN_USE)
+    status = models.CharField(
+        _("状态"), max_length=20, choices=ComponentStatus.choices, default=ComponentStatus.INTACT
+    )
+    currency = models.CharField(
+        _("现势性"), max_length=10, choices=Currency.choices, default=Currency.IN_USE
+    )
     geom = models.GeometryField(_("位置"), srid=STORAGE_SRID, spatial_index=False)
     grid = models.ForeignKey(
-        "grids.Grid", null=True, blank=True, on_delete=models.PROTECT, related_name="components",
-        verbose_name=_("所在单元网格"), db_index=False,  # led by components_grid_class
+        "grids.Grid",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="components",
+        verbose_name=_("所在单元网格"),
+        db_index=False,  # led by components_grid_class
     )
     location_description = models.CharField(_("位置描述"), max_length=256, blank=True)
-    data_source = models.CharField(_("数据来源"), max_length=20, choices=DataSource.choices,
-                                   default=DataSource.SURVEYED)
+    data_source = models.CharField(
+        _("数据来源"), max_length=20, choices=DataSource.choices, default=DataSource.SURVEYED
+    )
     initial_date = models.DateField(_("初始日期"), default=timezone.localdate)
     change_date = models.DateField(_("变更日期"), null=True, blank=True)
     material = models.CharField(_("材质"), max_length=50, blank=True)
@@ -191,8 +222,12 @@ class Component(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     # Set on components created by an import: their history starts there.
     import_batch = models.ForeignKey(
-        ComponentImport, null=True, blank=True, on_delete=models.PROTECT,
-        related_name="components", verbose_name=_("导入记录"),
+        ComponentImport,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="components",
+        verbose_name=_("导入记录"),
         db_index=False,  # import records are never deleted; lists go by created_at
     )
 
@@ -217,16 +252,19 @@ class Component(models.Model):
             # Unique per district: the distribution key is part of every unique constraint.
             # `code` leads, so this one index also serves lookups by code, ORDER BY code and
             # code prefixes (written as ranges: ComponentQuerySet.code_prefix).
-            models.UniqueConstraint(fields=["code", "district_code"],
-                                    name="components_unique_code"),
-            models.CheckConstraint(condition=Q(geom__isvalid=True),
-                                   name="%(app_label)s_%(class)s_geom_is_valid"),
+            models.UniqueConstraint(
+                fields=["code", "district_code"], name="components_unique_code"
+            ),
+            models.CheckConstraint(
+                condition=Q(geom__isvalid=True), name="%(app_label)s_%(class)s_geom_is_valid"
+            ),
             # 16 or 17 digits, written as a length range and an unbounded class: PostgreSQL's
             # regex engine spends ~0.8 µs a row on the bounded repetition ^[0-9]{16,17}$, most
             # of a second per million imported rows (bench/README.md); this is the same rule.
             models.CheckConstraint(
                 condition=Q(Range(Length("code"), (16, 17)), code__regex=r"^[0-9]+$"),
-                name="components_code_digits"),
+                name="components_code_digits",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -267,10 +305,12 @@ class ComponentSerial(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["district_code", "scheme", "class_code"],
-                                    name="components_serial_unique"),
-            models.CheckConstraint(condition=Q(last_serial__lte=999_999),
-                                   name="components_serial_six_digits"),
+            models.UniqueConstraint(
+                fields=["district_code", "scheme", "class_code"], name="components_serial_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(last_serial__lte=999_999), name="components_serial_six_digits"
+            ),
         ]
 
 

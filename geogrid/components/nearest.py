@@ -49,7 +49,9 @@ def nearest_components(lon: float, lat: float, *, limit: int = 20) -> list[Nearb
     if not 1 <= limit <= 500:
         raise ValueError("limit must be between 1 and 500.")
     with raw_cursor() as cursor:
-        rows = cursor.execute(NEAREST_SQL, {"lon": lon, "lat": lat, "limit": limit,
-                                            "fetch": limit * OVERFETCH},
-                              prepare=True).fetchall()
+        rows = cursor.execute(
+            NEAREST_SQL,
+            {"lon": lon, "lat": lat, "limit": limit, "fetch": limit * OVERFETCH},
+            prepare=True,
+        ).fetchall()
     return [Nearby(*row) for row in rows]

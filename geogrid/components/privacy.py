@@ -24,10 +24,13 @@ def may_read_photo_file(path: str, user: Any) -> bool:
     """Whether `user` may read the component photo (or preview) stored at `path`."""
     from geogrid.components.models import Component, ComponentPhoto
 
-    photo = (ComponentPhoto.objects.filter(Q(image=path) | Q(preview=path))
-             .only("component_id").first())
-    return photo is not None and Component.objects.visible_to(user).filter(
-        pk=photo.component_id).exists()
+    photo = (
+        ComponentPhoto.objects.filter(Q(image=path) | Q(preview=path)).only("component_id").first()
+    )
+    return (
+        photo is not None
+        and Component.objects.visible_to(user).filter(pk=photo.component_id).exists()
+    )
 
 
 def register() -> None:

@@ -37,9 +37,11 @@ class ComponentQuerySet(QuerySet):
             condition |= Q(grid__code__startswith=prefix)
         departments = list(user.department_memberships.values_list("department_id", flat=True))
         if departments:
-            condition |= (Q(competent_department__in=departments)
-                          | Q(owner_department__in=departments)
-                          | Q(maintainer_department__in=departments))
+            condition |= (
+                Q(competent_department__in=departments)
+                | Q(owner_department__in=departments)
+                | Q(maintainer_department__in=departments)
+            )
         return self.filter(condition) if condition else self.none()
 
     def visible_to(self, user: Any) -> ComponentQuerySet:

@@ -26,13 +26,22 @@ class DepartmentSerializer(serializers.ModelSerializer):
 class ComponentPhotoSerializer(serializers.ModelSerializer):
     url = serializers.SerializerMethodField()
     preview_url = serializers.SerializerMethodField()
-    uploaded_by = serializers.CharField(source="uploaded_by.username", default=None,
-                                        allow_null=True)
+    uploaded_by = serializers.CharField(
+        source="uploaded_by.username", default=None, allow_null=True
+    )
 
     class Meta:
         model = ComponentPhoto
-        fields = ["id", "url", "preview_url", "width", "height", "caption", "uploaded_by",
-                  "created_at"]
+        fields = [
+            "id",
+            "url",
+            "preview_url",
+            "width",
+            "height",
+            "caption",
+            "uploaded_by",
+            "created_at",
+        ]
 
     def _absolute(self, field) -> str | None:
         if not field:
@@ -72,11 +81,29 @@ class ComponentFeatureSerializer(GeoFeatureModelSerializer):
         geo_field = "geom"
         id_field = "code"
         fields = [
-            "code", "name", "class_code", "class_name", "class_name_en", "major_code",
-            "major_name", "status", "status_label", "currency", "currency_label", "grid",
-            "competent_department", "owner_department", "maintainer_department",
-            "location_description", "data_source", "initial_date", "change_date", "material",
-            "notes", "version", "distance_m",
+            "code",
+            "name",
+            "class_code",
+            "class_name",
+            "class_name_en",
+            "major_code",
+            "major_name",
+            "status",
+            "status_label",
+            "currency",
+            "currency_label",
+            "grid",
+            "competent_department",
+            "owner_department",
+            "maintainer_department",
+            "location_description",
+            "data_source",
+            "initial_date",
+            "change_date",
+            "material",
+            "notes",
+            "version",
+            "distance_m",
         ]
 
     def get_grid(self, component: Component) -> dict | None:

@@ -35,8 +35,7 @@ from geogrid.core.srid import STORAGE_SRID
 from geogrid.grids.models import Grid
 
 # Shapely type ids by the geometry kind a class allows.
-KIND_OF_TYPE = {0: "point", 4: "point", 1: "line", 2: "line", 5: "line", 3: "polygon",
-                6: "polygon"}
+KIND_OF_TYPE = {0: "point", 4: "point", 1: "line", 2: "line", 5: "line", 3: "polygon", 6: "polygon"}
 
 
 class ComponentError(ValueError):
@@ -71,8 +70,10 @@ def check_component_geometry(geom: Any, component_class: ComponentClass) -> Base
     if not np.isfinite(coords).all():
         raise GeometryError("The component's coordinates are not numbers.")
     if (np.abs(coords[:, 0]) > 180).any() or (np.abs(coords[:, 1]) > 90).any():
-        raise GeometryError("The component's coordinates are outside longitude −180…180 / "
-                            "latitude −90…90; give lon/lat or name the coordinate system.")
+        raise GeometryError(
+            "The component's coordinates are outside longitude −180…180 / "
+            "latitude −90…90; give lon/lat or name the coordinate system."
+        )
     kind = KIND_OF_TYPE.get(int(shapely.get_type_id(geom)))
     if kind not in component_class.geometry_kinds:
         allowed = " or ".join(component_class.geometry_kinds)
@@ -110,14 +111,17 @@ def allocate_serials(*, district_code: str, scheme: str, class_code: str, count:
             )
             last = cursor.fetchone()[0]
     except IntegrityError as exc:
-        raise CodeError(f"District {district_code} has not enough serial numbers left for "
-                        f"{count} more components of class {class_code} (6 digits: at most "
-                        "999,999, never reused).") from exc
+        raise CodeError(
+            f"District {district_code} has not enough serial numbers left for "
+            f"{count} more components of class {class_code} (6 digits: at most "
+            "999,999, never reused)."
+        ) from exc
     return last - count + 1
 
 
-def reserve_existing_serials(*, district_code: str, scheme: str, class_code: str,
-                             highest: int) -> None:
+def reserve_existing_serials(
+    *, district_code: str, scheme: str, class_code: str, highest: int
+) -> None:
     """After importing components with their own codes: never hand out those serials again."""
     with connection.cursor() as cursor:
         cursor.execute(
@@ -135,11 +139,15 @@ def reserve_existing_serials(*, district_code: str, scheme: str, class_code: str
 def check_code_for(code: str, component_class: ComponentClass, district_code: str) -> str:
     parts = parse_component_code(code, component_class.scheme)
     if parts.class_code != component_class.code:
-        raise CodeError(f"Code {code} is of class {parts.class_code}, not {component_class.code} "
-                        f"({component_class.name}).")
+        raise CodeError(
+            f"Code {code} is of class {parts.class_code}, not {component_class.code} "
+            f"({component_class.name})."
+        )
     if parts.district_code != district_code:
-        raise CodeError(f"Code {code} belongs to district {parts.district_code}, but the "
-                        f"component lies in district {district_code}.")
+        raise CodeError(
+            f"Code {code} belongs to district {parts.district_code}, but the "
+            f"component lies in district {district_code}."
+        )
     if Component.objects.filter(district_code=district_code, code=code).exists():
         raise CodeError(f"Code {code} is already used (component codes are never reused).")
     return code
@@ -149,8 +157,10 @@ def _grid_of(shape: BaseGeometry) -> Grid:
     grid_id = int(assign_geometries(np.array([shape], dtype=object))[0])
     if grid_id < 0:
         lon, lat = shapely.get_coordinates(shapely.point_on_surface(shape))[0]
-        raise ComponentError(f"The component at lon {lon:.6f}, lat {lat:.6f} lies outside every "
-                             "unit grid; check its coordinates and coordinate system.")
+        raise ComponentError(
+            f"The component at lon {lon:.6f}, lat {lat:.6f} lies outside every "
+            "unit grid; check its coordinates and coordinate system."
+        )
     return Grid.objects.get(pk=grid_id)
 
 
@@ -194,49 +204,80 @@ def create_component(
         )
     shape = check_component_geometry(geom, component_class)
     grid = _grid_of(shape)
-    competent = (_department(competent_department, "competent department")
-                 or component_class.default_department)
+    competent = (
+        _department(competent_department, "competent department")
+        or component_class.default_department
+    )
     if competent is None:
-        raise ComponentError(f"Class {component_class.code} has no default department; name the "
-                             "competent department (主管部门).")
+        raise ComponentError(
+            f"Class {component_class.code} has no default department; name the "
+            "competent department (主管部门)."
+        )
     if status not in ComponentStatus.values:
-        raise ComponentError(f"Unknown status {status!r}; use one of: "
-                             f"{', '.join(ComponentStatus.values)}.")
+        raise ComponentError(
+            f"Unknown status {status!r}; use one of: {', '.join(ComponentStatus.values)}."
+        )
     district = grid.district_code
     if code:
         check_code_for(code, component_class, district)
-        reserve_existing_serials(district_code=district, scheme=component_class.scheme,
-                                 class_code=component_class.code,
-                                 highest=parse_component_code(code).serial)
+        reserve_existing_serials(
+            district_code=district,
+            scheme=component_class.scheme,
+            class_code=component_class.code,
+            highest=parse_component_code(code).serial,
+        )
     else:
-        serial = allocate_serials(district_code=district, scheme=component_class.scheme,
-                                  class_code=component_class.code)
+        serial = allocate_serials(
+            district_code=district, scheme=component_class.scheme, class_code=component_class.code
+        )
         code = component_code(district, component_class.code, serial, component_class.scheme)
     component = Component.objects.create(
-        code=code, district_code=district, component_class=component_class,
-        name=name or component_class.name, competent_department=competent,
+        code=code,
+        district_code=district,
+        component_class=component_class,
+        name=name or component_class.name,
+        competent_department=competent,
         owner_department=_department(owner_department, "owner"),
         maintainer_department=_department(maintainer_department, "maintainer"),
-        status=status, geom=_to_geos(shape), grid=grid,
-        initial_date=initial_date or timezone.localdate(), **attrs,
+        status=status,
+        geom=_to_geos(shape),
+        grid=grid,
+        initial_date=initial_date or timezone.localdate(),
+        **attrs,
     )
-    ComponentEvent.objects.create(component=component, action="created", actor=actor,
-                                  details={"code": code, "grid": grid.code})
+    ComponentEvent.objects.create(
+        component=component,
+        action="created",
+        actor=actor,
+        details={"code": code, "grid": grid.code},
+    )
     return component
 
 
-EDITABLE = ("name", "owner_department", "maintainer_department", "competent_department",
-            "location_description", "data_source", "material", "notes")
+EDITABLE = (
+    "name",
+    "owner_department",
+    "maintainer_department",
+    "competent_department",
+    "location_description",
+    "data_source",
+    "material",
+    "notes",
+)
 
 
 def _lock(component: Component) -> Component:
-    return (Component.objects.select_for_update(of=("self",))
-            .select_related("component_class", "grid").get(pk=component.pk))
+    return (
+        Component.objects.select_for_update(of=("self",))
+        .select_related("component_class", "grid")
+        .get(pk=component.pk)
+    )
 
 
 @transaction.atomic
-def update_component(*, component: Component, actor: Any, expected_version: int,
-                     geom: Any = None, **changes: Any) -> Component:
+def update_component(
+    *, component: Component, actor: Any, expected_version: int, geom: Any = None, **changes: Any
+) -> Component:
     """Change a component's attributes and/or geometry (re-assigning its grid). Locks the row;
     a stale version changes nothing. Writes an 'updated' event with old and new values."""
     unknown = set(changes) - set(EDITABLE)
@@ -251,15 +292,19 @@ def update_component(*, component: Component, actor: Any, expected_version: int,
             value = _department(value, field_name.replace("_", " "))
         old = getattr(component, field_name)
         if old != value:
-            diff[field_name] = [str(old) if old is not None else None,
-                                str(value) if value is not None else None]
+            diff[field_name] = [
+                str(old) if old is not None else None,
+                str(value) if value is not None else None,
+            ]
             setattr(component, field_name, value)
     if geom is not None:
         shape = check_component_geometry(geom, component.component_class)
         grid = _grid_of(shape)
         if grid.district_code != component.district_code:
-            raise ComponentError(f"The new position lies in district {grid.district_code}; a "
-                                 f"component keeps its district ({component.district_code}).")
+            raise ComponentError(
+                f"The new position lies in district {grid.district_code}; a "
+                f"component keeps its district ({component.district_code})."
+            )
         component.geom = _to_geos(shape)
         diff["geom"] = ["moved", shapely.to_wkt(shape, rounding_precision=7)]
         if grid.pk != component.grid_id:
@@ -270,19 +315,22 @@ def update_component(*, component: Component, actor: Any, expected_version: int,
     component.version += 1
     component.change_date = timezone.localdate()
     component.save()
-    ComponentEvent.objects.create(component=component, action="updated", actor=actor,
-                                  details={"changes": diff})
+    ComponentEvent.objects.create(
+        component=component, action="updated", actor=actor, details={"changes": diff}
+    )
     return component
 
 
 @transaction.atomic
-def change_component_status(*, component: Component, actor: Any, status: str, note: str = ""
-                            ) -> Component:
+def change_component_status(
+    *, component: Component, actor: Any, status: str, note: str = ""
+) -> Component:
     """Mark a component damaged, lost, occupied, abandoned or intact again; an event records
     who, when and why. Abandoned components stay in the inventory (currency 在用 until voided)."""
     if status not in ComponentStatus.values:
-        raise ComponentError(f"Unknown status {status!r}; use one of: "
-                             f"{', '.join(ComponentStatus.values)}.")
+        raise ComponentError(
+            f"Unknown status {status!r}; use one of: {', '.join(ComponentStatus.values)}."
+        )
     component = _lock(component)
     if component.status == status:
         return component
@@ -291,21 +339,31 @@ def change_component_status(*, component: Component, actor: Any, status: str, no
     component.change_date = timezone.localdate()
     component.version += 1
     component.save(update_fields=["status", "change_date", "version", "updated_at"])
-    ComponentEvent.objects.create(component=component, action="status", actor=actor,
-                                  details={"from": old, "to": status, "note": note})
+    ComponentEvent.objects.create(
+        component=component,
+        action="status",
+        actor=actor,
+        details={"from": old, "to": status, "note": note},
+    )
     return component
 
 
-def add_component_photo(*, component: Component, actor: Any, photo: CheckedPhoto,
-                        caption: str = "") -> ComponentPhoto:
+def add_component_photo(
+    *, component: Component, actor: Any, photo: CheckedPhoto, caption: str = ""
+) -> ComponentPhoto:
     """Attach a checked photo (core.photos.check_photo) to a component, with an event. The
     files are written first; if the database write fails they are deleted again, so neither a
     row without files nor files without a row remain."""
     caption = caption.strip()
     if len(caption) > 200:
         raise ComponentError("A photo caption has at most 200 characters.")
-    record = ComponentPhoto(component=component, uploaded_by=actor, caption=caption,
-                            width=photo.width, height=photo.height)
+    record = ComponentPhoto(
+        component=component,
+        uploaded_by=actor,
+        caption=caption,
+        width=photo.width,
+        height=photo.height,
+    )
     record.image.save(photo.original.name, photo.original, save=False)
     record.preview.save(photo.preview.name, photo.preview, save=False)
     try:
@@ -313,9 +371,16 @@ def add_component_photo(*, component: Component, actor: Any, photo: CheckedPhoto
             _lock(component)  # serialises with edits; the component must still exist
             record.save()
             ComponentEvent.objects.create(
-                component=component, action="photo_added", actor=actor,
-                details={"photo": record.pk, "caption": caption,
-                         "size": [photo.width, photo.height], "format": photo.format})
+                component=component,
+                action="photo_added",
+                actor=actor,
+                details={
+                    "photo": record.pk,
+                    "caption": caption,
+                    "size": [photo.width, photo.height],
+                    "format": photo.format,
+                },
+            )
     except BaseException:
         record.image.delete(save=False)
         record.preview.delete(save=False)
@@ -333,17 +398,20 @@ def void_component(*, component: Component, actor: Any, reason: str = "") -> Com
     component.change_date = timezone.localdate()
     component.version += 1
     component.save(update_fields=["currency", "change_date", "version", "updated_at"])
-    ComponentEvent.objects.create(component=component, action="voided", actor=actor,
-                                  details={"reason": reason})
+    ComponentEvent.objects.create(
+        component=component, action="voided", actor=actor, details={"reason": reason}
+    )
     return component
 
 
-def record_regridding(*, component_ids: Sequence[int], old: Sequence[int], new: Sequence[int],
-                      actor: Any) -> None:
+def record_regridding(
+    *, component_ids: Sequence[int], old: Sequence[int], new: Sequence[int], actor: Any
+) -> None:
     """Write re-assigned grids (-1: no grid) in one statement and one event per component.
     Called by the grid-edit impact hook, inside the grid edit's transaction."""
-    rows = [(int(c), None if int(n) < 0 else int(n)) for c, n in zip(component_ids, new,
-                                                                      strict=True)]
+    rows = [
+        (int(c), None if int(n) < 0 else int(n)) for c, n in zip(component_ids, new, strict=True)
+    ]
     with connection.cursor() as cursor:
         cursor.execute(
             """
@@ -353,10 +421,17 @@ def record_regridding(*, component_ids: Sequence[int], old: Sequence[int], new: 
             """,
             [[r[0] for r in rows], [r[1] for r in rows]],
         )
-    codes = dict(Grid.objects.filter(pk__in={int(g) for g in (*old, *new) if int(g) >= 0})
-                 .values_list("pk", "code"))
+    codes = dict(
+        Grid.objects.filter(pk__in={int(g) for g in (*old, *new) if int(g) >= 0}).values_list(
+            "pk", "code"
+        )
+    )
     ComponentEvent.objects.bulk_create(
-        ComponentEvent(component_id=int(c), action="regridded", actor=actor,
-                       details={"from": codes.get(int(o)), "to": codes.get(int(n))})
+        ComponentEvent(
+            component_id=int(c),
+            action="regridded",
+            actor=actor,
+            details={"from": codes.get(int(o)), "to": codes.get(int(n))},
+        )
         for c, o, n in zip(component_ids, old, new, strict=True)
     )

@@ -35,8 +35,10 @@ def class_rows(scheme: str) -> list[dict[str, str]]:
     """The rows of one scheme's table, with English gloss, geometry and department key."""
     if scheme == CodeScheme.CJT214:
         rows = _rows(TAXONOMY / "components-cjt214-legacy.csv")
-        keys = {r["code"]: r["department"]
-                for r in _rows(TAXONOMY / "components-cjt214-legacy-departments.csv")}
+        keys = {
+            r["code"]: r["department"]
+            for r in _rows(TAXONOMY / "components-cjt214-legacy-departments.csv")
+        }
         for row in rows:
             row["department_key"] = keys.get(row["code"], "")
         return rows
@@ -54,8 +56,12 @@ def class_rows(scheme: str) -> list[dict[str, str]]:
 def load_departments(path: Path = DEMO_DEPARTMENTS, *, update: bool = False) -> LoadResult:
     result = LoadResult()
     for row in _rows(path):
-        values = {"name": row["name"], "name_en": row.get("name_en", ""),
-                  "key": row.get("key", ""), "contact": row.get("contact", "")}
+        values = {
+            "name": row["name"],
+            "name_en": row.get("name_en", ""),
+            "key": row.get("key", ""),
+            "contact": row.get("contact", ""),
+        }
         department, created = Department.objects.get_or_create(code=row["code"], defaults=values)
         if created:
             result.created += 1
@@ -77,9 +83,12 @@ def load_component_classes(scheme: str, *, update: bool = False) -> LoadResult:
     for row in class_rows(scheme):
         # The legacy table writes combined geometries as "point/line": keep that form.
         values = {
-            "major_code": row["major_code"], "major_name": row["major_name"],
-            "major_name_en": row.get("major_name_en", ""), "minor_code": row["minor_code"],
-            "name": row["name"], "name_en": row.get("name_en", ""),
+            "major_code": row["major_code"],
+            "major_name": row["major_name"],
+            "major_name_en": row.get("major_name_en", ""),
+            "minor_code": row["minor_code"],
+            "name": row["name"],
+            "name_en": row.get("name_en", ""),
             "geometry": row.get("geometry") or "point",
             "default_department": departments.get(row.get("department_key", "")),
         }

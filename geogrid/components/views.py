@@ -22,8 +22,12 @@ def inspector_page(request: HttpRequest) -> HttpResponse:
     one to read its decoded code and departments, and (for roles that may) change its status.
     Everything else comes from the components API; the page only gets its configuration."""
     user = request.user
-    grids = [{"code": code, "name": name} for code, name in
-             user.grid_scopes.order_by("grid__code").values_list("grid__code", "grid__name")]
+    grids = [
+        {"code": code, "name": name}
+        for code, name in user.grid_scopes.order_by("grid__code").values_list(
+            "grid__code", "grid__name"
+        )
+    ]
     can_change_status = has_role(user, *STATUS_ROLES)
     config = {
         # URLs with a placeholder code: the script substitutes the real one.
@@ -43,7 +47,13 @@ def inspector_page(request: HttpRequest) -> HttpResponse:
         "browseMinZoom": BROWSE_MIN_ZOOM,
         "maxPhotoMB": settings.GEOGRID_MAX_PHOTO_MB,
     }
-    return render(request, "components/inspector.html", {
-        "config": config, "my_grids": grids, "can_change_status": can_change_status,
-        "max_photo_mb": settings.GEOGRID_MAX_PHOTO_MB,
-    })
+    return render(
+        request,
+        "components/inspector.html",
+        {
+            "config": config,
+            "my_grids": grids,
+            "can_change_status": can_change_status,
+            "max_photo_mb": settings.GEOGRID_MAX_PHOTO_MB,
+        },
+    )

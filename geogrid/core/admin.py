@@ -35,8 +35,10 @@ class OpenedVersionForm(forms.ModelForm):
             raise ValidationError(_("这个页面缺少打开时的版本号，请重新打开后再保存。"))
         if opened != self.instance.version:
             raise ValidationError(
-                _("在您打开此页面后，其他人已保存了修改（当前版本 %(current)s，您打开的是版本 "
-                  "%(opened)s）。请重新打开页面查看最新内容，再重新做您的修改。"),
+                _(
+                    "在您打开此页面后，其他人已保存了修改（当前版本 %(current)s，您打开的是版本 "
+                    "%(opened)s）。请重新打开页面查看最新内容，再重新做您的修改。"
+                ),
                 params={"current": self.instance.version, "opened": opened},
                 code="stale_version",
             )

@@ -45,8 +45,10 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         request = context.get("request")
         if request is not None:
             log_failure(request, failure, exc)
-        response = Response({"error": failure, "detail": failure_message(failure)},
-                            status=status.HTTP_503_SERVICE_UNAVAILABLE)
+        response = Response(
+            {"error": failure, "detail": failure_message(failure)},
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
         return mark_unavailable(response)
     if isinstance(exc, ParamError):
         exc = BadRequest(str(exc), field=exc.field)
@@ -80,12 +82,12 @@ class ObjectJSONParser(JSONParser):
     """JSON bodies of every write endpoint are objects: an array, a string or a number is a 400
     here, not an AttributeError (`.get` on a list) in the view."""
 
-    def parse(self, stream: Any, media_type: str | None = None,
-              parser_context: dict | None = None) -> Any:
+    def parse(
+        self, stream: Any, media_type: str | None = None, parser_context: dict | None = None
+    ) -> Any:
         data = super().parse(stream, media_type, parser_context)
         if not isinstance(data, dict):
-            raise exceptions.ParseError(_("The body must be a JSON object, e.g. "
-                                          "{\"name\": \"…\"}."))
+            raise exceptions.ParseError(_('The body must be a JSON object, e.g. {"name": "…"}.'))
         return data
 
 
@@ -93,24 +95,27 @@ class ObjectJSONParser(JSONParser):
 MAX_TEXT_LENGTH = 4000
 
 
-def body_string(data: Mapping[str, Any], name: str, *,
-                max_length: int = MAX_TEXT_LENGTH) -> str:
+def body_string(data: Mapping[str, Any], name: str, *, max_length: int = MAX_TEXT_LENGTH) -> str:
     """One body field as text ("" when absent or null): a list, an object, a NUL byte or more
     than max_length characters is a 400 naming the field."""
     value = data.get(name, "")
     if value is None:
         return ""
     if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise BadRequest(_("'%(name)s' must be text, not %(type)s.")
-                         % {"name": name, "type": type(value).__name__}, field=name)
+        raise BadRequest(
+            _("'%(name)s' must be text, not %(type)s.")
+            % {"name": name, "type": type(value).__name__},
+            field=name,
+        )
     try:
         return check_text(str(value), name, max_length=max_length)
     except ParamError as exc:
         raise BadRequest(str(exc), field=name) from exc
 
 
-def body_text(data: Mapping[str, Any], model: type[models.Model], names: Iterable[str]
-              ) -> dict[str, str]:
+def body_text(
+    data: Mapping[str, Any], model: type[models.Model], names: Iterable[str]
+) -> dict[str, str]:
     """The text fields of a request body that are present, checked against the model's own
     fields: text (not a list, object or number), no NUL byte (PostgreSQL cannot store one), at
     most the column's max_length, one of its choices, a valid e-mail for an EmailField. A
@@ -123,18 +128,27 @@ def body_text(data: Mapping[str, Any], model: type[models.Model], names: Iterabl
         if isinstance(field, models.ForeignKey):  # sent as the related row's code
             field = field.related_model._meta.get_field("code")
         # Type, control characters and the column's length, as for any other body field.
-        value = body_string(data, name, max_length=getattr(field, "max_length", None)
-                            or MAX_TEXT_LENGTH)
+        value = body_string(
+            data, name, max_length=getattr(field, "max_length", None) or MAX_TEXT_LENGTH
+        )
         if field.choices and value and value not in [str(c[0]) for c in field.choices]:
-            raise BadRequest(_("Unknown %(name)s %(value)r; use one of: %(choices)s.")
-                             % {"name": name, "value": value,
-                                "choices": ", ".join(str(c[0]) for c in field.choices)},
-                             field=name)
+            raise BadRequest(
+                _("Unknown %(name)s %(value)r; use one of: %(choices)s.")
+                % {
+                    "name": name,
+                    "value": value,
+                    "choices": ", ".join(str(c[0]) for c in field.choices),
+                },
+                field=name,
+            )
         if isinstance(field, models.EmailField) and value:
             try:
                 validate_email(value)
             except DjangoValidationError:
-                raise BadRequest(_("'%(name)s' is not an e-mail address: %(value)r.")
-                                 % {"name": name, "value": value}, field=name) from None
+                raise BadRequest(
+                    _("'%(name)s' is not an e-mail address: %(value)r.")
+                    % {"name": name, "value": value},
+                    field=name,
+                ) from None
         checked[name] = value
     return checked

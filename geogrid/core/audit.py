@@ -28,7 +28,8 @@ def append_only(table: str) -> migrations.RunSQL:
     """The migration operation that makes `table` append-only (reversible)."""
     trigger = f"{table}_append_only"
     return migrations.RunSQL(
-        CREATE_FUNCTION + f"""
+        CREATE_FUNCTION
+        + f"""
         CREATE TRIGGER {trigger} BEFORE UPDATE OR DELETE ON {table}
             FOR EACH ROW EXECUTE FUNCTION {FUNCTION}();
         """,

@@ -79,14 +79,24 @@ class Database:
     def from_settings(cls, alias: str = "default", name: str | None = None) -> Database:
         db = connections[alias].settings_dict
         options = db.get("OPTIONS") or {}
-        return cls(name=name or str(db["NAME"]), host=str(db.get("HOST") or ""),
-                   port=str(db.get("PORT") or ""), user=str(db.get("USER") or ""),
-                   password=str(db.get("PASSWORD") or ""),
-                   sslmode=str(options.get("sslmode") or ""))
+        return cls(
+            name=name or str(db["NAME"]),
+            host=str(db.get("HOST") or ""),
+            port=str(db.get("PORT") or ""),
+            user=str(db.get("USER") or ""),
+            password=str(db.get("PASSWORD") or ""),
+            sslmode=str(options.get("sslmode") or ""),
+        )
 
     def other(self, name: str) -> Database:
-        return Database(name=name, host=self.host, port=self.port, user=self.user,
-                        password=self.password, sslmode=self.sslmode)
+        return Database(
+            name=name,
+            host=self.host,
+            port=self.port,
+            user=self.user,
+            password=self.password,
+            sslmode=self.sslmode,
+        )
 
     def describe(self) -> str:
         """For messages: name and address, never the password."""
@@ -96,25 +106,39 @@ class Database:
         """The environment of pg_dump / pg_restore: libpq reads the password from it."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
         env.update(PGDATABASE=self.name, PGCONNECT_TIMEOUT="10", PGAPPNAME="geogrid-backup")
-        for key, value in (("PGHOST", self.host), ("PGPORT", self.port), ("PGUSER", self.user),
-                           ("PGPASSWORD", self.password), ("PGSSLMODE", self.sslmode)):
+        for key, value in (
+            ("PGHOST", self.host),
+            ("PGPORT", self.port),
+            ("PGUSER", self.user),
+            ("PGPASSWORD", self.password),
+            ("PGSSLMODE", self.sslmode),
+        ):
             if value:
                 env[key] = value
         return env
 
-    def connect(self, *, dbname: str | None = None, autocommit: bool = True
-                ) -> psycopg.Connection:
-        params: dict[str, Any] = {"dbname": dbname or self.name, "autocommit": autocommit,
-                                  "connect_timeout": 10, "application_name": "geogrid-backup"}
-        for key, value in (("host", self.host), ("port", self.port), ("user", self.user),
-                           ("password", self.password), ("sslmode", self.sslmode)):
+    def connect(self, *, dbname: str | None = None, autocommit: bool = True) -> psycopg.Connection:
+        params: dict[str, Any] = {
+            "dbname": dbname or self.name,
+            "autocommit": autocommit,
+            "connect_timeout": 10,
+            "application_name": "geogrid-backup",
+        }
+        for key, value in (
+            ("host", self.host),
+            ("port", self.port),
+            ("user", self.user),
+            ("password", self.password),
+            ("sslmode", self.sslmode),
+        ):
             if value:
                 params[key] = value
         try:
             return psycopg.connect(**params)
         except psycopg.OperationalError as exc:
-            raise BackupError(f"Cannot connect to {self.describe()}: "
-                              f"{self.redact(str(exc)).strip()}") from exc
+            raise BackupError(
+                f"Cannot connect to {self.describe()}: {self.redact(str(exc)).strip()}"
+            ) from exc
 
     def redact(self, text: str) -> str:
         return text.replace(self.password, "***") if self.password else text
@@ -153,13 +177,14 @@ def pg_tool(name: str, server_version_num: int) -> str:
     found = shutil.which(name)
     if found:
         return found
-    raise BackupError(f"{name} for PostgreSQL {major} is not installed: install the Debian "
-                      f"package postgresql-client-{major}.")
+    raise BackupError(
+        f"{name} for PostgreSQL {major} is not installed: install the Debian "
+        f"package postgresql-client-{major}."
+    )
 
 
 def _run(command: list[str], database: Database, what: str) -> str:
-    done = subprocess.run(command, env=database.env(), capture_output=True, text=True,
-                          check=False)
+    done = subprocess.run(command, env=database.env(), capture_output=True, text=True, check=False)
     if done.returncode != 0:
         detail = database.redact(done.stderr.strip())[-2000:]
         raise BackupError(f"{what} failed (exit {done.returncode}): {detail}")
@@ -168,8 +193,14 @@ def _run(command: list[str], database: Database, what: str) -> str:
 
 def git_commit() -> str | None:
     try:
-        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=settings.BASE_DIR,
-                              capture_output=True, text=True, check=False, timeout=10)
+        done = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=settings.BASE_DIR,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=10,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     commit = done.stdout.strip()
@@ -180,8 +211,11 @@ def _versions(conn: psycopg.Connection) -> dict[str, Any]:
     version_num = int(conn.execute("SHOW server_version_num").fetchone()[0])
     version = conn.execute("SHOW server_version").fetchone()[0]
     row = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'postgis'").fetchone()
-    return {"postgresql": version, "postgresql_num": version_num,
-            "postgis": row[0] if row else None}
+    return {
+        "postgresql": version,
+        "postgresql_num": version_num,
+        "postgis": row[0] if row else None,
+    }
 
 
 def user_relations(conn: psycopg.Connection) -> list[tuple[str, str, str]]:
@@ -198,13 +232,16 @@ def user_relations(conn: psycopg.Connection) -> list[tuple[str, str, str]]:
 
 
 def _user_functions(conn: psycopg.Connection) -> list[str]:
-    return [row[0] for row in conn.execute("""
+    return [
+        row[0]
+        for row in conn.execute("""
         SELECT p.oid::regprocedure::text FROM pg_proc p
         JOIN pg_namespace n ON n.oid = p.pronamespace
         WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
           AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass
                           AND d.objid = p.oid AND d.deptype = 'e')
-        ORDER BY 1""").fetchall()]
+        ORDER BY 1""").fetchall()
+    ]
 
 
 def table_counts(conn: psycopg.Connection) -> dict[str, int]:
@@ -212,8 +249,9 @@ def table_counts(conn: psycopg.Connection) -> dict[str, int]:
     counts = {}
     for schema, name, kind in user_relations(conn):
         if kind in ("r", "p"):
-            query = sql.SQL("SELECT count(*) FROM {}.{}").format(sql.Identifier(schema),
-                                                                 sql.Identifier(name))
+            query = sql.SQL("SELECT count(*) FROM {}.{}").format(
+                sql.Identifier(schema), sql.Identifier(name)
+            )
             counts[f"{schema}.{name}"] = int(conn.execute(query).fetchone()[0])
     return counts
 
@@ -221,8 +259,12 @@ def table_counts(conn: psycopg.Connection) -> dict[str, int]:
 def _migrations(conn: psycopg.Connection) -> list[str]:
     if not conn.execute("SELECT to_regclass('django_migrations')").fetchone()[0]:
         return []
-    return [f"{app}.{name}" for app, name in conn.execute(
-        "SELECT app, name FROM django_migrations ORDER BY app, name").fetchall()]
+    return [
+        f"{app}.{name}"
+        for app, name in conn.execute(
+            "SELECT app, name FROM django_migrations ORDER BY app, name"
+        ).fetchall()
+    ]
 
 
 def _media_files(root: Path) -> Iterator[Path]:
@@ -251,8 +293,13 @@ def _copy_with_sha256(source: Path, target: Path) -> tuple[str, int]:
 # --- Backup -------------------------------------------------------------------------------------
 
 
-def create_backup(*, database: Database, media_root: Path, output_dir: Path,
-                  progress: Progress = lambda line: None) -> Path:
+def create_backup(
+    *,
+    database: Database,
+    media_root: Path,
+    output_dir: Path,
+    progress: Progress = lambda line: None,
+) -> Path:
     """Write a backup folder under output_dir and return it (see the module docstring)."""
     stamp = datetime.now(UTC)
     final = output_dir / stamp.strftime(TIMESTAMP)
@@ -265,10 +312,13 @@ def create_backup(*, database: Database, media_root: Path, output_dir: Path,
     try:
         manifest = _write_backup(database, media_root, folder, progress)
         manifest["created_at"] = stamp.isoformat(timespec="seconds")
-        (folder / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
-                                       encoding="utf-8")
-        (folder / SUMS).write_text("".join(f"{entry['sha256']}  {name}\n" for name, entry
-                                           in manifest["files"].items()), encoding="utf-8")
+        (folder / MANIFEST).write_text(
+            json.dumps(manifest, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        )
+        (folder / SUMS).write_text(
+            "".join(f"{entry['sha256']}  {name}\n" for name, entry in manifest["files"].items()),
+            encoding="utf-8",
+        )
         folder.rename(final)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
@@ -276,17 +326,21 @@ def create_backup(*, database: Database, media_root: Path, output_dir: Path,
     return final
 
 
-def _write_backup(database: Database, media_root: Path, folder: Path,
-                  progress: Progress) -> dict[str, Any]:
+def _write_backup(
+    database: Database, media_root: Path, folder: Path, progress: Progress
+) -> dict[str, Any]:
     files: dict[str, dict[str, Any]] = {}
     with database.connect() as conn:
         versions = _versions(conn)
         if versions["postgis"] is None:
-            raise BackupError(f"{database.describe()} has no PostGIS extension: is it the "
-                              "GeoGrid database?")
+            raise BackupError(
+                f"{database.describe()} has no PostGIS extension: is it the GeoGrid database?"
+            )
         pg_dump = pg_tool("pg_dump", versions["postgresql_num"])
-        progress(f"Database {database.describe()}: PostgreSQL {versions['postgresql']}, "
-                 f"PostGIS {versions['postgis']}.")
+        progress(
+            f"Database {database.describe()}: PostgreSQL {versions['postgresql']}, "
+            f"PostGIS {versions['postgis']}."
+        )
         # This session sits idle in its transaction while pg_dump runs, and counts big tables:
         # server-wide limits meant for the application must not end it.
         conn.execute("SET idle_in_transaction_session_timeout = 0")
@@ -298,8 +352,17 @@ def _write_backup(database: Database, media_root: Path, folder: Path,
         counts = table_counts(conn)
         progress(f"Dumping {len(counts)} tables ({sum(counts.values()):,} rows) with pg_dump -Fc…")
         started = time.monotonic()
-        _run([pg_dump, "--format=custom", f"--snapshot={snapshot}", f"--file={folder / DUMP}",
-              "--no-password"], database, "pg_dump")
+        _run(
+            [
+                pg_dump,
+                "--format=custom",
+                f"--snapshot={snapshot}",
+                f"--file={folder / DUMP}",
+                "--no-password",
+            ],
+            database,
+            "pg_dump",
+        )
         conn.execute("COMMIT")
     dump_version = _run([pg_dump, "--version"], database, "pg_dump --version").strip()
     size = (folder / DUMP).stat().st_size
@@ -317,9 +380,13 @@ def _write_backup(database: Database, media_root: Path, folder: Path,
     return {
         "format": FORMAT,
         "geogrid_commit": git_commit(),
-        "database": {"name": database.name, "host": database.host or None,
-                     "port": database.port or None},
-        "postgresql": versions["postgresql"], "postgresql_num": versions["postgresql_num"],
+        "database": {
+            "name": database.name,
+            "host": database.host or None,
+            "port": database.port or None,
+        },
+        "postgresql": versions["postgresql"],
+        "postgresql_num": versions["postgresql_num"],
         "postgis": versions["postgis"],
         "pg_dump": dump_version,
         "migrations": migrations,
@@ -332,9 +399,11 @@ def _write_backup(database: Database, media_root: Path, folder: Path,
 def prune_backups(output_dir: Path, keep: int) -> list[Path]:
     """Delete all but the newest `keep` complete backups in output_dir (folders named by a
     timestamp and holding a manifest; anything else is left alone). Returns what it deleted."""
-    complete = sorted(path for path in output_dir.iterdir()
-                      if path.is_dir() and _TIMESTAMP_RE.match(path.name)
-                      and (path / MANIFEST).is_file())
+    complete = sorted(
+        path
+        for path in output_dir.iterdir()
+        if path.is_dir() and _TIMESTAMP_RE.match(path.name) and (path / MANIFEST).is_file()
+    )
     doomed = complete[:-keep] if keep > 0 else []
     for path in doomed:
         shutil.rmtree(path)
@@ -349,15 +418,16 @@ def read_manifest(given: Path) -> tuple[Path, dict[str, Any]]:
     folder = given.parent if given.name == MANIFEST else given
     path = folder / MANIFEST
     if not path.is_file():
-        raise BackupError(f"{path} does not exist: give a backup folder (var/backups/<time>) "
-                          "or its manifest.json.")
+        raise BackupError(
+            f"{path} does not exist: give a backup folder (var/backups/<time>) "
+            "or its manifest.json."
+        )
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise BackupError(f"{path} is not a readable manifest: {exc}") from exc
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise BackupError(f"{path}: unknown manifest format (this GeoGrid reads format "
-                          f"{FORMAT}).")
+        raise BackupError(f"{path}: unknown manifest format (this GeoGrid reads format {FORMAT}).")
     if not isinstance(manifest.get("files"), dict) or DUMP not in manifest["files"]:
         raise BackupError(f"{path} lists no {DUMP}.")
     return folder, manifest
@@ -366,14 +436,19 @@ def read_manifest(given: Path) -> tuple[Path, dict[str, Any]]:
 def _safe_member(folder: Path, name: str) -> Path:
     # A manifest comes from disk: a name must stay inside the backup folder.
     parts = Path(name).parts
-    if (not name or Path(name).is_absolute() or ".." in parts
-            or not (name == DUMP or (parts[0] == MEDIA and len(parts) > 1))):
+    if (
+        not name
+        or Path(name).is_absolute()
+        or ".." in parts
+        or not (name == DUMP or (parts[0] == MEDIA and len(parts) > 1))
+    ):
         raise BackupError(f"The manifest names a file outside the backup: {name!r}.")
     return folder / name
 
 
-def verify_backup(folder: Path, manifest: dict[str, Any],
-                  progress: Progress = lambda line: None) -> None:
+def verify_backup(
+    folder: Path, manifest: dict[str, Any], progress: Progress = lambda line: None
+) -> None:
     """Every listed file is there with its size and SHA-256, and no unlisted file is."""
     listed = set()
     for name, entry in manifest["files"].items():
@@ -382,14 +457,21 @@ def verify_backup(folder: Path, manifest: dict[str, Any],
         if not path.is_file():
             raise BackupError(f"The backup is incomplete: {name} is missing.")
         if path.stat().st_size != entry.get("size") or sha256_file(path) != entry.get("sha256"):
-            raise BackupError(f"The backup is damaged or was changed: {name} does not match "
-                              "its checksum in the manifest. Use another backup.")
-    extra = [p for p in (folder / MEDIA).rglob("*") if p.is_file() and p not in listed] \
-        if (folder / MEDIA).is_dir() else []
+            raise BackupError(
+                f"The backup is damaged or was changed: {name} does not match "
+                "its checksum in the manifest. Use another backup."
+            )
+    extra = (
+        [p for p in (folder / MEDIA).rglob("*") if p.is_file() and p not in listed]
+        if (folder / MEDIA).is_dir()
+        else []
+    )
     if extra:
-        raise BackupError(f"The backup holds files its manifest does not list "
-                          f"({extra[0].relative_to(folder)}, ...): it was changed. "
-                          "Use another backup.")
+        raise BackupError(
+            f"The backup holds files its manifest does not list "
+            f"({extra[0].relative_to(folder)}, ...): it was changed. "
+            "Use another backup."
+        )
     progress(f"Manifest verified: {_files(len(listed))}, checksums match.")
 
 
@@ -398,8 +480,7 @@ def verify_backup(folder: Path, manifest: dict[str, Any],
 
 def database_contents(conn: psycopg.Connection) -> list[str]:
     """What makes a database non-empty: its relations and functions other than extensions'."""
-    return [f"{schema}.{name}" for schema, name, _ in user_relations(conn)] \
-        + _user_functions(conn)
+    return [f"{schema}.{name}" for schema, name, _ in user_relations(conn)] + _user_functions(conn)
 
 
 @contextmanager
@@ -413,17 +494,19 @@ def _target_connection(database: Database, progress: Progress) -> Iterator[psyco
         except BackupError:
             raise first from None  # the server itself is unreachable: say so for the target
         with admin:
-            exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s",
-                                   (database.name,)).fetchone()
+            exists = admin.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (database.name,)
+            ).fetchone()
             if exists:
                 raise
             try:
-                admin.execute(sql.SQL("CREATE DATABASE {}").format(
-                    sql.Identifier(database.name)))
+                admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database.name)))
             except psycopg.Error as exc:
-                raise BackupError(f"Database {database.describe()} does not exist and cannot "
-                                  f"be created: {exc}. Create it empty (createdb) and run the "
-                                  "restore again.") from exc
+                raise BackupError(
+                    f"Database {database.describe()} does not exist and cannot "
+                    f"be created: {exc}. Create it empty (createdb) and run the "
+                    "restore again."
+                ) from exc
         progress(f"Created the empty database {database.describe()}.")
         conn = database.connect()
     with conn:
@@ -448,20 +531,24 @@ def _restore_list(pg_restore: str, dump: Path, database: Database) -> tuple[str,
     return "\n".join(keep) + "\n", extensions
 
 
-def restore_backup(*, given: Path, database: Database, media_root: Path,
-                   progress: Progress = lambda line: None) -> dict[str, Any]:
+def restore_backup(
+    *, given: Path, database: Database, media_root: Path, progress: Progress = lambda line: None
+) -> dict[str, Any]:
     """Restore a backup into an EMPTY database (created if missing) and an empty MEDIA_ROOT.
     Refuses before writing anything when the manifest does not verify or a target holds
     data. Returns a summary (tables, rows, media files)."""
     folder, manifest = read_manifest(given)
     verify_backup(folder, manifest, progress)
-    media = {name[len(MEDIA) + 1:]: entry for name, entry in manifest["files"].items()
-             if name != DUMP}
+    media = {
+        name[len(MEDIA) + 1 :]: entry for name, entry in manifest["files"].items() if name != DUMP
+    }
     existing = next(_media_files(media_root), None)
     if existing is not None:
-        raise BackupError(f"MEDIA_ROOT {media_root} holds files already "
-                          f"({existing.relative_to(media_root)}, ...): restore into an empty "
-                          "media folder (move these files away first, or give --media-root).")
+        raise BackupError(
+            f"MEDIA_ROOT {media_root} holds files already "
+            f"({existing.relative_to(media_root)}, ...): restore into an empty "
+            "media folder (move these files away first, or give --media-root)."
+        )
     with _target_connection(database, progress) as conn:
         contents = database_contents(conn)
         if contents:
@@ -470,48 +557,71 @@ def restore_backup(*, given: Path, database: Database, media_root: Path,
                 f"tables, sequences or functions ({', '.join(contents[:3])}, ...). A restore "
                 "only goes into an empty database: create one (createdb NAME, then "
                 "DATABASE_URL=.../NAME or --database NAME) and run the restore again. Nothing "
-                "was changed.")
+                "was changed."
+            )
         versions = _versions(conn)
         if versions["postgresql_num"] // 10_000 < int(manifest["postgresql_num"]) // 10_000:
-            raise BackupError(f"The backup comes from PostgreSQL {manifest['postgresql']}; "
-                              f"{database.describe()} runs {versions['postgresql']}. Restore "
-                              "onto the same major version or a newer one.")
+            raise BackupError(
+                f"The backup comes from PostgreSQL {manifest['postgresql']}; "
+                f"{database.describe()} runs {versions['postgresql']}. Restore "
+                "onto the same major version or a newer one."
+            )
         pg_restore = pg_tool("pg_restore", versions["postgresql_num"])
         listing, extensions = _restore_list(pg_restore, folder / DUMP, database)
         staging = _stage_media(folder, media, media_root, progress)
         try:
             for extension in extensions:
                 try:
-                    conn.execute(sql.SQL("CREATE EXTENSION IF NOT EXISTS {}").format(
-                        sql.Identifier(extension)))
+                    conn.execute(
+                        sql.SQL("CREATE EXTENSION IF NOT EXISTS {}").format(
+                            sql.Identifier(extension)
+                        )
+                    )
                 except psycopg.Error as exc:
                     raise BackupError(
                         f"The extension {extension} is missing in {database.describe()} and "
                         f"cannot be created here ({exc.diag.message_primary}): ask the "
                         f"database administrator to run CREATE EXTENSION {extension} in it, "
-                        "then run the restore again.") from exc
+                        "then run the restore again."
+                    ) from exc
             list_file = folder.parent / f".{folder.name}.restore-list"
             list_file.write_text(listing, encoding="utf-8")
             progress(f"Restoring {DUMP} into {database.describe()} (one transaction)…")
             started = time.monotonic()
             try:
-                _run([pg_restore, "--single-transaction", "--exit-on-error", "--no-owner",
-                      "--no-acl", "--no-password", f"--use-list={list_file}",
-                      f"--dbname={database.name}", str(folder / DUMP)], database, "pg_restore")
+                _run(
+                    [
+                        pg_restore,
+                        "--single-transaction",
+                        "--exit-on-error",
+                        "--no-owner",
+                        "--no-acl",
+                        "--no-password",
+                        f"--use-list={list_file}",
+                        f"--dbname={database.name}",
+                        str(folder / DUMP),
+                    ],
+                    database,
+                    "pg_restore",
+                )
             finally:
                 list_file.unlink(missing_ok=True)
             progress(f"  restored in {time.monotonic() - started:.1f} s; analysing…")
             conn.execute("ANALYZE")
             counts = table_counts(conn)
             expected = manifest.get("tables") or {}
-            wrong = {name: (rows, counts.get(name)) for name, rows in expected.items()
-                     if counts.get(name) != rows}
+            wrong = {
+                name: (rows, counts.get(name))
+                for name, rows in expected.items()
+                if counts.get(name) != rows
+            }
             if wrong:
                 name, (want, got) = next(iter(wrong.items()))
                 raise BackupError(
                     f"The restored database differs from the backup in {len(wrong)} tables "
                     f"(e.g. {name}: {got} rows, the backup had {want}); the media were not "
-                    "restored.")
+                    "restored."
+                )
         except BaseException:
             if staging is not None:
                 shutil.rmtree(staging, ignore_errors=True)
@@ -522,12 +632,17 @@ def restore_backup(*, given: Path, database: Database, media_root: Path,
             media_root.rmdir()  # empty (checked above); replaced by the staged copy
         staging.rename(media_root)
     progress(f"Media: {_files(len(media))} into {media_root}.")
-    return {"tables": len(counts), "rows": sum(counts.values()), "media": len(media),
-            "migrations": manifest.get("migrations", [])}
+    return {
+        "tables": len(counts),
+        "rows": sum(counts.values()),
+        "media": len(media),
+        "migrations": manifest.get("migrations", []),
+    }
 
 
-def _stage_media(folder: Path, media: dict[str, dict[str, Any]], media_root: Path,
-                 progress: Progress) -> Path | None:
+def _stage_media(
+    folder: Path, media: dict[str, dict[str, Any]], media_root: Path, progress: Progress
+) -> Path | None:
     """Copy the media beside MEDIA_ROOT (same file system, so the final move is a rename),
     checking each copy's checksum again."""
     if not media:
@@ -538,8 +653,9 @@ def _stage_media(folder: Path, media: dict[str, dict[str, Any]], media_root: Pat
         for relative, entry in media.items():
             digest, _ = _copy_with_sha256(folder / MEDIA / relative, staging / relative)
             if digest != entry["sha256"]:
-                raise BackupError(f"{MEDIA}/{relative} changed while it was copied; run the "
-                                  "restore again.")
+                raise BackupError(
+                    f"{MEDIA}/{relative} changed while it was copied; run the restore again."
+                )
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

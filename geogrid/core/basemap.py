@@ -16,11 +16,16 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core import checks
 
-OSM = {"url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-       "attribution": "© OpenStreetMap contributors", "maxZoom": 19}
-TIANDITU = ("https://t{s}.tianditu.gov.cn/%(layer)s_w/wmts?SERVICE=WMTS&REQUEST=GetTile"
-            "&VERSION=1.0.0&LAYER=%(layer)s&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles"
-            "&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk=%(key)s")
+OSM = {
+    "url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+    "attribution": "© OpenStreetMap contributors",
+    "maxZoom": 19,
+}
+TIANDITU = (
+    "https://t{s}.tianditu.gov.cn/%(layer)s_w/wmts?SERVICE=WMTS&REQUEST=GetTile"
+    "&VERSION=1.0.0&LAYER=%(layer)s&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles"
+    "&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk=%(key)s"
+)
 TIANDITU_ATTRIBUTION = "© 天地图 国家地理信息公共服务平台"
 CHOICES = ("osm", "tianditu", "custom", "none")
 
@@ -33,13 +38,22 @@ def basemap_layers() -> list[dict[str, Any]]:
     if choice == "tianditu" and settings.GEOGRID_TIANDITU_KEY:
         key = settings.GEOGRID_TIANDITU_KEY
         return [
-            {"url": TIANDITU % {"layer": layer, "key": key}, "subdomains": "01234567",
-             "attribution": TIANDITU_ATTRIBUTION if layer == "vec" else "", "maxZoom": 18}
+            {
+                "url": TIANDITU % {"layer": layer, "key": key},
+                "subdomains": "01234567",
+                "attribution": TIANDITU_ATTRIBUTION if layer == "vec" else "",
+                "maxZoom": 18,
+            }
             for layer in ("vec", "cva")
         ]
     if choice == "custom" and settings.GEOGRID_BASEMAP_URL:
-        return [{"url": settings.GEOGRID_BASEMAP_URL,
-                 "attribution": settings.GEOGRID_BASEMAP_ATTRIBUTION, "maxZoom": 19}]
+        return [
+            {
+                "url": settings.GEOGRID_BASEMAP_URL,
+                "attribution": settings.GEOGRID_BASEMAP_ATTRIBUTION,
+                "maxZoom": 19,
+            }
+        ]
     return [OSM]
 
 
@@ -50,12 +64,15 @@ def tile_sources() -> list[str]:
     each `{s}` expanded over the layer's subdomains (Leaflet's default "abc" when it names none),
     so the policy lists exact hosts rather than a wildcard."""
     templates = [(layer["url"], layer.get("subdomains", "abc")) for layer in basemap_layers()]
-    templates += [(tiles[1], tiles[2].get("subdomains", "abc") if len(tiles) > 2 else "abc")
-                  for tiles in getattr(settings, "LEAFLET_CONFIG", {}).get("TILES", [])]
+    templates += [
+        (tiles[1], tiles[2].get("subdomains", "abc") if len(tiles) > 2 else "abc")
+        for tiles in getattr(settings, "LEAFLET_CONFIG", {}).get("TILES", [])
+    ]
     sources: list[str] = []
     for template, subdomains in templates:
-        hosts = ([template.replace("{s}", s) for s in subdomains] if "{s}" in template
-                 else [template])
+        hosts = (
+            [template.replace("{s}", s) for s in subdomains] if "{s}" in template else [template]
+        )
         for url in hosts:
             parts = urlsplit(url)
             if parts.scheme in ("http", "https") and parts.netloc:
@@ -74,13 +91,25 @@ def basemap_context(request: Any) -> dict[str, Any]:
 def check_basemap(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     choice = settings.GEOGRID_BASEMAP
     if choice not in CHOICES:
-        return [checks.Error(f"GEOGRID_BASEMAP={choice!r} is not one of {', '.join(CHOICES)}.",
-                             id="geogrid.E001")]
+        return [
+            checks.Error(
+                f"GEOGRID_BASEMAP={choice!r} is not one of {', '.join(CHOICES)}.", id="geogrid.E001"
+            )
+        ]
     if choice == "tianditu" and not settings.GEOGRID_TIANDITU_KEY:
-        return [checks.Warning("GEOGRID_BASEMAP=tianditu needs GEOGRID_TIANDITU_KEY (the tk of "
-                               "your 天地图 account); OpenStreetMap is used meanwhile.",
-                               id="geogrid.W001")]
+        return [
+            checks.Warning(
+                "GEOGRID_BASEMAP=tianditu needs GEOGRID_TIANDITU_KEY (the tk of "
+                "your 天地图 account); OpenStreetMap is used meanwhile.",
+                id="geogrid.W001",
+            )
+        ]
     if choice == "custom" and not settings.GEOGRID_BASEMAP_URL:
-        return [checks.Warning("GEOGRID_BASEMAP=custom needs GEOGRID_BASEMAP_URL; "
-                               "OpenStreetMap is used meanwhile.", id="geogrid.W002")]
+        return [
+            checks.Warning(
+                "GEOGRID_BASEMAP=custom needs GEOGRID_BASEMAP_URL; "
+                "OpenStreetMap is used meanwhile.",
+                id="geogrid.W002",
+            )
+        ]
     return []

@@ -38,8 +38,12 @@ class CodePart:
 
 def grid_code_lengths() -> dict[int, str]:
     """Code length → level slug, honouring the unit-grid length setting (14 or 15)."""
-    return {6: "district", 9: "street", 12: "community",
-            settings.GEOGRID_UNIT_GRID_CODE_LENGTH: "unit"}
+    return {
+        6: "district",
+        9: "street",
+        12: "community",
+        settings.GEOGRID_UNIT_GRID_CODE_LENGTH: "unit",
+    }
 
 
 LEVEL_LABELS = {
@@ -81,8 +85,10 @@ def validate_grid_code(code: str) -> str:
         )
     district = code[:6]
     if district not in district_names():
-        raise CodeError(f"Grid code {code!r} starts with {district}, which is not a GB/T 2260 "
-                        "county-level division code.")
+        raise CodeError(
+            f"Grid code {code!r} starts with {district}, which is not a GB/T 2260 "
+            "county-level division code."
+        )
     if len(code) >= 9 and code[6:9] == "000":
         raise CodeError(f"Grid code {code!r}: the street part (digits 7–9) cannot be 000.")
     if len(code) >= 12 and code[9:12] == "000":
@@ -107,14 +113,23 @@ def split_grid_code(code: str) -> list[CodePart]:
             name = district_names().get(prefix)
         elif level == "street":
             name = street_names().get(prefix)
-        parts.append(CodePart(level=level, code=prefix, segment=code[start:end],
-                              label=LEVEL_LABELS[level], name=name))
+        parts.append(
+            CodePart(
+                level=level,
+                code=prefix,
+                segment=code[start:end],
+                label=LEVEL_LABELS[level],
+                name=name,
+            )
+        )
     return parts
 
 
 def unit_code_scheme(length: int) -> str:
-    return {14: "CJ/T 213-2005 (14 digits, 2-digit sequence)",
-            15: "DB11/T 2157-2023 / GB/T 47678.3 (15 digits, 3-digit sequence)"}[length]
+    return {
+        14: "CJ/T 213-2005 (14 digits, 2-digit sequence)",
+        15: "DB11/T 2157-2023 / GB/T 47678.3 (15 digits, 3-digit sequence)",
+    }[length]
 
 
 def child_code(parent_code: str, sequence: int, child_code_length: int) -> str:
@@ -171,21 +186,33 @@ def parse_component_code(code: str, scheme: str | None = None) -> ComponentCode:
     detected = scheme_of_length(len(code))
     if scheme is not None and detected != scheme:
         spec = COMPONENT_SCHEMES[scheme]
-        raise CodeError(f"Component code {code} has {len(code)} digits; {spec['label']} codes "
-                        f"have {spec['length']}.")
+        raise CodeError(
+            f"Component code {code} has {len(code)} digits; {spec['label']} codes "
+            f"have {spec['length']}."
+        )
     if detected is None:
-        raise CodeError(f"Component code {code} has {len(code)} digits; component codes have 16 "
-                        "(CJ/T 214) or 17 (GB/T 47678.5) digits.")
+        raise CodeError(
+            f"Component code {code} has {len(code)} digits; component codes have 16 "
+            "(CJ/T 214) or 17 (GB/T 47678.5) digits."
+        )
     minor = COMPONENT_SCHEMES[detected]["minor"]
     district = code[:6]
     if district not in district_names():
-        raise CodeError(f"Component code {code} starts with {district}, which is not a GB/T 2260 "
-                        "county-level division code.")
-    serial = int(code[8 + minor:])
+        raise CodeError(
+            f"Component code {code} starts with {district}, which is not a GB/T 2260 "
+            "county-level division code."
+        )
+    serial = int(code[8 + minor :])
     if serial == 0:
         raise CodeError(f"Component code {code}: serial numbers start at 000001.")
-    return ComponentCode(code=code, scheme=detected, district_code=district,
-                         major_code=code[6:8], minor_code=code[8:8 + minor], serial=serial)
+    return ComponentCode(
+        code=code,
+        scheme=detected,
+        district_code=district,
+        major_code=code[6:8],
+        minor_code=code[8 : 8 + minor],
+        serial=serial,
+    )
 
 
 def component_code(district_code: str, class_code: str, serial: int, scheme: str) -> str:
@@ -193,8 +220,10 @@ def component_code(district_code: str, class_code: str, serial: int, scheme: str
     if len(class_code) != 2 + spec["minor"]:
         raise CodeError(f"Class code {class_code} does not belong to {spec['label']}.")
     if not 1 <= serial <= 999_999:
-        raise CodeError(f"District {district_code} has used all 999,999 serial numbers of class "
-                        f"{class_code}; serials are never reused.")
+        raise CodeError(
+            f"District {district_code} has used all 999,999 serial numbers of class "
+            f"{class_code}; serials are never reused."
+        )
     return f"{district_code}{class_code}{serial:06d}"
 
 
@@ -216,6 +245,8 @@ def explain_code(code: str) -> dict:
         if not DIGITS.match(code or "x"):
             raise CodeError(f"Code {code!r} must contain digits only.")
         known = ", ".join(str(n) for n in sorted(_explainers))
-        raise CodeError(f"No code has {len(code)} digits; known lengths: {known} (grids: 6, 9, "
-                        "12, 14/15; components: 16/17).")
+        raise CodeError(
+            f"No code has {len(code)} digits; known lengths: {known} (grids: 6, 9, "
+            "12, 14/15; components: 16/17)."
+        )
     return explainer(code)

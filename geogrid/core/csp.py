@@ -13,8 +13,9 @@ from geogrid.core.basemap import tile_sources
 
 
 class GeoGridCSPMiddleware(CSPMiddleware):
-    def get_policy_parts(self, request: HttpRequest, response: HttpResponseBase,
-                         report_only: bool = False) -> PolicyParts:
+    def get_policy_parts(
+        self, request: HttpRequest, response: HttpResponseBase, report_only: bool = False
+    ) -> PolicyParts:
         parts = super().get_policy_parts(request, response, report_only=report_only)
         if not report_only:
             update = dict(parts.update or {})

@@ -80,8 +80,9 @@ def database_failure(exc: BaseException) -> str | None:
         if isinstance(seen, psycopg.errors.QueryCanceled):
             return "statement_timeout"
         seen = seen.__cause__
-    if isinstance(exc, OperationalError | InterfaceError | psycopg.OperationalError
-                  | psycopg.InterfaceError):
+    if isinstance(
+        exc, OperationalError | InterfaceError | psycopg.OperationalError | psycopg.InterfaceError
+    ):
         return "database_unavailable"
     return None
 
@@ -98,9 +99,16 @@ def log_failure(request: HttpRequest, kind: str, exc: BaseException) -> None:
     # segment a person typed reaches the log.
     cause = exc.__cause__ or exc
     match = getattr(request, "resolver_match", None)
-    logger.warning("database failure", extra={
-        "failure": kind, "method": request.method, "route": match.route if match else None,
-        "error": type(cause).__name__, "sqlstate": getattr(cause, "sqlstate", None)})
+    logger.warning(
+        "database failure",
+        extra={
+            "failure": kind,
+            "method": request.method,
+            "route": match.route if match else None,
+            "error": type(cause).__name__,
+            "sqlstate": getattr(cause, "sqlstate", None),
+        },
+    )
 
 
 def mark_unavailable(response: HttpResponse) -> HttpResponse:
@@ -115,10 +123,12 @@ def unavailable_response(request: HttpRequest, kind: str) -> HttpResponse:
     """The 503 for a failed database: JSON under the API mounts, a plain page elsewhere (no
     base template: it would read the session and the user, from the database that failed)."""
     message = failure_message(kind)
-    if request.path.startswith(JSON_PATH_PREFIXES) or "json" in request.headers.get(
-            "Accept", ""):
-        response: HttpResponse = JsonResponse({"error": kind, "detail": message}, status=503,
-                                              json_dumps_params={"ensure_ascii": False})
+    if request.path.startswith(JSON_PATH_PREFIXES) or "json" in request.headers.get("Accept", ""):
+        response: HttpResponse = JsonResponse(
+            {"error": kind, "detail": message},
+            status=503,
+            json_dumps_params={"ensure_ascii": False},
+        )
     else:
         response = HttpResponse(render_to_string("503.html", {"message": message}), status=503)
     return mark_unavailable(response)

@@ -62,8 +62,9 @@ def pg_bin(name: str) -> str:
     found = shutil.which(name)
     if found:
         return found
-    raise DevDBError(f"{name} not found; install PostgreSQL 15 (make installs it: "
-                     "make system-deps)")
+    raise DevDBError(
+        f"{name} not found; install PostgreSQL 15 (make installs it: make system-deps)"
+    )
 
 
 def running_as_root() -> bool:
@@ -102,8 +103,9 @@ def _linked_data_dir(link: Path) -> Path:
         try:
             pwd.getpwnam("postgres")
         except KeyError:
-            raise DevDBError("the 'postgres' system user is missing; install postgresql "
-                             "first") from None
+            raise DevDBError(
+                "the 'postgres' system user is missing; install postgresql first"
+            ) from None
         if postgres_can_reach(VAR):
             target = link
         else:
@@ -156,8 +158,9 @@ class Cluster:
     def is_running(self) -> bool:
         if not self.is_initialised():
             return False
-        result = run_as_server_user([pg_bin("pg_ctl"), "status", "-D", str(self.pgdata)],
-                                    capture_output=True)
+        result = run_as_server_user(
+            [pg_bin("pg_ctl"), "status", "-D", str(self.pgdata)], capture_output=True
+        )
         return result.returncode == 0
 
     def _configure(self, settings: list[str]) -> None:
@@ -171,8 +174,10 @@ class Cluster:
         result = run_as_server_user(
             [
                 pg_bin("initdb"),
-                "-D", str(self.pgdata),
-                "-U", DB_USER,
+                "-D",
+                str(self.pgdata),
+                "-U",
+                DB_USER,
                 "--auth=trust",
                 "--encoding=UTF8",
                 "--locale=C.UTF-8",
@@ -184,47 +189,77 @@ class Cluster:
         # Tuned for a 2-core development machine: enough memory for spatial joins of a whole
         # city, no fsync cost on throwaway test databases (GEOGRID_DB_DURABLE=1 keeps fsync on).
         durable = os.environ.get("GEOGRID_DB_DURABLE") == "1"
-        self._configure([
-            "listen_addresses = '127.0.0.1'",
-            f"port = {self.port}",
-            f"unix_socket_directories = '{self.pgdata}'",
-            "shared_buffers = 512MB",
-            "work_mem = 64MB",
-            "maintenance_work_mem = 512MB",
-            "max_connections = 100",
-            "jit = off",
-            "random_page_cost = 1.1",
-            # A million-component import writes well over 1 GB of WAL; at the default limit the
-            # server checkpoints twice in the middle of it.
-            "max_wal_size = 4GB",
-            f"fsync = {'on' if durable else 'off'}",
-            f"synchronous_commit = {'on' if durable else 'off'}",
-            f"full_page_writes = {'on' if durable else 'off'}",
-            "log_min_messages = warning",
-        ])
+        self._configure(
+            [
+                "listen_addresses = '127.0.0.1'",
+                f"port = {self.port}",
+                f"unix_socket_directories = '{self.pgdata}'",
+                "shared_buffers = 512MB",
+                "work_mem = 64MB",
+                "maintenance_work_mem = 512MB",
+                "max_connections = 100",
+                "jit = off",
+                "random_page_cost = 1.1",
+                # A million-component import writes well over 1 GB of WAL; at the default limit the
+                # server checkpoints twice in the middle of it.
+                "max_wal_size = 4GB",
+                f"fsync = {'on' if durable else 'off'}",
+                f"synchronous_commit = {'on' if durable else 'off'}",
+                f"full_page_writes = {'on' if durable else 'off'}",
+                "log_min_messages = warning",
+            ]
+        )
 
     def psql(self, sql: str, database: str = "postgres") -> subprocess.CompletedProcess:
         return subprocess.run(
-            [pg_bin("psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", DB_USER,
-             "-d", database, "-v", "ON_ERROR_STOP=1", "-tAc", sql],
-            check=False, text=True, capture_output=True,
+            [
+                pg_bin("psql"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                DB_USER,
+                "-d",
+                database,
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-tAc",
+                sql,
+            ],
+            check=False,
+            text=True,
+            capture_output=True,
         )
 
     def start(self) -> None:
         """Start the server and wait until it answers (no database is created here)."""
         if not self.is_running():
             result = run_as_server_user(
-                [pg_bin("pg_ctl"), "start", "-D", str(self.pgdata), "-l", str(self.log),
-                 "-w", "-t", "60"],
+                [
+                    pg_bin("pg_ctl"),
+                    "start",
+                    "-D",
+                    str(self.pgdata),
+                    "-l",
+                    str(self.log),
+                    "-w",
+                    "-t",
+                    "60",
+                ],
                 capture_output=True,
             )
             if result.returncode != 0:
-                tail = (self.log.read_text(encoding="utf-8", errors="replace")[-2000:]
-                        if self.log.exists() else "")
+                tail = (
+                    self.log.read_text(encoding="utf-8", errors="replace")[-2000:]
+                    if self.log.exists()
+                    else ""
+                )
                 raise DevDBError(
                     f"the PostgreSQL server did not start on 127.0.0.1:{self.port}.\n"
                     f"If another server uses that port, set GEOGRID_DB_PORT.\n"
-                    f"{result.stderr}\n{tail}")
+                    f"{result.stderr}\n{tail}"
+                )
         for _ in range(120):
             if self.psql("SELECT 1").returncode == 0:
                 return
@@ -240,13 +275,17 @@ class Cluster:
                 raise DevDBError(f"could not create database {DB_NAME}: {created.stderr}")
         extension = self.psql("CREATE EXTENSION IF NOT EXISTS postgis", database=DB_NAME)
         if extension.returncode != 0:
-            raise DevDBError("PostGIS is not available in this PostgreSQL "
-                             f"(install postgresql-15-postgis-3): {extension.stderr}")
+            raise DevDBError(
+                "PostGIS is not available in this PostgreSQL "
+                f"(install postgresql-15-postgis-3): {extension.stderr}"
+            )
 
     def stop(self, mode: str = "fast") -> None:
         if self.is_running():
-            run_as_server_user([pg_bin("pg_ctl"), "stop", "-D", str(self.pgdata), "-m", mode,
-                                "-w"], capture_output=True)
+            run_as_server_user(
+                [pg_bin("pg_ctl"), "stop", "-D", str(self.pgdata), "-m", mode, "-w"],
+                capture_output=True,
+            )
 
     def destroy(self) -> None:
         """Stop the server and remove its data directory (throwaway clusters only)."""
@@ -258,20 +297,35 @@ class Cluster:
         pg_basebackup -R copies the data and writes the standby settings (primary_conninfo,
         standby.signal); the copy then gets its own port and socket directory. Not started."""
         result = run_as_server_user(
-            [pg_bin("pg_basebackup"), "-D", str(pgdata), "-h", "127.0.0.1",
-             "-p", str(self.port), "-U", DB_USER, "-R", "-X", "stream", "-c", "fast"],
+            [
+                pg_bin("pg_basebackup"),
+                "-D",
+                str(pgdata),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                DB_USER,
+                "-R",
+                "-X",
+                "stream",
+                "-c",
+                "fast",
+            ],
             capture_output=True,
         )
         if result.returncode != 0:
-            raise DevDBError(f"pg_basebackup from 127.0.0.1:{self.port} failed:\n"
-                             f"{result.stderr}")
+            raise DevDBError(f"pg_basebackup from 127.0.0.1:{self.port} failed:\n{result.stderr}")
         replica = Cluster(pgdata, replica_port)
         (pgdata / "server.log").unlink(missing_ok=True)
-        replica._configure([
-            f"port = {replica_port}",
-            f"unix_socket_directories = '{pgdata}'",
-            "hot_standby = on",
-        ])
+        replica._configure(
+            [
+                f"port = {replica_port}",
+                f"unix_socket_directories = '{pgdata}'",
+                "hot_standby = on",
+            ]
+        )
         return replica
 
     def is_standby(self) -> bool:
@@ -319,15 +373,19 @@ def replica_start() -> None:
     """Start the replica of the embedded cluster, making it first (pg_basebackup) if needed."""
     primary = embedded()
     if not primary.is_running():
-        raise DevDBError("the embedded cluster is not running: start it first "
-                         "(python -m geogrid.core.devdb start)")
+        raise DevDBError(
+            "the embedded cluster is not running: start it first "
+            "(python -m geogrid.core.devdb start)"
+        )
     replica = _existing(REPLICA_LINK, replica_port())
     if replica is None or not replica.is_initialised():
         target = _linked_data_dir(REPLICA_LINK)
         replica = primary.make_replica(target, replica_port())
     replica.start()
-    print(f"devdb: replica of 127.0.0.1:{primary.port} ready (read-only) at {replica.url}; "
-          f"set DATABASE_REPLICA_URL={replica.url}")
+    print(
+        f"devdb: replica of 127.0.0.1:{primary.port} ready (read-only) at {replica.url}; "
+        f"set DATABASE_REPLICA_URL={replica.url}"
+    )
 
 
 def replica_stop() -> None:
@@ -348,14 +406,21 @@ def replica_status() -> None:
         sys.exit(3)
 
 
-USAGE = ("usage: python -m geogrid.core.devdb start|stop|status\n"
-         "       python -m geogrid.core.devdb replica start|stop|status")
+USAGE = (
+    "usage: python -m geogrid.core.devdb start|stop|status\n"
+    "       python -m geogrid.core.devdb replica start|stop|status"
+)
 
 
 def main(argv: list[str]) -> None:
-    commands = {("start",): start, ("stop",): stop, ("status",): status,
-                ("replica", "start"): replica_start, ("replica", "stop"): replica_stop,
-                ("replica", "status"): replica_status}
+    commands = {
+        ("start",): start,
+        ("stop",): stop,
+        ("status",): status,
+        ("replica", "start"): replica_start,
+        ("replica", "stop"): replica_stop,
+        ("replica", "status"): replica_status,
+    }
     command = commands.get(tuple(argv))
     if command is None:
         sys.exit(USAGE)

@@ -43,8 +43,10 @@ def describe_invalidity(geom: BaseGeometry) -> str | None:
     reason, where = problem
     if where is None:
         return f"The polygon is invalid: {reason}."
-    return (f"The polygon is invalid: {reason.lower()} at lon {where[0]:.6f}, lat {where[1]:.6f}. "
-            "Move the boundary so that it does not cross itself.")
+    return (
+        f"The polygon is invalid: {reason.lower()} at lon {where[0]:.6f}, lat {where[1]:.6f}. "
+        "Move the boundary so that it does not cross itself."
+    )
 
 
 def as_multipolygon(geom: BaseGeometry) -> MultiPolygon:
@@ -76,12 +78,16 @@ def _transformer(source: int, target: int) -> Transformer:
 def to_metric(geoms, source_srid: int = STORAGE_SRID):
     """Transform shapely geometries (scalar or array) to the metric CRS, vectorised."""
     transformer = _transformer(source_srid, metric_srid())
-    return shapely.transform(geoms, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))
+    return shapely.transform(
+        geoms, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1]))
+    )
 
 
 def from_metric(geoms, target_srid: int = STORAGE_SRID):
     transformer = _transformer(metric_srid(), target_srid)
-    return shapely.transform(geoms, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1])))
+    return shapely.transform(
+        geoms, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1]))
+    )
 
 
 def area_m2(geoms) -> np.ndarray | float:

@@ -63,8 +63,11 @@ def unapplied_migrations() -> int:
 def readiness_warnings() -> list[dict[str, str]]:
     """The warnings of the checks tagged READINESS, for the probe's body."""
     found = checks.run_checks(tags=[READINESS], databases=["default"])
-    return [{"id": w.id or "", "message": str(w.msg), "hint": str(w.hint or "")}
-            for w in found if w.level >= checks.WARNING]
+    return [
+        {"id": w.id or "", "message": str(w.msg), "hint": str(w.hint or "")}
+        for w in found
+        if w.level >= checks.WARNING
+    ]
 
 
 def _ask_postgis() -> None:
@@ -95,21 +98,27 @@ def readyz(request: HttpRequest) -> HttpResponse:
         unreachable = isinstance(exc, (OperationalError, InterfaceError))
         results["database"] = "unavailable" if unreachable else "ok"
         results["postgis"] = "not checked" if unreachable else "missing"
-        logger.warning("readiness: database check failed", extra={
-            "check": "database" if unreachable else "postgis", "error": type(exc).__name__},
-            exc_info=True)
+        logger.warning(
+            "readiness: database check failed",
+            extra={"check": "database" if unreachable else "postgis", "error": type(exc).__name__},
+            exc_info=True,
+        )
         return _answer({"status": "unavailable", "checks": results}, status=503)
     try:
         pending = unapplied_migrations()
     except DatabaseError as exc:
-        logger.warning("readiness: migration check failed",
-                       extra={"check": "migrations", "error": type(exc).__name__}, exc_info=True)
+        logger.warning(
+            "readiness: migration check failed",
+            extra={"check": "migrations", "error": type(exc).__name__},
+            exc_info=True,
+        )
         results["migrations"] = "unavailable"
         return _answer({"status": "unavailable", "checks": results}, status=503)
     if pending:
         results["migrations"] = f"{pending} unapplied"
-        logger.warning("readiness: unapplied migrations",
-                       extra={"check": "migrations", "unapplied": pending})
+        logger.warning(
+            "readiness: unapplied migrations", extra={"check": "migrations", "unapplied": pending}
+        )
         return _answer({"status": "unavailable", "checks": results}, status=503)
     results["migrations"] = "ok"
     return _answer({"status": "ok", "checks": results, "warnings": readiness_warnings()})

@@ -28,7 +28,8 @@ from pythonjsonlogger.json import JsonFormatter
 
 # The request being served by this thread (sync workers) or task; None outside requests.
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
-    "geogrid_request_id", default=None)
+    "geogrid_request_id", default=None
+)
 
 # An incoming X-Request-ID (from nginx's $request_id, a load balancer or a client) is kept when it
 # is short and plain, so one id follows a request through every tier; anything else is replaced,
@@ -69,9 +70,12 @@ def _gunicorn_access_fields(record: logging.LogRecord) -> dict[str, Any] | None:
     atoms = record.args
     if record.name != "gunicorn.access" or not isinstance(atoms, dict):
         return None
-    fields: dict[str, Any] = {"method": atoms.get("m"), "path": atoms.get("U"),
-                              "status": _int_or_none(atoms.get("s")),
-                              "duration_ms": _int_or_none(atoms.get("M"))}
+    fields: dict[str, Any] = {
+        "method": atoms.get("m"),
+        "path": atoms.get("U"),
+        "status": _int_or_none(atoms.get("s")),
+        "duration_ms": _int_or_none(atoms.get("M")),
+    }
     request_id = atoms.get("{x-request-id}o")
     fields["request_id"] = request_id if request_id not in (None, "-") else None
     return fields
@@ -125,8 +129,11 @@ class GeoGridTextFormatter(logging.Formatter):
         if not hasattr(record, "request_id"):
             record.request_id = request_id_var.get()
         line = super().format(record)
-        extras = [f"{key}={value}" for key, value in record.__dict__.items()
-                  if key not in self._standard and not key.startswith("_")]
+        extras = [
+            f"{key}={value}"
+            for key, value in record.__dict__.items()
+            if key not in self._standard and not key.startswith("_")
+        ]
         if extras:
             head, sep, tail = line.partition("\n")
             line = f"{head} {' '.join(extras)}{sep}{tail}"
@@ -152,8 +159,12 @@ def formatter_config(fmt: str | None = None) -> dict[str, Any]:
 
 
 def handler_config(stream: str = "ext://sys.stderr") -> dict[str, Any]:
-    return {"class": "logging.StreamHandler", "stream": stream, "formatter": "geogrid",
-            "filters": ["request_id"]}
+    return {
+        "class": "logging.StreamHandler",
+        "stream": stream,
+        "formatter": "geogrid",
+        "filters": ["request_id"],
+    }
 
 
 def django_logging_config(level: str | None = None) -> dict[str, Any]:
@@ -163,8 +174,9 @@ def django_logging_config(level: str | None = None) -> dict[str, Any]:
     quiet batch run)."""
     level = (level or os.environ.get("GEOGRID_LOG_LEVEL", "") or "WARNING").upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
-        raise ValueError(f"GEOGRID_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, "
-                         f"not {level!r}")
+        raise ValueError(
+            f"GEOGRID_LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, not {level!r}"
+        )
     own = level if level in ("DEBUG", "ERROR", "CRITICAL") else "INFO"
     return {
         "version": 1,
@@ -201,8 +213,11 @@ def gunicorn_logconfig_dict(*, access_log: bool = False) -> dict[str, Any]:
         "root": {"handlers": ["console"], "level": "INFO"},
         "loggers": {
             "gunicorn.error": {"handlers": [], "level": "INFO", "propagate": True},
-            "gunicorn.access": {"handlers": [], "level": "INFO" if access_log else "WARNING",
-                                "propagate": True},
+            "gunicorn.access": {
+                "handlers": [],
+                "level": "INFO" if access_log else "WARNING",
+                "propagate": True,
+            },
         },
     }
     return config

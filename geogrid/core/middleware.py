@@ -31,10 +31,18 @@ def max_body_bytes() -> int:
 
 
 def _too_large() -> JsonResponse:
-    return JsonResponse({"error": "request_too_large", "detail": _(
-        "The request is larger than the %(mb)s MB this server accepts. Send fewer or smaller "
-        "photos or files.") % {"mb": settings.GEOGRID_MAX_UPLOAD_MB}},
-        status=413, json_dumps_params={"ensure_ascii": False})
+    return JsonResponse(
+        {
+            "error": "request_too_large",
+            "detail": _(
+                "The request is larger than the %(mb)s MB this server accepts. Send fewer or smaller "
+                "photos or files."
+            )
+            % {"mb": settings.GEOGRID_MAX_UPLOAD_MB},
+        },
+        status=413,
+        json_dumps_params={"ensure_ascii": False},
+    )
 
 
 class BodySizeLimitMiddleware:
@@ -52,9 +60,10 @@ class BodySizeLimitMiddleware:
             try:
                 size = int(declared)
             except ValueError:
-                return JsonResponse({"error": "bad_request",
-                                     "detail": _("Content-Length is not a number.")},
-                                    status=400)
+                return JsonResponse(
+                    {"error": "bad_request", "detail": _("Content-Length is not a number.")},
+                    status=400,
+                )
             if size > limit:
                 return _too_large()
         elif "chunked" in request.META.get("HTTP_TRANSFER_ENCODING", "").lower():
@@ -71,8 +80,11 @@ class BodySizeLimitMiddleware:
 # Answers worth compressing: JSON of every flavour (application/json and any …+json type:
 # GeoJSON, the OpenAPI schema), the schema in YAML, and Mapbox vector tiles, which PostGIS
 # writes uncompressed.
-COMPRESSED_TYPES = ("application/json", "application/vnd.oai.openapi",
-                    "application/vnd.mapbox-vector-tile")
+COMPRESSED_TYPES = (
+    "application/json",
+    "application/vnd.oai.openapi",
+    "application/vnd.mapbox-vector-tile",
+)
 
 
 def _compressible(content_type: str) -> bool:
@@ -160,11 +172,17 @@ class RequestLogMiddleware:
             route, view = _route(request)
             status = response.status_code
             request_log.log(
-                logging.WARNING if status >= 500 else logging.INFO, "request",
-                extra={"method": request.method, "route": route, "view": view,
-                       "status": status,
-                       "duration_ms": round((time.perf_counter() - started) * 1000, 1),
-                       "user_id": _user_id(request)})
+                logging.WARNING if status >= 500 else logging.INFO,
+                "request",
+                extra={
+                    "method": request.method,
+                    "route": route,
+                    "view": view,
+                    "status": status,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                    "user_id": _user_id(request),
+                },
+            )
             return response
         finally:
             request_id_var.reset(token)
@@ -183,8 +201,7 @@ class DatabaseFailureMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         return self.get_response(request)
 
-    def process_exception(self, request: HttpRequest, exception: Exception
-                          ) -> HttpResponse | None:
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         kind = database_failure(exception)
         if kind is None:
             return None

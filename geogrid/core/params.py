@@ -48,16 +48,26 @@ class ParamError(ValueError):
 def check_text(value: str, name: str, *, max_length: int = MAX_LENGTH) -> str:
     """`value` if it is printable text of at most max_length characters."""
     if _CONTROL.search(value):
-        raise ParamError(f"'{name}' contains a control character (such as a NUL byte); send "
-                         "plain text.", field=name)
+        raise ParamError(
+            f"'{name}' contains a control character (such as a NUL byte); send plain text.",
+            field=name,
+        )
     if len(value) > max_length:
-        raise ParamError(f"'{name}' is {len(value)} characters long; at most {max_length} are "
-                         "accepted.", field=name)
+        raise ParamError(
+            f"'{name}' is {len(value)} characters long; at most {max_length} are accepted.",
+            field=name,
+        )
     return value
 
 
-def text(params: Mapping[str, Any], name: str, *, default: str | None = None,
-         max_length: int = MAX_LENGTH, required: bool = False) -> str | None:
+def text(
+    params: Mapping[str, Any],
+    name: str,
+    *,
+    default: str | None = None,
+    max_length: int = MAX_LENGTH,
+    required: bool = False,
+) -> str | None:
     """The parameter's text, stripped; `default` when it is absent or empty."""
     raw = params.get(name)
     if raw is None or not str(raw).strip():
@@ -77,32 +87,48 @@ def texts(params: Any, name: str, *, max_length: int = MAX_LENGTH) -> list[str]:
     return parts
 
 
-def choice(params: Mapping[str, Any], name: str, choices: Iterable[str], *,
-           default: str | None = None) -> str | None:
+def choice(
+    params: Mapping[str, Any], name: str, choices: Iterable[str], *, default: str | None = None
+) -> str | None:
     allowed = [str(c) for c in choices]
     value = text(params, name, default=None)
     if value is None:
         return default
     if value not in allowed:
-        raise ParamError(f"Unknown {name} {value!r}; use one of: {', '.join(allowed)}.",
-                         field=name)
+        raise ParamError(f"Unknown {name} {value!r}; use one of: {', '.join(allowed)}.", field=name)
     return value
 
 
-def integer(params: Mapping[str, Any], name: str, *, default: int | None = None,
-            minimum: int = 1, maximum: int = MAX_INT) -> int | None:
+def integer(
+    params: Mapping[str, Any],
+    name: str,
+    *,
+    default: int | None = None,
+    minimum: int = 1,
+    maximum: int = MAX_INT,
+) -> int | None:
     value = text(params, name, max_length=20)
     if value is None:
         return default
-    if not (value.isascii() and value.lstrip("-").isdigit()) or not \
-            minimum <= int(value) <= maximum:
-        raise ParamError(f"'{name}' must be a whole number from {minimum} to {maximum}, not "
-                         f"{value!r}.", field=name)
+    if (
+        not (value.isascii() and value.lstrip("-").isdigit())
+        or not minimum <= int(value) <= maximum
+    ):
+        raise ParamError(
+            f"'{name}' must be a whole number from {minimum} to {maximum}, not {value!r}.",
+            field=name,
+        )
     return int(value)
 
 
-def number(params: Mapping[str, Any], name: str, *, required: bool = False,
-           minimum: float = -1e15, maximum: float = 1e15) -> float | None:
+def number(
+    params: Mapping[str, Any],
+    name: str,
+    *,
+    required: bool = False,
+    minimum: float = -1e15,
+    maximum: float = 1e15,
+) -> float | None:
     value = text(params, name, max_length=40, required=required)
     if value is None:
         return None
@@ -113,8 +139,9 @@ def number(params: Mapping[str, Any], name: str, *, required: bool = False,
     if not math.isfinite(result):
         raise ParamError(f"'{name}' must be a finite number, not {value!r}.", field=name)
     if not minimum <= result <= maximum:
-        raise ParamError(f"'{name}' must be between {minimum:g} and {maximum:g}, not "
-                         f"{value!r}.", field=name)
+        raise ParamError(
+            f"'{name}' must be between {minimum:g} and {maximum:g}, not {value!r}.", field=name
+        )
     return result
 
 
@@ -126,18 +153,20 @@ def boolean(params: Mapping[str, Any], name: str, *, default: bool = False) -> b
         return True
     if value.lower() in FALSE:
         return False
-    raise ParamError(f"'{name}' must be true or false (1/0, yes/no), not {value!r}.",
-                     field=name)
+    raise ParamError(f"'{name}' must be true or false (1/0, yes/no), not {value!r}.", field=name)
 
 
 def _in_range(value: date, name: str, raw: str) -> None:
     if not MIN_YEAR <= value.year <= MAX_YEAR:
-        raise ParamError(f"'{name}' {raw!r} is out of range: years {MIN_YEAR}…{MAX_YEAR} are "
-                         "accepted.", field=name)
+        raise ParamError(
+            f"'{name}' {raw!r} is out of range: years {MIN_YEAR}…{MAX_YEAR} are accepted.",
+            field=name,
+        )
 
 
-def parse_moment(raw: str, name: str, *, local_ok: bool = False,
-                 date_ok: bool = False) -> tuple[datetime, bool]:
+def parse_moment(
+    raw: str, name: str, *, local_ok: bool = False, date_ok: bool = False
+) -> tuple[datetime, bool]:
     """`raw` as an aware datetime, and whether it was a bare date (its midnight, server time;
     only when date_ok). The one date-time rule of the module docstring."""
     raw = check_text(raw.strip(), name, max_length=64)
@@ -155,13 +184,17 @@ def parse_moment(raw: str, name: str, *, local_ok: bool = False,
         value = None
     example = "2026-11-01T00:00:00+08:00"
     if value is None:
-        raise ParamError(f"'{name}' must be an ISO 8601 date-time such as {example}, not "
-                         f"{raw!r}.", field=name)
+        raise ParamError(
+            f"'{name}' must be an ISO 8601 date-time such as {example}, not {raw!r}.", field=name
+        )
     _in_range(value, name, raw)
     if timezone.is_naive(value):
         if not local_ok:
-            raise ParamError(f"'{name}' {raw!r} has no time zone: add an offset such as "
-                             f"+08:00 or Z, e.g. {example}.", field=name)
+            raise ParamError(
+                f"'{name}' {raw!r} has no time zone: add an offset such as "
+                f"+08:00 or Z, e.g. {example}.",
+                field=name,
+            )
         value = timezone.make_aware(value)
     return value, False
 
@@ -171,8 +204,9 @@ def moment(params: Mapping[str, Any], name: str, *, local_ok: bool = False) -> d
     return None if raw is None else parse_moment(raw, name, local_ok=local_ok)[0]
 
 
-def period(params: Mapping[str, Any], *, default_days: int | None = None
-           ) -> tuple[datetime | None, datetime | None]:
+def period(
+    params: Mapping[str, Any], *, default_days: int | None = None
+) -> tuple[datetime | None, datetime | None]:
     """`since` and `until` as a half-open period of at most GEOGRID_MAX_PERIOD_DAYS days.
 
     With `default_days`, a missing `until` is now and a missing `since` that many days before
@@ -187,16 +221,18 @@ def period(params: Mapping[str, Any], *, default_days: int | None = None
     if since is None and until is None:
         return None, None
     if since is None:
-        raise ParamError("'until' needs a 'since': a period has a start and an end.",
-                         field="since")
+        raise ParamError("'until' needs a 'since': a period has a start and an end.", field="since")
     if until is not None and until <= since:
         raise ParamError("'until' must be after 'since'.", field="until")
     maximum = int(settings.GEOGRID_MAX_PERIOD_DAYS)
     length = (until or timezone.now()) - since
     if length > timedelta(days=maximum):
-        raise ParamError(f"The period from 'since' to 'until' is {length.days} days long; at most "
-                         f"{maximum} days are served at once. Ask for a shorter period, or for "
-                         "several in turn.", field="since")
+        raise ParamError(
+            f"The period from 'since' to 'until' is {length.days} days long; at most "
+            f"{maximum} days are served at once. Ask for a shorter period, or for "
+            "several in turn.",
+            field="since",
+        )
     return since, until
 
 
@@ -214,14 +250,15 @@ def day(params: Mapping[str, Any], name: str) -> date | None:
     return value
 
 
-def bbox(params: Mapping[str, Any], name: str = "bbox"
-         ) -> tuple[float, float, float, float] | None:
+def bbox(params: Mapping[str, Any], name: str = "bbox") -> tuple[float, float, float, float] | None:
     """min_lon,min_lat,max_lon,max_lat in degrees."""
     raw = text(params, name, max_length=200)
     if raw is None:
         return None
-    message = (f"{name} must be 'min_lon,min_lat,max_lon,max_lat' in degrees, "
-               f"e.g. 116.39,39.90,116.42,39.93; got {raw!r}.")
+    message = (
+        f"{name} must be 'min_lon,min_lat,max_lon,max_lat' in degrees, "
+        f"e.g. 116.39,39.90,116.42,39.93; got {raw!r}."
+    )
     parts = raw.split(",")
     if len(parts) != 4:
         raise ParamError(message, field=name)
@@ -232,6 +269,7 @@ def bbox(params: Mapping[str, Any], name: str = "bbox"
     if not all(math.isfinite(v) for v in (west, south, east, north)):
         raise ParamError(message, field=name)
     if not (-180 <= west <= east <= 180 and -90 <= south <= north <= 90):
-        raise ParamError(message + " (min must not exceed max; lon −180…180, lat −90…90)",
-                         field=name)
+        raise ParamError(
+            message + " (min must not exceed max; lon −180…180, lat −90…90)", field=name
+        )
     return west, south, east, north

@@ -52,8 +52,9 @@ def get_in_scope_or_404(queryset: QuerySet[M], **lookup: Any) -> M:
     except queryset.model.DoesNotExist as exc:
         # The same answer whether it does not exist or is outside the user's scope.
         key = lookup.get("code") or next(iter(lookup.values()), "")
-        raise Http404(f"Not found: {key} does not exist, or it is outside the area you are "
-                      "responsible for.") from exc
+        raise Http404(
+            f"Not found: {key} does not exist, or it is outside the area you are responsible for."
+        ) from exc
 
 
 class PublicReadOrAuthenticated(BasePermission):

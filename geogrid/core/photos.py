@@ -44,7 +44,7 @@ class PhotoError(ValueError):
 @dataclass(frozen=True)
 class CheckedPhoto:
     original: ContentFile  # upright, re-encoded without metadata, named photo.<extension>
-    preview: ContentFile   # upright JPEG, at most PREVIEW_SIZE
+    preview: ContentFile  # upright JPEG, at most PREVIEW_SIZE
     width: int
     height: int
     format: str
@@ -60,23 +60,28 @@ def check_photo(upload: UploadedFile | None) -> CheckedPhoto:
         raise PhotoError("Attach a photo (JPEG, PNG or WebP) in the form field 'image'.")
     limit = max_photo_bytes()
     if upload.size is not None and upload.size > limit:
-        raise PhotoError(f"The photo is {upload.size / 1024 / 1024:.1f} MB; the limit is "
-                         f"{settings.GEOGRID_MAX_PHOTO_MB} MB. Send a smaller or more compressed "
-                         "photo.")
+        raise PhotoError(
+            f"The photo is {upload.size / 1024 / 1024:.1f} MB; the limit is "
+            f"{settings.GEOGRID_MAX_PHOTO_MB} MB. Send a smaller or more compressed "
+            "photo."
+        )
     if not upload.size:
         raise PhotoError("The photo file is empty.")
     data = upload.read(limit + 1)
     if len(data) > limit:  # a client that under-declared the size
-        raise PhotoError(f"The photo is larger than the {settings.GEOGRID_MAX_PHOTO_MB} MB "
-                         "limit. Send a smaller or more compressed photo.")
+        raise PhotoError(
+            f"The photo is larger than the {settings.GEOGRID_MAX_PHOTO_MB} MB "
+            "limit. Send a smaller or more compressed photo."
+        )
     name = upload.name or "photo"
     try:
         with Image.open(io.BytesIO(data)) as probe:  # reads the header only
             image_format = probe.format
             width, height = probe.size
             if image_format not in ACCEPTED_FORMATS:
-                raise PhotoError(f"{name!r} is a {image_format} image; send a JPEG, PNG or "
-                                 "WebP photo.")
+                raise PhotoError(
+                    f"{name!r} is a {image_format} image; send a JPEG, PNG or WebP photo."
+                )
             _check_decoded_size(name, width, height, len(probe.getbands()), len(data))
             probe.verify()  # structure and checksums, without decoding all pixels
         with Image.open(io.BytesIO(data)) as image:
@@ -87,8 +92,9 @@ def check_photo(upload: UploadedFile | None) -> CheckedPhoto:
     except PhotoError:
         raise
     except (UnidentifiedImageError, Image.DecompressionBombError) as exc:
-        raise PhotoError(f"{name!r} is not a photo this system can read (JPEG, PNG or "
-                         f"WebP): {exc}") from exc
+        raise PhotoError(
+            f"{name!r} is not a photo this system can read (JPEG, PNG or WebP): {exc}"
+        ) from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise PhotoError(f"{name!r} is damaged or incomplete and cannot be read: {exc}") from exc
     original = _reencode(upright, image_format, icc_profile, transparency)
@@ -97,30 +103,38 @@ def check_photo(upload: UploadedFile | None) -> CheckedPhoto:
     buffer = io.BytesIO()
     preview.save(buffer, "JPEG", quality=82, optimize=True)
     extension = ACCEPTED_FORMATS[image_format]
-    return CheckedPhoto(original=ContentFile(original, name=f"photo.{extension}"),
-                        preview=ContentFile(buffer.getvalue(), name="preview.jpg"),
-                        width=upright.width, height=upright.height, format=image_format)
+    return CheckedPhoto(
+        original=ContentFile(original, name=f"photo.{extension}"),
+        preview=ContentFile(buffer.getvalue(), name="preview.jpg"),
+        width=upright.width,
+        height=upright.height,
+        format=image_format,
+    )
 
 
-def _check_decoded_size(name: str, width: int, height: int, bands: int, file_bytes: int
-                        ) -> None:
+def _check_decoded_size(name: str, width: int, height: int, bands: int, file_bytes: int) -> None:
     """Refuse, from the header alone, an image whose decoded pixels would be too many or
     implausibly many for the size of its file."""
     pixels = width * height
     if pixels > MAX_PIXELS:
-        raise PhotoError(f"{name!r} is {width}×{height} pixels; at most "
-                         f"{MAX_PIXELS // 1_000_000} megapixels are accepted. Send the photo "
-                         "at a smaller size.")
+        raise PhotoError(
+            f"{name!r} is {width}×{height} pixels; at most "
+            f"{MAX_PIXELS // 1_000_000} megapixels are accepted. Send the photo "
+            "at a smaller size."
+        )
     # Decoded as RGB at least: the preview and the re-encoding need it.
     decoded = pixels * max(bands, 3)
     if decoded > RATIO_CHECK_BYTES and decoded > file_bytes * MAX_RATIO:
-        raise PhotoError(f"{name!r} claims {width}×{height} pixels in only "
-                         f"{file_bytes / 1024:.0f} KB: it would take {decoded // 2**20} MB to "
-                         "decode and looks like a decompression bomb, not a photo.")
+        raise PhotoError(
+            f"{name!r} claims {width}×{height} pixels in only "
+            f"{file_bytes / 1024:.0f} KB: it would take {decoded // 2**20} MB to "
+            "decode and looks like a decompression bomb, not a photo."
+        )
 
 
-def _reencode(image: Image.Image, image_format: str, icc_profile: bytes | None,
-              transparency: object) -> bytes:
+def _reencode(
+    image: Image.Image, image_format: str, icc_profile: bytes | None, transparency: object
+) -> bytes:
     """The upright image in its own format, with no EXIF, XMP or text metadata (Pillow writes
     metadata from `info`, which is emptied, or from save() arguments, which are not given)."""
     image.info = {}
@@ -143,6 +157,5 @@ def photo_uploads(files: Any, *fields: str, maximum: int | None = None) -> list[
     maximum = int(settings.GEOGRID_MAX_PHOTOS) if maximum is None else maximum
     uploads = [upload for field in fields for upload in files.getlist(field)]
     if len(uploads) > maximum:
-        raise PhotoError(f"{len(uploads)} photos were attached; at most {maximum} are "
-                         "accepted.")
+        raise PhotoError(f"{len(uploads)} photos were attached; at most {maximum} are accepted.")
     return uploads

@@ -68,7 +68,7 @@ class FieldPolicy:
     """One object's fields by audience: everything not named is public."""
 
     name: str
-    staff: frozenset[str] = frozenset()    # any role; never the public
+    staff: frozenset[str] = frozenset()  # any role; never the public
     contact: frozenset[str] = frozenset()  # only CONTACT_ROLES
 
     def hidden_from(self, audience: Audience) -> frozenset[str]:
@@ -78,8 +78,9 @@ class FieldPolicy:
             return self.contact
         return self.staff | self.contact
 
-    def redact(self, data: MutableMapping[str, Any], audience: Audience
-               ) -> MutableMapping[str, Any]:
+    def redact(
+        self, data: MutableMapping[str, Any], audience: Audience
+    ) -> MutableMapping[str, Any]:
         """Remove, in place, the fields the audience may not see; returns `data`."""
         for name in self.hidden_from(audience):
             data.pop(name, None)

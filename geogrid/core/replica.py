@@ -96,8 +96,9 @@ class ReplicaRouter:
             return True
         return None
 
-    def allow_migrate(self, db: str, app_label: str, model_name: str | None = None,
-                      **hints: Any) -> bool | None:
+    def allow_migrate(
+        self, db: str, app_label: str, model_name: str | None = None, **hints: Any
+    ) -> bool | None:
         # A replica is read-only and replays the primary's migrations with everything else.
         return False if db == REPLICA else None
 
@@ -106,8 +107,11 @@ def _mark_down(reason: BaseException) -> None:
     global _down_until
     retry = settings.GEOGRID_REPLICA_RETRY_SECONDS
     _down_until = time.monotonic() + retry
-    logger.warning("read replica unavailable (%s); reading from the primary for %s s",
-                   type(reason).__name__, retry)
+    logger.warning(
+        "read replica unavailable (%s); reading from the primary for %s s",
+        type(reason).__name__,
+        retry,
+    )
 
 
 def replica_usable() -> bool:
@@ -130,8 +134,9 @@ def _replica_failed() -> bool:
     return connection.errors_occurred or connection.connection is None
 
 
-def read_from_replica(view: Callable[..., HttpResponse] | None = None, *,
-                      when: Callable[..., bool] | None = None) -> Any:
+def read_from_replica(
+    view: Callable[..., HttpResponse] | None = None, *, when: Callable[..., bool] | None = None
+) -> Any:
     """Decorate a view (or, with method_decorator, a class's dispatch) whose GET/HEAD answers
     may be a moment stale. `when(request, *args, **kwargs)` narrows it further (e.g. only
     anonymous readers, only public layers)."""
@@ -139,10 +144,13 @@ def read_from_replica(view: Callable[..., HttpResponse] | None = None, *,
     def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if (request.method not in SAFE_METHODS or not configured()
-                    or PIN_COOKIE in request.COOKIES
-                    or (when is not None and not when(request, *args, **kwargs))
-                    or not replica_usable()):
+            if (
+                request.method not in SAFE_METHODS
+                or not configured()
+                or PIN_COOKIE in request.COOKIES
+                or (when is not None and not when(request, *args, **kwargs))
+                or not replica_usable()
+            ):
                 return view(request, *args, **kwargs)
             reading, wrote = _reading.set(True), _wrote.set(False)
             try:
@@ -153,8 +161,7 @@ def read_from_replica(view: Callable[..., HttpResponse] | None = None, *,
                         raise
                     failure: BaseException = exc
                 else:
-                    if not (getattr(response, "database_unavailable", False)
-                            and _replica_failed()):
+                    if not (getattr(response, "database_unavailable", False) and _replica_failed()):
                         return response
                     failure = DatabaseError("replica failed during the request")
             finally:
@@ -173,8 +180,10 @@ def read_from_replica(view: Callable[..., HttpResponse] | None = None, *,
 def anonymous(request: HttpRequest, *args: Any, **kwargs: Any) -> bool:
     """No session cookie and no Authorization header: a public reader (no database needed to
     tell). Signed-in staff read from the primary, so what they have just edited is there."""
-    return ("HTTP_AUTHORIZATION" not in request.META
-            and settings.SESSION_COOKIE_NAME not in request.COOKIES)
+    return (
+        "HTTP_AUTHORIZATION" not in request.META
+        and settings.SESSION_COOKIE_NAME not in request.COOKIES
+    )
 
 
 class PinToPrimaryMiddleware:
@@ -186,9 +195,13 @@ class PinToPrimaryMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        if (configured() and request.method not in SAFE_METHODS
-                and response.status_code < 400):
-            response.set_cookie(PIN_COOKIE, "1", max_age=settings.GEOGRID_REPLICA_PIN_SECONDS,
-                                secure=settings.SESSION_COOKIE_SECURE, httponly=True,
-                                samesite="Lax")
+        if configured() and request.method not in SAFE_METHODS and response.status_code < 400:
+            response.set_cookie(
+                PIN_COOKIE,
+                "1",
+                max_age=settings.GEOGRID_REPLICA_PIN_SECONDS,
+                secure=settings.SESSION_COOKIE_SECURE,
+                httponly=True,
+                samesite="Lax",
+            )
         return response

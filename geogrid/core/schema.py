@@ -35,8 +35,11 @@ class GeoGridAutoSchema(AutoSchema):
         if self.method in ("POST", "PATCH", "PUT"):
             errors.update(WRITE_ERRORS)
         for code, description in errors.items():
-            responses.setdefault(code, {
-                "description": description,
-                "content": {"application/json": {"schema": ERROR_SCHEMA}},
-            })
+            responses.setdefault(
+                code,
+                {
+                    "description": description,
+                    "content": {"application/json": {"schema": ERROR_SCHEMA}},
+                },
+            )
         return responses

@@ -33,8 +33,9 @@ def media(request: HttpRequest, path: str) -> HttpResponse:
     if accel == "none":
         response = serve(request, clean, document_root=settings.MEDIA_ROOT)
     else:
-        response = HttpResponse(content_type=mimetypes.guess_type(clean)[0]
-                                or "application/octet-stream")
+        response = HttpResponse(
+            content_type=mimetypes.guess_type(clean)[0] or "application/octet-stream"
+        )
         if accel == "nginx":
             response["X-Accel-Redirect"] = settings.GEOGRID_MEDIA_ACCEL_PREFIX + quote(clean)
         else:

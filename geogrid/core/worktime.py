@@ -33,8 +33,14 @@ from datetime import date, datetime, time
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-__all__ = ["CalendarFileError", "HolidayRow", "WorkCalendar", "load_holiday_file",
-           "parse_work_hours", "read_holiday_file"]
+__all__ = [
+    "CalendarFileError",
+    "HolidayRow",
+    "WorkCalendar",
+    "load_holiday_file",
+    "parse_work_hours",
+    "read_holiday_file",
+]
 
 Period = tuple[time, time]
 
@@ -332,13 +338,18 @@ def read_holiday_file(path: str | Path) -> list[HolidayRow]:
     try:
         text = Path(path).read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise CalendarFileError([f"{path}: not UTF-8 text (byte {exc.start}); save the file "
-                                 f"as CSV UTF-8"]) from None
+        raise CalendarFileError(
+            [f"{path}: not UTF-8 text (byte {exc.start}); save the file as CSV UTF-8"]
+        ) from None
     reader = csv.DictReader(text.splitlines())
     missing = {"date", "kind"} - {(name or "").strip() for name in reader.fieldnames or ()}
     if missing:
-        raise CalendarFileError([f"{path}: missing column(s) {', '.join(sorted(missing))}; "
-                                 f"the header must be date,kind,name,source"])
+        raise CalendarFileError(
+            [
+                f"{path}: missing column(s) {', '.join(sorted(missing))}; "
+                f"the header must be date,kind,name,source"
+            ]
+        )
     errors: list[str] = []
     rows: list[HolidayRow] = []
     seen: dict[date, int] = {}
@@ -359,13 +370,16 @@ def read_holiday_file(path: str | Path) -> list[HolidayRow]:
             errors.append(f"{path}:{line}: kind must be holiday or workday, not {kind!r}")
             continue
         if day in seen:
-            errors.append(f"{path}:{line}: {day.isoformat()} is listed twice (also on line "
-                          f"{seen[day]})")
+            errors.append(
+                f"{path}:{line}: {day.isoformat()} is listed twice (also on line {seen[day]})"
+            )
             continue
         seen[day] = line
         if kind == "workday" and day.weekday() < 5:
-            errors.append(f"{path}:{line}: {day.isoformat()} is a weekday; a make-up working "
-                          f"day (workday) is a Saturday or Sunday")
+            errors.append(
+                f"{path}:{line}: {day.isoformat()} is a weekday; a make-up working "
+                f"day (workday) is a Saturday or Sunday"
+            )
             continue
         if len(name) > HOLIDAY_NAME_MAX:
             errors.append(f"{path}:{line}: the name is longer than {HOLIDAY_NAME_MAX} characters")
@@ -380,5 +394,7 @@ def load_holiday_file(path: str | Path) -> tuple[set[date], set[date]]:
     """(holidays, workdays) of a holiday file (read_holiday_file says the format); raises
     CalendarFileError (a ValueError) naming every bad line."""
     rows = read_holiday_file(path)
-    return ({row.day for row in rows if row.kind == "holiday"},
-            {row.day for row in rows if row.kind == "workday"})
+    return (
+        {row.day for row in rows if row.kind == "holiday"},
+        {row.day for row in rows if row.kind == "workday"},
+    )

@@ -15,8 +15,7 @@ from geogrid.grids.models import Grid, GridBoundary, GridEvent, GridLevel, GridS
 
 @admin.register(GridLevel)
 class GridLevelAdmin(admin.ModelAdmin):
-    list_display = ("depth", "slug", "name", "name_en", "code_length", "min_area_m2",
-                    "max_area_m2")
+    list_display = ("depth", "slug", "name", "name_en", "code_length", "min_area_m2", "max_area_m2")
 
 
 class GridBoundaryInline(admin.TabularInline):
@@ -33,8 +32,20 @@ class GridAdminForm(OpenedVersionForm):
 
     class Meta:
         model = Grid
-        fields = ["code", "name", "level", "parent", "grid_type", "source", "households",
-                  "population", "officer_name", "officer_phone", "responsible_department", "geom"]
+        fields = [
+            "code",
+            "name",
+            "level",
+            "parent",
+            "grid_type",
+            "source",
+            "households",
+            "population",
+            "officer_name",
+            "officer_phone",
+            "responsible_department",
+            "geom",
+        ]
 
     def clean(self):
         data = super().clean()
@@ -47,7 +58,8 @@ class GridAdminForm(OpenedVersionForm):
                     services.validate_reshape(grid=self.instance, geom=geom)
             else:
                 services.validate_new_grids(
-                    level=data["level"], parent=data.get("parent"),
+                    level=data["level"],
+                    parent=data.get("parent"),
                     candidates=[services.Candidate(geom=geom, code=data.get("code") or "")],
                 )
         except ValueError as exc:
@@ -58,17 +70,49 @@ class GridAdminForm(OpenedVersionForm):
 @admin.register(Grid)
 class GridAdmin(LeafletGeoAdmin):
     form = GridAdminForm
-    list_display = ("code", "name", "level", "grid_type", "area_m2", "source", "valid_to",
-                    "version")
+    list_display = (
+        "code",
+        "name",
+        "level",
+        "grid_type",
+        "area_m2",
+        "source",
+        "valid_to",
+        "version",
+    )
     list_filter = ("level", "grid_type", "source", ("valid_to", admin.EmptyFieldListFilter))
     search_fields = ("code", "name", "officer_name")
-    readonly_fields = ("area_m2", "version", "valid_from", "valid_to", "created_at", "updated_at",
-                       "district_code")
+    readonly_fields = (
+        "area_m2",
+        "version",
+        "valid_from",
+        "valid_to",
+        "created_at",
+        "updated_at",
+        "district_code",
+    )
     raw_id_fields = ("parent",)
     inlines = [GridBoundaryInline]
-    fields = ("code", "name", "level", "parent", "grid_type", "source", "households",
-              "population", "officer_name", "officer_phone", "responsible_department", "geom",
-              "area_m2", "district_code", "version", "valid_from", "valid_to", "opened_version")
+    fields = (
+        "code",
+        "name",
+        "level",
+        "parent",
+        "grid_type",
+        "source",
+        "households",
+        "population",
+        "officer_name",
+        "officer_phone",
+        "responsible_department",
+        "geom",
+        "area_m2",
+        "district_code",
+        "version",
+        "valid_from",
+        "valid_to",
+        "opened_version",
+    )
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None:  # code, level and parent are identity: fixed once created
@@ -76,18 +120,38 @@ class GridAdmin(LeafletGeoAdmin):
         return self.readonly_fields
 
     def save_model(self, request, obj, form, change):
-        attrs = {name: form.cleaned_data.get(name) for name in (
-            "grid_type", "households", "population", "officer_name", "officer_phone",
-            "responsible_department")}
+        attrs = {
+            name: form.cleaned_data.get(name)
+            for name in (
+                "grid_type",
+                "households",
+                "population",
+                "officer_name",
+                "officer_phone",
+                "responsible_department",
+            )
+        }
         if not change:
             created = services.create_grid(
-                actor=request.user, level=obj.level, parent=obj.parent, geom=obj.geom,
-                code=obj.code or "", name=obj.name, source=obj.source, **attrs)
+                actor=request.user,
+                level=obj.level,
+                parent=obj.parent,
+                geom=obj.geom,
+                code=obj.code or "",
+                name=obj.name,
+                source=obj.source,
+                **attrs,
+            )
             obj.pk = created.pk
             return
         if "geom" in form.changed_data:
-            services.reshape_grid(grid=obj, geom=obj.geom, expected_version=form.opened,
-                                  actor=request.user, reason="edited in the admin")
+            services.reshape_grid(
+                grid=obj,
+                geom=obj.geom,
+                expected_version=form.opened,
+                actor=request.user,
+                reason="edited in the admin",
+            )
         services.update_grid_attributes(grid=obj, actor=request.user, name=obj.name, **attrs)
 
     def has_delete_permission(self, request, obj=None) -> bool:

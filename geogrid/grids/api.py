@@ -46,15 +46,20 @@ class GridPagination(GeoJsonPagination):
         """The answer as sent: the list serializer's FeatureCollection (`schema`, with its
         `features` array) and the page fields. (rest_framework_gis renames `results` but
         leaves it required, and nests the whole collection under `features`.)"""
-        return {"allOf": [schema, {
-            "type": "object",
-            "required": ["type", "count", "features"],
-            "properties": {
-                "count": {"type": "integer", "example": 123},
-                "next": {"type": "string", "nullable": True, "format": "uri"},
-                "previous": {"type": "string", "nullable": True, "format": "uri"},
-            },
-        }]}
+        return {
+            "allOf": [
+                schema,
+                {
+                    "type": "object",
+                    "required": ["type", "count", "features"],
+                    "properties": {
+                        "count": {"type": "integer", "example": 123},
+                        "next": {"type": "string", "nullable": True, "format": "uri"},
+                        "previous": {"type": "string", "nullable": True, "format": "uri"},
+                    },
+                },
+            ]
+        }
 
     def __init__(self) -> None:
         from django.conf import settings
@@ -70,18 +75,21 @@ class GridPagination(GeoJsonPagination):
         except NotFound as exc:
             raise BadRequest(
                 f"Page {request.query_params.get('page')} does not exist for this query: "
-                "start at page 1 and follow the 'next' links.", field="page",
+                "start at page 1 and follow the 'next' links.",
+                field="page",
             ) from exc
 
 
 LIST_PARAMETERS = [
-    OpenApiParameter("level", str, description="Level slug (district, street, community, unit) "
-                     "or depth (0…3)."),
+    OpenApiParameter(
+        "level", str, description="Level slug (district, street, community, unit) or depth (0…3)."
+    ),
     OpenApiParameter("parent", str, description="Only the children of the grid with this code."),
     OpenApiParameter("within", str, description="Only this grid's subtree (code prefix)."),
     OpenApiParameter("bbox", str, description="min_lon,min_lat,max_lon,max_lat (WGS84/CGCS2000)."),
     OpenApiParameter("include_retired", bool, description="Also list retired grids."),
-    OpenApiParameter("page", int), OpenApiParameter("page_size", int),
+    OpenApiParameter("page", int),
+    OpenApiParameter("page_size", int),
 ]
 
 
@@ -104,8 +112,11 @@ class GridListView(generics.ListAPIView):
             queryset = queryset.active()
         level = qp.text(params, "level", max_length=30)
         if level:
-            lookup = {"depth": int(level)} if level.isascii() and level.isdigit() \
-                and len(level) < 3 else {"slug": level}
+            lookup = (
+                {"depth": int(level)}
+                if level.isascii() and level.isdigit() and len(level) < 3
+                else {"slug": level}
+            )
             found = GridLevel.objects.filter(**lookup).first()
             if found is None:
                 names = ", ".join(GridLevel.objects.values_list("slug", flat=True))
@@ -176,18 +187,26 @@ class LocateView(APIView):
 
     @extend_schema(
         parameters=[
-            OpenApiParameter("lon", float, required=True,
-                             description="Longitude, or easting for projected CRS."),
-            OpenApiParameter("lat", float, required=True,
-                             description="Latitude, or northing for projected CRS."),
-            OpenApiParameter("crs", str, description="Default 4326. Also 4490, 4513–4554, gcj02, "
-                             "bd09."),
+            OpenApiParameter(
+                "lon", float, required=True, description="Longitude, or easting for projected CRS."
+            ),
+            OpenApiParameter(
+                "lat", float, required=True, description="Latitude, or northing for projected CRS."
+            ),
+            OpenApiParameter(
+                "crs", str, description="Default 4326. Also 4490, 4513–4554, gcj02, bd09."
+            ),
             OpenApiParameter("at", str, description="ISO date-time: the grids valid then."),
         ],
-        responses=inline_serializer("Location", {
-            "lon": serializers.FloatField(), "lat": serializers.FloatField(),
-            "grid": serializers.DictField(), "path": serializers.ListField(),
-        }),
+        responses=inline_serializer(
+            "Location",
+            {
+                "lon": serializers.FloatField(),
+                "lat": serializers.FloatField(),
+                "grid": serializers.DictField(),
+                "path": serializers.ListField(),
+            },
+        ),
     )
     def get(self, request: Request) -> Response:
         lon = parse_float(request, "lon")

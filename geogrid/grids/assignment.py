@@ -99,8 +99,13 @@ class GridIndex:
         shapely.prepare(self.geoms)
 
     @classmethod
-    def load(cls, *, level: str = "unit", district_code: str | None = None,
-             bbox: tuple[float, float, float, float] | None = None) -> GridIndex:
+    def load(
+        cls,
+        *,
+        level: str = "unit",
+        district_code: str | None = None,
+        bbox: tuple[float, float, float, float] | None = None,
+    ) -> GridIndex:
         """Load the active grids of `level` (a GridLevel slug), optionally of one district.
 
         One raw query on the Django connection (same transaction); geometries travel as WKB
@@ -112,37 +117,49 @@ class GridIndex:
             cursor.execute("SELECT 1 FROM grids_gridlevel WHERE slug = %s", (level,))
             if cursor.fetchone() is None:
                 raise ValueError(f"Unknown grid level {level!r}.")
-            cursor.execute(GRIDS_OF_LEVEL_SQL, {
-                "level": level, "district": district_code,
-                "west": bbox[0] if bbox else None, "south": bbox[1] if bbox else None,
-                "east": bbox[2] if bbox else None, "north": bbox[3] if bbox else None,
-            }, binary=True)
+            cursor.execute(
+                GRIDS_OF_LEVEL_SQL,
+                {
+                    "level": level,
+                    "district": district_code,
+                    "west": bbox[0] if bbox else None,
+                    "south": bbox[1] if bbox else None,
+                    "east": bbox[2] if bbox else None,
+                    "north": bbox[3] if bbox else None,
+                },
+                binary=True,
+            )
             rows = cursor.fetchall()
         if not rows:
             return cls(np.zeros(0, np.int64), np.zeros(0, object), np.zeros(0, object))
         ids, codes, wkb = zip(*rows, strict=True)
-        return cls(np.fromiter(ids, np.int64, len(ids)), np.array(codes, dtype=object),
-                   shapely.from_wkb(list(wkb)))
+        return cls(
+            np.fromiter(ids, np.int64, len(ids)),
+            np.array(codes, dtype=object),
+            shapely.from_wkb(list(wkb)),
+        )
 
     def __len__(self) -> int:
         return len(self.ids)
 
-    def positions(self, lon: np.ndarray, lat: np.ndarray, *,
-                  chunk_size: int = DEFAULT_CHUNK_SIZE) -> np.ndarray:
+    def positions(
+        self, lon: np.ndarray, lat: np.ndarray, *, chunk_size: int = DEFAULT_CHUNK_SIZE
+    ) -> np.ndarray:
         """Position in this index of the grid holding each point (lowest code on ties), -1
         where none. `lon`/`lat`: equal-length 1-D arrays in the storage CRS (EPSG:4490);
         non-finite coordinates are in no grid."""
         lon = np.ascontiguousarray(lon, dtype=np.float64)
         lat = np.ascontiguousarray(lat, dtype=np.float64)
         if lon.ndim != 1 or lon.shape != lat.shape:
-            raise ValueError(f"lon and lat must be 1-D arrays of one length, not {lon.shape} "
-                             f"and {lat.shape}.")
+            raise ValueError(
+                f"lon and lat must be 1-D arrays of one length, not {lon.shape} and {lat.shape}."
+            )
         best = np.full(len(lon), _NO_GRID, dtype=np.int64)
         if len(lon) == 0 or len(self) == 0:
             return np.full(len(lon), -1, dtype=np.int64)
         finite = np.flatnonzero(np.isfinite(lon) & np.isfinite(lat))
         for start in range(0, len(finite), chunk_size):
-            chunk = finite[start:start + chunk_size]
+            chunk = finite[start : start + chunk_size]
             with _gc_paused():
                 tree = shapely.STRtree(shapely.points(lon[chunk], lat[chunk]))
                 # Pairs (grid position, point in chunk) where the prepared grid covers the
@@ -182,8 +199,9 @@ class GridIndex:
             result[others[shape_pos[chosen]]] = grid_pos[chosen]
         return result
 
-    def assign(self, lon: np.ndarray, lat: np.ndarray, *,
-               chunk_size: int = DEFAULT_CHUNK_SIZE) -> AssignmentResult:
+    def assign(
+        self, lon: np.ndarray, lat: np.ndarray, *, chunk_size: int = DEFAULT_CHUNK_SIZE
+    ) -> AssignmentResult:
         """The grid (id and code) holding each point; see `positions()` for the contract."""
         position = self.positions(lon, lat, chunk_size=chunk_size)
         found = position >= 0
@@ -194,8 +212,9 @@ class GridIndex:
         return AssignmentResult(grid_id=grid_id, grid_code=grid_code)
 
 
-def assign_points(lon: np.ndarray, lat: np.ndarray, *, level: str = "unit",
-                  district_code: str | None = None) -> AssignmentResult:
+def assign_points(
+    lon: np.ndarray, lat: np.ndarray, *, level: str = "unit", district_code: str | None = None
+) -> AssignmentResult:
     """Assign each point (storage CRS lon/lat arrays) to the active grid of `level` covering
     it, lowest code on ties; -1 / None where no grid of that level covers it.
 

@@ -29,7 +29,8 @@ def explain_grid_code(code: str) -> dict:
         "code": code,
         "kind": "grid",
         "level": parts[-1].level,
-        "scheme": unit_code_scheme(unit_length) if parts[-1].level == "unit"
+        "scheme": unit_code_scheme(unit_length)
+        if parts[-1].level == "unit"
         else "GB/T 2260 / statistical division code",
         "parts": explained,
         "exists": target is not None,

@@ -66,10 +66,18 @@ STREET_SEEDS = {
 }
 
 # Unit-grid types in rough proportion to a dense old-city district.
-TYPE_MIX = [GridType.RESIDENTIAL] * 11 + [GridType.COMMERCIAL] * 4 + [
-    GridType.INSTITUTION, GridType.INSTITUTION, GridType.CROWDED, GridType.PARK,
-    GridType.MIXED, GridType.WATER,
-]
+TYPE_MIX = (
+    [GridType.RESIDENTIAL] * 11
+    + [GridType.COMMERCIAL] * 4
+    + [
+        GridType.INSTITUTION,
+        GridType.INSTITUTION,
+        GridType.CROWDED,
+        GridType.PARK,
+        GridType.MIXED,
+        GridType.WATER,
+    ]
+)
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗"
 GIVEN = ["建国", "秀英", "志强", "丽娟", "海燕", "国庆", "红梅", "伟", "静", "磊", "敏", "军"]
 
@@ -84,8 +92,11 @@ class DemoResult:
 
 def street_names() -> dict[str, str]:
     with open(GIS_DATA / "gbt2260-towns-beijing.csv", encoding="utf-8") as handle:
-        return {row["town"][:3]: row["name"] for row in csv.DictReader(handle)
-                if row["code"] == DISTRICT_CODE}
+        return {
+            row["town"][:3]: row["name"]
+            for row in csv.DictReader(handle)
+            if row["code"] == DISTRICT_CODE
+        }
 
 
 def _stable(code: str, modulo: int) -> int:
@@ -96,8 +107,14 @@ def _stable(code: str, modulo: int) -> int:
 def load_district(actor: Any) -> ImportReport | None:
     if Grid.objects.filter(code=DISTRICT_CODE).exists():
         return None
-    return import_grids(path=GIS_DATA / "dongcheng-110101.geojson", level="district",
-                        actor=actor, code_field="code", name_field="name", commit=True)
+    return import_grids(
+        path=GIS_DATA / "dongcheng-110101.geojson",
+        level="district",
+        actor=actor,
+        code_field="code",
+        name_field="name",
+        commit=True,
+    )
 
 
 def load_streets(district: Grid, actor: Any) -> int:
@@ -106,18 +123,29 @@ def load_streets(district: Grid, actor: Any) -> int:
     names = street_names()
     boundary = shapely.from_wkb(bytes(district.geom.wkb))
     seeds = [Point(STREET_SEEDS[code]) for code in sorted(STREET_SEEDS)]
-    cells = shapely.get_parts(shapely.voronoi_polygons(
-        MultiPoint(seeds), extend_to=boundary.envelope.buffer(0.05)))
+    cells = shapely.get_parts(
+        shapely.voronoi_polygons(MultiPoint(seeds), extend_to=boundary.envelope.buffer(0.05))
+    )
     candidates = []
     for seed_code, seed in zip(sorted(STREET_SEEDS), seeds, strict=True):
         cell = next(c for c in cells if c.covers(seed))
         piece = as_multipolygon(shapely.intersection(cell, boundary))
-        candidates.append(Candidate(geom=piece, code=DISTRICT_CODE + seed_code,
-                                    name=names[seed_code],
-                                    attrs={"grid_type": GridType.ADMINISTRATIVE}))
+        candidates.append(
+            Candidate(
+                geom=piece,
+                code=DISTRICT_CODE + seed_code,
+                name=names[seed_code],
+                attrs={"grid_type": GridType.ADMINISTRATIVE},
+            )
+        )
     level = GridLevel.objects.get(depth=1)
-    create_grids(actor=actor, level=level, parent=district, candidates=candidates,
-                 source=GridSource.GENERATED)
+    create_grids(
+        actor=actor,
+        level=level,
+        parent=district,
+        candidates=candidates,
+        source=GridSource.GENERATED,
+    )
     return len(candidates)
 
 
@@ -129,23 +157,36 @@ def load_communities(district: Grid, actor: Any) -> int:
         count = max(3, round(street.area_m2 / COMMUNITY_TARGET_M2))
         short = street.name.removesuffix("街道")
         children = divide_grid(
-            parent=street, actor=actor, method="voronoi", count=count,
+            parent=street,
+            actor=actor,
+            method="voronoi",
+            count=count,
             target_area_m2=COMMUNITY_TARGET_M2,
             names=[f"{short}第{i + 1}社区" for i in range(count * 2)],
-            grid_type=GridType.RESIDENTIAL, source=GridSource.GENERATED,
+            grid_type=GridType.RESIDENTIAL,
+            source=GridSource.GENERATED,
         )
         created += len(children)
     return created
 
 
-def load_units(district: Grid, actor: Any,
-               progress: Callable[[Iterable], Iterable] | None = None) -> int:
-    communities = [c for c in Grid.objects.active().filter(parent__parent=district)
-                   .order_by("code") if not c.children.active().exists()]
+def load_units(
+    district: Grid, actor: Any, progress: Callable[[Iterable], Iterable] | None = None
+) -> int:
+    communities = [
+        c
+        for c in Grid.objects.active().filter(parent__parent=district).order_by("code")
+        if not c.children.active().exists()
+    ]
     created = 0
-    for community in (progress(communities) if progress else communities):
-        children = divide_grid(parent=community, actor=actor, method="voronoi",
-                               target_area_m2=UNIT_TARGET_M2, describe=describe_unit)
+    for community in progress(communities) if progress else communities:
+        children = divide_grid(
+            parent=community,
+            actor=actor,
+            method="voronoi",
+            target_area_m2=UNIT_TARGET_M2,
+            describe=describe_unit,
+        )
         created += len(children)
     return created
 
@@ -163,8 +204,9 @@ def describe_unit(code: str, area_m2: float) -> dict[str, Any]:
     return attrs
 
 
-def load_demo_city(actor: Any, progress: Callable[[Iterable], Iterable] | None = None
-                   ) -> DemoResult:
+def load_demo_city(
+    actor: Any, progress: Callable[[Iterable], Iterable] | None = None
+) -> DemoResult:
     ensure_default_levels()  # normally made by migration grids.0002; a flushed database lacks them
     report = load_district(actor)
     district = Grid.objects.get(code=DISTRICT_CODE)
@@ -175,20 +217,33 @@ def load_demo_city(actor: Any, progress: Callable[[Iterable], Iterable] | None =
 
 
 def unit_area_stats() -> dict[str, float]:
-    areas = np.array(list(Grid.objects.active().filter(
-        level__depth=3, code__startswith=DISTRICT_CODE).values_list("area_m2", flat=True)))
+    areas = np.array(
+        list(
+            Grid.objects.active()
+            .filter(level__depth=3, code__startswith=DISTRICT_CODE)
+            .values_list("area_m2", flat=True)
+        )
+    )
     if len(areas) == 0:
         return {"count": 0}
-    return {"count": int(len(areas)), "median_m2": float(np.median(areas)),
-            "min_m2": float(areas.min()), "max_m2": float(areas.max())}
+    return {
+        "count": int(len(areas)),
+        "median_m2": float(np.median(areas)),
+        "min_m2": float(areas.min()),
+        "max_m2": float(areas.max()),
+    }
 
 
 def demo_step(context: dict[str, Any], progress: Callable[..., Iterable]) -> list[str]:
     """The grids of the demo city, and the planner's and inspector's grid scopes."""
     from geogrid.grids.models import GridScope
 
-    result = load_demo_city(context["actor"], lambda items: progress(
-        items, desc="Dividing communities into unit grids", unit="community"))
+    result = load_demo_city(
+        context["actor"],
+        lambda items: progress(
+            items, desc="Dividing communities into unit grids", unit="community"
+        ),
+    )
     users = context.get("users", {})
     district = Grid.objects.get(code=DISTRICT_CODE)
     if "planner" in users:
@@ -197,16 +252,21 @@ def demo_step(context: dict[str, Any], progress: Callable[..., Iterable]) -> lis
     if "inspector" in users and not users["inspector"].grid_scopes.exists():
         units = Grid.objects.active().filter(level__depth=3, code__startswith=DISTRICT_CODE)
         GridScope.objects.bulk_create(
-            GridScope(user=users["inspector"], grid=g) for g in units.order_by("code")[:18])
+            GridScope(user=users["inspector"], grid=g) for g in units.order_by("code")[:18]
+        )
     lines = [format_report(result.district_report)] if result.district_report else []
     stats = unit_area_stats()
     lines.append(
         f"Demo city {DISTRICT_CODE} 东城区: created {result.streets_created} streets, "
         f"{result.communities_created} communities, {result.units_created} unit grids. "
         f"Unit grids now: {stats.get('count', 0)}"
-        + (f" (median {stats['median_m2']:,.0f} m²)" if stats.get("count") else "") + ".")
-    lines.append("Street, community and unit-grid boundaries are GENERATED for the demo; only "
-                 "the district boundary and the street names/codes are real.")
+        + (f" (median {stats['median_m2']:,.0f} m²)" if stats.get("count") else "")
+        + "."
+    )
+    lines.append(
+        "Street, community and unit-grid boundaries are GENERATED for the demo; only "
+        "the district boundary and the street names/codes are real."
+    )
     return lines
 
 
@@ -216,8 +276,10 @@ def foreign_grids() -> list[str]:
         inside |= Q(code__startswith=code)
     others = Grid.objects.exclude(inside).count()
     if others:
-        return [f"{others:,} grid(s) outside the demo districts "
-                f"({', '.join(f'{c} {what}' for c, what in DEMO_DISTRICTS.items())})"]
+        return [
+            f"{others:,} grid(s) outside the demo districts "
+            f"({', '.join(f'{c} {what}' for c, what in DEMO_DISTRICTS.items())})"
+        ]
     return []
 
 

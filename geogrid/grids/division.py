@@ -33,7 +33,11 @@ def square_cells(parent_metric: BaseGeometry, target_area_m2: float) -> np.ndarr
 
 
 def voronoi_cells(
-    parent_metric: BaseGeometry, target_area_m2: float, *, seed: int = 0, iterations: int = 2,
+    parent_metric: BaseGeometry,
+    target_area_m2: float,
+    *,
+    seed: int = 0,
+    iterations: int = 2,
     count: int | None = None,
 ) -> np.ndarray:
     """Voronoi cells of seeds on a jittered hexagonal lattice inside the parent.
@@ -49,8 +53,7 @@ def voronoi_cells(
     west, south, east, north = parent_metric.bounds
     xs = np.arange(west + spacing / 2, east, spacing)
     ys = np.arange(north - spacing / 2, south, -spacing * math.sqrt(3) / 2)
-    points = [(x + (spacing / 2 if row % 2 else 0), y)
-              for row, y in enumerate(ys) for x in xs]
+    points = [(x + (spacing / 2 if row % 2 else 0), y) for row, y in enumerate(ys) for x in xs]
     candidates = np.array(points) + rng.uniform(-0.25, 0.25, (len(points), 2)) * spacing
     inside = shapely.contains_xy(parent_metric, candidates[:, 0], candidates[:, 1])
     seeds = candidates[inside]
@@ -95,8 +98,12 @@ def divide(
     clipped = shapely.intersection(from_metric(cells), parent)
     # A concave parent can cut one cell in two, and a clip can leave stray lines or points:
     # keep each polygon as a piece of its own.
-    pieces = [polygon for piece in clipped for polygon in as_multipolygon(piece).geoms
-              if not polygon.is_empty]
+    pieces = [
+        polygon
+        for piece in clipped
+        for polygon in as_multipolygon(piece).geoms
+        if not polygon.is_empty
+    ]
     return [as_multipolygon(p) for p in merge_small(pieces, target_area_m2 * min_fraction)]
 
 
@@ -121,8 +128,10 @@ def merge_small(pieces: list[BaseGeometry], min_area_m2: float) -> list[BaseGeom
         tree = shapely.STRtree(others)
         neighbours = [int(n) for n in tree.query(piece, predicate="intersects")]
         if neighbours:
-            shared = [shapely.length(shapely.intersection(piece.boundary, others[n].boundary))
-                      for n in neighbours]
+            shared = [
+                shapely.length(shapely.intersection(piece.boundary, others[n].boundary))
+                for n in neighbours
+            ]
             nearest = neighbours[int(np.argmax(shared))]
         else:
             nearest = int(tree.nearest(piece))

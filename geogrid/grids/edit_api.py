@@ -44,22 +44,25 @@ def _geometry(value: Any, field: str) -> dict[str, Any]:
     if isinstance(value, dict) and value.get("type") == "Feature":
         value = value.get("geometry")
     if not isinstance(value, dict) or "type" not in value or "coordinates" not in value:
-        raise BadRequest(f"'{field}' must be a GeoJSON geometry in longitude/latitude.",
-                         field=field)
+        raise BadRequest(
+            f"'{field}' must be a GeoJSON geometry in longitude/latitude.", field=field
+        )
     try:
         shape = shapely.geometry.shape(value)
     except (ValueError, TypeError, AttributeError, IndexError) as exc:
         raise BadRequest(f"'{field}' is not readable GeoJSON: {exc}.", field=field) from exc
     if shapely.get_num_coordinates(shape) > MAX_VERTICES:
-        raise BadRequest(f"'{field}' has more than {MAX_VERTICES:,} vertices; simplify it first.",
-                         field=field)
+        raise BadRequest(
+            f"'{field}' has more than {MAX_VERTICES:,} vertices; simplify it first.", field=field
+        )
     return value
 
 
 def _version(value: Any, code: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise BadRequest(f"The version of grid {code} must be a positive whole number.",
-                         field="versions")
+        raise BadRequest(
+            f"The version of grid {code} must be a positive whole number.", field="versions"
+        )
     return value
 
 
@@ -96,12 +99,14 @@ class GridEditView(APIView):
         if action == "merge":
             codes = body.get("grids")
             if not isinstance(codes, list) or len(codes) < 2:
-                raise BadRequest("'grids' must list at least two grid codes to merge.",
-                                 field="grids")
+                raise BadRequest(
+                    "'grids' must list at least two grid codes to merge.", field="grids"
+                )
             raw_versions = body.get("versions")
             if not isinstance(raw_versions, dict):
-                raise BadRequest("'versions' must give the version of each grid you merge.",
-                                 field="versions")
+                raise BadRequest(
+                    "'versions' must give the version of each grid you merge.", field="versions"
+                )
             grids = [get_in_scope_or_404(scope, code=_code(c, "grids")) for c in codes]
             for grid in grids:
                 if grid.code not in raw_versions:
@@ -119,8 +124,9 @@ class GridEditView(APIView):
             params["name"] = str(body.get("name", ""))[:100]
             grid_type = body.get("grid_type") or GridType.OTHER
             if grid_type not in GridType.values:
-                raise BadRequest(f"'grid_type' must be one of: {', '.join(GridType.values)}.",
-                                 field="grid_type")
+                raise BadRequest(
+                    f"'grid_type' must be one of: {', '.join(GridType.values)}.", field="grid_type"
+                )
             params["grid_type"] = grid_type
         if action == "split":
             params["line"] = _geometry(body.get("line"), "line")
@@ -128,37 +134,50 @@ class GridEditView(APIView):
             params["target_area_m2"] = _target_area(body.get("target_area_m2", 10_000))
             method = body.get("method", "square")
             if method not in DIVIDE_METHODS:
-                raise BadRequest(f"'method' must be one of: {', '.join(DIVIDE_METHODS)}.",
-                                 field="method")
+                raise BadRequest(
+                    f"'method' must be one of: {', '.join(DIVIDE_METHODS)}.", field="method"
+                )
             params["method"] = method
             params["replace_existing"] = bool(body.get("replace_existing", False))
         try:
-            outcome = run_edit(action=action, actor=request.user, commit=commit,
-                               versions=versions, **params)
+            outcome = run_edit(
+                action=action, actor=request.user, commit=commit, versions=versions, **params
+            )
         except VersionConflict as exc:
             current = exc.grid
-            return Response({
-                "error": "conflict", "detail": str(exc), "grid": current.code,
-                "current_version": exc.current_version, "changed_by": exc.changed_by,
-                "changed_at": exc.changed_at.isoformat() if exc.changed_at else None,
-                "current_geometry": shapely.geometry.mapping(
-                    shapely.from_wkb(bytes(current.geom.wkb))),
-            }, status=409)
+            return Response(
+                {
+                    "error": "conflict",
+                    "detail": str(exc),
+                    "grid": current.code,
+                    "current_version": exc.current_version,
+                    "changed_by": exc.changed_by,
+                    "changed_at": exc.changed_at.isoformat() if exc.changed_at else None,
+                    "current_geometry": shapely.geometry.mapping(
+                        shapely.from_wkb(bytes(current.geom.wkb))
+                    ),
+                },
+                status=409,
+            )
         except GridError as exc:
             # The editor words the common refusals in the page's language from `reason`.
             raise BadRequest(str(exc), extra={"reason": exc.reason}) from exc
         payload = outcome_payload(outcome)
         if commit and not outcome.ok:
-            return Response({"error": "topology", "detail": outcome.message, **payload},
-                            status=400)
+            return Response({"error": "topology", "detail": outcome.message, **payload}, status=400)
         return Response(payload, status=201 if outcome.committed and outcome.created else 200)
 
 
 def _target_area(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not (
-            100 <= value <= 10_000_000):
-        raise BadRequest("'target_area_m2' must be a number of square metres between 100 and "
-                         "10,000,000.", field="target_area_m2")
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not (100 <= value <= 10_000_000)
+    ):
+        raise BadRequest(
+            "'target_area_m2' must be a number of square metres between 100 and 10,000,000.",
+            field="target_area_m2",
+        )
     return float(value)
 
 
@@ -174,33 +193,54 @@ class GridHistoryView(APIView):
         audience = audience_of(request.user)
         boundaries = [
             {
-                "version": b.version, "valid_from": b.valid_from, "valid_to": b.valid_to,
+                "version": b.version,
+                "valid_from": b.valid_from,
+                "valid_to": b.valid_to,
                 "changed_by": b.changed_by.get_username() if b.changed_by else None,
-                "reason": b.reason, "area_m2": round(b.area_m2, 1),
+                "reason": b.reason,
+                "area_m2": round(b.area_m2, 1),
                 "geometry": shapely.geometry.mapping(shapely.from_wkb(bytes(b.geom.wkb))),
             }
             for b in grid.boundaries.select_related("changed_by").order_by("-version")
         ]
         events = [
-            {"action": e.action, "actor": e.actor.get_username() if e.actor else None,
-             "at": e.created_at, "details": event_details(e.details, audience)}
+            {
+                "action": e.action,
+                "actor": e.actor.get_username() if e.actor else None,
+                "at": e.created_at,
+                "details": event_details(e.details, audience),
+            }
             for e in grid.events.select_related("actor").order_by("-created_at", "-id")[:200]
         ]
         GRID_BOUNDARY.redact_all(boundaries, audience)
         GRID_EVENT.redact_all(events, audience)
-        return Response({
-            "code": grid.code, "name": grid.name, "version": grid.version,
-            "active": grid.is_active, "valid_from": grid.valid_from, "valid_to": grid.valid_to,
-            "boundaries": boundaries, "events": events,
-            "replaced_by": next((e["details"].get("replaced_by") for e in events
-                                 if e["details"].get("replaced_by")), []),
-            "replaces": next((e["details"].get("replaces") for e in events
-                              if e["details"].get("replaces")), []),
-        })
+        return Response(
+            {
+                "code": grid.code,
+                "name": grid.name,
+                "version": grid.version,
+                "active": grid.is_active,
+                "valid_from": grid.valid_from,
+                "valid_to": grid.valid_to,
+                "boundaries": boundaries,
+                "events": events,
+                "replaced_by": next(
+                    (
+                        e["details"].get("replaced_by")
+                        for e in events
+                        if e["details"].get("replaced_by")
+                    ),
+                    [],
+                ),
+                "replaces": next(
+                    (e["details"].get("replaces") for e in events if e["details"].get("replaces")),
+                    [],
+                ),
+            }
+        )
 
 
-TEXT_LIMITS = {"name": 100, "officer_name": 50, "officer_phone": 30,
-               "responsible_department": 100}
+TEXT_LIMITS = {"name": 100, "officer_name": 50, "officer_phone": 30, "responsible_department": 100}
 
 
 def parse_attributes(body: Any) -> dict[str, Any]:
@@ -211,32 +251,47 @@ def parse_attributes(body: Any) -> dict[str, Any]:
     for field, value in body.items():
         if field in TEXT_LIMITS:
             # A NUL byte cannot be stored by PostgreSQL (it would be a 500).
-            if not isinstance(value, str) or len(value.strip()) > TEXT_LIMITS[field] \
-                    or "\x00" in value:
-                raise BadRequest(f"'{field}' must be text of at most {TEXT_LIMITS[field]} "
-                                 "characters, without control characters.", field=field)
+            if (
+                not isinstance(value, str)
+                or len(value.strip()) > TEXT_LIMITS[field]
+                or "\x00" in value
+            ):
+                raise BadRequest(
+                    f"'{field}' must be text of at most {TEXT_LIMITS[field]} "
+                    "characters, without control characters.",
+                    field=field,
+                )
             if field == "name" and not value.strip():
                 raise BadRequest("'name' cannot be empty.", field=field)
             changes[field] = value.strip()
         elif field == "grid_type":
             if value not in GridType.values:
-                raise BadRequest(f"'grid_type' must be one of: {', '.join(GridType.values)}.",
-                                 field=field)
+                raise BadRequest(
+                    f"'grid_type' must be one of: {', '.join(GridType.values)}.", field=field
+                )
             changes[field] = value
         elif field == "area_class":
             if value not in ("", *AreaClass.values):
-                raise BadRequest("'area_class' must be A, B, C or empty (as the parent).",
-                                 field=field)
+                raise BadRequest(
+                    "'area_class' must be A, B, C or empty (as the parent).", field=field
+                )
             changes[field] = value
         elif field in ("households", "population"):
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int)
-                                      or not 0 <= value <= 100_000_000):
-                raise BadRequest(f"'{field}' must be a whole number of at least 0, or null.",
-                                 field=field)
+            if value is not None and (
+                isinstance(value, bool)
+                or not isinstance(value, int)
+                or not 0 <= value <= 100_000_000
+            ):
+                raise BadRequest(
+                    f"'{field}' must be a whole number of at least 0, or null.", field=field
+                )
             changes[field] = value
         else:
-            raise BadRequest(f"'{field}' cannot be changed here: boundaries change through "
-                             "/api/v1/grids/edits/, codes and levels never.", field=field)
+            raise BadRequest(
+                f"'{field}' cannot be changed here: boundaries change through "
+                "/api/v1/grids/edits/, codes and levels never.",
+                field=field,
+            )
     return changes
 
 

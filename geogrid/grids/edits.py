@@ -54,8 +54,9 @@ def _gaps(parent: Grid | None) -> list[topology.Problem]:
     return [p for p in services.topology_report(parent=parent)["problems"] if p.kind == "gap"]
 
 
-def _new_gaps(before: list[topology.Problem], after: list[topology.Problem]
-              ) -> list[topology.Problem]:
+def _new_gaps(
+    before: list[topology.Problem], after: list[topology.Problem]
+) -> list[topology.Problem]:
     """Gaps present after the edit and not before (an edit may open a gap on purpose — a
     retired grid leaves one — so these are warnings, not refusals)."""
     if not before:
@@ -69,42 +70,73 @@ def _new_gaps(before: list[topology.Problem], after: list[topology.Problem]
     return fresh
 
 
-def _perform(*, action: str, actor: Any, grid: Grid | None, grids: list[Grid],
-             versions: dict[str, int], geometry: Any, line: Any, name: str, grid_type: str,
-             reason: str, target_area_m2: float, method: str,
-             replace_existing: bool) -> tuple[list[Grid], list[Grid], list[str]]:
+def _perform(
+    *,
+    action: str,
+    actor: Any,
+    grid: Grid | None,
+    grids: list[Grid],
+    versions: dict[str, int],
+    geometry: Any,
+    line: Any,
+    name: str,
+    grid_type: str,
+    reason: str,
+    target_area_m2: float,
+    method: str,
+    replace_existing: bool,
+) -> tuple[list[Grid], list[Grid], list[str]]:
     """(created, changed, retired codes) of one edit, written in the caller's transaction."""
     if action == "create":
         assert grid is not None  # the parent
         level = services.child_level(grid)
-        created = services.create_grid(actor=actor, level=level, parent=grid, geom=geometry,
-                                       name=name, grid_type=grid_type or GridType.OTHER)
+        created = services.create_grid(
+            actor=actor,
+            level=level,
+            parent=grid,
+            geom=geometry,
+            name=name,
+            grid_type=grid_type or GridType.OTHER,
+        )
         return [created], [], []
     assert grid is not None or grids
     if action == "reshape":
         assert grid is not None
-        changed = services.reshape_grid(grid=grid, geom=geometry, actor=actor, reason=reason,
-                                        expected_version=versions[grid.code])
+        changed = services.reshape_grid(
+            grid=grid,
+            geom=geometry,
+            actor=actor,
+            reason=reason,
+            expected_version=versions[grid.code],
+        )
         return [], [changed], []
     if action == "split":
         assert grid is not None
-        pieces = services.split_grid(grid=grid, line=line, actor=actor, reason=reason,
-                                     expected_version=versions[grid.code])
+        pieces = services.split_grid(
+            grid=grid, line=line, actor=actor, reason=reason, expected_version=versions[grid.code]
+        )
         return pieces, [], [grid.code]
     if action == "merge":
-        merged = services.merge_grids(grids=grids, expected_versions=versions, actor=actor,
-                                      reason=reason)
+        merged = services.merge_grids(
+            grids=grids, expected_versions=versions, actor=actor, reason=reason
+        )
         return [merged], [], sorted(g.code for g in grids)
     if action == "retire":
         assert grid is not None
-        services.retire_grid(grid=grid, expected_version=versions[grid.code], actor=actor,
-                             reason=reason)
+        services.retire_grid(
+            grid=grid, expected_version=versions[grid.code], actor=actor, reason=reason
+        )
         return [], [], [grid.code]
     if action == "divide":
         assert grid is not None
         existing = sorted(grid.children.active().values_list("code", flat=True))
-        children = services.divide_grid(parent=grid, actor=actor, target_area_m2=target_area_m2,
-                                        method=method, replace_existing=replace_existing)
+        children = services.divide_grid(
+            parent=grid,
+            actor=actor,
+            target_area_m2=target_area_m2,
+            method=method,
+            replace_existing=replace_existing,
+        )
         return children, [], existing
     raise services.GridError(f"Unknown edit {action!r}; use one of: {', '.join(ACTIONS)}.")
 
@@ -145,9 +177,18 @@ def run_edit(
             before = _gaps(parent)
             with services.collect_impact() as log:
                 created, changed, retired = _perform(
-                    action=action, actor=actor, grid=grid, grids=grids, versions=versions,
-                    geometry=geometry, line=line, name=name, grid_type=grid_type, reason=reason,
-                    target_area_m2=target_area_m2, method=method,
+                    action=action,
+                    actor=actor,
+                    grid=grid,
+                    grids=grids,
+                    versions=versions,
+                    geometry=geometry,
+                    line=line,
+                    name=name,
+                    grid_type=grid_type,
+                    reason=reason,
+                    target_area_m2=target_area_m2,
+                    method=method,
                     replace_existing=replace_existing,
                 )
             outcome.created, outcome.changed, outcome.retired = created, changed, retired
@@ -165,8 +206,7 @@ def run_edit(
         # A self-intersecting drawing: show where, like the topology problems.
         outcome.ok = False
         location = getattr(exc, "location", None)
-        outcome.problems = [topology.Problem(kind="invalid", message=str(exc),
-                                             location=location)]
+        outcome.problems = [topology.Problem(kind="invalid", message=str(exc), location=location)]
         outcome.message = str(exc)
     outcome.impact.setdefault("components_moved", 0)
     outcome.impact.setdefault("open_cases_moved", 0)
@@ -183,15 +223,22 @@ def outcome_payload(outcome: EditOutcome) -> dict[str, Any]:
 
     def grid_feature(g: Grid, status: str) -> dict[str, Any]:
         return {
-            "type": "Feature", "id": g.code,
+            "type": "Feature",
+            "id": g.code,
             "geometry": as_geojson(shapely.from_wkb(bytes(g.geom.wkb))),
-            "properties": {"code": g.code, "name": g.name, "area_m2": round(g.area_m2, 1),
-                           "version": g.version or 1, "grid_type": g.grid_type,
-                           "status": status},
+            "properties": {
+                "code": g.code,
+                "name": g.name,
+                "area_m2": round(g.area_m2, 1),
+                "version": g.version or 1,
+                "grid_type": g.grid_type,
+                "status": status,
+            },
         }
 
-    features = ([grid_feature(g, "created") for g in outcome.created]
-                + [grid_feature(g, "changed") for g in outcome.changed])
+    features = [grid_feature(g, "created") for g in outcome.created] + [
+        grid_feature(g, "changed") for g in outcome.changed
+    ]
     return {
         "action": outcome.action,
         "ok": outcome.ok,
@@ -199,10 +246,11 @@ def outcome_payload(outcome: EditOutcome) -> dict[str, Any]:
         "message": outcome.message,
         "problems": [p.as_dict() for p in outcome.problems],
         "warnings": [p.as_dict() for p in outcome.warnings],
-        "codes": {"created": [g.code for g in outcome.created],
-                  "changed": [g.code for g in outcome.changed],
-                  "retired": outcome.retired},
+        "codes": {
+            "created": [g.code for g in outcome.created],
+            "changed": [g.code for g in outcome.changed],
+            "retired": outcome.retired,
+        },
         "impact": outcome.impact,
         "grids": {"type": "FeatureCollection", "features": features},
     }
-

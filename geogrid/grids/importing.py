@@ -143,8 +143,9 @@ def to_storage_crs(
     return geoms.to_crs(STORAGE_SRID), label, True
 
 
-def _convert_each(frame: gpd.GeoDataFrame, declared: str | int | None, path: Path
-                  ) -> tuple[gpd.GeoSeries, str, bool, dict[int, str]]:
+def _convert_each(
+    frame: gpd.GeoDataFrame, declared: str | int | None, path: Path
+) -> tuple[gpd.GeoSeries, str, bool, dict[int, str]]:
     converted: list[BaseGeometry | None] = []
     errors: dict[int, str] = {}
     label, transformed = "", False
@@ -196,12 +197,15 @@ def import_grids(
     for option, name in (("--code-field", code_field), ("--name-field", name_field)):
         if name and name not in frame.columns:
             fields = ", ".join(c for c in frame.columns if c != frame.geometry.name)
-            raise ImportFileError(f"{option} {name!r} is not a field of {path.name}; "
-                                  f"its fields are: {fields or '(none)'}.")
+            raise ImportFileError(
+                f"{option} {name!r} is not a field of {path.name}; "
+                f"its fields are: {fields or '(none)'}."
+            )
     fixed_parent = None
     if parent_code:
-        fixed_parent = Grid.objects.active().select_related("level").filter(
-            code=parent_code).first()
+        fixed_parent = (
+            Grid.objects.active().select_related("level").filter(code=parent_code).first()
+        )
         if fixed_parent is None:
             raise ImportFileError(f"--parent {parent_code}: no active grid has this code.")
     if grid_level.depth == 0 and not code_field:
@@ -221,8 +225,13 @@ def import_grids(
         # Some feature has coordinates the declared CRS cannot hold: convert one by one, so
         # that only those features are rejected (few grids per file: a loop is fine here).
         geoms, source_label, transformed, unconvertible = _convert_each(frame, crs, path)
-    report = ImportReport(path=str(path), level=grid_level.slug, source_crs=source_label,
-                          transformed=transformed, features=[])
+    report = ImportReport(
+        path=str(path),
+        level=grid_level.slug,
+        source_crs=source_label,
+        transformed=transformed,
+        features=[],
+    )
     if transformed:
         report.notes.append(f"Coordinates transformed from {source_label} to EPSG:4490.")
     parent_level = GridLevel.objects.filter(depth=grid_level.depth - 1).first()
@@ -230,7 +239,7 @@ def import_grids(
     seen_codes: dict[str, int] = {}
     candidates: dict[int, Candidate] = {}
     rows = range(len(frame))
-    for index in (progress(rows) if progress else rows):
+    for index in progress(rows) if progress else rows:
         feature = FeatureReport(
             row=index + 1,
             code=_text(frame.iloc[index][code_field]) if code_field else None,
@@ -238,8 +247,9 @@ def import_grids(
         )
         report.features.append(feature)
         if index in unconvertible:
-            feature.reject(f"its coordinates cannot be converted from {source_label}: "
-                           f"{unconvertible[index]}")
+            feature.reject(
+                f"its coordinates cannot be converted from {source_label}: {unconvertible[index]}"
+            )
             continue
         shape = _check_geometry(geoms.iloc[index], feature)
         if shape is None:
@@ -254,29 +264,38 @@ def import_grids(
             if parent is None and grid_level.depth > 0 and parent_level is not None:
                 prefix = feature.code[: parent_level.code_length]
                 if prefix not in parents:
-                    parents[prefix] = Grid.objects.active().select_related("level").filter(
-                        code=prefix).first()
+                    parents[prefix] = (
+                        Grid.objects.active().select_related("level").filter(code=prefix).first()
+                    )
                 parent = parents[prefix]
                 if parent is None:
                     feature.reject(f"its parent grid {prefix} (from the code) does not exist.")
                     continue
             if feature.code in seen_codes:
-                feature.reject(f"code {feature.code} also belongs to feature "
-                               f"{seen_codes[feature.code]}.")
+                feature.reject(
+                    f"code {feature.code} also belongs to feature {seen_codes[feature.code]}."
+                )
                 continue
             seen_codes[feature.code] = feature.row
         feature.parent_code = parent.code if parent else None
         parents.setdefault(feature.parent_code or "", parent)
-        candidates[index] = Candidate(geom=shape, code=feature.code or "",
-                                      name=feature.name or "")
+        candidates[index] = Candidate(geom=shape, code=feature.code or "", name=feature.name or "")
     _reject_taken_codes(report, candidates)
     _check_topology(report, grid_level, parents, candidates)
     if commit:
         _commit(report, grid_level, parents, candidates, actor)
-    logger.info("grid import", extra={
-        "file": path.name, "level": level, "committed": report.committed, **report.counts,
-        "written": len(report.created), "duration_s": round(time.perf_counter() - started, 2),
-        "actor_id": getattr(actor, "pk", None)})
+    logger.info(
+        "grid import",
+        extra={
+            "file": path.name,
+            "level": level,
+            "committed": report.committed,
+            **report.counts,
+            "written": len(report.created),
+            "duration_s": round(time.perf_counter() - started, 2),
+            "actor_id": getattr(actor, "pk", None),
+        },
+    )
     return report
 
 
@@ -292,8 +311,10 @@ def _check_geometry(value: BaseGeometry | None, feature: FeatureReport) -> BaseG
         feature.reject("it has coordinates that are not numbers.")
         return None
     if (np.abs(coords[:, 0]) > 180).any() or (np.abs(coords[:, 1]) > 90).any():
-        feature.reject("its coordinates are outside longitude −180…180 / latitude −90…90: "
-                       "the file's CRS is probably wrong; name the right one with --crs.")
+        feature.reject(
+            "its coordinates are outside longitude −180…180 / latitude −90…90: "
+            "the file's CRS is probably wrong; name the right one with --crs."
+        )
         return None
     if shapely.is_valid(value):
         return value
@@ -321,12 +342,17 @@ def _reject_taken_codes(report: ImportReport, candidates: dict[int, Candidate]) 
     for index in list(candidates):
         if candidates[index].code in taken:
             report.features[index].reject(
-                f"code {candidates[index].code} is already used (codes are never reused).")
+                f"code {candidates[index].code} is already used (codes are never reused)."
+            )
             del candidates[index]
 
 
-def _check_topology(report: ImportReport, level: GridLevel, parents: dict[str, Grid | None],
-                    candidates: dict[int, Candidate]) -> None:
+def _check_topology(
+    report: ImportReport,
+    level: GridLevel,
+    parents: dict[str, Grid | None],
+    candidates: dict[int, Candidate],
+) -> None:
     """Check the surviving features per parent against their parent, existing siblings and
     each other; reject those with problems (both features of an overlapping pair)."""
     by_parent: dict[str, list[int]] = {}
@@ -334,8 +360,12 @@ def _check_topology(report: ImportReport, level: GridLevel, parents: dict[str, G
         by_parent.setdefault(report.features[index].parent_code or "", []).append(index)
     for parent_code, indices in by_parent.items():
         group = [candidates[i] for i in indices]
-        problems = check_candidates(level=level, parent=parents.get(parent_code),
-                                    candidates=group, labels=[f"feature {i + 1}" for i in indices])
+        problems = check_candidates(
+            level=level,
+            parent=parents.get(parent_code),
+            candidates=group,
+            labels=[f"feature {i + 1}" for i in indices],
+        )
         for position, plist in problems.items():
             index = indices[position]
             for problem in plist:
@@ -345,16 +375,27 @@ def _check_topology(report: ImportReport, level: GridLevel, parents: dict[str, G
             report.features[index].area_m2 = round(candidate.area_m2, 2)
 
 
-def _commit(report: ImportReport, level: GridLevel, parents: dict[str, Grid | None],
-            candidates: dict[int, Candidate], actor: Any) -> None:
+def _commit(
+    report: ImportReport,
+    level: GridLevel,
+    parents: dict[str, Grid | None],
+    candidates: dict[int, Candidate],
+    actor: Any,
+) -> None:
     by_parent: dict[str, list[Candidate]] = {}
     for index, candidate in candidates.items():
         by_parent.setdefault(report.features[index].parent_code or "", []).append(candidate)
     with transaction.atomic():
         for parent_code, group in by_parent.items():
-            created = create_grids(actor=actor, level=level, parent=parents.get(parent_code),
-                                   candidates=group, source=GridSource.IMPORTED,
-                                   action="imported", check=False)
+            created = create_grids(
+                actor=actor,
+                level=level,
+                parent=parents.get(parent_code),
+                candidates=group,
+                source=GridSource.IMPORTED,
+                action="imported",
+                check=False,
+            )
             report.created.extend(g.code for g in created)
     report.committed = True
     for index, candidate in candidates.items():
@@ -362,19 +403,25 @@ def _commit(report: ImportReport, level: GridLevel, parents: dict[str, Grid | No
 
 
 def format_report(report: ImportReport) -> str:
-    lines = [f"{report.path}: {len(report.features)} features, level {report.level}, "
-             f"source CRS {report.source_crs}"]
+    lines = [
+        f"{report.path}: {len(report.features)} features, level {report.level}, "
+        f"source CRS {report.source_crs}"
+    ]
     lines += [f"  note: {note}" for note in report.notes]
     for feature in report.features:
         label = feature.code or "(code on commit)"
         name = f" {feature.name}" if feature.name else ""
         area = f" {feature.area_m2:,.0f} m²" if feature.area_m2 is not None else ""
         text = " ".join(feature.messages)
-        lines.append(f"  #{feature.row:<5} {feature.status.upper():9} {label}{name}{area}"
-                     + (f" — {text}" if text else ""))
+        lines.append(
+            f"  #{feature.row:<5} {feature.status.upper():9} {label}{name}{area}"
+            + (f" — {text}" if text else "")
+        )
     counts = report.counts
-    lines.append(f"Accepted {counts['accepted']}, repaired {counts['repaired']}, "
-                 f"rejected {counts['rejected']}.")
+    lines.append(
+        f"Accepted {counts['accepted']}, repaired {counts['repaired']}, "
+        f"rejected {counts['rejected']}."
+    )
     if report.committed:
         lines.append(f"Committed: {len(report.created)} grids created in one transaction.")
     else:
@@ -388,22 +435,24 @@ EXPORT_FORMATS = {"geojson": ("GeoJSON", ".geojson"), "gpkg": ("GPKG", ".gpkg")}
 
 def export_frame(queryset) -> gpd.GeoDataFrame:
     rows = list(queryset.select_related("level", "parent").order_by("code"))
-    records = pd.DataFrame({
-        "code": [g.code for g in rows],
-        "name": [g.name for g in rows],
-        "level": [g.level.slug for g in rows],
-        "parent_code": [g.parent.code if g.parent else None for g in rows],
-        "grid_type": [g.grid_type for g in rows],
-        "source": [g.source for g in rows],
-        "area_m2": [g.area_m2 for g in rows],
-        "households": pd.array([g.households for g in rows], dtype="Int64"),
-        "population": pd.array([g.population for g in rows], dtype="Int64"),
-        "officer": [g.officer_name for g in rows],
-        "department": [g.responsible_department for g in rows],
-        "valid_from": [g.valid_from.isoformat() for g in rows],
-        "valid_to": [g.valid_to.isoformat() if g.valid_to else None for g in rows],
-        "version": [g.version for g in rows],
-    })
+    records = pd.DataFrame(
+        {
+            "code": [g.code for g in rows],
+            "name": [g.name for g in rows],
+            "level": [g.level.slug for g in rows],
+            "parent_code": [g.parent.code if g.parent else None for g in rows],
+            "grid_type": [g.grid_type for g in rows],
+            "source": [g.source for g in rows],
+            "area_m2": [g.area_m2 for g in rows],
+            "households": pd.array([g.households for g in rows], dtype="Int64"),
+            "population": pd.array([g.population for g in rows], dtype="Int64"),
+            "officer": [g.officer_name for g in rows],
+            "department": [g.responsible_department for g in rows],
+            "valid_from": [g.valid_from.isoformat() for g in rows],
+            "valid_to": [g.valid_to.isoformat() if g.valid_to else None for g in rows],
+            "version": [g.version for g in rows],
+        }
+    )
     geometry = shapely.from_wkb([bytes(g.geom.wkb) for g in rows]) if rows else []
     return gpd.GeoDataFrame(records, geometry=list(geometry), crs=STORAGE_SRID)
 

@@ -49,7 +49,8 @@ ORDER BY l.depth
 
 # Where no finest-level grid covers the point (a community not yet divided): the deepest active
 # grid of any level that does, then its ancestors.
-LOCATE_ANY_LEVEL_SQL = """
+LOCATE_ANY_LEVEL_SQL = (
+    """
 WITH RECURSIVE hit AS (
     SELECT g.id, g.parent_id
     FROM grids_grid g
@@ -57,10 +58,13 @@ WITH RECURSIVE hit AS (
     WHERE g.valid_to IS NULL
       AND ST_Covers(g.geom, ST_SetSRID(ST_MakePoint(%s, %s), 4490))
     ORDER BY l.depth DESC, g.code
-    LIMIT 1""" + _PATH_OF_HIT
+    LIMIT 1"""
+    + _PATH_OF_HIT
+)
 
 # The same question for a moment in the past, answered from the boundary history.
-LOCATE_AT_SQL = """
+LOCATE_AT_SQL = (
+    """
 WITH RECURSIVE hit AS (
     SELECT b.grid_id AS id, g.parent_id
     FROM grids_gridboundary b
@@ -69,7 +73,9 @@ WITH RECURSIVE hit AS (
     WHERE b.valid_from <= %s AND (b.valid_to IS NULL OR b.valid_to > %s)
       AND ST_Covers(b.geom, ST_SetSRID(ST_MakePoint(%s, %s), 4490))
     ORDER BY l.depth DESC, g.code
-    LIMIT 1""" + _PATH_OF_HIT
+    LIMIT 1"""
+    + _PATH_OF_HIT
+)
 
 
 class OutsideAllGrids(ValueError):
@@ -126,8 +132,9 @@ def locate_storage(lon: float, lat: float, *, at: datetime | None = None) -> Loc
     return Location(lon=lon, lat=lat, path=tuple(PathStep(*row) for row in rows))
 
 
-def locate(x: float, y: float, crs: str | int | None = None, *, at: datetime | None = None
-           ) -> Location:
+def locate(
+    x: float, y: float, crs: str | int | None = None, *, at: datetime | None = None
+) -> Location:
     """Locate a point given in any supported CRS (see geogrid.core.crs.parse_crs).
 
     Raises CRSError, CoordinateError or OutsideAllGrids (all ValueErrors with plain messages).

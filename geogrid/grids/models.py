@@ -20,7 +20,9 @@ class GridLevel(models.Model):
     slug = models.SlugField(_("标识"), max_length=30, unique=True)
     name = models.CharField(_("名称"), max_length=50)
     name_en = models.CharField(_("英文名称"), max_length=50, blank=True)
-    depth = models.PositiveSmallIntegerField(_("层级深度"), unique=True, help_text=_("0 = 最高层级"))
+    depth = models.PositiveSmallIntegerField(
+        _("层级深度"), unique=True, help_text=_("0 = 最高层级")
+    )
     code_length = models.PositiveSmallIntegerField(_("编码位数"))
     min_area_m2 = models.FloatField(_("最小面积 (m²)"), null=True, blank=True)
     max_area_m2 = models.FloatField(_("最大面积 (m²)"), null=True, blank=True)
@@ -82,11 +84,18 @@ class Grid(models.Model):
     # (every unit grid matches the level) and the lookup runs ~3× slower. Grids number in the
     # tens of thousands, so level filters elsewhere are cheap without it.
     level = models.ForeignKey(
-        GridLevel, on_delete=models.PROTECT, related_name="grids", verbose_name=_("层级"),
+        GridLevel,
+        on_delete=models.PROTECT,
+        related_name="grids",
+        verbose_name=_("层级"),
         db_index=False,
     )
     parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children",
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
         verbose_name=_("上级网格"),
     )
     # The distribution key for a future Citus deployment (docs/architecture.md §7.2).
@@ -98,15 +107,14 @@ class Grid(models.Model):
         _("来源"), max_length=20, choices=GridSource.choices, default=GridSource.DRAWN
     )
     # Time limits of cases depend on it (A 核心区 / B 一般区 / C 边缘区); blank: as the parent grid.
-    area_class = models.CharField(_("区域类别"), max_length=1, choices=AreaClass.choices,
-                                  blank=True)
+    area_class = models.CharField(
+        _("区域类别"), max_length=1, choices=AreaClass.choices, blank=True
+    )
     households = models.PositiveIntegerField(_("户数"), null=True, blank=True)
     population = models.PositiveIntegerField(_("人口"), null=True, blank=True)
     officer_name = models.CharField(_("责任网格员"), max_length=50, blank=True)
     officer_phone = models.CharField(_("网格员电话"), max_length=30, blank=True)
-    responsible_department = models.CharField(
-        _("责任部门"), max_length=100, blank=True
-    )
+    responsible_department = models.CharField(_("责任部门"), max_length=100, blank=True)
     geom = models.MultiPolygonField(_("边界"), srid=STORAGE_SRID, spatial_index=False)
     area_m2 = models.FloatField(_("面积 (m²)"))
     valid_from = models.DateTimeField(_("生效时间"), default=timezone.now)
@@ -178,7 +186,9 @@ class GridBoundary(models.Model):
             GistIndex(fields=["geom"], name="grids_gridboundary_geom_gist"),
         ]
         constraints = [
-            models.UniqueConstraint(fields=["grid", "version"], name="grids_boundary_unique_version"),
+            models.UniqueConstraint(
+                fields=["grid", "version"], name="grids_boundary_unique_version"
+            ),
             models.CheckConstraint(
                 condition=Q(geom__isvalid=True), name="%(app_label)s_%(class)s_geom_is_valid"
             ),

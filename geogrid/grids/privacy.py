@@ -27,10 +27,12 @@ def event_details(details: dict[str, Any], audience: Audience) -> dict[str, Any]
     cleaned = {key: value for key, value in details.items() if key not in hidden}
     for key in ("changes", "attributes", "inherited"):
         if isinstance(cleaned.get(key), dict):
-            cleaned[key] = {name: value for name, value in cleaned[key].items()
-                            if name not in hidden}
+            cleaned[key] = {
+                name: value for name, value in cleaned[key].items() if name not in hidden
+            }
     for key in ("impact", "applied"):
         if isinstance(cleaned.get(key), dict):
-            cleaned[key] = {name: value for name, value in cleaned[key].items()
-                            if not name.endswith("_ids")}
+            cleaned[key] = {
+                name: value for name, value in cleaned[key].items() if not name.endswith("_ids")
+            }
     return cleaned

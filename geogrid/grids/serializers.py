@@ -22,9 +22,23 @@ class GridFeatureSerializer(GeoFeatureModelSerializer):
         geo_field = "geom"
         id_field = "code"
         fields = [
-            "code", "name", "level", "parent", "grid_type", "area_class", "source", "area_m2",
-            "households", "population", "officer_name", "officer_phone",
-            "responsible_department", "valid_from", "valid_to", "version", "active",
+            "code",
+            "name",
+            "level",
+            "parent",
+            "grid_type",
+            "area_class",
+            "source",
+            "area_m2",
+            "households",
+            "population",
+            "officer_name",
+            "officer_phone",
+            "responsible_department",
+            "valid_from",
+            "valid_to",
+            "version",
+            "active",
         ]
 
     def to_representation(self, instance):

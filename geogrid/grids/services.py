@@ -223,8 +223,9 @@ def check_candidates(
     Candidate areas are filled in as a side result.
     """
     tolerance = _tolerance()
-    codes = [c.code or (labels[i] if labels else f"new grid {i + 1}")
-             for i, c in enumerate(candidates)]
+    codes = [
+        c.code or (labels[i] if labels else f"new grid {i + 1}") for i, c in enumerate(candidates)
+    ]
     metric = to_metric(np.array([c.geom for c in candidates], dtype=object))
     areas = shapely.area(metric)
     for candidate, area in zip(candidates, areas, strict=True):
@@ -240,8 +241,9 @@ def check_candidates(
         add(codes.index(problem.codes[0]), problem)
     if parent is not None:
         parent_metric = to_metric(shapely.from_wkb(bytes(parent.geom.wkb)))
-        for problem in topology.escape_problems(codes, metric, parent_metric, parent.code,
-                                                tolerance):
+        for problem in topology.escape_problems(
+            codes, metric, parent_metric, parent.code, tolerance
+        ):
             add(codes.index(problem.codes[0]), problem)
     # Existing active siblings near the candidates (one bbox query), then pairwise overlaps.
     envelope = shapely.envelope(shapely.union_all([c.geom for c in candidates]))
@@ -272,7 +274,7 @@ def _next_sequence(parent: Grid) -> int:
     The caller holds the parent's row lock, so two concurrent creations cannot take the same one.
     """
     used = Grid.objects.filter(parent=parent).aggregate(last=Max("code"))["last"]
-    return int(used[len(parent.code):]) + 1 if used else 1
+    return int(used[len(parent.code) :]) + 1 if used else 1
 
 
 def child_level(parent: Grid) -> GridLevel:
@@ -302,8 +304,9 @@ def serialise_edits_under(*parent_codes: str) -> None:
     """
     with connection.cursor() as cursor:
         for code in sorted(set(parent_codes)):
-            cursor.execute("SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
-                           [EDIT_LOCK_NAMESPACE, code])
+            cursor.execute(
+                "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", [EDIT_LOCK_NAMESPACE, code]
+            )
 
 
 def _parent_code(grid: Grid) -> str:
@@ -313,8 +316,10 @@ def _parent_code(grid: Grid) -> str:
 
 
 def _lock(grid: Grid) -> Grid:
-    return Grid.objects.select_for_update(of=("self",)).select_related("level", "parent").get(
-        pk=grid.pk
+    return (
+        Grid.objects.select_for_update(of=("self",))
+        .select_related("level", "parent")
+        .get(pk=grid.pk)
     )
 
 
@@ -345,7 +350,10 @@ def check_code(code: str, level: GridLevel, parent: Grid | None) -> str:
 
 
 def validate_new_grids(
-    *, level: GridLevel, parent: Grid | None, candidates: Sequence[Candidate],
+    *,
+    level: GridLevel,
+    parent: Grid | None,
+    candidates: Sequence[Candidate],
     topology_checks: bool = True,
 ) -> None:
     """Check new grids without writing: level/parent fit, geometry, codes, topology.
@@ -389,7 +397,10 @@ def validate_reshape(*, grid: Grid, geom: Any) -> Candidate:
     child_codes, child_geoms = _geoms_of(grid.children.active())
     if child_codes:
         escaping = topology.escape_problems(
-            child_codes, to_metric(child_geoms), to_metric(candidate.geom), grid.code,
+            child_codes,
+            to_metric(child_geoms),
+            to_metric(candidate.geom),
+            grid.code,
             _tolerance(),
         )
         if escaping:
@@ -452,25 +463,46 @@ def create_grids(
     except IntegrityError as exc:
         raise GridError(f"The grids could not be stored: {exc}") from exc
     GridBoundary.objects.bulk_create(
-        GridBoundary(grid=g, version=1, geom=g.geom, area_m2=g.area_m2, valid_from=now,
-                     changed_by=actor, reason=action)
+        GridBoundary(
+            grid=g,
+            version=1,
+            geom=g.geom,
+            area_m2=g.area_m2,
+            valid_from=now,
+            changed_by=actor,
+            reason=action,
+        )
         for g in grids
     )
     applied = _apply_impact(grids, actor)
     GridEvent.objects.bulk_create(
-        GridEvent(grid=g, action=action, actor=actor,
-                  details={"code": g.code, "area_m2": g.area_m2, "source": source,
-                           **({"applied": applied} if len(grids) == 1 else {}),
-                           **(event_details or {})})
+        GridEvent(
+            grid=g,
+            action=action,
+            actor=actor,
+            details={
+                "code": g.code,
+                "area_m2": g.area_m2,
+                "source": source,
+                **({"applied": applied} if len(grids) == 1 else {}),
+                **(event_details or {}),
+            },
+        )
         for g in grids
     )
     # A split, merge or division logs here too, with the codes it replaced; a large division
     # lists its first codes only (the events hold them all).
-    log_on_commit(logger, "grid edit", op=action, count=len(grids),
-                  codes=[g.code for g in grids[:LOGGED_CODES]],
-                  replaces=(event_details or {}).get("replaces", [])[:LOGGED_CODES],
-                  parent_code=parent.code if parent is not None else None,
-                  source=source, actor_id=getattr(actor, "pk", None))
+    log_on_commit(
+        logger,
+        "grid edit",
+        op=action,
+        count=len(grids),
+        codes=[g.code for g in grids[:LOGGED_CODES]],
+        replaces=(event_details or {}).get("replaces", [])[:LOGGED_CODES],
+        parent_code=parent.code if parent is not None else None,
+        source=source,
+        actor_id=getattr(actor, "pk", None),
+    )
     return grids
 
 
@@ -487,8 +519,9 @@ def create_grid(
 ) -> Grid:
     """Create one grid (see create_grids for the checks, locks and rows written)."""
     candidate = Candidate(geom=geom, code=code, name=name, attrs=attrs)
-    return create_grids(actor=actor, level=level, parent=parent, candidates=[candidate],
-                        source=source)[0]
+    return create_grids(
+        actor=actor, level=level, parent=parent, candidates=[candidate], source=source
+    )[0]
 
 
 @transaction.atomic
@@ -516,21 +549,49 @@ def reshape_grid(
     grid.area_m2 = round(candidate.area_m2, 2)
     grid.version += 1
     grid.save(update_fields=["geom", "area_m2", "version", "updated_at"])
-    GridBoundary.objects.create(grid=grid, version=grid.version, geom=grid.geom,
-                                area_m2=grid.area_m2, valid_from=now, changed_by=actor,
-                                reason=reason)
+    GridBoundary.objects.create(
+        grid=grid,
+        version=grid.version,
+        geom=grid.geom,
+        area_m2=grid.area_m2,
+        valid_from=now,
+        changed_by=actor,
+        reason=reason,
+    )
     applied = _apply_impact([grid], actor)
-    GridEvent.objects.create(grid=grid, action="reshaped", actor=actor, details={
-        "version": grid.version, "area_m2": grid.area_m2, "reason": reason, "impact": impact,
-        "applied": applied,
-    })
-    log_on_commit(logger, "grid edit", op="reshaped", codes=[grid.code], version=grid.version,
-                  actor_id=getattr(actor, "pk", None))
+    GridEvent.objects.create(
+        grid=grid,
+        action="reshaped",
+        actor=actor,
+        details={
+            "version": grid.version,
+            "area_m2": grid.area_m2,
+            "reason": reason,
+            "impact": impact,
+            "applied": applied,
+        },
+    )
+    log_on_commit(
+        logger,
+        "grid edit",
+        op="reshaped",
+        codes=[grid.code],
+        version=grid.version,
+        actor_id=getattr(actor, "pk", None),
+    )
     return grid
 
 
-EDITABLE_ATTRIBUTES = ("name", "grid_type", "area_class", "households", "population",
-                       "officer_name", "officer_phone", "responsible_department")
+EDITABLE_ATTRIBUTES = (
+    "name",
+    "grid_type",
+    "area_class",
+    "households",
+    "population",
+    "officer_name",
+    "officer_phone",
+    "responsible_department",
+)
 
 
 @transaction.atomic
@@ -545,8 +606,11 @@ def update_grid_attributes(*, grid: Grid, actor: Any, **changes: Any) -> Grid:
     if unknown:
         raise GridError(f"These grid fields cannot be edited here: {', '.join(sorted(unknown))}.")
     grid = _lock(grid)
-    diff = {name: [getattr(grid, name), value] for name, value in changes.items()
-            if getattr(grid, name) != value}
+    diff = {
+        name: [getattr(grid, name), value]
+        for name, value in changes.items()
+        if getattr(grid, name) != value
+    }
     if not diff:
         return grid
     for name, (_old, value) in diff.items():
@@ -554,8 +618,14 @@ def update_grid_attributes(*, grid: Grid, actor: Any, **changes: Any) -> Grid:
     grid.save(update_fields=[*diff, "updated_at"])
     GridEvent.objects.create(grid=grid, action="updated", actor=actor, details={"changes": diff})
     # The names of the fields only: the values include the officer's phone.
-    log_on_commit(logger, "grid edit", op="updated", codes=[grid.code], fields=sorted(diff),
-                  actor_id=getattr(actor, "pk", None))
+    log_on_commit(
+        logger,
+        "grid edit",
+        op="updated",
+        codes=[grid.code],
+        fields=sorted(diff),
+        actor_id=getattr(actor, "pk", None),
+    )
     return grid
 
 
@@ -575,7 +645,8 @@ def retire_grid(*, grid: Grid, expected_version: int, actor: Any, reason: str = 
     if active_children:
         raise GridError(
             f"Grid {grid.code} still has {active_children} active child grids; retire or "
-            "re-divide them first.", reason="has_children",
+            "re-divide them first.",
+            reason="has_children",
         )
     impact = edit_impact(grid=grid, new_geom=None)
     now = timezone.now()
@@ -584,22 +655,31 @@ def retire_grid(*, grid: Grid, expected_version: int, actor: Any, reason: str = 
     grid.version += 1
     grid.save(update_fields=["valid_to", "version", "updated_at"])
     applied = _apply_impact([grid], actor)
-    GridEvent.objects.create(grid=grid, action="retired", actor=actor,
-                             details={"reason": reason, "impact": impact, "applied": applied})
-    log_on_commit(logger, "grid edit", op="retired", codes=[grid.code],
-                  actor_id=getattr(actor, "pk", None))
+    GridEvent.objects.create(
+        grid=grid,
+        action="retired",
+        actor=actor,
+        details={"reason": reason, "impact": impact, "applied": applied},
+    )
+    log_on_commit(
+        logger, "grid edit", op="retired", codes=[grid.code], actor_id=getattr(actor, "pk", None)
+    )
     return grid
 
 
 # --- Split and merge: old grids retired, new grids (new codes) in their place ---------------
 # Codes are never reused, and a code names an area: a grid that is cut in two or merged with a
 # neighbour becomes new grids with new codes, and the old ones are retired into the history.
-INHERITED_ATTRIBUTES = ("grid_type", "area_class", "officer_name", "officer_phone",
-                        "responsible_department")
+INHERITED_ATTRIBUTES = (
+    "grid_type",
+    "area_class",
+    "officer_name",
+    "officer_phone",
+    "responsible_department",
+)
 
 
-def _lock_for_replacement(grids: Sequence[Grid], expected_versions: dict[str, int]
-                          ) -> list[Grid]:
+def _lock_for_replacement(grids: Sequence[Grid], expected_versions: dict[str, int]) -> list[Grid]:
     """Lock grids (in code order, so two editors cannot deadlock) and check that each is
     active, childless and at the version the editor read. Serialised with every other boundary
     edit under their parents (serialise_edits_under)."""
@@ -617,7 +697,8 @@ def _lock_for_replacement(grids: Sequence[Grid], expected_versions: dict[str, in
         if children:
             raise GridError(
                 f"Grid {grid.code} has {children} active child grids; re-divide it instead, or "
-                "edit its children first.", reason="has_children",
+                "edit its children first.",
+                reason="has_children",
             )
     return locked
 
@@ -634,31 +715,45 @@ def _close_replaced(old: Sequence[Grid]) -> None:
         grid.save(update_fields=["valid_to", "version", "updated_at"])
 
 
-def _record_replaced(old: Sequence[Grid], created: Sequence[Grid], *, actor: Any, reason: str,
-                     by: str) -> None:
+def _record_replaced(
+    old: Sequence[Grid], created: Sequence[Grid], *, actor: Any, reason: str, by: str
+) -> None:
     new_codes = [g.code for g in created]
     GridEvent.objects.bulk_create(
-        GridEvent(grid=g, action="retired", actor=actor,
-                  details={"reason": reason, "by": by, "replaced_by": new_codes})
+        GridEvent(
+            grid=g,
+            action="retired",
+            actor=actor,
+            details={"reason": reason, "by": by, "replaced_by": new_codes},
+        )
         for g in old
     )
 
 
-def _replace_grids(*, old: Sequence[Grid], candidates: Sequence[Candidate], actor: Any,
-                   action: str, reason: str) -> list[Grid]:
+def _replace_grids(
+    *, old: Sequence[Grid], candidates: Sequence[Candidate], actor: Any, action: str, reason: str
+) -> list[Grid]:
     """Retire `old` and create `candidates` in their place, in the caller's transaction."""
     level, parent = old[0].level, old[0].parent
-    problems = check_candidates(level=level, parent=parent, candidates=candidates,
-                                exclude_ids=[g.pk for g in old])
+    problems = check_candidates(
+        level=level, parent=parent, candidates=candidates, exclude_ids=[g.pk for g in old]
+    )
     if problems:
         raise TopologyError(_first_message(problems), [p for v in problems.values() for p in v])
     _close_replaced(old)
     # Creating the new grids re-assigns what lay in the old ones (the impact providers look at
     # everything inside the new boundaries).
     # The creation events say what each new grid replaces (its history's lineage).
-    created = create_grids(actor=actor, level=level, parent=parent, candidates=candidates,
-                           source=GridSource.DRAWN, action=action, check=False,
-                           event_details={"reason": reason, "replaces": [g.code for g in old]})
+    created = create_grids(
+        actor=actor,
+        level=level,
+        parent=parent,
+        candidates=candidates,
+        source=GridSource.DRAWN,
+        action=action,
+        check=False,
+        event_details={"reason": reason, "replaces": [g.code for g in old]},
+    )
     _record_replaced(old, created, actor=actor, reason=reason, by=action)
     return created
 
@@ -674,8 +769,11 @@ def _blade(line: Any) -> BaseGeometry:
     if shape.is_empty or shape.geom_type != "LineString" or len(shape.coords) < 2:
         raise GeometryError("Draw the cutting line as one line of at least two points.")
     coords = shapely.get_coordinates(shape)
-    if not np.isfinite(coords).all() or (np.abs(coords[:, 0]) > 180).any() or (
-            np.abs(coords[:, 1]) > 90).any():
+    if (
+        not np.isfinite(coords).all()
+        or (np.abs(coords[:, 0]) > 180).any()
+        or (np.abs(coords[:, 1]) > 90).any()
+    ):
         raise GeometryError("The cutting line's coordinates are not longitude/latitude.")
     # Only the two ends move; the drawn (maybe snapped) inner vertices stay bit for bit.
     metric = shapely.get_coordinates(to_metric(shape))
@@ -689,8 +787,9 @@ def _blade(line: Any) -> BaseGeometry:
 
 
 @transaction.atomic
-def split_grid(*, grid: Grid, line: Any, expected_version: int, actor: Any, reason: str = ""
-               ) -> list[Grid]:
+def split_grid(
+    *, grid: Grid, line: Any, expected_version: int, actor: Any, reason: str = ""
+) -> list[Grid]:
     """Cut a childless grid along a line into two (or more) new sibling grids.
 
     The line must cross the grid from outside to outside. The pieces share the cut exactly, so
@@ -701,23 +800,30 @@ def split_grid(*, grid: Grid, line: Any, expected_version: int, actor: Any, reas
     (grid,) = _lock_for_replacement([grid], {grid.code: expected_version})
     blade = _blade(line)
     shape = shapely.from_wkb(bytes(grid.geom.wkb))
-    pieces = [p for p in shapely.get_parts(shapely.ops.split(shape, blade))
-              if p.geom_type == "Polygon" and not p.is_empty]
+    pieces = [
+        p
+        for p in shapely.get_parts(shapely.ops.split(shape, blade))
+        if p.geom_type == "Polygon" and not p.is_empty
+    ]
     if len(pieces) < 2:
         raise GridError(
             f"The line does not cut grid {grid.code} in two: draw it right across the grid, "
-            "starting and ending outside it.", reason="line_does_not_cut",
+            "starting and ending outside it.",
+            reason="line_does_not_cut",
         )
     attrs = {name: getattr(grid, name) for name in INHERITED_ATTRIBUTES}
-    candidates = [Candidate(geom=as_multipolygon(pieces[i]), attrs=dict(attrs))
-                  for i in reading_order(pieces)]
-    return _replace_grids(old=[grid], candidates=candidates, actor=actor, action="split",
-                          reason=reason)
+    candidates = [
+        Candidate(geom=as_multipolygon(pieces[i]), attrs=dict(attrs)) for i in reading_order(pieces)
+    ]
+    return _replace_grids(
+        old=[grid], candidates=candidates, actor=actor, action="split", reason=reason
+    )
 
 
 @transaction.atomic
-def merge_grids(*, grids: Sequence[Grid], expected_versions: dict[str, int], actor: Any,
-                reason: str = "") -> Grid:
+def merge_grids(
+    *, grids: Sequence[Grid], expected_versions: dict[str, int], actor: Any, reason: str = ""
+) -> Grid:
     """Merge adjacent childless sibling grids into one new grid (a new code).
 
     The grids must share a parent and level and touch along an edge: the union must be one
@@ -728,14 +834,18 @@ def merge_grids(*, grids: Sequence[Grid], expected_versions: dict[str, int], act
         raise GridError("Select at least two grids to merge.", reason="merge_needs_two")
     locked = _lock_for_replacement(grids, expected_versions)
     if len({(g.level_id, g.parent_id) for g in locked}) > 1:
-        raise GridError("Only grids of the same level under the same parent can be merged.",
-                        reason="mixed_parents")
+        raise GridError(
+            "Only grids of the same level under the same parent can be merged.",
+            reason="mixed_parents",
+        )
     shapes = shapely.from_wkb([bytes(g.geom.wkb) for g in locked])
     merged = shapely.union_all(shapes)
     if merged.geom_type != "Polygon":
         raise GridError(
             "These grids do not form one area (they must share edges, not only corners): "
-            + ", ".join(g.code for g in locked) + ".", reason="not_adjacent",
+            + ", ".join(g.code for g in locked)
+            + ".",
+            reason="not_adjacent",
         )
     largest = max(locked, key=lambda g: g.area_m2)
     attrs = {name: getattr(largest, name) for name in INHERITED_ATTRIBUTES}
@@ -746,8 +856,9 @@ def merge_grids(*, grids: Sequence[Grid], expected_versions: dict[str, int], act
         if all(v is not None for v in values):
             attrs[counted] = sum(values)
     candidate = Candidate(geom=as_multipolygon(merged), attrs=attrs)
-    return _replace_grids(old=locked, candidates=[candidate], actor=actor, action="merged",
-                          reason=reason)[0]
+    return _replace_grids(
+        old=locked, candidates=[candidate], actor=actor, action="merged", reason=reason
+    )[0]
 
 
 def reading_order(geoms: Sequence[BaseGeometry]) -> list[int]:
@@ -781,14 +892,18 @@ def topology_report(*, parent: Grid) -> dict[str, Any]:
     if codes:
         problems += topology.invalid_problems(codes, geoms)
         # Judge the rest on repaired shapes, so one broken polygon does not hide other problems.
-        repaired = np.array([g if g.is_valid else shapely.make_valid(g) for g in geoms],
-                            dtype=object) if problems else geoms
+        repaired = (
+            np.array([g if g.is_valid else shapely.make_valid(g) for g in geoms], dtype=object)
+            if problems
+            else geoms
+        )
         metric = to_metric(repaired)
         parent_metric = to_metric(shapely.from_wkb(bytes(parent.geom.wkb)))
         problems += topology.overlap_problems(codes, metric, tolerance)
         problems += topology.escape_problems(codes, metric, parent_metric, parent.code, tolerance)
-        problems += topology.gap_problems(metric, parent_metric, parent.code, tolerance,
-                                          is_coverage=not problems)
+        problems += topology.gap_problems(
+            metric, parent_metric, parent.code, tolerance, is_coverage=not problems
+        )
         if level is not None:
             problems += topology.area_problems(
                 codes, shapely.area(metric), level.min_area_m2, level.max_area_m2, metric
@@ -806,18 +921,23 @@ def topology_report(*, parent: Grid) -> dict[str, Any]:
     }
 
 
-
 @transaction.atomic
 def ensure_default_levels() -> list[GridLevel]:
     """Create the standard levels if missing (idempotent; edited rows are kept as they are).
 
     Migration grids.0002 creates them too; this serves databases flushed by tests."""
     for slug, name, name_en, depth, length, min_area, max_area in DEFAULT_LEVELS:
-        GridLevel.objects.get_or_create(slug=slug, defaults={
-            "name": name, "name_en": name_en, "depth": depth,
-            "code_length": length or settings.GEOGRID_UNIT_GRID_CODE_LENGTH,
-            "min_area_m2": min_area, "max_area_m2": max_area,
-        })
+        GridLevel.objects.get_or_create(
+            slug=slug,
+            defaults={
+                "name": name,
+                "name_en": name_en,
+                "depth": depth,
+                "code_length": length or settings.GEOGRID_UNIT_GRID_CODE_LENGTH,
+                "min_area_m2": min_area,
+                "max_area_m2": max_area,
+            },
+        )
     return list(GridLevel.objects.all())
 
 
@@ -859,14 +979,23 @@ def divide_grid(
     if existing and not replace_existing:
         raise GridError(
             f"Grid {parent.code} already has {len(existing)} active child grids; retire them "
-            "first or re-divide with replace_existing.", reason="has_children",
+            "first or re-divide with replace_existing.",
+            reason="has_children",
         )
-    shapes = divide(shapely.from_wkb(bytes(parent.geom.wkb)), target_area_m2=target_area_m2,
-                    method=method, seed=seed, count=count)
+    shapes = divide(
+        shapely.from_wkb(bytes(parent.geom.wkb)),
+        target_area_m2=target_area_m2,
+        method=method,
+        seed=seed,
+        count=count,
+    )
     ordered = [shapes[i] for i in reading_order(shapes)]
     candidates = [
-        Candidate(geom=shape, name=(names[i] if names and i < len(names) else ""),
-                  attrs={"grid_type": grid_type})
+        Candidate(
+            geom=shape,
+            name=(names[i] if names and i < len(names) else ""),
+            attrs={"grid_type": grid_type},
+        )
         for i, shape in enumerate(ordered)
     ]
     if not commit:
@@ -874,10 +1003,16 @@ def divide_grid(
         areas = area_m2(np.array([c.geom for c in candidates], dtype=object))
         transaction.set_rollback(True)
         return [
-            Grid(code=child_code(parent.code, sequence + i, level.code_length),
-                 name=c.name or child_code(parent.code, sequence + i, level.code_length),
-                 level=level, parent=parent, geom=_to_geos(c.geom), area_m2=round(a, 2),
-                 source=source, district_code=parent.district_code)
+            Grid(
+                code=child_code(parent.code, sequence + i, level.code_length),
+                name=c.name or child_code(parent.code, sequence + i, level.code_length),
+                level=level,
+                parent=parent,
+                geom=_to_geos(c.geom),
+                area_m2=round(a, 2),
+                source=source,
+                district_code=parent.district_code,
+            )
             for i, (c, a) in enumerate(zip(candidates, areas, strict=True))
         ]
     for child in existing:
@@ -885,7 +1020,8 @@ def divide_grid(
         if active_children:
             raise GridError(
                 f"Grid {child.code} still has {active_children} active child grids; re-divide "
-                f"it first, or divide {parent.code} at its own level.", reason="has_children",
+                f"it first, or divide {parent.code} at its own level.",
+                reason="has_children",
             )
     _close_replaced(existing)
     sequence = _next_sequence(parent)
@@ -896,26 +1032,50 @@ def divide_grid(
     # The pieces tile the parent by construction, so the pairwise overlap search would find
     # nothing; the level's area bounds still apply (a custom target can break them).
     metric = to_metric(np.array([c.geom for c in candidates], dtype=object))
-    area_issues = topology.area_problems([c.code for c in candidates], shapely.area(metric),
-                                         level.min_area_m2, level.max_area_m2, metric)
+    area_issues = topology.area_problems(
+        [c.code for c in candidates],
+        shapely.area(metric),
+        level.min_area_m2,
+        level.max_area_m2,
+        metric,
+    )
     if area_issues:
         raise TopologyError(area_issues[0].message + " Choose another target area.", area_issues)
     if describe is not None:
         for candidate, area in zip(candidates, shapely.area(metric), strict=True):
             candidate.attrs.update(describe(candidate.code, float(area)))
-    children = create_grids(actor=actor, level=level, parent=parent, candidates=candidates,
-                            source=source, check=False,
-                            event_details={"replaces": [g.code for g in existing]}
-                            if existing else None)
-    _record_replaced(existing, children, actor=actor, reason=f"re-division of {parent.code}",
-                     by="divided")
-    GridEvent.objects.create(grid=parent, action="divided", actor=actor, details={
-        "method": method, "target_area_m2": target_area_m2, "children": len(children),
-        "first_code": children[0].code if children else None,
-        "replaced": [g.code for g in existing],
-    })
-    log_on_commit(logger, "grid edit", op="divided", codes=[parent.code], method=method,
-                  children=len(children), replaced=len(existing),
-                  actor_id=getattr(actor, "pk", None))
+    children = create_grids(
+        actor=actor,
+        level=level,
+        parent=parent,
+        candidates=candidates,
+        source=source,
+        check=False,
+        event_details={"replaces": [g.code for g in existing]} if existing else None,
+    )
+    _record_replaced(
+        existing, children, actor=actor, reason=f"re-division of {parent.code}", by="divided"
+    )
+    GridEvent.objects.create(
+        grid=parent,
+        action="divided",
+        actor=actor,
+        details={
+            "method": method,
+            "target_area_m2": target_area_m2,
+            "children": len(children),
+            "first_code": children[0].code if children else None,
+            "replaced": [g.code for g in existing],
+        },
+    )
+    log_on_commit(
+        logger,
+        "grid edit",
+        op="divided",
+        codes=[parent.code],
+        method=method,
+        children=len(children),
+        replaced=len(existing),
+        actor_id=getattr(actor, "pk", None),
+    )
     return children
-

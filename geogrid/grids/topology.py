@@ -37,7 +37,8 @@ class Problem:
             "codes": self.codes,
             "location": (
                 {"lon": round(self.location[0], 7), "lat": round(self.location[1], 7)}
-                if self.location else None
+                if self.location
+                else None
             ),
             "area_m2": round(self.area_m2, 2) if self.area_m2 is not None else None,
         }
@@ -75,11 +76,15 @@ def invalid_problems(codes: list[str], geoms_storage: np.ndarray) -> list[Proble
     for index in bad:
         reason, where = invalidity(geoms_storage[index]) or ("invalid", None)
         where_text = f" at lon {where[0]:.6f}, lat {where[1]:.6f}" if where else ""
-        problems.append(Problem(
-            kind="invalid", codes=[codes[index]], location=where,
-            message=f"{label(codes[index]).capitalize()} is not a valid polygon: "
-                    f"{reason.lower()}{where_text}.",
-        ))
+        problems.append(
+            Problem(
+                kind="invalid",
+                codes=[codes[index]],
+                location=where,
+                message=f"{label(codes[index]).capitalize()} is not a valid polygon: "
+                f"{reason.lower()}{where_text}.",
+            )
+        )
     return problems
 
 
@@ -99,11 +104,16 @@ def overlap_problems(codes: list[str], geoms: np.ndarray, tolerance_m: float) ->
     problems = []
     for a, b, piece in zip(left[mask], right[mask], pieces[mask], strict=True):
         area = float(piece.area)
-        problems.append(Problem(
-            kind="overlap", codes=[codes[a], codes[b]], location=_location(piece), area_m2=area,
-            geom_metric=piece,
-            message=f"{label(codes[a]).capitalize()} and {label(codes[b])} overlap by {area:,.1f} m².",
-        ))
+        problems.append(
+            Problem(
+                kind="overlap",
+                codes=[codes[a], codes[b]],
+                location=_location(piece),
+                area_m2=area,
+                geom_metric=piece,
+                message=f"{label(codes[a]).capitalize()} and {label(codes[b])} overlap by {area:,.1f} m².",
+            )
+        )
     return problems
 
 
@@ -122,17 +132,26 @@ def escape_problems(
     problems = []
     for index, piece in zip(outside[mask], pieces[mask], strict=True):
         area = float(piece.area)
-        problems.append(Problem(
-            kind="escape", codes=[codes[index]], location=_location(piece), area_m2=area,
-            geom_metric=piece,
-            message=f"{label(codes[index]).capitalize()} reaches {area:,.1f} m² outside its parent "
-                    f"{parent_code}.",
-        ))
+        problems.append(
+            Problem(
+                kind="escape",
+                codes=[codes[index]],
+                location=_location(piece),
+                area_m2=area,
+                geom_metric=piece,
+                message=f"{label(codes[index]).capitalize()} reaches {area:,.1f} m² outside its parent "
+                f"{parent_code}.",
+            )
+        )
     return problems
 
 
 def gap_problems(
-    geoms: np.ndarray, parent: BaseGeometry, parent_code: str, tolerance_m: float, *,
+    geoms: np.ndarray,
+    parent: BaseGeometry,
+    parent_code: str,
+    tolerance_m: float,
+    *,
     is_coverage: bool = False,
 ) -> list[Problem]:
     """Parts of the parent covered by no child.
@@ -160,16 +179,24 @@ def gap_problems(
     problems = []
     for piece in gaps[mask]:
         area = float(piece.area)
-        problems.append(Problem(
-            kind="gap", codes=[parent_code], location=_location(piece), area_m2=area,
-            geom_metric=piece,
-            message=f"A gap of {area:,.1f} m² inside {parent_code} belongs to no child grid.",
-        ))
+        problems.append(
+            Problem(
+                kind="gap",
+                codes=[parent_code],
+                location=_location(piece),
+                area_m2=area,
+                geom_metric=piece,
+                message=f"A gap of {area:,.1f} m² inside {parent_code} belongs to no child grid.",
+            )
+        )
     return problems
 
 
 def area_problems(
-    codes: list[str], areas: np.ndarray, min_area: float | None, max_area: float | None,
+    codes: list[str],
+    areas: np.ndarray,
+    min_area: float | None,
+    max_area: float | None,
     geoms: np.ndarray,
 ) -> list[Problem]:
     problems = []
@@ -180,9 +207,13 @@ def area_problems(
             bound = f"above the maximum of {max_area:,.0f} m² for its level"
         else:
             continue
-        problems.append(Problem(
-            kind="area", codes=[codes[index]], location=_location(geoms[index]),
-            area_m2=float(area),
-            message=f"{label(codes[index]).capitalize()} measures {area:,.0f} m², {bound}.",
-        ))
+        problems.append(
+            Problem(
+                kind="area",
+                codes=[codes[index]],
+                location=_location(geoms[index]),
+                area_m2=float(area),
+                message=f"{label(codes[index]).capitalize()} measures {area:,.0f} m², {bound}.",
+            )
+        )
     return problems

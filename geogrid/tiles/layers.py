@@ -24,7 +24,7 @@ HEAT_BINS = 16  # bins per tile side
 
 def pixel_metres(z: int) -> float:
     """EPSG:3857 metres in one pixel of a 256-pixel tile at zoom z."""
-    return WORLD_M / 256.0 / (2 ** z)
+    return WORLD_M / 256.0 / (2**z)
 
 
 ENVELOPE = "ST_TileEnvelope(%(z)s, %(x)s, %(y)s)"
@@ -35,10 +35,14 @@ MERCATOR_X = "(ST_X(c.geom) * 111319.49079327357)"
 MERCATOR_Y = "(ln(tan(radians(45.0 + ST_Y(c.geom) / 2.0))) * 6378137.0)"
 # Components may be lines or polygons: their thinning cell is that of a point on them.
 # (GeometryType rather than ST_GeometryType: measured a few ms cheaper per z14 tile.)
-ANY_POINT = "CASE WHEN GeometryType(c.geom) = 'POINT' THEN c.geom ELSE ST_PointOnSurface(c.geom) END"
-TO_3857 = (f"CASE WHEN GeometryType(c.geom) = 'POINT' "
-           f"THEN ST_SetSRID(ST_MakePoint({MERCATOR_X}, {MERCATOR_Y}), 3857) "
-           f"ELSE ST_Transform(c.geom, 3857) END")
+ANY_POINT = (
+    "CASE WHEN GeometryType(c.geom) = 'POINT' THEN c.geom ELSE ST_PointOnSurface(c.geom) END"
+)
+TO_3857 = (
+    f"CASE WHEN GeometryType(c.geom) = 'POINT' "
+    f"THEN ST_SetSRID(ST_MakePoint({MERCATOR_X}, {MERCATOR_Y}), 3857) "
+    f"ELSE ST_Transform(c.geom, 3857) END"
+)
 IN_TILE = f"ST_Transform({ENVELOPE}, 4490)"
 
 # Every feature of the tile as itself (at THIN_BELOW_ZOOM and above).
@@ -91,8 +95,10 @@ COMPONENTS_ROWS = f"""
            SELECT cc.id FROM components_componentclass cc WHERE cc.code = %(class)s::text))
       AND (%(status)s::text[] IS NULL OR c.status = ANY(%(status)s::text[]))
 """
-COMPONENTS_COLUMNS = ("c.id, c.code, (SELECT cc.code FROM components_componentclass cc "
-                      "WHERE cc.id = c.component_class_id) AS class_code, c.status")
+COMPONENTS_COLUMNS = (
+    "c.id, c.code, (SELECT cc.code FROM components_componentclass cc "
+    "WHERE cc.id = c.component_class_id) AS class_code, c.status"
+)
 
 CASES_ROWS = f"""
     FROM cases_case c
@@ -103,8 +109,10 @@ CASES_ROWS = f"""
       AND (%(since)s::timestamptz IS NULL OR c.reported_at >= %(since)s::timestamptz)
       AND (%(until)s::timestamptz IS NULL OR c.reported_at < %(until)s::timestamptz)
 """
-CASES_COLUMNS = ("c.id, (SELECT cc.service_code FROM cases_caseclass cc "
-                 "WHERE cc.id = c.case_class_id) AS service_code, c.status, c.overdue, c.kind")
+CASES_COLUMNS = (
+    "c.id, (SELECT cc.service_code FROM cases_caseclass cc "
+    "WHERE cc.id = c.case_class_id) AS service_code, c.status, c.overdue, c.kind"
+)
 CASE_TO_3857 = f"ST_SetSRID(ST_MakePoint({MERCATOR_X}, {MERCATOR_Y}), 3857)"
 
 # Both grid statements: the level's grids touching the tile, in code order, up to the cap.
@@ -193,10 +201,10 @@ WHERE t.geom IS NOT NULL
 @dataclass(frozen=True)
 class Layer:
     name: str
-    table_version: str          # tiles_version_<layer>: names its version row (migrations/0003)
-    filters: tuple[str, ...]    # query parameters it understands
+    table_version: str  # tiles_version_<layer>: names its version row (migrations/0003)
+    filters: tuple[str, ...]  # query parameters it understands
     fields: dict[str, str] = field(default_factory=dict)  # TileJSON vector_layers fields
-    public: bool = True         # readable without login when GEOGRID_PUBLIC_READ_API is on
+    public: bool = True  # readable without login when GEOGRID_PUBLIC_READ_API is on
     city_wide_only: bool = False  # individual features only for city-wide roles
     # Rendered ahead of time by `seed_tiles` (geogrid.tiles.seeding), without filters: a
     # public layer that changes only when planners edit it.
@@ -208,59 +216,110 @@ class Layer:
         if self.name == "heat":
             return HEAT_TILE
         if self.name == "components":
-            parts = {"rows": COMPONENTS_ROWS, "columns": COMPONENTS_COLUMNS,
-                     "to_3857": TO_3857, "point": ANY_POINT, "table": "components_component"}
+            parts = {
+                "rows": COMPONENTS_ROWS,
+                "columns": COMPONENTS_COLUMNS,
+                "to_3857": TO_3857,
+                "point": ANY_POINT,
+                "table": "components_component",
+            }
         else:
-            parts = {"rows": CASES_ROWS, "columns": CASES_COLUMNS, "to_3857": CASE_TO_3857,
-                     "point": "c.geom", "table": "cases_case"}
+            parts = {
+                "rows": CASES_ROWS,
+                "columns": CASES_COLUMNS,
+                "to_3857": CASE_TO_3857,
+                "point": "c.geom",
+                "table": "cases_case",
+            }
         template = _THINNED_TILE if z < THIN_BELOW_ZOOM else _POINT_TILE
         return template.format(envelope=ENVELOPE, **parts)
 
     def values(self, z: int, x: int, y: int, filters: dict, *, cap: int) -> dict:
         """The parameters of `sql(z)` for this tile: the request's filters (DEFAULT_FILTERS
         when it has none), the zoom's own figures, the tile and the feature cap."""
-        return {**filters, **self.parameters(z), "z": z, "x": x, "y": y, "layer": self.name,
-                "cap": cap}
+        return {
+            **filters,
+            **self.parameters(z),
+            "z": z,
+            "x": x,
+            "y": y,
+            "layer": self.name,
+            "cap": cap,
+        }
 
     def parameters(self, z: int) -> dict[str, float]:
         if self.name == "heat":
-            return {"bin": WORLD_M / (2 ** z) / HEAT_BINS}
+            return {"bin": WORLD_M / (2**z) / HEAT_BINS}
         if self.name in ("components", "cases"):
             return {"cell": THIN_PIXELS * pixel_metres(z)}
         return {}
 
 
 # A request's filters when it names none: unit grids; every class, status and date.
-DEFAULT_FILTERS: dict = {"class": None, "status": None, "since": None, "until": None,
-                         "level": "unit"}
+DEFAULT_FILTERS: dict = {
+    "class": None,
+    "status": None,
+    "since": None,
+    "until": None,
+    "level": "unit",
+}
 
 LAYERS = {
     "components": Layer(
-        "components", "tiles_version_components", ("class", "status"),
-        {"code": "部件标识码 (component code)", "class_code": "类别代码", "status": "状态",
-         "n": "features this one stands for (thinned tiles)"}),
+        "components",
+        "tiles_version_components",
+        ("class", "status"),
+        {
+            "code": "部件标识码 (component code)",
+            "class_code": "类别代码",
+            "status": "状态",
+            "n": "features this one stands for (thinned tiles)",
+        },
+    ),
     "cases": Layer(
-        "cases", "tiles_version_cases", ("class", "status", "since", "until"),
-        {"service_code": "案件类别", "status": "状态", "overdue": "已超期", "kind": "部件/事件",
-         "n": "features this one stands for (thinned tiles)"},
-        public=False, city_wide_only=True),
+        "cases",
+        "tiles_version_cases",
+        ("class", "status", "since", "until"),
+        {
+            "service_code": "案件类别",
+            "status": "状态",
+            "overdue": "已超期",
+            "kind": "部件/事件",
+            "n": "features this one stands for (thinned tiles)",
+        },
+        public=False,
+        city_wide_only=True,
+    ),
     "grids": Layer(
-        "grids", "tiles_version_grids", ("level",),
-        {"code": "网格编码", "name": "名称", "level": "层级", "grid_type": "类型",
-         "area_class": "区域类别"}, seedable=True),
+        "grids",
+        "tiles_version_grids",
+        ("level",),
+        {
+            "code": "网格编码",
+            "name": "名称",
+            "level": "层级",
+            "grid_type": "类型",
+            "area_class": "区域类别",
+        },
+        seedable=True,
+    ),
     "heat": Layer(
-        "heat", "tiles_version_cases", ("class", "status", "since", "until"),
-        {"n": "reports in the bin"}, public=False),
+        "heat",
+        "tiles_version_cases",
+        ("class", "status", "since", "until"),
+        {"n": "reports in the bin"},
+        public=False,
+    ),
 }
 
 
 def tile_in_range(z: int, x: int, y: int, max_zoom: int) -> bool:
-    return 0 <= z <= max_zoom and 0 <= x < 2 ** z and 0 <= y < 2 ** z
+    return 0 <= z <= max_zoom and 0 <= x < 2**z and 0 <= y < 2**z
 
 
 def lonlat_of_tile(z: int, x: int, y: int) -> tuple[float, float, float, float]:
     """(west, south, east, north) in degrees."""
-    n = 2 ** z
+    n = 2**z
 
     def lat(row: int) -> float:
         return math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * row / n))))

@@ -64,16 +64,18 @@ class SeedingError(Exception):
 class SeedReport:
     layer: str
     version: int
-    skipped: bool = False       # --if-stale and every seeded tile was current
-    considered: int = 0         # tiles covering the layer's features, zoom by zoom
-    stored: int = 0             # non-empty tiles written
-    removed: int = 0            # stale tiles deleted at the end
+    skipped: bool = False  # --if-stale and every seeded tile was current
+    considered: int = 0  # tiles covering the layer's features, zoom by zoom
+    stored: int = 0  # non-empty tiles written
+    removed: int = 0  # stale tiles deleted at the end
     seconds: float = 0.0
 
 
 def _version(cursor, layer: Layer) -> int:
-    return cursor.execute("SELECT version FROM tiles_layer_version WHERE layer = %s",
-                          (layer.table_version.removeprefix("tiles_version_"),)).fetchone()[0]
+    return cursor.execute(
+        "SELECT version FROM tiles_layer_version WHERE layer = %s",
+        (layer.table_version.removeprefix("tiles_version_"),),
+    ).fetchone()[0]
 
 
 def _feature_boxes(cursor) -> np.ndarray:
@@ -82,7 +84,9 @@ def _feature_boxes(cursor) -> np.ndarray:
     rows = cursor.execute(
         "SELECT ST_XMin(g.geom), ST_YMin(g.geom), ST_XMax(g.geom), ST_YMax(g.geom) "
         "FROM tiles_grid g WHERE g.level_id = (SELECT l.id FROM grids_gridlevel l "
-        "WHERE l.slug = %s)", (DEFAULT_FILTERS["level"],)).fetchall()
+        "WHERE l.slug = %s)",
+        (DEFAULT_FILTERS["level"],),
+    ).fetchall()
     return np.array(rows, dtype=np.float64).reshape(-1, 4)
 
 
@@ -91,10 +95,10 @@ def covering_tiles(boxes: np.ndarray, z: int) -> np.ndarray:
     tile that can show one of them (tiles not listed render empty)."""
     if len(boxes) == 0:
         return np.empty((0, 2), dtype=np.int64)
-    size = WORLD_M / 2 ** z
+    size = WORLD_M / 2**z
     pad = size * BUFFER_UNITS / EXTENT
     half = WORLD_M / 2
-    last = 2 ** z - 1
+    last = 2**z - 1
     x0 = np.clip(np.floor((boxes[:, 0] - pad + half) / size), 0, last).astype(np.int64)
     x1 = np.clip(np.floor((boxes[:, 2] + pad + half) / size), 0, last).astype(np.int64)
     y0 = np.clip(np.floor((half - boxes[:, 3] - pad) / size), 0, last).astype(np.int64)
@@ -109,9 +113,14 @@ def covering_tiles(boxes: np.ndarray, z: int) -> np.ndarray:
     return np.unique(np.column_stack([xs, ys]), axis=0)
 
 
-def seed_layer(*, layer: str = "grids", min_zoom: int = 0, max_zoom: int | None = None,
-               if_stale: bool = False,
-               progress: Callable[[Iterable, int], Iterable] | None = None) -> SeedReport:
+def seed_layer(
+    *,
+    layer: str = "grids",
+    min_zoom: int = 0,
+    max_zoom: int | None = None,
+    if_stale: bool = False,
+    progress: Callable[[Iterable, int], Iterable] | None = None,
+) -> SeedReport:
     """Render and store the layer's non-empty tiles from min_zoom to max_zoom (default
     GEOGRID_TILE_SEED_MAX_ZOOM) at its current data version, then delete the tiles of older
     versions. With if_stale, do nothing when some tiles are stored and all are current.
@@ -122,13 +131,16 @@ def seed_layer(*, layer: str = "grids", min_zoom: int = 0, max_zoom: int | None 
         raise SeedingError(f"The {layer!r} layer is not seeded; seedable: {seedable}.")
     top = settings.GEOGRID_TILE_SEED_MAX_ZOOM if max_zoom is None else max_zoom
     if not 0 <= min_zoom <= top <= settings.GEOGRID_TILE_MAX_ZOOM:
-        raise SeedingError(f"Zooms must run 0 ≤ min ({min_zoom}) ≤ max ({top}) ≤ "
-                           f"{settings.GEOGRID_TILE_MAX_ZOOM} (GEOGRID_TILE_MAX_ZOOM).")
+        raise SeedingError(
+            f"Zooms must run 0 ≤ min ({min_zoom}) ≤ max ({top}) ≤ "
+            f"{settings.GEOGRID_TILE_MAX_ZOOM} (GEOGRID_TILE_MAX_ZOOM)."
+        )
     started = time.perf_counter()
     with raw_cursor(for_write=True) as cursor:
         if not cursor.execute("SELECT pg_try_advisory_lock(%s)", (SEED_LOCK,)).fetchone()[0]:
-            raise SeedingError("Another seed_tiles is running on this database; "
-                               "try again when it has finished.")
+            raise SeedingError(
+                "Another seed_tiles is running on this database; try again when it has finished."
+            )
     try:
         return _seed(spec, min_zoom, top, if_stale, progress, started)
     finally:
@@ -136,27 +148,38 @@ def seed_layer(*, layer: str = "grids", min_zoom: int = 0, max_zoom: int | None 
             cursor.execute("SELECT pg_advisory_unlock(%s)", (SEED_LOCK,))
 
 
-def _seed(spec: Layer, min_zoom: int, max_zoom: int, if_stale: bool,
-          progress: Callable[[Iterable, int], Iterable] | None, started: float) -> SeedReport:
+def _seed(
+    spec: Layer,
+    min_zoom: int,
+    max_zoom: int,
+    if_stale: bool,
+    progress: Callable[[Iterable, int], Iterable] | None,
+    started: float,
+) -> SeedReport:
     with raw_cursor(for_write=True) as cursor:
         start_version = _version(cursor, spec)
         stored, current = cursor.execute(
             "SELECT count(*), count(*) FILTER (WHERE version = %s) FROM tiles_seededtile "
-            "WHERE layer = %s", (start_version, spec.name)).fetchone()
+            "WHERE layer = %s",
+            (start_version, spec.name),
+        ).fetchone()
         report = SeedReport(layer=spec.name, version=start_version)
         if if_stale and stored and stored == current:
             report.skipped = True
             return report
         boxes = _feature_boxes(cursor)
-    tiles = [(z, int(x), int(y)) for z in range(min_zoom, max_zoom + 1)
-             for x, y in covering_tiles(boxes, z)]
+    tiles = [
+        (z, int(x), int(y))
+        for z in range(min_zoom, max_zoom + 1)
+        for x, y in covering_tiles(boxes, z)
+    ]
     report.considered = len(tiles)
-    chunks = [tiles[i:i + CHUNK_TILES] for i in range(0, len(tiles), CHUNK_TILES)]
+    chunks = [tiles[i : i + CHUNK_TILES] for i in range(0, len(tiles), CHUNK_TILES)]
     cap = settings.GEOGRID_TILE_MAX_FEATURES
     # Called inside a caller's transaction (a test, a script), the chunks are savepoints of it
     # and read its snapshot; on their own, each is a transaction of its own.
     own_transactions = not transaction.get_connection().in_atomic_block
-    for chunk in (progress(chunks, len(tiles)) if progress else chunks):
+    for chunk in progress(chunks, len(tiles)) if progress else chunks:
         with transaction.atomic(), raw_cursor(for_write=True) as cursor:
             if own_transactions:
                 # The version and the tiles from one snapshot: each stored tile is exactly
@@ -167,8 +190,8 @@ def _seed(spec: Layer, min_zoom: int, max_zoom: int, if_stale: bool,
             rows = []
             for z, x, y in chunk:
                 body, count = cursor.execute(
-                    spec.sql(z), spec.values(z, x, y, DEFAULT_FILTERS, cap=cap),
-                    prepare=True).fetchone()
+                    spec.sql(z), spec.values(z, x, y, DEFAULT_FILTERS, cap=cap), prepare=True
+                ).fetchone()
                 if count:
                     rows.append((spec.name, z, x, y, version, bytes(body), count, now))
             if rows:
@@ -178,13 +201,19 @@ def _seed(spec: Layer, min_zoom: int, max_zoom: int, if_stale: bool,
         # Tiles rendered before this run (older versions), including those now empty.
         report.removed = cursor.execute(
             "DELETE FROM tiles_seededtile WHERE layer = %s AND version < %s",
-            (spec.name, start_version)).rowcount
+            (spec.name, start_version),
+        ).rowcount
     report.seconds = round(time.perf_counter() - started, 2)
-    log.info("tiles seeded", extra={"layer": spec.name, "version": report.version,
-                                    "zooms": f"{min_zoom}-{max_zoom}",
-                                    "tiles_considered": report.considered,
-                                    "tiles_stored": report.stored,
-                                    "tiles_removed": report.removed,
-                                    "duration_s": report.seconds})
+    log.info(
+        "tiles seeded",
+        extra={
+            "layer": spec.name,
+            "version": report.version,
+            "zooms": f"{min_zoom}-{max_zoom}",
+            "tiles_considered": report.considered,
+            "tiles_stored": report.stored,
+            "tiles_removed": report.removed,
+            "duration_s": report.seconds,
+        },
+    )
     return report
-

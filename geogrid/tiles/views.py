@@ -41,8 +41,14 @@ class TileError(ValueError):
 
 
 def _error(exc: TileError) -> JsonResponse:
-    body = {"error": "bad_request" if exc.status == 400 else "forbidden"
-            if exc.status == 403 else "not_found", "detail": str(exc)}
+    body = {
+        "error": "bad_request"
+        if exc.status == 400
+        else "forbidden"
+        if exc.status == 403
+        else "not_found",
+        "detail": str(exc),
+    }
     if exc.field:
         body["field"] = exc.field
     return JsonResponse(body, status=exc.status, json_dumps_params={"ensure_ascii": False})
@@ -51,8 +57,9 @@ def _error(exc: TileError) -> JsonResponse:
 def _layer(name: str) -> Layer:
     layer = LAYERS.get(name)
     if layer is None:
-        raise TileError(404, f"There is no tile layer {name!r}; the layers are: "
-                             f"{', '.join(LAYERS)}.")
+        raise TileError(
+            404, f"There is no tile layer {name!r}; the layers are: {', '.join(LAYERS)}."
+        )
     return layer
 
 
@@ -66,11 +73,17 @@ def _authorise(request: HttpRequest, layer: Layer) -> None:
     if role is None:
         raise TileError(403, f"Log in to see the {layer.name} layer.")
     if not role:
-        raise TileError(403, f"Your account has no role yet: an administrator grants one "
-                             f"before you see the {layer.name} layer.")
+        raise TileError(
+            403,
+            f"Your account has no role yet: an administrator grants one "
+            f"before you see the {layer.name} layer.",
+        )
     if layer.city_wide_only and role not in CITY_WIDE:
-        raise TileError(403, f"The {layer.name} layer shows every case of the city: it is for "
-                             "the command center (operators, viewers, admins).")
+        raise TileError(
+            403,
+            f"The {layer.name} layer shows every case of the city: it is for "
+            "the command center (operators, viewers, admins).",
+        )
 
 
 def _filters(request: HttpRequest, layer: Layer) -> dict:
@@ -78,8 +91,11 @@ def _filters(request: HttpRequest, layer: Layer) -> dict:
     otherwise silently show everything)."""
     unknown = sorted(set(request.GET) - set(layer.filters) - {"v"})
     if unknown:
-        raise TileError(400, f"Unknown parameter {unknown[0]!r} for the {layer.name} layer; it "
-                             f"takes: {', '.join(layer.filters) or 'none'}.")
+        raise TileError(
+            400,
+            f"Unknown parameter {unknown[0]!r} for the {layer.name} layer; it "
+            f"takes: {', '.join(layer.filters) or 'none'}.",
+        )
     params: dict = dict(DEFAULT_FILTERS)
     code = qp.text(request.GET, "class", default="", max_length=20)
     if code:
@@ -88,8 +104,9 @@ def _filters(request: HttpRequest, layer: Layer) -> dict:
         params["class"] = code
     statuses = qp.texts(request.GET, "status")
     if statuses:
-        allowed = (ComponentStatus.values if layer.name == "components"
-                   else [*CaseStatus.values, "open"])
+        allowed = (
+            ComponentStatus.values if layer.name == "components" else [*CaseStatus.values, "open"]
+        )
         wrong = [s for s in statuses if s not in allowed]
         if wrong:
             raise TileError(400, f"Unknown status {wrong[0]!r}; use: {', '.join(allowed)}.")
@@ -117,32 +134,44 @@ def data_version(layer: Layer) -> int:
     ETag never names data older than it. (Sending both in psycopg's pipeline mode measured
     slower: its Python bookkeeping costs more than the ~0.1 ms round trip it saves.)"""
     with raw_cursor() as cursor:
-        return cursor.execute(VERSION_SQL, (layer.table_version.removeprefix("tiles_version_"),),
-                              prepare=True).fetchone()[0]
+        return cursor.execute(
+            VERSION_SQL, (layer.table_version.removeprefix("tiles_version_"),), prepare=True
+        ).fetchone()[0]
 
 
 VERSION_SQL = "SELECT version FROM tiles_layer_version WHERE layer = %s"
 
 
-def _version_and_seeded_tile(layer: Layer, z: int, x: int, y: int
-                             ) -> tuple[int, tuple[bytes, int] | None]:
+def _version_and_seeded_tile(
+    layer: Layer, z: int, x: int, y: int
+) -> tuple[int, tuple[bytes, int] | None]:
     """The layer's data version and, when `seed_tiles` rendered this tile at that very version,
     the tile and its feature count. One snapshot: a seeded tile is never older than the ETag."""
     with raw_cursor() as cursor:
         version, body, features = cursor.execute(
-            SEEDED_TILE_SQL, {"version_layer": layer.table_version.removeprefix("tiles_version_"),
-                              "layer": layer.name, "z": z, "x": x, "y": y},
-            prepare=True).fetchone()
+            SEEDED_TILE_SQL,
+            {
+                "version_layer": layer.table_version.removeprefix("tiles_version_"),
+                "layer": layer.name,
+                "z": z,
+                "x": x,
+                "y": y,
+            },
+            prepare=True,
+        ).fetchone()
     return version, (None if body is None else (bytes(body), features))
 
 
 def _scope_parameters(scope: CaseScope) -> dict:
-    return {"everything": scope.everything, "prefixes": [p + "%" for p in scope.prefixes],
-            "departments": list(scope.departments), "reporter": scope.reporter_id}
+    return {
+        "everything": scope.everything,
+        "prefixes": [p + "%" for p in scope.prefixes],
+        "departments": list(scope.departments),
+        "reporter": scope.reporter_id,
+    }
 
 
-def _etag(layer: Layer, version: int, request: HttpRequest, scope: CaseScope | None = None
-          ) -> str:
+def _etag(layer: Layer, version: int, request: HttpRequest, scope: CaseScope | None = None) -> str:
     query = urlencode(sorted((k, v) for k, v in request.GET.items() if k != "v"))
     if scope is not None:
         query += "#" + scope.key
@@ -164,8 +193,11 @@ def tile(request: HttpRequest, layer: str, z: int, x: int, y: int) -> HttpRespon
         spec = _layer(layer)
         _authorise(request, spec)
         if not tile_in_range(z, x, y, settings.GEOGRID_TILE_MAX_ZOOM):
-            raise TileError(404, f"There is no tile {z}/{x}/{y}: zoom runs 0…"
-                                 f"{settings.GEOGRID_TILE_MAX_ZOOM}, x and y 0…2^zoom − 1.")
+            raise TileError(
+                404,
+                f"There is no tile {z}/{x}/{y}: zoom runs 0…"
+                f"{settings.GEOGRID_TILE_MAX_ZOOM}, x and y 0…2^zoom − 1.",
+            )
         params = _filters(request, spec)
     except qp.ParamError as exc:
         return _error(TileError(400, str(exc), field=exc.field))
@@ -218,21 +250,38 @@ def tilejson(request: HttpRequest, layer: str) -> HttpResponse:
     except TileError as exc:
         return _error(exc)
     query = urlencode(sorted(request.GET.items()))
-    template = request.build_absolute_uri(f"/tiles/{spec.name}/") + "{z}/{x}/{y}.pbf" + (
-        f"?{query}" if query else "")
+    template = (
+        request.build_absolute_uri(f"/tiles/{spec.name}/")
+        + "{z}/{x}/{y}.pbf"
+        + (f"?{query}" if query else "")
+    )
     from django.contrib.gis.db.models import Extent
 
     from geogrid.grids.models import Grid
 
-    extent = Grid.objects.active().filter(parent__isnull=True).aggregate(
-        extent=Extent("geom"))["extent"]
+    extent = (
+        Grid.objects.active().filter(parent__isnull=True).aggregate(extent=Extent("geom"))["extent"]
+    )
     bounds = [round(v, 6) for v in extent] if extent else [-180, -85.0511, 180, 85.0511]
-    return JsonResponse({
-        "tilejson": "3.0.0", "name": f"GeoGrid {spec.name}", "scheme": "xyz",
-        "tiles": [template], "minzoom": 0, "maxzoom": settings.GEOGRID_TILE_MAX_ZOOM,
-        "bounds": bounds,
-        "center": [(bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2, 13],
-        "vector_layers": [{"id": spec.name, "fields": spec.fields, "minzoom": 0,
-                           "maxzoom": settings.GEOGRID_TILE_MAX_ZOOM}],
-        "version": str(data_version(spec)),
-    }, json_dumps_params={"ensure_ascii": False})
+    return JsonResponse(
+        {
+            "tilejson": "3.0.0",
+            "name": f"GeoGrid {spec.name}",
+            "scheme": "xyz",
+            "tiles": [template],
+            "minzoom": 0,
+            "maxzoom": settings.GEOGRID_TILE_MAX_ZOOM,
+            "bounds": bounds,
+            "center": [(bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2, 13],
+            "vector_layers": [
+                {
+                    "id": spec.name,
+                    "fields": spec.fields,
+                    "minzoom": 0,
+                    "maxzoom": settings.GEOGRID_TILE_MAX_ZOOM,
+                }
+            ],
+            "version": str(data_version(spec)),
+        },
+        json_dumps_params={"ensure_ascii": False},
+    )

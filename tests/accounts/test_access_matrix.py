@@ -32,8 +32,18 @@ from tests.cases.conftest import GARBAGE
 from tests.geometry import point
 from tests.photos import image_bytes, upload
 
-PERSONAS = ["anonymous", "open311", "inspector", "street_planner", "outsider", "department",
-            "operator", "viewer", "admin", "newcomer"]
+PERSONAS = [
+    "anonymous",
+    "open311",
+    "inspector",
+    "street_planner",
+    "outsider",
+    "department",
+    "operator",
+    "viewer",
+    "admin",
+    "newcomer",
+]
 # Readers who must never see a private value: the public, and an account nobody gave a role.
 PUBLIC = ("anonymous", "open311", "newcomer")
 UNIT_A1 = "110101001001001"  # the inspector's grid; inside street A (110101001)
@@ -41,8 +51,11 @@ STREET_A = "110101001"
 
 # Values that must never reach a public answer (they are all stored in the world below).
 OFFICER_PHONE = "13900001111"
-REPORTER = {"reporter_name": "张秘密", "reporter_phone": "13700002222",
-            "reporter_email": "secret.reporter@example.com"}
+REPORTER = {
+    "reporter_name": "张秘密",
+    "reporter_phone": "13700002222",
+    "reporter_email": "secret.reporter@example.com",
+}
 STAFF_USERNAMES = ["inspector-a", "planner-street-a", "operator-a", "handler-a", "root-admin"]
 PRIVATE_VALUES = [OFFICER_PHONE, *REPORTER.values(), *STAFF_USERNAMES]
 
@@ -54,9 +67,9 @@ class _Rollback(Exception):
 
 @dataclass
 class Row:
-    route: str                      # the URL pattern, as test_every_route_has_a_row sees it
-    url: Callable[[dict], str]      # built from the world
-    expect: dict[str, int]          # persona -> status; see `statuses`
+    route: str  # the URL pattern, as test_every_route_has_a_row sees it
+    url: Callable[[dict], str]  # built from the world
+    expect: dict[str, int]  # persona -> status; see `statuses`
     method: str = "get"
     data: Any = None
     data_format: str = "json"
@@ -77,43 +90,70 @@ def everyone(status: int, **others: int) -> dict[str, int]:
 
 # --- The world ----------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def world(city, outsider, inspector, viewer, admin_user, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     factories.reference_data()
     admin_user.is_staff = admin_user.is_superuser = True
     admin_user.save()
-    street_planner = factories.user("planner-street-a", Role.PLANNER,
-                                    scope=[city["west"]])
+    street_planner = factories.user("planner-street-a", Role.PLANNER, scope=[city["west"]])
     operator = factories.user("operator-a", Role.OPERATOR)
     newcomer = factories.user("newcomer", "")  # signed up, no role granted yet
     handler = factories.user("handler-a", Role.DEPARTMENT)
     sanitation = Department.objects.get(key="环卫")
     DepartmentMember.objects.create(user=handler, department=sanitation)
     unit = city[UNIT_A1]
-    update_grid_attributes(grid=unit, actor=street_planner, officer_name="李网格",
-                           officer_phone=OFFICER_PHONE)
+    update_grid_attributes(
+        grid=unit, actor=street_planner, officer_name="李网格", officer_phone=OFFICER_PHONE
+    )
     manhole = ComponentClass.objects.get(scheme="gbt47678", code="01001")
-    component = create_component(actor=admin_user, component_class=manhole,
-                                 geom=point(50, 150), name="井盖")
-    add_component_photo(component=component, actor=inspector,
-                        photo=check_photo(upload(image_bytes())))
+    component = create_component(
+        actor=admin_user, component_class=manhole, geom=point(50, 150), name="井盖"
+    )
+    add_component_photo(
+        component=component, actor=inspector, photo=check_photo(upload(image_bytes()))
+    )
     at = point(50, 150)
-    internal = submit_report(actor=inspector, channel="inspector", service_code=GARBAGE,
-                             x=at.x, y=at.y, description="巡查发现垃圾",
-                             photos=[check_photo(upload(image_bytes()))]).case
+    internal = submit_report(
+        actor=inspector,
+        channel="inspector",
+        service_code=GARBAGE,
+        x=at.x,
+        y=at.y,
+        description="巡查发现垃圾",
+        photos=[check_photo(upload(image_bytes()))],
+    ).case
     _, key = create_open311_key(name="citizen-app", actor=admin_user)
-    public = submit_report(actor=None, channel="open311", service_code=GARBAGE, x=at.x, y=at.y,
-                           description="市民反映垃圾", **REPORTER,
-                           photos=[check_photo(upload(image_bytes()))]).case
+    public = submit_report(
+        actor=None,
+        channel="open311",
+        service_code=GARBAGE,
+        x=at.x,
+        y=at.y,
+        description="市民反映垃圾",
+        **REPORTER,
+        photos=[check_photo(upload(image_bytes()))],
+    ).case
     return {
-        "users": {"inspector": inspector, "street_planner": street_planner,
-                  "outsider": outsider, "department": handler, "operator": operator,
-                  "viewer": viewer, "admin": admin_user, "newcomer": newcomer},
-        "open311_key": key, "unit": unit, "component": component, "internal": internal,
+        "users": {
+            "inspector": inspector,
+            "street_planner": street_planner,
+            "outsider": outsider,
+            "department": handler,
+            "operator": operator,
+            "viewer": viewer,
+            "admin": admin_user,
+            "newcomer": newcomer,
+        },
+        "open311_key": key,
+        "unit": unit,
+        "component": component,
+        "internal": internal,
         "public": public,
         "component_photo": ComponentPhoto.objects.get(component=component),
-        "internal_photo": internal.photos.first(), "public_photo": public.photos.first(),
+        "internal_photo": internal.photos.first(),
+        "public_photo": public.photos.first(),
     }
 
 
@@ -167,8 +207,13 @@ def _edit_check(w: dict) -> dict:
 
     from tests.geometry import rect
 
-    return {"action": "reshape", "grid": UNIT_A1, "version": w["unit"].version,
-            "geometry": mapping(rect(0, 100, 95, 200)), "commit": False}
+    return {
+        "action": "reshape",
+        "grid": UNIT_A1,
+        "version": w["unit"].version,
+        "geometry": mapping(rect(0, 100, 95, 200)),
+        "commit": False,
+    }
 
 
 def _photo(w: dict) -> dict:
@@ -182,126 +227,269 @@ def _media(key: str) -> Callable[[dict], str]:
 ROWS: list[Row] = [
     # --- Pages ---
     Row("", lambda w: "/", everyone(200)),
-    Row("grids/editor/", lambda w: "/grids/editor/",
-        everyone(403, street_planner=200, outsider=200, admin=200, **STAFF_PAGE)),
+    Row(
+        "grids/editor/",
+        lambda w: "/grids/editor/",
+        everyone(403, street_planner=200, outsider=200, admin=200, **STAFF_PAGE),
+    ),
     Row("inspector/", lambda w: "/inspector/", everyone(200, **STAFF_PAGE)),
-    Row("cases/desk/", lambda w: "/cases/desk/",
-        everyone(403, operator=200, viewer=200, admin=200, **STAFF_PAGE)),
-    Row("cases/inbox/", lambda w: "/cases/inbox/",
-        everyone(403, department=200, admin=200, **STAFF_PAGE)),
-    Row("cases/checks/", lambda w: "/cases/checks/",
-        everyone(403, inspector=200, admin=200, **STAFF_PAGE)),
-    Row("cases/report/", lambda w: "/cases/report/",
-        everyone(200, viewer=403, newcomer=403, **STAFF_PAGE)),
-    Row("command-center/", lambda w: "/command-center/",
-        everyone(403, operator=200, viewer=200, admin=200, **STAFF_PAGE)),
+    Row(
+        "cases/desk/",
+        lambda w: "/cases/desk/",
+        everyone(403, operator=200, viewer=200, admin=200, **STAFF_PAGE),
+    ),
+    Row(
+        "cases/inbox/",
+        lambda w: "/cases/inbox/",
+        everyone(403, department=200, admin=200, **STAFF_PAGE),
+    ),
+    Row(
+        "cases/checks/",
+        lambda w: "/cases/checks/",
+        everyone(403, inspector=200, admin=200, **STAFF_PAGE),
+    ),
+    Row(
+        "cases/report/",
+        lambda w: "/cases/report/",
+        everyone(200, viewer=403, newcomer=403, **STAFF_PAGE),
+    ),
+    Row(
+        "command-center/",
+        lambda w: "/command-center/",
+        everyone(403, operator=200, viewer=200, admin=200, **STAFF_PAGE),
+    ),
     Row("login/", lambda w: "/login/", everyone(200)),
     Row("login/code/", lambda w: "/login/code/", everyone(302)),  # no password step pending
     Row("account/2fa/", lambda w: "/account/2fa/", everyone(200, **STAFF_PAGE)),
     Row("account/2fa/qr.svg", lambda w: "/account/2fa/qr.svg", everyone(200, **STAFF_PAGE)),
     Row("logout/", lambda w: "/logout/", everyone(302), method="post"),
-    Row("i18n/setlang/", lambda w: "/i18n/setlang/", everyone(302), method="post",
-        data={"language": "en"}, data_format="form"),
+    Row(
+        "i18n/setlang/",
+        lambda w: "/i18n/setlang/",
+        everyone(302),
+        method="post",
+        data={"language": "en"},
+        data_format="form",
+    ),
     Row("admin/login/", lambda w: "/admin/login/", everyone(302)),
     # --- Grids API ---
     Row("api/v1/grids/", lambda w: "/api/v1/grids/?level=unit", everyone(200)),
-    Row("api/v1/grids/edits/", lambda w: "/api/v1/grids/edits/",
-        everyone(403, **PLANNERS_IN_SCOPE, **API_LOGIN), method="post", data=_edit_check),
-    Row("api/v1/grids/<str:code>/history/", lambda w: f"/api/v1/grids/{UNIT_A1}/history/",
-        everyone(200)),
+    Row(
+        "api/v1/grids/edits/",
+        lambda w: "/api/v1/grids/edits/",
+        everyone(403, **PLANNERS_IN_SCOPE, **API_LOGIN),
+        method="post",
+        data=_edit_check,
+    ),
+    Row(
+        "api/v1/grids/<str:code>/history/",
+        lambda w: f"/api/v1/grids/{UNIT_A1}/history/",
+        everyone(200),
+    ),
     Row("api/v1/grids/<str:code>/", lambda w: f"/api/v1/grids/{UNIT_A1}/", everyone(200)),
-    Row("api/v1/grids/<str:code>/", lambda w: f"/api/v1/grids/{UNIT_A1}/",
-        everyone(403, **PLANNERS_IN_SCOPE, **API_LOGIN), method="patch",
-        data={"name": "新名字"}),
-    Row("api/v1/grids/<str:code>/topology/", lambda w: f"/api/v1/grids/{STREET_A}/topology/",
-        everyone(403, street_planner=200, outsider=404, viewer=200, admin=200)),
-    Row("api/v1/locate", lambda w: f"/api/v1/locate?lon={point(50, 150).x}&lat={point(50, 150).y}", everyone(200)),
-    Row("api/v1/locate/", lambda w: f"/api/v1/locate/?lon={point(50, 150).x}&lat={point(50, 150).y}",
-        everyone(200)),
-    Row("api/v1/codes/explain/<str:code>", lambda w: f"/api/v1/codes/explain/{UNIT_A1}",
-        everyone(200)),
-    Row("api/v1/codes/explain/<str:code>/", lambda w: f"/api/v1/codes/explain/{UNIT_A1}/",
-        everyone(200)),
+    Row(
+        "api/v1/grids/<str:code>/",
+        lambda w: f"/api/v1/grids/{UNIT_A1}/",
+        everyone(403, **PLANNERS_IN_SCOPE, **API_LOGIN),
+        method="patch",
+        data={"name": "新名字"},
+    ),
+    Row(
+        "api/v1/grids/<str:code>/topology/",
+        lambda w: f"/api/v1/grids/{STREET_A}/topology/",
+        everyone(403, street_planner=200, outsider=404, viewer=200, admin=200),
+    ),
+    Row(
+        "api/v1/locate",
+        lambda w: f"/api/v1/locate?lon={point(50, 150).x}&lat={point(50, 150).y}",
+        everyone(200),
+    ),
+    Row(
+        "api/v1/locate/",
+        lambda w: f"/api/v1/locate/?lon={point(50, 150).x}&lat={point(50, 150).y}",
+        everyone(200),
+    ),
+    Row(
+        "api/v1/codes/explain/<str:code>",
+        lambda w: f"/api/v1/codes/explain/{UNIT_A1}",
+        everyone(200),
+    ),
+    Row(
+        "api/v1/codes/explain/<str:code>/",
+        lambda w: f"/api/v1/codes/explain/{UNIT_A1}/",
+        everyone(200),
+    ),
     # --- Components API ---
     Row("api/v1/components/", lambda w: "/api/v1/components/", everyone(200)),
-    Row("api/v1/components/", lambda w: "/api/v1/components/",
-        everyone(403, street_planner=201, outsider=403, admin=201, **API_LOGIN), method="post",
-        data=lambda w: {"class": "01001", "geometry": {"type": "Point", "coordinates": [
-            point(60, 160).x, point(60, 160).y]}}),
-    Row("api/v1/components/<str:code>/", lambda w: f"/api/v1/components/{w['component'].code}/",
-        everyone(200)),
-    Row("api/v1/components/<str:code>/", lambda w: f"/api/v1/components/{w['component'].code}/",
-        everyone(403, **PLANNERS_IN_SCOPE, **API_LOGIN), method="patch",
-        data={"version": 1, "material": "铸铁"}),
-    Row("api/v1/components/<str:code>/photos/",
+    Row(
+        "api/v1/components/",
+        lambda w: "/api/v1/components/",
+        everyone(403, street_planner=201, outsider=403, admin=201, **API_LOGIN),
+        method="post",
+        data=lambda w: {
+            "class": "01001",
+            "geometry": {"type": "Point", "coordinates": [point(60, 160).x, point(60, 160).y]},
+        },
+    ),
+    Row(
+        "api/v1/components/<str:code>/",
+        lambda w: f"/api/v1/components/{w['component'].code}/",
+        everyone(200),
+    ),
+    Row(
+        "api/v1/components/<str:code>/",
+        lambda w: f"/api/v1/components/{w['component'].code}/",
+        everyone(403, **PLANNERS_IN_SCOPE, **API_LOGIN),
+        method="patch",
+        data={"version": 1, "material": "铸铁"},
+    ),
+    Row(
+        "api/v1/components/<str:code>/photos/",
         lambda w: f"/api/v1/components/{w['component'].code}/photos/",
         everyone(201, viewer=403, newcomer=403, outsider=404, department=404, **API_LOGIN),
-        method="post", data=_photo,
-        data_format="multipart"),
-    Row("api/v1/components/<str:code>/status/",
+        method="post",
+        data=_photo,
+        data_format="multipart",
+    ),
+    Row(
+        "api/v1/components/<str:code>/status/",
         lambda w: f"/api/v1/components/{w['component'].code}/status/",
         everyone(200, viewer=403, newcomer=403, outsider=404, department=404, **API_LOGIN),
-        method="post", data={"status": "damaged", "version": 1}),
+        method="post",
+        data={"status": "damaged", "version": 1},
+    ),
     # --- Cases API ---
     Row("api/v1/case-classes/", lambda w: "/api/v1/case-classes/", everyone(200)),
     Row("api/v1/cases/", lambda w: "/api/v1/cases/", everyone(200, **API_LOGIN)),
-    Row("api/v1/cases/", lambda w: "/api/v1/cases/",
-        everyone(201, viewer=403, newcomer=403, **API_LOGIN), method="post",
-        data=lambda w: {"service_code": GARBAGE, "lon": point(60, 160).x,
-                        "lat": point(60, 160).y, "description": "又有垃圾"}),
-    Row("api/v1/cases/<int:pk>/", lambda w: f"/api/v1/cases/{w['internal'].pk}/",
-        everyone(200, outsider=404, newcomer=404, **API_LOGIN)),
-    Row("api/v1/cases/<int:pk>/transition/",
+    Row(
+        "api/v1/cases/",
+        lambda w: "/api/v1/cases/",
+        everyone(201, viewer=403, newcomer=403, **API_LOGIN),
+        method="post",
+        data=lambda w: {
+            "service_code": GARBAGE,
+            "lon": point(60, 160).x,
+            "lat": point(60, 160).y,
+            "description": "又有垃圾",
+        },
+    ),
+    Row(
+        "api/v1/cases/<int:pk>/",
+        lambda w: f"/api/v1/cases/{w['internal'].pk}/",
+        everyone(200, outsider=404, newcomer=404, **API_LOGIN),
+    ),
+    Row(
+        "api/v1/cases/<int:pk>/transition/",
         lambda w: f"/api/v1/cases/{w['internal'].pk}/transition/",
         everyone(403, operator=200, admin=200, outsider=404, newcomer=404, **API_LOGIN),
-        method="post", data={"to": "accepted", "version": 1}),
-    Row("api/v1/cases/<int:pk>/escalate/",
+        method="post",
+        data={"to": "accepted", "version": 1},
+    ),
+    Row(
+        "api/v1/cases/<int:pk>/escalate/",
         lambda w: f"/api/v1/cases/{w['internal'].pk}/escalate/",
-        everyone(403, operator=200, inspector=200, admin=200, outsider=404, newcomer=404,
-                 **API_LOGIN),
-        method="post", data={"reason": "需要街道协调"}),
+        everyone(
+            403, operator=200, inspector=200, admin=200, outsider=404, newcomer=404, **API_LOGIN
+        ),
+        method="post",
+        data={"reason": "需要街道协调"},
+    ),
     # --- Command center API ---
-    Row("api/v1/command-center/grid-counts/", lambda w: "/api/v1/command-center/grid-counts/",
-        CITY_WIDE_READ),
-    Row("api/v1/command-center/indicators/", lambda w: "/api/v1/command-center/indicators/",
-        CITY_WIDE_READ),
-    Row("api/v1/command-center/indicators/rows/",
-        lambda w: "/api/v1/command-center/indicators/rows/?by=department", CITY_WIDE_READ),
-    Row("api/v1/command-center/hot-grids/", lambda w: "/api/v1/command-center/hot-grids/",
-        CITY_WIDE_READ),
-    Row("api/v1/command-center/overdue/", lambda w: "/api/v1/command-center/overdue/",
-        CITY_WIDE_READ),
-    Row("api/v1/command-center/grids/<str:code>/summary/",
-        lambda w: f"/api/v1/command-center/grids/{UNIT_A1}/summary/", CITY_WIDE_READ),
+    Row(
+        "api/v1/command-center/grid-counts/",
+        lambda w: "/api/v1/command-center/grid-counts/",
+        CITY_WIDE_READ,
+    ),
+    Row(
+        "api/v1/command-center/indicators/",
+        lambda w: "/api/v1/command-center/indicators/",
+        CITY_WIDE_READ,
+    ),
+    Row(
+        "api/v1/command-center/indicators/rows/",
+        lambda w: "/api/v1/command-center/indicators/rows/?by=department",
+        CITY_WIDE_READ,
+    ),
+    Row(
+        "api/v1/command-center/hot-grids/",
+        lambda w: "/api/v1/command-center/hot-grids/",
+        CITY_WIDE_READ,
+    ),
+    Row(
+        "api/v1/command-center/overdue/",
+        lambda w: "/api/v1/command-center/overdue/",
+        CITY_WIDE_READ,
+    ),
+    Row(
+        "api/v1/command-center/grids/<str:code>/summary/",
+        lambda w: f"/api/v1/command-center/grids/{UNIT_A1}/summary/",
+        CITY_WIDE_READ,
+    ),
     # --- Open311 ---
-    Row("open311/v2/^discovery\\.(?P<fmt>\\w+)$", lambda w: "/open311/v2/discovery.json",
-        everyone(200)),
-    Row("open311/v2/^services\\.(?P<fmt>\\w+)$", lambda w: "/open311/v2/services.xml",
-        everyone(200)),
-    Row("open311/v2/^services/(?P<service_code>[^/.]+)\\.(?P<fmt>\\w+)$",
-        lambda w: f"/open311/v2/services/{GARBAGE}.json", everyone(200)),
-    Row("open311/v2/^requests\\.(?P<fmt>\\w+)$", lambda w: "/open311/v2/requests.json",
-        everyone(200)),
-    Row("open311/v2/^requests\\.(?P<fmt>\\w+)$", lambda w: "/open311/v2/requests.json",
-        everyone(403, open311=200), method="post", data_format="form",
-        data=lambda w: {"service_code": GARBAGE, "lat": point(60, 160).y,
-                        "long": point(60, 160).x, "description": "市民反映井盖松动"}),
-    Row("open311/v2/^requests/(?P<service_request_id>[^/.]+)\\.(?P<fmt>\\w+)$",
-        lambda w: f"/open311/v2/requests/{w['public'].pk}.json", everyone(200)),
+    Row(
+        "open311/v2/^discovery\\.(?P<fmt>\\w+)$",
+        lambda w: "/open311/v2/discovery.json",
+        everyone(200),
+    ),
+    Row(
+        "open311/v2/^services\\.(?P<fmt>\\w+)$", lambda w: "/open311/v2/services.xml", everyone(200)
+    ),
+    Row(
+        "open311/v2/^services/(?P<service_code>[^/.]+)\\.(?P<fmt>\\w+)$",
+        lambda w: f"/open311/v2/services/{GARBAGE}.json",
+        everyone(200),
+    ),
+    Row(
+        "open311/v2/^requests\\.(?P<fmt>\\w+)$",
+        lambda w: "/open311/v2/requests.json",
+        everyone(200),
+    ),
+    Row(
+        "open311/v2/^requests\\.(?P<fmt>\\w+)$",
+        lambda w: "/open311/v2/requests.json",
+        everyone(403, open311=200),
+        method="post",
+        data_format="form",
+        data=lambda w: {
+            "service_code": GARBAGE,
+            "lat": point(60, 160).y,
+            "long": point(60, 160).x,
+            "description": "市民反映井盖松动",
+        },
+    ),
+    Row(
+        "open311/v2/^requests/(?P<service_request_id>[^/.]+)\\.(?P<fmt>\\w+)$",
+        lambda w: f"/open311/v2/requests/{w['public'].pk}.json",
+        everyone(200),
+    ),
     Row("open311/v2/^(?P<path>.*)$", lambda w: "/open311/v2/tokens.json", everyone(404)),
     # --- Tiles ---
-    Row("tiles/<str:layer>/<int:z>/<int:x>/<int:y>.pbf", lambda w: "/tiles/grids/14/13490/6206.pbf",
-        everyone(200)),
-    Row("tiles/<str:layer>/<int:z>/<int:x>/<int:y>.pbf",
+    Row(
+        "tiles/<str:layer>/<int:z>/<int:x>/<int:y>.pbf",
+        lambda w: "/tiles/grids/14/13490/6206.pbf",
+        everyone(200),
+    ),
+    Row(
+        "tiles/<str:layer>/<int:z>/<int:x>/<int:y>.pbf",
         lambda w: "/tiles/heat/14/13490/6206.pbf",
-        everyone(200, anonymous=403, open311=403, newcomer=403)),
+        everyone(200, anonymous=403, open311=403, newcomer=403),
+    ),
     Row("tiles/<str:layer>.json", lambda w: "/tiles/grids.json", everyone(200)),
     # --- Credentials, schema, media ---
-    Row("api/v1/auth/token/", lambda w: "/api/v1/auth/token/", everyone(401), method="post",
-        data={"username": "inspector-a", "password": "not-the-password"}),
+    Row(
+        "api/v1/auth/token/",
+        lambda w: "/api/v1/auth/token/",
+        everyone(401),
+        method="post",
+        data={"username": "inspector-a", "password": "not-the-password"},
+    ),
     Row("api/v1/auth/logout/", lambda w: "/api/v1/auth/logout/", everyone(401), method="post"),
-    Row("api/v1/auth/logout-all/", lambda w: "/api/v1/auth/logout-all/", everyone(401),
-        method="post"),
+    Row(
+        "api/v1/auth/logout-all/",
+        lambda w: "/api/v1/auth/logout-all/",
+        everyone(401),
+        method="post",
+    ),
     Row("api/schema/", lambda w: "/api/schema/", everyone(200)),
     # --- Probes: public, for load balancers and monitoring ---
     Row("healthz", lambda w: "/healthz", everyone(200)),
@@ -309,19 +497,22 @@ ROWS: list[Row] = [
     Row("^media/(?P<path>.+)$", _media("component_photo"), everyone(200)),
     Row("^media/(?P<path>.+)$", _media("public_photo"), everyone(200)),
     # An inspector's report: its reporter, the department it was routed to, city-wide roles.
-    Row("^media/(?P<path>.+)$", _media("internal_photo"),
-        everyone(200, anonymous=404, open311=404, newcomer=404, outsider=404)),
+    Row(
+        "^media/(?P<path>.+)$",
+        _media("internal_photo"),
+        everyone(200, anonymous=404, open311=404, newcomer=404, outsider=404),
+    ),
 ]
 
 # The admin: its index and, for every registered model, the list, for every persona.
 ROWS.append(Row("admin/", lambda w: "/admin/", everyone(302, admin=200), note="admin/"))
 for _model in admin.site._registry:
     _path = f"admin/{_model._meta.app_label}/{_model._meta.model_name}/"
-    ROWS.append(Row("admin/", lambda w, _p=_path: "/" + _p, everyone(302, admin=200),
-                    note=_path))
+    ROWS.append(Row("admin/", lambda w, _p=_path: "/" + _p, everyone(302, admin=200), note=_path))
 
 
 # --- The tests ----------------------------------------------------------------------------------
+
 
 def _patterns(patterns: list, prefix: str = "") -> list[str]:
     found: list[str] = []
@@ -358,8 +549,10 @@ def test_access_matrix(world):
         for persona, expected in row.statuses().items():
             response = _request(_client(world, persona), row, world)
             if response.status_code != expected:
-                mismatches.append(f"{row.method.upper()} {row.url(world)} ({row.route}) as "
-                                  f"{persona}: {response.status_code}, expected {expected}")
+                mismatches.append(
+                    f"{row.method.upper()} {row.url(world)} ({row.route}) as "
+                    f"{persona}: {response.status_code}, expected {expected}"
+                )
             if persona in PUBLIC and row.method == "get" and response.status_code == 200:
                 body = b"".join(response) if response.streaming else response.content
                 text = body.decode("utf-8", "replace")

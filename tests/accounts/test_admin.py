@@ -32,11 +32,11 @@ def test_token_admin_revokes_selected_tokens(admin_client, viewer, admin_user):
     revoked, _ = issue_token(user=viewer)
     kept, _ = issue_token(user=admin_user)
     row = AuthToken.objects.get(user=viewer)
-    response = admin_client.post("/admin/knox/authtoken/", {
-        "action": "revoke", "_selected_action": [row.pk]})
+    response = admin_client.post(
+        "/admin/knox/authtoken/", {"action": "revoke", "_selected_action": [row.pk]}
+    )
     assert response.status_code == 302
-    assert list(AuthToken.objects.values_list("user__username", flat=True)) \
-        == [admin_user.username]
+    assert list(AuthToken.objects.values_list("user__username", flat=True)) == [admin_user.username]
     from rest_framework.test import APIClient
 
     client = APIClient()
@@ -48,12 +48,15 @@ def test_token_admin_cannot_mint_tokens(admin_client):
     assert admin_client.get("/admin/knox/authtoken/add/").status_code == 403
 
 
-@pytest.mark.parametrize(("password", "code"), [
-    ("Gx7-short", "password_too_short"),                 # under 12 characters
-    ("password1234", "password_too_common"),
-    ("837261940582", "password_entirely_numeric"),
-    ("zhangwei-planner", "password_too_similar"),        # the username
-])
+@pytest.mark.parametrize(
+    ("password", "code"),
+    [
+        ("Gx7-short", "password_too_short"),  # under 12 characters
+        ("password1234", "password_too_common"),
+        ("837261940582", "password_entirely_numeric"),
+        ("zhangwei-planner", "password_too_similar"),  # the username
+    ],
+)
 def test_password_validators_refuse_weak_passwords(db, password, code):
     user = User(username="zhangwei-planner", role=Role.PLANNER)
     with pytest.raises(ValidationError) as refused:
@@ -62,16 +65,32 @@ def test_password_validators_refuse_weak_passwords(db, password, code):
 
 
 def test_admin_refuses_a_weak_password_for_a_new_user(admin_client):
-    response = admin_client.post("/admin/accounts/user/add/", {
-        "username": "liming", "password1": "12345678", "password2": "12345678",
-        "usable_password": "true", "role": Role.INSPECTOR})
+    response = admin_client.post(
+        "/admin/accounts/user/add/",
+        {
+            "username": "liming",
+            "password1": "12345678",
+            "password2": "12345678",
+            "usable_password": "true",
+            "role": Role.INSPECTOR,
+        },
+    )
     assert response.status_code == 200
-    assert "This password is too short" in response.content.decode() \
+    assert (
+        "This password is too short" in response.content.decode()
         or "密码长度太短" in response.content.decode()
+    )
     assert not User.objects.filter(username="liming").exists()
-    accepted = admin_client.post("/admin/accounts/user/add/", {
-        "username": "liming", "password1": "街道巡查-2026-qx", "password2": "街道巡查-2026-qx",
-        "usable_password": "true", "role": Role.INSPECTOR})
+    accepted = admin_client.post(
+        "/admin/accounts/user/add/",
+        {
+            "username": "liming",
+            "password1": "街道巡查-2026-qx",
+            "password2": "街道巡查-2026-qx",
+            "usable_password": "true",
+            "role": Role.INSPECTOR,
+        },
+    )
     assert accepted.status_code == 302
     assert User.objects.get(username="liming").check_password("街道巡查-2026-qx")
 

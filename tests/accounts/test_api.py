@@ -23,8 +23,9 @@ def planner_user(city):
 
 
 def _token(username: str = "planner-t", **extra) -> str:
-    response = APIClient().post("/api/v1/auth/token/",
-                                {"username": username, "password": "pw-" + username, **extra})
+    response = APIClient().post(
+        "/api/v1/auth/token/", {"username": username, "password": "pw-" + username, **extra}
+    )
     assert response.status_code == 200, response.content
     return response.json()["token"]
 
@@ -36,9 +37,9 @@ def _with(token: str) -> APIClient:
 
 
 def test_api_token_is_issued_for_username_and_password_and_works(planner_user):
-    response = APIClient().post("/api/v1/auth/token/",
-                                {"username": "planner-t", "password": "pw-planner-t"},
-                                format="json")
+    response = APIClient().post(
+        "/api/v1/auth/token/", {"username": "planner-t", "password": "pw-planner-t"}, format="json"
+    )
     assert response.status_code == 200
     body = response.json()
     assert set(body) == {"token", "expiry"}
@@ -80,14 +81,17 @@ def test_api_logout_all_revokes_every_token_of_the_account(planner_user, viewer)
     assert _with(viewer_token).get(TOPOLOGY).status_code == 200
 
 
-@pytest.mark.parametrize(("fields", "status"), [
-    ({"username": "planner-t", "password": "wrong"}, 401),
-    ({"username": "planner-t"}, 400),
-    ({}, 400),
-    ({"username": "plan\x00ner-t", "password": "pw-planner-t"}, 400),
-    (["planner-t", "pw-planner-t"], 400),
-    ({"username": ["planner-t"], "password": "pw-planner-t"}, 400),
-])
+@pytest.mark.parametrize(
+    ("fields", "status"),
+    [
+        ({"username": "planner-t", "password": "wrong"}, 401),
+        ({"username": "planner-t"}, 400),
+        ({}, 400),
+        ({"username": "plan\x00ner-t", "password": "pw-planner-t"}, 400),
+        (["planner-t", "pw-planner-t"], 400),
+        ({"username": ["planner-t"], "password": "pw-planner-t"}, 400),
+    ],
+)
 def test_api_token_refusals_say_why(planner_user, fields, status):
     response = APIClient().post("/api/v1/auth/token/", fields, format="json")
     assert response.status_code == status
@@ -106,9 +110,15 @@ def test_api_token_response_is_in_the_openapi_schema(db):
     assert "/api/v1/auth/logout-all/" in schema["paths"]
 
 
-@pytest.mark.parametrize("header", [
-    "Token 1234", "Token " + "g" * 64, "Token " + "0" * 63 + "\x00", "Token a b",
-])
+@pytest.mark.parametrize(
+    "header",
+    [
+        "Token 1234",
+        "Token " + "g" * 64,
+        "Token " + "0" * 63 + "\x00",
+        "Token a b",
+    ],
+)
 def test_malformed_api_tokens_are_401(planner_user, header):
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=header)

@@ -15,13 +15,14 @@ HERE, THERE = "127.0.0.2", "127.0.0.3"
 
 @pytest.fixture
 def people(db):
-    return {"planner": factories.user("planner-a", Role.PLANNER),
-            "viewer": factories.user("viewer-a", Role.VIEWER)}
+    return {
+        "planner": factories.user("planner-a", Role.PLANNER),
+        "viewer": factories.user("viewer-a", Role.VIEWER),
+    }
 
 
 def _login(client: Client, username: str, password: str, address: str = HERE):
-    return client.post("/login/", {"username": username, "password": password},
-                       REMOTE_ADDR=address)
+    return client.post("/login/", {"username": username, "password": password}, REMOTE_ADDR=address)
 
 
 def _logged_in(client: Client) -> bool:
@@ -92,8 +93,9 @@ def test_login_failures_are_counted_in_the_database_without_names(client, people
 
 def test_admin_login_form_does_not_take_passwords(client, people):
     # The admin's own form would be an unthrottled way in: it sends people to /login/.
-    response = client.post("/admin/login/?next=/admin/",
-                           {"username": "planner-a", "password": "pw-planner-a"})
+    response = client.post(
+        "/admin/login/?next=/admin/", {"username": "planner-a", "password": "pw-planner-a"}
+    )
     assert response.status_code == 302 and response["Location"] == "/login/?next=%2Fadmin%2F"
     assert not _logged_in(client)
     assert client.get("/admin/").status_code == 302
@@ -102,37 +104,53 @@ def test_admin_login_form_does_not_take_passwords(client, people):
 def test_api_token_is_throttled_by_account(people):
     client = APIClient()
     for _ in range(5):
-        response = client.post("/api/v1/auth/token/",
-                               {"username": "planner-a", "password": "wrong-password"},
-                               REMOTE_ADDR=HERE)
+        response = client.post(
+            "/api/v1/auth/token/",
+            {"username": "planner-a", "password": "wrong-password"},
+            REMOTE_ADDR=HERE,
+        )
         assert response.status_code == 401
-    locked = client.post("/api/v1/auth/token/",
-                         {"username": "planner-a", "password": "pw-planner-a"},
-                         REMOTE_ADDR=THERE)
+    locked = client.post(
+        "/api/v1/auth/token/",
+        {"username": "planner-a", "password": "pw-planner-a"},
+        REMOTE_ADDR=THERE,
+    )
     assert locked.status_code == 429 and 0 < int(locked["Retry-After"]) <= 900
     assert locked.json()["error"] == "throttled" and "登录失败次数过多" in locked.json()["detail"]
-    other = client.post("/api/v1/auth/token/",
-                        {"username": "viewer-a", "password": "pw-viewer-a"}, REMOTE_ADDR=HERE)
+    other = client.post(
+        "/api/v1/auth/token/", {"username": "viewer-a", "password": "pw-viewer-a"}, REMOTE_ADDR=HERE
+    )
     assert other.status_code == 200 and other.json()["token"]
 
 
 def test_api_token_is_throttled_by_address(people):
     client = APIClient()
     for attempt in range(20):
-        client.post("/api/v1/auth/token/", {"username": f"nobody-{attempt}", "password": "x"},
-                    REMOTE_ADDR=HERE)
-    locked = client.post("/api/v1/auth/token/",
-                         {"username": "viewer-a", "password": "pw-viewer-a"}, REMOTE_ADDR=HERE)
+        client.post(
+            "/api/v1/auth/token/",
+            {"username": f"nobody-{attempt}", "password": "x"},
+            REMOTE_ADDR=HERE,
+        )
+    locked = client.post(
+        "/api/v1/auth/token/", {"username": "viewer-a", "password": "pw-viewer-a"}, REMOTE_ADDR=HERE
+    )
     assert locked.status_code == 429 and int(locked["Retry-After"]) > 0
-    assert client.post("/api/v1/auth/token/", {"username": "viewer-a", "password": "pw-viewer-a"},
-                       REMOTE_ADDR=THERE).status_code == 200
+    assert (
+        client.post(
+            "/api/v1/auth/token/",
+            {"username": "viewer-a", "password": "pw-viewer-a"},
+            REMOTE_ADDR=THERE,
+        ).status_code
+        == 200
+    )
 
 
 def test_failed_api_tokens_and_page_logins_share_the_accounts_count(client, people):
     api = APIClient()
     for _ in range(3):
-        api.post("/api/v1/auth/token/", {"username": "planner-a", "password": "x"},
-                 REMOTE_ADDR=HERE)
+        api.post(
+            "/api/v1/auth/token/", {"username": "planner-a", "password": "x"}, REMOTE_ADDR=HERE
+        )
     for _ in range(2):
         _login(client, "planner-a", "wrong-password", THERE)
     assert _login(client, "planner-a", "pw-planner-a", THERE).status_code == 429
@@ -142,12 +160,27 @@ def test_client_address_comes_from_the_trusted_proxy_header_when_set(client, peo
     # Behind a proxy every request has the proxy's REMOTE_ADDR; the header names the client.
     settings.GEOGRID_CLIENT_IP_HEADER = "HTTP_X_REAL_IP"
     for attempt in range(20):
-        client.post("/login/", {"username": f"nobody-{attempt}", "password": "x"},
-                    HTTP_X_REAL_IP="192.0.2.1")
-    assert client.post("/login/", {"username": "viewer-a", "password": "pw-viewer-a"},
-                       HTTP_X_REAL_IP="192.0.2.1").status_code == 429
-    assert client.post("/login/", {"username": "viewer-a", "password": "pw-viewer-a"},
-                       HTTP_X_REAL_IP="192.0.2.2").status_code == 302
+        client.post(
+            "/login/",
+            {"username": f"nobody-{attempt}", "password": "x"},
+            HTTP_X_REAL_IP="192.0.2.1",
+        )
+    assert (
+        client.post(
+            "/login/",
+            {"username": "viewer-a", "password": "pw-viewer-a"},
+            HTTP_X_REAL_IP="192.0.2.1",
+        ).status_code
+        == 429
+    )
+    assert (
+        client.post(
+            "/login/",
+            {"username": "viewer-a", "password": "pw-viewer-a"},
+            HTTP_X_REAL_IP="192.0.2.2",
+        ).status_code
+        == 302
+    )
 
 
 def test_lockout_ends_with_its_window_and_expired_counters_are_purged(client, people):

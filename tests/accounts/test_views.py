@@ -26,8 +26,9 @@ def code_for(device: TOTPDevice, *, steps_ago: int = 0) -> str:
 def forget_failures(device: TOTPDevice) -> None:
     """Skip django-otp's own back-off after a wrong code (1 s, doubling), which the test would
     otherwise have to sleep through."""
-    TOTPDevice.objects.filter(pk=device.pk).update(throttling_failure_count=0,
-                                                   throttling_failure_timestamp=None)
+    TOTPDevice.objects.filter(pk=device.pk).update(
+        throttling_failure_count=0, throttling_failure_timestamp=None
+    )
 
 
 @pytest.fixture
@@ -38,8 +39,10 @@ def planner_2fa(db):
 
 
 def _password(client: Client, username: str, next_url: str = "/"):
-    return client.post(f"/login/?next={next_url}",
-                       {"username": username, "password": "pw-" + username, "next": next_url})
+    return client.post(
+        f"/login/?next={next_url}",
+        {"username": username, "password": "pw-" + username, "next": next_url},
+    )
 
 
 def _user_id(client: Client) -> str | None:
@@ -149,8 +152,10 @@ def test_api_token_with_a_device_needs_the_code(planner_2fa):
     api = APIClient()
     refused = api.post("/api/v1/auth/token/", {"username": "planner-z", "password": "pw-planner-z"})
     assert refused.status_code == 401 and "otp" in refused.json()["detail"]
-    issued = api.post("/api/v1/auth/token/", {"username": "planner-z", "password": "pw-planner-z",
-                                              "otp": code_for(device)})
+    issued = api.post(
+        "/api/v1/auth/token/",
+        {"username": "planner-z", "password": "pw-planner-z", "otp": code_for(device)},
+    )
     assert issued.status_code == 200 and AuthToken.objects.count() == 1
 
 
@@ -167,8 +172,12 @@ def test_required_2fa_sends_planners_without_a_device_to_enrolment(client, setti
     assert client.get("/admin/").status_code == 302
     assert client.get("/account/2fa/").status_code == 200  # enrolment stays reachable
     device = TOTPDevice.objects.get(user=planner)
-    assert client.post("/account/2fa/", {"code": code_for(device), "next": "/grids/editor/"}
-                       )["Location"] == "/grids/editor/"
+    assert (
+        client.post("/account/2fa/", {"code": code_for(device), "next": "/grids/editor/"})[
+            "Location"
+        ]
+        == "/grids/editor/"
+    )
     assert client.get("/grids/editor/").status_code == 200
     assert client.get("/api/v1/grids/110101/topology/").status_code == 200
 
@@ -183,14 +192,14 @@ def test_required_2fa_leaves_other_roles_alone(client, settings, city):
 def test_required_2fa_refuses_api_tokens_to_admins_without_a_device(settings, db):
     settings.GEOGRID_REQUIRE_2FA = True
     factories.user("root-r", Role.ADMIN)
-    response = APIClient().post("/api/v1/auth/token/",
-                                {"username": "root-r", "password": "pw-root-r"})
+    response = APIClient().post(
+        "/api/v1/auth/token/", {"username": "root-r", "password": "pw-root-r"}
+    )
     assert response.status_code == 403 and "/account/2fa/" in response.json()["detail"]
     assert not AuthToken.objects.exists()
 
 
-def test_the_password_alone_does_not_reset_the_count_of_a_two_factor_account(client,
-                                                                             planner_2fa):
+def test_the_password_alone_does_not_reset_the_count_of_a_two_factor_account(client, planner_2fa):
     _, device = planner_2fa
     for _ in range(4):
         client.post("/login/", {"username": "planner-z", "password": "wrong-password"})

@@ -32,8 +32,14 @@ def browser():
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
         )
         yield browser
         browser.close()
@@ -56,10 +62,18 @@ def page(browser):
     context.expose_binding("__geogridCspViolation", lambda source, text: violations.append(text))
     context.add_init_script(REPORT_CSP_VIOLATIONS)
     page = context.new_page()
-    page.on("console", lambda message: violations.append(message.text) if (
-        message.type == "error" and "Content Security Policy" in message.text) else None)
-    page.route("**/tile.openstreetmap.org/**", lambda route: route.fulfill(
-        status=200, content_type="image/png", body=GREY_TILE))
+    page.on(
+        "console",
+        lambda message: (
+            violations.append(message.text)
+            if (message.type == "error" and "Content Security Policy" in message.text)
+            else None
+        ),
+    )
+    page.route(
+        "**/tile.openstreetmap.org/**",
+        lambda route: route.fulfill(status=200, content_type="image/png", body=GREY_TILE),
+    )
     yield page
     context.close()
     if violations:

@@ -23,8 +23,9 @@ def staff_city(transactional_db):
     return factories.small_city(admin)
 
 
-def test_admin_grid_change_page_draws_the_grid_on_its_map_widget(live_server, page, screenshot,
-                                                                 staff_city):
+def test_admin_grid_change_page_draws_the_grid_on_its_map_widget(
+    live_server, page, screenshot, staff_city
+):
     grid = staff_city["west"]
     # The admin's own log-in sends people to the site's (throttled, two-factor) log-in page.
     page.goto(f"{live_server.url}/admin/login/?next=/admin/grids/grid/{grid.pk}/change/")

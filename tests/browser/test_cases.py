@@ -27,7 +27,8 @@ def people(transactional_db):
     return {
         "inspector": factories.user("inspector-a", Role.INSPECTOR, scope=[unit]),
         "operator": factories.user("operator-a", Role.OPERATOR),
-        "handler": handler, "unit": unit,
+        "handler": handler,
+        "unit": unit,
     }
 
 
@@ -53,11 +54,11 @@ def press(page, to: str, reason: str = "") -> None:
     before = page.get_attribute("#case-card", "data-status")
     page.click(f'#move-buttons button[data-to="{to}"]')
     page.wait_for_function(
-        f"() => document.querySelector('#case-card').dataset.status !== '{before}'")
+        f"() => document.querySelector('#case-card').dataset.status !== '{before}'"
+    )
 
 
-def test_one_full_loop_through_the_pages(live_server, page, screenshot, people, settings,
-                                         tmp_path):
+def test_one_full_loop_through_the_pages(live_server, page, screenshot, people, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     base = live_server.url
     # 1. The inspector reports garbage in the grid, with a photo.
@@ -68,8 +69,10 @@ def test_one_full_loop_through_the_pages(live_server, page, screenshot, people, 
     box = page.locator("#case-map").bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.fill("#report-description", "路口东侧垃圾堆放约2平方米")
-    page.set_input_files("#report-photo", files=[{
-        "name": "garbage.jpg", "mimeType": "image/jpeg", "buffer": image_bytes()}])
+    page.set_input_files(
+        "#report-photo",
+        files=[{"name": "garbage.jpg", "mimeType": "image/jpeg", "buffer": image_bytes()}],
+    )
     page.click("#report-submit")
     page.wait_for_selector("#report-result:not([hidden])")
     case = Case.objects.get()
@@ -114,7 +117,14 @@ def test_one_full_loop_through_the_pages(live_server, page, screenshot, people, 
     case.refresh_from_db()
     assert case.status == "closed" and case.closed_at is not None
     assert list(case.events.order_by("id").values_list("action", flat=True)) == [
-        "reported", "accepted", "filed", "dispatched", "handled", "checked", "closed"]
+        "reported",
+        "accepted",
+        "filed",
+        "dispatched",
+        "handled",
+        "checked",
+        "closed",
+    ]
     timeline = page.text_content("#card-events")
     assert "结案" in timeline and "已清理完毕" in timeline
 
@@ -124,8 +134,14 @@ def test_the_desk_in_english(live_server, page, screenshot, people):
     from tests.geometry import point
 
     at = point(50, 150)
-    submit_report(actor=people["inspector"], channel="inspector", service_code="06010",
-                  x=at.x, y=at.y, description="rubbish")
+    submit_report(
+        actor=people["inspector"],
+        channel="inspector",
+        service_code="06010",
+        x=at.x,
+        y=at.y,
+        description="rubbish",
+    )
     log_in(page, live_server.url, "operator-a", "/cases/desk/")
     page.click("form.lang button[value=en]")
     page.wait_for_selector("body[data-ready]")

@@ -23,8 +23,15 @@ from geogrid.grids.models import Grid
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 BEIJING = ZoneInfo("Asia/Shanghai")
-TIMES = ("reported_at", "accepted_at", "filed_at", "dispatched_at", "deadline", "handled_at",
-         "closed_at")
+TIMES = (
+    "reported_at",
+    "accepted_at",
+    "filed_at",
+    "dispatched_at",
+    "deadline",
+    "handled_at",
+    "closed_at",
+)
 
 
 @pytest.fixture
@@ -45,9 +52,9 @@ def demo_city(transactional_db):
     # histories shifted, so the daily chart has a shape and earlier dispatches are overdue.
     for age in range(1, 7):
         shift = timedelta(days=age)
-        Case.objects.filter(id__in=Case.objects.filter(id__gt=0).annotate(
-            m=F("id") % 7).filter(m=age).values("id")).update(
-            **{name: F(name) - shift for name in TIMES})
+        Case.objects.filter(
+            id__in=Case.objects.filter(id__gt=0).annotate(m=F("id") % 7).filter(m=age).values("id")
+        ).update(**{name: F(name) - shift for name in TIMES})
     return context
 
 
@@ -69,17 +76,21 @@ def log_in(page, base_url: str, username: str, next_url: str) -> None:
 
 
 def opaque_pixels(page, selector: str) -> int:
-    return page.evaluate("""(selector) => {
+    return page.evaluate(
+        """(selector) => {
         const canvas = document.querySelector(selector);
         const data = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
         let n = 0;
         for (let i = 3; i < data.length; i += 4) { if (data[i] > 0) { n++; } }
         return n;
-    }""", selector)
+    }""",
+        selector,
+    )
 
 
-def test_command_center_over_the_demo_city(live_server, page, screenshot, demo_city,
-                                           monkeypatch, settings):
+def test_command_center_over_the_demo_city(
+    live_server, page, screenshot, demo_city, monkeypatch, settings
+):
     # A two-second refresh instead of a minute, and answers kept one second instead of 30, to
     # see a new report arrive within the test.
     monkeypatch.setattr("geogrid.command_center.views.REFRESH_SECONDS", 2)
@@ -107,7 +118,8 @@ def test_command_center_over_the_demo_city(live_server, page, screenshot, demo_c
     assert card("filed") == str(expected.filed)
     assert card("closed") == str(expected.closed)
     assert page.get_attribute('.kpi[data-key="closing_rate"]', "data-value") == str(
-        expected.closing_rate)
+        expected.closing_rate
+    )
     assert card("overdue_open") == str(expected.overdue_open) == str(overdue_total)
     assert page.text_content("#overdue-count") == str(overdue_total)
 
@@ -116,8 +128,12 @@ def test_command_center_over_the_demo_city(live_server, page, screenshot, demo_c
         .data.datasets[0].data.reduce((a, b) => a + b, 0)""")
     assert day_total == 240
     assert opaque_pixels(page, "#chart-day") > 1_000
-    assert page.evaluate("Chart.getChart(document.getElementById('chart-department'))"
-                         ".data.labels.length") > 0
+    assert (
+        page.evaluate(
+            "Chart.getChart(document.getElementById('chart-department')).data.labels.length"
+        )
+        > 0
+    )
     screenshot("command-center")
 
     # A click on the hottest grid on the map opens its summary with the officer.
@@ -126,17 +142,21 @@ def test_command_center_over_the_demo_city(live_server, page, screenshot, demo_c
     inside = grid.geom.point_on_surface
     manhole = ComponentClass.objects.get(scheme="gbt47678", code="01001")
     create_component(actor=demo_city["users"]["admin"], component_class=manhole, geom=inside)
-    page.evaluate("([lat, lon]) => GEOGRID.map.setView([lat, lon], 17, {animate: false})",
-                  [inside.y, inside.x])
-    at = page.evaluate("([lat, lon]) => GEOGRID.map.latLngToContainerPoint([lat, lon])",
-                       [inside.y, inside.x])
+    page.evaluate(
+        "([lat, lon]) => GEOGRID.map.setView([lat, lon], 17, {animate: false})",
+        [inside.y, inside.x],
+    )
+    at = page.evaluate(
+        "([lat, lon]) => GEOGRID.map.latLngToContainerPoint([lat, lon])", [inside.y, inside.x]
+    )
     box = page.locator("#cc-map").bounding_box()
     page.mouse.click(box["x"] + at["x"], box["y"] + at["y"])
     page.wait_for_function(f"() => document.body.dataset.summary === '{grid.code}'")
     assert grid.officer_name and grid.officer_name in page.text_content("#summary-officer")
     assert grid.officer_phone in page.text_content("#summary-officer")
     assert page.text_content('#summary-indicators [data-key="reported"] strong') == str(
-        hottest.reports)
+        hottest.reports
+    )
     assert "供水井盖" in page.text_content("#summary-components")
     page.wait_for_timeout(300)
     screenshot("command-center-summary")
@@ -156,10 +176,17 @@ def test_command_center_over_the_demo_city(live_server, page, screenshot, demo_c
     refreshes = int(page.evaluate("document.body.dataset.refreshes"))
     from geogrid.cases.services import submit_report
 
-    submit_report(actor=demo_city["users"]["inspector"], channel="inspector",
-                  service_code="06010", x=inside.x, y=inside.y, description="新上报")
-    page.wait_for_function(f"() => Number(document.body.dataset.refreshes) > {refreshes + 1}",
-                           timeout=15_000)
+    submit_report(
+        actor=demo_city["users"]["inspector"],
+        channel="inspector",
+        service_code="06010",
+        x=inside.x,
+        y=inside.y,
+        description="新上报",
+    )
+    page.wait_for_function(
+        f"() => Number(document.body.dataset.refreshes) > {refreshes + 1}", timeout=15_000
+    )
     assert card("reported") == "241"
     assert "更新于" in page.text_content("#updated-at")
 
@@ -171,8 +198,9 @@ def test_command_center_over_the_demo_city(live_server, page, screenshot, demo_c
     screenshot("command-center-narrow")
 
 
-def test_command_center_in_english_and_closed_to_inspectors(live_server, page, screenshot,
-                                                            demo_city):
+def test_command_center_in_english_and_closed_to_inspectors(
+    live_server, page, screenshot, demo_city
+):
     log_in(page, live_server.url, "viewer", "/command-center/")
     page.click("form.lang button[value=en]")
     page.wait_for_selector("body[data-ready]")

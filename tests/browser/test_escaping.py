@@ -38,23 +38,31 @@ def hostile_city(transactional_db):
     api = Client()
     api.force_login(planner)
     for grid, name in ((city["west"], STREET), (unit, UNIT)):
-        answer = api.patch(f"/api/v1/grids/{grid.code}/", {"name": name},
-                           content_type="application/json")
+        answer = api.patch(
+            f"/api/v1/grids/{grid.code}/", {"name": name}, content_type="application/json"
+        )
         assert answer.status_code == 200, answer.content
     # Class names as an edited taxonomy file would load them.
     ComponentClass.objects.filter(scheme="gbt47678", code="01001").update(name=COMPONENT_CLASS)
     CaseClass.objects.filter(scheme="gbt47678", code="06010").update(name=CASE_CLASS)
     clear_case_class_cache()
     water = ComponentClass.objects.get(scheme="gbt47678", code="01001")
-    component = create_component(actor=admin, component_class=water, geom=point(50, 150),
-                                 name=COMPONENT)
+    component = create_component(
+        actor=admin, component_class=water, geom=point(50, 150), name=COMPONENT
+    )
     inspector = factories.user("inspector-a", Role.INSPECTOR, scope=[unit])
     factories.user("operator-a", Role.OPERATOR)
     handler = factories.user("handler-a", Role.DEPARTMENT)
     DepartmentMember.objects.create(user=handler, department=Department.objects.get(key="环卫"))
     at = point(50, 150)
-    submit_report(actor=inspector, channel="inspector", service_code="06010", x=at.x, y=at.y,
-                  description=DESCRIPTION)
+    submit_report(
+        actor=inspector,
+        channel="inspector",
+        service_code="06010",
+        x=at.x,
+        y=at.y,
+        description=DESCRIPTION,
+    )
     return {"component": component, "unit": unit}
 
 
@@ -86,8 +94,11 @@ def hover_for_tooltip(page, map_selector: str, text: str) -> str:
     can open their tooltips."""
     box = page.locator(map_selector).bounding_box()
     spots = [(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)]
-    spots += [(box["x"] + box["width"] * i / 24, box["y"] + box["height"] * j / 24)
-              for j in range(1, 24) for i in range(1, 24)]
+    spots += [
+        (box["x"] + box["width"] * i / 24, box["y"] + box["height"] * j / 24)
+        for j in range(1, 24)
+        for i in range(1, 24)
+    ]
     for x, y in spots:
         page.mouse.move(x, y)
         shown = page.evaluate("""() => Array.from(document.querySelectorAll(".leaflet-tooltip"),
@@ -105,7 +116,8 @@ def assert_no_injected_markup(page) -> None:
 
 
 def test_hostile_grid_name_shows_as_text_in_the_home_map_tooltip(
-        live_server, page, screenshot, dialogs, hostile_city):
+    live_server, page, screenshot, dialogs, hostile_city
+):
     page.goto(live_server.url + "/")
     page.wait_for_function("() => document.body.dataset.gridsLoaded === '2'")
     shown = hover_for_tooltip(page, "#city-map", "西街道")
@@ -118,7 +130,8 @@ def test_hostile_grid_name_shows_as_text_in_the_home_map_tooltip(
 
 
 def test_hostile_component_and_class_names_show_as_text_in_the_inspector(
-        live_server, page, screenshot, dialogs, hostile_city):
+    live_server, page, screenshot, dialogs, hostile_city
+):
     component = hostile_city["component"]
     log_in(page, live_server.url, "inspector-a", "/inspector/")
     page.wait_for_selector("body[data-ready]")
@@ -134,7 +147,8 @@ def test_hostile_component_and_class_names_show_as_text_in_the_inspector(
 
 
 def test_hostile_case_description_and_class_show_as_text_at_the_desk(
-        live_server, page, screenshot, dialogs, hostile_city):
+    live_server, page, screenshot, dialogs, hostile_city
+):
     log_in(page, live_server.url, "operator-a", "/cases/desk/")
     page.wait_for_selector("#case-list li button")
     assert CASE_CLASS in page.text_content("#case-list")
@@ -148,7 +162,8 @@ def test_hostile_case_description_and_class_show_as_text_at_the_desk(
 
 
 def test_hostile_grid_names_show_as_text_in_the_command_center_and_editor(
-        live_server, page, dialogs, hostile_city):
+    live_server, page, dialogs, hostile_city
+):
     log_in(page, live_server.url, "operator-a", "/command-center/")
     page.wait_for_selector("body[data-ready]", timeout=30_000)
     page.wait_for_selector("#hot-list button")

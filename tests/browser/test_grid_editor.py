@@ -40,11 +40,14 @@ def open_community(page, base_url: str, street: str, community: str) -> None:
 def pixel(page, x: float, y: float) -> tuple[float, float]:
     """Where the point x, y metres from the test origin is on the screen."""
     at = to_lonlat(shapely.Point(x, y))
-    return page.evaluate("""([lat, lng]) => {
+    return page.evaluate(
+        """([lat, lng]) => {
         const p = geogridEditor.map.latLngToContainerPoint([lat, lng]);
         const box = document.getElementById('editor-map').getBoundingClientRect();
         return [box.left + p.x, box.top + p.y];
-    }""", [at.y, at.x])
+    }""",
+        [at.y, at.x],
+    )
 
 
 def click_at(page, x: float, y: float) -> None:
@@ -58,7 +61,8 @@ def click_at(page, x: float, y: float) -> None:
 
 
 def test_planner_draws_a_grid_by_clicking_and_the_database_holds_it(
-        live_server, page, screenshot, district):
+    live_server, page, screenshot, district
+):
     open_community(page, live_server.url, "110101002", "110101002001")
     page.click("#tool-draw")
     corners = [(220, 20), (320, 20), (320, 120), (220, 120)]
@@ -97,8 +101,9 @@ def test_a_split_line_makes_two_valid_siblings(live_server, page, screenshot, di
     page.click("#act-save")
     page.wait_for_selector("body[data-saved]")
     assert not Grid.objects.get(code=target).is_active
-    pieces = list(Grid.objects.active().filter(parent__code="110101001001",
-                                               code__gt="110101001001004"))
+    pieces = list(
+        Grid.objects.active().filter(parent__code="110101001001", code__gt="110101001001004")
+    )
     assert len(pieces) == 2
     assert all(p.geom.valid for p in pieces)
     assert sum(p.area_m2 for p in pieces) == pytest.approx(10_000, rel=1e-3)
@@ -107,7 +112,8 @@ def test_a_split_line_makes_two_valid_siblings(live_server, page, screenshot, di
 
 
 def test_an_overlapping_drawing_is_refused_with_the_overlap_shown(
-        live_server, page, screenshot, district):
+    live_server, page, screenshot, district
+):
     open_community(page, live_server.url, "110101001", "110101001001")
     page.click("#tool-draw")
     corners = [(60, 120), (140, 120), (140, 180), (60, 180)]
@@ -125,7 +131,8 @@ def test_an_overlapping_drawing_is_refused_with_the_overlap_shown(
 
 
 def test_a_community_is_re_divided_from_the_page_after_a_preview(
-        live_server, page, screenshot, district):
+    live_server, page, screenshot, district
+):
     open_community(page, live_server.url, "110101002", "110101002001")
     page.click("#tool-divide")
     page.fill("#divide-area", "10000")
@@ -152,7 +159,8 @@ def drag(page, start: tuple[float, float], end: tuple[float, float]) -> None:
 
 
 def test_a_stale_version_shows_who_saved_keeps_the_drawing_and_retries(
-        live_server, page, screenshot, district):
+    live_server, page, screenshot, district
+):
     from geogrid.accounts.models import User
     from geogrid.grids.services import reshape_grid
 
@@ -162,8 +170,12 @@ def test_a_stale_version_shows_who_saved_keeps_the_drawing_and_retries(
     page.wait_for_selector(f"#children-list li.selected[data-code='{target}']")
     page.click("#tool-edit")
     # Someone else saves the grid while the planner is editing it.
-    reshape_grid(grid=Grid.objects.get(code=target), geom=rect(0, 100, 100, 198),
-                 expected_version=1, actor=User.objects.get(username="root-admin"))
+    reshape_grid(
+        grid=Grid.objects.get(code=target),
+        geom=rect(0, 100, 100, 198),
+        expected_version=1,
+        actor=User.objects.get(username="root-admin"),
+    )
     drag(page, (0, 200), (20, 180))  # the north-west corner, moved inwards (away from snaps)
     page.wait_for_selector("body[data-check-state='conflict']")
     assert "root-admin" in page.inner_text("#result")
@@ -175,8 +187,9 @@ def test_a_stale_version_shows_who_saved_keeps_the_drawing_and_retries(
     saved = Grid.objects.get(code=target)
     assert saved.version == 3
     # The planner's moved corner, not the other editor's boundary, is what was saved.
-    vertices = to_metric(shapely.points(shapely.get_coordinates(
-        shapely.from_wkb(bytes(saved.geom.wkb)))))
+    vertices = to_metric(
+        shapely.points(shapely.get_coordinates(shapely.from_wkb(bytes(saved.geom.wkb))))
+    )
     moved_corner = to_metric(to_lonlat(shapely.Point(20, 180)))
     assert shapely.distance(vertices, moved_corner).min() < 3.0
     # Its history lists the three boundaries with their authors.
@@ -193,8 +206,11 @@ def test_drawing_snaps_to_the_neighbours_vertices(live_server, page, screenshot,
     from geogrid.grids.services import retire_grid
 
     # Retiring the south-east cell (x 100–200, y 0–100) leaves a gap to fill.
-    retire_grid(grid=Grid.objects.get(code="110101001001004"), expected_version=1,
-                actor=User.objects.get(username="root-admin"))
+    retire_grid(
+        grid=Grid.objects.get(code="110101001001004"),
+        expected_version=1,
+        actor=User.objects.get(username="root-admin"),
+    )
     open_community(page, live_server.url, "110101001", "110101001001")
     page.click("#tool-draw")
     # Each click lands about 1.5 m off the corner: only snapping makes the drawing fit.
@@ -210,9 +226,12 @@ def test_drawing_snaps_to_the_neighbours_vertices(live_server, page, screenshot,
     page.wait_for_selector("body[data-saved]")
     new = Grid.objects.active().get(parent__code="110101001001", code__gt="110101001001004")
     drawn = shapely.from_wkb(bytes(new.geom.wkb))
-    neighbours = shapely.union_all([shapely.from_wkb(bytes(g.geom.wkb)) for g in
-                                    Grid.objects.filter(code__in=["110101001001002",
-                                                                  "110101001001003"])])
+    neighbours = shapely.union_all(
+        [
+            shapely.from_wkb(bytes(g.geom.wkb))
+            for g in Grid.objects.filter(code__in=["110101001001002", "110101001001003"])
+        ]
+    )
     # Snapped vertices coincide with the neighbours' and the parent's: no overlap at all.
     assert shapely.intersection(drawn, neighbours).area < 1e-14
     assert new.area_m2 == pytest.approx(10_000, rel=1e-3)
@@ -229,4 +248,7 @@ def test_a_planner_edits_a_grids_officer_from_the_page(live_server, page, distri
     page.wait_for_selector("body[data-attributes-saved='110101001001002']")
     grid = Grid.objects.get(code="110101001001002")
     assert (grid.officer_name, grid.officer_phone, grid.grid_type) == (
-        "李明", "13800000000", "commercial")
+        "李明",
+        "13800000000",
+        "commercial",
+    )

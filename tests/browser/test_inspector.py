@@ -32,9 +32,15 @@ def inventory(transactional_db):
     load_departments()
     load_component_classes("gbt47678")
     water = ComponentClass.objects.get(scheme="gbt47678", code="01001")  # 供水井盖
-    made = [create_component(actor=admin, component_class=water, geom=point(x, y),
-                             location_description=f"西社区 {x},{y} 米处")
-            for x, y in WATER_COVERS]
+    made = [
+        create_component(
+            actor=admin,
+            component_class=water,
+            geom=point(x, y),
+            location_description=f"西社区 {x},{y} 米处",
+        )
+        for x, y in WATER_COVERS
+    ]
     made.append(create_component(actor=admin, component_class=water, geom=point(*OUTSIDE)))
     unit = city["west_c"].children.order_by("code").first()
     inspector = factories.user("inspector-a", Role.INSPECTOR, scope=[unit])
@@ -72,14 +78,16 @@ def test_anonymous_visitor_is_sent_to_the_login_page(client, inventory):
 
 
 def test_inspector_finds_a_component_by_code_and_reads_its_decoded_code(
-        live_server, page, inventory):
+    live_server, page, inventory
+):
     component = inventory["components"][0]
     assert component.code == "11010101001000001"
     log_in(page, live_server.url, "inspector-a")
     open_by_code(page, component.code)
     assert page.text_content("#card-code") == component.code
-    district, major, minor, serial = (card_text(page, p)
-                                      for p in ("district", "major", "minor", "serial"))
+    district, major, minor, serial = (
+        card_text(page, p) for p in ("district", "major", "minor", "serial")
+    )
     assert "110101" in district and "东城区" in district
     assert "01" in major and "市政公用设施" in major
     assert "001" in minor and "供水井盖" in minor
@@ -105,7 +113,8 @@ def test_unknown_code_is_reported_in_plain_words(live_server, page, inventory):
 
 
 def test_inspector_marks_a_component_damaged_and_the_database_records_it(
-        live_server, page, screenshot, inventory):
+    live_server, page, screenshot, inventory
+):
     component = inventory["components"][1]
     log_in(page, live_server.url, "inspector-a")
     open_by_code(page, component.code)
@@ -125,7 +134,8 @@ def test_inspector_marks_a_component_damaged_and_the_database_records_it(
 
 
 def test_status_change_outside_the_inspectors_grid_shows_the_apis_refusal(
-        live_server, page, inventory):
+    live_server, page, inventory
+):
     outside = inventory["components"][3]
     log_in(page, live_server.url, "inspector-a")
     open_by_code(page, outside.code)  # readable (public read API), not changeable
@@ -139,23 +149,30 @@ def test_status_change_outside_the_inspectors_grid_shows_the_apis_refusal(
 
 
 def test_inspector_adds_a_photo_from_the_card_and_sees_its_preview(
-        live_server, page, screenshot, inventory, settings, tmp_path):
+    live_server, page, screenshot, inventory, settings, tmp_path
+):
     settings.MEDIA_ROOT = tmp_path
     component = inventory["components"][0]
     log_in(page, live_server.url, "inspector-a")
     open_by_code(page, component.code)
     assert page.is_visible("#card-no-photos")
     # A text file is refused with the API's reason, and nothing is stored.
-    page.set_input_files("#photo-input", files=[{
-        "name": "notes.jpg", "mimeType": "image/jpeg", "buffer": b"not a photo at all"}])
+    page.set_input_files(
+        "#photo-input",
+        files=[{"name": "notes.jpg", "mimeType": "image/jpeg", "buffer": b"not a photo at all"}],
+    )
     page.wait_for_selector("#card-error:not([hidden])")
     assert "照片未能上传" in page.text_content("#card-error")
     assert "not a photo this system can read" in page.text_content("#card-error .api-detail")
     assert not component.photos.exists()
     # A real photo: uploaded, shown as a preview that loads, recorded with its caption.
     page.fill("#photo-caption", "井盖边缘破损")
-    page.set_input_files("#photo-input", files=[{
-        "name": "cover.png", "mimeType": "image/png", "buffer": image_bytes("PNG", (800, 600))}])
+    page.set_input_files(
+        "#photo-input",
+        files=[
+            {"name": "cover.png", "mimeType": "image/png", "buffer": image_bytes("PNG", (800, 600))}
+        ],
+    )
     page.wait_for_selector("#card-photos li img")
     page.wait_for_function("() => document.querySelector('#card-photos img').naturalWidth > 0")
     assert page.text_content("#message") == "照片已上传。"
@@ -184,32 +201,45 @@ def test_viewer_sees_the_card_without_status_buttons(live_server, page, inventor
 
 
 def test_clicking_the_map_without_geolocation_lists_nearby_components_nearest_first(
-        live_server, page, screenshot, inventory):
+    live_server, page, screenshot, inventory
+):
     # This browser has no geolocation at all (as on a desktop without a location service).
-    page.add_init_script("Object.defineProperty(Navigator.prototype, 'geolocation', "
-                         "{get: function () { return undefined; }});")
+    page.add_init_script(
+        "Object.defineProperty(Navigator.prototype, 'geolocation', "
+        "{get: function () { return undefined; }});"
+    )
     log_in(page, live_server.url, "inspector-a")
     page.click("#near-me")
     assert "请在地图上点击您所在的位置" in page.text_content("#message")
     # Click the map 10 m east and 10 m south of the first cover: the covers lie 14 m, 28 m and
     # 71 m away, the component outside the inspector's grid 170 m: all within 300 m.
     target = point(30, 170)
-    spot = page.evaluate("([lat, lon]) => { var p = GEOGRID.map.latLngToContainerPoint([lat, lon]);"
-                         " return [p.x, p.y]; }", [target.y, target.x])
+    spot = page.evaluate(
+        "([lat, lon]) => { var p = GEOGRID.map.latLngToContainerPoint([lat, lon]);"
+        " return [p.x, p.y]; }",
+        [target.y, target.x],
+    )
     box = page.locator("#inspector-map").bounding_box()
     page.mouse.click(box["x"] + spot[0], box["y"] + spot[1])
     page.wait_for_selector("#result-list li .r-distance")
     codes = page.eval_on_selector_all("#result-list li", "items => items.map(i => i.dataset.code)")
-    metres = [float(m) for m in page.eval_on_selector_all(
-        "#result-list .r-distance", "items => items.map(i => i.dataset.metres)")]
+    metres = [
+        float(m)
+        for m in page.eval_on_selector_all(
+            "#result-list .r-distance", "items => items.map(i => i.dataset.metres)"
+        )
+    ]
     expected = sorted(inventory["components"], key=lambda c: _metres(c, target))
     assert codes == [c.code for c in expected]
     assert metres == sorted(metres) and 10 < metres[0] < 20
     assert "由近到远" in page.text_content("#results-summary")
     screenshot("inspector-near-point")
     # A marker opens its card (and the click does not start another search around it).
-    nearest = page.evaluate("([lat, lon]) => { var p = GEOGRID.map.latLngToContainerPoint([lat, lon]);"
-                            " return [p.x, p.y]; }", [expected[0].geom.y, expected[0].geom.x])
+    nearest = page.evaluate(
+        "([lat, lon]) => { var p = GEOGRID.map.latLngToContainerPoint([lat, lon]);"
+        " return [p.x, p.y]; }",
+        [expected[0].geom.y, expected[0].geom.x],
+    )
     page.mouse.click(box["x"] + nearest[0], box["y"] + nearest[1])
     page.wait_for_selector("#component-card[data-loaded]")
     assert page.text_content("#card-code") == expected[0].code
@@ -276,7 +306,8 @@ def test_english_ui_shows_english_labels(live_server, page, screenshot, inventor
         assert page.text_content('[data-part="serial"] dt') == gettext("顺序码")
         assert page.text_content(".facts dt") == pgettext("部件卡片", "名称")
         assert page.text_content("#status-actions button[data-status=damaged]") == gettext(
-            "标记破损")
+            "标记破损"
+        )
         assert page.text_content("#card-status").strip() == gettext("完好")
         assert page.title().startswith(gettext("部件查询"))
     screenshot("inspector-english")

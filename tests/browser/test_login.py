@@ -20,8 +20,9 @@ def _collect_errors(page) -> list[str]:
     return errors
 
 
-def test_login_with_password_and_totp_code_reaches_the_admin(live_server, page, screenshot,
-                                                             transactional_db):
+def test_login_with_password_and_totp_code_reaches_the_admin(
+    live_server, page, screenshot, transactional_db
+):
     admin = factories.user("root-admin", Role.ADMIN)
     admin.is_staff = admin.is_superuser = True
     admin.save()
@@ -43,8 +44,9 @@ def test_login_with_password_and_totp_code_reaches_the_admin(live_server, page, 
     assert errors == []
 
 
-def test_two_factor_enrolment_shows_a_qr_code_and_confirms_a_code(live_server, page,
-                                                                  screenshot, transactional_db):
+def test_two_factor_enrolment_shows_a_qr_code_and_confirms_a_code(
+    live_server, page, screenshot, transactional_db
+):
     planner = factories.user("planner-a", Role.PLANNER)
     errors = _collect_errors(page)
     page.goto(live_server.url + "/login/?next=/account/2fa/")
@@ -64,8 +66,7 @@ def test_two_factor_enrolment_shows_a_qr_code_and_confirms_a_code(live_server, p
     assert device.confirmed
 
 
-def test_login_lockout_is_explained_on_the_page(live_server, page, screenshot,
-                                                transactional_db):
+def test_login_lockout_is_explained_on_the_page(live_server, page, screenshot, transactional_db):
     factories.user("viewer-a", Role.VIEWER)
     page.goto(live_server.url + "/login/")
     for _ in range(6):

@@ -58,23 +58,34 @@ PAGES = [
     ("/cases/inbox/", MAP_RAN, [OUR_STYLE, LEAFLET_STYLE]),
     ("/cases/checks/", MAP_RAN, [OUR_STYLE, LEAFLET_STYLE]),
     ("/cases/report/", MAP_RAN, [OUR_STYLE, LEAFLET_STYLE]),
-    ("/command-center/", MAP_RAN + " && document.querySelector('canvas')",
-     [OUR_STYLE, LEAFLET_STYLE]),
+    (
+        "/command-center/",
+        MAP_RAN + " && document.querySelector('canvas')",
+        [OUR_STYLE, LEAFLET_STYLE],
+    ),
     ("/grids/editor/", MAP_RAN + " && window.L.PM", [OUR_STYLE, LEAFLET_STYLE]),
     ("/admin/", "document.documentElement.dataset.theme", [ADMIN_STYLE]),
     # django-leaflet's map widget in the admin (templates/leaflet/, static/js/admin/).
-    ("/admin/grids/grid/{grid}/change/", "document.querySelector('.leaflet-container')",
-     [ADMIN_STYLE, LEAFLET_STYLE]),
+    (
+        "/admin/grids/grid/{grid}/change/",
+        "document.querySelector('.leaflet-container')",
+        [ADMIN_STYLE, LEAFLET_STYLE],
+    ),
 ]
 
 
 def _check_page(page, url: str, ran: str, styles: list[tuple[str, str, str]]) -> list[str]:
     problems: list[str] = []
     bad = lambda text: problems.append(f"{url}: {text}")  # noqa: E731
-    page.on("response", lambda r: bad(f"{r.status} for {r.url}")
-            if r.status >= 400 and "/static/" in r.url else None)
-    page.on("requestfailed", lambda r: bad(f"request failed: {r.url}")
-            if "/static/" in r.url else None)
+    page.on(
+        "response",
+        lambda r: (
+            bad(f"{r.status} for {r.url}") if r.status >= 400 and "/static/" in r.url else None
+        ),
+    )
+    page.on(
+        "requestfailed", lambda r: bad(f"request failed: {r.url}") if "/static/" in r.url else None
+    )
     response = page.goto(url, wait_until="load")
     if response is None or response.status != 200:
         bad(f"the page answered {response and response.status}")
@@ -96,22 +107,35 @@ def _check_page(page, url: str, ran: str, styles: list[tuple[str, str, str]]) ->
         if not loaded:
             bad(f"{href} has no rules: the stylesheet did not load")
     for selector, prop, expected in styles:
-        value = page.evaluate("([s, p]) => { const e = document.querySelector(s); "
-                              "return e ? getComputedStyle(e)[p] : null; }", [selector, prop])
+        value = page.evaluate(
+            "([s, p]) => { const e = document.querySelector(s); "
+            "return e ? getComputedStyle(e)[p] : null; }",
+            [selector, prop],
+        )
         if value != expected:
             bad(f"{selector} {prop} is {value!r}, not {expected!r}: a stylesheet is missing")
     return problems
 
 
 def test_every_page_loads_its_styles_and_scripts_under_gunicorn_with_debug_off(
-        page, server, admin_user, city):
+    page, server, admin_user, city
+):
     # Each page opens in a fresh tab of the fixture's context (CSP violations of every tab
     # reach the fixture); the basemap is a grey tile there too.
-    page.context.route("**/tile.openstreetmap.org/**", lambda route: route.fulfill(
-        status=200, content_type="image/png", body=GREY_TILE))
+    page.context.route(
+        "**/tile.openstreetmap.org/**",
+        lambda route: route.fulfill(status=200, content_type="image/png", body=GREY_TILE),
+    )
     problems = _check_page(page, server.url + "/login/", "window.GeoGrid", [OUR_STYLE])
-    page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME,
-                               "value": _session_cookie(admin_user), "url": server.url}])
+    page.context.add_cookies(
+        [
+            {
+                "name": settings.SESSION_COOKIE_NAME,
+                "value": _session_cookie(admin_user),
+                "url": server.url,
+            }
+        ]
+    )
     grid = Grid.objects.filter(code=city["district"].code).values_list("pk", flat=True).get()
     for path, ran, styles in PAGES:
         fresh = page.context.new_page()

@@ -15,7 +15,7 @@ from geogrid.components.models import Department, DepartmentMember
 from tests import factories
 from tests.geometry import point
 
-GARBAGE = "06010"     # 暴露垃圾, an event routed to 环卫 (sanitation), 8/12/… working hours
+GARBAGE = "06010"  # 暴露垃圾, an event routed to 环卫 (sanitation), 8/12/… working hours
 COVER_FAULT = "01001"  # 供水井盖异常, a component case about water-supply manhole covers
 
 

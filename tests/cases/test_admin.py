@@ -14,8 +14,9 @@ def test_open311_key_admin_revokes_selected_keys(admin_client, admin_user):
     text = listing.content.decode()
     assert "市民通" in text and record.prefix in text
     assert key not in text and record.key_hash not in text
-    response = admin_client.post("/admin/cases/open311key/", {
-        "action": "revoke", "_selected_action": [record.pk]})
+    response = admin_client.post(
+        "/admin/cases/open311key/", {"action": "revoke", "_selected_action": [record.pk]}
+    )
     assert response.status_code == 302
     record.refresh_from_db()
     assert not record.active and record.revoked_by == admin_user.username

@@ -30,11 +30,14 @@ def _point_body(x: float = 50, y: float = 150, **extra) -> dict:
 
 
 def test_an_inspector_reports_with_a_photo_and_gets_the_case_back(
-        inspector, case_taxonomy, settings, tmp_path):
+    inspector, case_taxonomy, settings, tmp_path
+):
     settings.MEDIA_ROOT = tmp_path
-    response = _client(inspector).post("/api/v1/cases/", {
-        **_point_body(description="垃圾堆放"), "photo": upload(image_bytes())},
-        format="multipart")
+    response = _client(inspector).post(
+        "/api/v1/cases/",
+        {**_point_body(description="垃圾堆放"), "photo": upload(image_bytes())},
+        format="multipart",
+    )
     assert response.status_code == 201, response.content
     props = response.json()["properties"]
     assert props["status"] == "reported" and props["channel"] == "inspector"
@@ -45,17 +48,21 @@ def test_an_inspector_reports_with_a_photo_and_gets_the_case_back(
     assert "reporter_phone" not in props  # inspectors never see contact fields
 
 
-@pytest.mark.parametrize(("body", "field", "message"), [
-    ({"service_code": GARBAGE}, "lon", "'lon' is required"),
-    ({**_point_body(), "lon": "abc"}, "lon", "must be a number"),
-    ({**_point_body(), "service_code": "77777"}, "service_code", "no active category"),
-    (_point_body(5000, 5000), "location", "outside every grid"),
-    ({**_point_body(), "crs": "EPSG:1"}, None, "EPSG:1"),
-    ({**_point_body(), "channel": "fax"}, "channel", "filed with the channel inspector"),
-    ({**_point_body(), "component_code": "123"}, "component_code", "is not valid"),
-])
-def test_bad_reports_are_400_with_the_field_and_store_nothing(inspector, case_taxonomy, body,
-                                                              field, message):
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        ({"service_code": GARBAGE}, "lon", "'lon' is required"),
+        ({**_point_body(), "lon": "abc"}, "lon", "must be a number"),
+        ({**_point_body(), "service_code": "77777"}, "service_code", "no active category"),
+        (_point_body(5000, 5000), "location", "outside every grid"),
+        ({**_point_body(), "crs": "EPSG:1"}, None, "EPSG:1"),
+        ({**_point_body(), "channel": "fax"}, "channel", "filed with the channel inspector"),
+        ({**_point_body(), "component_code": "123"}, "component_code", "is not valid"),
+    ],
+)
+def test_bad_reports_are_400_with_the_field_and_store_nothing(
+    inspector, case_taxonomy, body, field, message
+):
     response = _client(inspector).post("/api/v1/cases/", body, format="json")
     assert response.status_code == 400, response.content
     assert message in response.json()["detail"]
@@ -64,32 +71,38 @@ def test_bad_reports_are_400_with_the_field_and_store_nothing(inspector, case_ta
     assert not Case.objects.exists()
 
 
-def test_a_non_image_photo_is_400_and_stores_nothing(inspector, case_taxonomy, settings,
-                                                     tmp_path):
+def test_a_non_image_photo_is_400_and_stores_nothing(inspector, case_taxonomy, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
-    response = _client(inspector).post("/api/v1/cases/", {
-        **_point_body(), "photo": upload(b"%PDF-1.4 not an image", name="x.jpg")},
-        format="multipart")
+    response = _client(inspector).post(
+        "/api/v1/cases/",
+        {**_point_body(), "photo": upload(b"%PDF-1.4 not an image", name="x.jpg")},
+        format="multipart",
+    )
     assert response.status_code == 400 and response.json()["field"] == "photo"
     assert not Case.objects.exists() and not list(tmp_path.rglob("*.*"))
 
 
 def test_reporting_needs_a_login_and_a_reporting_role(case_taxonomy, viewer):
-    assert _client().post("/api/v1/cases/", _point_body(), format="json").status_code in (401,
-                                                                                          403)
-    assert _client(viewer).post("/api/v1/cases/", _point_body(),
-                                format="json").status_code == 403
+    assert _client().post("/api/v1/cases/", _point_body(), format="json").status_code in (401, 403)
+    assert _client(viewer).post("/api/v1/cases/", _point_body(), format="json").status_code == 403
 
 
-def test_who_sees_which_cases_and_the_contact_fields(report, operator, handler, inspector,
-                                                     viewer, case_taxonomy):
-    mine = report(50, 150, reporter_phone="13900000000").case    # 环卫, the inspector's grid
-    other = report(150, 50, service_code="06017").case            # 绿地脏乱 → 园林, SE grid
-    ids = {name: [f["id"] for f in _client(user).get("/api/v1/cases/").json()["features"]]
-           for name, user in {"operator": operator, "viewer": viewer, "handler": handler,
-                              "inspector": inspector}.items()}
+def test_who_sees_which_cases_and_the_contact_fields(
+    report, operator, handler, inspector, viewer, case_taxonomy
+):
+    mine = report(50, 150, reporter_phone="13900000000").case  # 环卫, the inspector's grid
+    other = report(150, 50, service_code="06017").case  # 绿地脏乱 → 园林, SE grid
+    ids = {
+        name: [f["id"] for f in _client(user).get("/api/v1/cases/").json()["features"]]
+        for name, user in {
+            "operator": operator,
+            "viewer": viewer,
+            "handler": handler,
+            "inspector": inspector,
+        }.items()
+    }
     assert set(ids["operator"]) == set(ids["viewer"]) == {mine.pk, other.pk}
-    assert ids["handler"] == [mine.pk]    # only the sanitation department's case
+    assert ids["handler"] == [mine.pk]  # only the sanitation department's case
     assert set(ids["inspector"]) == {mine.pk, other.pk}  # both reported by the inspector
     stranger = factories.user("inspector-b", Role.INSPECTOR)
     assert _client(stranger).get("/api/v1/cases/").json()["features"] == []
@@ -145,9 +158,11 @@ def test_extension_requests_validate_the_amount(report, operator, handler):
     case = report(50, 150).case
     Case.objects.filter(pk=case.pk).update(status="dispatched")
     url = f"/api/v1/cases/{case.pk}/transition/"
-    bad = _client(handler).post(url, {"to": "extension_requested", "reason": "x",
-                                      "extend_by": {"amount": -1, "unit": "days"}},
-                                format="json")
+    bad = _client(handler).post(
+        url,
+        {"to": "extension_requested", "reason": "x", "extend_by": {"amount": -1, "unit": "days"}},
+        format="json",
+    )
     assert bad.status_code == 400 and bad.json()["field"] == "extend_by"
 
 
@@ -166,18 +181,22 @@ def test_the_category_list(case_taxonomy, inspector):
 
 
 # --- Channel, duplicates and moves follow how a report arrived and the caller's scope ---------
-@pytest.mark.parametrize(("role", "channel", "expected"), [
-    ("inspector", "", "inspector"),
-    ("inspector", "inspector", "inspector"),
-    ("inspector", "open311", None),
-    ("inspector", "hotline", None),
-    ("operator", "", "hotline"),
-    ("operator", "video", "video"),
-    ("operator", "citizen", None),
-    ("operator", "open311", None),
-])
-def test_the_server_sets_the_channel_from_how_the_report_arrived(request, case_taxonomy, role,
-                                                                 channel, expected):
+@pytest.mark.parametrize(
+    ("role", "channel", "expected"),
+    [
+        ("inspector", "", "inspector"),
+        ("inspector", "inspector", "inspector"),
+        ("inspector", "open311", None),
+        ("inspector", "hotline", None),
+        ("operator", "", "hotline"),
+        ("operator", "video", "video"),
+        ("operator", "citizen", None),
+        ("operator", "open311", None),
+    ],
+)
+def test_the_server_sets_the_channel_from_how_the_report_arrived(
+    request, case_taxonomy, role, channel, expected
+):
     user = request.getfixturevalue(role)
     body = _point_body(**({"channel": channel} if channel else {}))
     response = _client(user).post("/api/v1/cases/", body, format="json")
@@ -218,8 +237,7 @@ def test_moves_offered_are_those_the_scope_allows(report, operator, handler, ins
     url = f"/api/v1/cases/{case.pk}/"
     for to in ("accepted", "filed", "dispatched"):
         _client(operator).post(url + "transition/", {"to": to}, format="json")
-    _client(handler).post(url + "transition/", {"to": "handled", "reason": "已清理"},
-                          format="json")
+    _client(handler).post(url + "transition/", {"to": "handled", "reason": "已清理"}, format="json")
     detail = _client(other).get(url).json()["properties"]
     assert detail["status"] == "handled" and detail["moves"] == []
     refused = _client(other).post(url + "transition/", {"to": "checked"}, format="json")
@@ -227,8 +245,10 @@ def test_moves_offered_are_those_the_scope_allows(report, operator, handler, ins
     # The NW grid's inspector is offered the check, and the server accepts it.
     offered = {m["to"] for m in _client(inspector).get(url).json()["properties"]["moves"]}
     assert "checked" in offered
-    assert _client(inspector).post(url + "transition/", {"to": "checked"},
-                                   format="json").status_code == 200
+    assert (
+        _client(inspector).post(url + "transition/", {"to": "checked"}, format="json").status_code
+        == 200
+    )
 
 
 # --- Odd input (issue 10) --------------------------------------------------------------------------
@@ -240,22 +260,26 @@ def test_report_json_array_body_is_400(inspector, case_taxonomy):
 @pytest.mark.parametrize("path", ["transition", "escalate"])
 def test_case_actions_refuse_a_json_array_body(report, operator, path):
     case = report(50, 150).case
-    response = _client(operator).post(f"/api/v1/cases/{case.pk}/{path}/", ["accepted"],
-                                      format="json")
+    response = _client(operator).post(
+        f"/api/v1/cases/{case.pk}/{path}/", ["accepted"], format="json"
+    )
     assert response.status_code == 400 and "JSON object" in response.json()["detail"]
 
 
-@pytest.mark.parametrize(("change", "field"), [
-    ({"reporter_email": "not an address"}, "reporter_email"),
-    ({"reporter_email": "a" * 250 + "@x.cn"}, "reporter_email"),
-    ({"reporter_name": "名" * 101}, "reporter_name"),
-    ({"address": ["a", "b"]}, "address"),
-    ({"description": "a\x00b"}, "description"),
-])
-def test_report_text_fields_are_checked_with_400_naming_the_field(inspector, case_taxonomy,
-                                                                   change, field):
-    response = _client(inspector).post("/api/v1/cases/", {**_point_body(), **change},
-                                       format="json")
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"reporter_email": "not an address"}, "reporter_email"),
+        ({"reporter_email": "a" * 250 + "@x.cn"}, "reporter_email"),
+        ({"reporter_name": "名" * 101}, "reporter_name"),
+        ({"address": ["a", "b"]}, "address"),
+        ({"description": "a\x00b"}, "description"),
+    ],
+)
+def test_report_text_fields_are_checked_with_400_naming_the_field(
+    inspector, case_taxonomy, change, field
+):
+    response = _client(inspector).post("/api/v1/cases/", {**_point_body(), **change}, format="json")
     assert response.status_code == 400, response.content
     assert response.json()["field"] == field
     assert not Case.objects.exists()
@@ -263,39 +287,52 @@ def test_report_text_fields_are_checked_with_400_naming_the_field(inspector, cas
 
 def test_transition_department_as_a_list_is_400(report, operator):
     case = report(50, 150).case
-    response = _client(operator).post(f"/api/v1/cases/{case.pk}/transition/",
-                                      {"to": "accepted", "department": ["a"]}, format="json")
+    response = _client(operator).post(
+        f"/api/v1/cases/{case.pk}/transition/",
+        {"to": "accepted", "department": ["a"]},
+        format="json",
+    )
     assert response.status_code == 400 and response.json()["field"] == "department"
 
 
-def test_report_photo_count_is_checked_before_any_photo_is_decoded(inspector, case_taxonomy,
-                                                                   settings):
+def test_report_photo_count_is_checked_before_any_photo_is_decoded(
+    inspector, case_taxonomy, settings
+):
     # Seven files that are not images: the count answers, not the first unreadable file.
-    response = _client(inspector).post("/api/v1/cases/", {
-        **_point_body(), "photo": [upload(b"junk", name=f"{n}.jpg") for n in range(7)]},
-        format="multipart")
+    response = _client(inspector).post(
+        "/api/v1/cases/",
+        {**_point_body(), "photo": [upload(b"junk", name=f"{n}.jpg") for n in range(7)]},
+        format="multipart",
+    )
     assert response.status_code == 400
     assert f"at most {settings.GEOGRID_MAX_PHOTOS}" in response.json()["detail"]
 
 
-@pytest.mark.parametrize("params", [{"since": "2026-02-30T00:00:00+08:00"},
-                                    {"until": "0001-01-01T00:00:00+08:00"}, {"grid": "\x00"},
-                                    {"service_code": "\x00"}, {"overdue": "sometimes"}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"since": "2026-02-30T00:00:00+08:00"},
+        {"until": "0001-01-01T00:00:00+08:00"},
+        {"grid": "\x00"},
+        {"service_code": "\x00"},
+        {"overdue": "sometimes"},
+    ],
+)
 def test_case_list_refuses_bad_parameters_with_400(report, operator, params):
     response = _client(operator).get("/api/v1/cases/", params)
     assert response.status_code == 400 and response.json()["field"] == next(iter(params))
 
 
-def test_reported_photo_is_stored_without_its_exif(inspector, case_taxonomy, settings,
-                                                   tmp_path):
+def test_reported_photo_is_stored_without_its_exif(inspector, case_taxonomy, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     exif = Image.Exif()
     exif[0x0110] = "Phone Model X"
     exif.get_ifd(0x8825)[2] = (39.0, 54.0, 27.0)
     buffer = io.BytesIO()
     Image.new("RGB", (64, 48), (200, 30, 30)).save(buffer, "JPEG", exif=exif)
-    response = _client(inspector).post("/api/v1/cases/", {
-        **_point_body(), "photo": upload(buffer.getvalue())}, format="multipart")
+    response = _client(inspector).post(
+        "/api/v1/cases/", {**_point_body(), "photo": upload(buffer.getvalue())}, format="multipart"
+    )
     assert response.status_code == 201, response.content
     stored = [path for path in tmp_path.rglob("*") if path.is_file()]
     assert len(stored) == 2  # the original and its preview

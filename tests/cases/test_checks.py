@@ -22,25 +22,39 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _manage(*args: str, database_url: str) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items()
-           if k not in ("DJANGO_ALLOW_ASYNC_UNSAFE", "DJANGO_SETTINGS_MODULE")}
-    env.update(DJANGO_SETTINGS_MODULE="geogrid.settings", GEOGRID_DEBUG="1",
-               DATABASE_URL=database_url)
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, capture_output=True,
-                          text=True, env=env, timeout=120)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DJANGO_ALLOW_ASYNC_UNSAFE", "DJANGO_SETTINGS_MODULE")
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="geogrid.settings", GEOGRID_DEBUG="1", DATABASE_URL=database_url
+    )
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
 
 
 def _loaded_through(year: int) -> None:
-    CalendarDay.objects.create(date=date(year, 10, 10), kind=CalendarDayKind.WORKDAY,
-                               name="国庆节调休上班")
+    CalendarDay.objects.create(
+        date=date(year, 10, 10), kind=CalendarDayKind.WORKDAY, name="国庆节调休上班"
+    )
 
 
-@pytest.mark.parametrize(("today", "warns"), [
-    (date(2026, 10, 31), False),   # 61 days before 31 December
-    (date(2026, 11, 1), True),     # 60 days
-    (date(2026, 12, 3), True),
-    (date(2027, 1, 5), True),      # ended
-])
+@pytest.mark.parametrize(
+    ("today", "warns"),
+    [
+        (date(2026, 10, 31), False),  # 61 days before 31 December
+        (date(2026, 11, 1), True),  # 60 days
+        (date(2026, 12, 3), True),
+        (date(2027, 1, 5), True),  # ended
+    ],
+)
 def test_calendar_expiry_warns_from_60_days_before_the_last_year_ends(today, warns):
     # The last row of 2026 is in October; the calendar still covers 2026 to its end.
     found = calendar_expiry(date(2026, 10, 10), today)
@@ -90,8 +104,13 @@ def test_calendar_check_survives_an_unmigrated_database_inside_a_transaction(db)
 
 def test_calendar_check_survives_an_unreachable_database():
     down = f"postgis://geogrid@127.0.0.1:{served.free_port()}/geogrid"
-    result = _manage("shell", "-c", "from geogrid.cases.checks import check_calendar_expiry; "
-                     "print(check_calendar_expiry(databases=['default']))", database_url=down)
+    result = _manage(
+        "shell",
+        "-c",
+        "from geogrid.cases.checks import check_calendar_expiry; "
+        "print(check_calendar_expiry(databases=['default']))",
+        database_url=down,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[]"
 

@@ -20,12 +20,17 @@ from tests.photos import image_bytes, upload
 WEST = "110101001001"  # the west community; unit grids …001 NW, …002 NE, …003 SW, …004 SE
 
 
-def test_a_report_stores_the_grid_path_routes_by_class_and_records_who(report, inspector,
-                                                                        sanitation):
+def test_a_report_stores_the_grid_path_routes_by_class_and_records_who(
+    report, inspector, sanitation
+):
     result = report(50, 150, description="路边一堆垃圾", reporter_phone="13800000000")
     case = Case.objects.get(pk=result.case.pk)
     assert (case.grid_code, case.community_code, case.street_code, case.district_code) == (
-        WEST + "001", WEST, "110101001", "110101")
+        WEST + "001",
+        WEST,
+        "110101001",
+        "110101",
+    )
     assert case.status == "reported" and case.kind == "event" and case.channel == "inspector"
     assert case.department == sanitation and case.routed_by == "class_default"
     assert case.area_class == "B"  # no grid says otherwise: the default
@@ -39,8 +44,9 @@ def test_a_report_stores_the_grid_path_routes_by_class_and_records_who(report, i
 def test_gcj02_points_are_converted_before_the_grid_is_found(city, case_taxonomy):
     true = point(150, 150)  # the NE unit grid
     lon, lat = wgs84_to_gcj02(true.x, true.y)  # ~500 m off in Beijing
-    result = submit_report(actor=None, channel="citizen", service_code=GARBAGE,
-                           x=float(lon), y=float(lat), crs="gcj02")
+    result = submit_report(
+        actor=None, channel="citizen", service_code=GARBAGE, x=float(lon), y=float(lat), crs="gcj02"
+    )
     assert result.case.grid_code == WEST + "002"
     assert result.case.geom.x == pytest.approx(true.x, abs=1e-6)
     assert result.case.submitted_point["crs"] == "gcj02"
@@ -59,20 +65,26 @@ def test_the_area_class_comes_from_the_finest_grid_that_has_one(report, city):
 
 # --- Routing precedence ---------------------------------------------------------------------------
 def test_routing_prefers_the_components_owner_then_a_grid_rule_then_the_class(
-        report, city, admin_user, case_taxonomy):
+    report, city, admin_user, case_taxonomy
+):
     water = Department.objects.get(key="自来水")
     drainage = Department.objects.get(key="排水")
     municipal = Department.objects.get(key="市政")
-    cover = create_component(actor=admin_user, geom=point(50, 150),
-                             component_class=ComponentClass.objects.get(scheme="gbt47678",
-                                                                        code="01001"),
-                             owner_department=drainage)
+    cover = create_component(
+        actor=admin_user,
+        geom=point(50, 150),
+        component_class=ComponentClass.objects.get(scheme="gbt47678", code="01001"),
+        owner_department=drainage,
+    )
     cover_fault = CaseClass.objects.get(scheme="gbt47678", service_code=COVER_FAULT)
     RoutingRule.objects.create(grid=city["west_c"], case_class=cover_fault, department=municipal)
     # 1. The named component's owner wins over the grid rule.
     named = report(52, 150, service_code=COVER_FAULT, component_code=cover.code).case
-    assert (named.department, named.routed_by, named.component) == (drainage, "component_owner",
-                                                                     cover)
+    assert (named.department, named.routed_by, named.component) == (
+        drainage,
+        "component_owner",
+        cover,
+    )
     # 2. No component named: the grid rule (set on the community, applies to its unit grids).
     ruled = report(60, 160, service_code=COVER_FAULT).case
     assert (ruled.department, ruled.routed_by) == (municipal, "grid_rule")
@@ -82,10 +94,13 @@ def test_routing_prefers_the_components_owner_then_a_grid_rule_then_the_class(
 
 
 def test_a_finer_grid_rule_and_a_class_rule_win_over_coarser_and_all_class_rules(
-        report, city, case_taxonomy):
+    report, city, case_taxonomy
+):
     garbage = CaseClass.objects.get(scheme="gbt47678", service_code=GARBAGE)
-    street_office, culture = (Department.objects.get(key="街道"),
-                              Department.objects.get(key="文旅"))
+    street_office, culture = (
+        Department.objects.get(key="街道"),
+        Department.objects.get(key="文旅"),
+    )
     city_mgmt = Department.objects.get(key="城管")
     unit = city["west_c"].children.get(code=WEST + "001")
     RoutingRule.objects.create(grid=city["west"], case_class=garbage, department=culture)
@@ -98,9 +113,9 @@ def test_a_finer_grid_rule_and_a_class_rule_win_over_coarser_and_all_class_rules
 
 # --- Possible duplicates -----------------------------------------------------------------------
 def test_possible_duplicates_are_open_cases_of_the_class_nearby_nearest_first(report):
-    far = report(50, 150).case           # 40 m away from the new one
-    near = report(80, 160).case          # ~14 m away
-    report(95, 95)                       # ~67 m away: beyond the 50 m radius
+    far = report(50, 150).case  # 40 m away from the new one
+    near = report(80, 160).case  # ~14 m away
+    report(95, 95)  # ~67 m away: beyond the 50 m radius
     report(90, 150, service_code="06012")  # another class
     closed = report(88, 150).case
     Case.objects.filter(pk=closed.pk).update(status="closed")
@@ -125,23 +140,29 @@ def test_a_point_outside_every_grid_is_refused(report):
     _nothing_stored()
 
 
-@pytest.mark.parametrize(("kwargs", "error", "message"), [
-    ({"x": 200.0, "y": 39.9}, CoordinateError, "Longitude 200.0 is out of range"),
-    ({"x": 116.4, "y": 91.0}, CoordinateError, "Latitude 91.0 is out of range"),
-    ({"x": float("nan"), "y": 39.9}, CoordinateError, "Longitude is not a number"),
-    ({"x": 116.4, "y": 39.9, "crs": "EPSG:99999"}, CRSError, "99999"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"x": 200.0, "y": 39.9}, CoordinateError, "Longitude 200.0 is out of range"),
+        ({"x": 116.4, "y": 91.0}, CoordinateError, "Latitude 91.0 is out of range"),
+        ({"x": float("nan"), "y": 39.9}, CoordinateError, "Longitude is not a number"),
+        ({"x": 116.4, "y": 39.9, "crs": "EPSG:99999"}, CRSError, "99999"),
+    ],
+)
 def test_bad_coordinates_and_crs_are_refused(case_taxonomy, city, kwargs, error, message):
     with pytest.raises(error, match=message):
         submit_report(actor=None, channel="citizen", service_code=GARBAGE, **kwargs)
     _nothing_stored()
 
 
-@pytest.mark.parametrize(("service_code", "message"), [
-    ("", "Give the category"),
-    ("99999", "no active category '99999'"),
-    ("S0101", "no active category"),  # a legacy code while GB/T 47678.5 is active
-])
+@pytest.mark.parametrize(
+    ("service_code", "message"),
+    [
+        ("", "Give the category"),
+        ("99999", "no active category '99999'"),
+        ("S0101", "no active category"),  # a legacy code while GB/T 47678.5 is active
+    ],
+)
 def test_unknown_categories_are_refused(report, service_code, message):
     with pytest.raises(ReportError, match=message) as error:
         report(50, 150, service_code=service_code)
@@ -159,10 +180,13 @@ def test_an_inactive_category_is_refused_once_the_change_is_saved(report):
 
 
 def test_component_codes_must_exist_match_the_class_and_lie_near_the_point(
-        report, admin_user, case_taxonomy):
+    report, admin_user, case_taxonomy
+):
     cover = create_component(
-        actor=admin_user, geom=point(50, 150),
-        component_class=ComponentClass.objects.get(scheme="gbt47678", code="01001"))
+        actor=admin_user,
+        geom=point(50, 150),
+        component_class=ComponentClass.objects.get(scheme="gbt47678", code="01001"),
+    )
     for code, message in [
         ("11010101-001", "is not valid"),
         ("11010101001999999", "There is no component 11010101001999999"),

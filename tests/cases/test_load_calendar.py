@@ -45,18 +45,32 @@ def _days() -> dict[date, tuple[str, str]]:
 
 def test_help_documents_the_file_format():
     text = Command().create_parser("manage.py", "load_calendar").format_help()
-    for part in ("date,kind,name,source", "YYYY-MM-DD", "holiday", "workday", "调休上班",
-                 "UTF-8", "Saturday or Sunday", "docs/operations.md"):
+    for part in (
+        "date,kind,name,source",
+        "YYYY-MM-DD",
+        "holiday",
+        "workday",
+        "调休上班",
+        "UTF-8",
+        "Saturday or Sunday",
+        "docs/operations.md",
+    ):
         assert part in text
 
 
 def test_a_good_file_is_loaded(tmp_path, db):
     saturday = _saturday(2099, 2)
-    path = _file(tmp_path, f"2099-01-01,holiday,元旦,test\n2099-01-02,holiday,元旦,test\n"
-                           f"{saturday.isoformat()},workday,春节调休上班,test\n")
+    path = _file(
+        tmp_path,
+        f"2099-01-01,holiday,元旦,test\n2099-01-02,holiday,元旦,test\n"
+        f"{saturday.isoformat()},workday,春节调休上班,test\n",
+    )
     assert _load(path) == "Calendar: 2 holidays and 1 make-up working days from calendar.csv.\n"
-    assert _days() == {date(2099, 1, 1): ("holiday", "元旦"), date(2099, 1, 2): ("holiday", "元旦"),
-                       saturday: ("workday", "春节调休上班")}
+    assert _days() == {
+        date(2099, 1, 1): ("holiday", "元旦"),
+        date(2099, 1, 2): ("holiday", "元旦"),
+        saturday: ("workday", "春节调休上班"),
+    }
 
 
 def test_a_file_saved_by_a_spreadsheet_with_a_byte_order_mark_is_read(tmp_path, db):
@@ -68,25 +82,34 @@ def test_every_bad_row_is_reported_by_line_and_nothing_is_loaded(tmp_path, db):
     call_command("load_calendar", str(SHIPPED), stdout=StringIO())
     before = _days()
     weekday = _saturday(2099, 3) + timedelta(days=2)  # a Monday
-    path = _file(tmp_path, (
-        "2099-01-01,holiday,元旦,test\n"               # line 2: good, but must not be written
-        "2099-13-01,holiday,元旦,test\n"               # 3: no such month
-        "2099/01/02,holiday,元旦,test\n"               # 4: wrong separator
-        f"{weekday.isoformat()},workday,调休,test\n"   # 5: a make-up day on a weekday
-        "2099-01-01,holiday,元旦,test\n"               # 6: listed twice
-        "2099-05-01,day off,劳动节,test\n"             # 7: unknown kind
-        f"2099-05-02,holiday,{'长' * 51},test\n"))     # 8: name too long
+    path = _file(
+        tmp_path,
+        (
+            "2099-01-01,holiday,元旦,test\n"  # line 2: good, but must not be written
+            "2099-13-01,holiday,元旦,test\n"  # 3: no such month
+            "2099/01/02,holiday,元旦,test\n"  # 4: wrong separator
+            f"{weekday.isoformat()},workday,调休,test\n"  # 5: a make-up day on a weekday
+            "2099-01-01,holiday,元旦,test\n"  # 6: listed twice
+            "2099-05-01,day off,劳动节,test\n"  # 7: unknown kind
+            f"2099-05-02,holiday,{'长' * 51},test\n"
+        ),
+    )  # 8: name too long
     with pytest.raises(CommandError) as refused:
         _load(path)
     message = str(refused.value)
     assert "6 bad row(s), nothing was loaded" in message
-    for line, reason in ((3, "'2099-13-01' is not a YYYY-MM-DD date"),
-                         (4, "'2099/01/02' is not a YYYY-MM-DD date"),
-                         (5, f"{weekday.isoformat()} is a weekday; a make-up working day (workday) is "
-                             "a Saturday or Sunday"),
-                         (6, "2099-01-01 is listed twice (also on line 2)"),
-                         (7, "kind must be holiday or workday, not 'day off'"),
-                         (8, "the name is longer than 50 characters")):
+    for line, reason in (
+        (3, "'2099-13-01' is not a YYYY-MM-DD date"),
+        (4, "'2099/01/02' is not a YYYY-MM-DD date"),
+        (
+            5,
+            f"{weekday.isoformat()} is a weekday; a make-up working day (workday) is "
+            "a Saturday or Sunday",
+        ),
+        (6, "2099-01-01 is listed twice (also on line 2)"),
+        (7, "kind must be holiday or workday, not 'day off'"),
+        (8, "the name is longer than 50 characters"),
+    ):
         assert f"calendar.csv:{line}: {reason}" in message
     assert "load_calendar --help" in message
     assert _days() == before

@@ -24,8 +24,11 @@ from tests.photos import image_bytes, upload
 
 OFFICER_PHONE = "13800009999"
 DEPARTMENT_PHONE = "010-65559999"
-REPORTER = {"reporter_name": "欧阳锋", "reporter_phone": "13911112222",
-            "reporter_email": "ouyang.feng@example.com"}
+REPORTER = {
+    "reporter_name": "欧阳锋",
+    "reporter_phone": "13911112222",
+    "reporter_email": "ouyang.feng@example.com",
+}
 INTERNAL_DESCRIPTION = "监督员内部描述：东门第三个垃圾桶"
 
 
@@ -52,28 +55,52 @@ def world(settings, tmp_path, city, planner, inspector, case_taxonomy, sanitatio
     report with the reporter's contact and a photo, an inspector's internal report."""
     settings.MEDIA_ROOT = tmp_path
     unit = city["west_c"].children.order_by("code").first()
-    update_grid_attributes(grid=unit, actor=planner, officer_name="王网格",
-                           officer_phone=OFFICER_PHONE)
+    update_grid_attributes(
+        grid=unit, actor=planner, officer_name="王网格", officer_phone=OFFICER_PHONE
+    )
     water = ComponentClass.objects.get(scheme="gbt47678", code="01001")
     component = create_component(actor=planner, component_class=water, geom=point(30, 170))
     component.competent_department.contact = DEPARTMENT_PHONE
     component.competent_department.save()
     component_photo = add_component_photo(component=component, actor=inspector, photo=_photo())
     at = point(50, 150)
-    public = submit_report(actor=None, channel="citizen", service_code=GARBAGE, x=at.x, y=at.y,
-                           description="路边垃圾", photos=[_photo()], device_id="dev-77aa",
-                           **REPORTER).case
-    internal = submit_report(actor=inspector, channel="inspector", service_code=GARBAGE,
-                             x=at.x, y=at.y, description=INTERNAL_DESCRIPTION,
-                             photos=[_photo()]).case
+    public = submit_report(
+        actor=None,
+        channel="citizen",
+        service_code=GARBAGE,
+        x=at.x,
+        y=at.y,
+        description="路边垃圾",
+        photos=[_photo()],
+        device_id="dev-77aa",
+        **REPORTER,
+    ).case
+    internal = submit_report(
+        actor=inspector,
+        channel="inspector",
+        service_code=GARBAGE,
+        x=at.x,
+        y=at.y,
+        description=INTERNAL_DESCRIPTION,
+        photos=[_photo()],
+    ).case
     return World(
-        grid_code=unit.code, component_code=component.code,
+        grid_code=unit.code,
+        component_code=component.code,
         component_photo=component_photo.image.name,
-        public_case=public.pk, public_photo=CasePhoto.objects.get(case=public).image.name,
+        public_case=public.pk,
+        public_photo=CasePhoto.objects.get(case=public).image.name,
         internal_case=internal.pk,
         internal_photo=CasePhoto.objects.get(case=internal).image.name,
-        private_values=(OFFICER_PHONE, DEPARTMENT_PHONE, *REPORTER.values(), "dev-77aa",
-                        planner.username, inspector.username, "root-admin"),
+        private_values=(
+            OFFICER_PHONE,
+            DEPARTMENT_PHONE,
+            *REPORTER.values(),
+            "dev-77aa",
+            planner.username,
+            inspector.username,
+            "root-admin",
+        ),
     )
 
 
@@ -83,19 +110,26 @@ def _public_outputs(client: Client, w: World) -> dict[str, object]:
     z, x, y = tile_of(50, 150, 16)
     at = point(50, 150)
     urls = [
-        f"/api/v1/grids/{w.grid_code}/", "/api/v1/grids/?level=unit",
+        f"/api/v1/grids/{w.grid_code}/",
+        "/api/v1/grids/?level=unit",
         f"/api/v1/grids/{w.grid_code}/history/",
-        "/api/v1/components/", f"/api/v1/components/{w.component_code}/",
+        "/api/v1/components/",
+        f"/api/v1/components/{w.component_code}/",
         f"/api/v1/components/{w.component_code}/photos/",
-        f"/api/v1/locate?lon={at.x}&lat={at.y}", f"/api/v1/codes/explain/{w.grid_code}",
+        f"/api/v1/locate?lon={at.x}&lat={at.y}",
+        f"/api/v1/codes/explain/{w.grid_code}",
         f"/api/v1/codes/explain/{w.component_code}",
-        "/open311/v2/requests.json", "/open311/v2/requests.xml",
+        "/open311/v2/requests.json",
+        "/open311/v2/requests.xml",
         f"/open311/v2/requests/{w.public_case}.json",
         f"/open311/v2/requests/{w.internal_case}.xml",
-        f"/media/{w.component_photo}", f"/media/{w.public_photo}",
+        f"/media/{w.component_photo}",
+        f"/media/{w.public_photo}",
         f"/media/{w.internal_photo}",
-        f"/tiles/components/{z}/{x}/{y}.pbf", f"/tiles/grids/{z}/{x}/{y}.pbf",
-        f"/tiles/heat/{z}/{x}/{y}.pbf", f"/tiles/cases/{z}/{x}/{y}.pbf",
+        f"/tiles/components/{z}/{x}/{y}.pbf",
+        f"/tiles/grids/{z}/{x}/{y}.pbf",
+        f"/tiles/heat/{z}/{x}/{y}.pbf",
+        f"/tiles/cases/{z}/{x}/{y}.pbf",
     ]
     return {url: client.get(url) for url in urls}
 
@@ -120,13 +154,20 @@ def test_public_outputs_never_contain_private_values(world, who, django_user_mod
             assert value.encode() not in body, (url, value)
         assert INTERNAL_DESCRIPTION.encode() not in body, url
     # What the public does see: grids, components and their photos, the public case's photo.
-    for url in (f"/api/v1/grids/{world.grid_code}/", f"/media/{world.component_photo}",
-                f"/media/{world.public_photo}", "/open311/v2/requests.json"):
+    for url in (
+        f"/api/v1/grids/{world.grid_code}/",
+        f"/media/{world.component_photo}",
+        f"/media/{world.public_photo}",
+        "/open311/v2/requests.json",
+    ):
         assert answers[url].status_code == 200, url
     # The internal report's photo does not exist for the public; case tiles need a role.
     assert answers[f"/media/{world.internal_photo}"].status_code == 404
-    assert all(response.status_code == 403 for url, response in answers.items()
-               if url.startswith(("/tiles/heat/", "/tiles/cases/")))
+    assert all(
+        response.status_code == 403
+        for url, response in answers.items()
+        if url.startswith(("/tiles/heat/", "/tiles/cases/"))
+    )
 
 
 def test_grid_history_for_the_public_has_no_actors_and_no_private_attributes(world, planner):
@@ -138,15 +179,19 @@ def test_grid_history_for_the_public_has_no_actors_and_no_private_attributes(wor
     assert updated["details"]["changes"] == {"officer_name": ["", "王网格"]}
     staff = Client()
     staff.force_login(planner)
-    [updated] = [e for e in staff.get(f"/api/v1/grids/{world.grid_code}/history/").json()
-                 ["events"] if e["action"] == "updated"]
+    [updated] = [
+        e
+        for e in staff.get(f"/api/v1/grids/{world.grid_code}/history/").json()["events"]
+        if e["action"] == "updated"
+    ]
     assert updated["actor"] == planner.username
     assert updated["details"]["changes"]["officer_phone"] == ["", OFFICER_PHONE]
 
 
 def _requests(client: Client) -> dict[int, dict]:
-    return {item["service_request_id"]: item
-            for item in client.get("/open311/v2/requests.json").json()}
+    return {
+        item["service_request_id"]: item for item in client.get("/open311/v2/requests.json").json()
+    }
 
 
 def test_open311_shows_internal_reports_without_position_description_or_media(world):
@@ -188,19 +233,20 @@ def test_coarsening_gives_one_point_per_cell():
     assert coarsen(lon, lat + 0.01, 500) != centre  # 1.1 km north: another cell
 
 
-def test_case_photos_are_served_to_those_who_see_the_case(world, inspector, operator, outsider,
-                                                          handler, settings):
+def test_case_photos_are_served_to_those_who_see_the_case(
+    world, inspector, operator, outsider, handler, settings
+):
     def status(user, path):
         client = Client()
         if user is not None:
             client.force_login(user)
         return client.get(f"/media/{path}").status_code
 
-    assert status(inspector, world.internal_photo) == 200   # their own report, their grid
-    assert status(operator, world.internal_photo) == 200    # city-wide
-    assert status(outsider, world.internal_photo) == 404    # a planner of another district
+    assert status(inspector, world.internal_photo) == 200  # their own report, their grid
+    assert status(operator, world.internal_photo) == 200  # city-wide
+    assert status(outsider, world.internal_photo) == 404  # a planner of another district
     assert status(None, world.internal_photo) == 404
-    assert status(None, world.public_photo) == 200          # a citizen's public report
+    assert status(None, world.public_photo) == 200  # a citizen's public report
     settings.GEOGRID_PUBLIC_READ_API = False
     assert status(None, world.public_photo) == 404
     assert status(None, "cases/2026/01/not-a-photo.jpg") == 404

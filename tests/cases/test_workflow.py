@@ -53,7 +53,8 @@ def _actor_for(move: workflow.Move, operator, handler, inspector):
 
 
 def test_every_move_in_the_table_is_allowed_and_every_other_is_refused(
-        report, operator, handler, inspector):
+    report, operator, handler, inspector
+):
     # All 13 × 13 pairs on one case (its status set directly before each try), so the table is
     # checked whole in one database set-up.
     case = report(50, 150).case
@@ -67,13 +68,18 @@ def test_every_move_in_the_table_is_allowed_and_every_other_is_refused(
                 assert Case.objects.get(pk=case.pk).status == from_status
                 continue
             actor = _actor_for(move, operator, handler, inspector)
-            moved = transition_case(case=case, to=to_status, actor=actor, reason="because",
-                                    extend_by=(1, "days"))
+            moved = transition_case(
+                case=case, to=to_status, actor=actor, reason="because", extend_by=(1, "days")
+            )
             assert moved.status == to_status, (from_status, to_status)
             assert moved.version == case.version + 1
             event = CaseEvent.objects.filter(case=case).latest("id")
             assert (event.action, event.from_status, event.to_status, event.actor) == (
-                move.action, from_status, to_status, actor)
+                move.action,
+                from_status,
+                to_status,
+                actor,
+            )
             case = moved
     allowed = sum(workflow.move(a, b) is not None for a in ALL for b in ALL)
     assert allowed == len(workflow.TRANSITIONS) == 29
@@ -81,8 +87,12 @@ def test_every_move_in_the_table_is_allowed_and_every_other_is_refused(
 
 def test_moves_refuse_roles_outside_the_table(report, operator, handler, inspector, viewer):
     case = report(50, 150).case
-    candidates = {"operator": operator, "department": handler, "inspector": inspector,
-                  "viewer": viewer}
+    candidates = {
+        "operator": operator,
+        "department": handler,
+        "inspector": inspector,
+        "viewer": viewer,
+    }
     for (from_status, to_status), move in sorted(workflow.TRANSITIONS.items()):
         case = _in_status(case, from_status)
         for role, actor in candidates.items():
@@ -100,11 +110,13 @@ def test_reasons_are_required_where_the_table_says(report, operator):
 
 
 def test_handlers_act_only_on_their_departments_cases_and_inspectors_in_their_grids(
-        report, operator, inspector, case_taxonomy):
+    report, operator, inspector, case_taxonomy
+):
     case = report(50, 150).case  # 环卫, in the inspector's grid
     other_handler = factories.user("handler-b", Role.DEPARTMENT)
-    DepartmentMember.objects.create(user=other_handler,
-                                    department=Department.objects.get(key="园林"))
+    DepartmentMember.objects.create(
+        user=other_handler, department=Department.objects.get(key="园林")
+    )
     dispatched = _in_status(case, "dispatched")
     with pytest.raises(TransitionForbidden, match="not one you are responsible for"):
         transition_case(case=dispatched, to="handled", actor=other_handler, reason="done")
@@ -133,8 +145,7 @@ def test_the_deadline_counts_working_hours_across_a_holiday_weekend(report, oper
     assert moved.deadline == at(2026, 9, 28, 16, 0)
 
 
-def test_the_deadline_skips_a_plain_weekend_and_uses_the_area_class(report, operator, clock,
-                                                                     city):
+def test_the_deadline_skips_a_plain_weekend_and_uses_the_area_class(report, operator, clock, city):
     community = city["west_c"]
     community.area_class = "A"  # 4 working hours
     community.save(update_fields=["area_class"])
@@ -145,22 +156,29 @@ def test_the_deadline_skips_a_plain_weekend_and_uses_the_area_class(report, oper
 
 
 def test_an_approved_extension_moves_the_deadline_a_refused_one_does_not(
-        report, operator, handler, clock):
+    report, operator, handler, clock
+):
     case = _in_status(report(50, 150).case, "filed")
     clock.set(at(2026, 11, 24, 8, 30))  # Tuesday, the start of the working day
     case = transition_case(case=case, to="dispatched", actor=operator)
     assert case.deadline == at(2026, 11, 24, 18, 0)  # 8 working hours: the whole day
-    case = transition_case(case=case, to="extension_requested", actor=handler,
-                           reason="需要封路施工", extend_by=(2, "days"))
-    approved = transition_case(case=case, to="dispatched", actor=operator,
-                               extend_by=(2, "days"))
+    case = transition_case(
+        case=case,
+        to="extension_requested",
+        actor=handler,
+        reason="需要封路施工",
+        extend_by=(2, "days"),
+    )
+    approved = transition_case(case=case, to="dispatched", actor=operator, extend_by=(2, "days"))
     assert approved.deadline == at(2026, 11, 26, 18, 0) and approved.extension_count == 1
-    case = transition_case(case=approved, to="extension_requested", actor=handler,
-                           reason="还要两天")
+    case = transition_case(
+        case=approved, to="extension_requested", actor=handler, reason="还要两天"
+    )
     refused = transition_case(case=case, to="dispatched", actor=operator, reason="不予延期")
     assert refused.deadline == approved.deadline and refused.extension_count == 1
-    assert CaseEvent.objects.filter(case=case, action="extension_decided").latest(
-        "id").details == {"approved": False}
+    assert CaseEvent.objects.filter(case=case, action="extension_decided").latest("id").details == {
+        "approved": False
+    }
 
 
 def test_parking_stops_the_clock_and_resuming_gives_back_the_rest(report, operator, clock):
@@ -192,26 +210,45 @@ def test_escalation_raises_the_handling_level_step_by_step(report, inspector):
         assert case.handling_level == level
     with pytest.raises(TransitionError, match="already handled at district level"):
         escalate_case(case=case, actor=inspector, reason="x")
-    assert [e.details["to"] for e in CaseEvent.objects.filter(case=case, action="escalated")
-            .order_by("id")] == ["community", "street", "district"]
+    assert [
+        e.details["to"]
+        for e in CaseEvent.objects.filter(case=case, action="escalated").order_by("id")
+    ] == ["community", "street", "district"]
 
 
 def test_one_full_loop_with_a_return_and_a_rework(report, operator, handler, inspector, clock):
     clock.set(at(2026, 11, 24, 9, 0))
     case = report(50, 150).case
     for to, actor, reason in [
-        ("accepted", operator, ""), ("filed", operator, ""), ("dispatched", operator, ""),
-        ("returned", handler, "不属于本部门"), ("dispatched", operator, ""),
-        ("handled", handler, "已清理"), ("rework", inspector, "仍有残留"),
-        ("handled", handler, "已彻底清理"), ("checked", inspector, ""), ("closed", operator, ""),
+        ("accepted", operator, ""),
+        ("filed", operator, ""),
+        ("dispatched", operator, ""),
+        ("returned", handler, "不属于本部门"),
+        ("dispatched", operator, ""),
+        ("handled", handler, "已清理"),
+        ("rework", inspector, "仍有残留"),
+        ("handled", handler, "已彻底清理"),
+        ("checked", inspector, ""),
+        ("closed", operator, ""),
     ]:
         case = transition_case(case=case, to=to, actor=actor, reason=reason)
     assert case.status == "closed" and case.closed_at is not None
     assert (case.return_count, case.rework_count, case.overdue) == (1, 1, False)
-    assert list(CaseEvent.objects.filter(case=case).order_by("id")
-                .values_list("action", flat=True)) == [
-        "reported", "accepted", "filed", "dispatched", "returned", "redispatched", "handled",
-        "rework", "handled", "checked", "closed"]
+    assert list(
+        CaseEvent.objects.filter(case=case).order_by("id").values_list("action", flat=True)
+    ) == [
+        "reported",
+        "accepted",
+        "filed",
+        "dispatched",
+        "returned",
+        "redispatched",
+        "handled",
+        "rework",
+        "handled",
+        "checked",
+        "closed",
+    ]
 
 
 def test_a_stale_version_changes_nothing(report, operator):

@@ -13,17 +13,20 @@ from rest_framework.test import APIClient
 CENTER = "/api/v1/command-center"
 
 
-@pytest.mark.parametrize(("path", "params", "field"), [
-    ("grid-counts/", {"limit": "99999999999999999999"}, "limit"),
-    ("grid-counts/", {"since": "0001-01-01T00:00:00+08:00"}, "since"),
-    ("grid-counts/", {"level": "\x00"}, "level"),
-    ("grid-counts/", {"class": "\x00"}, "class"),
-    ("indicators/", {"until": "0001-01-01T00:00:00+08:00"}, "until"),
-    ("indicators/", {"since": "2026-02-30T00:00:00+08:00"}, "since"),
-    ("hot-grids/", {"limit": "99999999999999999999"}, "limit"),
-    ("overdue/", {"within": "\x00"}, "within"),
-    ("indicators/rows/", {"by": "\x00"}, "by"),
-])
+@pytest.mark.parametrize(
+    ("path", "params", "field"),
+    [
+        ("grid-counts/", {"limit": "99999999999999999999"}, "limit"),
+        ("grid-counts/", {"since": "0001-01-01T00:00:00+08:00"}, "since"),
+        ("grid-counts/", {"level": "\x00"}, "level"),
+        ("grid-counts/", {"class": "\x00"}, "class"),
+        ("indicators/", {"until": "0001-01-01T00:00:00+08:00"}, "until"),
+        ("indicators/", {"since": "2026-02-30T00:00:00+08:00"}, "since"),
+        ("hot-grids/", {"limit": "99999999999999999999"}, "limit"),
+        ("overdue/", {"within": "\x00"}, "within"),
+        ("indicators/rows/", {"by": "\x00"}, "by"),
+    ],
+)
 def test_command_center_refuses_out_of_range_parameters_with_400(operator, path, params, field):
     client = APIClient()
     client.force_authenticate(operator)
@@ -35,28 +38,39 @@ def test_command_center_refuses_out_of_range_parameters_with_400(operator, path,
 def test_command_center_takes_an_unencoded_offset(operator):
     client = APIClient()
     client.force_authenticate(operator)
-    response = client.get(f"{CENTER}/indicators/?since=2026-11-01T00:00:00+08:00"
-                          "&until=2026-11-08T00:00:00+08:00")
+    response = client.get(
+        f"{CENTER}/indicators/?since=2026-11-01T00:00:00+08:00&until=2026-11-08T00:00:00+08:00"
+    )
     assert response.status_code == 200, response.content
     assert response.json()["since"].startswith("2026-11-01T")
 
 
-@pytest.mark.parametrize(("path", "extra"), [
-    ("grid-counts/", {}), ("indicators/", {}), ("indicators/rows/", {"by": "day"}),
-    ("hot-grids/", {}),
-])
-def test_command_center_refuses_a_period_longer_than_the_maximum_with_400(operator, settings,
-                                                                           path, extra):
+@pytest.mark.parametrize(
+    ("path", "extra"),
+    [
+        ("grid-counts/", {}),
+        ("indicators/", {}),
+        ("indicators/rows/", {"by": "day"}),
+        ("hot-grids/", {}),
+    ],
+)
+def test_command_center_refuses_a_period_longer_than_the_maximum_with_400(
+    operator, settings, path, extra
+):
     settings.GEOGRID_MAX_PERIOD_DAYS = 400
     client = APIClient()
     client.force_authenticate(operator)
-    too_long = client.get(f"{CENTER}/{path}", {"since": "2025-01-01T00:00:00+08:00",
-                                               "until": "2026-02-06T00:00:00+08:00", **extra})
+    too_long = client.get(
+        f"{CENTER}/{path}",
+        {"since": "2025-01-01T00:00:00+08:00", "until": "2026-02-06T00:00:00+08:00", **extra},
+    )
     assert too_long.status_code == 400, too_long.content
     assert too_long.json()["field"] == "since"
     assert "401 days long; at most 400 days" in too_long.json()["detail"]
-    within = client.get(f"{CENTER}/{path}", {"since": "2025-01-01T00:00:00+08:00",
-                                             "until": "2026-02-05T00:00:00+08:00", **extra})
+    within = client.get(
+        f"{CENTER}/{path}",
+        {"since": "2025-01-01T00:00:00+08:00", "until": "2026-02-05T00:00:00+08:00", **extra},
+    )
     assert within.status_code == 200, within.content
 
 
@@ -68,19 +82,18 @@ def _reported(client: APIClient, path: str, **params) -> int:
 
 
 @pytest.mark.parametrize("path", ["indicators/", "grid-counts/"])
-def test_dashboard_answers_are_kept_for_the_configured_seconds(operator, report, settings,
-                                                               path):
+def test_dashboard_answers_are_kept_for_the_configured_seconds(operator, report, settings, path):
     settings.GEOGRID_DASHBOARD_CACHE_S = 1
     client = APIClient()
     client.force_authenticate(operator)
     report()
     assert _reported(client, path) == 1
     report(60, 160)
-    assert _reported(client, path) == 1          # kept: every open dashboard asks the same
+    assert _reported(client, path) == 1  # kept: every open dashboard asks the same
     week = (timezone.now() - timedelta(days=7)).isoformat()
     assert _reported(client, path, since=week) == 2  # another query is another answer
     time.sleep(1.1)
-    assert _reported(client, path) == 2          # expired
+    assert _reported(client, path) == 2  # expired
 
 
 def test_dashboard_cache_off_computes_every_answer(operator, report, settings):
@@ -93,8 +106,9 @@ def test_dashboard_cache_off_computes_every_answer(operator, report, settings):
     assert _reported(client, "indicators/") == 2
 
 
-def test_kept_dashboard_answers_are_per_language_and_never_skip_the_role_check(operator, handler,
-                                                                              report):
+def test_kept_dashboard_answers_are_per_language_and_never_skip_the_role_check(
+    operator, handler, report
+):
     client = APIClient()
     client.force_authenticate(operator)
     report()

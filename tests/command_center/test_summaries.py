@@ -47,9 +47,17 @@ def _dispatch(case: Case, operator, *, late_by: timedelta | None = None) -> Case
 def history(report):
     """NW unit grid: 3 garbage reports now and 1 forty days ago (the period before); SE: 1
     road-dirt report; the east community (not divided into unit grids): 1 garbage report."""
-    made = [report(x, y, **extra).case for x, y, extra in [
-        (20, 180, {}), (40, 160, {}), (60, 120, {}), (150, 50, {"service_code": ROAD_DIRT}),
-        (300, 100, {}), (30, 130, {})]]
+    made = [
+        report(x, y, **extra).case
+        for x, y, extra in [
+            (20, 180, {}),
+            (40, 160, {}),
+            (60, 120, {}),
+            (150, 50, {"service_code": ROAD_DIRT}),
+            (300, 100, {}),
+            (30, 130, {}),
+        ]
+    ]
     Case.objects.filter(pk=made[5].pk).update(reported_at=_now() - timedelta(days=40))
     return made
 
@@ -58,22 +66,25 @@ def history(report):
 def test_hot_grids_rank_unit_grids_by_reports_with_names_and_the_previous_period(history):
     ranking = summaries.hot_grids(**_window())
     assert [(g.rank, g.code, g.reports, g.previous) for g in ranking] == [
-        (1, NW, 3, 1), (2, SE, 1, 0), (3, "110101002001", 1, 0)]
+        (1, NW, 3, 1),
+        (2, SE, 1, 0),
+        (3, "110101002001", 1, 0),
+    ]
     assert (ranking[0].community, ranking[0].street) == ("西社区", "西街道")
 
 
 def test_hot_grids_filter_by_category_subtree_and_limit(history):
     assert [g.code for g in summaries.hot_grids(**_window(), class_code=ROAD_DIRT)] == [SE]
     assert [g.code for g in summaries.hot_grids(**_window(), within="110101002")] == [
-        "110101002001"]
+        "110101002001"
+    ]
     assert [g.code for g in summaries.hot_grids(**_window(), limit=1)] == [NW]
     with pytest.raises(ValueError, match="no category"):
         summaries.hot_grids(**_window(), class_code="99999")
 
 
 # --- Overdue -------------------------------------------------------------------------------------
-def test_overdue_list_is_most_overdue_first_and_agrees_with_the_indicator_card(
-        history, operator):
+def test_overdue_list_is_most_overdue_first_and_agrees_with_the_indicator_card(history, operator):
     a = _dispatch(history[0], operator, late_by=timedelta(hours=2))
     b = _dispatch(history[3], operator, late_by=timedelta(days=3))
     _dispatch(history[1], operator)  # dispatched, deadline still ahead
@@ -102,9 +113,9 @@ def test_activity_counts_per_local_day_with_every_day_present(history, operator)
     body = summaries.activity_by_day(start=start, end=start + timedelta(days=7))
     assert body["bucket"] == "day"
     assert [row["date"] for row in body["rows"]] == [
-        (today - timedelta(days=6 - i)).isoformat() for i in range(7)]
-    assert body["rows"][-1] == {"date": today.isoformat(), "reported": 5, "filed": 1,
-                                "closed": 0}
+        (today - timedelta(days=6 - i)).isoformat() for i in range(7)
+    ]
+    assert body["rows"][-1] == {"date": today.isoformat(), "reported": 5, "filed": 1, "closed": 0}
     assert sum(row["reported"] for row in body["rows"][:-1]) == 0
 
 
@@ -123,8 +134,12 @@ def nw_grid(history, admin_user):
     Grid.objects.filter(pk=grid.pk).update(officer_name="张伟", officer_phone="13800000001")
     cover = ComponentClass.objects.get(scheme="gbt47678", code="01001")
     light = ComponentClass.objects.get(scheme="gbt47678", code="01037")
-    for x, y, cls, status in [(10, 190, cover, "intact"), (20, 190, cover, "damaged"),
-                              (30, 190, light, "intact"), (150, 50, light, "intact")]:
+    for x, y, cls, status in [
+        (10, 190, cover, "intact"),
+        (20, 190, cover, "damaged"),
+        (30, 190, light, "intact"),
+        (150, 50, light, "intact"),
+    ]:
         at = point(x, y)
         create_component(actor=admin_user, component_class=cls, geom=at, status=status)
     return Grid.objects.get(pk=grid.pk)
@@ -137,7 +152,9 @@ def test_grid_summary_has_officer_components_open_cases_and_indicators(nw_grid, 
     assert [step["code"] for step in summary["path"]] == ["110101", "110101001", WEST, NW]
     assert summary["components"]["total"] == 3 and summary["components"]["faulty"] == 1
     assert [(c["code"], c["total"], c["faulty"]) for c in summary["components"]["by_class"]] == [
-        ("01001", 2, 1), ("01037", 1, 0)]
+        ("01001", 2, 1),
+        ("01037", 1, 0),
+    ]
     assert summary["open_cases"]["count"] == 4  # the three of now and the one of 40 days ago
     assert len(summary["open_cases"]["items"]) == 4
     assert summary["indicators"]["reported"] == 3
@@ -161,8 +178,13 @@ def test_an_unknown_grid_has_no_summary(city):
 
 # --- The API -------------------------------------------------------------------------------------
 CC = "/api/v1/command-center/"
-ENDPOINTS = ["indicators/", "indicators/rows/?by=department", "hot-grids/", "overdue/",
-             f"grids/{NW}/summary/"]
+ENDPOINTS = [
+    "indicators/",
+    "indicators/rows/?by=department",
+    "hot-grids/",
+    "overdue/",
+    f"grids/{NW}/summary/",
+]
 
 
 @pytest.fixture
@@ -173,8 +195,9 @@ def viewer_client(viewer) -> APIClient:
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
-def test_the_endpoints_are_for_city_wide_roles(endpoint, history, inspector, handler,
-                                               planner, operator, viewer):
+def test_the_endpoints_are_for_city_wide_roles(
+    endpoint, history, inspector, handler, planner, operator, viewer
+):
     client = APIClient()
     assert client.get(CC + endpoint).status_code in (401, 403)
     for user in (inspector, handler, planner):
@@ -196,12 +219,13 @@ def test_indicators_endpoint_gives_the_cards_of_the_period_with_labels(history, 
 def test_indicator_rows_by_department_street_and_day(history, operator, viewer_client):
     _dispatch(history[0], operator)
     departments = viewer_client.get(CC + "indicators/rows/", {"by": "department"}).json()
-    assert [(r["name"], r["filed"]) for r in departments["rows"]] == [
-        ("东城区环境卫生服务中心", 1)]
+    assert [(r["name"], r["filed"]) for r in departments["rows"]] == [("东城区环境卫生服务中心", 1)]
     assert departments["rows"][0]["name_en"]
     streets = viewer_client.get(CC + "indicators/rows/", {"by": "street"}).json()["rows"]
     assert [(r["key"], r["name"], r["reported"]) for r in streets] == [
-        ("110101001", "西街道", 4), ("110101002", "东街道", 1)]
+        ("110101001", "西街道", 4),
+        ("110101002", "东街道", 1),
+    ]
     days = viewer_client.get(CC + "indicators/rows/", {"by": "day"}).json()
     assert days["bucket"] == "day" and len(days["rows"]) in (30, 31)
     assert sum(r["reported"] for r in days["rows"]) == 5
@@ -211,7 +235,9 @@ def test_hot_grids_and_overdue_endpoints(history, operator, viewer_client):
     _dispatch(history[3], operator, late_by=timedelta(days=1))
     hot = viewer_client.get(CC + "hot-grids/", {"limit": 2}).json()
     assert [(g["code"], g["reports"], g["previous"]) for g in hot["grids"]] == [
-        (NW, 3, 1), (SE, 1, 0)]
+        (NW, 3, 1),
+        (SE, 1, 0),
+    ]
     overdue = viewer_client.get(CC + "overdue/").json()
     assert overdue["count"] == 1
     assert overdue["cases"][0]["service_code"] == ROAD_DIRT
@@ -225,24 +251,31 @@ def test_grid_summary_endpoint(nw_grid, viewer_client):
     assert viewer_client.get(CC + "grids/110101009/summary/").status_code == 404
 
 
-@pytest.mark.parametrize(("endpoint", "params", "field"), [
-    ("indicators/", {"since": "last week"}, "since"),
-    ("indicators/", {"since": "2026-11-02T00:00:00+08:00",
-                     "until": "2026-11-01T00:00:00+08:00"}, "until"),
-    ("indicators/rows/", {}, "by"),
-    ("indicators/rows/", {"by": "planet"}, "by"),
-    ("hot-grids/", {"class": "99999"}, "class"),
-    ("hot-grids/", {"class": "06 010"}, "class"),
-    ("hot-grids/", {"limit": "0"}, "limit"),
-    ("hot-grids/", {"limit": "101"}, "limit"),
-    ("hot-grids/", {"within": "12x"}, "within"),
-    ("overdue/", {"class": "99999"}, "class"),
-    ("overdue/", {"limit": "many"}, "limit"),
-    (f"grids/{NW}/summary/", {"until": "2026-11-01"}, "until"),
-    ("grids/12ab/summary/", {}, "code"),
-])
-def test_bad_parameters_are_400_with_a_plain_message(endpoint, params, field, history,
-                                                     viewer_client):
+@pytest.mark.parametrize(
+    ("endpoint", "params", "field"),
+    [
+        ("indicators/", {"since": "last week"}, "since"),
+        (
+            "indicators/",
+            {"since": "2026-11-02T00:00:00+08:00", "until": "2026-11-01T00:00:00+08:00"},
+            "until",
+        ),
+        ("indicators/rows/", {}, "by"),
+        ("indicators/rows/", {"by": "planet"}, "by"),
+        ("hot-grids/", {"class": "99999"}, "class"),
+        ("hot-grids/", {"class": "06 010"}, "class"),
+        ("hot-grids/", {"limit": "0"}, "limit"),
+        ("hot-grids/", {"limit": "101"}, "limit"),
+        ("hot-grids/", {"within": "12x"}, "within"),
+        ("overdue/", {"class": "99999"}, "class"),
+        ("overdue/", {"limit": "many"}, "limit"),
+        (f"grids/{NW}/summary/", {"until": "2026-11-01"}, "until"),
+        ("grids/12ab/summary/", {}, "code"),
+    ],
+)
+def test_bad_parameters_are_400_with_a_plain_message(
+    endpoint, params, field, history, viewer_client
+):
     response = viewer_client.get(CC + endpoint, params)
     assert response.status_code == 400, response.content
     body = response.json()

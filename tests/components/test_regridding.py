@@ -17,25 +17,32 @@ from tests.geometry import point, rect
 @pytest.fixture
 def parts(city, manhole_class, admin_user):
     """Three covers in the north-west grid 001: two near its east edge (x = 95), one inside."""
-    return [create_component(actor=admin_user, component_class=manhole_class, geom=point(x, y))
-            for x, y in ((95, 150), (95, 120), (20, 180))]
+    return [
+        create_component(actor=admin_user, component_class=manhole_class, geom=point(x, y))
+        for x, y in ((95, 150), (95, 120), (20, 180))
+    ]
 
 
-def test_reshape_previews_and_then_moves_the_components_it_loses_and_gains(
-        city, parts, admin_user):
+def test_reshape_previews_and_then_moves_the_components_it_loses_and_gains(city, parts, admin_user):
     base = city["west_c"].code
     north_west = Grid.objects.get(code=base + "001")
     north_east = Grid.objects.get(code=base + "002")
     smaller = rect(0, 100, 90, 200)
-    assert edit_impact(grid=north_west, new_geom=smaller.geoms[0]).items() >= {
-        "components_moved": 2, "components_leaving": 2, "components_joining": 0}.items()
+    assert (
+        edit_impact(grid=north_west, new_geom=smaller.geoms[0]).items()
+        >= {"components_moved": 2, "components_leaving": 2, "components_joining": 0}.items()
+    )
     reshape_grid(grid=north_west, geom=smaller, expected_version=1, actor=admin_user)
     assert [c.grid_id for c in Component.objects.order_by("code")] == [None, None, north_west.pk]
     # The neighbour grows into the strip: the two covers join it.
-    reshape_grid(grid=north_east, geom=rect(90, 100, 200, 200), expected_version=1,
-                 actor=admin_user)
+    reshape_grid(
+        grid=north_east, geom=rect(90, 100, 200, 200), expected_version=1, actor=admin_user
+    )
     assert [c.grid_id for c in Component.objects.order_by("code")] == [
-        north_east.pk, north_east.pk, north_west.pk]
+        north_east.pk,
+        north_east.pk,
+        north_west.pk,
+    ]
     event = ComponentEvent.objects.filter(action="regridded").order_by("-id").first()
     assert event.details == {"from": None, "to": base + "002"}
     grid_event = GridEvent.objects.get(grid=north_east, action="reshaped")
@@ -74,8 +81,9 @@ def test_concurrent_creations_never_get_the_same_code(transactional_db):
         try:
             barrier.wait()
             for i in range(10):
-                create_component(actor=actor, component_class=manhole,
-                                 geom=point(5 + offset * 20 + i, 150))
+                create_component(
+                    actor=actor, component_class=manhole, geom=point(5 + offset * 20 + i, 150)
+                )
         except Exception as exc:  # reported below; a thread cannot fail the test itself
             errors.append(exc)
         finally:

@@ -22,12 +22,9 @@ from tests.geometry import point, to_lonlat
 from tests.photos import image_bytes, upload
 
 
-def test_point_component_gets_its_grid_district_and_next_serial(city, manhole_class,
-                                                                 admin_user):
-    first = create_component(actor=admin_user, component_class=manhole_class,
-                             geom=point(50, 150))
-    second = create_component(actor=admin_user, component_class=manhole_class,
-                              geom=point(150, 50))
+def test_point_component_gets_its_grid_district_and_next_serial(city, manhole_class, admin_user):
+    first = create_component(actor=admin_user, component_class=manhole_class, geom=point(50, 150))
+    second = create_component(actor=admin_user, component_class=manhole_class, geom=point(150, 50))
     assert first.code == "11010101001000001" and second.code == "11010101001000002"
     assert first.grid.code == city["west_c"].code + "001"
     assert second.grid.code == city["west_c"].code + "004"
@@ -68,26 +65,36 @@ def test_point_outside_every_unit_grid_is_refused(city, manhole_class, admin_use
 
 
 def test_explicit_code_is_checked_and_reserves_its_serial(city, manhole_class, admin_user):
-    given = create_component(actor=admin_user, component_class=manhole_class,
-                             geom=point(50, 150), code="11010101001000042")
+    given = create_component(
+        actor=admin_user,
+        component_class=manhole_class,
+        geom=point(50, 150),
+        code="11010101001000042",
+    )
     assert given.code == "11010101001000042"
-    following = create_component(actor=admin_user, component_class=manhole_class,
-                                 geom=point(60, 150))
+    following = create_component(
+        actor=admin_user, component_class=manhole_class, geom=point(60, 150)
+    )
     assert following.code == "11010101001000043"
-    for bad, message in [("11010101001000042", "already used"),
-                         ("11010101002000050", "not 01001"),
-                         ("11010201001000050", "district 110102"),
-                         ("1101010100100005", "17")]:
+    for bad, message in [
+        ("11010101001000042", "already used"),
+        ("11010101002000050", "not 01001"),
+        ("11010201001000050", "district 110102"),
+        ("1101010100100005", "17"),
+    ]:
         with pytest.raises(CodeError, match=message):
-            create_component(actor=admin_user, component_class=manhole_class,
-                             geom=point(70, 150), code=bad)
+            create_component(
+                actor=admin_user, component_class=manhole_class, geom=point(70, 150), code=bad
+            )
 
 
 def test_status_change_and_voiding_are_recorded(city, manhole_class, admin_user):
-    component = create_component(actor=admin_user, component_class=manhole_class,
-                                 geom=point(50, 150))
-    change_component_status(component=component, actor=admin_user, status="damaged",
-                            note="cover cracked")
+    component = create_component(
+        actor=admin_user, component_class=manhole_class, geom=point(50, 150)
+    )
+    change_component_status(
+        component=component, actor=admin_user, status="damaged", note="cover cracked"
+    )
     component.refresh_from_db()
     assert component.status == "damaged" and component.change_date is not None
     event = ComponentEvent.objects.get(component=component, action="status")
@@ -100,11 +107,18 @@ def test_status_change_and_voiding_are_recorded(city, manhole_class, admin_user)
 
 
 def test_moving_a_component_reassigns_its_grid_and_stale_versions_conflict(
-        city, manhole_class, admin_user):
-    component = create_component(actor=admin_user, component_class=manhole_class,
-                                 geom=point(50, 150))
-    update_component(component=component, actor=admin_user, expected_version=1,
-                     geom=point(150, 150), notes="re-surveyed")
+    city, manhole_class, admin_user
+):
+    component = create_component(
+        actor=admin_user, component_class=manhole_class, geom=point(50, 150)
+    )
+    update_component(
+        component=component,
+        actor=admin_user,
+        expected_version=1,
+        geom=point(150, 150),
+        notes="re-surveyed",
+    )
     component.refresh_from_db()
     assert component.grid.code == city["west_c"].code + "002" and component.version == 2
     changes = ComponentEvent.objects.get(component=component, action="updated").details["changes"]
@@ -118,10 +132,10 @@ def test_nearest_components_are_ordered_by_true_distance(city, manhole_class, ad
 
     # 30 m east is nearer than 35 m north, but in degrees (east–west shrunk by cos 40°) it
     # looks farther: planar order alone would get this wrong.
-    made = {name: create_component(actor=admin_user, component_class=manhole_class,
-                                   geom=point(x, y))
-            for name, (x, y) in {"east30": (80, 100), "north35": (50, 135),
-                                 "far": (150, 180)}.items()}
+    made = {
+        name: create_component(actor=admin_user, component_class=manhole_class, geom=point(x, y))
+        for name, (x, y) in {"east30": (80, 100), "north35": (50, 135), "far": (150, 180)}.items()
+    }
     here = point(50, 100)
     found = nearest_components(here.x, here.y, limit=2)
     assert [n.code for n in found] == [made["east30"].code, made["north35"].code]
@@ -131,18 +145,21 @@ def test_nearest_components_are_ordered_by_true_distance(city, manhole_class, ad
 def test_exhausted_serials_give_a_plain_error(city, manhole_class, admin_user):
     from geogrid.components.models import ComponentSerial
 
-    ComponentSerial.objects.create(district_code="110101", scheme="gbt47678",
-                                   class_code="01001", last_serial=999_999)
+    ComponentSerial.objects.create(
+        district_code="110101", scheme="gbt47678", class_code="01001", last_serial=999_999
+    )
     with pytest.raises(CodeError, match="not enough serial numbers left"):
         create_component(actor=admin_user, component_class=manhole_class, geom=point(50, 150))
     assert ComponentSerial.objects.get(class_code="01001").last_serial == 999_999
 
 
-def test_photo_files_are_removed_when_the_database_write_fails(city, manhole_class, admin_user,
-                                                               settings, tmp_path):
+def test_photo_files_are_removed_when_the_database_write_fails(
+    city, manhole_class, admin_user, settings, tmp_path
+):
     settings.MEDIA_ROOT = tmp_path
-    component = create_component(actor=admin_user, component_class=manhole_class,
-                                 geom=point(10, 10))
+    component = create_component(
+        actor=admin_user, component_class=manhole_class, geom=point(10, 10)
+    )
     photo = check_photo(upload(image_bytes()))
     Component.objects.filter(pk=component.pk).delete()  # gone before the photo arrives
     with pytest.raises(Component.DoesNotExist):

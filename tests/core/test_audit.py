@@ -12,8 +12,13 @@ from geogrid.grids.models import GridEvent
 from tests import factories
 from tests.geometry import point
 
-AUDIT_TABLES = ["grids_gridevent", "components_componentevent", "components_componentimport",
-                "cases_caseevent", "cases_open311keyevent"]
+AUDIT_TABLES = [
+    "grids_gridevent",
+    "components_componentevent",
+    "components_componentimport",
+    "cases_caseevent",
+    "cases_open311keyevent",
+]
 
 
 @pytest.mark.parametrize("table", AUDIT_TABLES)
@@ -21,7 +26,9 @@ def test_every_audit_table_has_the_append_only_trigger(db, table):
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*) FROM pg_trigger WHERE tgrelid = %s::regclass AND NOT tgisinternal "
-            "AND tgname = %s", [table, f"{table}_append_only"])
+            "AND tgname = %s",
+            [table, f"{table}_append_only"],
+        )
         assert cursor.fetchone()[0] == 1
 
 
@@ -29,8 +36,11 @@ def test_an_audit_event_cannot_be_updated_by_the_orm_or_by_sql(city):
     event = GridEvent.objects.filter(grid=city["west"]).first()
     with pytest.raises(IntegrityError, match="append-only"), transaction.atomic():
         GridEvent.objects.filter(pk=event.pk).update(action="tampered")
-    with pytest.raises(IntegrityError, match="append-only"), transaction.atomic(), \
-            connection.cursor() as cursor:
+    with (
+        pytest.raises(IntegrityError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
         cursor.execute("UPDATE grids_gridevent SET details = '{}' WHERE id = %s", [event.pk])
     event.refresh_from_db()
     assert event.action == "created"
@@ -44,14 +54,17 @@ def test_an_audit_event_cannot_be_deleted(city):
 
 
 def test_events_outlive_the_object_they_describe(city, manhole_class, admin_user):
-    component = create_component(actor=admin_user, component_class=manhole_class,
-                                 geom=point(50, 150))
-    events = list(ComponentEvent.objects.filter(component_id=component.pk)
-                  .values_list("pk", "action"))
+    component = create_component(
+        actor=admin_user, component_class=manhole_class, geom=point(50, 150)
+    )
+    events = list(
+        ComponentEvent.objects.filter(component_id=component.pk).values_list("pk", "action")
+    )
     assert events
     Component.objects.filter(pk=component.pk).delete()
-    kept = list(ComponentEvent.objects.filter(component_id=component.pk)
-                .values_list("pk", "action"))
+    kept = list(
+        ComponentEvent.objects.filter(component_id=component.pk).values_list("pk", "action")
+    )
     assert kept == events
 
 
@@ -73,7 +86,8 @@ def test_the_admin_offers_no_change_or_delete_of_audit_events(admin_client, city
     assert page.status_code == 200  # readable
     assert 'name="_save"' not in page.content.decode()
     assert client.get(f"/admin/grids/gridevent/{event.pk}/delete/").status_code == 403
-    response = client.post("/admin/grids/gridevent/",
-                           {"action": "delete_selected", "_selected_action": [event.pk]})
+    response = client.post(
+        "/admin/grids/gridevent/", {"action": "delete_selected", "_selected_action": [event.pk]}
+    )
     assert GridEvent.objects.filter(pk=event.pk).exists()
     assert response.status_code in (200, 302)

@@ -38,14 +38,17 @@ def _admin() -> psycopg.Connection:
 
 def _drop(name: str) -> None:
     with _admin() as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-            sql.Identifier(name)))
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
 
 
 def _exists(name: str) -> bool:
     with _admin() as conn:
-        return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
-                            (name,)).fetchone() is not None
+        return (
+            conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+            is not None
+        )
 
 
 def fingerprint(name: str) -> dict[str, object]:
@@ -56,30 +59,47 @@ def fingerprint(name: str) -> dict[str, object]:
         tables = {f"{s}.{t}" for s, t, kind in user_relations(conn) if kind in ("r", "p")}
         for table in sorted(tables):
             schema, relname = table.split(".")
-            result[table] = conn.execute(sql.SQL("SELECT count(*) FROM {}.{}").format(
-                sql.Identifier(schema), sql.Identifier(relname))).fetchone()[0]
+            result[table] = conn.execute(
+                sql.SQL("SELECT count(*) FROM {}.{}").format(
+                    sql.Identifier(schema), sql.Identifier(relname)
+                )
+            ).fetchone()[0]
         for schema, relname, column in conn.execute(
-                "SELECT f_table_schema, f_table_name, f_geometry_column FROM geometry_columns "
-                "ORDER BY 1, 2, 3").fetchall():
+            "SELECT f_table_schema, f_table_name, f_geometry_column FROM geometry_columns "
+            "ORDER BY 1, 2, 3"
+        ).fetchall():
             if f"{schema}.{relname}" not in tables:
                 continue
-            key = [row[0] for row in conn.execute(
-                "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = "
-                "i.indrelid AND a.attnum = ANY(i.indkey) WHERE i.indrelid = %s::regclass AND "
-                "i.indisprimary ORDER BY array_position(i.indkey, a.attnum)",
-                (f'"{schema}"."{relname}"',)).fetchall()]
+            key = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT a.attname FROM pg_index i JOIN pg_attribute a ON a.attrelid = "
+                    "i.indrelid AND a.attnum = ANY(i.indkey) WHERE i.indrelid = %s::regclass AND "
+                    "i.indisprimary ORDER BY array_position(i.indkey, a.attnum)",
+                    (f'"{schema}"."{relname}"',),
+                ).fetchall()
+            ]
             order = sql.SQL(", ").join(sql.Identifier(k) for k in key)
-            result[f"{schema}.{relname}.{column}"] = conn.execute(sql.SQL(
-                "SELECT md5(string_agg(encode(ST_AsEWKB({c}), 'hex'), ',' ORDER BY {o})) "
-                "FROM {s}.{t}").format(c=sql.Identifier(column), o=order,
-                                        s=sql.Identifier(schema),
-                                        t=sql.Identifier(relname))).fetchone()[0]
+            result[f"{schema}.{relname}.{column}"] = conn.execute(
+                sql.SQL(
+                    "SELECT md5(string_agg(encode(ST_AsEWKB({c}), 'hex'), ',' ORDER BY {o})) "
+                    "FROM {s}.{t}"
+                ).format(
+                    c=sql.Identifier(column),
+                    o=order,
+                    s=sql.Identifier(schema),
+                    t=sql.Identifier(relname),
+                )
+            ).fetchone()[0]
     return result
 
 
 def _media_sums(root: Path) -> dict[str, str]:
-    return {path.relative_to(root).as_posix(): sha256_file(path)
-            for path in sorted(root.rglob("*")) if path.is_file()}
+    return {
+        path.relative_to(root).as_posix(): sha256_file(path)
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -92,16 +112,23 @@ def backup(django_db_setup, django_db_blocker, tmp_path_factory):
         (media / name).write_bytes(content)
     with django_db_blocker.unblock():
         with override_settings(
-                DEBUG=True, PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+            DEBUG=True, PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]
+        ):
             call_command("load_demo", verbosity=0)
         call_command("backup", output_dir=base / "backups", media_root=media, verbosity=0)
         (folder,) = (base / "backups").iterdir()
-        yield {"folder": folder, "media": media, "base": base,
-               "source": connection.settings_dict["NAME"]}
+        yield {
+            "folder": folder,
+            "media": media,
+            "base": base,
+            "source": connection.settings_dict["NAME"],
+        }
         with connection.cursor() as cursor:
-            cursor.execute("TRUNCATE grids_grid, components_componentclass, "
-                           "components_department, components_componentserial, accounts_user, "
-                           "cases_calendarday, cases_open311key, cases_open311keyevent CASCADE")
+            cursor.execute(
+                "TRUNCATE grids_grid, components_componentclass, "
+                "components_department, components_componentserial, accounts_user, "
+                "cases_calendarday, cases_open311key, cases_open311keyevent CASCADE"
+            )
 
 
 @pytest.fixture
@@ -123,7 +150,10 @@ def test_backup_folder_holds_a_dump_the_media_and_a_manifest_of_checksums(backup
     assert manifest["tables"]["public.components_component"] > 190_000
     assert set(manifest["files"]) == {"database.dump"} | {f"media/{n}" for n in MEDIA_FILES}
     for name, entry in manifest["files"].items():
-        assert entry == {"sha256": sha256_file(folder / name), "size": (folder / name).stat().st_size}
+        assert entry == {
+            "sha256": sha256_file(folder / name),
+            "size": (folder / name).stat().st_size,
+        }
     assert folder.stat().st_mode & 0o077 == 0  # personal data: owner only
     sums = (folder / "SHA256SUMS").read_text(encoding="utf-8").splitlines()
     assert f"{manifest['files']['database.dump']['sha256']}  database.dump" in sums
@@ -131,23 +161,31 @@ def test_backup_folder_holds_a_dump_the_media_and_a_manifest_of_checksums(backup
 
 def test_backup_round_trip_restores_every_row_geometry_and_media_file(backup, target, capsys):
     restored_media = backup["base"] / "restored-media"
-    call_command("restore", str(backup["folder"] / "manifest.json"), database_name=target,
-                 media_root=restored_media)
+    call_command(
+        "restore",
+        str(backup["folder"] / "manifest.json"),
+        database_name=target,
+        media_root=restored_media,
+    )
     out = capsys.readouterr().out
     assert "as in the manifest" in out
     before, after = fingerprint(backup["source"]), fingerprint(target)
     assert after == before
     geometry_columns = [key for key in before if key.count(".") == 2]
-    assert {"public.grids_grid.geom", "public.components_component.geom",
-            "public.cases_case.geom"} <= set(geometry_columns)
-    assert all(before[key] for key in ("public.grids_grid.geom",
-                                       "public.components_component.geom"))
+    assert {
+        "public.grids_grid.geom",
+        "public.components_component.geom",
+        "public.cases_case.geom",
+    } <= set(geometry_columns)
+    assert all(
+        before[key] for key in ("public.grids_grid.geom", "public.components_component.geom")
+    )
     assert _media_sums(restored_media) == {
-        name: hashlib.sha256(content).hexdigest() for name, content in MEDIA_FILES.items()}
+        name: hashlib.sha256(content).hexdigest() for name, content in MEDIA_FILES.items()
+    }
 
 
-def test_restore_that_fails_midway_leaves_an_empty_database_and_no_media(backup, target,
-                                                                         tmp_path):
+def test_restore_that_fails_midway_leaves_an_empty_database_and_no_media(backup, target, tmp_path):
     # A dump cut short after its manifest was rewritten to match (a copy that broke before
     # the checksums were made): the manifest passes, pg_restore fails in the data.
     copy = tmp_path / backup["folder"].name
@@ -156,8 +194,7 @@ def test_restore_that_fails_midway_leaves_an_empty_database_and_no_media(backup,
     with dump.open("r+b") as handle:
         handle.truncate(int(dump.stat().st_size * 0.7))
     manifest = json.loads((copy / "manifest.json").read_text(encoding="utf-8"))
-    manifest["files"]["database.dump"] = {"sha256": sha256_file(dump),
-                                          "size": dump.stat().st_size}
+    manifest["files"]["database.dump"] = {"sha256": sha256_file(dump), "size": dump.stat().st_size}
     (copy / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     with pytest.raises(CommandError, match="pg_restore failed"):
         call_command("restore", str(copy), database_name=target, media_root=tmp_path / "media")
@@ -168,8 +205,9 @@ def test_restore_that_fails_midway_leaves_an_empty_database_and_no_media(backup,
 
 
 @pytest.mark.parametrize("change", ["dump byte flipped", "media file edited", "file added"])
-def test_restore_refuses_a_changed_backup_before_touching_anything(backup, target, tmp_path,
-                                                                   change):
+def test_restore_refuses_a_changed_backup_before_touching_anything(
+    backup, target, tmp_path, change
+):
     copy = tmp_path / backup["folder"].name
     shutil.copytree(backup["folder"], copy)
     if change == "dump byte flipped":
@@ -183,8 +221,7 @@ def test_restore_refuses_a_changed_backup_before_touching_anything(backup, targe
     else:
         (copy / "media" / "photos" / "planted.jpg").write_bytes(b"\xff\xd8")
     with pytest.raises(CommandError, match="changed|damaged") as refused:
-        call_command("restore", str(copy), database_name=target,
-                     media_root=tmp_path / "media")
+        call_command("restore", str(copy), database_name=target, media_root=tmp_path / "media")
     assert "Use another backup" in str(refused.value)
     assert not _exists(target)
     assert not (tmp_path / "media").exists()
@@ -240,4 +277,8 @@ def test_prune_keeps_the_newest_complete_backups_only(tmp_path):
     deleted = prune_backups(tmp_path, keep=2)
     assert [p.name for p in deleted] == ["20261201T020000Z"]
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "20261130T020000Z.partial", "20261202T020000Z", "20261203T020000Z", "notes"]
+        "20261130T020000Z.partial",
+        "20261202T020000Z",
+        "20261203T020000Z",
+        "notes",
+    ]

@@ -14,15 +14,18 @@ def test_valid_codes_of_every_level_pass(code):
     assert validate_grid_code(code) == code
 
 
-@pytest.mark.parametrize(("code", "reason"), [
-    ("", "required"),
-    ("11010A", "digits only"),
-    ("1101010", "has 7 digits"),
-    ("999999", "not a GB/T 2260"),
-    ("110101000", "cannot be 000"),
-    ("110101001000", "cannot be 000"),
-    ("110101001001000", "start at 1"),
-])
+@pytest.mark.parametrize(
+    ("code", "reason"),
+    [
+        ("", "required"),
+        ("11010A", "digits only"),
+        ("1101010", "has 7 digits"),
+        ("999999", "not a GB/T 2260"),
+        ("110101000", "cannot be 000"),
+        ("110101001000", "cannot be 000"),
+        ("110101001001000", "start at 1"),
+    ],
+)
 def test_malformed_codes_are_refused_with_the_reason(code, reason):
     with pytest.raises(CodeError, match=reason):
         validate_grid_code(code)
@@ -68,16 +71,24 @@ from geogrid.core.codes import (  # noqa: E402
     parse_component_code,
 )
 
-PROPERTIES = hypothesis_settings(max_examples=200, derandomize=True, deadline=None,
-                                 database=None,
-                                 suppress_health_check=[HealthCheck.function_scoped_fixture])
+PROPERTIES = hypothesis_settings(
+    max_examples=200,
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 DISTRICTS = st.sampled_from(sorted(district_names()))
 PART = st.integers(min_value=1, max_value=999)
 
 
 @PROPERTIES
-@given(district=DISTRICTS, street=PART, community=PART,
-       sequence=st.integers(min_value=1, max_value=999))
+@given(
+    district=DISTRICTS,
+    street=PART,
+    community=PART,
+    sequence=st.integers(min_value=1, max_value=999),
+)
 def test_grid_code_allocation_round_trips_through_split(district, street, community, sequence):
     street_code = child_code(district, street, 9)
     community_code = child_code(street_code, community, 12)
@@ -91,15 +102,24 @@ def test_grid_code_allocation_round_trips_through_split(district, street, commun
 
 
 @PROPERTIES
-@given(district=DISTRICTS, scheme=st.sampled_from(sorted(COMPONENT_SCHEMES)), major=PART,
-       minor=st.integers(min_value=0, max_value=999),
-       serial=st.integers(min_value=1, max_value=999_999))
-def test_component_code_allocation_round_trips_through_parse(district, scheme, major, minor,
-                                                             serial):
+@given(
+    district=DISTRICTS,
+    scheme=st.sampled_from(sorted(COMPONENT_SCHEMES)),
+    major=PART,
+    minor=st.integers(min_value=0, max_value=999),
+    serial=st.integers(min_value=1, max_value=999_999),
+)
+def test_component_code_allocation_round_trips_through_parse(
+    district, scheme, major, minor, serial
+):
     width = COMPONENT_SCHEMES[scheme]["minor"]
     class_code = f"{major % 100:02d}{minor % 10**width:0{width}d}"
     code = component_code(district, class_code, serial, scheme)
     parsed = parse_component_code(code)
-    assert (parsed.scheme, parsed.district_code, parsed.class_code, parsed.serial) == \
-        (scheme, district, class_code, serial)
+    assert (parsed.scheme, parsed.district_code, parsed.class_code, parsed.serial) == (
+        scheme,
+        district,
+        class_code,
+        serial,
+    )
     assert len(code) == COMPONENT_SCHEMES[scheme]["length"]

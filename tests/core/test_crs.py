@@ -647,8 +647,9 @@ from geogrid.core.crs import (  # noqa: E402
     wgs84_to_gcj02,
 )
 
-CRS_PROPERTIES = hypothesis_settings(max_examples=300, derandomize=True, deadline=None,
-                                     database=None)
+CRS_PROPERTIES = hypothesis_settings(
+    max_examples=300, derandomize=True, deadline=None, database=None
+)
 # China's extent as the GCJ-02 rule draws it (out_of_china: 72.004–137.8347 E, 0.8293–55.8271 N),
 # kept a little inside so that an offset point does not leave it.
 CHINA_LON = st.floats(min_value=73.5, max_value=135.0, allow_nan=False)

@@ -24,8 +24,10 @@ PAGES_BY_ROLE = {
 
 def policy_of(response) -> dict[str, list[str]]:
     header = response["Content-Security-Policy"]
-    return {name: values for name, *values in
-            (part.split() for part in header.split(";") if part.strip())}
+    return {
+        name: values
+        for name, *values in (part.split() for part in header.split(";") if part.strip())
+    }
 
 
 def assert_strict(response) -> dict[str, list[str]]:
@@ -55,10 +57,13 @@ def test_every_page_carries_a_strict_policy_without_inline_script(role, city, ta
         assert_strict(client.get(address))
 
 
-def test_admin_pages_and_the_map_widget_carry_the_policy_without_inline_script(admin_client,
-                                                                               city):
-    for address in ("/admin/", "/admin/grids/grid/",
-                    f"/admin/grids/grid/{city['west'].pk}/change/", "/admin/grids/grid/add/"):
+def test_admin_pages_and_the_map_widget_carry_the_policy_without_inline_script(admin_client, city):
+    for address in (
+        "/admin/",
+        "/admin/grids/grid/",
+        f"/admin/grids/grid/{city['west'].pk}/change/",
+        "/admin/grids/grid/add/",
+    ):
         response = admin_client.get(address)
         assert_strict(response)
         if "change" in address:
@@ -68,8 +73,13 @@ def test_admin_pages_and_the_map_widget_carry_the_policy_without_inline_script(a
 def test_img_src_follows_the_configured_basemap(client, db):
     with override_settings(GEOGRID_BASEMAP="tianditu", GEOGRID_TIANDITU_KEY="k"):
         policy = policy_of(client.get("/login/"))
-    assert {"'self'", "data:", "blob:", "https://t0.tianditu.gov.cn",
-            "https://t7.tianditu.gov.cn"} <= set(policy["img-src"])
+    assert {
+        "'self'",
+        "data:",
+        "blob:",
+        "https://t0.tianditu.gov.cn",
+        "https://t7.tianditu.gov.cn",
+    } <= set(policy["img-src"])
     with override_settings(GEOGRID_BASEMAP="osm"):
         policy = policy_of(client.get("/login/"))
     assert "https://tile.openstreetmap.org" in policy["img-src"]
@@ -79,14 +89,26 @@ def test_img_src_follows_the_configured_basemap(client, db):
 def test_page_scripts_put_no_data_into_markup():
     """innerHTML and friends parse markup; Leaflet parses a string tooltip or popup as HTML.
     Page scripts build text nodes (GeoGrid.el / GeoGrid.lines in static/js/api.js)."""
-    scripts = [p for p in (Path(settings.BASE_DIR) / "static" / "js").rglob("*.js")
-               if "vendor" not in p.parts]
+    scripts = [
+        p
+        for p in (Path(settings.BASE_DIR) / "static" / "js").rglob("*.js")
+        if "vendor" not in p.parts
+    ]
     assert len(scripts) >= 8
     for script in scripts:
         code = script.read_text()
-        for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(",
-                     "new Function"):
+        for sink in (
+            "innerHTML",
+            "outerHTML",
+            "insertAdjacentHTML",
+            "document.write",
+            "eval(",
+            "new Function",
+        ):
             assert sink not in code, f"{script.name} uses {sink}"
-        for call in re.findall(r"\.(?:bindTooltip|bindPopup|setContent|setTooltipContent|"
-                               r"setPopupContent)\(([^,)]*)", code):
+        for call in re.findall(
+            r"\.(?:bindTooltip|bindPopup|setContent|setTooltipContent|"
+            r"setPopupContent)\(([^,)]*)",
+            code,
+        ):
             assert call.startswith("GeoGrid."), f"{script.name} passes {call!r} as markup"

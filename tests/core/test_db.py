@@ -63,14 +63,18 @@ def statement_timeout(ms: int) -> Iterator[None]:
             cursor.execute("RESET statement_timeout")
 
 
-@pytest.mark.parametrize(("url", "tables"), [
-    # DRF on a raw, prepared cursor.
-    ("/api/v1/locate?lon=116.4&lat=39.9", ["grids_grid"]),
-    # A plain Django view on a raw cursor.
-    ("/tiles/grids/14/13487/6203.pbf", ["tiles_layer_version"]),
-])
-def test_statement_timeout_answers_503_json_with_retry_after(client, city, transactional_db,
-                                                             url, tables):
+@pytest.mark.parametrize(
+    ("url", "tables"),
+    [
+        # DRF on a raw, prepared cursor.
+        ("/api/v1/locate?lon=116.4&lat=39.9", ["grids_grid"]),
+        # A plain Django view on a raw cursor.
+        ("/tiles/grids/14/13487/6203.pbf", ["tiles_layer_version"]),
+    ],
+)
+def test_statement_timeout_answers_503_json_with_retry_after(
+    client, city, transactional_db, url, tables
+):
     with locked(*tables), statement_timeout(300):
         started = time.monotonic()
         response = client.get(url)
@@ -143,17 +147,30 @@ def _request(url: str, data: bytes | None = None) -> tuple[int, bytes, str | Non
 @pytest.fixture(scope="module")
 def served_cluster(tmp_path_factory) -> Iterator[tuple[Cluster, str, Server]]:
     # A seeded throwaway cluster (tests/clusters.py) served by two gunicorn workers.
-    with seeded_cluster() as (cluster, key), gunicorn(
-            tmp_path_factory.mktemp("gunicorn"), workers=2, database_url=cluster.url,
-            env={"GEOGRID_OPEN311_POSTS_PER_MINUTE": "100000"}) as server:
+    with (
+        seeded_cluster() as (cluster, key),
+        gunicorn(
+            tmp_path_factory.mktemp("gunicorn"),
+            workers=2,
+            database_url=cluster.url,
+            env={"GEOGRID_OPEN311_POSTS_PER_MINUTE": "100000"},
+        ) as server,
+    ):
         yield cluster, key, server
 
 
 def _post_body(key: str, n: int) -> bytes:
     at = point(50, 150)
     # Distinct text and place: a repeat would be answered with the first one's id.
-    return urlencode({"api_key": key, "service_code": GARBAGE, "lat": at.y,
-                      "long": at.x + n * 1e-7, "description": f"负载测试 {n}"}).encode()
+    return urlencode(
+        {
+            "api_key": key,
+            "service_code": GARBAGE,
+            "lat": at.y,
+            "long": at.x + n * 1e-7,
+            "description": f"负载测试 {n}",
+        }
+    ).encode()
 
 
 LOCATE = "/api/v1/locate?" + urlencode({"lon": point(50, 150).x, "lat": point(50, 150).y})
@@ -173,8 +190,9 @@ def test_connections_dropped_while_idle_are_replaced_before_the_next_request(ser
     for n in range(6):
         assert _request(server.url + LOCATE)[0] == 200
         assert _request(server.url + "/tiles/grids/0/0/0.pbf")[0] == 200
-        assert _request(server.url + "/open311/v2/requests.json",
-                        _post_body(key, 100 + n))[0] == 200
+        assert (
+            _request(server.url + "/open311/v2/requests.json", _post_body(key, 100 + n))[0] == 200
+        )
 
 
 def test_database_restart_under_load_fails_fast_with_503_and_loses_no_report(served_cluster):
@@ -186,23 +204,25 @@ def test_database_restart_under_load_fails_fast_with_503_and_loses_no_report(ser
     def post() -> None:
         while not stop.is_set():
             started = time.monotonic()
-            status, content, retry = _request(server.url + "/open311/v2/requests.json",
-                                              _post_body(key, next(counter)))
-            outcomes.append(Outcome("post", started, time.monotonic(), status, content,
-                                    retry))
+            status, content, retry = _request(
+                server.url + "/open311/v2/requests.json", _post_body(key, next(counter))
+            )
+            outcomes.append(Outcome("post", started, time.monotonic(), status, content, retry))
             time.sleep(0.05)
 
     def read(path: str, kind: str) -> None:
         while not stop.is_set():
             started = time.monotonic()
             status, content, retry = _request(server.url + path)
-            outcomes.append(Outcome(kind, started, time.monotonic(), status, content,
-                                    retry))
+            outcomes.append(Outcome(kind, started, time.monotonic(), status, content, retry))
             time.sleep(0.05)
 
-    threads = [threading.Thread(target=post), threading.Thread(target=post),
-               threading.Thread(target=read, args=(LOCATE, "locate")),
-               threading.Thread(target=read, args=("/tiles/grids/0/0/0.pbf", "tile"))]
+    threads = [
+        threading.Thread(target=post),
+        threading.Thread(target=post),
+        threading.Thread(target=read, args=(LOCATE, "locate")),
+        threading.Thread(target=read, args=("/tiles/grids/0/0/0.pbf", "tile")),
+    ]
     for thread in threads:
         thread.start()
     time.sleep(4)
@@ -217,11 +237,20 @@ def test_database_restart_under_load_fails_fast_with_503_and_loses_no_report(ser
         thread.join(30)
     log = "\n".join(server.log_lines())
 
-    posted = [json.loads(o.body)[0]["service_request_id"]
-              for o in outcomes if o.kind == "post" and o.status == 200]
-    stored = json.loads(run_django(cluster.url, (
-        "import json\nfrom geogrid.cases.models import Case\n"
-        "print(json.dumps(list(Case.objects.values_list('pk', flat=True))))")))
+    posted = [
+        json.loads(o.body)[0]["service_request_id"]
+        for o in outcomes
+        if o.kind == "post" and o.status == 200
+    ]
+    stored = json.loads(
+        run_django(
+            cluster.url,
+            (
+                "import json\nfrom geogrid.cases.models import Case\n"
+                "print(json.dumps(list(Case.objects.values_list('pk', flat=True))))"
+            ),
+        )
+    )
 
     failed = [o for o in outcomes if o.status != 200]
     before = [o for o in outcomes if o.finished < down_at]
@@ -238,8 +267,9 @@ def test_database_restart_under_load_fails_fast_with_503_and_loses_no_report(ser
     assert max(o.seconds for o in outcomes) < 4
     # After it every request succeeds: no worker keeps a dead connection or a lost prepared
     # statement.
-    assert all(o.status == 200 for o in after), [(o.kind, o.status, o.body[:200])
-                                                 for o in after if o.status != 200]
+    assert all(o.status == 200 for o in after), [
+        (o.kind, o.status, o.body[:200]) for o in after if o.status != 200
+    ]
     assert {o.kind for o in after} == {"post", "locate", "tile"}
     # Every report answered as accepted is in the database.
     assert posted and set(posted) <= set(stored)

@@ -35,15 +35,21 @@ def demo_city(django_db_setup, django_db_blocker):
     # Loading takes seconds: once for this module, removed afterwards.
     # pytest-django runs tests with DEBUG off; load_demo runs where `make demo` runs it. The
     # tests' hasher (tests/conftest.py), so that they can check the personas' passwords.
-    with django_db_blocker.unblock(), override_settings(
-            DEBUG=True, PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
+    with (
+        django_db_blocker.unblock(),
+        override_settings(
+            DEBUG=True, PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]
+        ),
+    ):
         call_command("load_demo", verbosity=0)
         yield
         # Committed rows (not a test transaction): leave the database as the next test expects.
         with connection.cursor() as cursor:
-            cursor.execute("TRUNCATE grids_grid, components_componentclass, "
-                           "components_department, components_componentserial, accounts_user, "
-                           "cases_calendarday, cases_open311key, cases_open311keyevent CASCADE")
+            cursor.execute(
+                "TRUNCATE grids_grid, components_componentclass, "
+                "components_department, components_componentserial, accounts_user, "
+                "cases_calendarday, cases_open311key, cases_open311keyevent CASCADE"
+            )
 
 
 @pytest.mark.django_db
@@ -96,7 +102,8 @@ def test_demo_inventory_has_about_200000_components_in_grids(demo_city):
     assert not components.filter(grid__isnull=True).exists()
     assert components.filter(status="damaged").count() > 1_000
     assert set(components.values_list("component_class__scheme", flat=True).distinct()) == {
-        "gbt47678"}
+        "gbt47678"
+    }
     assert DepartmentMember.objects.filter(user__username="department").exists()
 
 
@@ -138,8 +145,15 @@ def test_a_loaded_demo_database_counts_as_demo_only(demo_city):
 
 @pytest.mark.django_db
 def test_load_demo_refuses_cases_and_open311_clients_the_demo_did_not_make(demo_city):
-    submit_report(actor=None, channel="hotline", service_code="06010", x=116.4005, y=39.9105,
-                  crs=4326, description="井盖缺失")
+    submit_report(
+        actor=None,
+        channel="hotline",
+        service_code="06010",
+        x=116.4005,
+        y=39.9105,
+        crs=4326,
+        description="井盖缺失",
+    )
     create_open311_key(name="city-app")
     with pytest.raises(CommandError) as refused:
         call_command("load_demo", verbosity=0)
@@ -151,14 +165,14 @@ def test_load_demo_refuses_cases_and_open311_clients_the_demo_did_not_make(demo_
 @pytest.mark.django_db
 def test_load_demo_refuses_components_not_from_the_demo_inventory(demo_city):
     Component.objects.filter(pk=Component.objects.order_by("pk").values("pk")[:1]).update(
-        import_batch=None)
+        import_batch=None
+    )
     with pytest.raises(CommandError, match=r"1 component\(s\) not imported from the demo"):
         call_command("load_demo", verbosity=0)
 
 
 @pytest.mark.django_db
-def test_load_demo_force_with_debug_off_leaves_no_usable_demo_password(demo_city, settings,
-                                                                      capsys):
+def test_load_demo_force_with_debug_off_leaves_no_usable_demo_password(demo_city, settings, capsys):
     # The personas of the module's demo were made with the well-known password (debug on).
     assert User.objects.get(username="planner").check_password("geogrid-demo")
     settings.DEBUG = False
@@ -231,9 +245,14 @@ def second_database():
     # demo folder.
     name = f"{connection.settings_dict['NAME']}_demo_b"
     params = connection.settings_dict
-    admin = dict(host=params.get("HOST") or "127.0.0.1", port=params.get("PORT") or 5432,
-                 user=params.get("USER") or None, password=params.get("PASSWORD") or None,
-                 dbname="postgres", autocommit=True)
+    admin = dict(
+        host=params.get("HOST") or "127.0.0.1",
+        port=params.get("PORT") or 5432,
+        user=params.get("USER") or None,
+        password=params.get("PASSWORD") or None,
+        dbname="postgres",
+        autocommit=True,
+    )
     with psycopg.connect(**admin) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
         conn.execute(f'CREATE DATABASE "{name}"')
@@ -246,15 +265,27 @@ def second_database():
 
 
 def _manage(url: str, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "geogrid.settings", "DATABASE_URL": url,
-           "GEOGRID_DEBUG": "1", "PYTHONUNBUFFERED": "1"}
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=600)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "geogrid.settings",
+        "DATABASE_URL": url,
+        "GEOGRID_DEBUG": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 @pytest.mark.django_db
-def test_demo_then_bench_then_demo_prints_a_key_database_a_accepts(demo_city, second_database,
-                                                                   capsys):
+def test_demo_then_bench_then_demo_prints_a_key_database_a_accepts(
+    demo_city, second_database, capsys
+):
     # Issue 11: `make demo`, `make bench` (the demo into geogrid_bench), `make demo` printed an
     # Open311 key that the first database refused.
     url_b, folder_b = second_database

@@ -38,8 +38,11 @@ def test_readyz_is_ok_when_the_database_postgis_and_migrations_are(client, db):
     _calendar_through(date.today().year + 1)
     response = client.get("/readyz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "warnings": [], "checks": {
-        "database": "ok", "postgis": "ok", "migrations": "ok"}}
+    assert response.json() == {
+        "status": "ok",
+        "warnings": [],
+        "checks": {"database": "ok", "postgis": "ok", "migrations": "ok"},
+    }
 
 
 def test_readyz_lists_an_expired_calendar_as_a_warning_and_stays_ready(client, db):
@@ -50,8 +53,9 @@ def test_readyz_lists_an_expired_calendar_as_a_warning_and_stays_ready(client, d
     assert warning["id"] == "geogrid.W011" and "load_calendar" in warning["hint"]
 
 
-def test_readyz_scans_the_migrations_once_all_are_applied(client, db,
-                                                          django_assert_max_num_queries):
+def test_readyz_scans_the_migrations_once_all_are_applied(
+    client, db, django_assert_max_num_queries
+):
     assert client.get("/readyz").status_code == 200
     # Then: the PostGIS query and the calendar's (in a savepoint), no migration graph.
     with django_assert_max_num_queries(4) as queries:
@@ -61,12 +65,16 @@ def test_readyz_scans_the_migrations_once_all_are_applied(client, db,
 
 def test_readyz_is_503_naming_unapplied_migrations(client, db):
     with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM django_migrations WHERE id = "
-                       "(SELECT max(id) FROM django_migrations WHERE app = 'cases')")
+        cursor.execute(
+            "DELETE FROM django_migrations WHERE id = "
+            "(SELECT max(id) FROM django_migrations WHERE app = 'cases')"
+        )
     response = client.get("/readyz")
     assert response.status_code == 503
-    assert response.json() == {"status": "unavailable", "checks": {
-        "database": "ok", "postgis": "ok", "migrations": "1 unapplied"}}
+    assert response.json() == {
+        "status": "unavailable",
+        "checks": {"database": "ok", "postgis": "ok", "migrations": "1 unapplied"},
+    }
 
 
 def test_readyz_is_503_when_postgis_is_missing(client, db):
@@ -88,8 +96,10 @@ def test_readyz_is_503_and_healthz_200_when_the_database_is_down(tmp_path, trans
         assert failed.value.code == 503
         body = json.loads(failed.value.read())
         log = "\n".join(server.log_lines())
-    assert body == {"status": "unavailable", "checks": {"database": "unavailable",
-                                                        "postgis": "not checked"}}
+    assert body == {
+        "status": "unavailable",
+        "checks": {"database": "unavailable", "postgis": "not checked"},
+    }
     # The reason is in the log, with the probe's request id; not in the public answer.
     assert "readiness: database check failed" in log and "OperationalError" in log
 
@@ -114,7 +124,8 @@ def test_probes_take_only_get_and_head(client, db):
 
 
 def test_readyz_is_ready_again_at_once_after_the_database_dropped_its_connection(
-        client, transactional_db):
+    client, transactional_db
+):
     import psycopg
 
     from tests.gunicorn import test_database_url
@@ -123,8 +134,9 @@ def test_readyz_is_ready_again_at_once_after_the_database_dropped_its_connection
         cursor.execute("SELECT pg_backend_pid()")
         [pid] = cursor.fetchone()
     # As a database restart does: the server ends the connection Django keeps.
-    with psycopg.connect(test_database_url().replace("postgis://", "postgresql://"),
-                         autocommit=True) as admin:
+    with psycopg.connect(
+        test_database_url().replace("postgis://", "postgresql://"), autocommit=True
+    ) as admin:
         admin.execute("SELECT pg_terminate_backend(%s)", [pid])
     response = client.get("/readyz")
     assert response.status_code == 200, response.content

@@ -34,8 +34,10 @@ def test_load_demo_refuses_a_database_with_other_users():
     factories.user("wang.clerk", Role.OPERATOR)
     with pytest.raises(CommandError, match=r"1 user\(s\) other than the demo personas") as refused:
         call_command("load_demo", verbosity=0)
-    assert "--force" in str(refused.value) and "GEOGRID_DEBUG" not in str(refused.value).split(
-        "run it with")[0]
+    assert (
+        "--force" in str(refused.value)
+        and "GEOGRID_DEBUG" not in str(refused.value).split("run it with")[0]
+    )
     assert list(User.objects.values_list("username", flat=True)) == ["wang.clerk"]
     assert not Grid.objects.exists()
 

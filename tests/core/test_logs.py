@@ -72,7 +72,8 @@ def test_settings_logging_uses_the_json_formatter_on_stderr():
 
 
 def test_each_request_writes_one_line_with_route_status_duration_and_user_id(
-        client, city, planner, log_lines):
+    client, city, planner, log_lines
+):
     client.force_login(planner)
     unit = Grid.objects.filter(level__slug="unit").order_by("code").first()
     response = client.get(f"/api/v1/grids/{unit.code}/?secret-query=swordfish")
@@ -80,7 +81,11 @@ def test_each_request_writes_one_line_with_route_status_duration_and_user_id(
     [line] = _request_lines(log_lines())
     assert line["request_id"] == response["X-Request-ID"]
     assert (line["method"], line["route"], line["status"], line["user_id"]) == (
-        "GET", "api/v1/grids/<str:code>/", 200, planner.pk)
+        "GET",
+        "api/v1/grids/<str:code>/",
+        200,
+        planner.pk,
+    )
     assert line["view"] and isinstance(line["duration_ms"], float)
     assert line["level"] == "INFO" and line["message"] == "request" and line["time"]
     # The route, not the path: no code from the URL and never the query string.
@@ -100,7 +105,7 @@ def test_an_anonymous_request_and_a_404_are_logged_without_a_route(client, db, l
 def test_a_sane_incoming_request_id_is_kept_and_any_other_replaced(client, db, log_lines):
     kept = client.get("/healthz", HTTP_X_REQUEST_ID="lb-7f3a9c21.0001")
     assert kept["X-Request-ID"] == "lb-7f3a9c21.0001"
-    for bad in ("short", "x" * 65, "evil id\n{\"level\": \"ERROR\"}", "ид-запроса-123"):
+    for bad in ("short", "x" * 65, 'evil id\n{"level": "ERROR"}', "ид-запроса-123"):
         replaced = client.get("/healthz", HTTP_X_REQUEST_ID=bad)
         assert replaced["X-Request-ID"] != bad and len(replaced["X-Request-ID"]) == 32
     ids = [line["request_id"] for line in _request_lines(log_lines())]
@@ -108,7 +113,8 @@ def test_a_sane_incoming_request_id_is_kept_and_any_other_replaced(client, db, l
 
 
 def test_no_password_token_key_or_reporter_data_reaches_any_log_line(
-        city, planner, log_text, log_lines, django_capture_on_commit_callbacks):
+    city, planner, log_text, log_lines, django_capture_on_commit_callbacks
+):
     from urllib.parse import urlencode
 
     from geogrid.cases.services import create_open311_key
@@ -121,49 +127,78 @@ def test_no_password_token_key_or_reporter_data_reaches_any_log_line(
     with django_capture_on_commit_callbacks(execute=True):
         key = create_open311_key(name="市民通")[1]
     at = point(50, 150)
-    private = {"first_name": "小明", "last_name": "欧阳", "phone": "13912345678",
-               "email": "ouyang.private@example.com", "description": "楼下张阿姨家门口有垃圾",
-               "address_string": "东华门大街 7 号 3 单元"}
+    private = {
+        "first_name": "小明",
+        "last_name": "欧阳",
+        "phone": "13912345678",
+        "email": "ouyang.private@example.com",
+        "description": "楼下张阿姨家门口有垃圾",
+        "address_string": "东华门大街 7 号 3 单元",
+    }
     with django_capture_on_commit_callbacks(execute=True):
-        posted = client.post("/open311/v2/requests.json", urlencode(
-            {"api_key": key, "service_code": GARBAGE, "lat": at.y, "long": at.x, **private}),
-            content_type="application/x-www-form-urlencoded; charset=utf-8")
+        posted = client.post(
+            "/open311/v2/requests.json",
+            urlencode(
+                {"api_key": key, "service_code": GARBAGE, "lat": at.y, "long": at.x, **private}
+            ),
+            content_type="application/x-www-form-urlencoded; charset=utf-8",
+        )
     assert posted.status_code == 200, posted.content
-    refused = client.post("/open311/v2/requests.json", {"api_key": "not-a-key-" + key[:6],
-                                                       "service_code": GARBAGE})
+    refused = client.post(
+        "/open311/v2/requests.json", {"api_key": "not-a-key-" + key[:6], "service_code": GARBAGE}
+    )
     assert refused.status_code == 403
     wrong = client.post("/login/", {"username": "planner-a", "password": "Wr0ng-passw0rd-42"})
     assert wrong.status_code == 200
-    token_refused = client.post("/api/v1/auth/token/", {"username": "planner-a",
-                                                        "password": "Wr0ng-passw0rd-42"})
+    token_refused = client.post(
+        "/api/v1/auth/token/", {"username": "planner-a", "password": "Wr0ng-passw0rd-42"}
+    )
     assert token_refused.status_code == 401
-    issued = client.post("/api/v1/auth/token/", {"username": "planner-a",
-                                                 "password": "pw-planner-a"})
+    issued = client.post(
+        "/api/v1/auth/token/", {"username": "planner-a", "password": "pw-planner-a"}
+    )
     assert issued.status_code == 200, issued.content
     token = issued.json()["token"]
-    assert client.post("/api/v1/auth/logout/",
-                       HTTP_AUTHORIZATION=f"Token {token}").status_code == 204
+    assert (
+        client.post("/api/v1/auth/logout/", HTTP_AUTHORIZATION=f"Token {token}").status_code == 204
+    )
 
     lines = log_lines()
     messages = [line["message"] for line in lines]
-    for event in ("open311 key created", "open311 key used", "case reported",
-                  "open311 key refused", "log-in failed", "api token issued",
-                  "api tokens revoked"):
+    for event in (
+        "open311 key created",
+        "open311 key used",
+        "case reported",
+        "open311 key refused",
+        "log-in failed",
+        "api token issued",
+        "api tokens revoked",
+    ):
         assert event in messages, f"no {event!r} line in {messages}"
     # Set-up (the calendar, the key) ran outside any request; everything else inside one.
     outside = {"calendar loaded", "open311 key created"}
     assert all(line["request_id"] for line in lines if line["message"] not in outside)
     reported = next(line for line in lines if line["message"] == "case reported")
-    assert reported["channel"] == "open311" and reported["case_id"] == posted.json()[0][
-        "service_request_id"]
+    assert (
+        reported["channel"] == "open311"
+        and reported["case_id"] == posted.json()[0]["service_request_id"]
+    )
     text = log_text.getvalue()
-    secrets = [key, key[:6], token, token[:8], "Wr0ng-passw0rd-42", "pw-planner-a", "planner-a",
-               *private.values(), "欧阳小明"]
+    secrets = [
+        key,
+        key[:6],
+        token,
+        token[:8],
+        "Wr0ng-passw0rd-42",
+        "pw-planner-a",
+        "planner-a",
+        *private.values(),
+        "欧阳小明",
+    ]
     assert [value for value in secrets if value in text] == []
 
 
-def test_throttled_log_ins_are_logged_without_the_username(client, people_for_throttle,
-                                                          log_lines):
+def test_throttled_log_ins_are_logged_without_the_username(client, people_for_throttle, log_lines):
     for _ in range(6):
         client.post("/login/", {"username": "viewer-t", "password": "wrong-Password-1"})
     throttled = [line for line in log_lines() if line["message"] == "log-in throttled"]
@@ -193,8 +228,9 @@ def test_an_unhandled_exception_logs_its_traceback_with_the_request_id(db, setti
 
 def test_the_formatter_drops_the_request_object_djangos_records_carry(log_text, log_lines):
     request = RequestFactory().get("/open311/v2/requests.json?api_key=SECRET-KEY-1")
-    logging.getLogger("django.request").error("Bad Request: %s", request.path,
-                                              extra={"status_code": 400, "request": request})
+    logging.getLogger("django.request").error(
+        "Bad Request: %s", request.path, extra={"status_code": 400, "request": request}
+    )
     [line] = log_lines()
     assert line["status_code"] == 400 and "request" not in line
     assert "SECRET-KEY-1" not in log_text.getvalue()
@@ -227,42 +263,70 @@ def test_text_format_is_one_plain_line_with_the_extra_fields(monkeypatch):
 
 # --- gunicorn ------------------------------------------------------------------------------------
 ACCESS_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"'  # gunicorn's default
-PRIVATE_ACCESS = {"h": "203.0.113.77", "u": "basic-user", "f": "https://ref.example/?phone=139",
-                  "a": "Mozilla/5.0 PrivateAgent", "q": "api_key=SECRET-KEY-2",
-                  "r": "GET /open311/v2/requests.json?api_key=SECRET-KEY-2 HTTP/1.1"}
+PRIVATE_ACCESS = {
+    "h": "203.0.113.77",
+    "u": "basic-user",
+    "f": "https://ref.example/?phone=139",
+    "a": "Mozilla/5.0 PrivateAgent",
+    "q": "api_key=SECRET-KEY-2",
+    "r": "GET /open311/v2/requests.json?api_key=SECRET-KEY-2 HTTP/1.1",
+}
 
 
 def _access_atoms() -> SafeAtoms:
-    return SafeAtoms({**PRIVATE_ACCESS, "l": "-", "t": "[03/Dec/2026:12:00:00 +0000]",
-                      "s": "200", "m": "GET", "U": "/open311/v2/requests.json", "b": "15",
-                      "M": 12, "{x-request-id}o": "rid-0123456789"})
+    return SafeAtoms(
+        {
+            **PRIVATE_ACCESS,
+            "l": "-",
+            "t": "[03/Dec/2026:12:00:00 +0000]",
+            "s": "200",
+            "m": "GET",
+            "U": "/open311/v2/requests.json",
+            "b": "15",
+            "M": 12,
+            "{x-request-id}o": "rid-0123456789",
+        }
+    )
 
 
 @pytest.fixture
 def gunicorn_logging(capsys):
     """Configure logging as gunicorn does with our dict (stderr is captured), and put the
     project's configuration back afterwards."""
+
     def configure(**options):
         logging.config.dictConfig(gunicorn_logconfig_dict(**options))
         capsys.readouterr()
+
     yield configure
     logging.config.dictConfig(django_settings.LOGGING)
 
 
 def test_gunicorn_error_lines_are_json_and_access_lines_keep_only_safe_fields(
-        gunicorn_logging, capsys):
+    gunicorn_logging, capsys
+):
     gunicorn_logging(access_log=True)
     logging.getLogger("gunicorn.error").info("Booting worker with pid: %s", 4242)
     logging.getLogger("gunicorn.access").info(ACCESS_FORMAT, _access_atoms())
     err = capsys.readouterr().err
     boot, access = (json.loads(line) for line in err.splitlines())
     assert (boot["logger"], boot["message"], boot["request_id"]) == (
-        "gunicorn.error", "Booting worker with pid: 4242", None)
-    assert {k: access[k] for k in ("logger", "message", "method", "path", "status",
-                                   "duration_ms", "request_id")} == {
-        "logger": "gunicorn.access", "message": "request", "method": "GET",
-        "path": "/open311/v2/requests.json", "status": 200, "duration_ms": 12,
-        "request_id": "rid-0123456789"}
+        "gunicorn.error",
+        "Booting worker with pid: 4242",
+        None,
+    )
+    assert {
+        k: access[k]
+        for k in ("logger", "message", "method", "path", "status", "duration_ms", "request_id")
+    } == {
+        "logger": "gunicorn.access",
+        "message": "request",
+        "method": "GET",
+        "path": "/open311/v2/requests.json",
+        "status": 200,
+        "duration_ms": 12,
+        "request_id": "rid-0123456789",
+    }
     assert [value for value in PRIVATE_ACCESS.values() if value in err] == []
     assert "SECRET-KEY-2" not in err
 
@@ -289,14 +353,18 @@ def test_a_real_gunicorn_writes_only_json_lines_with_request_ids(tmp_path):
     assert lines and all("request_id" in line for line in lines)
     requests = {line["request_id"]: line for line in lines if line["logger"] == "geogrid.request"}
     assert {rid: line["status"] for rid, line in requests.items() if rid in answered} == answered
-    assert {line["route"] for line in requests.values()} >= {"healthz", "readyz",
-                                                              "api/v1/case-classes/"}
+    assert {line["route"] for line in requests.values()} >= {
+        "healthz",
+        "readyz",
+        "api/v1/case-classes/",
+    }
     assert "private-query" not in json.dumps(lines)
     assert any(line["logger"] == "gunicorn.error" for line in lines)
 
 
-@pytest.mark.parametrize(("level", "own"), [("", "INFO"), ("warning", "INFO"), ("DEBUG", "DEBUG"),
-                                            ("ERROR", "ERROR")])
+@pytest.mark.parametrize(
+    ("level", "own"), [("", "INFO"), ("warning", "INFO"), ("DEBUG", "DEBUG"), ("ERROR", "ERROR")]
+)
 def test_log_level_sets_other_loggers_and_quiets_ours_only_from_error(monkeypatch, level, own):
     from geogrid.core.logs import django_logging_config
 

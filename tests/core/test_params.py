@@ -15,19 +15,36 @@ def _q(text: str) -> QueryDict:
     return QueryDict(text)
 
 
-@pytest.mark.parametrize("parser", [
-    lambda q: qp.text(q, "x"), lambda q: qp.integer(q, "x"), lambda q: qp.number(q, "x"),
-    lambda q: qp.boolean(q, "x"), lambda q: qp.moment(q, "x"), lambda q: qp.day(q, "x"),
-    lambda q: qp.bbox(q, "x"), lambda q: qp.texts(q, "x"), lambda q: qp.choice(q, "x", ["a"]),
-])
+@pytest.mark.parametrize(
+    "parser",
+    [
+        lambda q: qp.text(q, "x"),
+        lambda q: qp.integer(q, "x"),
+        lambda q: qp.number(q, "x"),
+        lambda q: qp.boolean(q, "x"),
+        lambda q: qp.moment(q, "x"),
+        lambda q: qp.day(q, "x"),
+        lambda q: qp.bbox(q, "x"),
+        lambda q: qp.texts(q, "x"),
+        lambda q: qp.choice(q, "x", ["a"]),
+    ],
+)
 def test_params_refuse_a_nul_byte_naming_the_parameter(parser):
     with pytest.raises(qp.ParamError) as caught:
         parser(_q("x=%00"))
     assert caught.value.field == "x"
 
 
-@pytest.mark.parametrize("raw", ["2026-02-30T00:00:00+08:00", "0001-01-01T00:00:00+08:00",
-                                 "9999-12-31T23:59:59-08:00", "2026-01-01T25:00:00Z", "yesterday"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "2026-02-30T00:00:00+08:00",
+        "0001-01-01T00:00:00+08:00",
+        "9999-12-31T23:59:59-08:00",
+        "2026-01-01T25:00:00Z",
+        "yesterday",
+    ],
+)
 def test_moment_refuses_impossible_and_out_of_range_dates(raw):
     with pytest.raises(qp.ParamError, match="'since'"):
         qp.moment({"since": raw}, "since")
@@ -93,8 +110,9 @@ def test_period_refuses_a_span_beyond_the_maximum_naming_since(settings):
     with pytest.raises(qp.ParamError, match="11 days long; at most 10 days") as caught:
         qp.period(_q("since=2026-01-01T00:00:00%2B08:00&until=2026-01-12T00:00:00%2B08:00"))
     assert caught.value.field == "since"
-    since, until = qp.period(_q("since=2026-01-01T00:00:00%2B08:00"
-                                "&until=2026-01-11T00:00:00%2B08:00"))
+    since, until = qp.period(
+        _q("since=2026-01-01T00:00:00%2B08:00&until=2026-01-11T00:00:00%2B08:00")
+    )
     assert until - since == timedelta(days=10)
 
 

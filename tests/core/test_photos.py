@@ -90,8 +90,12 @@ def _exif_with_gps() -> Image.Exif:
 def test_photo_original_is_reencoded_upright_without_exif(fmt):
     buffer = io.BytesIO()
     image = Image.new("RGB", (80, 40), (200, 30, 30))
-    image.save(buffer, fmt, exif=_exif_with_gps(), **({"xmp": b"<x:xmpmeta>GPS</x:xmpmeta>"}
-                                                      if fmt != "PNG" else {}))
+    image.save(
+        buffer,
+        fmt,
+        exif=_exif_with_gps(),
+        **({"xmp": b"<x:xmpmeta>GPS</x:xmpmeta>"} if fmt != "PNG" else {}),
+    )
     sent = buffer.getvalue()
     assert b"Phone Model X" in sent
     checked = check_photo(upload(sent))

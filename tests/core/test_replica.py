@@ -119,16 +119,21 @@ def replicated() -> Iterator[tuple[Cluster, Cluster]]:
 
 
 def test_replica_serves_replayed_reads_and_a_request_reads_its_own_write_from_the_primary(
-        replicated):
+    replicated,
+):
     primary, replica = replicated
-    seen = json.loads(run_django(primary.url, PROBE,
-                                 DATABASE_REPLICA_URL=replica.url).strip().splitlines()[-1])
+    seen = json.loads(
+        run_django(primary.url, PROBE, DATABASE_REPLICA_URL=replica.url).strip().splitlines()[-1]
+    )
     assert seen == {
         # Before the request writes: the ORM and the raw cursors read on the replica.
-        "found": True, "read_on_replica": True, "read_on_primary": False,
+        "found": True,
+        "read_on_replica": True,
+        "read_on_primary": False,
         "raw_in_recovery": True,
         # After it: the primary, which has the row the replica may not have yet.
-        "own_write_found": True, "own_write_read_on_replica": False,
+        "own_write_found": True,
+        "own_write_read_on_replica": False,
         "raw_after_write_in_recovery": False,
         # Outside a read_from_replica view nothing reads from the replica.
         "outside": "default",
@@ -137,8 +142,11 @@ def test_replica_serves_replayed_reads_and_a_request_reads_its_own_write_from_th
 
 def test_a_replica_lost_during_a_read_repeats_the_read_on_the_primary(replicated):
     primary, replica = replicated
-    seen = json.loads(run_django(primary.url, FAILOVER_PROBE,
-                                 DATABASE_REPLICA_URL=replica.url).strip().splitlines()[-1])
+    seen = json.loads(
+        run_django(primary.url, FAILOVER_PROBE, DATABASE_REPLICA_URL=replica.url)
+        .strip()
+        .splitlines()[-1]
+    )
     # First run on the replica (in recovery), cut; the repeat on the primary answers.
     assert seen["status"] == 200 and seen["runs"] == [True, False]
     assert seen["grids"] > 0
@@ -158,9 +166,12 @@ def _get(server: Server, path: str, cookie: str = "") -> tuple[int, dict[str, st
 @pytest.fixture(scope="module")
 def served(replicated, tmp_path_factory) -> Iterator[tuple[Cluster, Cluster, Server]]:
     primary, replica = replicated
-    with gunicorn(tmp_path_factory.mktemp("gunicorn"), workers=1, database_url=primary.url,
-                  env={"DATABASE_REPLICA_URL": replica.url,
-                       "GEOGRID_REPLICA_RETRY_SECONDS": "1"}) as server:
+    with gunicorn(
+        tmp_path_factory.mktemp("gunicorn"),
+        workers=1,
+        database_url=primary.url,
+        env={"DATABASE_REPLICA_URL": replica.url, "GEOGRID_REPLICA_RETRY_SECONDS": "1"},
+    ) as server:
         yield primary, replica, server
 
 
@@ -181,8 +192,7 @@ def test_public_reads_come_from_the_replica_while_the_primary_is_down(served):
 
 
 def _post(server: Server, body: str) -> tuple[int, list[str]]:
-    request = urllib.request.Request(server.url + "/open311/v2/requests.json",
-                                     data=body.encode())
+    request = urllib.request.Request(server.url + "/open311/v2/requests.json", data=body.encode())
     try:
         with urllib.request.urlopen(request, timeout=20) as response:
             return response.status, response.headers.get_all("Set-Cookie") or []
@@ -195,12 +205,21 @@ def test_a_write_pins_the_client_to_the_primary_for_a_while(served):
     # A refused write pins nothing.
     status, cookies = _post(server, "service_code=06010&lat=1&long=1")
     assert status == 403 and not cookies
-    key = run_django(primary.url, (
-        "from geogrid.cases.services import create_open311_key\n"
-        "print(create_open311_key(name='pin-test')[1])")).strip().splitlines()[-1]
+    key = (
+        run_django(
+            primary.url,
+            (
+                "from geogrid.cases.services import create_open311_key\n"
+                "print(create_open311_key(name='pin-test')[1])"
+            ),
+        )
+        .strip()
+        .splitlines()[-1]
+    )
     at = point(60, 160)
-    status, cookies = _post(server, f"api_key={key}&service_code=06010&lat={at.y}"
-                                    f"&long={at.x}&description=pin")
+    status, cookies = _post(
+        server, f"api_key={key}&service_code=06010&lat={at.y}&long={at.x}&description=pin"
+    )
     assert status == 200
     [cookie] = [SimpleCookie(c)["geogrid_primary"] for c in cookies if "geogrid_primary" in c]
     assert cookie["max-age"] == "10" and cookie["httponly"] and cookie.value == "1"
@@ -220,9 +239,13 @@ def test_a_replica_that_is_down_is_skipped_for_the_primary_and_logged(served):
 
 def test_replica_setting_is_a_test_mirror_that_never_migrates(replicated):
     primary, replica = replicated
-    answer = run_django(primary.url, (
-        "from django.db import connections, router\n"
-        "print(connections['replica'].settings_dict['TEST']['MIRROR'],"
-        " router.allow_migrate('replica', 'grids'), router.allow_migrate('default', 'grids'))"),
-        DATABASE_REPLICA_URL=replica.url)
+    answer = run_django(
+        primary.url,
+        (
+            "from django.db import connections, router\n"
+            "print(connections['replica'].settings_dict['TEST']['MIRROR'],"
+            " router.allow_migrate('replica', 'grids'), router.allow_migrate('default', 'grids'))"
+        ),
+        DATABASE_REPLICA_URL=replica.url,
+    )
     assert answer.split() == ["default", "False", "True"]

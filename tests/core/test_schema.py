@@ -20,9 +20,13 @@ from tests.cases.conftest import GARBAGE, case_taxonomy, report  # noqa: F401  (
 
 CHECKS = [not_a_server_error, response_schema_conformance]
 EXAMPLES = hypothesis_settings(
-    max_examples=5, derandomize=True, deadline=None, database=None,
+    max_examples=5,
+    derandomize=True,
+    deadline=None,
+    database=None,
     phases=[Phase.explicit, Phase.generate],
-    suppress_health_check=list(HealthCheck))
+    suppress_health_check=list(HealthCheck),
+)
 
 
 # Loaded when the module is collected: generating the schema reads no database.

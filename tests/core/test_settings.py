@@ -20,8 +20,14 @@ def _manage(*args: str, **env: str) -> subprocess.CompletedProcess:
     # The browser tests' DJANGO_ALLOW_ASYNC_UNSAFE is for test code only; a deployment never
     # has it (the deployment check refuses it), so the production process runs without it.
     base = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
-    return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, capture_output=True,
-                          text=True, env={**base, **env}, timeout=120)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**base, **env},
+        timeout=120,
+    )
 
 
 def test_check_deploy_with_production_settings_prints_no_warnings():
@@ -32,25 +38,35 @@ def test_check_deploy_with_production_settings_prints_no_warnings():
 
 
 def test_production_settings_secure_the_cookies_and_the_transport():
-    probe = ("from django.conf import settings as s; print(s.SESSION_COOKIE_SECURE, "
-             "s.CSRF_COOKIE_SECURE, s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS > 0, "
-             "s.ALLOWED_HOSTS, s.CSRF_TRUSTED_ORIGINS)")
+    probe = (
+        "from django.conf import settings as s; print(s.SESSION_COOKIE_SECURE, "
+        "s.CSRF_COOKIE_SECURE, s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS > 0, "
+        "s.ALLOWED_HOSTS, s.CSRF_TRUSTED_ORIGINS)"
+    )
     result = _manage("shell", "-c", probe, **PRODUCTION)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().splitlines()[-1] == ("True True True True ['grid.example.gov.cn', '10.0.0.5'] "
-                                     "['https://grid.example.gov.cn']")
+    assert result.stdout.strip().splitlines()[-1] == (
+        "True True True True ['grid.example.gov.cn', '10.0.0.5'] ['https://grid.example.gov.cn']"
+    )
 
 
-SHOW_TIMEOUT = ("from django.conf import settings; from django.db import connection; "
-                "cursor = connection.cursor(); cursor.execute('SHOW statement_timeout'); "
-                "print(cursor.fetchone()[0], settings.DATABASES['default']['CONN_HEALTH_CHECKS'])")
+SHOW_TIMEOUT = (
+    "from django.conf import settings; from django.db import connection; "
+    "cursor = connection.cursor(); cursor.execute('SHOW statement_timeout'); "
+    "print(cursor.fetchone()[0], settings.DATABASES['default']['CONN_HEALTH_CHECKS'])"
+)
 
 
 def _python(code: str, **env: str) -> str:
     base = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
-                            text=True, env={**base, "DJANGO_SETTINGS_MODULE": "geogrid.settings",
-                                            **env}, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**base, "DJANGO_SETTINGS_MODULE": "geogrid.settings", **env},
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout.strip().splitlines()[-1]
 

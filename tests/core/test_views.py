@@ -18,8 +18,9 @@ def photo_path(settings, tmp_path, city, taxonomy, admin_user) -> str:
     settings.MEDIA_ROOT = tmp_path
     water = ComponentClass.objects.get(scheme="gbt47678", code="01001")
     component = create_component(actor=admin_user, component_class=water, geom=point(30, 170))
-    photo = add_component_photo(component=component, actor=admin_user,
-                                photo=check_photo(upload(image_bytes())))
+    photo = add_component_photo(
+        component=component, actor=admin_user, photo=check_photo(upload(image_bytes()))
+    )
     return photo.image.name
 
 
@@ -47,8 +48,10 @@ def test_media_hands_the_file_to_apache_with_x_sendfile(photo_path, settings, tm
     assert response["X-Sendfile"] == str(tmp_path / photo_path)
 
 
-@pytest.mark.parametrize("path", ["components/../../settings.py", "secret.txt",
-                                  "components/2026/01/nobody.jpg", "cases/x.jpg"])
+@pytest.mark.parametrize(
+    "path",
+    ["components/../../settings.py", "secret.txt", "components/2026/01/nobody.jpg", "cases/x.jpg"],
+)
 def test_media_files_no_object_owns_are_404(photo_path, settings, tmp_path, path):
     (tmp_path / "secret.txt").write_text("not a photo")
     settings.GEOGRID_MEDIA_ACCEL = "nginx"

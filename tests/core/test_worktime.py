@@ -322,13 +322,18 @@ from hypothesis import settings as hypothesis_settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 _SHANGHAI = ZoneInfo("Asia/Shanghai")
-_CALENDAR = WorkCalendar(parse_work_hours("08:30-12:00,13:30-18:00"),
-                         holidays={date(2026, 10, d) for d in range(1, 8)} | {date(2026, 1, 1)},
-                         workdays={date(2026, 9, 27), date(2026, 10, 10)}, tz=_SHANGHAI)
-WORK_PROPERTIES = hypothesis_settings(max_examples=300, derandomize=True, deadline=None,
-                                      database=None)
-STARTS = st.datetimes(min_value=datetime(2025, 12, 1), max_value=datetime(2026, 12, 31),
-                      timezones=st.just(_SHANGHAI))
+_CALENDAR = WorkCalendar(
+    parse_work_hours("08:30-12:00,13:30-18:00"),
+    holidays={date(2026, 10, d) for d in range(1, 8)} | {date(2026, 1, 1)},
+    workdays={date(2026, 9, 27), date(2026, 10, 10)},
+    tz=_SHANGHAI,
+)
+WORK_PROPERTIES = hypothesis_settings(
+    max_examples=300, derandomize=True, deadline=None, database=None
+)
+STARTS = st.datetimes(
+    min_value=datetime(2025, 12, 1), max_value=datetime(2026, 12, 31), timezones=st.just(_SHANGHAI)
+)
 HOURS = st.floats(min_value=0.0, max_value=2000.0, allow_nan=False)
 
 
@@ -347,8 +352,11 @@ def test_worktime_deadlines_are_monotonic_in_the_amount(start, first, second):
 
 
 @WORK_PROPERTIES
-@given(start=STARTS, amount=st.floats(min_value=0.001, max_value=200.0),
-       unit=st.sampled_from(["hours", "days"]))
+@given(
+    start=STARTS,
+    amount=st.floats(min_value=0.001, max_value=200.0),
+    unit=st.sampled_from(["hours", "days"]),
+)
 def test_worktime_deadlines_never_land_in_non_working_time(start, amount, unit):
     deadline = _CALENDAR.add(start, amount, unit).astimezone(_SHANGHAI)
     assert _CALENDAR.is_working_day(deadline.date())

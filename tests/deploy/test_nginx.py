@@ -17,13 +17,17 @@ PROXY = (NGINX / "geogrid-proxy.conf").read_text(encoding="utf-8")
 
 def _env_example() -> dict[str, str]:
     text = (ROOT / "deploy" / "geogrid.env.example").read_text(encoding="utf-8")
-    return dict(line.split("=", 1) for line in text.splitlines()
-                if line and not line.startswith("#"))
+    return dict(
+        line.split("=", 1) for line in text.splitlines() if line and not line.startswith("#")
+    )
 
 
 def test_nginx_redirects_plain_http_and_terminates_tls():
-    assert re.search(r"listen 80;\s+listen \[::\]:80;\s+server_name [^;]+;\s+"
-                     r"(#[^\n]*\n\s*)*return 301 https://\$host\$request_uri;", SITE)
+    assert re.search(
+        r"listen 80;\s+listen \[::\]:80;\s+server_name [^;]+;\s+"
+        r"(#[^\n]*\n\s*)*return 301 https://\$host\$request_uri;",
+        SITE,
+    )
     assert "listen 443 ssl" in SITE and "ssl_certificate_key" in SITE
 
 
@@ -36,13 +40,15 @@ def test_nginx_overwrites_the_headers_django_trusts():
     assert "proxy_set_header X-Real-IP $remote_addr;" in PROXY
     # Every location that proxies includes the header file.
     assert SITE.count("proxy_pass http://geogrid;") == SITE.count(
-        "include /etc/nginx/geogrid-proxy.conf;")
+        "include /etc/nginx/geogrid-proxy.conf;"
+    )
 
 
 def test_nginx_upload_limit_matches_geogrid_max_upload_mb():
     size = re.search(r"client_max_body_size (\d+)m;", SITE).group(1)
-    assert int(size) == int(_env_example()["GEOGRID_MAX_UPLOAD_MB"]) == \
-        settings.GEOGRID_MAX_UPLOAD_MB
+    assert (
+        int(size) == int(_env_example()["GEOGRID_MAX_UPLOAD_MB"]) == settings.GEOGRID_MAX_UPLOAD_MB
+    )
 
 
 def test_nginx_protected_media_is_internal_and_matches_the_accel_settings():

@@ -41,17 +41,23 @@ def test_systemd_analyze_verify_accepts_every_unit(tmp_path):
     env_file = tmp_path / "geogrid.env"
     env_file.write_text("", encoding="utf-8")
     for unit in UNITS:
-        text = unit.read_text(encoding="utf-8").replace(INSTALLED, str(ROOT)).replace(
-            "/etc/geogrid/geogrid.env", str(env_file))
+        text = (
+            unit.read_text(encoding="utf-8")
+            .replace(INSTALLED, str(ROOT))
+            .replace("/etc/geogrid/geogrid.env", str(env_file))
+        )
         (tmp_path / unit.name).write_text(text, encoding="utf-8")
-    result = subprocess.run([systemd_analyze, "verify", *[str(tmp_path / u.name) for u in UNITS]],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [systemd_analyze, "verify", *[str(tmp_path / u.name) for u in UNITS]],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Unknown" not in result.stderr, result.stderr  # an unknown key is only a warning
 
 
-@pytest.mark.parametrize("unit", [u for u in UNITS if u.suffix == ".service"],
-                         ids=lambda u: u.name)
+@pytest.mark.parametrize("unit", [u for u in UNITS if u.suffix == ".service"], ids=lambda u: u.name)
 def test_every_exec_start_names_a_real_command(unit):
     service = _unit(unit)["Service"]
     program, *args = shlex.split(service["ExecStart"])
@@ -73,8 +79,7 @@ def test_every_exec_start_names_a_real_command(unit):
         assert service["Type"] == "oneshot"
 
 
-@pytest.mark.parametrize("timer", [u for u in UNITS if u.suffix == ".timer"],
-                         ids=lambda u: u.name)
+@pytest.mark.parametrize("timer", [u for u in UNITS if u.suffix == ".timer"], ids=lambda u: u.name)
 def test_every_timer_starts_its_one_shot_service(timer):
     parsed = _unit(timer)
     # A timer without Unit= starts the service of its own name.
@@ -88,7 +93,11 @@ def test_every_timer_starts_its_one_shot_service(timer):
 def test_flag_overdue_runs_every_five_minutes():
     # flag_overdue's own help says: every few minutes; overdue flags feed the command center.
     calendar = _unit(DEPLOY / "geogrid-flag-overdue.timer")["Timer"]["OnCalendar"]
-    result = subprocess.run(["systemd-analyze", "calendar", "--iterations=3", calendar],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        ["systemd-analyze", "calendar", "--iterations=3", calendar],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     assert calendar == "*:0/5"

@@ -36,10 +36,19 @@ def test_grid_list_filters_by_parent_and_bbox(client, city):
     assert [f["id"] for f in in_box["features"]] == [city["west_c"].code + "001"]
 
 
-@pytest.mark.parametrize("params", [
-    {"level": "planet"}, {"bbox": "1,2,3"}, {"bbox": "a,b,c,d"}, {"bbox": "120,40,110,30"},
-    {"parent": "12x"}, {"page": "0"}, {"page": "99"}, {"page_size": "-5"},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"level": "planet"},
+        {"bbox": "1,2,3"},
+        {"bbox": "a,b,c,d"},
+        {"bbox": "120,40,110,30"},
+        {"parent": "12x"},
+        {"page": "0"},
+        {"page": "99"},
+        {"page_size": "-5"},
+    ],
+)
 def test_grid_list_bad_parameters_are_400_with_a_message(client, city, params):
     response = client.get("/api/v1/grids/", params)
     assert response.status_code == 400
@@ -60,12 +69,18 @@ def test_locate_returns_the_path(client, city):
     assert [s["level"] for s in body["path"]] == ["district", "street", "community", "unit"]
 
 
-@pytest.mark.parametrize(("params", "field"), [
-    ({"lat": 39.9}, "lon"), ({"lon": "x", "lat": 39.9}, "lon"), ({"lon": "nan", "lat": 39.9}, "lon"),
-    ({"lon": 116.4, "lat": 95}, None), ({"lon": 116.4, "lat": 39.9, "crs": "EPSG:9999"}, None),
-    ({"lon": 116.4, "lat": 39.9, "at": "yesterday"}, "at"),
-    ({"lon": 116.4, "lat": 39.9, "at": "2026-13-01T00:00:00"}, "at"),
-])
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [
+        ({"lat": 39.9}, "lon"),
+        ({"lon": "x", "lat": 39.9}, "lon"),
+        ({"lon": "nan", "lat": 39.9}, "lon"),
+        ({"lon": 116.4, "lat": 95}, None),
+        ({"lon": 116.4, "lat": 39.9, "crs": "EPSG:9999"}, None),
+        ({"lon": 116.4, "lat": 39.9, "at": "yesterday"}, "at"),
+        ({"lon": 116.4, "lat": 39.9, "at": "2026-13-01T00:00:00"}, "at"),
+    ],
+)
 def test_locate_bad_parameters_are_400(client, city, params, field):
     response = client.get("/api/v1/locate", params)
     assert response.status_code == 400, response.content
@@ -104,18 +119,30 @@ def test_anonymous_reads_need_a_token_when_public_read_is_off(client, city, view
 
 
 # --- Odd input (issue 10) --------------------------------------------------------------------------
-@pytest.mark.parametrize("params", [{"level": "\x00"}, {"parent": "\x00"}, {"within": "1" * 2000},
-                                    {"include_retired": "\x00"},
-                                    {"page_size": "99999999999999999999"}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"level": "\x00"},
+        {"parent": "\x00"},
+        {"within": "1" * 2000},
+        {"include_retired": "\x00"},
+        {"page_size": "99999999999999999999"},
+    ],
+)
 def test_grid_list_refuses_nul_bytes_and_huge_numbers_with_400(city, params):
     response = APIClient().get("/api/v1/grids/", params)
     assert response.status_code == 400, response.content
     assert response.json()["field"] == next(iter(params))
 
 
-@pytest.mark.parametrize("params", [{"lon": "\x00", "lat": "39.9"},
-                                    {"lon": "116.4", "lat": "39.9", "at": "2026-02-30T00:00:00"},
-                                    {"lon": "116.4", "lat": "39.9", "at": "0001-01-01T00:00:00"}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"lon": "\x00", "lat": "39.9"},
+        {"lon": "116.4", "lat": "39.9", "at": "2026-02-30T00:00:00"},
+        {"lon": "116.4", "lat": "39.9", "at": "0001-01-01T00:00:00"},
+    ],
+)
 def test_locate_refuses_bad_numbers_and_dates_with_400(city, params):
     response = APIClient().get("/api/v1/grids/locate/", params)
     assert response.status_code == 400, response.content

@@ -20,8 +20,13 @@ def test_points_inside_unit_grids_get_their_grid(city):
     base = city["west_c"].code
     lon, lat = _arrays((50, 150), (150, 150), (50, 50), (150, 50), (60, 140))
     result = assign_points(lon, lat)
-    assert list(result.grid_code) == [base + "001", base + "002", base + "003", base + "004",
-                                      base + "001"]
+    assert list(result.grid_code) == [
+        base + "001",
+        base + "002",
+        base + "003",
+        base + "004",
+        base + "001",
+    ]
     assert list(result.grid_id) == [city[c].pk for c in result.grid_code]
     assert result.grid_id.dtype == np.int64 and result.grid_code.dtype == object
     assert result.found.all()

@@ -29,10 +29,12 @@ def east_pair(transactional_db):
     levels = factories.levels()
     city = factories.small_city()
     actor = factories.user("planner-race", "planner")
-    west = services.create_grid(actor=actor, level=levels["unit"], parent=city["east_c"],
-                                geom=rect(200, 0, 280, 100))
-    east = services.create_grid(actor=actor, level=levels["unit"], parent=city["east_c"],
-                                geom=rect(320, 0, 400, 100))
+    west = services.create_grid(
+        actor=actor, level=levels["unit"], parent=city["east_c"], geom=rect(200, 0, 280, 100)
+    )
+    east = services.create_grid(
+        actor=actor, level=levels["unit"], parent=city["east_c"], geom=rect(320, 0, 400, 100)
+    )
     return {"west": west, "east": east, "city": city, "levels": levels, "actor": actor}
 
 
@@ -70,20 +72,31 @@ def _race(monkeypatch, edits: list[Callable[[], Any]]) -> tuple[list[Any], list[
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_reshapes_of_siblings_into_the_same_gap_commit_exactly_one(
-        east_pair, monkeypatch):
+    east_pair, monkeypatch
+):
     west, east, actor = east_pair["west"], east_pair["east"], east_pair["actor"]
-    results, errors = _race(monkeypatch, [
-        lambda: services.reshape_grid(grid=Grid.objects.get(pk=west.pk),
-                                      geom=rect(200, 0, 310, 100), expected_version=1,
-                                      actor=actor),
-        lambda: services.reshape_grid(grid=Grid.objects.get(pk=east.pk),
-                                      geom=rect(290, 0, 400, 100), expected_version=1,
-                                      actor=actor),
-    ])
+    results, errors = _race(
+        monkeypatch,
+        [
+            lambda: services.reshape_grid(
+                grid=Grid.objects.get(pk=west.pk),
+                geom=rect(200, 0, 310, 100),
+                expected_version=1,
+                actor=actor,
+            ),
+            lambda: services.reshape_grid(
+                grid=Grid.objects.get(pk=east.pk),
+                geom=rect(290, 0, 400, 100),
+                expected_version=1,
+                actor=actor,
+            ),
+        ],
+    )
     assert len(results) == 1, f"both reshapes committed: {results}"
     assert len(errors) == 1 and isinstance(errors[0], services.TopologyError), errors
-    versions = sorted(Grid.objects.filter(pk__in=[west.pk, east.pk])
-                      .values_list("version", flat=True))
+    versions = sorted(
+        Grid.objects.filter(pk__in=[west.pk, east.pk]).values_list("version", flat=True)
+    )
     assert versions == [1, 2]
     report = services.topology_report(parent=Grid.objects.get(pk=east_pair["city"]["east_c"].pk))
     assert report["counts"]["overlap"] == 0
@@ -91,17 +104,27 @@ def test_concurrent_reshapes_of_siblings_into_the_same_gap_commit_exactly_one(
 
 @pytest.mark.django_db(transaction=True)
 def test_a_reshape_racing_a_new_sibling_in_the_same_place_commits_exactly_one(
-        east_pair, monkeypatch):
+    east_pair, monkeypatch
+):
     west, actor, levels = east_pair["west"], east_pair["actor"], east_pair["levels"]
     community = east_pair["city"]["east_c"]
-    results, errors = _race(monkeypatch, [
-        lambda: services.reshape_grid(grid=Grid.objects.get(pk=west.pk),
-                                      geom=rect(200, 0, 310, 100), expected_version=1,
-                                      actor=actor),
-        lambda: services.create_grid(actor=actor, level=levels["unit"],
-                                     parent=Grid.objects.get(pk=community.pk),
-                                     geom=rect(285, 0, 315, 100)),
-    ])
+    results, errors = _race(
+        monkeypatch,
+        [
+            lambda: services.reshape_grid(
+                grid=Grid.objects.get(pk=west.pk),
+                geom=rect(200, 0, 310, 100),
+                expected_version=1,
+                actor=actor,
+            ),
+            lambda: services.create_grid(
+                actor=actor,
+                level=levels["unit"],
+                parent=Grid.objects.get(pk=community.pk),
+                geom=rect(285, 0, 315, 100),
+            ),
+        ],
+    )
     assert len(results) == 1, f"both edits committed: {results}"
     assert len(errors) == 1 and isinstance(errors[0], services.TopologyError), errors
     assert Grid.objects.filter(parent=community).count() in (2, 3)

@@ -19,18 +19,31 @@ def odd_community(city, levels, admin_user):
     outline = Polygon([(0, 0), (600, 0), (600, 300), (420, 500), (0, 500), (0, 0)])
     notch = Polygon([(250, 0), (350, 0), (350, 120), (250, 120)])
     shape = to_lonlat(shapely.affinity.translate(outline.difference(notch), xoff=2000))
-    district = create_grid(actor=admin_user, level=levels["district"], code="110105",
-                           geom=shape, name="朝阳区")
-    street = create_grid(actor=admin_user, level=levels["street"], parent=district,
-                         code="110105001", geom=shape, name="测试街道")
-    return create_grid(actor=admin_user, level=levels["community"], parent=street,
-                       geom=MultiPolygon([shape]), name="测试社区")
+    district = create_grid(
+        actor=admin_user, level=levels["district"], code="110105", geom=shape, name="朝阳区"
+    )
+    street = create_grid(
+        actor=admin_user,
+        level=levels["street"],
+        parent=district,
+        code="110105001",
+        geom=shape,
+        name="测试街道",
+    )
+    return create_grid(
+        actor=admin_user,
+        level=levels["community"],
+        parent=street,
+        geom=MultiPolygon([shape]),
+        name="测试社区",
+    )
 
 
 @pytest.mark.parametrize("method", ["square", "voronoi"])
 def test_divided_parent_passes_its_own_topology_report(odd_community, admin_user, method):
-    children = divide_grid(parent=odd_community, actor=admin_user, target_area_m2=10_000,
-                           method=method)
+    children = divide_grid(
+        parent=odd_community, actor=admin_user, target_area_m2=10_000, method=method
+    )
     report = topology_report(parent=odd_community)
     assert report["ok"], [p.message for p in report["problems"]]
     assert report["children"] == len(children) >= 20
@@ -41,13 +54,18 @@ def test_divided_parent_passes_its_own_topology_report(odd_community, admin_user
 
 
 @pytest.mark.parametrize("method", ["square", "voronoi"])
-def test_divided_children_are_near_the_target_area_away_from_the_edge(odd_community, admin_user,
-                                                                      method):
-    children = divide_grid(parent=odd_community, actor=admin_user, target_area_m2=10_000,
-                           method=method)
+def test_divided_children_are_near_the_target_area_away_from_the_edge(
+    odd_community, admin_user, method
+):
+    children = divide_grid(
+        parent=odd_community, actor=admin_user, target_area_m2=10_000, method=method
+    )
     parent_edge = shapely.from_wkb(bytes(odd_community.geom.wkb)).boundary
-    inner = [c for c in children
-             if not shapely.intersects(shapely.from_wkb(bytes(c.geom.wkb)), parent_edge)]
+    inner = [
+        c
+        for c in children
+        if not shapely.intersects(shapely.from_wkb(bytes(c.geom.wkb)), parent_edge)
+    ]
     assert inner, "a 30-cell division has interior cells"
     assert all(5_000 <= c.area_m2 <= 15_000 for c in inner), [c.area_m2 for c in inner]
 
@@ -64,8 +82,9 @@ def test_division_codes_follow_reading_order(odd_community, admin_user):
 def test_division_refuses_a_parent_with_children_unless_replacing(city, admin_user):
     with pytest.raises(GridError, match="already has 4 active child grids"):
         divide_grid(parent=city["west_c"], actor=admin_user)
-    children = divide_grid(parent=city["west_c"], actor=admin_user, replace_existing=True,
-                           target_area_m2=5_000)
+    children = divide_grid(
+        parent=city["west_c"], actor=admin_user, replace_existing=True, target_area_m2=5_000
+    )
     # The four old codes are retired, never reused: the new children start at 005.
     assert children[0].code == city["west_c"].code + "005"
     assert Grid.objects.filter(parent=city["west_c"], valid_to__isnull=False).count() == 4

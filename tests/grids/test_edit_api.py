@@ -30,13 +30,17 @@ def cut(x: float) -> dict:
 
 def test_a_check_answers_what_saving_would_do_and_writes_nothing(as_planner, city):
     code = city["west_c"].code + "001"
-    response = as_planner.post(EDITS, {"action": "split", "grid": code, "version": 1,
-                                       "line": cut(50)}, format="json")
+    response = as_planner.post(
+        EDITS, {"action": "split", "grid": code, "version": 1, "line": cut(50)}, format="json"
+    )
     assert response.status_code == 200
     body = response.json()
     assert body["ok"] and not body["committed"]
-    assert body["codes"] == {"created": [city["west_c"].code + "005", city["west_c"].code + "006"],
-                             "changed": [], "retired": [code]}
+    assert body["codes"] == {
+        "created": [city["west_c"].code + "005", city["west_c"].code + "006"],
+        "changed": [],
+        "retired": [code],
+    }
     assert [f["properties"]["area_m2"] for f in body["grids"]["features"]] == [5000.0, 5000.0]
     assert body["impact"]["components_moved"] == 0 and body["impact"]["open_cases_moved"] == 0
     assert Grid.objects.get(code=code).is_active
@@ -44,9 +48,18 @@ def test_a_check_answers_what_saving_would_do_and_writes_nothing(as_planner, cit
 
 def test_saving_a_drawn_grid_stores_it_and_answers_201(as_planner, city):
     drawn = rect(220, 20, 320, 120)
-    response = as_planner.post(EDITS, {"action": "create", "grid": city["east_c"].code,
-                                       "geometry": geojson(drawn.geoms[0]), "commit": True,
-                                       "name": "新网格", "grid_type": "park"}, format="json")
+    response = as_planner.post(
+        EDITS,
+        {
+            "action": "create",
+            "grid": city["east_c"].code,
+            "geometry": geojson(drawn.geoms[0]),
+            "commit": True,
+            "name": "新网格",
+            "grid_type": "park",
+        },
+        format="json",
+    )
     assert response.status_code == 201, response.json()
     (code,) = response.json()["codes"]["created"]
     stored = Grid.objects.get(code=code)
@@ -55,9 +68,16 @@ def test_saving_a_drawn_grid_stores_it_and_answers_201(as_planner, city):
 
 
 def test_an_overlapping_save_is_refused_with_the_overlap_shapes(as_planner, city):
-    response = as_planner.post(EDITS, {"action": "create", "grid": city["west_c"].code,
-                                       "geometry": geojson(rect(60, 120, 140, 180)),
-                                       "commit": True}, format="json")
+    response = as_planner.post(
+        EDITS,
+        {
+            "action": "create",
+            "grid": city["west_c"].code,
+            "geometry": geojson(rect(60, 120, 140, 180)),
+            "commit": True,
+        },
+        format="json",
+    )
     assert response.status_code == 400
     body = response.json()
     assert body["error"] == "topology" and not body["ok"]
@@ -68,13 +88,26 @@ def test_an_overlapping_save_is_refused_with_the_overlap_shapes(as_planner, city
 
 
 def test_a_stale_version_answers_409_with_who_saved_and_the_current_boundary(
-        as_planner, city, admin_user):
+    as_planner, city, admin_user
+):
     code = city["west_c"].code + "001"
-    reshape_grid(grid=Grid.objects.get(code=code), geom=rect(0, 100, 100, 200),
-                 expected_version=1, actor=admin_user)
-    response = as_planner.post(EDITS, {"action": "reshape", "grid": code, "version": 1,
-                                       "geometry": geojson(rect(0, 100, 95, 200)),
-                                       "commit": True}, format="json")
+    reshape_grid(
+        grid=Grid.objects.get(code=code),
+        geom=rect(0, 100, 100, 200),
+        expected_version=1,
+        actor=admin_user,
+    )
+    response = as_planner.post(
+        EDITS,
+        {
+            "action": "reshape",
+            "grid": code,
+            "version": 1,
+            "geometry": geojson(rect(0, 100, 95, 200)),
+            "commit": True,
+        },
+        format="json",
+    )
     assert response.status_code == 409
     body = response.json()
     assert body["changed_by"] == "root-admin" and body["current_version"] == 2
@@ -82,18 +115,31 @@ def test_a_stale_version_answers_409_with_who_saved_and_the_current_boundary(
     assert "Reload it" in body["detail"]
 
 
-@pytest.mark.parametrize(("payload", "field"), [
-    ({"action": "teleport"}, "action"),
-    ({"action": "split", "grid": "110101001001001", "version": 1, "line": {"type": "Line"}},
-     "line"),
-    ({"action": "split", "grid": "110101001001001", "version": "one", "line": None}, "versions"),
-    ({"action": "merge", "grids": ["110101001001001"], "versions": {}}, "grids"),
-    ({"action": "create", "grid": "110101002001", "geometry": {"type": "Polygon",
-                                                                "coordinates": "x"}},
-     "geometry"),
-    ({"action": "divide", "grid": "110101001001", "target_area_m2": -5}, "target_area_m2"),
-    ({"action": "create", "grid": "abc"}, "grid"),
-])
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"action": "teleport"}, "action"),
+        (
+            {"action": "split", "grid": "110101001001001", "version": 1, "line": {"type": "Line"}},
+            "line",
+        ),
+        (
+            {"action": "split", "grid": "110101001001001", "version": "one", "line": None},
+            "versions",
+        ),
+        ({"action": "merge", "grids": ["110101001001001"], "versions": {}}, "grids"),
+        (
+            {
+                "action": "create",
+                "grid": "110101002001",
+                "geometry": {"type": "Polygon", "coordinates": "x"},
+            },
+            "geometry",
+        ),
+        ({"action": "divide", "grid": "110101001001", "target_area_m2": -5}, "target_area_m2"),
+        ({"action": "create", "grid": "abc"}, "grid"),
+    ],
+)
 def test_bad_edits_answer_400_naming_the_field(as_planner, city, payload, field):
     response = as_planner.post(EDITS, payload, format="json")
     assert response.status_code == 400
@@ -101,10 +147,17 @@ def test_bad_edits_answer_400_naming_the_field(as_planner, city, payload, field)
 
 
 def test_coordinates_in_metres_are_refused_with_a_hint(as_planner, city):
-    projected = {"type": "Polygon", "coordinates": [[[450000, 4416000], [450100, 4416000],
-                                                     [450100, 4416100], [450000, 4416000]]]}
-    body = as_planner.post(EDITS, {"action": "create", "grid": city["east_c"].code,
-                                   "geometry": projected}, format="json").json()
+    projected = {
+        "type": "Polygon",
+        "coordinates": [
+            [[450000, 4416000], [450100, 4416000], [450100, 4416100], [450000, 4416000]]
+        ],
+    }
+    body = as_planner.post(
+        EDITS,
+        {"action": "create", "grid": city["east_c"].code, "geometry": projected},
+        format="json",
+    ).json()
     assert not body["ok"] or body.get("error")
     assert "longitude" in (body.get("detail") or body["message"]).lower()
 
@@ -120,8 +173,11 @@ def test_only_planners_edit_and_only_inside_their_scope(city, inspector, outside
 
 
 def test_divide_preview_lists_the_new_cells_without_writing(as_planner, city):
-    response = as_planner.post(EDITS, {"action": "divide", "grid": city["east_c"].code,
-                                       "target_area_m2": 10_000}, format="json")
+    response = as_planner.post(
+        EDITS,
+        {"action": "divide", "grid": city["east_c"].code, "target_area_m2": 10_000},
+        format="json",
+    )
     body = response.json()
     assert response.status_code == 200 and body["ok"]
     assert len(body["codes"]["created"]) == 4
@@ -130,11 +186,23 @@ def test_divide_preview_lists_the_new_cells_without_writing(as_planner, city):
 
 def test_history_lists_every_boundary_with_author_and_the_split_lineage(as_planner, city):
     code = city["west_c"].code + "001"
-    as_planner.post(EDITS, {"action": "reshape", "grid": code, "version": 1,
-                            "geometry": geojson(rect(0, 101, 100, 200)), "commit": True,
-                            "reason": "河道改线"}, format="json")
-    as_planner.post(EDITS, {"action": "split", "grid": code, "version": 2, "line": cut(50),
-                            "commit": True}, format="json")
+    as_planner.post(
+        EDITS,
+        {
+            "action": "reshape",
+            "grid": code,
+            "version": 1,
+            "geometry": geojson(rect(0, 101, 100, 200)),
+            "commit": True,
+            "reason": "河道改线",
+        },
+        format="json",
+    )
+    as_planner.post(
+        EDITS,
+        {"action": "split", "grid": code, "version": 2, "line": cut(50), "commit": True},
+        format="json",
+    )
     history = as_planner.get(f"/api/v1/grids/{code}/history/").json()
     assert [b["version"] for b in history["boundaries"]] == [2, 1]
     assert history["boundaries"][0]["changed_by"] == "planner-a"
@@ -147,8 +215,11 @@ def test_history_lists_every_boundary_with_author_and_the_split_lineage(as_plann
 
 def test_a_refused_edit_names_its_reason(as_planner, city):
     inside = geojson(to_lonlat(shapely.LineString([(50, 120), (50, 180)])))
-    response = as_planner.post(EDITS, {"action": "split", "grid": city["west_c"].code + "001",
-                                       "version": 1, "line": inside}, format="json")
+    response = as_planner.post(
+        EDITS,
+        {"action": "split", "grid": city["west_c"].code + "001", "version": 1, "line": inside},
+        format="json",
+    )
     assert response.status_code == 400
     assert response.json()["reason"] == "line_does_not_cut"
 
@@ -157,10 +228,18 @@ def test_a_planner_changes_a_grids_attributes_and_the_change_is_audited(as_plann
     from geogrid.grids.models import GridEvent
 
     code = city["west_c"].code + "001"
-    response = as_planner.patch(f"/api/v1/grids/{code}/", {
-        "name": "东华门1号网格", "grid_type": "residential", "area_class": "A",
-        "officer_name": "王芳", "officer_phone": "010-12345678", "households": 320},
-        format="json")
+    response = as_planner.patch(
+        f"/api/v1/grids/{code}/",
+        {
+            "name": "东华门1号网格",
+            "grid_type": "residential",
+            "area_class": "A",
+            "officer_name": "王芳",
+            "officer_phone": "010-12345678",
+            "households": 320,
+        },
+        format="json",
+    )
     assert response.status_code == 200, response.json()
     properties = response.json()["properties"]
     assert properties["name"] == "东华门1号网格" and properties["area_class"] == "A"
@@ -171,12 +250,18 @@ def test_a_planner_changes_a_grids_attributes_and_the_change_is_audited(as_plann
     assert event.details["changes"]["officer_name"] == ["", "王芳"]
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"grid_type": "castle"}, "grid_type"), ({"households": -1}, "households"),
-    ({"name": ""}, "name"), ({"code": "110101001001099"}, "code"), ({"area_class": "D"},
-                                                                     "area_class"),
-    ({"name": "东\x00城"}, "name"), ({"officer_name": ["王芳"]}, "officer_name"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"grid_type": "castle"}, "grid_type"),
+        ({"households": -1}, "households"),
+        ({"name": ""}, "name"),
+        ({"code": "110101001001099"}, "code"),
+        ({"area_class": "D"}, "area_class"),
+        ({"name": "东\x00城"}, "name"),
+        ({"officer_name": ["王芳"]}, "officer_name"),
+    ],
+)
 def test_bad_attributes_answer_400_naming_the_field(as_planner, city, body, field):
     response = as_planner.patch(f"/api/v1/grids/{city['west_c'].code}001/", body, format="json")
     assert response.status_code == 400 and response.json()["field"] == field

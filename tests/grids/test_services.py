@@ -36,8 +36,9 @@ def test_create_writes_first_boundary_version_and_audit_event(city, admin_user):
 
 def test_self_intersecting_polygon_is_rejected_with_its_location(city, levels, admin_user):
     with pytest.raises(GeometryError) as caught:
-        create_grid(actor=admin_user, level=levels["unit"], parent=city["east_c"],
-                    geom=bowtie(250, 50, 100))
+        create_grid(
+            actor=admin_user, level=levels["unit"], parent=city["east_c"], geom=bowtie(250, 50, 100)
+        )
     message = str(caught.value)
     assert "self-intersection" in message.lower() and "lon 116." in message
     assert caught.value.location is not None
@@ -47,8 +48,12 @@ def test_self_intersecting_polygon_is_rejected_with_its_location(city, levels, a
 def test_child_escaping_its_parent_is_refused_with_the_escaping_area(city, levels, admin_user):
     # East community is x 200–400; this grid reaches 50 m beyond its eastern edge.
     with pytest.raises(TopologyError) as caught:
-        create_grid(actor=admin_user, level=levels["unit"], parent=city["east_c"],
-                    geom=rect(350, 0, 450, 100))
+        create_grid(
+            actor=admin_user,
+            level=levels["unit"],
+            parent=city["east_c"],
+            geom=rect(350, 0, 450, 100),
+        )
     escape = [p for p in caught.value.problems if p.kind == "escape"]
     assert escape and escape[0].area_m2 == pytest.approx(50 * 100, rel=0.01)
     assert "outside its parent" in str(caught.value)
@@ -56,8 +61,13 @@ def test_child_escaping_its_parent_is_refused_with_the_escaping_area(city, level
 
 def test_overlap_with_a_sibling_beyond_tolerance_is_refused(city, levels, admin_user):
     with pytest.raises(TopologyError) as caught:
-        create_grid(actor=admin_user, level=levels["street"], parent=city["district"],
-                    geom=rect(150, 0, 300, 100), code="110101003")
+        create_grid(
+            actor=admin_user,
+            level=levels["street"],
+            parent=city["district"],
+            geom=rect(150, 0, 300, 100),
+            code="110101003",
+        )
     overlaps = [p for p in caught.value.problems if p.kind == "overlap"]
     assert overlaps and "overlap" in overlaps[0].message
 
@@ -65,27 +75,45 @@ def test_overlap_with_a_sibling_beyond_tolerance_is_refused(city, levels, admin_
 def test_overlap_thinner_than_tolerance_is_accepted(city, levels, admin_user):
     # A 0.2 m sliver over the west street's edge (tolerance 0.5 m) is drawing noise.
     retire_grid(grid=city["east_c"], expected_version=1, actor=admin_user)
-    grid = create_grid(actor=admin_user, level=levels["community"], parent=city["east"],
-                       geom=rect(199.8, 0, 400, 200))
+    grid = create_grid(
+        actor=admin_user,
+        level=levels["community"],
+        parent=city["east"],
+        geom=rect(199.8, 0, 400, 200),
+    )
     assert grid.code == "110101002002"  # 002001 is retired: its code is never reused
 
 
 def test_area_outside_level_bounds_is_refused(city, levels, admin_user):
     with pytest.raises(TopologyError, match="below the minimum"):
-        create_grid(actor=admin_user, level=levels["unit"], parent=city["east_c"],
-                    geom=rect(250, 0, 270, 20))
+        create_grid(
+            actor=admin_user,
+            level=levels["unit"],
+            parent=city["east_c"],
+            geom=rect(250, 0, 270, 20),
+        )
 
 
 def test_explicit_code_must_extend_the_parent_code(city, levels, admin_user):
     with pytest.raises(CodeError, match="must start with"):
-        create_grid(actor=admin_user, level=levels["unit"], parent=city["east_c"],
-                    geom=rect(200, 0, 300, 100), code="110101001001009")
+        create_grid(
+            actor=admin_user,
+            level=levels["unit"],
+            parent=city["east_c"],
+            geom=rect(200, 0, 300, 100),
+            code="110101001001009",
+        )
 
 
 def test_reshape_keeps_the_old_boundary_in_history(city, admin_user):
     grid = Grid.objects.get(code=city["west_c"].code + "001")
-    reshaped = reshape_grid(grid=grid, geom=rect(0, 100, 90, 200), expected_version=1,
-                            actor=admin_user, reason="road moved")
+    reshaped = reshape_grid(
+        grid=grid,
+        geom=rect(0, 100, 90, 200),
+        expected_version=1,
+        actor=admin_user,
+        reason="road moved",
+    )
     assert reshaped.version == 2
     versions = list(GridBoundary.objects.filter(grid=grid).order_by("version"))
     assert [v.version for v in versions] == [1, 2]
@@ -100,8 +128,7 @@ def test_stale_version_gives_a_conflict_and_changes_nothing(city, admin_user):
     grid = Grid.objects.get(code=city["west_c"].code + "001")
     reshape_grid(grid=grid, geom=rect(0, 100, 90, 200), expected_version=1, actor=admin_user)
     with pytest.raises(VersionConflict) as caught:
-        reshape_grid(grid=grid, geom=rect(0, 100, 80, 200), expected_version=1,
-                     actor=admin_user)
+        reshape_grid(grid=grid, geom=rect(0, 100, 80, 200), expected_version=1, actor=admin_user)
     assert "root-admin" in str(caught.value) and caught.value.current_version == 2
     grid.refresh_from_db()
     assert grid.version == 2
@@ -112,8 +139,7 @@ def test_stale_version_gives_a_conflict_and_changes_nothing(city, admin_user):
 def test_reshape_that_would_overlap_a_sibling_is_refused(city, admin_user):
     grid = Grid.objects.get(code=city["west_c"].code + "001")
     with pytest.raises(TopologyError, match="overlap"):
-        reshape_grid(grid=grid, geom=rect(0, 100, 150, 200), expected_version=1,
-                     actor=admin_user)
+        reshape_grid(grid=grid, geom=rect(0, 100, 150, 200), expected_version=1, actor=admin_user)
     grid.refresh_from_db()
     assert grid.version == 1
 

@@ -27,9 +27,9 @@ def test_clean_division_reports_ok(city):
 
 def test_gap_overlap_and_escape_are_located_and_measured(city):
     base = city["west_c"].code
-    _force(base + "001", rect(0, 100, 80, 200))      # leaves a 20 m × 100 m gap
-    _force(base + "004", rect(100, -30, 200, 100))   # 30 m below the community: escapes
-    _force(base + "003", rect(0, 0, 130, 100))       # 30 m into 004: overlap
+    _force(base + "001", rect(0, 100, 80, 200))  # leaves a 20 m × 100 m gap
+    _force(base + "004", rect(100, -30, 200, 100))  # 30 m below the community: escapes
+    _force(base + "003", rect(0, 0, 130, 100))  # 30 m into 004: overlap
     report = topology_report(parent=city["west_c"])
     by_kind = {p.kind: p for p in report["problems"]}
     assert by_kind["gap"].area_m2 == pytest.approx(20 * 100, rel=0.01)

@@ -33,8 +33,7 @@ def test_a_seeded_grid_tile_is_served_byte_for_byte_as_it_renders(city):
     assert seeded["ETag"] == rendered["ETag"]
     assert seeded["X-Tile-Features"] == rendered["X-Tile-Features"] != "0"
     # A client holding the tag is still answered 304.
-    assert get(Client(), "grids", zxy, headers={"If-None-Match": seeded["ETag"]}
-               ).status_code == 304
+    assert get(Client(), "grids", zxy, headers={"If-None-Match": seeded["ETag"]}).status_code == 304
 
 
 def test_a_grid_edit_makes_every_seeded_tile_stale_at_once(city):
@@ -43,8 +42,10 @@ def test_a_grid_edit_makes_every_seeded_tile_stale_at_once(city):
     Grid.objects.filter(code="110101001001001").update(name="新名字")
     response = get(Client(), "grids", zxy)
     assert response["X-Tile-Source"] == "rendered"
-    names = {f["properties"]["code"]: f["properties"]["name"] for f in
-             mapbox_vector_tile.decode(response.content)["grids"]["features"]}
+    names = {
+        f["properties"]["code"]: f["properties"]["name"]
+        for f in mapbox_vector_tile.decode(response.content)["grids"]["features"]
+    }
     assert names["110101001001001"] == "新名字"
 
 
@@ -69,8 +70,16 @@ def test_if_stale_reseeds_only_after_an_edit_and_drops_the_old_tiles(city):
 def test_tiles_that_became_empty_are_removed(city):
     seed_layer(max_zoom=14)
     # A tile far from the city, stored by an earlier version: nothing shows there now.
-    SeededTile.objects.create(layer="grids", z=14, x=0, y=0, version=0, body=b"x", features=1,
-                              seeded_at="2026-01-01T00:00:00Z")
+    SeededTile.objects.create(
+        layer="grids",
+        z=14,
+        x=0,
+        y=0,
+        version=0,
+        body=b"x",
+        features=1,
+        seeded_at="2026-01-01T00:00:00Z",
+    )
     Grid.objects.filter(code="110101001001001").update(name="新名字")
     report = seed_layer(max_zoom=14)
     assert report.removed == 1
@@ -83,16 +92,18 @@ def test_covering_tiles_are_those_a_brute_force_search_finds():
     size = rng.uniform(10, 4_000, (40, 2))
     boxes = np.column_stack([centre - size, centre + size])
     for z in (8, 12, 14):
-        tile = WORLD_M / 2 ** z
+        tile = WORLD_M / 2**z
         pad = tile * 64 / 4096
         expected = set()
         for xmin, ymin, xmax, ymax in boxes:
-            for x in range(2 ** z):
+            for x in range(2**z):
                 left = -WORLD_M / 2 + x * tile
                 if left - pad > xmax or left + tile + pad < xmin:
                     continue
-                for y in range(int((WORLD_M / 2 - ymax - pad) / tile) - 1,
-                               int((WORLD_M / 2 - ymin + pad) / tile) + 2):
+                for y in range(
+                    int((WORLD_M / 2 - ymax - pad) / tile) - 1,
+                    int((WORLD_M / 2 - ymin + pad) / tile) + 2,
+                ):
                     top = WORLD_M / 2 - y * tile
                     if top + pad >= ymin and top - tile - pad <= ymax:
                         expected.add((x, y))
@@ -108,9 +119,14 @@ def test_seeding_refuses_unknown_layers_bad_zooms_and_a_second_run(city, setting
     with pytest.raises(SeedingError, match="≤ 18"):
         seed_layer(max_zoom=19)
     params = connection.settings_dict
-    with psycopg.connect(dbname=params["NAME"], user=params["USER"], host=params["HOST"],
-                         port=params["PORT"], password=params["PASSWORD"],
-                         autocommit=True) as other:
+    with psycopg.connect(
+        dbname=params["NAME"],
+        user=params["USER"],
+        host=params["HOST"],
+        port=params["PORT"],
+        password=params["PASSWORD"],
+        autocommit=True,
+    ) as other:
         other.execute("SELECT pg_advisory_lock(%s)", (SEED_LOCK,))
         with pytest.raises(SeedingError, match="Another seed_tiles is running"):
             seed_layer(max_zoom=12)

@@ -19,7 +19,7 @@ from tests.geometry import point
 def tile_of(x_m: float, y_m: float, z: int) -> tuple[int, int, int]:
     """The z/x/y tile holding the point (x_m, y_m) metres of the small city."""
     at = point(x_m, y_m)
-    n = 2 ** z
+    n = 2**z
     x = int((at.x + 180) / 360 * n)
     y = int((1 - math.asinh(math.tan(math.radians(at.y))) / math.pi) / 2 * n)
     return z, x, y
@@ -31,8 +31,9 @@ def features(response, layer: str) -> list[dict]:
     return mapbox_vector_tile.decode(response.content).get(layer, {}).get("features", [])
 
 
-def get(client: Client, layer: str, zxy: tuple[int, int, int], headers: dict | None = None,
-        **params):
+def get(
+    client: Client, layer: str, zxy: tuple[int, int, int], headers: dict | None = None, **params
+):
     z, x, y = zxy
     return client.get(f"/tiles/{layer}/{z}/{x}/{y}.pbf", params, headers=headers or {})
 
@@ -40,16 +41,22 @@ def get(client: Client, layer: str, zxy: tuple[int, int, int], headers: dict | N
 @pytest.fixture
 def covers(city, manhole_class, admin_user):
     """Three water covers in the NW unit grid, the middle one damaged."""
-    made = [create_component(actor=admin_user, component_class=manhole_class, geom=point(x, 150))
-            for x in (20, 50, 80)]
+    made = [
+        create_component(actor=admin_user, component_class=manhole_class, geom=point(x, 150))
+        for x in (20, 50, 80)
+    ]
     change_component_status(component=made[1], actor=admin_user, status="damaged")
     return made
 
 
 def test_grid_tiles_carry_the_grids_ids_codes_and_levels(city):
     units = {g.code: g.pk for g in city["west_c"].children.all()}
-    centres = {"110101001001001": (50, 150), "110101001001002": (150, 150),
-               "110101001001003": (50, 50), "110101001001004": (150, 50)}
+    centres = {
+        "110101001001001": (50, 150),
+        "110101001001002": (150, 150),
+        "110101001001003": (50, 50),
+        "110101001001004": (150, 50),
+    }
     for code, (x, y) in centres.items():  # each unit grid is in the tile of its centre
         found = features(get(Client(), "grids", tile_of(x, y, 16)), "grids")
         by_code = {f["properties"]["code"]: f for f in found}
@@ -66,10 +73,15 @@ def test_component_tiles_and_their_filters(covers, taxonomy):
     found = features(get(Client(), "components", zxy), "components")
     assert sorted(f["id"] for f in found) == sorted(c.pk for c in covers)
     by_id = {f["id"]: f["properties"] for f in found}
-    assert by_id[covers[1].pk] == {"code": covers[1].code, "class_code": "01001",
-                                   "status": "damaged", "n": 1}
-    assert [f["id"] for f in features(get(Client(), "components", zxy, status="damaged"),
-                                      "components")] == [covers[1].pk]
+    assert by_id[covers[1].pk] == {
+        "code": covers[1].code,
+        "class_code": "01001",
+        "status": "damaged",
+        "n": 1,
+    }
+    assert [
+        f["id"] for f in features(get(Client(), "components", zxy, status="damaged"), "components")
+    ] == [covers[1].pk]
     assert features(get(Client(), "components", zxy, **{"class": "01002"}), "components") == []
 
 
@@ -81,8 +93,7 @@ def test_zoomed_out_component_tiles_are_thinned_and_count_what_they_stand_for(co
     assert {f["id"] for f in found} <= {c.pk for c in covers}
 
 
-def test_case_tiles_are_for_the_command_center_and_filter_by_time(report, operator,
-                                                                  inspector):
+def test_case_tiles_are_for_the_command_center_and_filter_by_time(report, operator, inspector):
     first = report(50, 150).case
     second = report(60, 160, service_code="06012").case
     Case.objects.filter(pk=second.pk).update(reported_at="2026-01-05T10:00:00+08:00")
@@ -99,8 +110,7 @@ def test_case_tiles_are_for_the_command_center_and_filter_by_time(report, operat
     recent = features(get(client, "cases", zxy, since=since), "cases")
     assert [f["id"] for f in recent] == [first.pk]
     assert recent[0]["properties"]["service_code"] == "06010"
-    assert features(get(client, "cases", zxy, **{"class": "06012"}), "cases")[0]["id"] == \
-        second.pk
+    assert features(get(client, "cases", zxy, **{"class": "06012"}), "cases")[0]["id"] == second.pk
 
 
 def test_heat_bins_count_every_report_in_the_tile(report, inspector):
@@ -129,15 +139,18 @@ def test_the_etag_follows_the_data_and_unchanged_tiles_answer_304(covers, admin_
     assert filtered["ETag"] != changed["ETag"]  # the filters are part of the key
 
 
-@pytest.mark.parametrize(("path", "status", "message"), [
-    ("/tiles/roads/14/1/1.pbf", 404, "no tile layer 'roads'"),
-    ("/tiles/components/14/16384/1.pbf", 404, "There is no tile 14/16384/1"),
-    ("/tiles/components/23/1/1.pbf", 404, "zoom runs 0…22"),
-    ("/tiles/components/14/1/1.pbf?colour=red", 400, "Unknown parameter 'colour'"),
-    ("/tiles/components/14/1/1.pbf?status=broken", 400, "Unknown status 'broken'"),
-    ("/tiles/grids/14/1/1.pbf?level=galaxy", 400, "Unknown level 'galaxy'"),
-    ("/tiles/components/14/1/1.pbf?class=01%27;--", 400, "'class' must be a class code"),
-])
+@pytest.mark.parametrize(
+    ("path", "status", "message"),
+    [
+        ("/tiles/roads/14/1/1.pbf", 404, "no tile layer 'roads'"),
+        ("/tiles/components/14/16384/1.pbf", 404, "There is no tile 14/16384/1"),
+        ("/tiles/components/23/1/1.pbf", 404, "zoom runs 0…22"),
+        ("/tiles/components/14/1/1.pbf?colour=red", 400, "Unknown parameter 'colour'"),
+        ("/tiles/components/14/1/1.pbf?status=broken", 400, "Unknown status 'broken'"),
+        ("/tiles/grids/14/1/1.pbf?level=galaxy", 400, "Unknown level 'galaxy'"),
+        ("/tiles/components/14/1/1.pbf?class=01%27;--", 400, "'class' must be a class code"),
+    ],
+)
 def test_bad_tile_requests_say_what_is_wrong(city, path, status, message):
     response = Client().get(path)
     assert response.status_code == status
@@ -159,7 +172,6 @@ def test_tilejson_describes_the_layer(city):
     west, south, east, north = body["bounds"]
     inside = point(10, 10)
     assert west < inside.x < east and south < inside.y < north
-
 
 
 def _grid_features(client: Client, zxy: tuple[int, int, int], **headers: str):
@@ -186,8 +198,9 @@ def test_grid_tiles_follow_an_edit_on_the_next_request(city, admin_user):
     assert after[code]["id"] == before[code]["id"]
 
     grid.refresh_from_db()
-    reshape_grid(grid=grid, geom=square(0, 100, 90), expected_version=grid.version,
-                 actor=admin_user)
+    reshape_grid(
+        grid=grid, geom=square(0, 100, 90), expected_version=grid.version, actor=admin_user
+    )
     _, reshaped = _grid_features(client, zxy)
     assert reshaped[code]["geometry"] != after[code]["geometry"]
 
@@ -232,14 +245,20 @@ def test_an_uncommitted_edit_does_not_change_the_version_others_see(city, admin_
 
     params = connection.settings_dict
     before = data_version(LAYERS["grids"])
-    with psycopg.connect(dbname=params["NAME"], user=params["USER"], host=params["HOST"],
-                         port=params["PORT"], password=params["PASSWORD"],
-                         autocommit=True) as other:
+    with psycopg.connect(
+        dbname=params["NAME"],
+        user=params["USER"],
+        host=params["HOST"],
+        port=params["PORT"],
+        password=params["PASSWORD"],
+        autocommit=True,
+    ) as other:
         # This test's transaction writes and has not committed: only it sees the new version.
         Grid.objects.filter(code=city["west"].code).update(name="改名中")
         assert data_version(LAYERS["grids"]) > before
-        seen = other.execute("SELECT version FROM tiles_layer_version WHERE layer = 'grids'"
-                             ).fetchone()[0]
+        seen = other.execute(
+            "SELECT version FROM tiles_layer_version WHERE layer = 'grids'"
+        ).fetchone()[0]
         # The test database's committed row predates this test's writes.
         assert seen <= before
 
@@ -259,8 +278,9 @@ def test_grids_inside_a_tile_skip_the_clip_and_come_out_as_st_asmvtgeom_makes_th
     decoded = {}
     for name, sql in (("clipped", GRIDS_TILE), ("fast", GRIDS_TILE_FAST)):
         with connection.cursor() as cursor:
-            cursor.execute(sql, {"layer": "grids", "z": z, "x": x, "y": y, "level": "unit",
-                                 "cap": 1000})
+            cursor.execute(
+                sql, {"layer": "grids", "z": z, "x": x, "y": y, "level": "unit", "cap": 1000}
+            )
             body, _count = cursor.fetchone()
         decoded[name] = mapbox_vector_tile.decode(bytes(body))["grids"]["features"]
     clipped, fast = decoded["clipped"], decoded["fast"]
@@ -277,9 +297,9 @@ def test_grids_inside_a_tile_skip_the_clip_and_come_out_as_st_asmvtgeom_makes_th
 def test_heat_counts_only_the_reports_in_the_readers_scope(report, inspector, operator, city):
     """A bin at z22 is under a metre: an inspector must not map the city's reports through it.
     They count their own grid's (and own) reports; city-wide roles count every report."""
-    report(20, 150)                                   # NW: the inspector's grid
+    report(20, 150)  # NW: the inspector's grid
     report(150, 150, actor=operator, channel="hotline")  # NE: outside it
-    report(150, 40, actor=operator, channel="hotline")   # SE: outside it
+    report(150, 40, actor=operator, channel="hotline")  # SE: outside it
     zxy = tile_of(50, 100, 15)
     scoped, city_wide = Client(), Client()
     scoped.force_login(inspector)
@@ -303,14 +323,18 @@ def test_heat_needs_a_role(report, django_user_model):
 
 
 # --- Odd input (issue 10) --------------------------------------------------------------------------
-@pytest.mark.parametrize(("layer", "params", "field"), [
-    ("grids", {"level": "\x00"}, "level"),
-    ("cases", {"since": "2026-02-30T00:00:00+08:00"}, "since"),
-    ("cases", {"until": "0001-01-01T00:00:00+08:00"}, "until"),
-    ("components", {"status": "\x00"}, "status"),
-])
-def test_tile_parameters_with_nul_bytes_or_impossible_dates_are_400(city, operator, layer,
-                                                                    params, field):
+@pytest.mark.parametrize(
+    ("layer", "params", "field"),
+    [
+        ("grids", {"level": "\x00"}, "level"),
+        ("cases", {"since": "2026-02-30T00:00:00+08:00"}, "since"),
+        ("cases", {"until": "0001-01-01T00:00:00+08:00"}, "until"),
+        ("components", {"status": "\x00"}, "status"),
+    ],
+)
+def test_tile_parameters_with_nul_bytes_or_impossible_dates_are_400(
+    city, operator, layer, params, field
+):
     client = Client()
     client.force_login(operator)
     response = get(client, layer, tile_of(50, 150, 18), **params)
@@ -318,13 +342,22 @@ def test_tile_parameters_with_nul_bytes_or_impossible_dates_are_400(city, operat
     assert response.json()["field"] == field
 
 
-@pytest.mark.parametrize(("params", "field", "message"), [
-    ({"since": "2024-01-01T00:00:00+08:00", "until": "2026-01-02T00:00:00+08:00"}, "since",
-     "at most 731 days"),
-    ({"until": "2026-01-02T00:00:00+08:00"}, "since", "needs a 'since'"),
-    ({"since": "2026-01-02T00:00:00+08:00", "until": "2026-01-01T00:00:00+08:00"}, "until",
-     "after 'since'"),
-])
+@pytest.mark.parametrize(
+    ("params", "field", "message"),
+    [
+        (
+            {"since": "2024-01-01T00:00:00+08:00", "until": "2026-01-02T00:00:00+08:00"},
+            "since",
+            "at most 731 days",
+        ),
+        ({"until": "2026-01-02T00:00:00+08:00"}, "since", "needs a 'since'"),
+        (
+            {"since": "2026-01-02T00:00:00+08:00", "until": "2026-01-01T00:00:00+08:00"},
+            "until",
+            "after 'since'",
+        ),
+    ],
+)
 def test_case_tile_periods_are_bounded_and_say_how(city, operator, params, field, message):
     client = Client()
     client.force_login(operator)
@@ -334,6 +367,11 @@ def test_case_tile_periods_are_bounded_and_say_how(city, operator, params, field
         assert response.json()["field"] == field
         assert message in response.json()["detail"]
     # Two years exactly is served.
-    ok = get(client, "cases", tile_of(50, 150, 18), since="2024-01-01T00:00:00+08:00",
-             until="2026-01-01T00:00:00+08:00")
+    ok = get(
+        client,
+        "cases",
+        tile_of(50, 150, 18),
+        since="2024-01-01T00:00:00+08:00",
+        until="2026-01-01T00:00:00+08:00",
+    )
     assert ok.status_code == 200, ok.content

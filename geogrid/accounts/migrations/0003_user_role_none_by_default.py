@@ -4,15 +4,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounts', '0002_attempt_counter'),
+        ("accounts", "0002_attempt_counter"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='user',
-            name='role',
-            field=models.CharField(blank=True, choices=[('planner', '规划员 (网格管理)'), ('inspector', '监督员 (网格员)'), ('operator', '受理员/派遣员'), ('department', '专业部门处置人员'), ('viewer', '指挥中心 (只读)'), ('admin', '系统管理员')], default='', max_length=20, verbose_name='角色'),
+            model_name="user",
+            name="role",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("planner", "规划员 (网格管理)"),
+                    ("inspector", "监督员 (网格员)"),
+                    ("operator", "受理员/派遣员"),
+                    ("department", "专业部门处置人员"),
+                    ("viewer", "指挥中心 (只读)"),
+                    ("admin", "系统管理员"),
+                ],
+                default="",
+                max_length=20,
+                verbose_name="角色",
+            ),
         ),
     ]

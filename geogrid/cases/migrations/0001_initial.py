@@ -8,230 +8,596 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('components', '0002_import_records_photos_fewer_indexes'),
-        ('grids', '0003_grid_area_class'),
+        ("components", "0002_import_records_photos_fewer_indexes"),
+        ("grids", "0003_grid_area_class"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CalendarDay',
+            name="CalendarDay",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('date', models.DateField(unique=True, verbose_name='日期')),
-                ('kind', models.CharField(choices=[('holiday', '节假日'), ('workday', '调休上班')], max_length=10, verbose_name='类型')),
-                ('name', models.CharField(blank=True, max_length=50, verbose_name='名称')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("date", models.DateField(unique=True, verbose_name="日期")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("holiday", "节假日"), ("workday", "调休上班")],
+                        max_length=10,
+                        verbose_name="类型",
+                    ),
+                ),
+                ("name", models.CharField(blank=True, max_length=50, verbose_name="名称")),
             ],
             options={
-                'verbose_name': '工作日历',
-                'verbose_name_plural': '工作日历',
-                'ordering': ['date'],
+                "verbose_name": "工作日历",
+                "verbose_name_plural": "工作日历",
+                "ordering": ["date"],
             },
         ),
         migrations.CreateModel(
-            name='Open311Key',
+            name="Open311Key",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100, unique=True, verbose_name='接入方')),
-                ('key_hash', models.CharField(max_length=64, unique=True)),
-                ('prefix', models.CharField(max_length=8, verbose_name='密钥前缀')),
-                ('active', models.BooleanField(default=True, verbose_name='启用')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100, unique=True, verbose_name="接入方")),
+                ("key_hash", models.CharField(max_length=64, unique=True)),
+                ("prefix", models.CharField(max_length=8, verbose_name="密钥前缀")),
+                ("active", models.BooleanField(default=True, verbose_name="启用")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'verbose_name': 'Open311 密钥',
-                'verbose_name_plural': 'Open311 密钥',
+                "verbose_name": "Open311 密钥",
+                "verbose_name_plural": "Open311 密钥",
             },
         ),
         migrations.CreateModel(
-            name='CaseClass',
+            name="CaseClass",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('scheme', models.CharField(choices=[('cjt214', 'CJ/T 214-2007 / GB/T 30428.2-2013 (16位)'), ('gbt47678', 'GB/T 47678.5-2026 (17位)')], max_length=10, verbose_name='编码标准')),
-                ('kind', models.CharField(choices=[('component', '部件'), ('event', '事件')], max_length=10, verbose_name='案件类型')),
-                ('code', models.CharField(max_length=5, verbose_name='类别代码')),
-                ('service_code', models.CharField(max_length=8, verbose_name='服务代码')),
-                ('major_code', models.CharField(max_length=2, verbose_name='大类代码')),
-                ('major_name', models.CharField(max_length=50, verbose_name='大类名称')),
-                ('minor_code', models.CharField(max_length=3, verbose_name='小类代码')),
-                ('name', models.CharField(max_length=100, verbose_name='名称')),
-                ('name_en', models.CharField(blank=True, max_length=150, verbose_name='英文名称')),
-                ('filing_condition', models.TextField(blank=True, verbose_name='立案条件')),
-                ('closing_condition', models.TextField(blank=True, verbose_name='结案条件')),
-                ('limit_a', models.PositiveIntegerField(verbose_name='处置时限 A')),
-                ('limit_b', models.PositiveIntegerField(verbose_name='处置时限 B')),
-                ('limit_c', models.PositiveIntegerField(verbose_name='处置时限 C')),
-                ('limit_unit', models.CharField(choices=[('hours', '工作时'), ('days', '工作日')], max_length=5, verbose_name='时限单位')),
-                ('attributes', models.JSONField(blank=True, default=list, verbose_name='附加属性')),
-                ('is_local', models.BooleanField(default=False, verbose_name='本地扩展')),
-                ('active', models.BooleanField(default=True, verbose_name='启用')),
-                ('component_class', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='case_classes', to='components.componentclass', verbose_name='部件类别')),
-                ('department', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='components.department', verbose_name='默认处置部门')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "scheme",
+                    models.CharField(
+                        choices=[
+                            ("cjt214", "CJ/T 214-2007 / GB/T 30428.2-2013 (16位)"),
+                            ("gbt47678", "GB/T 47678.5-2026 (17位)"),
+                        ],
+                        max_length=10,
+                        verbose_name="编码标准",
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("component", "部件"), ("event", "事件")],
+                        max_length=10,
+                        verbose_name="案件类型",
+                    ),
+                ),
+                ("code", models.CharField(max_length=5, verbose_name="类别代码")),
+                ("service_code", models.CharField(max_length=8, verbose_name="服务代码")),
+                ("major_code", models.CharField(max_length=2, verbose_name="大类代码")),
+                ("major_name", models.CharField(max_length=50, verbose_name="大类名称")),
+                ("minor_code", models.CharField(max_length=3, verbose_name="小类代码")),
+                ("name", models.CharField(max_length=100, verbose_name="名称")),
+                ("name_en", models.CharField(blank=True, max_length=150, verbose_name="英文名称")),
+                ("filing_condition", models.TextField(blank=True, verbose_name="立案条件")),
+                ("closing_condition", models.TextField(blank=True, verbose_name="结案条件")),
+                ("limit_a", models.PositiveIntegerField(verbose_name="处置时限 A")),
+                ("limit_b", models.PositiveIntegerField(verbose_name="处置时限 B")),
+                ("limit_c", models.PositiveIntegerField(verbose_name="处置时限 C")),
+                (
+                    "limit_unit",
+                    models.CharField(
+                        choices=[("hours", "工作时"), ("days", "工作日")],
+                        max_length=5,
+                        verbose_name="时限单位",
+                    ),
+                ),
+                ("attributes", models.JSONField(blank=True, default=list, verbose_name="附加属性")),
+                ("is_local", models.BooleanField(default=False, verbose_name="本地扩展")),
+                ("active", models.BooleanField(default=True, verbose_name="启用")),
+                (
+                    "component_class",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="case_classes",
+                        to="components.componentclass",
+                        verbose_name="部件类别",
+                    ),
+                ),
+                (
+                    "department",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="components.department",
+                        verbose_name="默认处置部门",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '案件类别',
-                'verbose_name_plural': '案件类别',
-                'ordering': ['scheme', 'service_code'],
+                "verbose_name": "案件类别",
+                "verbose_name_plural": "案件类别",
+                "ordering": ["scheme", "service_code"],
             },
         ),
         migrations.CreateModel(
-            name='Case',
+            name="Case",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('district_code', models.CharField(max_length=6, verbose_name='区县代码')),
-                ('channel', models.CharField(choices=[('inspector', '监督员上报'), ('citizen', '公众举报'), ('hotline', '热线'), ('video', '视频监控'), ('open311', 'Open311'), ('api', '系统对接')], max_length=10, verbose_name='来源')),
-                ('kind', models.CharField(choices=[('component', '部件'), ('event', '事件')], max_length=10, verbose_name='案件类型')),
-                ('description', models.TextField(blank=True, verbose_name='问题描述')),
-                ('address', models.CharField(blank=True, max_length=255, verbose_name='地址')),
-                ('geom', django.contrib.gis.db.models.fields.PointField(spatial_index=False, srid=4490, verbose_name='位置')),
-                ('submitted_point', models.JSONField(blank=True, default=dict, verbose_name='上报坐标')),
-                ('grid_code', models.CharField(max_length=17, verbose_name='网格编码')),
-                ('street_code', models.CharField(blank=True, max_length=9, verbose_name='街道编码')),
-                ('community_code', models.CharField(blank=True, max_length=12, verbose_name='社区编码')),
-                ('area_class', models.CharField(choices=[('A', 'A 类（核心区）'), ('B', 'B 类（一般区）'), ('C', 'C 类（边缘区）')], default='B', max_length=1, verbose_name='区域类别')),
-                ('handling_level', models.CharField(default='unit', max_length=20, verbose_name='处置层级')),
-                ('routed_by', models.CharField(choices=[('component_owner', '部件权属单位'), ('grid_rule', '网格指定部门'), ('class_default', '类别默认部门'), ('none', '待指定'), ('operator', '派遣员指定')], default='none', max_length=20, verbose_name='派遣依据')),
-                ('reporter_name', models.CharField(blank=True, max_length=100, verbose_name='联系人')),
-                ('reporter_phone', models.CharField(blank=True, max_length=40, verbose_name='联系电话')),
-                ('reporter_email', models.EmailField(blank=True, max_length=254, verbose_name='电子邮箱')),
-                ('device_id', models.CharField(blank=True, max_length=100, verbose_name='设备标识')),
-                ('account_id', models.CharField(blank=True, max_length=100, verbose_name='账户标识')),
-                ('status', models.CharField(choices=[('reported', '待受理'), ('accepted', '待立案'), ('rejected', '不予受理'), ('filed', '待派遣'), ('dispatched', '处置中'), ('returned', '已回退'), ('extension_requested', '延期申请中'), ('parked', '挂账'), ('handled', '待核查'), ('rework', '返工中'), ('checked', '待结案'), ('closed', '已结案'), ('cancelled', '已作废')], default='reported', max_length=20, verbose_name='状态')),
-                ('possible_duplicates', models.JSONField(blank=True, default=list, verbose_name='疑似重复')),
-                ('reported_at', models.DateTimeField(verbose_name='上报时间')),
-                ('accepted_at', models.DateTimeField(blank=True, null=True, verbose_name='受理时间')),
-                ('filed_at', models.DateTimeField(blank=True, null=True, verbose_name='立案时间')),
-                ('dispatched_at', models.DateTimeField(blank=True, null=True, verbose_name='派遣时间')),
-                ('deadline', models.DateTimeField(blank=True, null=True, verbose_name='处置时限')),
-                ('handled_at', models.DateTimeField(blank=True, null=True, verbose_name='反馈时间')),
-                ('closed_at', models.DateTimeField(blank=True, null=True, verbose_name='结案时间')),
-                ('overdue', models.BooleanField(default=False, verbose_name='已超期')),
-                ('return_count', models.PositiveIntegerField(default=0, verbose_name='回退次数')),
-                ('extension_count', models.PositiveIntegerField(default=0, verbose_name='延期次数')),
-                ('rework_count', models.PositiveIntegerField(default=0, verbose_name='返工次数')),
-                ('version', models.PositiveIntegerField(default=1, verbose_name='版本')),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('component', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='cases', to='components.component', verbose_name='部件')),
-                ('department', models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='cases', to='components.department', verbose_name='处置部门')),
-                ('duplicate_of', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='cases.case', verbose_name='重复于')),
-                ('grid', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='cases', to='grids.grid', verbose_name='单元网格')),
-                ('reporter', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='reported_cases', to=settings.AUTH_USER_MODEL, verbose_name='上报人')),
-                ('case_class', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='cases', to='cases.caseclass', verbose_name='案件类别')),
-                ('open311_key', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='cases', to='cases.open311key', verbose_name='Open311 接入方')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("district_code", models.CharField(max_length=6, verbose_name="区县代码")),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[
+                            ("inspector", "监督员上报"),
+                            ("citizen", "公众举报"),
+                            ("hotline", "热线"),
+                            ("video", "视频监控"),
+                            ("open311", "Open311"),
+                            ("api", "系统对接"),
+                        ],
+                        max_length=10,
+                        verbose_name="来源",
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("component", "部件"), ("event", "事件")],
+                        max_length=10,
+                        verbose_name="案件类型",
+                    ),
+                ),
+                ("description", models.TextField(blank=True, verbose_name="问题描述")),
+                ("address", models.CharField(blank=True, max_length=255, verbose_name="地址")),
+                (
+                    "geom",
+                    django.contrib.gis.db.models.fields.PointField(
+                        spatial_index=False, srid=4490, verbose_name="位置"
+                    ),
+                ),
+                (
+                    "submitted_point",
+                    models.JSONField(blank=True, default=dict, verbose_name="上报坐标"),
+                ),
+                ("grid_code", models.CharField(max_length=17, verbose_name="网格编码")),
+                (
+                    "street_code",
+                    models.CharField(blank=True, max_length=9, verbose_name="街道编码"),
+                ),
+                (
+                    "community_code",
+                    models.CharField(blank=True, max_length=12, verbose_name="社区编码"),
+                ),
+                (
+                    "area_class",
+                    models.CharField(
+                        choices=[
+                            ("A", "A 类（核心区）"),
+                            ("B", "B 类（一般区）"),
+                            ("C", "C 类（边缘区）"),
+                        ],
+                        default="B",
+                        max_length=1,
+                        verbose_name="区域类别",
+                    ),
+                ),
+                (
+                    "handling_level",
+                    models.CharField(default="unit", max_length=20, verbose_name="处置层级"),
+                ),
+                (
+                    "routed_by",
+                    models.CharField(
+                        choices=[
+                            ("component_owner", "部件权属单位"),
+                            ("grid_rule", "网格指定部门"),
+                            ("class_default", "类别默认部门"),
+                            ("none", "待指定"),
+                            ("operator", "派遣员指定"),
+                        ],
+                        default="none",
+                        max_length=20,
+                        verbose_name="派遣依据",
+                    ),
+                ),
+                (
+                    "reporter_name",
+                    models.CharField(blank=True, max_length=100, verbose_name="联系人"),
+                ),
+                (
+                    "reporter_phone",
+                    models.CharField(blank=True, max_length=40, verbose_name="联系电话"),
+                ),
+                (
+                    "reporter_email",
+                    models.EmailField(blank=True, max_length=254, verbose_name="电子邮箱"),
+                ),
+                (
+                    "device_id",
+                    models.CharField(blank=True, max_length=100, verbose_name="设备标识"),
+                ),
+                (
+                    "account_id",
+                    models.CharField(blank=True, max_length=100, verbose_name="账户标识"),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("reported", "待受理"),
+                            ("accepted", "待立案"),
+                            ("rejected", "不予受理"),
+                            ("filed", "待派遣"),
+                            ("dispatched", "处置中"),
+                            ("returned", "已回退"),
+                            ("extension_requested", "延期申请中"),
+                            ("parked", "挂账"),
+                            ("handled", "待核查"),
+                            ("rework", "返工中"),
+                            ("checked", "待结案"),
+                            ("closed", "已结案"),
+                            ("cancelled", "已作废"),
+                        ],
+                        default="reported",
+                        max_length=20,
+                        verbose_name="状态",
+                    ),
+                ),
+                (
+                    "possible_duplicates",
+                    models.JSONField(blank=True, default=list, verbose_name="疑似重复"),
+                ),
+                ("reported_at", models.DateTimeField(verbose_name="上报时间")),
+                (
+                    "accepted_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="受理时间"),
+                ),
+                ("filed_at", models.DateTimeField(blank=True, null=True, verbose_name="立案时间")),
+                (
+                    "dispatched_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="派遣时间"),
+                ),
+                ("deadline", models.DateTimeField(blank=True, null=True, verbose_name="处置时限")),
+                (
+                    "handled_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="反馈时间"),
+                ),
+                ("closed_at", models.DateTimeField(blank=True, null=True, verbose_name="结案时间")),
+                ("overdue", models.BooleanField(default=False, verbose_name="已超期")),
+                ("return_count", models.PositiveIntegerField(default=0, verbose_name="回退次数")),
+                (
+                    "extension_count",
+                    models.PositiveIntegerField(default=0, verbose_name="延期次数"),
+                ),
+                ("rework_count", models.PositiveIntegerField(default=0, verbose_name="返工次数")),
+                ("version", models.PositiveIntegerField(default=1, verbose_name="版本")),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "component",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="cases",
+                        to="components.component",
+                        verbose_name="部件",
+                    ),
+                ),
+                (
+                    "department",
+                    models.ForeignKey(
+                        blank=True,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="cases",
+                        to="components.department",
+                        verbose_name="处置部门",
+                    ),
+                ),
+                (
+                    "duplicate_of",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="cases.case",
+                        verbose_name="重复于",
+                    ),
+                ),
+                (
+                    "grid",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="cases",
+                        to="grids.grid",
+                        verbose_name="单元网格",
+                    ),
+                ),
+                (
+                    "reporter",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="reported_cases",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="上报人",
+                    ),
+                ),
+                (
+                    "case_class",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="cases",
+                        to="cases.caseclass",
+                        verbose_name="案件类别",
+                    ),
+                ),
+                (
+                    "open311_key",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="cases",
+                        to="cases.open311key",
+                        verbose_name="Open311 接入方",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '案件',
-                'verbose_name_plural': '案件',
-                'ordering': ['-reported_at', '-id'],
+                "verbose_name": "案件",
+                "verbose_name_plural": "案件",
+                "ordering": ["-reported_at", "-id"],
             },
         ),
         migrations.CreateModel(
-            name='CaseEvent',
+            name="CaseEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('action', models.CharField(max_length=40)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('details', models.JSONField(blank=True, default=dict)),
-                ('from_status', models.CharField(blank=True, max_length=20)),
-                ('to_status', models.CharField(blank=True, max_length=20)),
-                ('reason', models.TextField(blank=True)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('case', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='cases.case')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("action", models.CharField(max_length=40)),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("details", models.JSONField(blank=True, default=dict)),
+                ("from_status", models.CharField(blank=True, max_length=20)),
+                ("to_status", models.CharField(blank=True, max_length=20)),
+                ("reason", models.TextField(blank=True)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "case",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="cases.case",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '案件流转记录',
-                'verbose_name_plural': '案件流转记录',
-                'ordering': ['-created_at', '-id'],
-                'abstract': False,
+                "verbose_name": "案件流转记录",
+                "verbose_name_plural": "案件流转记录",
+                "ordering": ["-created_at", "-id"],
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='CasePhoto',
+            name="CasePhoto",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('stage', models.CharField(choices=[('report', '上报'), ('feedback', '处置反馈'), ('check', '核查')], max_length=10, verbose_name='环节')),
-                ('image', models.FileField(upload_to='cases/%Y/%m/', verbose_name='照片')),
-                ('preview', models.FileField(blank=True, upload_to='cases/%Y/%m/', verbose_name='预览图')),
-                ('width', models.PositiveIntegerField(blank=True, null=True, verbose_name='宽度')),
-                ('height', models.PositiveIntegerField(blank=True, null=True, verbose_name='高度')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('case', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='photos', to='cases.case')),
-                ('uploaded_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "stage",
+                    models.CharField(
+                        choices=[("report", "上报"), ("feedback", "处置反馈"), ("check", "核查")],
+                        max_length=10,
+                        verbose_name="环节",
+                    ),
+                ),
+                ("image", models.FileField(upload_to="cases/%Y/%m/", verbose_name="照片")),
+                (
+                    "preview",
+                    models.FileField(blank=True, upload_to="cases/%Y/%m/", verbose_name="预览图"),
+                ),
+                ("width", models.PositiveIntegerField(blank=True, null=True, verbose_name="宽度")),
+                ("height", models.PositiveIntegerField(blank=True, null=True, verbose_name="高度")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "case",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="photos",
+                        to="cases.case",
+                    ),
+                ),
+                (
+                    "uploaded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '案件照片',
-                'verbose_name_plural': '案件照片',
-                'ordering': ['created_at', 'id'],
+                "verbose_name": "案件照片",
+                "verbose_name_plural": "案件照片",
+                "ordering": ["created_at", "id"],
             },
         ),
         migrations.CreateModel(
-            name='RoutingRule',
+            name="RoutingRule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('note', models.CharField(blank=True, max_length=200, verbose_name='说明')),
-                ('case_class', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='routing_rules', to='cases.caseclass', verbose_name='案件类别（空 = 全部）')),
-                ('department', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='components.department', verbose_name='处置部门')),
-                ('grid', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='routing_rules', to='grids.grid', verbose_name='网格')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("note", models.CharField(blank=True, max_length=200, verbose_name="说明")),
+                (
+                    "case_class",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="routing_rules",
+                        to="cases.caseclass",
+                        verbose_name="案件类别（空 = 全部）",
+                    ),
+                ),
+                (
+                    "department",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="components.department",
+                        verbose_name="处置部门",
+                    ),
+                ),
+                (
+                    "grid",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="routing_rules",
+                        to="grids.grid",
+                        verbose_name="网格",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '网格派遣规则',
-                'verbose_name_plural': '网格派遣规则',
+                "verbose_name": "网格派遣规则",
+                "verbose_name_plural": "网格派遣规则",
             },
         ),
         migrations.AddConstraint(
-            model_name='caseclass',
-            constraint=models.UniqueConstraint(fields=('scheme', 'service_code'), name='cases_class_service_code_unique'),
+            model_name="caseclass",
+            constraint=models.UniqueConstraint(
+                fields=("scheme", "service_code"), name="cases_class_service_code_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='caseclass',
-            constraint=models.UniqueConstraint(fields=('scheme', 'kind', 'code'), name='cases_class_code_unique'),
+            model_name="caseclass",
+            constraint=models.UniqueConstraint(
+                fields=("scheme", "kind", "code"), name="cases_class_code_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='caseclass',
-            constraint=models.CheckConstraint(condition=models.Q(('limit_a__gt', 0), ('limit_a__lte', models.F('limit_b')), ('limit_b__lte', models.F('limit_c'))), name='cases_class_limits_ordered'),
+            model_name="caseclass",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("limit_a__gt", 0),
+                    ("limit_a__lte", models.F("limit_b")),
+                    ("limit_b__lte", models.F("limit_c")),
+                ),
+                name="cases_class_limits_ordered",
+            ),
         ),
         migrations.AddIndex(
-            model_name='case',
-            index=django.contrib.postgres.indexes.GistIndex(fields=['geom'], name='cases_geom_gist'),
+            model_name="case",
+            index=django.contrib.postgres.indexes.GistIndex(
+                fields=["geom"], name="cases_geom_gist"
+            ),
         ),
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(fields=['case_class', 'reported_at'], name='cases_class_reported'),
+            model_name="case",
+            index=models.Index(fields=["case_class", "reported_at"], name="cases_class_reported"),
         ),
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(fields=['status', 'reported_at'], name='cases_status_reported'),
+            model_name="case",
+            index=models.Index(fields=["status", "reported_at"], name="cases_status_reported"),
         ),
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(fields=['department', 'status'], name='cases_department_status'),
+            model_name="case",
+            index=models.Index(fields=["department", "status"], name="cases_department_status"),
         ),
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(fields=['grid', 'status'], name='cases_grid_status'),
+            model_name="case",
+            index=models.Index(fields=["grid", "status"], name="cases_grid_status"),
         ),
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(condition=models.Q(('closed_at__isnull', True), ('deadline__isnull', False)), fields=['deadline'], name='cases_open_deadline'),
+            model_name="case",
+            index=models.Index(
+                condition=models.Q(("closed_at__isnull", True), ("deadline__isnull", False)),
+                fields=["deadline"],
+                name="cases_open_deadline",
+            ),
         ),
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(fields=['grid_code', 'reported_at'], name='cases_grid_code_reported', opclasses=['varchar_pattern_ops', 'timestamptz_ops']),
+            model_name="case",
+            index=models.Index(
+                fields=["grid_code", "reported_at"],
+                name="cases_grid_code_reported",
+                opclasses=["varchar_pattern_ops", "timestamptz_ops"],
+            ),
         ),
         migrations.AddConstraint(
-            model_name='case',
-            constraint=models.CheckConstraint(condition=models.Q(('geom__isvalid', True)), name='cases_case_geom_is_valid'),
+            model_name="case",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("geom__isvalid", True)), name="cases_case_geom_is_valid"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='case',
-            constraint=models.CheckConstraint(condition=models.Q(('grid_code__startswith', models.F('district_code'))), name='cases_grid_in_district'),
+            model_name="case",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("grid_code__startswith", models.F("district_code"))),
+                name="cases_grid_in_district",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='routingrule',
-            constraint=models.UniqueConstraint(fields=('grid', 'case_class'), name='cases_rule_unique', nulls_distinct=False),
+            model_name="routingrule",
+            constraint=models.UniqueConstraint(
+                fields=("grid", "case_class"), name="cases_rule_unique", nulls_distinct=False
+            ),
         ),
     ]

@@ -5,17 +5,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cases', '0001_initial'),
-        ('components', '0002_import_records_photos_fewer_indexes'),
-        ('grids', '0003_grid_area_class'),
+        ("cases", "0001_initial"),
+        ("components", "0002_import_records_photos_fewer_indexes"),
+        ("grids", "0003_grid_area_class"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(fields=['reported_at', 'grid'], include=('case_class', 'overdue', 'grid_code'), name='cases_period_grid'),
+            model_name="case",
+            index=models.Index(
+                fields=["reported_at", "grid"],
+                include=("case_class", "overdue", "grid_code"),
+                name="cases_period_grid",
+            ),
         ),
     ]

@@ -108,24 +108,29 @@ END $$""",
         f"FOR EACH ROW WHEN ({changed}) EXECUTE FUNCTION cases_count_updated()",
         "CREATE TRIGGER cases_count_truncate AFTER TRUNCATE ON cases_case "
         "FOR EACH STATEMENT EXECUTE FUNCTION cases_count_truncated()",
-        *(f"ALTER TABLE cases_case ENABLE ALWAYS TRIGGER cases_count_{event}"
-          for event in ("insert", "delete", "update", "truncate")),
+        *(
+            f"ALTER TABLE cases_case ENABLE ALWAYS TRIGGER cases_count_{event}"
+            for event in ("insert", "delete", "update", "truncate")
+        ),
         # The cases already there.
         upsert.format(sign=1, rows="cases_case"),
     ]
 
 
 BACKWARD_SQL = [
-    *(f"DROP TRIGGER IF EXISTS cases_count_{event} ON cases_case"
-      for event in ("insert", "delete", "update", "truncate")),
-    *(f"DROP FUNCTION IF EXISTS cases_count_{what}()"
-      for what in ("inserted", "deleted", "updated", "truncated")),
+    *(
+        f"DROP TRIGGER IF EXISTS cases_count_{event} ON cases_case"
+        for event in ("insert", "delete", "update", "truncate")
+    ),
+    *(
+        f"DROP FUNCTION IF EXISTS cases_count_{what}()"
+        for what in ("inserted", "deleted", "updated", "truncated")
+    ),
     "DROP FUNCTION IF EXISTS cases_count_month(timestamptz)",
 ]
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
         ("cases", "0002_period_grid_index"),
         ("grids", "0003_grid_area_class"),
@@ -135,16 +140,32 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name="GridMonthCount",
             fields=[
-                ("pk", models.CompositePrimaryKey("month", "grid", "grid_code", blank=True,
-                                                  editable=False, primary_key=True,
-                                                  serialize=False)),
+                (
+                    "pk",
+                    models.CompositePrimaryKey(
+                        "month",
+                        "grid",
+                        "grid_code",
+                        blank=True,
+                        editable=False,
+                        primary_key=True,
+                        serialize=False,
+                    ),
+                ),
                 ("month", models.DateTimeField(verbose_name="月份")),
                 ("grid_code", models.CharField(max_length=17, verbose_name="网格编码")),
                 ("reports", models.IntegerField(verbose_name="上报数")),
                 ("overdue", models.IntegerField(verbose_name="已超期")),
-                ("grid", models.ForeignKey(db_constraint=False, db_index=False,
-                                           on_delete=deletion.DO_NOTHING, related_name="+",
-                                           to="grids.grid")),
+                (
+                    "grid",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        db_index=False,
+                        on_delete=deletion.DO_NOTHING,
+                        related_name="+",
+                        to="grids.grid",
+                    ),
+                ),
             ],
             options={
                 "verbose_name": "网格月上报数",

@@ -4,25 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cases', '0004_audit_append_only'),
+        ("cases", "0004_audit_append_only"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='open311key',
-            name='revoked_at',
-            field=models.DateTimeField(blank=True, null=True, verbose_name='吊销时间'),
+            model_name="open311key",
+            name="revoked_at",
+            field=models.DateTimeField(blank=True, null=True, verbose_name="吊销时间"),
         ),
         migrations.AddField(
-            model_name='open311key',
-            name='revoked_by',
-            field=models.CharField(blank=True, max_length=150, verbose_name='吊销人'),
+            model_name="open311key",
+            name="revoked_by",
+            field=models.CharField(blank=True, max_length=150, verbose_name="吊销人"),
         ),
         migrations.AlterField(
-            model_name='open311key',
-            name='created_at',
-            field=models.DateTimeField(auto_now_add=True, verbose_name='创建时间'),
+            model_name="open311key",
+            name="created_at",
+            field=models.DateTimeField(auto_now_add=True, verbose_name="创建时间"),
         ),
     ]

@@ -5,17 +5,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cases', '0005_open311_key_revocation'),
-        ('components', '0003_audit_append_only'),
-        ('grids', '0004_audit_append_only'),
+        ("cases", "0005_open311_key_revocation"),
+        ("components", "0003_audit_append_only"),
+        ("grids", "0004_audit_append_only"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='case',
-            index=models.Index(condition=models.Q(('open311_key__isnull', False)), fields=['open311_key', 'reported_at'], name='cases_open311_key_recent'),
+            model_name="case",
+            index=models.Index(
+                condition=models.Q(("open311_key__isnull", False)),
+                fields=["open311_key", "reported_at"],
+                name="cases_open311_key_recent",
+            ),
         ),
     ]

@@ -8,28 +8,49 @@ from geogrid.core.audit import append_only
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('cases', '0006_open311_repeat_index'),
+        ("cases", "0006_open311_repeat_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Open311KeyEvent',
+            name="Open311KeyEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('action', models.CharField(max_length=40)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('details', models.JSONField(blank=True, default=dict)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('key', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='events', to='cases.open311key')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("action", models.CharField(max_length=40)),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("details", models.JSONField(blank=True, default=dict)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "key",
+                    models.ForeignKey(
+                        db_constraint=False,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="events",
+                        to="cases.open311key",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'Open311 密钥记录',
-                'verbose_name_plural': 'Open311 密钥记录',
-                'ordering': ['-created_at', '-id'],
-                'abstract': False,
+                "verbose_name": "Open311 密钥记录",
+                "verbose_name_plural": "Open311 密钥记录",
+                "ordering": ["-created_at", "-id"],
+                "abstract": False,
             },
         ),
         append_only("cases_open311keyevent"),

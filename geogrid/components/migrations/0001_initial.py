@@ -9,186 +9,428 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('grids', '0002_default_levels'),
+        ("grids", "0002_default_levels"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ComponentClass',
+            name="ComponentClass",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('scheme', models.CharField(choices=[('cjt214', 'CJ/T 214-2007 / GB/T 30428.2-2013 (16位)'), ('gbt47678', 'GB/T 47678.5-2026 (17位)')], max_length=10, verbose_name='编码标准')),
-                ('code', models.CharField(max_length=5, verbose_name='类别代码')),
-                ('major_code', models.CharField(max_length=2, verbose_name='大类代码')),
-                ('major_name', models.CharField(max_length=50, verbose_name='大类名称')),
-                ('major_name_en', models.CharField(blank=True, max_length=80, verbose_name='大类英文名称')),
-                ('minor_code', models.CharField(max_length=3, verbose_name='小类代码')),
-                ('name', models.CharField(max_length=50, verbose_name='小类名称')),
-                ('name_en', models.CharField(blank=True, max_length=120, verbose_name='英文名称')),
-                ('geometry', models.CharField(default='point', max_length=30, verbose_name='几何类型')),
-                ('is_local', models.BooleanField(default=False, verbose_name='地方扩展')),
-                ('active', models.BooleanField(default=True, verbose_name='启用')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "scheme",
+                    models.CharField(
+                        choices=[
+                            ("cjt214", "CJ/T 214-2007 / GB/T 30428.2-2013 (16位)"),
+                            ("gbt47678", "GB/T 47678.5-2026 (17位)"),
+                        ],
+                        max_length=10,
+                        verbose_name="编码标准",
+                    ),
+                ),
+                ("code", models.CharField(max_length=5, verbose_name="类别代码")),
+                ("major_code", models.CharField(max_length=2, verbose_name="大类代码")),
+                ("major_name", models.CharField(max_length=50, verbose_name="大类名称")),
+                (
+                    "major_name_en",
+                    models.CharField(blank=True, max_length=80, verbose_name="大类英文名称"),
+                ),
+                ("minor_code", models.CharField(max_length=3, verbose_name="小类代码")),
+                ("name", models.CharField(max_length=50, verbose_name="小类名称")),
+                ("name_en", models.CharField(blank=True, max_length=120, verbose_name="英文名称")),
+                (
+                    "geometry",
+                    models.CharField(default="point", max_length=30, verbose_name="几何类型"),
+                ),
+                ("is_local", models.BooleanField(default=False, verbose_name="地方扩展")),
+                ("active", models.BooleanField(default=True, verbose_name="启用")),
             ],
             options={
-                'verbose_name': '部件类别',
-                'verbose_name_plural': '部件类别',
-                'ordering': ['scheme', 'code'],
+                "verbose_name": "部件类别",
+                "verbose_name_plural": "部件类别",
+                "ordering": ["scheme", "code"],
             },
         ),
         migrations.CreateModel(
-            name='Department',
+            name="Department",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=40, unique=True, verbose_name='部门代码')),
-                ('name', models.CharField(max_length=100, verbose_name='名称')),
-                ('name_en', models.CharField(blank=True, max_length=150, verbose_name='英文名称')),
-                ('key', models.CharField(blank=True, db_index=True, max_length=20, verbose_name='类别')),
-                ('contact', models.CharField(blank=True, max_length=100, verbose_name='联系方式')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=40, unique=True, verbose_name="部门代码")),
+                ("name", models.CharField(max_length=100, verbose_name="名称")),
+                ("name_en", models.CharField(blank=True, max_length=150, verbose_name="英文名称")),
+                (
+                    "key",
+                    models.CharField(blank=True, db_index=True, max_length=20, verbose_name="类别"),
+                ),
+                ("contact", models.CharField(blank=True, max_length=100, verbose_name="联系方式")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'verbose_name': '部门',
-                'verbose_name_plural': '部门',
-                'ordering': ['code'],
+                "verbose_name": "部门",
+                "verbose_name_plural": "部门",
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='Component',
+            name="Component",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=17, verbose_name='部件标识码')),
-                ('district_code', models.CharField(max_length=6, verbose_name='区县代码')),
-                ('name', models.CharField(max_length=100, verbose_name='部件名称')),
-                ('status', models.CharField(choices=[('intact', '完好'), ('damaged', '破损'), ('lost', '丢失'), ('occupied', '占用'), ('abandoned', '废弃')], default='intact', max_length=20, verbose_name='状态')),
-                ('currency', models.CharField(choices=[('in_use', '在用'), ('void', '作废')], default='in_use', max_length=10, verbose_name='现势性')),
-                ('geom', django.contrib.gis.db.models.fields.GeometryField(spatial_index=False, srid=4490, verbose_name='位置')),
-                ('location_description', models.CharField(blank=True, max_length=256, verbose_name='位置描述')),
-                ('data_source', models.CharField(choices=[('surveyed', '实测'), ('map', '地形图'), ('base_data', '基础地理数据'), ('other', '其他')], default='surveyed', max_length=20, verbose_name='数据来源')),
-                ('initial_date', models.DateField(default=django.utils.timezone.localdate, verbose_name='初始日期')),
-                ('change_date', models.DateField(blank=True, null=True, verbose_name='变更日期')),
-                ('material', models.CharField(blank=True, max_length=50, verbose_name='材质')),
-                ('notes', models.TextField(blank=True, verbose_name='备注')),
-                ('version', models.PositiveIntegerField(default=1, verbose_name='版本')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('grid', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='components', to='grids.grid', verbose_name='所在单元网格')),
-                ('component_class', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='components', to='components.componentclass', verbose_name='部件类别')),
-                ('competent_department', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='competent_for', to='components.department', verbose_name='主管部门')),
-                ('maintainer_department', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='maintains', to='components.department', verbose_name='养护单位')),
-                ('owner_department', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='owns', to='components.department', verbose_name='权属单位')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=17, verbose_name="部件标识码")),
+                ("district_code", models.CharField(max_length=6, verbose_name="区县代码")),
+                ("name", models.CharField(max_length=100, verbose_name="部件名称")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("intact", "完好"),
+                            ("damaged", "破损"),
+                            ("lost", "丢失"),
+                            ("occupied", "占用"),
+                            ("abandoned", "废弃"),
+                        ],
+                        default="intact",
+                        max_length=20,
+                        verbose_name="状态",
+                    ),
+                ),
+                (
+                    "currency",
+                    models.CharField(
+                        choices=[("in_use", "在用"), ("void", "作废")],
+                        default="in_use",
+                        max_length=10,
+                        verbose_name="现势性",
+                    ),
+                ),
+                (
+                    "geom",
+                    django.contrib.gis.db.models.fields.GeometryField(
+                        spatial_index=False, srid=4490, verbose_name="位置"
+                    ),
+                ),
+                (
+                    "location_description",
+                    models.CharField(blank=True, max_length=256, verbose_name="位置描述"),
+                ),
+                (
+                    "data_source",
+                    models.CharField(
+                        choices=[
+                            ("surveyed", "实测"),
+                            ("map", "地形图"),
+                            ("base_data", "基础地理数据"),
+                            ("other", "其他"),
+                        ],
+                        default="surveyed",
+                        max_length=20,
+                        verbose_name="数据来源",
+                    ),
+                ),
+                (
+                    "initial_date",
+                    models.DateField(
+                        default=django.utils.timezone.localdate, verbose_name="初始日期"
+                    ),
+                ),
+                ("change_date", models.DateField(blank=True, null=True, verbose_name="变更日期")),
+                ("material", models.CharField(blank=True, max_length=50, verbose_name="材质")),
+                ("notes", models.TextField(blank=True, verbose_name="备注")),
+                ("version", models.PositiveIntegerField(default=1, verbose_name="版本")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "grid",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="components",
+                        to="grids.grid",
+                        verbose_name="所在单元网格",
+                    ),
+                ),
+                (
+                    "component_class",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="components",
+                        to="components.componentclass",
+                        verbose_name="部件类别",
+                    ),
+                ),
+                (
+                    "competent_department",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="competent_for",
+                        to="components.department",
+                        verbose_name="主管部门",
+                    ),
+                ),
+                (
+                    "maintainer_department",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="maintains",
+                        to="components.department",
+                        verbose_name="养护单位",
+                    ),
+                ),
+                (
+                    "owner_department",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="owns",
+                        to="components.department",
+                        verbose_name="权属单位",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '部件',
-                'verbose_name_plural': '部件',
-                'ordering': ['code'],
+                "verbose_name": "部件",
+                "verbose_name_plural": "部件",
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='ComponentEvent',
+            name="ComponentEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('action', models.CharField(max_length=40)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('details', models.JSONField(blank=True, default=dict)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('component', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='components.component')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("action", models.CharField(max_length=40)),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("details", models.JSONField(blank=True, default=dict)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "component",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="components.component",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '部件变更记录',
-                'verbose_name_plural': '部件变更记录',
-                'ordering': ['-created_at', '-id'],
-                'abstract': False,
+                "verbose_name": "部件变更记录",
+                "verbose_name_plural": "部件变更记录",
+                "ordering": ["-created_at", "-id"],
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='ComponentPhoto',
+            name="ComponentPhoto",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('image', models.FileField(upload_to='components/%Y/%m/', verbose_name='照片')),
-                ('caption', models.CharField(blank=True, max_length=200, verbose_name='说明')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('component', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='photos', to='components.component')),
-                ('uploaded_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("image", models.FileField(upload_to="components/%Y/%m/", verbose_name="照片")),
+                ("caption", models.CharField(blank=True, max_length=200, verbose_name="说明")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "component",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="photos",
+                        to="components.component",
+                    ),
+                ),
+                (
+                    "uploaded_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '部件照片',
-                'verbose_name_plural': '部件照片',
-                'ordering': ['created_at'],
+                "verbose_name": "部件照片",
+                "verbose_name_plural": "部件照片",
+                "ordering": ["created_at"],
             },
         ),
         migrations.CreateModel(
-            name='ComponentSerial',
+            name="ComponentSerial",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('district_code', models.CharField(max_length=6)),
-                ('scheme', models.CharField(choices=[('cjt214', 'CJ/T 214-2007 / GB/T 30428.2-2013 (16位)'), ('gbt47678', 'GB/T 47678.5-2026 (17位)')], max_length=10)),
-                ('class_code', models.CharField(max_length=5)),
-                ('last_serial', models.PositiveIntegerField(default=0)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("district_code", models.CharField(max_length=6)),
+                (
+                    "scheme",
+                    models.CharField(
+                        choices=[
+                            ("cjt214", "CJ/T 214-2007 / GB/T 30428.2-2013 (16位)"),
+                            ("gbt47678", "GB/T 47678.5-2026 (17位)"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("class_code", models.CharField(max_length=5)),
+                ("last_serial", models.PositiveIntegerField(default=0)),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('district_code', 'scheme', 'class_code'), name='components_serial_unique'), models.CheckConstraint(condition=models.Q(('last_serial__lte', 999999)), name='components_serial_six_digits')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("district_code", "scheme", "class_code"),
+                        name="components_serial_unique",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("last_serial__lte", 999999)),
+                        name="components_serial_six_digits",
+                    ),
+                ],
             },
         ),
         migrations.AddField(
-            model_name='componentclass',
-            name='default_department',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='components.department', verbose_name='默认主管部门'),
+            model_name="componentclass",
+            name="default_department",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to="components.department",
+                verbose_name="默认主管部门",
+            ),
         ),
         migrations.CreateModel(
-            name='DepartmentMember',
+            name="DepartmentMember",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('department', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='members', to='components.department')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='department_memberships', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "department",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="members",
+                        to="components.department",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="department_memberships",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '部门成员',
-                'verbose_name_plural': '部门成员',
+                "verbose_name": "部门成员",
+                "verbose_name_plural": "部门成员",
             },
         ),
         migrations.AddConstraint(
-            model_name='componentclass',
-            constraint=models.UniqueConstraint(fields=('scheme', 'code'), name='components_class_unique'),
+            model_name="componentclass",
+            constraint=models.UniqueConstraint(
+                fields=("scheme", "code"), name="components_class_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='componentclass',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('code__regex', '^[0-9]{4}$'), ('scheme', 'cjt214')), models.Q(('code__regex', '^[0-9]{5}$'), ('scheme', 'gbt47678')), _connector='OR'), name='components_class_code_format'),
+            model_name="componentclass",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("code__regex", "^[0-9]{4}$"), ("scheme", "cjt214")),
+                    models.Q(("code__regex", "^[0-9]{5}$"), ("scheme", "gbt47678")),
+                    _connector="OR",
+                ),
+                name="components_class_code_format",
+            ),
         ),
         migrations.AddIndex(
-            model_name='component',
-            index=django.contrib.postgres.indexes.GistIndex(fields=['geom'], name='components_geom_gist'),
+            model_name="component",
+            index=django.contrib.postgres.indexes.GistIndex(
+                fields=["geom"], name="components_geom_gist"
+            ),
         ),
         migrations.AddIndex(
-            model_name='component',
-            index=models.Index(fields=['grid', 'component_class'], name='components_grid_class'),
+            model_name="component",
+            index=models.Index(fields=["grid", "component_class"], name="components_grid_class"),
         ),
         migrations.AddIndex(
-            model_name='component',
-            index=models.Index(fields=['component_class', 'status'], name='components_class_status'),
+            model_name="component",
+            index=models.Index(
+                fields=["component_class", "status"], name="components_class_status"
+            ),
         ),
         migrations.AddIndex(
-            model_name='component',
-            index=models.Index(fields=['code'], name='components_code_prefix', opclasses=['varchar_pattern_ops']),
+            model_name="component",
+            index=models.Index(
+                fields=["code"], name="components_code_prefix", opclasses=["varchar_pattern_ops"]
+            ),
         ),
         migrations.AddConstraint(
-            model_name='component',
-            constraint=models.UniqueConstraint(fields=('district_code', 'code'), name='components_unique_code'),
+            model_name="component",
+            constraint=models.UniqueConstraint(
+                fields=("district_code", "code"), name="components_unique_code"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='component',
-            constraint=models.CheckConstraint(condition=models.Q(('geom__isvalid', True)), name='components_component_geom_is_valid'),
+            model_name="component",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("geom__isvalid", True)),
+                name="components_component_geom_is_valid",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='component',
-            constraint=models.CheckConstraint(condition=models.Q(('code__regex', '^[0-9]{16,17}$')), name='components_code_digits'),
+            model_name="component",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("code__regex", "^[0-9]{16,17}$")), name="components_code_digits"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='departmentmember',
-            constraint=models.UniqueConstraint(fields=('user', 'department'), name='components_member_unique'),
+            model_name="departmentmember",
+            constraint=models.UniqueConstraint(
+                fields=("user", "department"), name="components_member_unique"
+            ),
         ),
     ]

@@ -6,96 +6,171 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('components', '0001_initial'),
-        ('grids', '0002_default_levels'),
+        ("components", "0001_initial"),
+        ("grids", "0002_default_levels"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ComponentImport',
+            name="ComponentImport",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('action', models.CharField(max_length=40)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('details', models.JSONField(blank=True, default=dict)),
-                ('file_name', models.CharField(max_length=255, verbose_name='文件')),
-                ('scheme', models.CharField(choices=[('cjt214', 'CJ/T 214-2007 / GB/T 30428.2-2013 (16位)'), ('gbt47678', 'GB/T 47678.5-2026 (17位)')], max_length=10, verbose_name='编码标准')),
-                ('created_count', models.PositiveIntegerField(default=0, verbose_name='新建部件数')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("action", models.CharField(max_length=40)),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("details", models.JSONField(blank=True, default=dict)),
+                ("file_name", models.CharField(max_length=255, verbose_name="文件")),
+                (
+                    "scheme",
+                    models.CharField(
+                        choices=[
+                            ("cjt214", "CJ/T 214-2007 / GB/T 30428.2-2013 (16位)"),
+                            ("gbt47678", "GB/T 47678.5-2026 (17位)"),
+                        ],
+                        max_length=10,
+                        verbose_name="编码标准",
+                    ),
+                ),
+                (
+                    "created_count",
+                    models.PositiveIntegerField(default=0, verbose_name="新建部件数"),
+                ),
             ],
             options={
-                'verbose_name': '部件导入记录',
-                'verbose_name_plural': '部件导入记录',
-                'ordering': ['-created_at', '-id'],
-                'abstract': False,
+                "verbose_name": "部件导入记录",
+                "verbose_name_plural": "部件导入记录",
+                "ordering": ["-created_at", "-id"],
+                "abstract": False,
             },
         ),
         migrations.AlterModelOptions(
-            name='componentphoto',
-            options={'ordering': ['created_at', 'id'], 'verbose_name': '部件照片', 'verbose_name_plural': '部件照片'},
+            name="componentphoto",
+            options={
+                "ordering": ["created_at", "id"],
+                "verbose_name": "部件照片",
+                "verbose_name_plural": "部件照片",
+            },
         ),
         migrations.RemoveConstraint(
-            model_name='component',
-            name='components_unique_code',
+            model_name="component",
+            name="components_unique_code",
         ),
         migrations.RemoveIndex(
-            model_name='component',
-            name='components_code_prefix',
+            model_name="component",
+            name="components_code_prefix",
         ),
         migrations.AddField(
-            model_name='componentphoto',
-            name='height',
-            field=models.PositiveIntegerField(blank=True, null=True, verbose_name='高度'),
+            model_name="componentphoto",
+            name="height",
+            field=models.PositiveIntegerField(blank=True, null=True, verbose_name="高度"),
         ),
         migrations.AddField(
-            model_name='componentphoto',
-            name='preview',
-            field=models.FileField(blank=True, upload_to='components/%Y/%m/', verbose_name='预览图'),
+            model_name="componentphoto",
+            name="preview",
+            field=models.FileField(
+                blank=True, upload_to="components/%Y/%m/", verbose_name="预览图"
+            ),
         ),
         migrations.AddField(
-            model_name='componentphoto',
-            name='width',
-            field=models.PositiveIntegerField(blank=True, null=True, verbose_name='宽度'),
+            model_name="componentphoto",
+            name="width",
+            field=models.PositiveIntegerField(blank=True, null=True, verbose_name="宽度"),
         ),
         migrations.AlterField(
-            model_name='component',
-            name='competent_department',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='competent_for', to='components.department', verbose_name='主管部门'),
+            model_name="component",
+            name="competent_department",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="competent_for",
+                to="components.department",
+                verbose_name="主管部门",
+            ),
         ),
         migrations.AlterField(
-            model_name='component',
-            name='component_class',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='components', to='components.componentclass', verbose_name='部件类别'),
+            model_name="component",
+            name="component_class",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="components",
+                to="components.componentclass",
+                verbose_name="部件类别",
+            ),
         ),
         migrations.AlterField(
-            model_name='component',
-            name='grid',
-            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='components', to='grids.grid', verbose_name='所在单元网格'),
+            model_name="component",
+            name="grid",
+            field=models.ForeignKey(
+                blank=True,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="components",
+                to="grids.grid",
+                verbose_name="所在单元网格",
+            ),
         ),
         migrations.AlterField(
-            model_name='component',
-            name='maintainer_department',
-            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='maintains', to='components.department', verbose_name='养护单位'),
+            model_name="component",
+            name="maintainer_department",
+            field=models.ForeignKey(
+                blank=True,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="maintains",
+                to="components.department",
+                verbose_name="养护单位",
+            ),
         ),
         migrations.AlterField(
-            model_name='component',
-            name='owner_department',
-            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='owns', to='components.department', verbose_name='权属单位'),
+            model_name="component",
+            name="owner_department",
+            field=models.ForeignKey(
+                blank=True,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="owns",
+                to="components.department",
+                verbose_name="权属单位",
+            ),
         ),
         migrations.AddField(
-            model_name='componentimport',
-            name='actor',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="componentimport",
+            name="actor",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='component',
-            name='import_batch',
-            field=models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='components', to='components.componentimport', verbose_name='导入记录'),
+            model_name="component",
+            name="import_batch",
+            field=models.ForeignKey(
+                blank=True,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="components",
+                to="components.componentimport",
+                verbose_name="导入记录",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='component',
-            constraint=models.UniqueConstraint(fields=('code', 'district_code'), name='components_unique_code'),
+            model_name="component",
+            constraint=models.UniqueConstraint(
+                fields=("code", "district_code"), name="components_unique_code"
+            ),
         ),
     ]

@@ -6,19 +6,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('components', '0003_audit_append_only'),
-        ('grids', '0004_audit_append_only'),
+        ("components", "0003_audit_append_only"),
+        ("grids", "0004_audit_append_only"),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='component',
-            name='components_code_digits',
+            model_name="component",
+            name="components_code_digits",
         ),
         migrations.AddConstraint(
-            model_name='component',
-            constraint=models.CheckConstraint(condition=models.Q(django.db.models.lookups.Range(django.db.models.functions.text.Length('code'), (16, 17)), ('code__regex', '^[0-9]+$')), name='components_code_digits'),
+            model_name="component",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    django.db.models.lookups.Range(
+                        django.db.models.functions.text.Length("code"), (16, 17)
+                    ),
+                    ("code__regex", "^[0-9]+$"),
+                ),
+                name="components_code_digits",
+            ),
         ),
     ]

@@ -9,7 +9,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -18,139 +17,349 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Grid',
+            name="Grid",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=20, unique=True, verbose_name='编码')),
-                ('name', models.CharField(max_length=100, verbose_name='名称')),
-                ('district_code', models.CharField(db_index=True, max_length=6, verbose_name='区县代码')),
-                ('grid_type', models.CharField(choices=[('administrative', '行政区域'), ('residential', '居住区'), ('commercial', '商业区'), ('institution', '机关单位'), ('crowded', '人员密集场所'), ('village', '村庄'), ('park', '公园绿地'), ('farmland', '农田'), ('water', '水域'), ('mixed', '混合'), ('other', '其他')], default='other', max_length=20, verbose_name='类型')),
-                ('source', models.CharField(choices=[('imported', '导入'), ('generated', '生成 (非真实边界)'), ('drawn', '绘制'), ('divided', '自动划分')], default='drawn', max_length=20, verbose_name='来源')),
-                ('households', models.PositiveIntegerField(blank=True, null=True, verbose_name='户数')),
-                ('population', models.PositiveIntegerField(blank=True, null=True, verbose_name='人口')),
-                ('officer_name', models.CharField(blank=True, max_length=50, verbose_name='责任网格员')),
-                ('officer_phone', models.CharField(blank=True, max_length=30, verbose_name='网格员电话')),
-                ('responsible_department', models.CharField(blank=True, max_length=100, verbose_name='责任部门')),
-                ('geom', django.contrib.gis.db.models.fields.MultiPolygonField(spatial_index=False, srid=4490, verbose_name='边界')),
-                ('area_m2', models.FloatField(verbose_name='面积 (m²)')),
-                ('valid_from', models.DateTimeField(default=django.utils.timezone.now, verbose_name='生效时间')),
-                ('valid_to', models.DateTimeField(blank=True, null=True, verbose_name='失效时间')),
-                ('version', models.PositiveIntegerField(default=1, verbose_name='版本')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='children', to='grids.grid', verbose_name='上级网格')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=20, unique=True, verbose_name="编码")),
+                ("name", models.CharField(max_length=100, verbose_name="名称")),
+                (
+                    "district_code",
+                    models.CharField(db_index=True, max_length=6, verbose_name="区县代码"),
+                ),
+                (
+                    "grid_type",
+                    models.CharField(
+                        choices=[
+                            ("administrative", "行政区域"),
+                            ("residential", "居住区"),
+                            ("commercial", "商业区"),
+                            ("institution", "机关单位"),
+                            ("crowded", "人员密集场所"),
+                            ("village", "村庄"),
+                            ("park", "公园绿地"),
+                            ("farmland", "农田"),
+                            ("water", "水域"),
+                            ("mixed", "混合"),
+                            ("other", "其他"),
+                        ],
+                        default="other",
+                        max_length=20,
+                        verbose_name="类型",
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("imported", "导入"),
+                            ("generated", "生成 (非真实边界)"),
+                            ("drawn", "绘制"),
+                            ("divided", "自动划分"),
+                        ],
+                        default="drawn",
+                        max_length=20,
+                        verbose_name="来源",
+                    ),
+                ),
+                (
+                    "households",
+                    models.PositiveIntegerField(blank=True, null=True, verbose_name="户数"),
+                ),
+                (
+                    "population",
+                    models.PositiveIntegerField(blank=True, null=True, verbose_name="人口"),
+                ),
+                (
+                    "officer_name",
+                    models.CharField(blank=True, max_length=50, verbose_name="责任网格员"),
+                ),
+                (
+                    "officer_phone",
+                    models.CharField(blank=True, max_length=30, verbose_name="网格员电话"),
+                ),
+                (
+                    "responsible_department",
+                    models.CharField(blank=True, max_length=100, verbose_name="责任部门"),
+                ),
+                (
+                    "geom",
+                    django.contrib.gis.db.models.fields.MultiPolygonField(
+                        spatial_index=False, srid=4490, verbose_name="边界"
+                    ),
+                ),
+                ("area_m2", models.FloatField(verbose_name="面积 (m²)")),
+                (
+                    "valid_from",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, verbose_name="生效时间"
+                    ),
+                ),
+                ("valid_to", models.DateTimeField(blank=True, null=True, verbose_name="失效时间")),
+                ("version", models.PositiveIntegerField(default=1, verbose_name="版本")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="children",
+                        to="grids.grid",
+                        verbose_name="上级网格",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '网格',
-                'verbose_name_plural': '网格',
-                'ordering': ['code'],
+                "verbose_name": "网格",
+                "verbose_name_plural": "网格",
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='GridEvent',
+            name="GridEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('action', models.CharField(max_length=40)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('details', models.JSONField(blank=True, default=dict)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('grid', models.ForeignKey(null=True, on_delete=django.db.models.deletion.CASCADE, related_name='events', to='grids.grid')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("action", models.CharField(max_length=40)),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("details", models.JSONField(blank=True, default=dict)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "grid",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="grids.grid",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '网格变更记录',
-                'verbose_name_plural': '网格变更记录',
-                'ordering': ['-created_at', '-id'],
-                'abstract': False,
+                "verbose_name": "网格变更记录",
+                "verbose_name_plural": "网格变更记录",
+                "ordering": ["-created_at", "-id"],
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='GridLevel',
+            name="GridLevel",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(max_length=30, unique=True, verbose_name='标识')),
-                ('name', models.CharField(max_length=50, verbose_name='名称')),
-                ('name_en', models.CharField(blank=True, max_length=50, verbose_name='英文名称')),
-                ('depth', models.PositiveSmallIntegerField(help_text='0 = 最高层级', unique=True, verbose_name='层级深度')),
-                ('code_length', models.PositiveSmallIntegerField(verbose_name='编码位数')),
-                ('min_area_m2', models.FloatField(blank=True, null=True, verbose_name='最小面积 (m²)')),
-                ('max_area_m2', models.FloatField(blank=True, null=True, verbose_name='最大面积 (m²)')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("slug", models.SlugField(max_length=30, unique=True, verbose_name="标识")),
+                ("name", models.CharField(max_length=50, verbose_name="名称")),
+                ("name_en", models.CharField(blank=True, max_length=50, verbose_name="英文名称")),
+                (
+                    "depth",
+                    models.PositiveSmallIntegerField(
+                        help_text="0 = 最高层级", unique=True, verbose_name="层级深度"
+                    ),
+                ),
+                ("code_length", models.PositiveSmallIntegerField(verbose_name="编码位数")),
+                (
+                    "min_area_m2",
+                    models.FloatField(blank=True, null=True, verbose_name="最小面积 (m²)"),
+                ),
+                (
+                    "max_area_m2",
+                    models.FloatField(blank=True, null=True, verbose_name="最大面积 (m²)"),
+                ),
             ],
             options={
-                'verbose_name': '网格层级',
-                'verbose_name_plural': '网格层级',
-                'ordering': ['depth'],
-                'constraints': [models.CheckConstraint(condition=models.Q(('code_length__gte', 2), ('code_length__lte', 20)), name='grids_gridlevel_code_length_range'), models.CheckConstraint(condition=models.Q(('min_area_m2__isnull', True), ('max_area_m2__isnull', True), ('min_area_m2__lte', models.F('max_area_m2')), _connector='OR'), name='grids_gridlevel_area_bounds_ordered')],
+                "verbose_name": "网格层级",
+                "verbose_name_plural": "网格层级",
+                "ordering": ["depth"],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(("code_length__gte", 2), ("code_length__lte", 20)),
+                        name="grids_gridlevel_code_length_range",
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("min_area_m2__isnull", True),
+                            ("max_area_m2__isnull", True),
+                            ("min_area_m2__lte", models.F("max_area_m2")),
+                            _connector="OR",
+                        ),
+                        name="grids_gridlevel_area_bounds_ordered",
+                    ),
+                ],
             },
         ),
         migrations.AddField(
-            model_name='grid',
-            name='level',
-            field=models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='grids', to='grids.gridlevel', verbose_name='层级'),
+            model_name="grid",
+            name="level",
+            field=models.ForeignKey(
+                db_index=False,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="grids",
+                to="grids.gridlevel",
+                verbose_name="层级",
+            ),
         ),
         migrations.CreateModel(
-            name='GridScope',
+            name="GridScope",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('grid', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='scoped_users', to='grids.grid')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='grid_scopes', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "grid",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="scoped_users",
+                        to="grids.grid",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="grid_scopes",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '网格权限范围',
-                'verbose_name_plural': '网格权限范围',
+                "verbose_name": "网格权限范围",
+                "verbose_name_plural": "网格权限范围",
             },
         ),
         migrations.CreateModel(
-            name='GridBoundary',
+            name="GridBoundary",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.PositiveIntegerField()),
-                ('geom', django.contrib.gis.db.models.fields.MultiPolygonField(spatial_index=False, srid=4490)),
-                ('area_m2', models.FloatField()),
-                ('valid_from', models.DateTimeField()),
-                ('valid_to', models.DateTimeField(blank=True, null=True)),
-                ('reason', models.CharField(blank=True, max_length=500)),
-                ('changed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('grid', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='boundaries', to='grids.grid')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("version", models.PositiveIntegerField()),
+                (
+                    "geom",
+                    django.contrib.gis.db.models.fields.MultiPolygonField(
+                        spatial_index=False, srid=4490
+                    ),
+                ),
+                ("area_m2", models.FloatField()),
+                ("valid_from", models.DateTimeField()),
+                ("valid_to", models.DateTimeField(blank=True, null=True)),
+                ("reason", models.CharField(blank=True, max_length=500)),
+                (
+                    "changed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "grid",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="boundaries",
+                        to="grids.grid",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '网格边界版本',
-                'verbose_name_plural': '网格边界版本',
-                'ordering': ['grid', 'version'],
-                'indexes': [django.contrib.postgres.indexes.GistIndex(fields=['geom'], name='grids_gridboundary_geom_gist')],
-                'constraints': [models.UniqueConstraint(fields=('grid', 'version'), name='grids_boundary_unique_version'), models.CheckConstraint(condition=models.Q(('geom__isvalid', True)), name='grids_gridboundary_geom_is_valid')],
+                "verbose_name": "网格边界版本",
+                "verbose_name_plural": "网格边界版本",
+                "ordering": ["grid", "version"],
+                "indexes": [
+                    django.contrib.postgres.indexes.GistIndex(
+                        fields=["geom"], name="grids_gridboundary_geom_gist"
+                    )
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("grid", "version"), name="grids_boundary_unique_version"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("geom__isvalid", True)),
+                        name="grids_gridboundary_geom_is_valid",
+                    ),
+                ],
             },
         ),
         migrations.AddIndex(
-            model_name='grid',
-            index=django.contrib.postgres.indexes.GistIndex(fields=['geom'], name='grids_grid_geom_gist'),
+            model_name="grid",
+            index=django.contrib.postgres.indexes.GistIndex(
+                fields=["geom"], name="grids_grid_geom_gist"
+            ),
         ),
         migrations.AddIndex(
-            model_name='grid',
-            index=models.Index(fields=['code'], name='grids_grid_code_prefix', opclasses=['varchar_pattern_ops']),
+            model_name="grid",
+            index=models.Index(
+                fields=["code"], name="grids_grid_code_prefix", opclasses=["varchar_pattern_ops"]
+            ),
         ),
         migrations.AddIndex(
-            model_name='grid',
-            index=models.Index(fields=['parent', 'code'], name='grids_grid_parent_code'),
+            model_name="grid",
+            index=models.Index(fields=["parent", "code"], name="grids_grid_parent_code"),
         ),
         migrations.AddConstraint(
-            model_name='grid',
-            constraint=models.CheckConstraint(condition=models.Q(('geom__isvalid', True)), name='grids_grid_geom_is_valid'),
+            model_name="grid",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("geom__isvalid", True)), name="grids_grid_geom_is_valid"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='grid',
-            constraint=models.CheckConstraint(condition=models.Q(('code__regex', '^[0-9]{6,20}$')), name='grids_grid_code_digits'),
+            model_name="grid",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("code__regex", "^[0-9]{6,20}$")), name="grids_grid_code_digits"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='grid',
-            constraint=models.CheckConstraint(condition=models.Q(('valid_to__isnull', True), ('valid_to__gte', models.F('valid_from')), _connector='OR'), name='grids_grid_validity_ordered'),
+            model_name="grid",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("valid_to__isnull", True),
+                    ("valid_to__gte", models.F("valid_from")),
+                    _connector="OR",
+                ),
+                name="grids_grid_validity_ordered",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='grid',
-            constraint=models.CheckConstraint(condition=models.Q(('area_m2__gte', 0)), name='grids_grid_area_positive'),
+            model_name="grid",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("area_m2__gte", 0)), name="grids_grid_area_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='gridscope',
-            constraint=models.UniqueConstraint(fields=('user', 'grid'), name='grids_scope_unique_user_grid'),
+            model_name="gridscope",
+            constraint=models.UniqueConstraint(
+                fields=("user", "grid"), name="grids_scope_unique_user_grid"
+            ),
         ),
     ]

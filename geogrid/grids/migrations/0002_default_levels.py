@@ -12,11 +12,17 @@ from geogrid.grids.levels import DEFAULT_LEVELS
 def create_levels(apps, schema_editor):
     GridLevel = apps.get_model("grids", "GridLevel")
     for slug, name, name_en, depth, length, min_area, max_area in DEFAULT_LEVELS:
-        GridLevel.objects.get_or_create(slug=slug, defaults={
-            "name": name, "name_en": name_en, "depth": depth,
-            "code_length": length or settings.GEOGRID_UNIT_GRID_CODE_LENGTH,
-            "min_area_m2": min_area, "max_area_m2": max_area,
-        })
+        GridLevel.objects.get_or_create(
+            slug=slug,
+            defaults={
+                "name": name,
+                "name_en": name_en,
+                "depth": depth,
+                "code_length": length or settings.GEOGRID_UNIT_GRID_CODE_LENGTH,
+                "min_area_m2": min_area,
+                "max_area_m2": max_area,
+            },
+        )
 
 
 class Migration(migrations.Migration):

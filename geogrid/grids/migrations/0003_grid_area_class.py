@@ -4,15 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('grids', '0002_default_levels'),
+        ("grids", "0002_default_levels"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='grid',
-            name='area_class',
-            field=models.CharField(blank=True, choices=[('A', 'A 类（核心区）'), ('B', 'B 类（一般区）'), ('C', 'C 类（边缘区）')], max_length=1, verbose_name='区域类别'),
+            model_name="grid",
+            name="area_class",
+            field=models.CharField(
+                blank=True,
+                choices=[("A", "A 类（核心区）"), ("B", "B 类（一般区）"), ("C", "C 类（边缘区）")],
+                max_length=1,
+                verbose_name="区域类别",
+            ),
         ),
     ]

@@ -8,22 +8,33 @@ from geogrid.core.audit import append_only
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('grids', '0003_grid_area_class'),
+        ("grids", "0003_grid_area_class"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='gridevent',
-            name='actor',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="gridevent",
+            name="actor",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AlterField(
-            model_name='gridevent',
-            name='grid',
-            field=models.ForeignKey(db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='events', to='grids.grid'),
+            model_name="gridevent",
+            name="grid",
+            field=models.ForeignKey(
+                db_constraint=False,
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="events",
+                to="grids.grid",
+            ),
         ),
         append_only("grids_gridevent"),
     ]

@@ -70,18 +70,24 @@ END $$""",
     "old_grids FOR EACH STATEMENT EXECUTE FUNCTION tiles_grid_deleted()",
     "CREATE TRIGGER tiles_grid_truncate AFTER TRUNCATE ON grids_grid "
     "FOR EACH STATEMENT EXECUTE FUNCTION tiles_grid_truncated()",
-    *(f"ALTER TABLE grids_grid ENABLE ALWAYS TRIGGER tiles_grid_{event}"
-      for event in ("insert", "update", "delete", "truncate")),
+    *(
+        f"ALTER TABLE grids_grid ENABLE ALWAYS TRIGGER tiles_grid_{event}"
+        for event in ("insert", "update", "delete", "truncate")
+    ),
     COPY.format(rows="grids_grid"),
     # The grids layer's only lookup: the tile's envelope.
     "CREATE INDEX tiles_grid_geom_gist ON tiles_grid USING gist (geom)",
     "ANALYZE tiles_grid",
 ]
 BACKWARD = [
-    *(f"DROP TRIGGER IF EXISTS tiles_grid_{event} ON grids_grid"
-      for event in ("insert", "update", "delete", "truncate")),
-    *(f"DROP FUNCTION IF EXISTS tiles_grid_{what}()"
-      for what in ("inserted", "updated", "deleted", "truncated")),
+    *(
+        f"DROP TRIGGER IF EXISTS tiles_grid_{event} ON grids_grid"
+        for event in ("insert", "update", "delete", "truncate")
+    ),
+    *(
+        f"DROP FUNCTION IF EXISTS tiles_grid_{what}()"
+        for what in ("inserted", "updated", "deleted", "truncated")
+    ),
     "DROP TABLE IF EXISTS tiles_grid",
 ]
 

@@ -18,8 +18,11 @@ LAYERS = ("grids", "components", "cases")
 
 FORWARD = [
     "CREATE TABLE tiles_layer_version (layer text PRIMARY KEY, version bigint NOT NULL)",
-    *(f"INSERT INTO tiles_layer_version VALUES ('{layer}', "
-      f"(SELECT last_value FROM tiles_version_{layer}))" for layer in LAYERS),
+    *(
+        f"INSERT INTO tiles_layer_version VALUES ('{layer}', "
+        f"(SELECT last_value FROM tiles_version_{layer}))"
+        for layer in LAYERS
+    ),
     # The triggers of 0001 pass the sequence's name, tiles_version_<layer>.
     """
 CREATE OR REPLACE FUNCTION tiles_bump_version() RETURNS trigger LANGUAGE plpgsql AS $$

@@ -4,29 +4,40 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('tiles', '0003_transactional_versions'),
+        ("tiles", "0003_transactional_versions"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SeededTile',
+            name="SeededTile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('layer', models.CharField(max_length=20)),
-                ('z', models.PositiveSmallIntegerField()),
-                ('x', models.PositiveIntegerField()),
-                ('y', models.PositiveIntegerField()),
-                ('version', models.BigIntegerField()),
-                ('body', models.BinaryField()),
-                ('features', models.PositiveIntegerField()),
-                ('seeded_at', models.DateTimeField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("layer", models.CharField(max_length=20)),
+                ("z", models.PositiveSmallIntegerField()),
+                ("x", models.PositiveIntegerField()),
+                ("y", models.PositiveIntegerField()),
+                ("version", models.BigIntegerField()),
+                ("body", models.BinaryField()),
+                ("features", models.PositiveIntegerField()),
+                ("seeded_at", models.DateTimeField()),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('layer', 'z', 'x', 'y'), name='tiles_seeded_tile'), models.CheckConstraint(condition=models.Q(('z__lte', 30)), name='tiles_seeded_zoom')],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("layer", "z", "x", "y"), name="tiles_seeded_tile"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("z__lte", 30)), name="tiles_seeded_zoom"
+                    ),
+                ],
             },
         ),
     ]

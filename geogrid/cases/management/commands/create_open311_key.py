@@ -9,8 +9,10 @@ from geogrid.cases.services import create_open311_key
 
 
 class Command(BaseCommand):
-    help = ("Create an Open311 GeoReport v2 API key (api_key) for a client system and print it. "
-            "Only its hash is stored: the key is shown this once.")
+    help = (
+        "Create an Open311 GeoReport v2 API key (api_key) for a client system and print it. "
+        "Only its hash is stored: the key is shown this once."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("name", help="the client system, e.g. 12345热线 (must be unique)")
@@ -22,9 +24,12 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         except IntegrityError as exc:
             # Another process created the same name between the check and the insert.
-            raise CommandError(f"A key named {options['name']!r} exists already; choose "
-                               "another name.") from exc
+            raise CommandError(
+                f"A key named {options['name']!r} exists already; choose another name."
+            ) from exc
         self.stdout.write(f"Open311 api_key for {record.name} (prefix {record.prefix}):")
         self.stdout.write(key)
-        self.stdout.write("It is shown only now: only its hash is stored. Give it to the client "
-                          "system and keep no other copy.")
+        self.stdout.write(
+            "It is shown only now: only its hash is stored. Give it to the client "
+            "system and keep no other copy."
+        )

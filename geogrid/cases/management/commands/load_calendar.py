@@ -35,9 +35,11 @@ See docs/operations.md, "The holiday calendar"."""
 
 
 class Command(BaseCommand):
-    help = ("Load public holidays and make-up working days for deadlines in working time. "
-            "Default: the shipped State Council arrangements "
-            "(gis_data/calendar/cn-holidays.csv).\n\n" + FORMAT)
+    help = (
+        "Load public holidays and make-up working days for deadlines in working time. "
+        "Default: the shipped State Council arrangements "
+        "(gis_data/calendar/cn-holidays.csv).\n\n" + FORMAT
+    )
 
     def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
         # Keep the format's line breaks in --help.
@@ -46,8 +48,12 @@ class Command(BaseCommand):
         return parser
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("file", nargs="?", default=str(DEFAULT),
-                            help="the holiday file (default: the shipped one)")
+        parser.add_argument(
+            "file",
+            nargs="?",
+            default=str(DEFAULT),
+            help="the holiday file (default: the shipped one)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         path = Path(options["file"])
@@ -59,8 +65,10 @@ class Command(BaseCommand):
             raise CommandError(
                 f"{path.name}: {len(exc.errors)} bad row(s), nothing was loaded:\n"
                 + "\n".join(f"  {error}" for error in exc.errors)
-                + "\nSee `manage.py load_calendar --help` for the format.") from exc
+                + "\nSee `manage.py load_calendar --help` for the format."
+            ) from exc
         except OSError as exc:
             raise CommandError(f"{path}: {exc.strerror}") from exc
-        self.stdout.write(f"Calendar: {holidays} holidays and {workdays} make-up working days "
-                          f"from {path.name}.")
+        self.stdout.write(
+            f"Calendar: {holidays} holidays and {workdays} make-up working days from {path.name}."
+        )

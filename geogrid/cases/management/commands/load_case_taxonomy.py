@@ -9,22 +9,28 @@ from geogrid.components.models import CodeScheme, ComponentClass
 
 
 class Command(BaseCommand):
-    help = ("Load the case categories (GB/T 47678.5 matters; legacy events and component "
-            "cases) with their departments, filing/closing conditions and time limits from "
-            "gis_data/taxonomy/. Load the component taxonomy first (load_taxonomy). Existing "
-            "rows are kept unless --update.")
+    help = (
+        "Load the case categories (GB/T 47678.5 matters; legacy events and component "
+        "cases) with their departments, filing/closing conditions and time limits from "
+        "gis_data/taxonomy/. Load the component taxonomy first (load_taxonomy). Existing "
+        "rows are kept unless --update."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--scheme", default="all", choices=["all", *CodeScheme.values])
-        parser.add_argument("--update", action="store_true",
-                            help="overwrite existing rows with the shipped values")
+        parser.add_argument(
+            "--update", action="store_true", help="overwrite existing rows with the shipped values"
+        )
 
     def handle(self, *args, **options) -> None:
         if not ComponentClass.objects.exists():
-            raise CommandError("Load the component taxonomy and departments first: "
-                               "manage.py load_taxonomy")
+            raise CommandError(
+                "Load the component taxonomy and departments first: manage.py load_taxonomy"
+            )
         schemes = CodeScheme.values if options["scheme"] == "all" else [options["scheme"]]
         for scheme in schemes:
             result = load_case_classes(scheme, update=options["update"])
-            self.stdout.write(f"{CodeScheme(scheme).label}: {result.created} case categories "
-                              f"created, {result.updated} updated, {result.unchanged} kept.")
+            self.stdout.write(
+                f"{CodeScheme(scheme).label}: {result.created} case categories "
+                f"created, {result.updated} updated, {result.unchanged} kept."
+            )

@@ -45,6 +45,8 @@ class Command(BaseCommand):
                     done += 1
                 else:
                     failed += 1
-                    self.stderr.write(f"{model.__name__} {photo.pk}: {photo.image.name} is not a "
-                                      "readable photo; left as it is.")
+                    self.stderr.write(
+                        f"{model.__name__} {photo.pk}: {photo.image.name} is not a "
+                        "readable photo; left as it is."
+                    )
         self.stdout.write(f"{done} photos re-encoded without metadata; {failed} left alone.")

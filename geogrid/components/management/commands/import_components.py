@@ -17,26 +17,42 @@ PRINTED_ROWS = 200
 
 
 class Command(BaseCommand):
-    help = ("Import components (城市部件) from GeoJSON, GeoPackage, Shapefile, zipped Shapefile or "
-            "CSV with lon/lat columns. Dry run unless --commit; prints a per-row report.")
+    help = (
+        "Import components (城市部件) from GeoJSON, GeoPackage, Shapefile, zipped Shapefile or "
+        "CSV with lon/lat columns. Dry run unless --commit; prints a per-row report."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("file")
         which = parser.add_mutually_exclusive_group()
-        which.add_argument("--class-field", help="field holding each row's class code "
-                           "(default: LBDM / class_code if present, else from --code-field)")
-        which.add_argument("--class", dest="class_code", help="class code of every row, e.g. "
-                           "01001")
-        parser.add_argument("--crs", help="source CRS if the file does not say it, or says it "
-                            "wrongly: 4326, 4490, 4513–4554, gcj02, bd09 (CSV default: 4490)")
-        parser.add_argument("--code-field", help="field holding each component's code "
-                            "(GLBJBSM); rows without one get the next serial")
-        parser.add_argument("--name-field", help="field holding each component's name "
-                            "(default: GLBJMC / name; else the class name)")
+        which.add_argument(
+            "--class-field",
+            help="field holding each row's class code "
+            "(default: LBDM / class_code if present, else from --code-field)",
+        )
+        which.add_argument("--class", dest="class_code", help="class code of every row, e.g. 01001")
+        parser.add_argument(
+            "--crs",
+            help="source CRS if the file does not say it, or says it "
+            "wrongly: 4326, 4490, 4513–4554, gcj02, bd09 (CSV default: 4490)",
+        )
+        parser.add_argument(
+            "--code-field",
+            help="field holding each component's code "
+            "(GLBJBSM); rows without one get the next serial",
+        )
+        parser.add_argument(
+            "--name-field",
+            help="field holding each component's name "
+            "(default: GLBJMC / name; else the class name)",
+        )
         parser.add_argument("--lon-field", help="CSV: longitude (or x) column")
         parser.add_argument("--lat-field", help="CSV: latitude (or y) column")
-        parser.add_argument("--commit", action="store_true",
-                            help="create the accepted components (all in one transaction)")
+        parser.add_argument(
+            "--commit",
+            action="store_true",
+            help="create the accepted components (all in one transaction)",
+        )
         parser.add_argument("--actor", help="username recorded in the audit trail")
         parser.add_argument("--report-json", help="also write the full report as JSON here")
 
@@ -46,16 +62,27 @@ class Command(BaseCommand):
             raise CommandError("Give --lon-field and --lat-field together.")
 
         def progress(steps):
-            return tqdm(steps, desc="Importing", unit="step", file=sys.stderr,
-                        disable=options["verbosity"] == 0)
+            return tqdm(
+                steps,
+                desc="Importing",
+                unit="step",
+                file=sys.stderr,
+                disable=options["verbosity"] == 0,
+            )
 
         try:
             report = import_components(
-                path=options["file"], actor=actor, class_field=options["class_field"],
-                class_code=options["class_code"], crs=options["crs"],
-                code_field=options["code_field"], name_field=options["name_field"],
-                lon_field=options["lon_field"], lat_field=options["lat_field"],
-                commit=options["commit"], progress=progress,
+                path=options["file"],
+                actor=actor,
+                class_field=options["class_field"],
+                class_code=options["class_code"],
+                crs=options["crs"],
+                code_field=options["code_field"],
+                name_field=options["name_field"],
+                lon_field=options["lon_field"],
+                lat_field=options["lat_field"],
+                commit=options["commit"],
+                progress=progress,
             )
         except (ImportFileError, ValueError) as exc:
             raise CommandError(str(exc)) from exc
@@ -65,5 +92,6 @@ class Command(BaseCommand):
                 json.dump(report.as_dict(), handle, ensure_ascii=False, indent=1)
         rejected = report.counts["rejected"]
         if options["commit"] and rejected:
-            self.stderr.write(self.style.WARNING(f"{rejected:,} rows were rejected and not "
-                                                 "imported."))
+            self.stderr.write(
+                self.style.WARNING(f"{rejected:,} rows were rejected and not imported.")
+            )

@@ -11,15 +11,18 @@ from geogrid.components.taxonomy import load_component_classes, load_departments
 
 
 class Command(BaseCommand):
-    help = ("Load the component taxonomies (CJ/T 214 legacy and GB/T 47678.5-2026) from "
-            "gis_data/taxonomy/, and optionally departments from a CSV "
-            "(key,code,name,name_en,contact). Existing rows are kept unless --update.")
+    help = (
+        "Load the component taxonomies (CJ/T 214 legacy and GB/T 47678.5-2026) from "
+        "gis_data/taxonomy/, and optionally departments from a CSV "
+        "(key,code,name,name_en,contact). Existing rows are kept unless --update."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--scheme", default="all", choices=["all", *CodeScheme.values])
         parser.add_argument("--departments", help="CSV of departments to load first")
-        parser.add_argument("--update", action="store_true",
-                            help="overwrite existing rows with the shipped values")
+        parser.add_argument(
+            "--update", action="store_true", help="overwrite existing rows with the shipped values"
+        )
 
     def handle(self, *args, **options) -> None:
         if options["departments"]:
@@ -29,12 +32,17 @@ class Command(BaseCommand):
             try:
                 result = load_departments(path, update=options["update"])
             except KeyError as exc:
-                raise CommandError(f"{path.name} lacks the column {exc}; expected "
-                                   "key,code,name,name_en,contact") from exc
-            self.stdout.write(f"Departments: {result.created} created, {result.updated} "
-                              f"updated, {result.unchanged} kept.")
+                raise CommandError(
+                    f"{path.name} lacks the column {exc}; expected key,code,name,name_en,contact"
+                ) from exc
+            self.stdout.write(
+                f"Departments: {result.created} created, {result.updated} "
+                f"updated, {result.unchanged} kept."
+            )
         schemes = CodeScheme.values if options["scheme"] == "all" else [options["scheme"]]
         for scheme in schemes:
             result = load_component_classes(scheme, update=options["update"])
-            self.stdout.write(f"{CodeScheme(scheme).label}: {result.created} classes created, "
-                              f"{result.updated} updated, {result.unchanged} kept.")
+            self.stdout.write(
+                f"{CodeScheme(scheme).label}: {result.created} classes created, "
+                f"{result.updated} updated, {result.unchanged} kept."
+            )

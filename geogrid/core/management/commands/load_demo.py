@@ -30,9 +30,11 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "--force", action="store_true",
+            "--force",
+            action="store_true",
             help="load even with GEOGRID_DEBUG off or beside non-demo data (the demo users "
-                 "then get unusable passwords)")
+            "then get unusable passwords)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         quiet = options["verbosity"] == 0
@@ -42,17 +44,21 @@ class Command(BaseCommand):
         if not settings.DEBUG:
             problems.append("GEOGRID_DEBUG is off: this looks like a production configuration.")
         if foreign:
-            problems.append(f"Database {database} holds data the demo did not make: "
-                            + "; ".join(foreign) + ".")
+            problems.append(
+                f"Database {database} holds data the demo did not make: " + "; ".join(foreign) + "."
+            )
         if problems and not options["force"]:
             raise CommandError(
                 "load_demo refused. " + " ".join(problems) + " The demo is for a development "
                 "database: run it with GEOGRID_DEBUG=1 on an empty or demo-only database "
                 "(`make demo` does), or pass --force to load it anyway (the demo users then "
-                "get unusable passwords).")
+                "get unusable passwords)."
+            )
         if problems:
-            self.stderr.write("load_demo --force: " + " ".join(problems) + " Loading anyway; "
-                              "the demo users get unusable passwords.")
+            self.stderr.write(
+                "load_demo --force: " + " ".join(problems) + " Loading anyway; "
+                "the demo users get unusable passwords."
+            )
 
         def progress(items: Iterable, **kwargs: Any) -> Iterable:
             return tqdm(items, file=sys.stderr, disable=quiet, **kwargs)

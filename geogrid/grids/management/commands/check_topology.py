@@ -26,11 +26,16 @@ class Command(BaseCommand):
             report["problems"] = [p.as_dict() for p in report["problems"]]
             self.stdout.write(json.dumps(report, ensure_ascii=False, indent=2))
         else:
-            self.stdout.write(f"{parent.code} {parent.name}: {report['children']} child grids, "
-                              f"tolerance {report['tolerance_m']} m")
+            self.stdout.write(
+                f"{parent.code} {parent.name}: {report['children']} child grids, "
+                f"tolerance {report['tolerance_m']} m"
+            )
             for problem in report["problems"]:
-                where = (f" at lon {problem.location[0]:.6f}, lat {problem.location[1]:.6f}"
-                         if problem.location else "")
+                where = (
+                    f" at lon {problem.location[0]:.6f}, lat {problem.location[1]:.6f}"
+                    if problem.location
+                    else ""
+                )
                 self.stdout.write(f"  {problem.kind.upper():8} {problem.message}{where}")
             counts = ", ".join(f"{k} {v}" for k, v in report["counts"].items())
             verdict = "OK: no problems." if report["ok"] else f"Problems: {counts}."

@@ -15,16 +15,18 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("output")
-        parser.add_argument("--format", choices=sorted(EXPORT_FORMATS),
-                            help="default: from the output's extension")
+        parser.add_argument(
+            "--format", choices=sorted(EXPORT_FORMATS), help="default: from the output's extension"
+        )
         parser.add_argument("--level", help="only this level (slug)")
         parser.add_argument("--within", help="only this grid's subtree (code)")
         parser.add_argument("--include-retired", action="store_true")
 
     def handle(self, *args, **options) -> None:
         output = Path(options["output"])
-        fmt = options["format"] or {".geojson": "geojson", ".json": "geojson",
-                                    ".gpkg": "gpkg"}.get(output.suffix.lower())
+        fmt = options["format"] or {".geojson": "geojson", ".json": "geojson", ".gpkg": "gpkg"}.get(
+            output.suffix.lower()
+        )
         if fmt is None:
             raise CommandError("Name the output *.geojson or *.gpkg, or pass --format.")
         queryset = Grid.objects.all()

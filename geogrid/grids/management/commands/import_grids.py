@@ -14,20 +14,29 @@ from geogrid.grids.importing import ImportFileError, format_report, import_grids
 
 
 class Command(BaseCommand):
-    help = ("Import grids from GeoJSON, GeoPackage, Shapefile or zipped Shapefile. Dry run "
-            "unless --commit; prints a per-feature report.")
+    help = (
+        "Import grids from GeoJSON, GeoPackage, Shapefile or zipped Shapefile. Dry run "
+        "unless --commit; prints a per-feature report."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("file")
-        parser.add_argument("--level", required=True,
-                            help="district, street, community or unit (see GridLevel)")
+        parser.add_argument(
+            "--level", required=True, help="district, street, community or unit (see GridLevel)"
+        )
         parser.add_argument("--parent", help="code of the parent grid of every feature")
-        parser.add_argument("--crs", help="source CRS if the file does not say it, or says it "
-                            "wrongly: 4326, 4490, 4513–4554, gcj02, bd09")
+        parser.add_argument(
+            "--crs",
+            help="source CRS if the file does not say it, or says it "
+            "wrongly: 4326, 4490, 4513–4554, gcj02, bd09",
+        )
         parser.add_argument("--code-field", help="field holding each grid's code")
         parser.add_argument("--name-field", help="field holding each grid's name")
-        parser.add_argument("--commit", action="store_true",
-                            help="create the accepted grids (all in one transaction)")
+        parser.add_argument(
+            "--commit",
+            action="store_true",
+            help="create the accepted grids (all in one transaction)",
+        )
         parser.add_argument("--actor", help="username recorded in the audit trail")
         parser.add_argument("--report-json", help="also write the report as JSON to this path")
 
@@ -35,15 +44,25 @@ class Command(BaseCommand):
         actor = actor_from_option(options["actor"])
 
         def progress(rows):
-            return tqdm(rows, desc="Checking features", unit="feature", file=sys.stderr,
-                        disable=options["verbosity"] == 0)
+            return tqdm(
+                rows,
+                desc="Checking features",
+                unit="feature",
+                file=sys.stderr,
+                disable=options["verbosity"] == 0,
+            )
 
         try:
             report = import_grids(
-                path=options["file"], level=options["level"], actor=actor,
-                parent_code=options["parent"], crs=options["crs"],
-                code_field=options["code_field"], name_field=options["name_field"],
-                commit=options["commit"], progress=progress,
+                path=options["file"],
+                level=options["level"],
+                actor=actor,
+                parent_code=options["parent"],
+                crs=options["crs"],
+                code_field=options["code_field"],
+                name_field=options["name_field"],
+                commit=options["commit"],
+                progress=progress,
             )
         except (ImportFileError, ValueError) as exc:
             raise CommandError(str(exc)) from exc
@@ -52,5 +71,8 @@ class Command(BaseCommand):
             with open(options["report_json"], "w", encoding="utf-8") as handle:
                 json.dump(report.as_dict(), handle, ensure_ascii=False, indent=2)
         if options["commit"] and report.counts["rejected"]:
-            self.stderr.write(self.style.WARNING(
-                f"{report.counts['rejected']} features were rejected and not imported."))
+            self.stderr.write(
+                self.style.WARNING(
+                    f"{report.counts['rejected']} features were rejected and not imported."
+                )
+            )
