@@ -48,11 +48,12 @@ var/.system-deps: Makefile
 	@touch $@
 system-deps: var/.system-deps
 
-# The virtualenv is rebuilt when the lock file changes.
-$(VENV)/.installed: requirements.lock | var/.system-deps
+# The virtualenv is rebuilt when a lock file changes: what GeoGrid runs on (requirements.lock,
+# all a server installs) and the tools to test and benchmark it (requirements-dev.lock).
+$(VENV)/.installed: requirements.lock requirements-dev.lock | var/.system-deps
 	@[ -x $(PY) ] || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -r requirements.lock
+	$(PY) -m pip install -q -r requirements-dev.lock
 	@touch $@
 venv: $(VENV)/.installed
 
