@@ -97,9 +97,13 @@ serve: migrate static
 dev: migrate
 	GEOGRID_DEBUG=1 $(MANAGE) runserver $(HOST):$(PORT)
 
+# mypy: the packages typed so far, strictly (pyproject.toml [tool.mypy]); more join as they are.
+MYPY_PACKAGES = geogrid/core
+
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy $(MYPY_PACKAGES)
 
 fmt: venv
 	$(VENV)/bin/ruff check --fix .
@@ -109,6 +113,7 @@ fmt: venv
 test: db
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy $(MYPY_PACKAGES)
 	$(MANAGE) makemigrations --check --dry-run
 	$(VENV)/bin/pytest -p no:cacheprovider $(PYTEST_ARGS)
 

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+if TYPE_CHECKING:  # generic in the type stubs only; Django's class takes no parameters
+    _ModelForm = forms.ModelForm[Any]
+else:
+    _ModelForm = forms.ModelForm
 
-class OpenedVersionForm(forms.ModelForm):
+
+class OpenedVersionForm(_ModelForm):
     """A change form that remembers the `version` of the object when the page was opened.
 
     Why: the admin loads the object again when the form is posted, so a save compared against
@@ -27,7 +32,7 @@ class OpenedVersionForm(forms.ModelForm):
             self.fields["opened_version"].initial = self.instance.version
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if not self.instance.pk:
             return data
         opened = data.get("opened_version")

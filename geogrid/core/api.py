@@ -26,7 +26,9 @@ class BadRequest(exceptions.APIException):
     status_code = status.HTTP_400_BAD_REQUEST
     default_code = "bad_request"
 
-    def __init__(self, message: str, *, field: str | None = None, extra: dict | None = None):
+    def __init__(
+        self, message: str, *, field: str | None = None, extra: dict[str, Any] | None = None
+    ) -> None:
         self.field = field
         self.extra = extra or {}
         super().__init__(detail=message)
@@ -45,11 +47,11 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         request = context.get("request")
         if request is not None:
             log_failure(request, failure, exc)
-        response = Response(
+        unavailable = Response(
             {"error": failure, "detail": failure_message(failure)},
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
         )
-        return mark_unavailable(response)
+        return mark_unavailable(unavailable)
     if isinstance(exc, ParamError):
         exc = BadRequest(str(exc), field=exc.field)
     elif isinstance(exc, DjangoValidationError):
@@ -83,7 +85,10 @@ class ObjectJSONParser(JSONParser):
     here, not an AttributeError (`.get` on a list) in the view."""
 
     def parse(
-        self, stream: Any, media_type: str | None = None, parser_context: dict | None = None
+        self,
+        stream: Any,
+        media_type: str | None = None,
+        parser_context: Mapping[str, Any] | None = None,
     ) -> Any:
         data = super().parse(stream, media_type, parser_context)
         if not isinstance(data, dict):
@@ -131,13 +136,14 @@ def body_text(
         value = body_string(
             data, name, max_length=getattr(field, "max_length", None) or MAX_TEXT_LENGTH
         )
-        if field.choices and value and value not in [str(c[0]) for c in field.choices]:
+        choices = getattr(field, "choices", None)
+        if choices and value and value not in [str(c[0]) for c in choices]:
             raise BadRequest(
                 _("Unknown %(name)s %(value)r; use one of: %(choices)s.")
                 % {
                     "name": name,
                     "value": value,
-                    "choices": ", ".join(str(c[0]) for c in field.choices),
+                    "choices": ", ".join(str(c[0]) for c in choices),
                 },
                 field=name,
             )

@@ -207,9 +207,17 @@ def git_commit() -> str | None:
     return commit if done.returncode == 0 and re.fullmatch(r"[0-9a-f]{40}", commit) else None
 
 
+def _scalar(conn: psycopg.Connection[Any], query: Any) -> Any:
+    """The one value of a statement that always returns one row."""
+    row = conn.execute(query).fetchone()
+    if row is None:
+        raise BackupError(f"The database returned no row for {query!r}.")
+    return row[0]
+
+
 def _versions(conn: psycopg.Connection) -> dict[str, Any]:
-    version_num = int(conn.execute("SHOW server_version_num").fetchone()[0])
-    version = conn.execute("SHOW server_version").fetchone()[0]
+    version_num = int(_scalar(conn, "SHOW server_version_num"))
+    version = _scalar(conn, "SHOW server_version")
     row = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'postgis'").fetchone()
     return {
         "postgresql": version,
@@ -252,12 +260,12 @@ def table_counts(conn: psycopg.Connection) -> dict[str, int]:
             query = sql.SQL("SELECT count(*) FROM {}.{}").format(
                 sql.Identifier(schema), sql.Identifier(name)
             )
-            counts[f"{schema}.{name}"] = int(conn.execute(query).fetchone()[0])
+            counts[f"{schema}.{name}"] = int(_scalar(conn, query))
     return counts
 
 
 def _migrations(conn: psycopg.Connection) -> list[str]:
-    if not conn.execute("SELECT to_regclass('django_migrations')").fetchone()[0]:
+    if not _scalar(conn, "SELECT to_regclass('django_migrations')"):
         return []
     return [
         f"{app}.{name}"
@@ -347,7 +355,7 @@ def _write_backup(
         conn.execute("SET statement_timeout = 0")
         # One snapshot for the dump and for what the manifest says about it (module docstring).
         conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-        snapshot = conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
+        snapshot = _scalar(conn, "SELECT pg_export_snapshot()")
         migrations = _migrations(conn)
         counts = table_counts(conn)
         progress(f"Dumping {len(counts)} tables ({sum(counts.values()):,} rows) with pg_dump -Fc…")

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, TypedDict
 
 from django.conf import settings
 
@@ -32,7 +34,7 @@ class CodePart:
     label: str  # human label of the level, e.g. "district (GB/T 2260)"
     name: str | None = None  # a known name for this code, if any
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
@@ -148,7 +150,13 @@ def child_code(parent_code: str, sequence: int, child_code_length: int) -> str:
 # --- Component codes (docs/domain.md §3.1) ---------------------------------------------
 # Legacy CJ/T 214 / GB/T 30428.2: district 6 + major 2 + minor 2 + serial 6 = 16 digits.
 # GB/T 47678.5-2026:              district 6 + major 2 + minor 3 + serial 6 = 17 digits.
-COMPONENT_SCHEMES = {
+class SchemeSpec(TypedDict):
+    length: int
+    minor: int
+    label: str
+
+
+COMPONENT_SCHEMES: dict[str, SchemeSpec] = {
     "cjt214": {"length": 16, "minor": 2, "label": "CJ/T 214-2007 / GB/T 30428.2-2013 (16 digits)"},
     "gbt47678": {"length": 17, "minor": 3, "label": "GB/T 47678.5-2026 (17 digits)"},
 }
@@ -230,15 +238,15 @@ def component_code(district_code: str, class_code: str, serial: int, scheme: str
 # --- One explanation endpoint for every kind of code -------------------------------------------
 # Apps register how they explain codes of given lengths (grids: 6–15, components: 16–17), so
 # the API answers any code without `core` knowing the domains.
-_explainers: dict[int, object] = {}
+_explainers: dict[int, Callable[[str], dict[str, Any]]] = {}
 
 
-def register_explainer(lengths: list[int], explainer) -> None:
+def register_explainer(lengths: list[int], explainer: Callable[[str], dict[str, Any]]) -> None:
     for length in lengths:
         _explainers[length] = explainer
 
 
-def explain_code(code: str) -> dict:
+def explain_code(code: str) -> dict[str, Any]:
     code = (code or "").strip()
     explainer = _explainers.get(len(code))
     if explainer is None:

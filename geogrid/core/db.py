@@ -14,12 +14,12 @@ prepared statements per connection object, so a new connection simply prepares t
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from django.db import InterfaceError, OperationalError, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
@@ -29,6 +29,7 @@ logger = logging.getLogger("geogrid.db")
 
 # Seconds a client is asked to wait before trying again: a restart of PostgreSQL takes a few.
 RETRY_AFTER_SECONDS = 5
+AnyResponse = TypeVar("AnyResponse", bound=HttpResponseBase)
 # The mounts whose clients read JSON (the REST API, the vector tiles, Open311); everything else
 # is a page for people.
 JSON_PATH_PREFIXES = ("/api/", "/tiles/", "/open311/")
@@ -111,7 +112,7 @@ def log_failure(request: HttpRequest, kind: str, exc: BaseException) -> None:
     )
 
 
-def mark_unavailable(response: HttpResponse) -> HttpResponse:
+def mark_unavailable(response: AnyResponse) -> AnyResponse:
     """Retry-After and no caching on a 503, and a marker `read_from_replica` looks for."""
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     response["Cache-Control"] = "no-store"

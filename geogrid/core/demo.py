@@ -18,7 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connections
 
-Progress = Callable[..., Iterable]
+Progress = Callable[..., Iterable[Any]]
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 VAR = PROJECT_ROOT / "var"
@@ -71,7 +72,7 @@ def running_as_root() -> bool:
     return os.geteuid() == 0
 
 
-def run_as_server_user(args: list[str], **kwargs) -> subprocess.CompletedProcess:
+def run_as_server_user(args: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
     """Run a PostgreSQL binary as the user that owns the cluster."""
     if running_as_root():
         args = ["runuser", "-u", "postgres", "--", *args]
@@ -210,7 +211,7 @@ class Cluster:
             ]
         )
 
-    def psql(self, sql: str, database: str = "postgres") -> subprocess.CompletedProcess:
+    def psql(self, sql: str, database: str = "postgres") -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [
                 pg_bin("psql"),

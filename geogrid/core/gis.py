@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 import shapely
@@ -75,7 +76,7 @@ def _transformer(source: int, target: int) -> Transformer:
     return Transformer.from_crs(source, target, always_xy=True)
 
 
-def to_metric(geoms, source_srid: int = STORAGE_SRID):
+def to_metric(geoms: Any, source_srid: int = STORAGE_SRID) -> Any:
     """Transform shapely geometries (scalar or array) to the metric CRS, vectorised."""
     transformer = _transformer(source_srid, metric_srid())
     return shapely.transform(
@@ -83,18 +84,19 @@ def to_metric(geoms, source_srid: int = STORAGE_SRID):
     )
 
 
-def from_metric(geoms, target_srid: int = STORAGE_SRID):
+def from_metric(geoms: Any, target_srid: int = STORAGE_SRID) -> Any:
     transformer = _transformer(metric_srid(), target_srid)
     return shapely.transform(
         geoms, lambda xy: np.column_stack(transformer.transform(xy[:, 0], xy[:, 1]))
     )
 
 
-def area_m2(geoms) -> np.ndarray | float:
-    """Area in square metres in the metric CRS (scalar or vectorised)."""
+def area_m2(geoms: Any) -> Any:
+    """Area in square metres in the metric CRS: a float for one geometry, an array for an
+    array of them."""
     return shapely.area(to_metric(geoms))
 
 
-def lonlat_of(point_metric) -> tuple[float, float]:
+def lonlat_of(point_metric: Any) -> tuple[float, float]:
     lon, lat = _transformer(metric_srid(), STORAGE_SRID).transform(point_metric.x, point_metric.y)
     return float(lon), float(lat)

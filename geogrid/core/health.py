@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from django.core import checks
 from django.db import DatabaseError, InterfaceError, OperationalError, connection
@@ -39,7 +40,7 @@ PROBE_PATHS = frozenset({"/healthz", "/readyz"})
 _migrations_applied = False
 
 
-def _answer(body: dict, status: int = 200) -> JsonResponse:
+def _answer(body: dict[str, Any], status: int = 200) -> JsonResponse:
     response = JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
     response["Cache-Control"] = "no-store"
     return response
@@ -137,4 +138,5 @@ class ProbeMiddleware:
             return self.get_response(request)
         match = resolve(request.path_info)
         request.resolver_match = match
-        return match.func(request, *match.args, **match.kwargs)
+        response: HttpResponse = match.func(request, *match.args, **match.kwargs)
+        return response

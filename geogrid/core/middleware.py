@@ -13,10 +13,11 @@ import io
 import logging
 import time
 from collections.abc import Callable
+from typing import BinaryIO, cast
 
 from django.conf import settings
 from django.core.handlers.wsgi import LimitedStream
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.middleware.gzip import GZipMiddleware
 from django.utils.cache import patch_vary_headers
 from django.utils.functional import SimpleLazyObject, empty
@@ -73,7 +74,8 @@ class BodySizeLimitMiddleware:
                 if len(body) > limit:
                     return _too_large()
                 request.META["CONTENT_LENGTH"] = str(len(body))
-                request._stream = LimitedStream(io.BytesIO(body), len(body))
+                # LimitedStream is the file-like object Django itself puts there.
+                request._stream = cast(BinaryIO, LimitedStream(io.BytesIO(body), len(body)))
         return self.get_response(request)
 
 
@@ -108,7 +110,9 @@ class CompressDataMiddleware(GZipMiddleware):
     # these answers have no secret to hide, so they are left out (smaller tiles).
     max_random_bytes = 0
 
-    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    def process_response(
+        self, request: HttpRequest, response: HttpResponseBase
+    ) -> HttpResponseBase:
         if request.method not in ("GET", "HEAD"):
             return response
         if response.status_code == 304:

@@ -80,7 +80,7 @@ def text(
 def texts(params: Any, name: str, *, max_length: int = MAX_LENGTH) -> list[str]:
     """A comma-separated list (also when the parameter is repeated), empty parts dropped."""
     values = params.getlist(name) if hasattr(params, "getlist") else [params.get(name) or ""]
-    parts = []
+    parts: list[str] = []
     for value in values:
         check_text(str(value), name, max_length=max_length)
         parts.extend(part.strip() for part in str(value).split(",") if part.strip())

@@ -11,13 +11,17 @@ queryset the owning app's `visible_to(user)` returns.
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.conf import settings
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db.models import Model, QuerySet
 from django.http import Http404
 from rest_framework.permissions import SAFE_METHODS, BasePermission
+
+if TYPE_CHECKING:  # rest_framework.views imports this module (DEFAULT_PERMISSION_CLASSES)
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
 
 M = TypeVar("M", bound=Model)
 
@@ -49,7 +53,7 @@ def get_in_scope_or_404(queryset: QuerySet[M], **lookup: Any) -> M:
     """Fetch one object from a queryset already limited to the user's scope; 404 otherwise."""
     try:
         return queryset.get(**lookup)
-    except queryset.model.DoesNotExist as exc:
+    except ObjectDoesNotExist as exc:
         # The same answer whether it does not exist or is outside the user's scope.
         key = lookup.get("code") or next(iter(lookup.values()), "")
         raise Http404(
@@ -62,7 +66,7 @@ class PublicReadOrAuthenticated(BasePermission):
 
     message = "Log in (session) or send 'Authorization: Token <key>' to use this API."
 
-    def has_permission(self, request, view) -> bool:
+    def has_permission(self, request: Request, view: APIView) -> bool:
         if request.method in SAFE_METHODS and settings.GEOGRID_PUBLIC_READ_API:
             return True
         return bool(request.user and request.user.is_authenticated)

@@ -43,8 +43,8 @@ class PhotoError(ValueError):
 
 @dataclass(frozen=True)
 class CheckedPhoto:
-    original: ContentFile  # upright, re-encoded without metadata, named photo.<extension>
-    preview: ContentFile  # upright JPEG, at most PREVIEW_SIZE
+    original: ContentFile[bytes]  # upright, re-encoded without metadata, named photo.<extension>
+    preview: ContentFile[bytes]  # upright JPEG, at most PREVIEW_SIZE
     width: int
     height: int
     format: str
@@ -54,7 +54,7 @@ def max_photo_bytes() -> int:
     return int(settings.GEOGRID_MAX_PHOTO_MB) * 1024 * 1024
 
 
-def check_photo(upload: UploadedFile | None) -> CheckedPhoto:
+def check_photo(upload: UploadedFile[bytes] | None) -> CheckedPhoto:
     """Decode and check one uploaded photo; raise PhotoError with a plain message."""
     if upload is None:
         raise PhotoError("Attach a photo (JPEG, PNG or WebP) in the form field 'image'.")
@@ -138,7 +138,7 @@ def _reencode(
     """The upright image in its own format, with no EXIF, XMP or text metadata (Pillow writes
     metadata from `info`, which is emptied, or from save() arguments, which are not given)."""
     image.info = {}
-    options: dict = {"icc_profile": icc_profile} if icc_profile else {}
+    options: dict[str, Any] = {"icc_profile": icc_profile} if icc_profile else {}
     if image_format == "JPEG":
         if image.mode not in ("L", "RGB", "CMYK"):
             image = image.convert("RGB")
@@ -152,7 +152,9 @@ def _reencode(
     return buffer.getvalue()
 
 
-def photo_uploads(files: Any, *fields: str, maximum: int | None = None) -> list[UploadedFile]:
+def photo_uploads(
+    files: Any, *fields: str, maximum: int | None = None
+) -> list[UploadedFile[bytes]]:
     """The uploads in these form fields, refused by count before any of them is decoded."""
     maximum = int(settings.GEOGRID_MAX_PHOTOS) if maximum is None else maximum
     uploads = [upload for field in fields for upload in files.getlist(field)]

@@ -3,7 +3,7 @@ error answers it can give, in the one error shape of geogrid.core.api.exception_
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from drf_spectacular.openapi import AutoSchema
 
@@ -29,7 +29,9 @@ WRITE_ERRORS = {"409": "The object changed since you read it (send the current v
 
 
 class GeoGridAutoSchema(AutoSchema):
-    def _get_response_bodies(self, direction: str = "response") -> dict[str, Any]:
+    def _get_response_bodies(
+        self, direction: Literal["request", "response"] = "response"
+    ) -> dict[str, Any]:
         responses = super()._get_response_bodies(direction)
         errors = dict(ERRORS)
         if self.method in ("POST", "PATCH", "PUT"):

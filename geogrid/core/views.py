@@ -9,7 +9,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from django.conf import settings
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.views import defaults
 from django.views.static import serve
 
@@ -17,7 +17,7 @@ from geogrid.core.db import database_failure, log_failure, unavailable_response
 from geogrid.core.privacy import may_read_media
 
 
-def media(request: HttpRequest, path: str) -> HttpResponse:
+def media(request: HttpRequest, path: str) -> HttpResponseBase:
     """An uploaded file, to those who may read the object it belongs to (core/privacy.py asks
     the app that owns the folder); 404 otherwise, the same answer as for a file that does not
     exist. Only files whose type was decided by decoding them are stored (core.photos), so the
@@ -31,7 +31,7 @@ def media(request: HttpRequest, path: str) -> HttpResponse:
         raise Http404("This file does not exist, or you may not see it.")
     accel = settings.GEOGRID_MEDIA_ACCEL
     if accel == "none":
-        response = serve(request, clean, document_root=settings.MEDIA_ROOT)
+        response = serve(request, clean, document_root=str(settings.MEDIA_ROOT))
     else:
         response = HttpResponse(
             content_type=mimetypes.guess_type(clean)[0] or "application/octet-stream"
@@ -53,7 +53,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
     Django's plain 500 page."""
     exc = sys.exc_info()[1]
     kind = database_failure(exc) if exc is not None else None
-    if kind is None:
+    if kind is None or exc is None:
         return defaults.server_error(request)
     log_failure(request, kind, exc)
     return unavailable_response(request, kind)

@@ -60,8 +60,9 @@ class Command(BaseCommand):
                 "the demo users get unusable passwords."
             )
 
-        def progress(items: Iterable, **kwargs: Any) -> Iterable:
-            return tqdm(items, file=sys.stderr, disable=quiet, **kwargs)
+        def progress(items: Iterable[Any], **kwargs: Any) -> Iterable[Any]:
+            bar: Iterable[Any] = tqdm(items, file=sys.stderr, disable=quiet, **kwargs)
+            return bar
 
         # The well-known password only where nobody but a developer can reach it.
         context: dict[str, Any] = {"demo_passwords": not problems}
