@@ -21,12 +21,13 @@ from django.utils import timezone
 from pyproj import Transformer
 from shapely.geometry import LineString, Polygon
 
-from geogrid.components import importing
 from geogrid.components.importing import (
     ImportFileError,
+    codes,
     export_components,
     format_report,
     import_components,
+    writing,
 )
 from geogrid.components.models import (
     Component,
@@ -390,7 +391,7 @@ def test_commit_is_all_or_nothing(city, manhole_class, admin_user, tmp_path, mon
     serials = list(ComponentSerial.objects.values_list("last_serial", flat=True))
     # A code taken by someone else after the check: the database refuses the whole import.
     monkeypatch.setattr(
-        importing, "_existing_codes", lambda numbers, length: np.zeros(0, dtype=np.int64)
+        codes, "_existing_codes", lambda numbers, length: np.zeros(0, dtype=np.int64)
     )
     path = write_csv(
         tmp_path,
@@ -492,21 +493,12 @@ def test_texts_longer_than_their_columns_are_rejected_counting_characters(
     assert report.reason_counts == {"bad_value": 4}
 
 
-def test_point_ewkb_is_the_bytes_shapely_writes():
-    rng = np.random.default_rng(5)
-    x = np.concatenate([rng.uniform(-180, 180, 500), [0.0, -0.0, 116.397_128_1, 180.0]])
-    y = np.concatenate([rng.uniform(-90, 90, 500), [0.0, 90.0, 39.916_527_3, -90.0]])
-    expected = shapely.to_wkb(shapely.set_srid(shapely.points(x, y), 4490), include_srid=True)
-    encoded = importing._point_ewkb(x, y)
-    assert [row.tobytes() for row in encoded] == list(expected)
-
-
 def test_points_only_and_mixed_copy_slices_store_every_geometry_exactly(
     city, manhole_class, area_class, admin_user, tmp_path, monkeypatch
 ):
     # Slices of two rows: the first two rows (points only) take the numpy EWKB path, the last
     # slice (a point and a polygon) shapely's; both land in one COPY.
-    monkeypatch.setattr(importing, "COPY_SLICE_ROWS", 2)
+    monkeypatch.setattr(writing, "COPY_SLICE_ROWS", 2)
     points = [point(20, 180), point(80, 180), point(60, 120)]
     polygon = rect(110, 10, 190, 60).geoms[0]
     path = write_vector(

@@ -7,7 +7,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from geogrid.components.importing import EXPORT_FORMATS, STATUS_INPUT, export_components
+from geogrid.components.importing.export import EXPORT_FORMATS, export_components
+from geogrid.components.importing.fields import STATUS_INPUT
 from geogrid.components.models import Component, ComponentClass, Currency
 from geogrid.components.services import active_scheme
 
