@@ -97,7 +97,7 @@ def ready() -> str | None:
 
 
 def run_service(lon: np.ndarray, lat: np.ndarray, *, calls: int) -> list[Result]:
-    from geogrid.cases.services import submit_report
+    from geogrid.cases.intake import submit_report
 
     class_id = CaseClass.objects.filter(service_code=SERVICE).values_list("id", flat=True)[0]
     # A stream of reports spreads over the categories (the demo's mix: the common street
@@ -202,7 +202,7 @@ def run_http(
     lon: np.ndarray, lat: np.ndarray, *, requests: int, concurrency: int, workers: int
 ) -> list[Result]:
     from geogrid.cases.models import Open311Key
-    from geogrid.cases.services import create_open311_key
+    from geogrid.cases.open311_keys import create_open311_key
 
     Open311Key.objects.filter(name="bench-load").delete()
     _, key = create_open311_key(name="bench-load")

@@ -204,7 +204,7 @@ def run(
     concurrency: int,
 ) -> list[Result]:
     from geogrid.cases.models import Open311Key
-    from geogrid.cases.services import create_open311_key
+    from geogrid.cases.open311_keys import create_open311_key
 
     # The tiles and the command center need the synthetic city's components and reports.
     tiles.ensure_components(synthetic)

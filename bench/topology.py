@@ -80,7 +80,7 @@ def run(parent_code: str, *, repeat: int, postgis: bool) -> list[Result]:
     from django.conf import settings
 
     from geogrid.grids.models import Grid
-    from geogrid.grids.services import topology_report
+    from geogrid.grids.topology import topology_report
 
     parent = Grid.objects.select_related("level").get(code=parent_code)
     tolerance = settings.GEOGRID_TOPOLOGY_TOLERANCE_M

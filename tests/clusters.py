@@ -21,7 +21,7 @@ SECRET = "test-only-secret-key-of-fifty-characters-xq8Zr4Lm2Vt9N"
 # (printed), in a database of its own.
 SEED = """
 from geogrid.accounts.models import Role
-from geogrid.cases.services import create_open311_key
+from geogrid.cases.open311_keys import create_open311_key
 from tests import factories
 
 admin = factories.user("root-admin", Role.ADMIN)

@@ -15,7 +15,7 @@ from tests.geometry import point
 def _fresh_case_class_cache():
     # Each test's rows vanish with its transaction; a category cached by one test must not be
     # used by the next (in production rows are not rolled away like this).
-    from geogrid.cases.services import clear_case_class_cache
+    from geogrid.cases.intake import clear_case_class_cache
 
     clear_case_class_cache()
     yield

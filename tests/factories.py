@@ -6,7 +6,8 @@ from pathlib import Path
 
 from geogrid.accounts.models import Role, User
 from geogrid.grids.models import Grid, GridLevel, GridScope
-from geogrid.grids.services import Candidate, create_grid, create_grids, ensure_default_levels
+from geogrid.grids.services import create_grid, create_grids, ensure_default_levels
+from geogrid.grids.validation import Candidate
 from tests.geometry import rect, square
 
 
@@ -27,7 +28,7 @@ def reference_data(*schemes: str) -> None:
     case taxonomies of `schemes` (default: the GB/T 47678 one) and the holiday calendar."""
     from django.conf import settings
 
-    from geogrid.cases.services import load_calendar
+    from geogrid.cases.calendar import load_calendar
     from geogrid.cases.taxonomy import load_case_classes
     from geogrid.components.taxonomy import load_component_classes, load_departments
 

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from geogrid.cases.models import Open311Key
-from geogrid.cases.services import revoke_open311_key
+from geogrid.cases.open311_keys import revoke_open311_key
 
 
 @admin.register(Open311Key)

@@ -15,7 +15,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from geogrid.cases import services, workflow
+from geogrid.cases import workflow
+from geogrid.cases.errors import ReportError, TransitionError, TransitionForbidden
+from geogrid.cases.intake import submit_report
 from geogrid.cases.models import Case, CaseClass, CaseStatus, Channel, LimitUnit
 from geogrid.cases.privacy import visible_duplicates
 from geogrid.cases.serializers import (
@@ -24,6 +26,7 @@ from geogrid.cases.serializers import (
     CaseFeatureSerializer,
     CasePhotoSerializer,
 )
+from geogrid.cases.transitions import escalate_case, may_act_on, transition_case
 from geogrid.components.models import Department
 from geogrid.components.services import active_scheme
 from geogrid.core import params as qp
@@ -106,7 +109,7 @@ def _detail(request: Request, case: Case) -> dict:
     role = user_role(request.user)
     # The moves the server would accept: the role's, and only on a case in the user's scope
     # (transition_case checks both; a page must not offer what it would refuse).
-    in_scope = services.may_act_on(request.user, case)
+    in_scope = may_act_on(request.user, case)
     props["moves"] = [
         {
             "to": to,
@@ -227,7 +230,7 @@ class CaseListView(generics.ListCreateAPIView):
         checked = body_text(request.data, Case, REPORT_TEXT)
         photos = _photos_from(request)
         try:
-            result = services.submit_report(
+            result = submit_report(
                 actor=request.user,
                 channel=channel,
                 service_code=_text(request, "service_code", max_length=30),
@@ -242,7 +245,7 @@ class CaseListView(generics.ListCreateAPIView):
                 reporter_phone=checked.get("reporter_phone", ""),
                 reporter_email=checked.get("reporter_email", ""),
             )
-        except services.ReportError as exc:
+        except ReportError as exc:
             raise BadRequest(str(exc), field=exc.field) from exc
         data = _detail(request, _base(request).get(pk=result.case.pk))
         data["properties"]["duplicates"] = visible_duplicates(
@@ -311,7 +314,7 @@ class CaseTransitionView(APIView):
             version = None
         photos = _photos_from(request)
         try:
-            services.transition_case(
+            transition_case(
                 case=case,
                 to=to,
                 actor=request.user,
@@ -321,9 +324,9 @@ class CaseTransitionView(APIView):
                 photos=photos,
                 expected_version=version,
             )
-        except services.TransitionForbidden as exc:
+        except TransitionForbidden as exc:
             raise PermissionDenied(str(exc)) from exc
-        except services.TransitionError as exc:
+        except TransitionError as exc:
             if "changed since you opened it" in str(exc):
                 raise Conflict(str(exc)) from exc
             raise BadRequest(str(exc), field="to") from exc
@@ -338,9 +341,9 @@ class CaseEscalateView(APIView):
         """Raise the level a case is handled at (unit grid → community → street → district)."""
         case = _case_for(request, pk)
         try:
-            services.escalate_case(case=case, actor=request.user, reason=_text(request, "reason"))
-        except services.TransitionForbidden as exc:
+            escalate_case(case=case, actor=request.user, reason=_text(request, "reason"))
+        except TransitionForbidden as exc:
             raise PermissionDenied(str(exc)) from exc
-        except services.TransitionError as exc:
+        except TransitionError as exc:
             raise BadRequest(str(exc), field="reason") from exc
         return Response(_detail(request, _case_for(request, pk)))

@@ -10,8 +10,8 @@ class CasesConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_delete, post_save
 
+        from geogrid.cases.intake import clear_case_class_cache
         from geogrid.cases.models import CaseClass
-        from geogrid.cases.services import clear_case_class_cache
 
         # Intake keeps categories for a few seconds; an edit in this process is seen at once.
         for signal in (post_save, post_delete):
@@ -23,7 +23,7 @@ class CasesConfig(AppConfig):
             )
 
         from geogrid.cases.regridding import CASE_IMPACT
-        from geogrid.grids.services import register_impact_provider
+        from geogrid.grids.impact import register_impact_provider
 
         # Open cases follow their unit grid when a planner edits it.
         register_impact_provider(CASE_IMPACT)

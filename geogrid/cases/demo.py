@@ -78,7 +78,11 @@ def _open311_key(lines: list[str]) -> None:
     (active, same hash); otherwise a new one, by creating the client or rotating its key (an
     audited service call), written to the file. The file is only a copy of a secret the
     database holds as a hash, so the database decides."""
-    from geogrid.cases.services import create_open311_key, open311_key_accepts, rotate_open311_key
+    from geogrid.cases.open311_keys import (
+        create_open311_key,
+        open311_key_accepts,
+        rotate_open311_key,
+    )
 
     path = key_file()
     key = path.read_text(encoding="utf-8").strip() if path.exists() else ""
@@ -123,8 +127,10 @@ def _point_inside(geom: Any, rng: np.random.Generator) -> Any:
 
 
 def demo_step(context: dict[str, Any], progress: Callable[..., Iterable]) -> list[str]:
-    from geogrid.cases.services import load_calendar, submit_report, transition_case
+    from geogrid.cases.calendar import load_calendar
+    from geogrid.cases.intake import submit_report
     from geogrid.cases.taxonomy import load_case_classes
+    from geogrid.cases.transitions import transition_case
     from geogrid.components.models import Department, DepartmentMember
     from geogrid.grids.models import Grid
 

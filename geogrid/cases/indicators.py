@@ -5,7 +5,7 @@ figures of the monthly bulletins (上报数, 立案数, 应结案数, 结案数,
 Read-only. The counts are one aggregate query of conditional counts (`COUNT(*) FILTER (...)`),
 whatever the number of cases; the working time is the one figure computed in Python, from one
 fetch of two columns, with numpy (`working_micros`), because the holiday calendar lives in
-Python (`services.work_calendar()`), not in the database.
+Python (`calendar.work_calendar()`), not in the database.
 
 Periods are half-open, [start, end), like the working calendar's. Every case has all its
 timestamps at or after `reported_at`, so only cases reported before `end` can count; that bound
@@ -30,8 +30,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from geogrid.cases import workflow
+from geogrid.cases.calendar import work_calendar
 from geogrid.cases.models import Case, CaseStatus
-from geogrid.cases.services import work_calendar
 from geogrid.grids.models import Grid, GridScope
 
 if TYPE_CHECKING:
@@ -144,7 +144,7 @@ def case_indicators(
                                 time with the new department) to handled_at; parked time is
                                 included, as the dispatch time is kept while parked
 
-    Queries: the calendar's stamp (services.work_calendar), one aggregate, one fetch of two
+    Queries: the calendar's stamp (calendar.work_calendar), one aggregate, one fetch of two
     integer columns of the handled cases, and for an inspector one for their scope codes and
     one count for `self_reported`; never one per case. Writes nothing.
     """

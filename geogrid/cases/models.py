@@ -4,7 +4,8 @@ Open311 API keys.
 
 One table holds a case from the moment it is reported: a report is a case in status 上报, so
 intake is one insert and the Open311 `service_request_id` (the case id) never changes. The
-workflow (statuses and the allowed moves) lives in `workflow.py`; only `services.py` writes.
+workflow (statuses and the allowed moves) lives in `workflow.py`; only the use-case modules
+(`intake.py`, `transitions.py`, `calendar.py`, `open311_keys.py`, `regridding.py`) write.
 """
 
 from __future__ import annotations
@@ -270,7 +271,7 @@ class Case(models.Model):
                 name="cases_grid_code_reported",
                 opclasses=["varchar_pattern_ops", "timestamptz_ops"],
             ),
-            # A repeated Open311 POST (services.submit_open311_report): the key's recent cases,
+            # A repeated Open311 POST (intake.submit_open311_report): the key's recent cases,
             # however many the key has sent in all.
             models.Index(
                 fields=["open311_key", "reported_at"],
@@ -367,7 +368,7 @@ class CasePhoto(models.Model):
 class RoutingRule(models.Model):
     """A per-grid override of the responsible department: for one class (or every class) in
     a grid and everything below it. The most specific grid wins, then a class rule over an
-    all-classes rule (services.route)."""
+    all-classes rule (intake_store._route)."""
 
     grid = models.ForeignKey(
         "grids.Grid", on_delete=models.CASCADE, related_name="routing_rules", verbose_name=_("网格")

@@ -62,6 +62,8 @@ from django.views.decorators.csrf import csrf_exempt
 
 from geogrid.accounts import throttle
 from geogrid.cases import workflow
+from geogrid.cases.errors import ReportError
+from geogrid.cases.intake import case_class_for, submit_open311_report
 from geogrid.cases.models import (
     Case,
     CaseClass,
@@ -71,13 +73,8 @@ from geogrid.cases.models import (
     Open311Key,
     PhotoStage,
 )
+from geogrid.cases.open311_keys import open311_key_for
 from geogrid.cases.privacy import public_view
-from geogrid.cases.services import (
-    ReportError,
-    case_class_for,
-    open311_key_for,
-    submit_open311_report,
-)
 from geogrid.components.models import Department
 from geogrid.components.services import active_scheme
 from geogrid.core import params as qp

@@ -18,14 +18,9 @@ from shapely.geometry.base import BaseGeometry
 
 from geogrid.cases.models import CaseEvent
 from geogrid.cases.workflow import OPEN_STATUSES
-from geogrid.components.assignment import (
-    affected_rows,
-    assign_geometries,
-    assignment_after,
-    is_leaf,
-)
+from geogrid.grids.assignment import assign_geometries, assignment_after, is_leaf
+from geogrid.grids.impact import ImpactProvider, affected_rows
 from geogrid.grids.models import Grid
-from geogrid.grids.services import ImpactProvider
 
 # Open cases that a change of these grids may move: those in them, and those inside their
 # (new) boundaries. The GiST index on cases.geom answers the second half.

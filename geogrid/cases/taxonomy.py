@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from geogrid.cases.intake import clear_case_class_cache
 from geogrid.cases.models import CaseClass, CaseKind, LimitUnit
 from geogrid.components.models import CodeScheme, ComponentClass, Department
 from geogrid.components.taxonomy import TAXONOMY, LoadResult, _rows
@@ -136,7 +137,5 @@ def load_case_classes(scheme: str, *, update: bool = False) -> LoadResult:
             result.updated += 1
         else:
             result.unchanged += 1
-    from geogrid.cases.services import clear_case_class_cache
-
     clear_case_class_cache()
     return result

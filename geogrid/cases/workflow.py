@@ -1,5 +1,5 @@
 """The case workflow (docs/domain.md §5) as one table: which moves exist, who may make them, and
-whether they need a reason. `services.transition_case` is the only code that applies it.
+whether they need a reason. `transitions.transition_case` is the only code that applies it.
 
     上报 reported ─受理 accept─► 待立案 accepted ─立案 file─► 待派遣 filed ─派遣 dispatch─► 处置中 dispatched
         │ 不予受理 reject          │ 作废 cancel                                  │ 回退 return → 已回退 returned → 派遣

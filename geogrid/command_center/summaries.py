@@ -20,9 +20,9 @@ from django.db.models import Count, Q
 from django.db.models.functions import TruncDate, TruncMonth
 from django.utils import timezone
 
+from geogrid.cases.calendar import work_calendar
 from geogrid.cases.indicators import case_indicators, indicator_rows
 from geogrid.cases.models import Case, CaseClass, CaseStatus
-from geogrid.cases.services import work_calendar
 from geogrid.cases.workflow import CLOCK_RUNNING, OPEN_STATUSES
 from geogrid.components.models import Component, ComponentStatus, Currency, Department
 from geogrid.components.services import active_scheme

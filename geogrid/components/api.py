@@ -17,7 +17,6 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from geogrid.components import services
-from geogrid.components.assignment import assign_geometries
 from geogrid.components.models import (
     Component,
     ComponentClass,
@@ -32,6 +31,7 @@ from geogrid.core.crs import parse_crs, point_to_storage, to_storage
 from geogrid.core.permissions import get_in_scope_or_404, require_role
 from geogrid.core.photos import PhotoError, check_photo, photo_uploads
 from geogrid.grids.api import GridPagination
+from geogrid.grids.assignment import assign_geometries
 from geogrid.grids.models import Grid
 
 MAX_RADIUS_M = 5_000.0

@@ -11,7 +11,7 @@ class ComponentsConfig(AppConfig):
         # Grid edits learn which components they move through the grids impact registry
         # (docs/architecture.md §2.3: grids knows nothing of components).
         from geogrid.components import assignment
-        from geogrid.grids.services import register_impact_provider
+        from geogrid.grids.impact import register_impact_provider
 
         register_impact_provider(assignment.COMPONENT_IMPACT)
 

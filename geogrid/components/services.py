@@ -18,7 +18,6 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from shapely.geometry.base import BaseGeometry
 
-from geogrid.components.assignment import assign_geometries
 from geogrid.components.models import (
     Component,
     ComponentClass,
@@ -32,6 +31,7 @@ from geogrid.core.codes import CodeError, component_code, parse_component_code
 from geogrid.core.gis import GeometryError, describe_invalidity
 from geogrid.core.photos import CheckedPhoto
 from geogrid.core.srid import STORAGE_SRID
+from geogrid.grids.assignment import assign_geometries
 from geogrid.grids.models import Grid
 
 # Shapely type ids by the geometry kind a class allows.

@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 import shapely
+import shapely.geometry
+from django.contrib.gis.geos import GEOSGeometry
 from pyproj import Transformer
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
@@ -100,3 +102,18 @@ def area_m2(geoms: Any) -> Any:
 def lonlat_of(point_metric: Any) -> tuple[float, float]:
     lon, lat = _transformer(metric_srid(), STORAGE_SRID).transform(point_metric.x, point_metric.y)
     return float(lon), float(lat)
+
+
+def to_shapely(geom: Any) -> BaseGeometry:
+    """Accept shapely, GEOS, GeoJSON dicts or WKT; return shapely in the storage CRS."""
+    if isinstance(geom, BaseGeometry):
+        return geom
+    if isinstance(geom, GEOSGeometry):
+        if geom.srid not in (None, STORAGE_SRID, 4326):
+            geom = geom.transform(STORAGE_SRID, clone=True)
+        return shapely.from_wkb(bytes(geom.wkb))
+    if isinstance(geom, dict):
+        return shapely.geometry.shape(geom)
+    if isinstance(geom, str):
+        return shapely.from_wkt(geom)
+    raise GeometryError(f"Unsupported geometry value of type {type(geom).__name__}.")

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from leaflet.admin import LeafletGeoAdmin
 
 from geogrid.core.admin import OpenedVersionForm
-from geogrid.grids import services
+from geogrid.grids import services, validation
 from geogrid.grids.models import Grid, GridBoundary, GridEvent, GridLevel, GridScope
 
 
@@ -55,12 +55,12 @@ class GridAdminForm(OpenedVersionForm):
         try:
             if self.instance.pk:
                 if "geom" in self.changed_data:
-                    services.validate_reshape(grid=self.instance, geom=geom)
+                    validation.validate_reshape(grid=self.instance, geom=geom)
             else:
-                services.validate_new_grids(
+                validation.validate_new_grids(
                     level=data["level"],
                     parent=data.get("parent"),
-                    candidates=[services.Candidate(geom=geom, code=data.get("code") or "")],
+                    candidates=[validation.Candidate(geom=geom, code=data.get("code") or "")],
                 )
         except ValueError as exc:
             raise ValidationError({"geom": str(exc)}) from exc

@@ -28,7 +28,7 @@ from geogrid.core.replica import anonymous, read_from_replica
 from geogrid.grids.locate import OutsideAllGrids, locate
 from geogrid.grids.models import Grid, GridLevel
 from geogrid.grids.serializers import GridFeatureSerializer
-from geogrid.grids.services import topology_report
+from geogrid.grids.topology import topology_report
 
 
 def parse_float(request: Request, name: str, *, required: bool = True) -> float | None:

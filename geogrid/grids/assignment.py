@@ -28,8 +28,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
+from shapely.geometry.base import BaseGeometry
 
 from geogrid.core.db import raw_cursor
+from geogrid.grids.models import Grid, GridLevel
 
 # Active grids of one level, ordered by code: a grid's position is then its rank by code, and
 # "lowest code wins" becomes "lowest position wins", a plain integer minimum.
@@ -224,3 +226,52 @@ def assign_points(
     GridIndex once and call its `assign()` per batch.
     """
     return GridIndex.load(level=level, district_code=district_code).assign(lon, lat)
+
+
+# --- The unit grid of components and open cases ------------------------------------------------
+# Components and open cases belong to unit grids (the finest level). These helpers answer for
+# geometries of any kind, and for a grid edit before it is written; the impact providers of
+# components and cases use them (grids/impact.py).
+def leaf_level_slug() -> str | None:
+    return GridLevel.objects.order_by("-depth").values_list("slug", flat=True).first()
+
+
+def grid_index_near(geoms: np.ndarray) -> GridIndex:
+    """The active unit grids around some geometries (bounding box, grown by ~100 m)."""
+    west, south, east, north = shapely.total_bounds(geoms)
+    margin = 0.001
+    return GridIndex.load(
+        level=leaf_level_slug() or "unit",
+        bbox=(west - margin, south - margin, east + margin, north + margin),
+    )
+
+
+def assign_geometries(geoms: np.ndarray, index: GridIndex | None = None) -> np.ndarray:
+    """Grid id for each geometry (-1 where no unit grid holds it)."""
+    geoms = np.asarray(geoms, dtype=object)
+    if len(geoms) == 0:
+        return np.zeros(0, dtype=np.int64)
+    index = index if index is not None else grid_index_near(geoms)
+    positions = index.shape_positions(geoms)
+    ids = np.full(len(geoms), -1, dtype=np.int64)
+    found = positions >= 0
+    ids[found] = index.ids[positions[found]]
+    return ids
+
+
+def is_leaf(grid: Grid) -> bool:
+    # Components and cases belong to unit grids (the finest level); coarser edits move none.
+    return grid.level.slug == leaf_level_slug()
+
+
+def assignment_after(geoms: np.ndarray, grid: Grid, new_geom: BaseGeometry | None) -> np.ndarray:
+    """Grid ids for `geoms` as they would be if `grid` took `new_geom` (None: were retired),
+    before anything is written."""
+    index = grid_index_near(np.concatenate([geoms, [new_geom]]) if new_geom else geoms)
+    keep = index.ids != grid.pk
+    grid_ids, codes, shapes = index.ids[keep], index.codes[keep], index.geoms[keep]
+    if new_geom is not None:
+        grid_ids = np.append(grid_ids, grid.pk)
+        codes = np.append(codes, grid.code)
+        shapes = np.append(shapes, np.array([new_geom], dtype=object))
+    return assign_geometries(geoms, GridIndex(grid_ids, codes, shapes))

@@ -20,9 +20,10 @@ from geogrid.core.codes import validate_grid_code
 from geogrid.core.permissions import get_in_scope_or_404, require_role
 from geogrid.core.privacy import audience_of
 from geogrid.grids.edits import ACTIONS, outcome_payload, run_edit
+from geogrid.grids.errors import GridError, VersionConflict
 from geogrid.grids.models import AreaClass, Grid, GridType
 from geogrid.grids.privacy import GRID_BOUNDARY, GRID_EVENT, event_details
-from geogrid.grids.services import GridError, VersionConflict, update_grid_attributes
+from geogrid.grids.services import update_grid_attributes
 
 EDIT_ROLES = ("planner",)
 MAX_VERTICES = 20_000

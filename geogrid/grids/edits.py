@@ -17,6 +17,8 @@ from shapely.geometry.base import BaseGeometry
 
 from geogrid.core.gis import GeometryError
 from geogrid.grids import services, topology
+from geogrid.grids.errors import GridError, TopologyError
+from geogrid.grids.impact import collect_impact
 from geogrid.grids.models import Grid, GridType
 
 ACTIONS = ("create", "reshape", "split", "merge", "retire", "divide")
@@ -51,7 +53,7 @@ def _merge_impact(log: list[dict[str, Any]]) -> dict[str, Any]:
 def _gaps(parent: Grid | None) -> list[topology.Problem]:
     if parent is None:
         return []
-    return [p for p in services.topology_report(parent=parent)["problems"] if p.kind == "gap"]
+    return [p for p in topology.topology_report(parent=parent)["problems"] if p.kind == "gap"]
 
 
 def _new_gaps(
@@ -138,7 +140,7 @@ def _perform(
             replace_existing=replace_existing,
         )
         return children, [], existing
-    raise services.GridError(f"Unknown edit {action!r}; use one of: {', '.join(ACTIONS)}.")
+    raise GridError(f"Unknown edit {action!r}; use one of: {', '.join(ACTIONS)}.")
 
 
 def run_edit(
@@ -167,7 +169,7 @@ def run_edit(
     (bad geometry, a line that cuts nothing...) raise GridError / GeometryError.
     """
     if action not in ACTIONS:
-        raise services.GridError(f"Unknown edit {action!r}; use one of: {', '.join(ACTIONS)}.")
+        raise GridError(f"Unknown edit {action!r}; use one of: {', '.join(ACTIONS)}.")
     grids = grids or []
     versions = versions or {}
     parent = grid if action in ("create", "divide") else (grid or grids[0]).parent
@@ -175,7 +177,7 @@ def run_edit(
     try:
         with transaction.atomic():
             before = _gaps(parent)
-            with services.collect_impact() as log:
+            with collect_impact() as log:
                 created, changed, retired = _perform(
                     action=action,
                     actor=actor,
@@ -198,7 +200,7 @@ def run_edit(
                 outcome.committed = True
             else:
                 transaction.set_rollback(True)
-    except services.TopologyError as exc:
+    except TopologyError as exc:
         outcome.ok = False
         outcome.problems = exc.problems
         outcome.message = str(exc)

@@ -1,42 +1,34 @@
 """Grid use cases: the only code that changes grids (docs/architecture.md §3.1).
 
 Every function here is transactional, takes keyword-only arguments and an explicit actor, checks
-topology before writing, keeps the boundary history (GridBoundary) and writes a GridEvent.
+topology before writing (grids/validation.py), keeps the boundary history (GridBoundary), has
+the registered impact providers move what the edit moves (grids/impact.py) and writes a
+GridEvent. The errors are in grids/errors.py, the shapely helpers in grids/geometry.py, and the
+read-only topology report in grids/topology.py.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import shapely
 import shapely.ops
 from django.conf import settings
-from django.contrib.gis.db.models.functions import AsWKB
-from django.contrib.gis.geos import GEOSGeometry
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
-from shapely.geometry.base import BaseGeometry
 
-from geogrid.core.codes import CodeError, child_code, validate_grid_code
-from geogrid.core.gis import (
-    GeometryError,
-    area_m2,
-    as_multipolygon,
-    describe_invalidity,
-    from_metric,
-    invalidity,
-    to_metric,
-)
+from geogrid.core.codes import CodeError, child_code
+from geogrid.core.gis import area_m2, as_multipolygon, to_metric
 from geogrid.core.logs import log_on_commit
-from geogrid.core.srid import STORAGE_SRID
 from geogrid.grids import topology
+from geogrid.grids.division import divide
+from geogrid.grids.errors import GridError, TopologyError, VersionConflict
+from geogrid.grids.geometry import cutting_line, reading_order, to_geos
+from geogrid.grids.impact import apply_impact, edit_impact
 from geogrid.grids.levels import DEFAULT_LEVELS
 from geogrid.grids.models import (
     Grid,
@@ -46,226 +38,17 @@ from geogrid.grids.models import (
     GridSource,
     GridType,
 )
+from geogrid.grids.validation import (
+    Candidate,
+    check_candidates,
+    first_message,
+    validate_new_grids,
+    validate_reshape,
+)
 
 logger = logging.getLogger(__name__)
 # Grid codes per log line at most (a division can create hundreds).
 LOGGED_CODES = 20
-
-
-class GridError(ValueError):
-    """A grid change that cannot be made; the message says why in plain words, and `reason`
-    names the case for clients that word it themselves (the editor, in the page's language)."""
-
-    def __init__(self, message: str, *, reason: str = ""):
-        super().__init__(message)
-        self.reason = reason
-
-
-class TopologyError(GridError):
-    """The change would break the topology; `problems` says where and how much."""
-
-    def __init__(self, message: str, problems: list[topology.Problem]):
-        super().__init__(message)
-        self.problems = problems
-
-
-class VersionConflict(GridError):
-    """Someone saved the grid since the caller read it (optimistic lock)."""
-
-    def __init__(self, grid: Grid, expected: int):
-        last = grid.events.order_by("-created_at", "-id").select_related("actor").first()
-        who = last.actor.get_username() if last and last.actor else "someone"
-        when = last.created_at.isoformat(timespec="seconds") if last else "recently"
-        super().__init__(
-            f"Grid {grid.code} was changed by {who} at {when} (version {grid.version}); you "
-            f"edited version {expected}. Reload it, re-apply your change and save again."
-        )
-        self.grid = grid
-        self.current_version = grid.version
-        self.changed_by = who
-        self.changed_at = last.created_at if last else None
-
-
-# --- Impact providers -------------------------------------------------------------------------
-# grids knows nothing of components or cases (docs/architecture.md §2.3). Those apps register
-# a provider that says what a boundary change would move ("37 components change grid") before
-# it is made, and moves it after the change is written, in the same transaction.
-@dataclass(frozen=True)
-class ImpactProvider:
-    name: str
-    # (grid, new boundary or None for a retirement) -> counts, before anything is written
-    preview: Callable[[Grid, BaseGeometry | None], dict[str, Any]]
-    # (grids just created, reshaped or retired, actor) -> counts, after they are written
-    apply: Callable[..., dict[str, Any]]
-
-
-_impact_providers: list[ImpactProvider] = []
-
-
-def register_impact_provider(provider: ImpactProvider) -> None:
-    if all(p.name != provider.name for p in _impact_providers):
-        _impact_providers.append(provider)
-
-
-def edit_impact(*, grid: Grid, new_geom: BaseGeometry | None) -> dict[str, Any]:
-    """What other data a reshape (new_geom) or retirement (None) of `grid` would move."""
-    impact: dict[str, Any] = {}
-    for provider in _impact_providers:
-        impact.update(provider.preview(grid, new_geom))
-    return impact
-
-
-_impact_log: ContextVar[list[dict[str, Any]] | None] = ContextVar("grid_impact_log", default=None)
-
-
-@contextmanager
-def collect_impact() -> Iterator[list[dict[str, Any]]]:
-    """Collect what the providers moved during the edits made inside the block (the editor's
-    preview runs an edit in a rolled-back transaction and reports these counts)."""
-    log: list[dict[str, Any]] = []
-    token = _impact_log.set(log)
-    try:
-        yield log
-    finally:
-        _impact_log.reset(token)
-
-
-def _apply_impact(grids: Sequence[Grid], actor: Any) -> dict[str, Any]:
-    applied: dict[str, Any] = {}
-    for provider in _impact_providers:
-        applied.update(provider.apply(grids, actor))
-    log = _impact_log.get()
-    if log is not None:
-        log.append(applied)
-    return applied
-
-
-# --- Input normalisation ----------------------------------------------------------------------
-def to_shapely(geom: Any) -> BaseGeometry:
-    """Accept shapely, GEOS, GeoJSON dicts or WKT; return shapely in the storage CRS."""
-    if isinstance(geom, BaseGeometry):
-        return geom
-    if isinstance(geom, GEOSGeometry):
-        if geom.srid not in (None, STORAGE_SRID, 4326):
-            geom = geom.transform(STORAGE_SRID, clone=True)
-        return shapely.from_wkb(bytes(geom.wkb))
-    if isinstance(geom, dict):
-        return shapely.geometry.shape(geom)
-    if isinstance(geom, str):
-        return shapely.from_wkt(geom)
-    raise GeometryError(f"Unsupported geometry value of type {type(geom).__name__}.")
-
-
-def clean_polygon(geom: Any) -> BaseGeometry:
-    """Check a grid boundary before any topology: polygonal, non-empty, valid, in range."""
-    shape = to_shapely(geom)
-    if shape.is_empty:
-        raise GeometryError("The boundary is empty.")
-    if shape.geom_type not in ("Polygon", "MultiPolygon"):
-        raise GeometryError(f"A grid boundary must be a polygon, not a {shape.geom_type}.")
-    coords = shapely.get_coordinates(shape)
-    if not np.isfinite(coords).all():
-        raise GeometryError("The boundary has coordinates that are not numbers.")
-    lon, lat = coords[:, 0], coords[:, 1]
-    if (np.abs(lon) > 180).any() or (np.abs(lat) > 90).any():
-        raise GeometryError(
-            "The boundary's coordinates are outside longitude −180…180 / latitude −90…90: "
-            "it is probably in a projected CRS. Give lon/lat (EPSG:4490/4326) or name its CRS."
-        )
-    problem = describe_invalidity(shape)
-    if problem:
-        where = invalidity(shape)
-        raise GeometryError(problem, location=where[1] if where else None)
-    return as_multipolygon(shape)
-
-
-def _tolerance() -> float:
-    return settings.GEOGRID_TOPOLOGY_TOLERANCE_M
-
-
-def _to_geos(shape: BaseGeometry) -> GEOSGeometry:
-    return GEOSGeometry(memoryview(shapely.to_wkb(as_multipolygon(shape))), srid=STORAGE_SRID)
-
-
-def _geoms_of(queryset) -> tuple[list[str], np.ndarray]:
-    """Codes and shapely geometries of a grid queryset, as WKB straight from PostGIS (building
-    GEOS objects through the ORM first costs ~10× more for a whole district)."""
-    rows = list(queryset.annotate(wkb=AsWKB("geom")).values_list("code", "wkb"))
-    codes = [code for code, _ in rows]
-    geoms = shapely.from_wkb([bytes(wkb) for _, wkb in rows]) if rows else np.array([])
-    return codes, np.asarray(geoms)
-
-
-# --- Checks -----------------------------------------------------------------------------------
-@dataclass
-class Candidate:
-    """A new or reshaped boundary awaiting its checks (storage CRS)."""
-
-    geom: BaseGeometry
-    code: str = ""
-    name: str = ""
-    attrs: dict[str, Any] = field(default_factory=dict)
-    area_m2: float = 0.0
-
-
-def check_candidates(
-    *,
-    level: GridLevel,
-    parent: Grid | None,
-    candidates: Sequence[Candidate],
-    exclude_ids: Sequence[int] = (),
-    labels: Sequence[str] | None = None,
-) -> dict[int, list[topology.Problem]]:
-    """Topology problems of candidate boundaries, by candidate index (empty dict: all fine).
-
-    Checks each candidate against the parent (must cover it), the parent's other active children
-    and the other candidates (no overlaps beyond the tolerance), and the level's area bounds.
-    Candidate areas are filled in as a side result.
-    """
-    tolerance = _tolerance()
-    codes = [
-        c.code or (labels[i] if labels else f"new grid {i + 1}") for i, c in enumerate(candidates)
-    ]
-    metric = to_metric(np.array([c.geom for c in candidates], dtype=object))
-    areas = shapely.area(metric)
-    for candidate, area in zip(candidates, areas, strict=True):
-        candidate.area_m2 = float(area)
-    problems: dict[int, list[topology.Problem]] = {}
-
-    def add(index: int, problem: topology.Problem) -> None:
-        problems.setdefault(index, []).append(problem)
-
-    for problem in topology.area_problems(
-        codes, areas, level.min_area_m2, level.max_area_m2, metric
-    ):
-        add(codes.index(problem.codes[0]), problem)
-    if parent is not None:
-        parent_metric = to_metric(shapely.from_wkb(bytes(parent.geom.wkb)))
-        for problem in topology.escape_problems(
-            codes, metric, parent_metric, parent.code, tolerance
-        ):
-            add(codes.index(problem.codes[0]), problem)
-    # Existing active siblings near the candidates (one bbox query), then pairwise overlaps.
-    envelope = shapely.envelope(shapely.union_all([c.geom for c in candidates]))
-    siblings = Grid.objects.active().filter(level=level, geom__bboverlaps=_to_geos(envelope))
-    if parent is not None:
-        siblings = siblings.filter(parent=parent)
-    siblings = siblings.exclude(id__in=list(exclude_ids))
-    sibling_codes, sibling_geoms = _geoms_of(siblings)
-    all_codes = codes + sibling_codes
-    all_geoms = np.concatenate([metric, to_metric(sibling_geoms)]) if sibling_codes else metric
-    for problem in topology.overlap_problems(all_codes, all_geoms, tolerance):
-        involved = [all_codes.index(c) for c in problem.codes]
-        for position in involved:
-            if position < len(codes):
-                add(position, problem)
-    return problems
-
-
-def _first_message(problems: dict[int, list[topology.Problem]]) -> str:
-    flat = [p for plist in problems.values() for p in plist]
-    more = f" (and {len(flat) - 1} more problems)" if len(flat) > 1 else ""
-    return flat[0].message + more
 
 
 def _next_sequence(parent: Grid) -> int:
@@ -323,93 +106,6 @@ def _lock(grid: Grid) -> Grid:
     )
 
 
-def _check_level_and_parent(level: GridLevel, parent: Grid | None) -> None:
-    if parent is None:
-        if level.depth != 0:
-            raise GridError(f"A {level.name} grid needs a parent grid.")
-        return
-    if not parent.is_active:
-        raise GridError(f"Parent grid {parent.code} is retired; choose an active parent.")
-    if parent.level.depth != level.depth - 1:
-        raise GridError(
-            f"A {level.name} grid cannot sit directly under {parent.level.name} {parent.code}."
-        )
-
-
-def check_code(code: str, level: GridLevel, parent: Grid | None) -> str:
-    """Check a new grid's code against the standard, its level and its parent (not whether it
-    is taken: callers check all their codes in one query)."""
-    validate_grid_code(code)
-    if len(code) != level.code_length:
-        raise CodeError(
-            f"Code {code} has {len(code)} digits; {level.name} codes have {level.code_length}."
-        )
-    if parent is not None and not code.startswith(parent.code):
-        raise CodeError(f"Code {code} must start with its parent's code {parent.code}.")
-    return code
-
-
-def validate_new_grids(
-    *,
-    level: GridLevel,
-    parent: Grid | None,
-    candidates: Sequence[Candidate],
-    topology_checks: bool = True,
-) -> None:
-    """Check new grids without writing: level/parent fit, geometry, codes, topology.
-
-    Raises GeometryError, CodeError, GridError or TopologyError with a plain message; fills in
-    each candidate's cleaned geometry and area. Used by create_grids and by forms that want to
-    show the problems before saving.
-    """
-    _check_level_and_parent(level, parent)
-    for candidate in candidates:
-        candidate.geom = clean_polygon(candidate.geom)
-    seen: set[str] = set()
-    for candidate in candidates:
-        if candidate.code:
-            check_code(candidate.code, level, parent)
-            if candidate.code in seen:
-                raise CodeError(f"Code {candidate.code} is given twice.")
-            seen.add(candidate.code)
-    taken = sorted(Grid.objects.filter(code__in=seen).values_list("code", flat=True))
-    if taken:
-        raise CodeError(f"Code {taken[0]} is already used (grid codes are never reused).")
-    if topology_checks:
-        problems = check_candidates(level=level, parent=parent, candidates=candidates)
-        if problems:
-            raise TopologyError(_first_message(problems), [p for v in problems.values() for p in v])
-    else:
-        areas = shapely.area(to_metric(np.array([c.geom for c in candidates], dtype=object)))
-        for candidate, area in zip(candidates, areas, strict=True):
-            candidate.area_m2 = float(area)
-
-
-def validate_reshape(*, grid: Grid, geom: Any) -> Candidate:
-    """Check a new boundary for an existing grid without writing (same checks as a new grid,
-    plus: the grid's own active children must stay covered). Returns the cleaned candidate."""
-    if not grid.is_active:
-        raise GridError(f"Grid {grid.code} is retired; it cannot be reshaped.", reason="retired")
-    candidate = Candidate(geom=clean_polygon(geom), code=grid.code)
-    problems = check_candidates(
-        level=grid.level, parent=grid.parent, candidates=[candidate], exclude_ids=[grid.pk]
-    )
-    child_codes, child_geoms = _geoms_of(grid.children.active())
-    if child_codes:
-        escaping = topology.escape_problems(
-            child_codes,
-            to_metric(child_geoms),
-            to_metric(candidate.geom),
-            grid.code,
-            _tolerance(),
-        )
-        if escaping:
-            problems.setdefault(0, []).extend(escaping)
-    if problems:
-        raise TopologyError(_first_message(problems), [p for v in problems.values() for p in v])
-    return candidate
-
-
 @transaction.atomic
 def create_grids(
     *,
@@ -450,7 +146,7 @@ def create_grids(
             parent=parent,
             district_code=c.code[:6],
             source=source,
-            geom=_to_geos(c.geom),
+            geom=to_geos(c.geom),
             area_m2=round(c.area_m2, 2),
             valid_from=now,
             grid_type=c.attrs.pop("grid_type", GridType.OTHER),
@@ -474,7 +170,7 @@ def create_grids(
         )
         for g in grids
     )
-    applied = _apply_impact(grids, actor)
+    applied = apply_impact(grids, actor)
     GridEvent.objects.bulk_create(
         GridEvent(
             grid=g,
@@ -545,7 +241,7 @@ def reshape_grid(
     impact = edit_impact(grid=grid, new_geom=shape)
     now = timezone.now()
     GridBoundary.objects.filter(grid=grid, valid_to__isnull=True).update(valid_to=now)
-    grid.geom = _to_geos(shape)
+    grid.geom = to_geos(shape)
     grid.area_m2 = round(candidate.area_m2, 2)
     grid.version += 1
     grid.save(update_fields=["geom", "area_m2", "version", "updated_at"])
@@ -558,7 +254,7 @@ def reshape_grid(
         changed_by=actor,
         reason=reason,
     )
-    applied = _apply_impact([grid], actor)
+    applied = apply_impact([grid], actor)
     GridEvent.objects.create(
         grid=grid,
         action="reshaped",
@@ -654,7 +350,7 @@ def retire_grid(*, grid: Grid, expected_version: int, actor: Any, reason: str = 
     grid.valid_to = now
     grid.version += 1
     grid.save(update_fields=["valid_to", "version", "updated_at"])
-    applied = _apply_impact([grid], actor)
+    applied = apply_impact([grid], actor)
     GridEvent.objects.create(
         grid=grid,
         action="retired",
@@ -739,7 +435,7 @@ def _replace_grids(
         level=level, parent=parent, candidates=candidates, exclude_ids=[g.pk for g in old]
     )
     if problems:
-        raise TopologyError(_first_message(problems), [p for v in problems.values() for p in v])
+        raise TopologyError(first_message(problems), [p for v in problems.values() for p in v])
     _close_replaced(old)
     # Creating the new grids re-assigns what lay in the old ones (the impact providers look at
     # everything inside the new boundaries).
@@ -758,34 +454,6 @@ def _replace_grids(
     return created
 
 
-BLADE_EXTENSION_M = 1.0
-
-
-def _blade(line: Any) -> BaseGeometry:
-    """The cutting line, each end pushed 1 m further along its last segment: a line the editor
-    snapped onto a boundary ends exactly on it (in floating point, maybe a hair inside), and
-    should still cut."""
-    shape = to_shapely(line)
-    if shape.is_empty or shape.geom_type != "LineString" or len(shape.coords) < 2:
-        raise GeometryError("Draw the cutting line as one line of at least two points.")
-    coords = shapely.get_coordinates(shape)
-    if (
-        not np.isfinite(coords).all()
-        or (np.abs(coords[:, 0]) > 180).any()
-        or (np.abs(coords[:, 1]) > 90).any()
-    ):
-        raise GeometryError("The cutting line's coordinates are not longitude/latitude.")
-    # Only the two ends move; the drawn (maybe snapped) inner vertices stay bit for bit.
-    metric = shapely.get_coordinates(to_metric(shape))
-    for end, inner in ((0, 1), (-1, -2)):
-        direction = metric[end] - metric[inner]
-        length = float(np.hypot(*direction))
-        if length > 0:
-            pushed = metric[end] + direction / length * BLADE_EXTENSION_M
-            coords[end] = shapely.get_coordinates(from_metric(shapely.Point(pushed)))[0]
-    return shapely.LineString(coords)
-
-
 @transaction.atomic
 def split_grid(
     *, grid: Grid, line: Any, expected_version: int, actor: Any, reason: str = ""
@@ -798,7 +466,7 @@ def split_grid(
     area class, officer and department.
     """
     (grid,) = _lock_for_replacement([grid], {grid.code: expected_version})
-    blade = _blade(line)
+    blade = cutting_line(line)
     shape = shapely.from_wkb(bytes(grid.geom.wkb))
     pieces = [
         p
@@ -861,66 +529,6 @@ def merge_grids(
     )[0]
 
 
-def reading_order(geoms: Sequence[BaseGeometry]) -> list[int]:
-    """Indices in the standard numbering order: west→east along rows, rows north→south.
-
-    Rows are bands as tall as the median grid, counted from the northernmost centroid, so grids
-    of one visual row share a band even when their centroids differ by a few metres.
-    """
-    if not geoms:
-        return []
-    metric = to_metric(np.array(list(geoms), dtype=object))
-    points = shapely.get_coordinates(shapely.point_on_surface(metric))
-    bounds = shapely.bounds(metric)
-    heights = bounds[:, 3] - bounds[:, 1]
-    band = max(float(np.median(heights)), 1.0)
-    rows = np.floor((points[:, 1].max() - points[:, 1]) / band + 0.5)
-    return list(np.lexsort((points[:, 0], rows)))
-
-
-def topology_report(*, parent: Grid) -> dict[str, Any]:
-    """Check all active children of `parent`: invalid geometries, overlaps, gaps, children
-    escaping the parent and areas outside the level's bounds; read-only.
-
-    Returns {"parent", "level", "children", "ok", "counts", "problems"}: each problem has its
-    kind, the codes involved, a message, its location (lon/lat), its area in m² and its shape.
-    """
-    tolerance = _tolerance()
-    codes, geoms = _geoms_of(parent.children.active().order_by("code"))
-    level = GridLevel.objects.filter(depth=parent.level.depth + 1).first()
-    problems: list[topology.Problem] = []
-    if codes:
-        problems += topology.invalid_problems(codes, geoms)
-        # Judge the rest on repaired shapes, so one broken polygon does not hide other problems.
-        repaired = (
-            np.array([g if g.is_valid else shapely.make_valid(g) for g in geoms], dtype=object)
-            if problems
-            else geoms
-        )
-        metric = to_metric(repaired)
-        parent_metric = to_metric(shapely.from_wkb(bytes(parent.geom.wkb)))
-        problems += topology.overlap_problems(codes, metric, tolerance)
-        problems += topology.escape_problems(codes, metric, parent_metric, parent.code, tolerance)
-        problems += topology.gap_problems(
-            metric, parent_metric, parent.code, tolerance, is_coverage=not problems
-        )
-        if level is not None:
-            problems += topology.area_problems(
-                codes, shapely.area(metric), level.min_area_m2, level.max_area_m2, metric
-            )
-    counts = {kind: 0 for kind in ("invalid", "overlap", "gap", "escape", "area")}
-    for problem in problems:
-        counts[problem.kind] += 1
-    return {
-        "parent": {"code": parent.code, "name": parent.name, "level": parent.level.slug},
-        "children": len(codes),
-        "tolerance_m": tolerance,
-        "ok": not problems,
-        "counts": counts,
-        "problems": problems,
-    }
-
-
 @transaction.atomic
 def ensure_default_levels() -> list[GridLevel]:
     """Create the standard levels if missing (idempotent; edited rows are kept as they are).
@@ -968,8 +576,6 @@ def divide_grid(
     officer...) for each child. Writes the children, their boundaries, a 'created' event each
     and a 'divided' event on the parent.
     """
-    from geogrid.grids.division import divide
-
     serialise_edits_under(parent.code)
     parent = _lock(parent)
     if not parent.is_active:
@@ -1008,7 +614,7 @@ def divide_grid(
                 name=c.name or child_code(parent.code, sequence + i, level.code_length),
                 level=level,
                 parent=parent,
-                geom=_to_geos(c.geom),
+                geom=to_geos(c.geom),
                 area_m2=round(a, 2),
                 source=source,
                 district_code=parent.district_code,

@@ -1,7 +1,8 @@
 """Topology checks of grids (docs/domain.md §2.5), vectorised in shapely in the metric CRS.
 
-Used by the edit services (one candidate against its parent and siblings) and by the
-topology report (all children of a parent). PostGIS 3.3 has no coverage functions; shapely's
+Used by the checks before every boundary edit (grids/validation.py: one candidate against its
+parent and siblings) and by `topology_report` at the end of this module (all children of a
+parent, read-only). PostGIS 3.3 has no coverage functions; shapely's
 bundled GEOS does, and measured faster than the equivalent overlay SQL (docs/architecture.md §4.4).
 
 A problem thinner than the tolerance (metres) is drawing noise, not a topology error: an
@@ -12,13 +13,17 @@ tolerance (so a sliver narrower than the tolerance is ignored, whatever its leng
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import shapely
 import shapely.errors
+from django.conf import settings
 from shapely.geometry.base import BaseGeometry
 
-from geogrid.core.gis import from_metric, invalidity, lonlat_of
+from geogrid.core.gis import from_metric, invalidity, lonlat_of, to_metric
+from geogrid.grids.geometry import geoms_of
+from geogrid.grids.models import Grid, GridLevel
 
 
 @dataclass
@@ -217,3 +222,51 @@ def area_problems(
             )
         )
     return problems
+
+
+def tolerance_m() -> float:
+    """Problems thinner than this many metres are drawing noise (GEOGRID_TOPOLOGY_TOLERANCE_M)."""
+    return settings.GEOGRID_TOPOLOGY_TOLERANCE_M
+
+
+def topology_report(*, parent: Grid) -> dict[str, Any]:
+    """Check all active children of `parent`: invalid geometries, overlaps, gaps, children
+    escaping the parent and areas outside the level's bounds; read-only.
+
+    Returns {"parent", "level", "children", "ok", "counts", "problems"}: each problem has its
+    kind, the codes involved, a message, its location (lon/lat), its area in m² and its shape.
+    """
+    tolerance = tolerance_m()
+    codes, geoms = geoms_of(parent.children.active().order_by("code"))
+    level = GridLevel.objects.filter(depth=parent.level.depth + 1).first()
+    problems: list[Problem] = []
+    if codes:
+        problems += invalid_problems(codes, geoms)
+        # Judge the rest on repaired shapes, so one broken polygon does not hide other problems.
+        repaired = (
+            np.array([g if g.is_valid else shapely.make_valid(g) for g in geoms], dtype=object)
+            if problems
+            else geoms
+        )
+        metric = to_metric(repaired)
+        parent_metric = to_metric(shapely.from_wkb(bytes(parent.geom.wkb)))
+        problems += overlap_problems(codes, metric, tolerance)
+        problems += escape_problems(codes, metric, parent_metric, parent.code, tolerance)
+        problems += gap_problems(
+            metric, parent_metric, parent.code, tolerance, is_coverage=not problems
+        )
+        if level is not None:
+            problems += area_problems(
+                codes, shapely.area(metric), level.min_area_m2, level.max_area_m2, metric
+            )
+    counts = {kind: 0 for kind in ("invalid", "overlap", "gap", "escape", "area")}
+    for problem in problems:
+        counts[problem.kind] += 1
+    return {
+        "parent": {"code": parent.code, "name": parent.name, "level": parent.level.slug},
+        "children": len(codes),
+        "tolerance_m": tolerance,
+        "ok": not problems,
+        "counts": counts,
+        "problems": problems,
+    }

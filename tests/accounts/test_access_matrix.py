@@ -22,7 +22,8 @@ from PIL import Image
 from rest_framework.test import APIClient
 
 from geogrid.accounts.models import Role
-from geogrid.cases.services import create_open311_key, submit_report
+from geogrid.cases.intake import submit_report
+from geogrid.cases.open311_keys import create_open311_key
 from geogrid.components.models import ComponentClass, ComponentPhoto, Department, DepartmentMember
 from geogrid.components.services import add_component_photo, create_component
 from geogrid.core.photos import check_photo

@@ -130,7 +130,7 @@ def test_one_full_loop_through_the_pages(live_server, page, screenshot, people, 
 
 
 def test_the_desk_in_english(live_server, page, screenshot, people):
-    from geogrid.cases.services import submit_report
+    from geogrid.cases.intake import submit_report
     from tests.geometry import point
 
     at = point(50, 150)

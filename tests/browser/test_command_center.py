@@ -174,7 +174,7 @@ def test_command_center_over_the_demo_city(
 
     # It refreshes itself: a new report shows without a reload.
     refreshes = int(page.evaluate("document.body.dataset.refreshes"))
-    from geogrid.cases.services import submit_report
+    from geogrid.cases.intake import submit_report
 
     submit_report(
         actor=demo_city["users"]["inspector"],

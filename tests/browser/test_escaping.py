@@ -9,8 +9,8 @@ import pytest
 from django.test import Client
 
 from geogrid.accounts.models import Role
+from geogrid.cases.intake import clear_case_class_cache, submit_report
 from geogrid.cases.models import CaseClass
-from geogrid.cases.services import clear_case_class_cache, submit_report
 from geogrid.components.models import ComponentClass, Department, DepartmentMember
 from geogrid.components.services import create_component
 from tests import factories

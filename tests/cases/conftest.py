@@ -9,7 +9,8 @@ import pytest
 from django.conf import settings
 
 from geogrid.accounts.models import Role
-from geogrid.cases.services import load_calendar, submit_report
+from geogrid.cases.calendar import load_calendar
+from geogrid.cases.intake import submit_report
 from geogrid.cases.taxonomy import load_case_classes
 from geogrid.components.models import Department, DepartmentMember
 from tests import factories

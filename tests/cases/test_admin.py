@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from geogrid.cases.models import Open311Key
-from geogrid.cases.services import create_open311_key, open311_key_for
+from geogrid.cases.open311_keys import create_open311_key, open311_key_for
 
 
 def test_open311_key_admin_revokes_selected_keys(admin_client, admin_user):

@@ -13,6 +13,7 @@ import pytest
 from django.utils import timezone
 
 from geogrid.accounts.models import Role
+from geogrid.cases.calendar import work_calendar
 from geogrid.cases.indicators import (
     Indicators,
     case_indicators,
@@ -20,7 +21,7 @@ from geogrid.cases.indicators import (
     working_micros,
 )
 from geogrid.cases.models import Case
-from geogrid.cases.services import transition_case, work_calendar
+from geogrid.cases.transitions import transition_case
 from geogrid.components.models import Department, DepartmentMember
 from tests import factories
 

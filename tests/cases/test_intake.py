@@ -7,8 +7,9 @@ from datetime import timedelta
 
 import pytest
 
+from geogrid.cases.errors import ReportError
+from geogrid.cases.intake import submit_report
 from geogrid.cases.models import Case, CaseClass, CaseEvent, CasePhoto, RoutingRule
-from geogrid.cases.services import ReportError, submit_report
 from geogrid.components.models import ComponentClass, Department
 from geogrid.components.services import create_component
 from geogrid.core.crs import CoordinateError, CRSError, wgs84_to_gcj02
@@ -125,6 +126,44 @@ def test_possible_duplicates_are_open_cases_of_the_class_nearby_nearest_first(re
     assert [d.id for d in result.duplicates] == [near.pk, far.pk]
     assert result.duplicates[0].distance_m == pytest.approx(14.1, abs=0.5)
     assert result.case.possible_duplicates[0]["id"] == near.pk
+
+
+def test_a_point_in_a_community_not_yet_divided_is_taken_in_step_by_step(
+    report, inspector, sanitation
+):
+    # The east community has no unit grids: no finest-level grid covers the point, so intake
+    # locates it at any level and writes the case through the same INSERT as the common path.
+    east = "110101002001"
+    first = report(300, 100).case
+    result = report(305, 100)
+    case = Case.objects.get(pk=result.case.pk)
+    assert (case.grid_code, case.community_code, case.street_code, case.district_code) == (
+        east,
+        east,
+        "110101002",
+        "110101",
+    )
+    assert (case.department, case.routed_by, case.area_class) == (
+        sanitation,
+        "class_default",
+        "B",
+    )
+    assert [d["id"] for d in case.possible_duplicates] == [first.pk]
+    assert case.possible_duplicates[0]["distance_m"] == pytest.approx(5.0, abs=0.5)
+    event = CaseEvent.objects.get(case=case)
+    assert (event.action, event.actor, event.from_status, event.to_status) == (
+        "reported",
+        inspector,
+        "",
+        "reported",
+    )
+    assert event.details == {
+        "channel": "inspector",
+        "grid": east,
+        "routed_by": "class_default",
+        "department": sanitation.pk,
+        "duplicates": [first.pk],
+    }
 
 
 # --- Bad input: a clear error, nothing stored ---------------------------------------------------

@@ -22,7 +22,8 @@ from django.utils import timezone
 
 from geogrid.cases import open311
 from geogrid.cases.models import Case, CaseClass, CaseEvent, CasePhoto, Open311Key
-from geogrid.cases.services import create_open311_key, open311_key_for, transition_case
+from geogrid.cases.open311_keys import create_open311_key, open311_key_for
+from geogrid.cases.transitions import transition_case
 from tests.cases.conftest import COVER_FAULT, GARBAGE
 from tests.geometry import point
 from tests.photos import image_bytes, upload
@@ -732,7 +733,7 @@ def test_wrong_open311_keys_count_against_the_address(
 
 
 def test_revoked_open311_key_is_refused(client, city, case_taxonomy, api_key, admin_user):
-    from geogrid.cases.services import revoke_open311_key
+    from geogrid.cases.open311_keys import revoke_open311_key
 
     record = Open311Key.objects.get(name="市民通")
     assert revoke_open311_key(key=record, actor=admin_user) is True

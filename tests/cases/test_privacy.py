@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import pytest
 from django.test import Client
 
+from geogrid.cases.intake import submit_report
 from geogrid.cases.models import CasePhoto
-from geogrid.cases.services import submit_report
 from geogrid.components.models import ComponentClass
 from geogrid.components.services import add_component_photo, create_component
 from geogrid.core.photos import check_photo

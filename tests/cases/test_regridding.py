@@ -5,9 +5,10 @@ from __future__ import annotations
 import shapely
 
 from geogrid.cases.models import Case, CaseEvent
-from geogrid.cases.services import transition_case
+from geogrid.cases.transitions import transition_case
+from geogrid.grids.impact import edit_impact
 from geogrid.grids.models import Grid
-from geogrid.grids.services import edit_impact, merge_grids, retire_grid, split_grid
+from geogrid.grids.services import merge_grids, retire_grid, split_grid
 from tests.geometry import rect, to_lonlat
 
 

@@ -12,14 +12,9 @@ from django.utils import timezone
 
 from geogrid.accounts.models import Role
 from geogrid.cases import workflow
+from geogrid.cases.errors import TransitionError, TransitionForbidden
 from geogrid.cases.models import Case, CaseEvent, CaseStatus
-from geogrid.cases.services import (
-    TransitionError,
-    TransitionForbidden,
-    escalate_case,
-    flag_overdue,
-    transition_case,
-)
+from geogrid.cases.transitions import escalate_case, flag_overdue, transition_case
 from geogrid.components.models import Department, DepartmentMember
 from tests import factories
 

@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 
 from geogrid.cases.indicators import case_indicators
 from geogrid.cases.models import Case
-from geogrid.cases.services import transition_case
+from geogrid.cases.transitions import transition_case
 from geogrid.command_center import summaries
 from geogrid.components.models import ComponentClass
 from geogrid.components.services import create_component

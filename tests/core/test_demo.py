@@ -18,13 +18,14 @@ from django.test import override_settings
 
 from geogrid.accounts.models import Role, User
 from geogrid.cases.demo import key_file
+from geogrid.cases.intake import submit_report
 from geogrid.cases.models import Open311Key, Open311KeyEvent
-from geogrid.cases.services import create_open311_key, open311_key_for, submit_report
+from geogrid.cases.open311_keys import create_open311_key, open311_key_for
 from geogrid.components.models import Component, DepartmentMember
 from geogrid.core.demo import database_label
 from geogrid.grids.locate import locate
 from geogrid.grids.models import Grid
-from geogrid.grids.services import topology_report
+from geogrid.grids.topology import topology_report
 from tests import factories
 from tests.gunicorn import ROOT
 from tests.gunicorn import test_database_url as database_url
@@ -110,7 +111,7 @@ def test_demo_inventory_has_about_200000_components_in_grids(demo_city):
 @pytest.mark.django_db
 def test_demo_cases_cover_the_workflow_and_an_open311_key_is_printed(demo_city, capsys):
     from geogrid.cases.models import Case, Open311Key
-    from geogrid.cases.services import open311_key_for
+    from geogrid.cases.open311_keys import open311_key_for
 
     statuses = set(Case.objects.values_list("status", flat=True))
     assert {"reported", "dispatched", "handled", "closed", "rejected"} <= statuses
@@ -230,7 +231,7 @@ def test_load_demo_rotates_the_key_when_the_file_and_the_database_disagree(demo_
 
 @pytest.mark.django_db
 def test_load_demo_reactivates_a_revoked_demo_key_by_rotation(demo_city, capsys):
-    from geogrid.cases.services import revoke_open311_key
+    from geogrid.cases.open311_keys import revoke_open311_key
 
     record = Open311Key.objects.get(name="demo-client")
     revoke_open311_key(key=record)

@@ -117,7 +117,7 @@ def test_no_password_token_key_or_reporter_data_reaches_any_log_line(
 ):
     from urllib.parse import urlencode
 
-    from geogrid.cases.services import create_open311_key
+    from geogrid.cases.open311_keys import create_open311_key
     from tests import factories
     from tests.cases.conftest import GARBAGE
     from tests.geometry import point

@@ -29,7 +29,7 @@ from django.http import JsonResponse
 from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from geogrid.cases.models import Open311Key
-from geogrid.cases.services import create_open311_key
+from geogrid.cases.open311_keys import create_open311_key
 from geogrid.core.db import raw_cursor
 from geogrid.core.replica import read_from_replica
 
@@ -209,7 +209,7 @@ def test_a_write_pins_the_client_to_the_primary_for_a_while(served):
         run_django(
             primary.url,
             (
-                "from geogrid.cases.services import create_open311_key\n"
+                "from geogrid.cases.open311_keys import create_open311_key\n"
                 "print(create_open311_key(name='pin-test')[1])"
             ),
         )

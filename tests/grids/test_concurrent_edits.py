@@ -12,7 +12,9 @@ import pytest
 from django.db import connection
 
 from geogrid.grids import services
+from geogrid.grids.errors import TopologyError
 from geogrid.grids.models import Grid
+from geogrid.grids.topology import topology_report
 from tests import factories
 from tests.geometry import rect
 
@@ -42,7 +44,7 @@ def _race(monkeypatch, edits: list[Callable[[], Any]]) -> tuple[list[Any], list[
     """Run the edits in parallel threads (each with its own connection). Each edit, once its
     checks have passed, waits for the others to pass theirs before it commits."""
     rendezvous = threading.Barrier(len(edits), timeout=RENDEZVOUS_S)
-    original = services._apply_impact
+    original = services.apply_impact
 
     def apply_impact_after_rendezvous(*args: Any, **kwargs: Any) -> Any:
         # A broken rendezvous means the other edit is waiting for our lock: commit anyway.
@@ -50,7 +52,7 @@ def _race(monkeypatch, edits: list[Callable[[], Any]]) -> tuple[list[Any], list[
             rendezvous.wait()
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(services, "_apply_impact", apply_impact_after_rendezvous)
+    monkeypatch.setattr(services, "apply_impact", apply_impact_after_rendezvous)
     results: list[Any] = []
     errors: list[Exception] = []
 
@@ -93,12 +95,12 @@ def test_concurrent_reshapes_of_siblings_into_the_same_gap_commit_exactly_one(
         ],
     )
     assert len(results) == 1, f"both reshapes committed: {results}"
-    assert len(errors) == 1 and isinstance(errors[0], services.TopologyError), errors
+    assert len(errors) == 1 and isinstance(errors[0], TopologyError), errors
     versions = sorted(
         Grid.objects.filter(pk__in=[west.pk, east.pk]).values_list("version", flat=True)
     )
     assert versions == [1, 2]
-    report = services.topology_report(parent=Grid.objects.get(pk=east_pair["city"]["east_c"].pk))
+    report = topology_report(parent=Grid.objects.get(pk=east_pair["city"]["east_c"].pk))
     assert report["counts"]["overlap"] == 0
 
 
@@ -126,7 +128,7 @@ def test_a_reshape_racing_a_new_sibling_in_the_same_place_commits_exactly_one(
         ],
     )
     assert len(results) == 1, f"both edits committed: {results}"
-    assert len(errors) == 1 and isinstance(errors[0], services.TopologyError), errors
+    assert len(errors) == 1 and isinstance(errors[0], TopologyError), errors
     assert Grid.objects.filter(parent=community).count() in (2, 3)
-    report = services.topology_report(parent=Grid.objects.get(pk=community.pk))
+    report = topology_report(parent=Grid.objects.get(pk=community.pk))
     assert report["counts"]["overlap"] == 0

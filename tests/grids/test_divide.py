@@ -7,8 +7,10 @@ import shapely
 import shapely.affinity
 from shapely.geometry import MultiPolygon, Polygon
 
+from geogrid.grids.errors import GridError
 from geogrid.grids.models import Grid, GridEvent
-from geogrid.grids.services import GridError, create_grid, divide_grid, topology_report
+from geogrid.grids.services import create_grid, divide_grid
+from geogrid.grids.topology import topology_report
 from tests.geometry import to_lonlat
 
 

@@ -9,14 +9,9 @@ import shapely.ops
 from geogrid.components.models import Component
 from geogrid.components.services import create_component
 from geogrid.grids.edits import run_edit
+from geogrid.grids.errors import GridError, VersionConflict
 from geogrid.grids.models import Grid, GridBoundary, GridEvent, GridType
-from geogrid.grids.services import (
-    GridError,
-    VersionConflict,
-    merge_grids,
-    split_grid,
-    update_grid_attributes,
-)
+from geogrid.grids.services import merge_grids, split_grid, update_grid_attributes
 from tests.geometry import point, rect, to_lonlat
 
 

@@ -6,14 +6,9 @@ import pytest
 
 from geogrid.core.codes import CodeError
 from geogrid.core.gis import GeometryError
+from geogrid.grids.errors import TopologyError, VersionConflict
 from geogrid.grids.models import Grid, GridBoundary, GridEvent
-from geogrid.grids.services import (
-    TopologyError,
-    VersionConflict,
-    create_grid,
-    reshape_grid,
-    retire_grid,
-)
+from geogrid.grids.services import create_grid, reshape_grid, retire_grid
 from tests.geometry import bowtie, rect
 
 

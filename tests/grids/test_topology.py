@@ -8,7 +8,7 @@ from rest_framework.test import APIClient
 from shapely.geometry import MultiPolygon
 
 from geogrid.grids.models import Grid, GridLevel
-from geogrid.grids.services import topology_report
+from geogrid.grids.topology import topology_report
 from tests.geometry import bowtie, rect
 
 

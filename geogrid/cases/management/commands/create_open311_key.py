@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 from django.db import IntegrityError
 
-from geogrid.cases.services import create_open311_key
+from geogrid.cases.open311_keys import create_open311_key
 
 
 class Command(BaseCommand):

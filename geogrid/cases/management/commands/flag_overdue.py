@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from geogrid.cases.services import flag_overdue
+from geogrid.cases.transitions import flag_overdue
 
 
 class Command(BaseCommand):

@@ -9,7 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from geogrid.cases.services import load_calendar
+from geogrid.cases.calendar import load_calendar
 from geogrid.core.worktime import CalendarFileError
 
 DEFAULT = Path(settings.BASE_DIR) / "gis_data" / "calendar" / "cn-holidays.csv"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from geogrid.cases.models import Open311Key
-from geogrid.cases.services import revoke_open311_key
+from geogrid.cases.open311_keys import revoke_open311_key
 
 
 class Command(BaseCommand):

@@ -7,7 +7,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from geogrid.grids.models import Grid
-from geogrid.grids.services import topology_report
+from geogrid.grids.topology import topology_report
 
 
 class Command(BaseCommand):
