@@ -17,10 +17,6 @@ from shapely.geometry.base import BaseGeometry
 
 from geogrid.components.services import record_regridding
 from geogrid.grids.assignment import assign_geometries, assignment_after, is_leaf
-
-# A re-export: components/importing.py (being split into a package in parallel) still imports
-# grid_index_near from here; it goes once that import names geogrid.grids.assignment.
-from geogrid.grids.assignment import grid_index_near as grid_index_near
 from geogrid.grids.impact import ImpactProvider, affected_rows
 from geogrid.grids.models import Grid
 

@@ -10,7 +10,6 @@ import pandas as pd
 import shapely
 from django.utils import timezone
 
-from geogrid.components.assignment import grid_index_near
 from geogrid.components.importing.coordinates import KIND_BITS
 from geogrid.components.importing.fields import (
     ATTRIBUTE_FIELDS,
@@ -25,6 +24,7 @@ from geogrid.components.importing.fields import (
 from geogrid.components.importing.run import ImportRun
 from geogrid.components.models import ComponentClass, Department
 from geogrid.core.codes import COMPONENT_SCHEMES
+from geogrid.grids.assignment import grid_index_near
 from geogrid.grids.importing import ImportFileError
 from geogrid.grids.models import Grid
 
