@@ -12,6 +12,8 @@ from contextlib import contextmanager
 
 from django.conf import settings
 
+from bench.common import OUT_DIR
+
 
 def free_port() -> int:
     with socket.socket() as probe:
@@ -54,10 +56,18 @@ def gunicorn(
             str(workers),
         ]
     else:
+        # gunicorn reads ./gunicorn.conf.py unless told otherwise, and its `threads = 4` turns
+        # a sync worker into gthread: an empty config keeps these benchmarks on the plain sync
+        # workers they state (from 2026-12-03 12:27 until this was found they ran 4 × 4 gthread).
+        empty_config = OUT_DIR / "gunicorn-empty.conf.py"
+        OUT_DIR.mkdir(exist_ok=True)
+        empty_config.write_text("", encoding="utf-8")
         command = [
             sys.executable,
             "-m",
             "gunicorn",
+            "--config",
+            str(empty_config),
             "geogrid.wsgi:application",
             "--bind",
             f"127.0.0.1:{port}",
