@@ -11,13 +11,15 @@ import numpy as np
 import psycopg
 import pytest
 from django.core.management import call_command
-from django.db import connection
 from django.test import Client
 
 from geogrid.grids.models import Grid
 from geogrid.tiles.layers import WORLD_M
 from geogrid.tiles.models import SeededTile
 from geogrid.tiles.seeding import SEED_LOCK, SeedingError, covering_tiles, seed_layer
+
+# As a module: a test_* function imported by name would be collected as a test here.
+from tests import gunicorn as test_server
 from tests.tiles.test_tiles import get, tile_of
 
 
@@ -118,14 +120,8 @@ def test_seeding_refuses_unknown_layers_bad_zooms_and_a_second_run(city, setting
     settings.GEOGRID_TILE_MAX_ZOOM = 18
     with pytest.raises(SeedingError, match="≤ 18"):
         seed_layer(max_zoom=19)
-    params = connection.settings_dict
     with psycopg.connect(
-        dbname=params["NAME"],
-        user=params["USER"],
-        host=params["HOST"],
-        port=params["PORT"],
-        password=params["PASSWORD"],
-        autocommit=True,
+        test_server.test_database_url().replace("postgis://", "postgresql://"), autocommit=True
     ) as other:
         other.execute("SELECT pg_advisory_lock(%s)", (SEED_LOCK,))
         with pytest.raises(SeedingError, match="Another seed_tiles is running"):
