@@ -417,25 +417,7 @@ def _write_grids(cells, block, parts, region) -> None:
     for b in range(len(parts)):  # reading order inside each community
         members = np.flatnonzero(block == b)
         sequence[members] = np.arange(1, len(members) + 1)
-    columns = (
-        "code",
-        "name",
-        "level_id",
-        "parent_id",
-        "district_code",
-        "grid_type",
-        "area_class",
-        "source",
-        "officer_name",
-        "officer_phone",
-        "responsible_department",
-        "geom",
-        "area_m2",
-        "valid_from",
-        "version",
-        "created_at",
-        "updated_at",
-    )
+    columns = city.GRID_COPY_COLUMNS
     raw = connection.connection
     with (
         raw.cursor() as cursor,

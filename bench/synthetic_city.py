@@ -57,6 +57,28 @@ class SyntheticCity:
     areas_m2: np.ndarray
 
 
+# The grids_grid columns the generated unit grids are copied into (here and in bench/growth.py).
+GRID_COPY_COLUMNS = (
+    "code",
+    "name",
+    "level_id",
+    "parent_id",
+    "district_code",
+    "grid_type",
+    "area_class",
+    "source",
+    "officer_name",
+    "officer_phone",
+    "responsible_department",
+    "geom",
+    "area_m2",
+    "valid_from",
+    "version",
+    "created_at",
+    "updated_at",
+)
+
+
 def _to_storage(geoms):
     transformer = Transformer.from_crs(METRIC_EPSG, STORAGE_EPSG, always_xy=True)
     return shapely.transform(
@@ -298,25 +320,7 @@ def _write(city: SyntheticCity) -> int:
         hex=True,
         include_srid=True,
     )
-    columns = (
-        "code",
-        "name",
-        "level_id",
-        "parent_id",
-        "district_code",
-        "grid_type",
-        "area_class",
-        "source",
-        "officer_name",
-        "officer_phone",
-        "responsible_department",
-        "geom",
-        "area_m2",
-        "valid_from",
-        "version",
-        "created_at",
-        "updated_at",
-    )
+    columns = GRID_COPY_COLUMNS
     raw = connection.connection  # psycopg: COPY is ~20× faster than bulk_create here
     with (
         raw.cursor() as cursor,

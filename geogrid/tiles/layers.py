@@ -234,6 +234,11 @@ class Layer:
         template = _THINNED_TILE if z < THIN_BELOW_ZOOM else _POINT_TILE
         return template.format(envelope=ENVELOPE, **parts)
 
+    @property
+    def version_row(self) -> str:
+        """The layer's row in tiles_layer_version (migrations/0003): VERSION_SQL's parameter."""
+        return self.table_version.removeprefix("tiles_version_")
+
     def values(self, z: int, x: int, y: int, filters: dict, *, cap: int) -> dict:
         """The parameters of `sql(z)` for this tile: the request's filters (DEFAULT_FILTERS
         when it has none), the zoom's own figures, the tile and the feature cap."""
@@ -254,6 +259,8 @@ class Layer:
             return {"cell": THIN_PIXELS * pixel_metres(z)}
         return {}
 
+
+VERSION_SQL = "SELECT version FROM tiles_layer_version WHERE layer = %s"
 
 # A request's filters when it names none: unit grids; every class, status and date.
 DEFAULT_FILTERS: dict = {

@@ -29,7 +29,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from geogrid.core.db import raw_cursor
-from geogrid.tiles.layers import DEFAULT_FILTERS, EXTENT, LAYERS, WORLD_M, Layer
+from geogrid.tiles.layers import DEFAULT_FILTERS, EXTENT, LAYERS, VERSION_SQL, WORLD_M, Layer
 
 log = logging.getLogger(__name__)
 
@@ -72,10 +72,7 @@ class SeedReport:
 
 
 def _version(cursor, layer: Layer) -> int:
-    return cursor.execute(
-        "SELECT version FROM tiles_layer_version WHERE layer = %s",
-        (layer.table_version.removeprefix("tiles_version_"),),
-    ).fetchone()[0]
+    return cursor.execute(VERSION_SQL, (layer.version_row,)).fetchone()[0]
 
 
 def _feature_boxes(cursor) -> np.ndarray:

@@ -27,7 +27,7 @@ from geogrid.core import params as qp
 from geogrid.core.db import raw_cursor
 from geogrid.core.permissions import user_role
 from geogrid.core.replica import read_from_replica
-from geogrid.tiles.layers import DEFAULT_FILTERS, LAYERS, Layer, tile_in_range
+from geogrid.tiles.layers import DEFAULT_FILTERS, LAYERS, VERSION_SQL, Layer, tile_in_range
 from geogrid.tiles.seeding import SEEDED_TILE_SQL
 
 MVT = "application/vnd.mapbox-vector-tile"
@@ -134,12 +134,7 @@ def data_version(layer: Layer) -> int:
     ETag never names data older than it. (Sending both in psycopg's pipeline mode measured
     slower: its Python bookkeeping costs more than the ~0.1 ms round trip it saves.)"""
     with raw_cursor() as cursor:
-        return cursor.execute(
-            VERSION_SQL, (layer.table_version.removeprefix("tiles_version_"),), prepare=True
-        ).fetchone()[0]
-
-
-VERSION_SQL = "SELECT version FROM tiles_layer_version WHERE layer = %s"
+        return cursor.execute(VERSION_SQL, (layer.version_row,), prepare=True).fetchone()[0]
 
 
 def _version_and_seeded_tile(
@@ -151,7 +146,7 @@ def _version_and_seeded_tile(
         version, body, features = cursor.execute(
             SEEDED_TILE_SQL,
             {
-                "version_layer": layer.table_version.removeprefix("tiles_version_"),
+                "version_layer": layer.version_row,
                 "layer": layer.name,
                 "z": z,
                 "x": x,
