@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from geogrid.accounts.models import Role
 from geogrid.cases import workflow
 from geogrid.cases.errors import ReportError, TransitionError, TransitionForbidden
 from geogrid.cases.intake import submit_report
@@ -36,18 +37,18 @@ from geogrid.core.permissions import require_role, user_role
 from geogrid.core.photos import PhotoError, check_photo, photo_uploads
 from geogrid.grids.api import GridPagination
 
-REPORTER_ROLES = ("inspector", "operator", "planner", "department", "admin")
+REPORTER_ROLES = (Role.INSPECTOR, Role.OPERATOR, Role.PLANNER, Role.DEPARTMENT, Role.ADMIN)
 # The channel of a report is how it arrived, set by the server, never chosen freely: the public
 # channels (open311, citizen) make a case public (cases/privacy.py), so the internal API never
 # files one. Inspectors report as inspectors; operators and admins enter calls they took and
 # may say whether it was the hotline (default) or a video-monitoring alert; planners and
 # department staff reporting through the API file as `api`. The first is the default.
 INTAKE_CHANNELS = {
-    "inspector": (Channel.INSPECTOR,),
-    "operator": (Channel.HOTLINE, Channel.VIDEO),
-    "admin": (Channel.HOTLINE, Channel.VIDEO, Channel.API),
-    "planner": (Channel.API,),
-    "department": (Channel.API,),
+    Role.INSPECTOR: (Channel.INSPECTOR,),
+    Role.OPERATOR: (Channel.HOTLINE, Channel.VIDEO),
+    Role.ADMIN: (Channel.HOTLINE, Channel.VIDEO, Channel.API),
+    Role.PLANNER: (Channel.API,),
+    Role.DEPARTMENT: (Channel.API,),
 }
 
 

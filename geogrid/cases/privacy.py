@@ -21,6 +21,7 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Q
 
+from geogrid.accounts.models import CITY_WIDE_ROLES
 from geogrid.core.permissions import user_role
 from geogrid.core.privacy import FieldPolicy, private_position, register_media_owner
 
@@ -77,9 +78,8 @@ def visible_duplicates(duplicates: list[dict[str, Any]], user: Any) -> list[dict
     """The possible duplicates of a report that the user may see (their ids and statuses
     would otherwise disclose cases outside the user's scope)."""
     from geogrid.cases.models import Case
-    from geogrid.cases.querysets import CITY_WIDE
 
-    if user_role(user) in CITY_WIDE:
+    if user_role(user) in CITY_WIDE_ROLES:
         return duplicates
     ids = [d.get("id") for d in duplicates if isinstance(d, dict)]
     if not ids:

@@ -7,9 +7,8 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
+from geogrid.accounts.models import CITY_WIDE_ROLES, Role
 from geogrid.core.permissions import user_role
-
-CITY_WIDE = ("admin", "operator", "viewer")
 
 
 def grid_prefix_condition(prefix: str, field: str = "grid_code") -> Q:
@@ -42,9 +41,9 @@ def case_scope(user: Any) -> CaseScope:
     role = user_role(user)
     if not role:
         return CaseScope()
-    if role in CITY_WIDE:
+    if role in CITY_WIDE_ROLES:
         return CaseScope(everything=True)
-    if role == "department":
+    if role == Role.DEPARTMENT:
         return CaseScope(
             departments=tuple(
                 sorted(user.department_memberships.values_list("department_id", flat=True))
@@ -65,10 +64,10 @@ class CaseQuerySet(QuerySet):
         role = user_role(user)
         if not role:
             return self.none()
-        if role in CITY_WIDE:
+        if role in CITY_WIDE_ROLES:
             return self
         condition = Q(reporter=user)
-        if role == "department":
+        if role == Role.DEPARTMENT:
             departments = list(user.department_memberships.values_list("department_id", flat=True))
             condition |= Q(department_id__in=departments)
         else:

@@ -12,6 +12,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from geogrid.accounts.models import Role
 from geogrid.cases import workflow
 from geogrid.cases.calendar import work_calendar
 from geogrid.cases.errors import TransitionError, TransitionForbidden
@@ -30,14 +31,14 @@ ESCALATION = ("unit", "community", "street", "district")
 def _in_scope(actor: Any, case: Case, role: str | None) -> bool:
     """Department handlers act on their department's cases, inspectors on cases in their
     grids; city-wide roles on all."""
-    if role in ("admin", "operator"):
+    if role in (Role.ADMIN, Role.OPERATOR):
         return True
-    if role == "department":
+    if role == Role.DEPARTMENT:
         return (
             case.department_id is not None
             and actor.department_memberships.filter(department_id=case.department_id).exists()
         )
-    if role == "inspector":
+    if role == Role.INSPECTOR:
         prefixes = actor.grid_scopes.values_list("grid__code", flat=True)
         return any(case.grid_code.startswith(prefix) for prefix in prefixes)
     return False
@@ -181,7 +182,7 @@ def escalate_case(*, case: Case, actor: Any, reason: str) -> Case:
     (小事不出网格, 一般纠纷不出社区: each step is a recorded decision)."""
     case = Case.objects.select_for_update().get(pk=case.pk)
     role = user_role(actor)
-    if role not in ("operator", "inspector", "admin") or not _in_scope(actor, case, role):
+    if role not in (Role.OPERATOR, Role.INSPECTOR, Role.ADMIN) or not _in_scope(actor, case, role):
         raise TransitionForbidden(f"You cannot escalate case {case.pk}.")
     if case.status in workflow.FINAL_STATUSES:
         raise TransitionError(

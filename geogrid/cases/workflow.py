@@ -19,11 +19,12 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from geogrid.accounts.models import Role
 from geogrid.cases.models import CaseStatus as S
 
-OPERATOR = ("operator", "admin")
-DEPARTMENT = ("department", "admin")
-CHECKER = ("inspector", "operator", "admin")
+OPERATOR = (Role.OPERATOR, Role.ADMIN)
+DEPARTMENT = (Role.DEPARTMENT, Role.ADMIN)
+CHECKER = (Role.INSPECTOR, Role.OPERATOR, Role.ADMIN)
 
 
 @dataclass(frozen=True)

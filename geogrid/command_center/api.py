@@ -25,6 +25,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from geogrid.accounts.models import Role
 from geogrid.cases.indicators import LABELS, case_indicators
 from geogrid.command_center import summaries
 from geogrid.command_center.queries import grid_counts_json
@@ -35,7 +36,7 @@ from geogrid.core.permissions import require_role
 from geogrid.core.replica import read_from_replica
 from geogrid.grids.models import Grid
 
-CITY_WIDE = ("operator", "viewer")
+CITY_WIDE = (Role.OPERATOR, Role.VIEWER)
 DEFAULT_DAYS = 30
 PERIOD_PARAMETERS = [
     OpenApiParameter(

@@ -20,6 +20,7 @@ from django.db.models import Count, Q
 from django.db.models.functions import TruncDate, TruncMonth
 from django.utils import timezone
 
+from geogrid.accounts.models import Role
 from geogrid.cases.calendar import work_calendar
 from geogrid.cases.indicators import case_indicators, indicator_rows
 from geogrid.cases.models import Case, CaseClass, CaseStatus
@@ -413,7 +414,9 @@ def _finest_level_slug() -> str | None:
 def _inspectors_of(codes: list[str]) -> list[Any]:
     """Inspectors whose scope covers the grid: a scope on it or on any of its ancestors."""
     scopes = (
-        GridScope.objects.filter(grid__code__in=codes, user__role="inspector", user__is_active=True)
+        GridScope.objects.filter(
+            grid__code__in=codes, user__role=Role.INSPECTOR, user__is_active=True
+        )
         .select_related("user")
         .order_by("user__username")
     )

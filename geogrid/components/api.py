@@ -16,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from geogrid.accounts.models import Role
 from geogrid.components import services
 from geogrid.components.models import (
     Component,
@@ -47,8 +48,8 @@ COMPONENT_TEXT = (
     "notes",
     "material",
 )
-EDITOR_ROLES = ("planner",)
-STATUS_ROLES = ("planner", "inspector", "operator", "department")
+EDITOR_ROLES = (Role.PLANNER,)
+STATUS_ROLES = (Role.PLANNER, Role.INSPECTOR, Role.OPERATOR, Role.DEPARTMENT)
 
 
 class GeographyDistance(Func):

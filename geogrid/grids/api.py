@@ -19,6 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_gis.pagination import GeoJsonPagination
 
+from geogrid.accounts.models import Role
 from geogrid.core import params as qp
 from geogrid.core.api import BadRequest
 from geogrid.core.codes import explain_code, validate_grid_code
@@ -165,7 +166,7 @@ class GridTopologyView(APIView):
 
     @extend_schema(responses=OpenApiTypes.OBJECT)
     def get(self, request: Request, code: str) -> Response:
-        require_role(request.user, "planner", "viewer", action="read topology reports")
+        require_role(request.user, Role.PLANNER, Role.VIEWER, action="read topology reports")
         validate_grid_code(code)
         parent = get_in_scope_or_404(
             Grid.objects.in_scope_of(request.user).select_related("level"), code=code

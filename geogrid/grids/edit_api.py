@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from geogrid.accounts.models import Role
 from geogrid.core.api import BadRequest
 from geogrid.core.codes import validate_grid_code
 from geogrid.core.permissions import get_in_scope_or_404, require_role
@@ -25,7 +26,7 @@ from geogrid.grids.models import AreaClass, Grid, GridType
 from geogrid.grids.privacy import GRID_BOUNDARY, GRID_EVENT, event_details
 from geogrid.grids.services import update_grid_attributes
 
-EDIT_ROLES = ("planner",)
+EDIT_ROLES = (Role.PLANNER,)
 MAX_VERTICES = 20_000
 DIVIDE_METHODS = ("square", "voronoi")
 

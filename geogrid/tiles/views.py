@@ -20,8 +20,9 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
 from django.views.decorators.http import require_GET
 
+from geogrid.accounts.models import CITY_WIDE_ROLES
 from geogrid.cases.models import CaseStatus
-from geogrid.cases.querysets import CITY_WIDE, CaseScope, case_scope
+from geogrid.cases.querysets import CaseScope, case_scope
 from geogrid.components.models import ComponentStatus
 from geogrid.core import params as qp
 from geogrid.core.db import raw_cursor
@@ -78,7 +79,7 @@ def _authorise(request: HttpRequest, layer: Layer) -> None:
             f"Your account has no role yet: an administrator grants one "
             f"before you see the {layer.name} layer.",
         )
-    if layer.city_wide_only and role not in CITY_WIDE:
+    if layer.city_wide_only and role not in CITY_WIDE_ROLES:
         raise TileError(
             403,
             f"The {layer.name} layer shows every case of the city: it is for "
