@@ -191,6 +191,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "geogrid.core.basemap.basemap_context",
+                "geogrid.accounts.navigation.navigation",
             ],
         },
     },

@@ -12,9 +12,10 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
+from geogrid.accounts.models import Role
 from geogrid.cases.api import REPORTER_ROLES
 from geogrid.components.models import Department
-from geogrid.core.permissions import require_role
+from geogrid.core.permissions import role_required
 
 ID = "999999999"  # placeholder in URL templates; the script puts the case number there
 
@@ -47,8 +48,8 @@ def _workbench(request: HttpRequest, *, mode: str, title: str, queues: list[dict
 
 
 @login_required
+@role_required(Role.OPERATOR, Role.VIEWER, action="open the case desk")
 def desk(request: HttpRequest) -> HttpResponse:
-    require_role(request.user, "operator", "viewer", action="open the case desk")
     return _workbench(
         request,
         mode="desk",
@@ -70,8 +71,8 @@ def desk(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@role_required(Role.DEPARTMENT, action="open a department inbox")
 def inbox(request: HttpRequest) -> HttpResponse:
-    require_role(request.user, "department", action="open a department inbox")
     return _workbench(
         request,
         mode="inbox",
@@ -90,8 +91,8 @@ def inbox(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@role_required(Role.INSPECTOR, action="check handled cases")
 def checks(request: HttpRequest) -> HttpResponse:
-    require_role(request.user, "inspector", action="check handled cases")
     return _workbench(
         request,
         mode="checks",
@@ -104,8 +105,8 @@ def checks(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
+@role_required(*REPORTER_ROLES, action="report problems")
 def report(request: HttpRequest) -> HttpResponse:
-    require_role(request.user, *REPORTER_ROLES, action="report problems")
     grids = [code for code in request.user.grid_scopes.values_list("grid__code", flat=True)]
     config = {
         "urls": {

@@ -14,7 +14,7 @@ from django.urls import reverse
 from geogrid.cases.models import CaseClass
 from geogrid.command_center.api import CITY_WIDE
 from geogrid.components.services import active_scheme
-from geogrid.core.permissions import require_role
+from geogrid.core.permissions import role_required
 from geogrid.grids.models import Grid
 
 REFRESH_SECONDS = 60
@@ -34,8 +34,8 @@ def _categories() -> list[dict[str, str]]:
 
 
 @login_required
+@role_required(*CITY_WIDE, action="open the command center")
 def dashboard(request: HttpRequest) -> HttpResponse:
-    require_role(request.user, *CITY_WIDE, action="open the command center")
     extent = (
         Grid.objects.active().filter(parent__isnull=True).aggregate(extent=Extent("geom"))["extent"]
     )

@@ -11,12 +11,14 @@ queryset the owning app's `visible_to(user)` returns.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, TypeVar
+import functools
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied
 from django.db.models import Model, QuerySet
-from django.http import Http404
+from django.http import Http404, HttpRequest
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 if TYPE_CHECKING:  # rest_framework.views imports this module (DEFAULT_PERMISSION_CLASSES)
@@ -24,6 +26,9 @@ if TYPE_CHECKING:  # rest_framework.views imports this module (DEFAULT_PERMISSIO
     from rest_framework.views import APIView
 
 M = TypeVar("M", bound=Model)
+P = ParamSpec("P")
+R = TypeVar("R")
+PageView = Callable[Concatenate[HttpRequest, P], R]
 
 ADMIN_ROLE = "admin"
 
@@ -47,6 +52,37 @@ def require_role(user: Any, *roles: str, action: str = "do this") -> None:
         raise PermissionDenied(f"Log in to {action}.")
     if not has_role(user, *roles):
         raise PermissionDenied(f"Your role does not allow you to {action}.")
+
+
+# The attribute of a page view that holds the roles `role_required` lets in.
+REQUIRED_ROLES = "required_roles"
+
+
+def role_required(*roles: str, action: str) -> Callable[[PageView[P, R]], PageView[P, R]]:
+    """A page view that only `roles` may open (`require_role`, so admins always may).
+
+    The roles are also left on the view (`REQUIRED_ROLES`), so that the navigation shows a
+    page's link to exactly those who may open it (geogrid/accounts/navigation.py) without a
+    second list of roles. Put it under `login_required`, which sends an anonymous visitor to
+    the log-in page before this answers 403.
+    """
+
+    def decorate(view: PageView[P, R]) -> PageView[P, R]:
+        @functools.wraps(view)
+        def checked(request: HttpRequest, /, *args: P.args, **kwargs: P.kwargs) -> R:
+            require_role(request.user, *roles, action=action)
+            return view(request, *args, **kwargs)
+
+        setattr(checked, REQUIRED_ROLES, roles)
+        return checked
+
+    return decorate
+
+
+def page_roles(view: Callable[..., Any]) -> tuple[str, ...] | None:
+    """The roles a page view lets in (None: it has no `role_required` rule)."""
+    roles = getattr(view, REQUIRED_ROLES, None)
+    return tuple(roles) if roles is not None else None
 
 
 def get_in_scope_or_404(queryset: QuerySet[M], **lookup: Any) -> M:

@@ -10,7 +10,8 @@ from django.urls import reverse
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from geogrid.core.permissions import require_role
+from geogrid.accounts.models import Role
+from geogrid.core.permissions import role_required
 from geogrid.grids.models import Grid, GridLevel, GridSource, GridType
 
 
@@ -40,10 +41,10 @@ CODE = "000000"  # placeholder in URL templates; the script puts the grid code t
 
 
 @login_required
+@role_required(Role.PLANNER, action="edit grids")
 def editor(request: HttpRequest) -> HttpResponse:
     """The planner's grid editor: pick a parent, draw, reshape, split, merge, retire or
     re-divide its children; every edit is checked on the server before it can be saved."""
-    require_role(request.user, "planner", action="edit grids")
     english = (get_language() or "").startswith("en")
     roots = Grid.objects.in_scope_of(request.user).active().select_related("level")
     # The shallowest grids in the planner's scope are where the picker starts.
