@@ -293,6 +293,35 @@ class Case(models.Model):
         return f"#{self.pk} {self.case_class.name if self.case_class_id else ''}"
 
 
+class CaseAction(models.TextChoices):
+    """What a CaseEvent records (its `action`; docs/architecture.md §3.3): a workflow move
+    (cases/workflow.py, whose ACTION_LABELS say them in words) or one of the other changes.
+    The values are what the table holds, so they never change. Intake's statement writes
+    REPORTED as a literal (cases/intake_store.py)."""
+
+    REPORTED = "reported"
+    # The workflow's moves (cases/workflow.py TRANSITIONS).
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    FILED = "filed"
+    DISPATCHED = "dispatched"
+    REDISPATCHED = "redispatched"
+    RETURNED = "returned"
+    EXTENSION_REQUESTED = "extension_requested"
+    EXTENSION_DECIDED = "extension_decided"
+    HANDLED = "handled"
+    CHECKED = "checked"
+    REWORK = "rework"
+    CLOSED = "closed"
+    PARKED = "parked"
+    RESUMED = "resumed"
+    CANCELLED = "cancelled"
+    # The other changes.
+    ESCALATED = "escalated"
+    OVERDUE = "overdue"
+    REGRIDDED = "regridded"
+
+
 class CaseEvent(AuditEvent):
     """Every transition (from → to, who, when, why) and every other change of a case."""
 
@@ -439,6 +468,14 @@ class Open311Key(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class Open311KeyAction(models.TextChoices):
+    """What an Open311KeyEvent records (its `action`); stored values, never changed."""
+
+    CREATED = "created"
+    REVOKED = "revoked"
+    ROTATED = "rotated"
 
 
 class Open311KeyEvent(AuditEvent):

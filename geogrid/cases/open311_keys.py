@@ -12,7 +12,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from geogrid.cases.models import Open311Key, Open311KeyEvent
+from geogrid.cases.models import Open311Key, Open311KeyAction, Open311KeyEvent
 from geogrid.core.logs import log_on_commit
 
 logger = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ def create_open311_key(*, name: str, actor: Any = None) -> tuple[Open311Key, str
         logger, "open311 key created", key_id=record.pk, actor_id=getattr(actor, "pk", None)
     )
     Open311KeyEvent.objects.create(
-        key=record, action="created", actor=actor, details={"prefix": record.prefix}
+        key=record, action=Open311KeyAction.CREATED, actor=actor, details={"prefix": record.prefix}
     )
     return record, key
 
@@ -56,7 +56,7 @@ def revoke_open311_key(*, key: Open311Key, actor: Any = None) -> bool:
             logger, "open311 key revoked", key_id=key.pk, actor_id=getattr(actor, "pk", None)
         )
         Open311KeyEvent.objects.create(
-            key=key, action="revoked", actor=actor, details={"prefix": key.prefix}
+            key=key, action=Open311KeyAction.REVOKED, actor=actor, details={"prefix": key.prefix}
         )
     return bool(updated)
 
@@ -75,7 +75,7 @@ def rotate_open311_key(*, key: Open311Key, actor: Any = None, reason: str = "") 
     record.save(update_fields=["key_hash", "prefix", "active", "revoked_at", "revoked_by"])
     Open311KeyEvent.objects.create(
         key=record,
-        action="rotated",
+        action=Open311KeyAction.ROTATED,
         actor=actor,
         details={"old_prefix": old_prefix, "prefix": record.prefix, "reason": reason},
     )

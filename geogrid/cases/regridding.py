@@ -16,7 +16,7 @@ import numpy as np
 from django.db import connection
 from shapely.geometry.base import BaseGeometry
 
-from geogrid.cases.models import CaseEvent
+from geogrid.cases.models import CaseAction, CaseEvent
 from geogrid.cases.workflow import OPEN_STATUSES
 from geogrid.grids.assignment import assign_geometries, assignment_after, is_leaf
 from geogrid.grids.impact import ImpactProvider, affected_rows
@@ -81,7 +81,7 @@ def move_open_cases(grids: Sequence[Grid], actor: Any = None) -> dict[str, Any]:
         CaseEvent.objects.bulk_create(
             CaseEvent(
                 case_id=int(c),
-                action="regridded",
+                action=CaseAction.REGRIDDED,
                 actor=actor,
                 details={"from": codes.get(int(o)), "to": codes.get(int(n))},
                 reason="grid edit",

@@ -16,7 +16,7 @@ from geogrid.accounts.models import Role
 from geogrid.cases import workflow
 from geogrid.cases.calendar import work_calendar
 from geogrid.cases.errors import TransitionError, TransitionForbidden
-from geogrid.cases.models import Case, CaseEvent, CaseStatus, PhotoStage, RoutedBy
+from geogrid.cases.models import Case, CaseAction, CaseEvent, CaseStatus, PhotoStage, RoutedBy
 from geogrid.cases.photos import save_photos
 from geogrid.components.models import Department
 from geogrid.core.logs import log_on_commit
@@ -172,7 +172,7 @@ def transition_case(
 
 
 def _parked_remaining(case: Case) -> float | None:
-    event = case.events.filter(action="parked").order_by("-created_at", "-id").first()
+    event = case.events.filter(action=CaseAction.PARKED).order_by("-created_at", "-id").first()
     return event.details.get("remaining_s") if event else None
 
 
@@ -198,7 +198,7 @@ def escalate_case(*, case: Case, actor: Any, reason: str) -> Case:
     case.save(update_fields=["handling_level", "version", "updated_at"])
     CaseEvent.objects.create(
         case=case,
-        action="escalated",
+        action=CaseAction.ESCALATED,
         actor=actor,
         from_status=case.status,
         to_status=case.status,
@@ -233,7 +233,7 @@ def flag_overdue(*, now: datetime | None = None, actor: Any = None) -> int:
         [
             CaseEvent(
                 case_id=case_id,
-                action="overdue",
+                action=CaseAction.OVERDUE,
                 actor=actor,
                 from_status=status,
                 to_status=status,

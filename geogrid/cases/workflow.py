@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from geogrid.accounts.models import Role
+from geogrid.cases.models import CaseAction as A
 from geogrid.cases.models import CaseStatus as S
 
 OPERATOR = (Role.OPERATOR, Role.ADMIN)
@@ -29,7 +30,7 @@ CHECKER = (Role.INSPECTOR, Role.OPERATOR, Role.ADMIN)
 
 @dataclass(frozen=True)
 class Move:
-    action: str  # the event's action name
+    action: A  # the event's action
     label: str | Promise  # in plain words (translated lazily)
     roles: tuple[str, ...]
     needs_reason: bool = False
@@ -51,55 +52,55 @@ FINAL_STATUSES = (S.REJECTED, S.CLOSED, S.CANCELLED)
 
 # (from, to) → the move. Everything not listed is forbidden.
 TRANSITIONS: dict[tuple[str, str], Move] = {
-    (S.REPORTED, S.ACCEPTED): Move("accepted", pgettext_lazy("case action", "受理"), OPERATOR),
+    (S.REPORTED, S.ACCEPTED): Move(A.ACCEPTED, pgettext_lazy("case action", "受理"), OPERATOR),
     (S.REPORTED, S.REJECTED): Move(
-        "rejected", pgettext_lazy("case action", "不予受理"), OPERATOR, needs_reason=True
+        A.REJECTED, pgettext_lazy("case action", "不予受理"), OPERATOR, needs_reason=True
     ),
-    (S.ACCEPTED, S.FILED): Move("filed", pgettext_lazy("case action", "立案"), OPERATOR),
-    (S.FILED, S.DISPATCHED): Move("dispatched", pgettext_lazy("case action", "派遣"), OPERATOR),
+    (S.ACCEPTED, S.FILED): Move(A.FILED, pgettext_lazy("case action", "立案"), OPERATOR),
+    (S.FILED, S.DISPATCHED): Move(A.DISPATCHED, pgettext_lazy("case action", "派遣"), OPERATOR),
     (S.RETURNED, S.DISPATCHED): Move(
-        "redispatched", pgettext_lazy("case action", "重新派遣"), OPERATOR
+        A.REDISPATCHED, pgettext_lazy("case action", "重新派遣"), OPERATOR
     ),
     (S.DISPATCHED, S.RETURNED): Move(
-        "returned", pgettext_lazy("case action", "回退"), DEPARTMENT, needs_reason=True
+        A.RETURNED, pgettext_lazy("case action", "回退"), DEPARTMENT, needs_reason=True
     ),
     (S.DISPATCHED, S.EXTENSION_REQUESTED): Move(
-        "extension_requested",
+        A.EXTENSION_REQUESTED,
         pgettext_lazy("case action", "申请延期"),
         DEPARTMENT,
         needs_reason=True,
     ),
     (S.EXTENSION_REQUESTED, S.DISPATCHED): Move(
-        "extension_decided", pgettext_lazy("case action", "审批延期"), OPERATOR
+        A.EXTENSION_DECIDED, pgettext_lazy("case action", "审批延期"), OPERATOR
     ),
     (S.DISPATCHED, S.HANDLED): Move(
-        "handled", pgettext_lazy("case action", "处置反馈"), DEPARTMENT, needs_reason=True
+        A.HANDLED, pgettext_lazy("case action", "处置反馈"), DEPARTMENT, needs_reason=True
     ),
     (S.EXTENSION_REQUESTED, S.HANDLED): Move(
-        "handled", pgettext_lazy("case action", "处置反馈"), DEPARTMENT, needs_reason=True
+        A.HANDLED, pgettext_lazy("case action", "处置反馈"), DEPARTMENT, needs_reason=True
     ),
     (S.REWORK, S.HANDLED): Move(
-        "handled", pgettext_lazy("case action", "处置反馈"), DEPARTMENT, needs_reason=True
+        A.HANDLED, pgettext_lazy("case action", "处置反馈"), DEPARTMENT, needs_reason=True
     ),
-    (S.HANDLED, S.CHECKED): Move("checked", pgettext_lazy("case action", "核查通过"), CHECKER),
+    (S.HANDLED, S.CHECKED): Move(A.CHECKED, pgettext_lazy("case action", "核查通过"), CHECKER),
     (S.HANDLED, S.REWORK): Move(
-        "rework", pgettext_lazy("case action", "核查不通过，返工"), CHECKER, needs_reason=True
+        A.REWORK, pgettext_lazy("case action", "核查不通过，返工"), CHECKER, needs_reason=True
     ),
-    (S.CHECKED, S.CLOSED): Move("closed", pgettext_lazy("case action", "结案"), OPERATOR),
+    (S.CHECKED, S.CLOSED): Move(A.CLOSED, pgettext_lazy("case action", "结案"), OPERATOR),
     (S.FILED, S.PARKED): Move(
-        "parked", pgettext_lazy("case action", "挂账"), OPERATOR, needs_reason=True
+        A.PARKED, pgettext_lazy("case action", "挂账"), OPERATOR, needs_reason=True
     ),
     (S.DISPATCHED, S.PARKED): Move(
-        "parked", pgettext_lazy("case action", "挂账"), OPERATOR, needs_reason=True
+        A.PARKED, pgettext_lazy("case action", "挂账"), OPERATOR, needs_reason=True
     ),
     (S.RETURNED, S.PARKED): Move(
-        "parked", pgettext_lazy("case action", "挂账"), OPERATOR, needs_reason=True
+        A.PARKED, pgettext_lazy("case action", "挂账"), OPERATOR, needs_reason=True
     ),
-    (S.PARKED, S.FILED): Move("resumed", pgettext_lazy("case action", "挂账恢复"), OPERATOR),
-    (S.PARKED, S.DISPATCHED): Move("resumed", pgettext_lazy("case action", "挂账恢复"), OPERATOR),
+    (S.PARKED, S.FILED): Move(A.RESUMED, pgettext_lazy("case action", "挂账恢复"), OPERATOR),
+    (S.PARKED, S.DISPATCHED): Move(A.RESUMED, pgettext_lazy("case action", "挂账恢复"), OPERATOR),
     **{
         (status, S.CANCELLED): Move(
-            "cancelled", pgettext_lazy("case action", "作废"), OPERATOR, needs_reason=True
+            A.CANCELLED, pgettext_lazy("case action", "作废"), OPERATOR, needs_reason=True
         )
         for status in OPEN_STATUSES
     },
@@ -107,10 +108,10 @@ TRANSITIONS: dict[tuple[str, str], Move] = {
 
 # Labels of every event action (the moves' and the others').
 ACTION_LABELS: dict[str, str | Promise] = {
-    "reported": _("上报"),
-    "escalated": _("上报上级处置"),
-    "overdue": _("超期"),
-    "regridded": _("网格调整"),
+    A.REPORTED: _("上报"),
+    A.ESCALATED: _("上报上级处置"),
+    A.OVERDUE: _("超期"),
+    A.REGRIDDED: _("网格调整"),
     **{m.action: m.label for m in TRANSITIONS.values()},
 }
 

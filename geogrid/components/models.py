@@ -136,6 +136,20 @@ class DataSource(models.TextChoices):
     OTHER = "other", _("其他")
 
 
+class ComponentAction(models.TextChoices):
+    """What a ComponentEvent records (its `action`; docs/architecture.md §3.3); IMPORTED is the
+    action of a ComponentImport, the one history entry of all the components of an import.
+    The values are what the tables hold, so they never change."""
+
+    CREATED = "created"
+    IMPORTED = "imported"
+    UPDATED = "updated"
+    STATUS = "status"
+    PHOTO_ADDED = "photo_added"
+    VOIDED = "voided"
+    REGRIDDED = "regridded"  # moved to another grid by a grid edit
+
+
 class ComponentImport(AuditEvent):
     """The audit record of one committed inventory import (import_components): who, when,
     which file, what it created. Its components point back to it (Component.import_batch),
@@ -315,7 +329,7 @@ class ComponentSerial(models.Model):
 
 
 class ComponentEvent(AuditEvent):
-    """Audit trail: created, imported, updated, status changes, grid re-assignments."""
+    """Audit trail of component changes: one ComponentAction each."""
 
     component = models.ForeignKey(Component, related_name="events", **AUDITED_OBJECT)
 

@@ -20,6 +20,7 @@ from shapely.geometry.base import BaseGeometry
 
 from geogrid.components.models import (
     Component,
+    ComponentAction,
     ComponentClass,
     ComponentEvent,
     ComponentPhoto,
@@ -247,7 +248,7 @@ def create_component(
     )
     ComponentEvent.objects.create(
         component=component,
-        action="created",
+        action=ComponentAction.CREATED,
         actor=actor,
         details={"code": code, "grid": grid.code},
     )
@@ -316,7 +317,7 @@ def update_component(
     component.change_date = timezone.localdate()
     component.save()
     ComponentEvent.objects.create(
-        component=component, action="updated", actor=actor, details={"changes": diff}
+        component=component, action=ComponentAction.UPDATED, actor=actor, details={"changes": diff}
     )
     return component
 
@@ -341,7 +342,7 @@ def change_component_status(
     component.save(update_fields=["status", "change_date", "version", "updated_at"])
     ComponentEvent.objects.create(
         component=component,
-        action="status",
+        action=ComponentAction.STATUS,
         actor=actor,
         details={"from": old, "to": status, "note": note},
     )
@@ -372,7 +373,7 @@ def add_component_photo(
             record.save()
             ComponentEvent.objects.create(
                 component=component,
-                action="photo_added",
+                action=ComponentAction.PHOTO_ADDED,
                 actor=actor,
                 details={
                     "photo": record.pk,
@@ -399,7 +400,7 @@ def void_component(*, component: Component, actor: Any, reason: str = "") -> Com
     component.version += 1
     component.save(update_fields=["currency", "change_date", "version", "updated_at"])
     ComponentEvent.objects.create(
-        component=component, action="voided", actor=actor, details={"reason": reason}
+        component=component, action=ComponentAction.VOIDED, actor=actor, details={"reason": reason}
     )
     return component
 
@@ -429,7 +430,7 @@ def record_regridding(
     ComponentEvent.objects.bulk_create(
         ComponentEvent(
             component_id=int(c),
-            action="regridded",
+            action=ComponentAction.REGRIDDED,
             actor=actor,
             details={"from": codes.get(int(o)), "to": codes.get(int(n))},
         )

@@ -28,7 +28,7 @@ from geogrid.core import crs as crs_module
 from geogrid.core.codes import CodeError
 from geogrid.core.gis import area_m2, invalidity, repair
 from geogrid.core.srid import STORAGE_SRID, WEB_SRID
-from geogrid.grids.models import Grid, GridLevel, GridSource
+from geogrid.grids.models import Grid, GridAction, GridLevel, GridSource
 from geogrid.grids.services import create_grids
 from geogrid.grids.validation import Candidate, check_candidates, check_code
 
@@ -389,7 +389,7 @@ def _commit(
                 parent=parents.get(parent_code),
                 candidates=group,
                 source=GridSource.IMPORTED,
-                action="imported",
+                action=GridAction.IMPORTED,
                 check=False,
             )
             report.created.extend(g.code for g in created)

@@ -195,8 +195,22 @@ class GridBoundary(models.Model):
         ]
 
 
+class GridAction(models.TextChoices):
+    """What a GridEvent records (its `action`; docs/architecture.md §3.3). The values are what
+    the table holds, so they never change; the event's details say the rest."""
+
+    CREATED = "created"
+    IMPORTED = "imported"
+    RESHAPED = "reshaped"
+    UPDATED = "updated"  # attributes only
+    SPLIT = "split"  # on each grid a split creates
+    MERGED = "merged"  # on the grid a merge creates
+    DIVIDED = "divided"  # on the parent, and on each child a re-division creates
+    RETIRED = "retired"  # also on each grid a split, merge or division replaces
+
+
 class GridEvent(AuditEvent):
-    """Audit trail of grid changes: created, reshaped, retired, divided, imported."""
+    """Audit trail of grid changes: one GridAction each."""
 
     grid = models.ForeignKey(Grid, null=True, related_name="events", **AUDITED_OBJECT)
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from geogrid.accounts.models import Role
 from geogrid.cases import workflow
 from geogrid.cases.errors import TransitionError, TransitionForbidden
-from geogrid.cases.models import Case, CaseEvent, CaseStatus
+from geogrid.cases.models import Case, CaseAction, CaseEvent, CaseStatus
 from geogrid.cases.transitions import escalate_case, flag_overdue, transition_case
 from geogrid.components.models import Department, DepartmentMember
 from tests import factories
@@ -250,3 +250,9 @@ def test_a_stale_version_changes_nothing(report, operator):
     case = report(50, 150).case
     with pytest.raises(TransitionError, match="changed since you opened it"):
         transition_case(case=case, to="accepted", actor=operator, expected_version=7)
+
+
+def test_every_case_action_has_words_and_every_move_is_a_case_action():
+    # The timeline shows each event's action through ACTION_LABELS: one for every CaseAction.
+    assert set(workflow.ACTION_LABELS) == set(CaseAction)
+    assert all(isinstance(m.action, CaseAction) for m in workflow.TRANSITIONS.values())

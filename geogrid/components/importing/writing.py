@@ -29,7 +29,7 @@ from psycopg.copy import QueuedLibpqWriter
 from geogrid.components.importing.codes import assign_codes
 from geogrid.components.importing.fields import DATA_SOURCE_ORDER, STATUS_ORDER
 from geogrid.components.importing.run import ImportRun
-from geogrid.components.models import ComponentImport, Currency
+from geogrid.components.models import ComponentAction, ComponentImport, Currency
 from geogrid.core.codes import CodeError
 from geogrid.core.db import raw_cursor
 from geogrid.core.pgcopy import (
@@ -94,7 +94,7 @@ def _insert(
     runs once every row has been handed to the writer thread, while the server is still
     inserting them."""
     batch = ComponentImport.objects.create(
-        action="imported",
+        action=ComponentAction.IMPORTED,
         actor=run.actor if getattr(run.actor, "pk", None) else None,
         file_name=run.path.name[:255],
         scheme=run.scheme,
