@@ -8,6 +8,7 @@ from django.utils.translation import ngettext
 from knox.models import AuthToken
 
 from geogrid.accounts import services
+from geogrid.accounts.actors import actor_of
 from geogrid.accounts.models import User
 
 
@@ -40,7 +41,7 @@ class AuthTokenAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("吊销所选 API 令牌"), permissions=["delete"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[AuthToken]) -> None:
-        count = services.revoke_tokens(actor=request.user, tokens=queryset)
+        count = services.revoke_tokens(actor=actor_of(request), tokens=queryset)
         self.message_user(
             request,
             ngettext("已吊销 %(count)d 个令牌。", "已吊销 %(count)d 个令牌。", count)

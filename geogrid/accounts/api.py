@@ -18,6 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from geogrid.accounts import services, throttle
+from geogrid.accounts.actors import actor_of
 from geogrid.accounts.auth import TokenAuthentication
 from geogrid.accounts.views import throttled_message
 from geogrid.core.api import BadRequest
@@ -138,7 +139,7 @@ class LogoutView(APIView):
     )
     def post(self, request: Request) -> Response:
         services.revoke_tokens(
-            actor=request.user, tokens=type(request.auth).objects.filter(pk=request.auth.pk)
+            actor=actor_of(request), tokens=type(request.auth).objects.filter(pk=request.auth.pk)
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -156,5 +157,5 @@ class LogoutAllView(APIView):
         tags=["auth"],
     )
     def post(self, request: Request) -> Response:
-        services.revoke_tokens(actor=request.user, tokens=request.user.auth_token_set.all())
+        services.revoke_tokens(actor=actor_of(request), tokens=request.user.auth_token_set.all())
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -10,12 +10,12 @@ by URL name through the resolver, which keeps this module free of the later apps
 from __future__ import annotations
 
 import functools
-from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 from django.urls import get_script_prefix, resolve, reverse
 
+from geogrid.core.actors import Actor
 from geogrid.core.permissions import has_role, page_roles
 
 # The role-restricted pages the navigation links to, by URL name; a template reads each as
@@ -44,7 +44,7 @@ def roles_of_page(url_name: str) -> tuple[str, ...]:
     return roles
 
 
-def may_open(user: Any, url_name: str) -> bool:
+def may_open(user: Actor | None, url_name: str) -> bool:
     return has_role(user, *roles_of_page(url_name))
 
 

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from knox.models import AuthToken
 
+from geogrid.accounts.actors import Actor
 from geogrid.accounts.models import Role
 
 logger = logging.getLogger(__name__)
@@ -105,7 +106,7 @@ def issue_token(*, user: Any) -> tuple[str, datetime]:
     return token, instance.expiry
 
 
-def revoke_tokens(*, actor: Any, tokens: Any) -> int:
+def revoke_tokens(*, actor: Actor | None, tokens: Any) -> int:
     """Delete the given tokens (a queryset); they stop working at once. Returns how many."""
     deleted = tokens.delete()[0]
     logger.info(

@@ -7,6 +7,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from geogrid.accounts.actors import actor_of
 from geogrid.cases.models import Open311Key
 from geogrid.cases.open311_keys import revoke_open311_key
 
@@ -22,7 +23,7 @@ class Open311KeyAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("吊销所选 Open311 密钥"), permissions=["change"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[Open311Key]) -> None:
-        count = sum(revoke_open311_key(key=key, actor=request.user) for key in queryset)
+        count = sum(revoke_open311_key(key=key, actor=actor_of(request)) for key in queryset)
         self.message_user(
             request,
             ngettext("已吊销 %(count)d 个密钥。", "已吊销 %(count)d 个密钥。", count)

@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from geogrid.accounts.actors import actor_of
 from geogrid.accounts.models import Role
 from geogrid.cases import workflow
 from geogrid.cases.errors import ReportError, TransitionError, TransitionForbidden
@@ -43,7 +44,7 @@ REPORTER_ROLES = (Role.INSPECTOR, Role.OPERATOR, Role.PLANNER, Role.DEPARTMENT, 
 # files one. Inspectors report as inspectors; operators and admins enter calls they took and
 # may say whether it was the hotline (default) or a video-monitoring alert; planners and
 # department staff reporting through the API file as `api`. The first is the default.
-INTAKE_CHANNELS = {
+INTAKE_CHANNELS: dict[str, tuple[Channel, ...]] = {
     Role.INSPECTOR: (Channel.INSPECTOR,),
     Role.OPERATOR: (Channel.HOTLINE, Channel.VIDEO),
     Role.ADMIN: (Channel.HOTLINE, Channel.VIDEO, Channel.API),
@@ -232,7 +233,7 @@ class CaseListView(generics.ListCreateAPIView):
         photos = _photos_from(request)
         try:
             result = submit_report(
-                actor=request.user,
+                actor=actor_of(request),
                 channel=channel,
                 service_code=_text(request, "service_code", max_length=30),
                 x=lon,
@@ -318,7 +319,7 @@ class CaseTransitionView(APIView):
             transition_case(
                 case=case,
                 to=to,
-                actor=request.user,
+                actor=actor_of(request),
                 reason=_text(request, "reason"),
                 department=department,
                 extend_by=_extend_by(request),
@@ -342,7 +343,7 @@ class CaseEscalateView(APIView):
         """Raise the level a case is handled at (unit grid → community → street → district)."""
         case = _case_for(request, pk)
         try:
-            escalate_case(case=case, actor=request.user, reason=_text(request, "reason"))
+            escalate_case(case=case, actor=actor_of(request), reason=_text(request, "reason"))
         except TransitionForbidden as exc:
             raise PermissionDenied(str(exc)) from exc
         except TransitionError as exc:

@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from geogrid.accounts.actors import Actor
 from geogrid.cases.duplicates import Duplicate
 from geogrid.cases.errors import ReportError
 from geogrid.cases.intake_store import insert_in_one_statement, insert_step_by_step
@@ -125,7 +126,7 @@ def _metres(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
 
 def submit_report(
     *,
-    actor: Any,
+    actor: Actor | None,
     channel: str,
     service_code: str,
     x: float,

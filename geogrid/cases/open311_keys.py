@@ -7,11 +7,11 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
+from geogrid.accounts.actors import Actor
 from geogrid.cases.models import Open311Key, Open311KeyAction, Open311KeyEvent
 from geogrid.core.logs import log_on_commit
 
@@ -23,7 +23,7 @@ def hash_key(key: str) -> str:
 
 
 @transaction.atomic
-def create_open311_key(*, name: str, actor: Any = None) -> tuple[Open311Key, str]:
+def create_open311_key(*, name: str, actor: Actor | None = None) -> tuple[Open311Key, str]:
     """A new API key for a client system; returns (record, the key). Only its hash is kept."""
     name = (name or "").strip()
     if not name:
@@ -42,7 +42,7 @@ def create_open311_key(*, name: str, actor: Any = None) -> tuple[Open311Key, str
 
 
 @transaction.atomic
-def revoke_open311_key(*, key: Open311Key, actor: Any = None) -> bool:
+def revoke_open311_key(*, key: Open311Key, actor: Actor | None = None) -> bool:
     """Stop accepting a client system's key (at once, in every worker); the record stays, so
     its cases keep naming their source. Returns False when it was revoked already."""
     updated = Open311Key.objects.filter(pk=key.pk, active=True).update(
@@ -62,7 +62,7 @@ def revoke_open311_key(*, key: Open311Key, actor: Any = None) -> bool:
 
 
 @transaction.atomic
-def rotate_open311_key(*, key: Open311Key, actor: Any = None, reason: str = "") -> str:
+def rotate_open311_key(*, key: Open311Key, actor: Actor | None = None, reason: str = "") -> str:
     """A new secret for the same client system: the old secret stops working at once, the
     record (and the cases that name it as their source) stays, active again if it was revoked.
     Locks the key row; writes an Open311KeyEvent "rotated" with both prefixes and the reason.

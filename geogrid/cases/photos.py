@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
+from geogrid.accounts.actors import Actor
 from geogrid.cases.models import Case, CasePhoto
 from geogrid.core.photos import CheckedPhoto
 
 
-def save_photos(case: Case, photos: Sequence[CheckedPhoto], *, stage: str, actor: Any) -> None:
+def save_photos(
+    case: Case, photos: Sequence[CheckedPhoto], *, stage: str, actor: Actor | None
+) -> None:
     """Store the files, then their rows (the last write of the transaction that calls this);
     if writing the rows fails the files are deleted again."""
     saved: list[CasePhoto] = []

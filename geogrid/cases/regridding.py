@@ -16,6 +16,7 @@ import numpy as np
 from django.db import connection
 from shapely.geometry.base import BaseGeometry
 
+from geogrid.accounts.actors import Actor
 from geogrid.cases.models import CaseAction, CaseEvent
 from geogrid.cases.workflow import OPEN_STATUSES
 from geogrid.grids.assignment import assign_geometries, assignment_after, is_leaf
@@ -58,7 +59,7 @@ def preview_case_moves(grid: Grid, new_geom: BaseGeometry | None) -> dict[str, A
     }
 
 
-def move_open_cases(grids: Sequence[Grid], actor: Any = None) -> dict[str, Any]:
+def move_open_cases(grids: Sequence[Grid], actor: Actor | None = None) -> dict[str, Any]:
     """Move the open cases these (just changed) unit grids gained or lost; one UPDATE and a
     'regridded' event per moved case, in the caller's transaction."""
     grids = [g for g in grids if is_leaf(g)]

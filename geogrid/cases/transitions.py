@@ -9,10 +9,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
 from django.utils import timezone
 
-from geogrid.accounts.models import Role
+from geogrid.accounts.actors import Actor
+from geogrid.accounts.models import Role, User
 from geogrid.cases import workflow
 from geogrid.cases.calendar import work_calendar
 from geogrid.cases.errors import TransitionError, TransitionForbidden
@@ -28,7 +30,7 @@ logger = logging.getLogger(__name__)
 ESCALATION = ("unit", "community", "street", "district")
 
 
-def _in_scope(actor: Any, case: Case, role: str | None) -> bool:
+def _in_scope(actor: Actor, case: Case, role: str | None) -> bool:
     """Department handlers act on their department's cases, inspectors on cases in their
     grids; city-wide roles on all."""
     if role in (Role.ADMIN, Role.OPERATOR):
@@ -44,9 +46,12 @@ def _in_scope(actor: Any, case: Case, role: str | None) -> bool:
     return False
 
 
-def may_act_on(actor: Any, case: Case) -> bool:
+def may_act_on(actor: Actor | AnonymousUser, case: Case) -> bool:
     """Whether the case is in the actor's scope for workflow moves (the role is checked per
-    move): what transition_case enforces, for pages and APIs that offer moves."""
+    move): what transition_case enforces, for pages and APIs that offer moves. An anonymous
+    reader (the public read API) has no role and no scope."""
+    if not isinstance(actor, User):
+        return False
     return _in_scope(actor, case, user_role(actor))
 
 
@@ -59,7 +64,7 @@ def transition_case(
     *,
     case: Case,
     to: str,
-    actor: Any,
+    actor: Actor,
     reason: str = "",
     department: Department | None = None,
     extend_by: tuple[float, str] | None = None,
@@ -177,7 +182,7 @@ def _parked_remaining(case: Case) -> float | None:
 
 
 @transaction.atomic
-def escalate_case(*, case: Case, actor: Any, reason: str) -> Case:
+def escalate_case(*, case: Case, actor: Actor, reason: str) -> Case:
     """Raise the level a case is handled at: unit grid → community → street → district
     (小事不出网格, 一般纠纷不出社区: each step is a recorded decision)."""
     case = Case.objects.select_for_update().get(pk=case.pk)
@@ -217,7 +222,7 @@ def escalate_case(*, case: Case, actor: Any, reason: str) -> Case:
 
 
 @transaction.atomic
-def flag_overdue(*, now: datetime | None = None, actor: Any = None) -> int:
+def flag_overdue(*, now: datetime | None = None, actor: Actor | None = None) -> int:
     """Mark the cases whose department clock has run past the deadline; one event each.
     Returns how many became overdue now."""
     now = now or timezone.now()

@@ -16,6 +16,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from geogrid.accounts.actors import actor_of
 from geogrid.accounts.models import Role
 from geogrid.components import services
 from geogrid.components.models import (
@@ -213,7 +214,7 @@ class ComponentListView(generics.ListCreateAPIView):
         geometry = _geometry_from(data)
         _require_location_in_scope(request, geometry)
         component = services.create_component(
-            actor=request.user,
+            actor=actor_of(request),
             component_class=component_class,
             geom=geometry,
             code=texts.get("code", ""),
@@ -314,7 +315,7 @@ class ComponentDetailView(APIView):
         try:
             services.update_component(
                 component=component,
-                actor=request.user,
+                actor=actor_of(request),
                 expected_version=version,
                 geom=geometry,
                 **changes,
@@ -343,7 +344,7 @@ class ComponentStatusView(APIView):
             )
         services.change_component_status(
             component=component,
-            actor=request.user,
+            actor=actor_of(request),
             status=new_status,
             note=body_string(request.data, "note", max_length=500),
         )
@@ -391,7 +392,7 @@ class ComponentPhotosView(APIView):
         try:
             record = services.add_component_photo(
                 component=component,
-                actor=request.user,
+                actor=actor_of(request),
                 photo=photo,
                 caption=body_text(request.data, ComponentPhoto, ["caption"]).get("caption", ""),
             )

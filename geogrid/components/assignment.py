@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from shapely.geometry.base import BaseGeometry
 
+from geogrid.accounts.actors import Actor
 from geogrid.components.services import record_regridding
 from geogrid.grids.assignment import assign_geometries, assignment_after, is_leaf
 from geogrid.grids.impact import ImpactProvider, affected_rows
@@ -47,7 +48,7 @@ def preview_moves(grid: Grid, new_geom: BaseGeometry | None) -> dict[str, Any]:
     }
 
 
-def reassign_for(grids: Sequence[Grid], actor: Any = None) -> dict[str, Any]:
+def reassign_for(grids: Sequence[Grid], actor: Actor | None = None) -> dict[str, Any]:
     """Re-assign the components these (just changed) grids gained or lost; write the changes
     and a 'regridded' event per moved component. Runs inside the caller's transaction."""
     grids = [g for g in grids if is_leaf(g)]

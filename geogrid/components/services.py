@@ -18,6 +18,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from shapely.geometry.base import BaseGeometry
 
+from geogrid.accounts.actors import Actor
 from geogrid.components.models import (
     Component,
     ComponentAction,
@@ -181,7 +182,7 @@ def _department(value: Department | str | None, role: str) -> Department | None:
 @transaction.atomic
 def create_component(
     *,
-    actor: Any,
+    actor: Actor | None,
     component_class: ComponentClass,
     geom: Any,
     code: str = "",
@@ -277,7 +278,12 @@ def _lock(component: Component) -> Component:
 
 @transaction.atomic
 def update_component(
-    *, component: Component, actor: Any, expected_version: int, geom: Any = None, **changes: Any
+    *,
+    component: Component,
+    actor: Actor | None,
+    expected_version: int,
+    geom: Any = None,
+    **changes: Any,
 ) -> Component:
     """Change a component's attributes and/or geometry (re-assigning its grid). Locks the row;
     a stale version changes nothing. Writes an 'updated' event with old and new values."""
@@ -324,7 +330,7 @@ def update_component(
 
 @transaction.atomic
 def change_component_status(
-    *, component: Component, actor: Any, status: str, note: str = ""
+    *, component: Component, actor: Actor | None, status: str, note: str = ""
 ) -> Component:
     """Mark a component damaged, lost, occupied, abandoned or intact again; an event records
     who, when and why. Abandoned components stay in the inventory (currency 在用 until voided)."""
@@ -350,7 +356,7 @@ def change_component_status(
 
 
 def add_component_photo(
-    *, component: Component, actor: Any, photo: CheckedPhoto, caption: str = ""
+    *, component: Component, actor: Actor | None, photo: CheckedPhoto, caption: str = ""
 ) -> ComponentPhoto:
     """Attach a checked photo (core.photos.check_photo) to a component, with an event. The
     files are written first; if the database write fails they are deleted again, so neither a
@@ -390,7 +396,7 @@ def add_component_photo(
 
 
 @transaction.atomic
-def void_component(*, component: Component, actor: Any, reason: str = "") -> Component:
+def void_component(*, component: Component, actor: Actor | None, reason: str = "") -> Component:
     """Take a component out of use (现势性 作废). Its code stays taken for ever."""
     component = _lock(component)
     if component.currency == Currency.VOID:
@@ -406,7 +412,7 @@ def void_component(*, component: Component, actor: Any, reason: str = "") -> Com
 
 
 def record_regridding(
-    *, component_ids: Sequence[int], old: Sequence[int], new: Sequence[int], actor: Any
+    *, component_ids: Sequence[int], old: Sequence[int], new: Sequence[int], actor: Actor | None
 ) -> None:
     """Write re-assigned grids (-1: no grid) in one statement and one event per component.
     Called by the grid-edit impact hook, inside the grid edit's transaction."""

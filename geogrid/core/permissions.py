@@ -21,6 +21,8 @@ from django.db.models import Model, QuerySet
 from django.http import Http404, HttpRequest
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
+from geogrid.core.actors import Actor
+
 if TYPE_CHECKING:  # rest_framework.views imports this module (DEFAULT_PERMISSION_CLASSES)
     from rest_framework.request import Request
     from rest_framework.views import APIView
@@ -33,7 +35,7 @@ PageView = Callable[Concatenate[HttpRequest, P], R]
 ADMIN_ROLE = "admin"
 
 
-def user_role(user: Any) -> str | None:
+def user_role(user: Actor | None) -> str | None:
     if user is None or not getattr(user, "is_authenticated", False):
         return None
     if getattr(user, "is_superuser", False):
@@ -41,12 +43,12 @@ def user_role(user: Any) -> str | None:
     return getattr(user, "role", None)
 
 
-def has_role(user: Any, *roles: str) -> bool:
+def has_role(user: Actor | None, *roles: str) -> bool:
     role = user_role(user)
     return role is not None and (role == ADMIN_ROLE or role in roles)
 
 
-def require_role(user: Any, *roles: str, action: str = "do this") -> None:
+def require_role(user: Actor | None, *roles: str, action: str = "do this") -> None:
     """Raise PermissionDenied (403) unless the user holds one of `roles` (admins always may)."""
     if user_role(user) is None:
         raise PermissionDenied(f"Log in to {action}.")

@@ -28,6 +28,7 @@ from typing import Any
 
 from django.conf import settings
 
+from geogrid.core.actors import Actor
 from geogrid.core.permissions import ADMIN_ROLE, user_role
 
 # Roles that see the reporter's contact (name, phone, e-mail, device, account): the people who
@@ -57,7 +58,7 @@ class Audience:
 PUBLIC = Audience(None)
 
 
-def audience_of(user: Any) -> Audience:
+def audience_of(user: Actor | None) -> Audience:
     """The audience of a user (or request.user). A logged-in account without a role is public:
     a new account sees nothing more than a visitor until an admin grants a role."""
     return Audience(user_role(user) or None)
@@ -127,7 +128,7 @@ def register_media_owner(folder: str, check: MediaCheck) -> None:
     _MEDIA_OWNERS[folder.strip("/")] = check
 
 
-def may_read_media(path: str, user: Any) -> bool:
+def may_read_media(path: str, user: Actor | None) -> bool:
     folder = path.split("/", 1)[0]
     check = _MEDIA_OWNERS.get(folder)
     return check is not None and check(path, user)

@@ -23,6 +23,7 @@ from django.conf import settings
 from django.db.models import Q
 from shapely.geometry import MultiPoint, Point
 
+from geogrid.accounts.actors import Actor
 from geogrid.core.demo import DemoStep
 from geogrid.core.gis import as_multipolygon
 from geogrid.grids.importing import ImportReport, format_report, import_grids
@@ -100,7 +101,7 @@ def _stable(code: str, modulo: int) -> int:
     return int(hashlib.sha1(code.encode()).hexdigest()[:8], 16) % modulo
 
 
-def load_district(actor: Any) -> ImportReport | None:
+def load_district(actor: Actor | None) -> ImportReport | None:
     if Grid.objects.filter(code=DISTRICT_CODE).exists():
         return None
     return import_grids(
@@ -113,7 +114,7 @@ def load_district(actor: Any) -> ImportReport | None:
     )
 
 
-def load_streets(district: Grid, actor: Any) -> int:
+def load_streets(district: Grid, actor: Actor | None) -> int:
     if district.children.active().exists():
         return 0
     names = street_names()
@@ -145,7 +146,7 @@ def load_streets(district: Grid, actor: Any) -> int:
     return len(candidates)
 
 
-def load_communities(district: Grid, actor: Any) -> int:
+def load_communities(district: Grid, actor: Actor | None) -> int:
     created = 0
     for street in district.children.active().order_by("code"):
         if street.children.active().exists():
@@ -167,7 +168,7 @@ def load_communities(district: Grid, actor: Any) -> int:
 
 
 def load_units(
-    district: Grid, actor: Any, progress: Callable[[Iterable], Iterable] | None = None
+    district: Grid, actor: Actor | None, progress: Callable[[Iterable], Iterable] | None = None
 ) -> int:
     communities = [
         c
@@ -201,7 +202,7 @@ def describe_unit(code: str, area_m2: float) -> dict[str, Any]:
 
 
 def load_demo_city(
-    actor: Any, progress: Callable[[Iterable], Iterable] | None = None
+    actor: Actor | None, progress: Callable[[Iterable], Iterable] | None = None
 ) -> DemoResult:
     ensure_default_levels()  # normally made by migration grids.0002; a flushed database lacks them
     report = load_district(actor)

@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from geogrid.accounts.actors import actor_of
 from geogrid.accounts.models import Role
 from geogrid.core.api import BadRequest
 from geogrid.core.codes import validate_grid_code
@@ -143,7 +144,7 @@ class GridEditView(APIView):
             params["replace_existing"] = bool(body.get("replace_existing", False))
         try:
             outcome = run_edit(
-                action=action, actor=request.user, commit=commit, versions=versions, **params
+                action=action, actor=actor_of(request), commit=commit, versions=versions, **params
             )
         except VersionConflict as exc:
             current = exc.grid
@@ -304,5 +305,5 @@ def update_attributes(request: Request, grid: Grid) -> Response:
     require_role(request.user, *EDIT_ROLES, action="edit grids")
     grid = get_in_scope_or_404(Grid.objects.in_scope_of(request.user), code=grid.code)
     changes = parse_attributes(request.data)
-    updated = update_grid_attributes(grid=grid, actor=request.user, **changes)
+    updated = update_grid_attributes(grid=grid, actor=actor_of(request), **changes)
     return Response(GridFeatureSerializer(updated, context={"request": request}).data)

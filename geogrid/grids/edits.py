@@ -15,6 +15,7 @@ import shapely
 from django.db import transaction
 from shapely.geometry.base import BaseGeometry
 
+from geogrid.accounts.actors import Actor
 from geogrid.core.gis import GeometryError
 from geogrid.grids import services, topology
 from geogrid.grids.errors import GridError, TopologyError
@@ -75,7 +76,7 @@ def _new_gaps(
 def _perform(
     *,
     action: str,
-    actor: Any,
+    actor: Actor | None,
     grid: Grid | None,
     grids: list[Grid],
     versions: dict[str, int],
@@ -146,7 +147,7 @@ def _perform(
 def run_edit(
     *,
     action: str,
-    actor: Any,
+    actor: Actor | None,
     commit: bool,
     grid: Grid | None = None,
     grids: list[Grid] | None = None,

@@ -18,6 +18,7 @@ import numpy as np
 import shapely
 from shapely.geometry.base import BaseGeometry
 
+from geogrid.accounts.actors import Actor
 from geogrid.core.db import raw_cursor
 from geogrid.grids.models import Grid
 
@@ -64,7 +65,7 @@ def collect_impact() -> Iterator[list[dict[str, Any]]]:
         _impact_log.reset(token)
 
 
-def apply_impact(grids: Sequence[Grid], actor: Any) -> dict[str, Any]:
+def apply_impact(grids: Sequence[Grid], actor: Actor | None) -> dict[str, Any]:
     """Have every provider move what these (just created, reshaped or retired) grids gained or
     lost, in the caller's transaction; returns their counts."""
     applied: dict[str, Any] = {}

@@ -24,6 +24,7 @@ from django.conf import settings
 from django.db import transaction
 from shapely.geometry.base import BaseGeometry
 
+from geogrid.accounts.actors import Actor
 from geogrid.core import crs as crs_module
 from geogrid.core.codes import CodeError
 from geogrid.core.gis import area_m2, invalidity, repair
@@ -169,7 +170,7 @@ def import_grids(
     *,
     path: str | Path,
     level: str,
-    actor: Any,
+    actor: Actor | None,
     parent_code: str | None = None,
     crs: str | int | None = None,
     code_field: str | None = None,
@@ -376,7 +377,7 @@ def _commit(
     level: GridLevel,
     parents: dict[str, Grid | None],
     candidates: dict[int, Candidate],
-    actor: Any,
+    actor: Actor | None,
 ) -> None:
     by_parent: dict[str, list[Candidate]] = {}
     for index, candidate in candidates.items():

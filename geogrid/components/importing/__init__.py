@@ -29,8 +29,8 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
 
+from geogrid.accounts.actors import Actor
 from geogrid.components.importing.checks import assign_grids, check_attributes, check_classes
 from geogrid.components.importing.codes import check_codes
 from geogrid.components.importing.coordinates import check_coordinates
@@ -59,7 +59,7 @@ __all__ = [
 def import_components(
     *,
     path: str | Path,
-    actor: Any,
+    actor: Actor | None,
     class_field: str | None = None,
     class_code: str | None = None,
     crs: str | int | None = None,

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from geogrid.accounts.actors import Actor
 from geogrid.components.importing.reading import (
     check_options,
     column_text,
@@ -72,7 +73,7 @@ class ImportRun:
         self,
         *,
         path: Path,
-        actor: Any,
+        actor: Actor | None,
         class_field: str | None,
         class_code: str | None,
         crs: str | int | None,

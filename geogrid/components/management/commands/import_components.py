@@ -9,8 +9,8 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from geogrid.accounts.actors import actor_from_option
 from geogrid.components.importing import ImportFileError, format_report, import_components
-from geogrid.core.commands import actor_from_option
 
 # Problem rows printed; the JSON report (--report-json) lists them all.
 PRINTED_ROWS = 200

@@ -9,7 +9,7 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from geogrid.core.commands import actor_from_option
+from geogrid.accounts.actors import actor_from_option
 from geogrid.grids.importing import ImportFileError, format_report, import_grids
 
 
