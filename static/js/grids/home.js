@@ -9,6 +9,7 @@
     zoomIn: gettext("单元网格较多，请放大地图后查看。")
   };
   var map = GeoGrid.createMap("city-map", { preferCanvas: true });
+  cfg.map = map;  // for the console and the browser tests
   var palette = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#1f78b4"];
   var layer = L.geoJSON(null, {
     style: function (f) {
