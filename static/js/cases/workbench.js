@@ -259,21 +259,9 @@
     var strip = $("card-photos");
     strip.replaceChildren();
     photos.forEach(function (photo) {
-      var li = document.createElement("li");
-      var a = document.createElement("a");
-      a.href = photo.url;
-      a.target = "_blank";
-      a.rel = "noopener";
-      var img = document.createElement("img");
-      img.src = photo.preview_url;
-      img.alt = T.stages[photo.stage] || photo.stage;
-      img.loading = "lazy";
-      a.appendChild(img);
-      li.appendChild(a);
-      var small = document.createElement("small");
-      small.textContent = fmt(T.photoBy, { stage: T.stages[photo.stage] || photo.stage, who: photo.uploaded_by || "—" });
-      li.appendChild(small);
-      strip.appendChild(li);
+      var stage = T.stages[photo.stage] || photo.stage;
+      strip.appendChild(GeoGrid.photoItem(photo, stage,
+        fmt(T.photoBy, { stage: stage, who: photo.uploaded_by || "—" })));
     });
     $("card-no-photos").hidden = photos.length > 0;
   }

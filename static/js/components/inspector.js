@@ -461,23 +461,8 @@
   }
 
   function photoItem(photo) {
-    var item = document.createElement("li");
-    var link = document.createElement("a");
-    link.href = photo.url;
-    link.target = "_blank";
-    link.rel = "noopener";
-    var image = document.createElement("img");
-    image.src = photo.preview_url;
-    image.alt = photo.caption || T.photo;
-    image.loading = "lazy";
-    link.appendChild(image);
-    item.appendChild(link);
-    var caption = document.createElement("small");
-    var when = GeoGrid.when(photo.created_at);
-    caption.textContent = (photo.caption ? photo.caption + " · " : "")
-      + fmt(T.photoBy, { who: photo.uploaded_by || "—", when: when });
-    item.appendChild(caption);
-    return item;
+    return GeoGrid.photoItem(photo, photo.caption || T.photo, (photo.caption ? photo.caption + " · " : "")
+      + fmt(T.photoBy, { who: photo.uploaded_by || "—", when: GeoGrid.when(photo.created_at) }));
   }
 
   function fillPhotos(photos) {

@@ -11,6 +11,7 @@
  *
  * window.GeoGrid — building pages:
  *   el, lines, esc, text   DOM text built safely (output is text: §9.1);
+ *   photoItem(photo, alt, caption)  a photo strip's <li>: preview linking to the image;
  *   json(id), pageData(id) a json_script block's data (pageData defaults to "page-config");
  *   fmt(template, values)  the one placeholder syntax, {name}: fmt(gettext("共 {n} 个"), {n: 3});
  *   capfirst(text)         as Django's filter;
@@ -97,6 +98,15 @@
     return node;
   }
 
+  // A photo in a strip: its preview, linking to the full image in a new tab, and a caption.
+  function photoItem(photo, alt, caption) {
+    return el("li", {}, [
+      el("a", { href: photo.url, target: "_blank", rel: "noopener" },
+         el("img", { src: photo.preview_url, alt: alt, loading: "lazy" })),
+      el("small", {}, caption)
+    ]);
+  }
+
   // --- Data from the server (§8.2) ------------------------------------------------------------
   function json(id) {
     var node = document.getElementById(id);
@@ -165,7 +175,7 @@
   }
 
   window.GeoGrid = {
-    text: text, esc: esc, el: el, lines: lines, json: json, pageData: pageData,
+    text: text, esc: esc, el: el, lines: lines, photoItem: photoItem, json: json, pageData: pageData,
     fmt: fmt, capfirst: capfirst, when: when, say: say, showError: showError,
     createMap: createMap, addBasemap: addBasemap, mapConfig: mapConfig,
     lang: lang, english: english, locale: locale, timeZone: mapConfig.timeZone
