@@ -130,8 +130,12 @@ restore: db
 bench: db
 	$(PY) -m bench $(BENCH_ARGS)
 
+# Two catalogues: django (templates, Python) and djangojs (the scripts' gettext(), served by
+# /jsi18n/). The compiled .mo files are committed with their .po.
 messages: venv
 	$(MANAGE) makemessages -l en --ignore=.venv --ignore=var --ignore=tests --ignore=bench
+	$(MANAGE) makemessages -d djangojs -l en --ignore=.venv --ignore=var --ignore=tests \
+		--ignore=bench --ignore='static/vendor/*' --ignore=test-output
 	$(MANAGE) compilemessages --ignore=.venv
 
 # Removes the virtualenv and the embedded cluster with its data (also when var/pgdata is a link).

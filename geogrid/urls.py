@@ -4,6 +4,9 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
+from django.views.decorators.cache import cache_page
+from django.views.decorators.http import require_GET
+from django.views.i18n import JavaScriptCatalog
 from drf_spectacular.views import SpectacularAPIView
 
 from geogrid.accounts import api as account_api
@@ -34,6 +37,12 @@ urlpatterns = [
     path("account/2fa/qr.svg", account_views.two_factor_qr, name="two-factor-qr"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
+    # The scripts' words (djangojs catalogue): public, GET only, cached per language.
+    path(
+        "jsi18n/",
+        require_GET(cache_page(60 * 60, key_prefix="jsi18n")(JavaScriptCatalog.as_view())),
+        name="javascript-catalog",
+    ),
     # The admin logs in through the site's own throttled, two-factor log-in.
     path("admin/login/", account_views.admin_login, name="admin-login"),
     path("admin/", admin.site.urls),

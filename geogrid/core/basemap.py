@@ -83,8 +83,19 @@ def tile_sources() -> list[str]:
 
 
 def basemap_context(request: Any) -> dict[str, Any]:
-    """Template context: the layers, for base.html to hand to static/js/map/basemap.js."""
-    return {"basemap_layers": basemap_layers()}
+    """Template context: what every map starts from, for base.html to hand to
+    static/js/core/page.js (GeoGrid.createMap): LEAFLET_CONFIG's centre and zoom, the basemap
+    layers and the city's time zone (read per request, so a test's settings apply)."""
+    leaflet = getattr(settings, "LEAFLET_CONFIG", {})
+    return {
+        "map_config": {
+            "center": list(leaflet.get("DEFAULT_CENTER", (0, 0))),
+            "zoom": leaflet.get("DEFAULT_ZOOM", 12),
+            "maxZoom": leaflet.get("MAX_ZOOM", 19),
+            "timeZone": settings.TIME_ZONE,
+            "basemap": basemap_layers(),
+        }
+    }
 
 
 @checks.register()

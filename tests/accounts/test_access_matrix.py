@@ -273,6 +273,9 @@ ROWS: list[Row] = [
         data_format="form",
     ),
     Row("admin/login/", lambda w: "/admin/login/", everyone(302)),
+    # The scripts' translations (JavaScriptCatalog): public words, read-only.
+    Row("jsi18n/", lambda w: "/jsi18n/", everyone(200)),
+    Row("jsi18n/", lambda w: "/jsi18n/", everyone(405), method="post", note="GET only"),
     # --- Grids API ---
     Row("api/v1/grids/", lambda w: "/api/v1/grids/?level=unit", everyone(200)),
     Row(

@@ -39,3 +39,29 @@ def test_home_page_switches_to_english(live_server, page, small_city):
     assert page.locator("html").get_attribute("lang") == "en"
     assert page.text_content("aside h1") == "City grids"
     assert "Street" in page.text_content("fieldset")
+
+
+def test_the_map_opens_at_the_configured_centre_and_speaks_english(
+    live_server, page, settings, transactional_db
+):
+    # No grids, so nothing moves the map: it stays where LEAFLET_CONFIG says (not a literal in
+    # a script), and the script's own words come from the djangojs catalogue (/jsi18n/).
+    factories.levels()
+    settings.LEAFLET_CONFIG = {
+        **settings.LEAFLET_CONFIG,
+        "DEFAULT_CENTER": (31.23, 121.47),
+        "DEFAULT_ZOOM": 11,
+    }
+    page.goto(live_server.url + "/")
+    page.wait_for_selector("body[data-grids-loaded]")
+    centre = page.evaluate("() => [GEOGRID.map.getCenter().lat, GEOGRID.map.getCenter().lng]")
+    assert centre == pytest.approx([31.23, 121.47], abs=1e-6)
+    assert page.evaluate("() => GEOGRID.map.getZoom()") == 11
+    page.check("input[name=level][value=unit]")
+    assert page.text_content("#locate-result") == "单元网格较多，请放大地图后查看。"
+
+    page.click("form.lang button[value=en]")
+    page.wait_for_selector("body[data-grids-loaded]")
+    assert page.evaluate("() => GEOGRID.map.getZoom()") == 11
+    page.check("input[name=level][value=unit]")
+    assert page.text_content("#locate-result") == "There are many unit grids: zoom in to see them."

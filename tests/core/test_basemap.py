@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from django.test import override_settings
 
 from geogrid.core.basemap import basemap_layers, check_basemap, tile_sources
@@ -36,10 +38,20 @@ def test_an_unknown_choice_is_a_configuration_error():
     assert error.level >= 40 and "osm, tianditu, custom, none" in error.msg
 
 
-def test_pages_carry_the_basemap_for_their_maps(client, db):
+def _map_config(page: str) -> dict:
+    start = page.index('<script id="geogrid-map" type="application/json">')
+    body = page[page.index(">", start) + 1 : page.index("</script>", start)]
+    return json.loads(body)
+
+
+def test_pages_carry_the_basemap_and_the_map_defaults_for_their_maps(client, db, settings):
+    settings.LEAFLET_CONFIG = {**settings.LEAFLET_CONFIG, "DEFAULT_CENTER": (31.23, 121.47)}
     with override_settings(GEOGRID_BASEMAP="none"):
-        page = client.get("/").content.decode()
-    assert '<script id="geogrid-basemap" type="application/json">[]</script>' in page
+        config = _map_config(client.get("/").content.decode())
+    assert config["basemap"] == []
+    assert config["center"] == [31.23, 121.47]
+    assert config["zoom"] == settings.LEAFLET_CONFIG["DEFAULT_ZOOM"]
+    assert config["timeZone"] == settings.TIME_ZONE
 
 
 def test_tile_sources_are_the_openstreetmap_origin_by_default():

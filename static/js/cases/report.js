@@ -3,27 +3,34 @@
    lists possible duplicates nearby. */
 (function () {
   "use strict";
-  var cfg = GeoGrid.page("case-config");
-  var T = cfg.text;
-  var EN = cfg.lang === "en";
+  var cfg = GeoGrid.pageData("case-config");
+  var T = {  // the script's words: gettext() from the djangojs catalogue (/jsi18n/)
+    pick: gettext("请选择问题类别"),
+    where: gettext("已选位置：{lon}, {lat}"),
+    needPoint: gettext("请先在地图上点击问题所在位置。"),
+    needClass: gettext("请选择问题类别。"),
+    sending: gettext("正在上报…"),
+    sent: gettext("已上报，案件编号 #{id}"),
+    placed: gettext("所在网格 {grid}，将派往 {department}（{how}）。"),
+    unrouted: gettext("所在网格 {grid}，待派遣员指定处置部门。"),
+    duplicates: gettext("附近已有 {n} 件同类未结案件，受理员会核对是否重复："),
+    failed: gettext("未能上报："),
+    network: gettext("网络连接失败，请检查网络后重试。"),
+    locating: gettext("正在获取您的位置…"),
+    geoFailed: gettext("无法获取您的位置，请在地图上点击。"),
+    tooBig: gettext("照片 {name} 超过 {mb} MB 上限。"),
+    distance: gettext("{d} 米")
+  };
+  var EN = GeoGrid.english;
   function $(id) { return document.getElementById(id); }
-  function fmt(template, values) {
-    return template.replace(/\{(\w+)\}/g, function (m, key) {
-      return values[key] !== undefined ? values[key] : m;
-    });
-  }
+  var fmt = GeoGrid.fmt;
   var csrfToken = GeoGridApi.csrfToken;
-  var api = GeoGridApi.request;  // static/js/api.js
-  GeoGridApi.networkMessage = T.network;
+  var api = GeoGridApi.request;  // static/js/core/page.js
   var message = $("message");
-  function say(text, kind) {
-    message.textContent = text || "";
-    message.className = "message" + (kind ? " " + kind : "");
-  }
+  var say = GeoGrid.say;
 
-  var map = L.map("case-map", { maxZoom: 19 }).setView([39.915, 116.41], 13);
+  var map = GeoGrid.createMap("case-map", { maxZoom: 19 });
   cfg.map = map;
-  GeoGridBasemap.addTo(map);
   var grids = L.geoJSON(null, { interactive: false,
     style: { color: "#12355b", weight: 2, dashArray: "6 4", fillOpacity: 0.04 } }).addTo(map);
   var pin = null, point = null;

@@ -3,9 +3,41 @@
    and the moves this user may make (the API says which). Works without a basemap. */
 (function () {
   "use strict";
-  var cfg = GeoGrid.page("case-config");
-  var T = cfg.text;
-  var EN = cfg.lang === "en";
+  var cfg = GeoGrid.pageData("case-config");
+  var T = {  // the script's words: gettext() from the djangojs catalogue (/jsi18n/)
+    loading: gettext("正在加载…"),
+    saving: gettext("正在提交…"),
+    empty: gettext("这里没有案件。"),
+    count: gettext("共 {n} 件"),
+    countMore: gettext("共 {n} 件，显示最新 {shown} 件"),
+    network: gettext("网络连接失败，请检查网络后重试。"),
+    failed: gettext("操作未完成："),
+    forbidden: gettext("您的角色或职责范围不允许此操作。"),
+    conflict: gettext("案件已被他人更新，已为您重新加载。"),
+    moved: gettext("案件 #{id} 已{label}。"),
+    due: gettext("处置时限：{when}"),
+    dueShort: gettext("时限 {when}"),
+    dueLeft: gettext("（剩余 {h} 工作时内）"),
+    noDeadline: gettext("尚未派遣，未开始计时。"),
+    noMoves: gettext("当前状态下您无可执行的操作。"),
+    none: gettext("无"),
+    chooseDepartment: gettext("请选择部门"),
+    distance: gettext("{d} 米"),
+    photoBy: gettext("{stage} · {who}"),
+    stages: {
+      report: gettext("上报"),
+      feedback: gettext("处置反馈"),
+      check: gettext("核查")
+    },
+    levels: {
+      unit: gettext("单元网格"),
+      community: gettext("社区"),
+      street: gettext("街道"),
+      district: gettext("区")
+    },
+    escalate: gettext("升级处置")
+  };
+  var EN = GeoGrid.english;
   var PAGE = 200;
   var STATUS_COLOURS = {
     reported: "#1f78b4", accepted: "#1f78b4", filed: "#6a3d9a", dispatched: "#f08c00",
@@ -14,44 +46,22 @@
     cancelled: "#8a939b"
   };
   function $(id) { return document.getElementById(id); }
-  function fmt(template, values) {
-    return template.replace(/\{(\w+)\}/g, function (m, key) {
-      return values[key] !== undefined ? values[key] : m;
-    });
-  }
+  var fmt = GeoGrid.fmt;
   function url(name, id) { return cfg.urls[name].replace(cfg.placeholder, String(id)); }
   var csrfToken = GeoGridApi.csrfToken;
-  var api = GeoGridApi.request;  // static/js/api.js
-  GeoGridApi.networkMessage = T.network;
+  var api = GeoGridApi.request;  // static/js/core/page.js
   // Times in the city's time zone (the server's), whatever the browser's is.
-  function when(iso) {
-    return iso ? new Date(iso).toLocaleString(EN ? "en" : "zh-CN",
-                                              { hour12: false, timeZone: cfg.timeZone }) : "";
-  }
+  var when = GeoGrid.when;
   function text(id, value) { $(id).textContent = value === null || value === undefined || value === "" ? T.none : value; }
 
   var message = $("message"), list = $("case-list"), card = $("case-card"), queueBox = $("queue");
   var cardError = $("card-error");
-  function say(textValue, kind) {
-    message.textContent = textValue || "";
-    message.className = "message" + (kind ? " " + kind : "");
-  }
-  function showError(prefix, error) {
-    cardError.replaceChildren();
-    cardError.appendChild(document.createTextNode(error && error.network ? T.network : prefix));
-    if (error && !error.network) {
-      var detail = document.createElement("small");
-      detail.className = "api-detail";
-      detail.textContent = error.message;
-      cardError.appendChild(detail);
-    }
-    cardError.hidden = false;
-  }
+  var say = GeoGrid.say;
+  function showError(prefix, error) { GeoGrid.showError(cardError, prefix, error); }
 
   // --- Map ----------------------------------------------------------------------------------
-  var map = L.map("case-map", { preferCanvas: true, maxZoom: 19 }).setView([39.915, 116.41], 13);
+  var map = GeoGrid.createMap("case-map", { preferCanvas: true, maxZoom: 19 });
   cfg.map = map;
-  GeoGridBasemap.addTo(map);
   var markers = L.layerGroup().addTo(map);
   var selected = L.layerGroup().addTo(map);
   var markerById = {};
@@ -249,21 +259,9 @@
     var strip = $("card-photos");
     strip.replaceChildren();
     photos.forEach(function (photo) {
-      var li = document.createElement("li");
-      var a = document.createElement("a");
-      a.href = photo.url;
-      a.target = "_blank";
-      a.rel = "noopener";
-      var img = document.createElement("img");
-      img.src = photo.preview_url;
-      img.alt = T.stages[photo.stage] || photo.stage;
-      img.loading = "lazy";
-      a.appendChild(img);
-      li.appendChild(a);
-      var small = document.createElement("small");
-      small.textContent = fmt(T.photoBy, { stage: T.stages[photo.stage] || photo.stage, who: photo.uploaded_by || "—" });
-      li.appendChild(small);
-      strip.appendChild(li);
+      var stage = T.stages[photo.stage] || photo.stage;
+      strip.appendChild(GeoGrid.photoItem(photo, stage,
+        fmt(T.photoBy, { stage: stage, who: photo.uploaded_by || "—" })));
     });
     $("card-no-photos").hidden = photos.length > 0;
   }

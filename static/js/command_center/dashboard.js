@@ -5,20 +5,91 @@
    (on the map or in the ranking) opens that grid's summary. Works without a basemap. */
 (function () {
   "use strict";
-  var cfg = GeoGrid.page("cc-config");
-  var T = cfg.text;
-  var EN = cfg.lang === "en";
-  var LOCALE = EN ? "en" : "zh-CN";
+  var cfg = GeoGrid.pageData("cc-config");
+  var T = {  // the script's words: gettext() from the djangojs catalogue (/jsi18n/)
+    loading: gettext("正在加载…"),
+    network: gettext("网络连接失败，请检查网络后重试。"),
+    failed: gettext("部分数据未能加载："),
+    forbidden: gettext("您的角色无权查看指挥中心数据，请重新登录。"),
+    updated: gettext("更新于 {time}"),
+    retry: gettext("更新失败，{s} 秒后自动重试"),
+    badRange: gettext("结束日期不能早于开始日期。"),
+    allClasses: gettext("全部类别"),
+    events: GeoGrid.capfirst(gettext("事件")),
+    components: GeoGrid.capfirst(gettext("部件")),
+    none: "—",
+    cards: {
+      reported: gettext("上报数"),
+      filed: gettext("立案数"),
+      closed: gettext("结案数"),
+      closing_rate: gettext("结案率"),
+      on_time_rate: gettext("按期结案率"),
+      rework_rate: gettext("返工率"),
+      extension_rate: gettext("延期率"),
+      overdue_open: gettext("当前超期"),
+      mean_handling_hours: gettext("平均处置用时")
+    },
+    cardSub: {
+      closing_rate: gettext("{closed} / {due} 应结案"),
+      on_time_rate: gettext("{closed_on_time} / {closed} 结案"),
+      rework_rate: gettext("{reworked} / {handled} 处置"),
+      extension_rate: gettext("{extended} / {filed} 立案"),
+      mean_handling_hours: gettext("中位数 {median_handling_hours} 工作时"),
+      overdue_open: gettext("处置中且已过时限")
+    },
+    hoursUnit: gettext("工作时"),
+    series: {
+      reported: gettext("上报数"),
+      filed: gettext("立案数"),
+      handled: gettext("处置数"),
+      closed: gettext("结案数")
+    },
+    byMonth: gettext("按月"),
+    outsideStreets: gettext("街道以外"),
+    reports: gettext("{n} 件"),
+    trendUp: gettext("比上期多 {n}"),
+    trendDown: gettext("比上期少 {n}"),
+    trendSame: gettext("与上期持平"),
+    overdueReports: gettext("{n} 件超期"),
+    overdueBy: gettext("超期 {h} 工作时"),
+    deadline: gettext("时限 {when}"),
+    overdueMore: gettext("另有 {n} 件未列出，请到案件受理台查看。"),
+    openInDesk: gettext("在案件受理台打开"),
+    officerNone: gettext("未登记"),
+    openCount: gettext("{n} 件，其中超期 {late} 件"),
+    overdueBadge: gettext("已超期"),
+    componentsCount: gettext("{n} 个，非完好 {faulty} 个"),
+    moreClasses: gettext("另有 {n} 个小类"),
+    area: gettext("{m2} 平方米"),
+    outside: gettext("该点不在任何网格内。"),
+    layers: {
+      heat: gettext("热力图"),
+      choropleth: gettext("网格上报量")
+    },
+    legendHeat: gettext("上报密度"),
+    legendFew: gettext("少"),
+    legendMany: gettext("多"),
+    legendChoropleth: gettext("单元网格上报数"),
+    legendZero: gettext("无上报"),
+    legendEmpty: gettext("所选时间内没有上报。"),
+    mapHint: gettext("点击网格查看概况"),
+    summaryLoading: gettext("正在加载网格概况…"),
+    summaryCards: {
+      reported: gettext("上报数"),
+      filed: gettext("立案数"),
+      closed: gettext("结案数"),
+      closing_rate: gettext("结案率"),
+      overdue_open: gettext("超期数")
+    }
+  };
+  var EN = GeoGrid.english;
+  var LOCALE = GeoGrid.locale;
   var PALETTE = ["#fed976", "#feb24c", "#fd8d3c", "#f03b20", "#bd0026"];  // ColorBrewer YlOrRd
   var HEAT_GRADIENT = { 0.25: "#2c7bb6", 0.45: "#abd9e9", 0.6: "#ffffbf", 0.8: "#fdae61", 1: "#d7191c" };
   var SERIES_COLOURS = { reported: "#1f78b4", filed: "#6a3d9a", handled: "#f08c00", closed: "#33a02c" };
 
   function $(id) { return document.getElementById(id); }
-  function fmt(template, values) {
-    return template.replace(/\{(\w+)\}/g, function (m, key) {
-      return values[key] !== undefined && values[key] !== null ? values[key] : m;
-    });
-  }
+  var fmt = GeoGrid.fmt;
   function el(tag, className, textValue) {
     var node = document.createElement(tag);
     if (className) { node.className = className; }
@@ -37,16 +108,14 @@
   function gridLabel(name, code) { return !name || name === code ? code : name + " · " + code; }
   // Times in the city's time zone, whatever the browser's is.
   function when(iso) {
-    return iso ? new Date(iso).toLocaleString(LOCALE, {
-      hour12: false, timeZone: cfg.timeZone, month: "2-digit", day: "2-digit",
-      hour: "2-digit", minute: "2-digit" }) : T.none;
+    return GeoGrid.when(iso, { month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" })
+      || T.none;
   }
   function clock(date) {
     return date.toLocaleTimeString(LOCALE, { hour12: false, timeZone: cfg.timeZone,
                                              hour: "2-digit", minute: "2-digit", second: "2-digit" });
   }
 
-  GeoGridApi.networkMessage = T.network;
   // A 403 means the role cannot read the command center: say so rather than "HTTP 403".
   function api(address) {
     return GeoGridApi.request(address).catch(function (error) {
@@ -64,10 +133,7 @@
   }
 
   var message = $("message");
-  function say(textValue, kind) {
-    message.textContent = textValue || "";
-    message.className = "message" + (kind ? " " + kind : "");
-  }
+  var say = GeoGrid.say;
 
   // --- Periods in the city's time zone -------------------------------------------------------
   // Windows are whole local days ending with today (until = the coming midnight), so a period's
@@ -110,14 +176,12 @@
   }
 
   // --- Map ------------------------------------------------------------------------------------
-  var map = L.map("cc-map", { preferCanvas: true, maxZoom: 19, zoomSnap: 1 });
+  var map = GeoGrid.createMap("cc-map", { preferCanvas: true, maxZoom: 19, zoomSnap: 1,
+                                          view: !cfg.bounds });
   cfg.map = map;
   if (cfg.bounds) {
     map.fitBounds([[cfg.bounds[1], cfg.bounds[0]], [cfg.bounds[3], cfg.bounds[2]]], { animate: false });
-  } else {
-    map.setView([39.91, 116.41], 13);
   }
-  GeoGridBasemap.addTo(map);
 
   var mode = "heat";
   var counts = {};           // unit grid code -> reports in the period (grid-counts API)

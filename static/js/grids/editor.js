@@ -9,9 +9,77 @@
  */
 (function () {
   "use strict";
-  var cfg = GeoGrid.page("editor-config");
-  var T = cfg.text;
-  GeoGridApi.networkMessage = T.network;
+  var cfg = GeoGrid.pageData("editor-config");
+  var T = {  // the script's words: gettext() from the djangojs catalogue (/jsi18n/)
+    network: gettext("无法连接服务器，请检查网络后重试。"),
+    choose: gettext("— 请选择 —"),
+    loading: gettext("正在加载…"),
+    failed: gettext("加载失败："),
+    noChildren: gettext("没有下级网格。可以绘制新网格，或自动划分。"),
+    childrenOf: gettext("{name}（{code}）的下级网格"),
+    area: gettext("面积"),
+    version: gettext("版本"),
+    by: gettext("修改人"),
+    reason: gettext("原因"),
+    current: gettext("当前边界"),
+    historyOf: gettext("历史边界：{code}"),
+    replacedBy: gettext("已被以下网格取代："),
+    replaces: gettext("取代了："),
+    selected: gettext("已选中 {n} 个网格"),
+    hintIdle: gettext("点击网格选中，按住 Ctrl 或 Shift 多选。"),
+    hintDraw: gettext("在地图上逐点点击绘制边界，点击第一个点结束；会自动吸附相邻网格的边和节点。"),
+    hintEdit: gettext("拖动节点修改边界，拖动边上的小点可增加节点；每次修改后自动检查。"),
+    hintSplit: gettext("画一条横穿所选网格的线：从网格外开始，到网格外结束，再点一次最后一点完成。"),
+    hintMerge: gettext("合并后生成一个新编码的网格，原网格退役。"),
+    hintRetire: gettext("退役的网格保留在历史中，编码不再使用；其范围将成为缝隙。"),
+    hintDivide: gettext("按目标面积把上级网格重新划分为单元网格；先预览，确认后保存。"),
+    selectOne: gettext("请先选中一个网格。"),
+    selectMany: gettext("请选中至少两个相邻的网格。"),
+    pickParent: gettext("请先选择上级网格。"),
+    nothingToUndo: gettext("没有可撤销的操作。"),
+    checking: gettext("正在检查…"),
+    saving: gettext("正在保存…"),
+    ok: gettext("检查通过，可以保存。"),
+    saved: gettext("已保存。"),
+    problems: gettext("发现 {n} 个问题，不能保存："),
+    warnings: gettext("请注意："),
+    created: gettext("将新建"),
+    changed: gettext("将修改"),
+    retired: gettext("将退役"),
+    createdDone: gettext("已新建"),
+    changedDone: gettext("已修改"),
+    retiredDone: gettext("已退役"),
+    componentsMoved: gettext("{n} 个部件将变更所属网格"),
+    casesMoved: gettext("{n} 个未结案件将变更所属网格"),
+    casesLeft: gettext("{n} 个未结案件将留在已退役的网格中"),
+    conflict: gettext("网格 {code} 已被 {who} 于 {when} 修改（当前版本 {version}）。您的图形已保留，可以在新版本上重试。"),
+    retry: gettext("用我的图形重试"),
+    reload: gettext("放弃并重新加载"),
+    kind_overlap: gettext("重叠"),
+    kind_gap: gettext("缝隙"),
+    kind_escape: gettext("超出上级"),
+    kind_invalid: gettext("图形无效"),
+    kind_area: gettext("面积不符"),
+    colon: gettext("："),
+    listSep: gettext("、"),
+    attributesOf: gettext("网格 {code} 的属性"),
+    attributesSaved: gettext("属性已保存。"),
+    refused_line_does_not_cut: gettext("这条线没有把网格切成两块：请从网格外开始画，横穿网格，到网格外结束。"),
+    refused_not_adjacent: gettext("所选网格不相连（只有公共边的网格才能合并，只相接于一点不行）。"),
+    refused_has_children: gettext("该网格下还有下级网格：请先编辑或重新划分其下级网格。"),
+    refused_retired: gettext("该网格已退役，不能再编辑。"),
+    refused_merge_needs_two: gettext("请至少选中两个网格再合并。"),
+    refused_mixed_parents: gettext("只能合并同一上级下、同一层级的网格。"),
+    error: gettext("出错了："),
+    confirmLeave: gettext("有未保存的修改，确定放弃吗？"),
+    gridLabel: gettext("网格 {code}"),
+    newGrid: gettext("新网格"),
+    msg_overlap: gettext("{a} 与 {b} 重叠 {area}。"),
+    msg_gap: gettext("{a} 内有 {area} 不属于任何下级网格（缝隙）。"),
+    msg_escape: gettext("{a} 有 {area} 超出上级网格。"),
+    msg_area: gettext("{a} 面积 {area}，不在本层级允许的 {min} 至 {max} 之间。"),
+    msg_invalid: gettext("图形无效：边界自相交或有重复节点（{where}）。请移动节点，使边界不再交叉。")
+  };
   var TYPE_COLOURS = {
     administrative: "#6a3d9a", residential: "#1f78b4", commercial: "#e31a1c",
     institution: "#ff7f00", crowded: "#fb9a99", village: "#b15928", park: "#33a02c",
@@ -20,11 +88,7 @@
   var typeLabels = {};
   cfg.gridTypes.forEach(function (t) { typeLabels[t.value] = t.label; });
 
-  function fmt(text, values) {
-    return text.replace(/%\((\w+)\)s/g, function (_, key) {
-      return values[key] === undefined ? "" : String(values[key]);
-    });
-  }
+  var fmt = GeoGrid.fmt;
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
     Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
@@ -33,11 +97,10 @@
   }
   function $(id) { return document.getElementById(id); }
   function m2(value) { return Math.round(value).toLocaleString() + " m²"; }
-  function when(iso) { return iso ? new Date(iso).toLocaleString(cfg.lang) : ""; }
+  var when = GeoGrid.when;
 
   // --- Map and layers -------------------------------------------------------------------------
-  var map = L.map("editor-map", { zoomControl: true }).setView([39.905, 116.41], 13);
-  GeoGridBasemap.addTo(map);
+  var map = GeoGrid.createMap("editor-map", { zoomControl: true });
   map.pm.setGlobalOptions({ snappable: true, snapDistance: 20, allowSelfIntersection: true });
   var overlay = { pmIgnore: true, snapIgnore: true, interactive: false };
   var childLayer = L.geoJSON(null, {
@@ -523,7 +586,7 @@
       if (res.status === 409) { return showConflict(res.body); }
       if (res.status >= 400 && !res.body.problems) {
         state.lastOk = false;
-        var worded = res.body.reason && String(cfg.lang).indexOf("en") !== 0 && T["refused_" + res.body.reason];
+        var worded = res.body.reason && !GeoGrid.english && T["refused_" + res.body.reason];
         setResult(worded || T.error + (res.body.detail || res.status), "error");
         if (worded) { $("result").title = res.body.detail; }
         document.body.dataset.checkState = "error";
@@ -638,7 +701,7 @@
   // The server words its problems in English; a Chinese page says them in Chinese from the
   // same facts (kind, codes, area, location).
   function describe(p) {
-    if (String(cfg.lang).indexOf("en") === 0) { return p.message; }
+    if (GeoGrid.english) { return p.message; }
     var codes = p.codes || [];
     var level = cfg.levels[Math.min(cfg.levels.length - 1, levelDepthOfChildren())];
     var values = {

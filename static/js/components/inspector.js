@@ -3,9 +3,58 @@
    Everything comes from the components API; works without a basemap. */
 (function () {
   "use strict";
-  var cfg = GeoGrid.page("inspector-config");
-  var T = cfg.text;
-  var EN = cfg.lang === "en";
+  var cfg = GeoGrid.pageData("inspector-config");
+  var T = {  // the script's words: gettext() from the djangojs catalogue (/jsi18n/)
+    statuses: {
+      intact: gettext("完好"),
+      damaged: gettext("破损"),
+      lost: gettext("丢失"),
+      occupied: gettext("占用"),
+      abandoned: gettext("废弃")
+    },
+    loading: gettext("正在加载…"),
+    searching: gettext("正在查询…"),
+    enterQuery: gettext("请输入部件编码、名称或类别。"),
+    notFoundCode: gettext("未找到编码为 {code} 的部件。"),
+    notFoundQuery: gettext("没有找到与“{q}”相符的部件。"),
+    badCode: gettext("编码有误："),
+    network: gettext("网络连接失败，请检查网络后重试。"),
+    failed: gettext("加载失败："),
+    found: gettext("共 {n} 个部件"),
+    foundMore: gettext("共 {n} 个部件，显示前 {shown} 个，请缩小范围。"),
+    nearTitle: gettext("{where}附近 {r} 米内：{n} 个部件，由近到远"),
+    nearHere: gettext("您的位置"),
+    nearPoint: gettext("所选地点"),
+    nearNone: gettext("{where}附近 {r} 米内没有部件（该处可能不在任何网格内）。"),
+    locating: gettext("正在获取您的位置…"),
+    geoUnsupported: gettext("此浏览器无法定位。"),
+    geoDenied: gettext("您没有允许定位。"),
+    geoUnavailable: gettext("暂时无法获取您的位置。"),
+    geoPick: gettext("请在地图上点击您所在的位置，查询附近的部件。"),
+    mapClickHint: gettext("提示：点击地图任意位置，可查询该处附近的部件。"),
+    noGrids: gettext("您没有负责的网格。请按编码或名称查询，或点击地图查询附近部件。"),
+    gridTitle: gettext("我的网格：{n} 个部件"),
+    gridNone: gettext("您的网格内没有部件。"),
+    zoomIn: gettext("放大地图即可显示视野内的全部部件。"),
+    photo: gettext("部件照片"),
+    uploading: gettext("正在上传照片…"),
+    uploaded: gettext("照片已上传。"),
+    uploadFailed: gettext("照片未能上传："),
+    photoTooBig: gettext("这张照片有 {size} MB，超过了 {mb} MB 的上限。请换一张较小的照片。"),
+    photoBy: gettext("{who} 上传于 {when}"),
+    inView: gettext("视野内 {n} 个部件"),
+    inViewMore: gettext("视野内部件较多，只显示了 {shown} 个（共 {n} 个），请继续放大。"),
+    distance: gettext("{d} 米"),
+    distanceKm: gettext("{d} 公里"),
+    none: gettext("无"),
+    explainFailed: gettext("无法解读此编码："),
+    changed: gettext("已将状态改为“{s}”。"),
+    saving: gettext("正在保存…"),
+    changeFailed: gettext("状态修改失败："),
+    outsideScope: gettext("该部件不在您负责的网格内，或已不存在。"),
+    forbidden: gettext("您的角色不能修改部件状态。")
+  };
+  var EN = GeoGrid.english;
   var NEAR_RADIUS = 300;
   var SEARCH_PAGE = 200;
   var BROWSE_PAGE = 1000;
@@ -14,10 +63,8 @@
   };
 
   // --- Map ----------------------------------------------------------------------------------
-  var map = L.map("inspector-map", { preferCanvas: true, maxZoom: 19, zoomControl: true })
-    .setView([39.91, 116.41], 12);
+  var map = GeoGrid.createMap("inspector-map", { preferCanvas: true, maxZoom: 19, zoomControl: true });
   cfg.map = map;  // for the console and the browser tests
-  GeoGridBasemap.addTo(map);
   var gridLayer = L.geoJSON(null, {
     interactive: false,
     style: { color: "#12355b", weight: 2, dashArray: "6 4", fill: true, fillOpacity: 0.04 }
@@ -56,20 +103,12 @@
   var currentCode = null;
 
   // --- Helpers --------------------------------------------------------------------------------
-  function fmt(template, values) {
-    return template.replace(/\{(\w+)\}/g, function (m, key) {
-      return values[key] !== undefined ? values[key] : m;
-    });
-  }
+  var fmt = GeoGrid.fmt;
   function url(name, code) { return cfg.urls[name].replace(cfg.placeholder, encodeURIComponent(code)); }
 
-  var api = GeoGridApi.request;  // static/js/api.js
-  GeoGridApi.networkMessage = T.network;
+  var api = GeoGridApi.request;  // static/js/core/page.js
 
-  function say(text, kind) {
-    message.textContent = text || "";
-    message.className = "message" + (kind ? " " + kind : "");
-  }
+  var say = GeoGrid.say;
   function hint(text) {
     var box = document.getElementById("map-hint");
     box.textContent = text || "";
@@ -422,23 +461,8 @@
   }
 
   function photoItem(photo) {
-    var item = document.createElement("li");
-    var link = document.createElement("a");
-    link.href = photo.url;
-    link.target = "_blank";
-    link.rel = "noopener";
-    var image = document.createElement("img");
-    image.src = photo.preview_url;
-    image.alt = photo.caption || T.photo;
-    image.loading = "lazy";
-    link.appendChild(image);
-    item.appendChild(link);
-    var caption = document.createElement("small");
-    var when = new Date(photo.created_at).toLocaleString(EN ? "en" : "zh-CN");
-    caption.textContent = (photo.caption ? photo.caption + " · " : "")
-      + fmt(T.photoBy, { who: photo.uploaded_by || "—", when: when });
-    item.appendChild(caption);
-    return item;
+    return GeoGrid.photoItem(photo, photo.caption || T.photo, (photo.caption ? photo.caption + " · " : "")
+      + fmt(T.photoBy, { who: photo.uploaded_by || "—", when: GeoGrid.when(photo.created_at) }));
   }
 
   function fillPhotos(photos) {
@@ -531,17 +555,7 @@
   });
 
   // --- Status change --------------------------------------------------------------------------
-  function showCardError(prefix, error) {
-    cardError.replaceChildren();
-    cardError.appendChild(document.createTextNode(error && error.network ? T.network : prefix));
-    if (error && !error.network) {
-      var detail = document.createElement("small");
-      detail.className = "api-detail";
-      detail.textContent = error.message;
-      cardError.appendChild(detail);
-    }
-    cardError.hidden = false;
-  }
+  function showCardError(prefix, error) { GeoGrid.showError(cardError, prefix, error); }
   document.querySelectorAll("#status-actions button[data-status]").forEach(function (button) {
     button.addEventListener("click", function () {
       var code = card.dataset.code;

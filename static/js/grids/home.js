@@ -1,9 +1,15 @@
 /* The city map: grids of one level as GeoJSON, click to locate. Works without a basemap. */
 (function () {
   "use strict";
-  var cfg = GeoGrid.page();
-  var map = L.map("city-map", { preferCanvas: true }).setView([39.905, 116.41], 13);
-  GeoGridBasemap.addTo(map);
+  var cfg = GeoGrid.pageData();
+  var T = {  // the script's words: gettext() from the djangojs catalogue (/jsi18n/)
+    outside: gettext("该点不在任何网格内。"),
+    failed: gettext("加载失败："),
+    code: gettext("编码"),
+    zoomIn: gettext("单元网格较多，请放大地图后查看。")
+  };
+  var map = GeoGrid.createMap("city-map", { preferCanvas: true });
+  cfg.map = map;  // for the console and the browser tests
   var palette = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#1f78b4"];
   var layer = L.geoJSON(null, {
     style: function (f) {
@@ -13,7 +19,7 @@
       return { color: "#333", weight: 1, fillColor: palette[i % palette.length], fillOpacity: 0.35 };
     },
     onEachFeature: function (f, l) {
-      l.bindTooltip(GeoGrid.lines(f.properties.name, cfg.text.code + " " + f.id), { sticky: true });
+      l.bindTooltip(GeoGrid.lines(f.properties.name, T.code + " " + f.id), { sticky: true });
     }
   }).addTo(map);
   var marker = null;
@@ -29,7 +35,7 @@
     var level = currentLevel();
     var url = cfg.gridsUrl + "?page_size=1000&level=" + encodeURIComponent(level);
     if (level === "unit") {
-      if (map.getZoom() < 15) { layer.clearLayers(); result.textContent = cfg.text.zoomIn; return; }
+      if (map.getZoom() < 15) { layer.clearLayers(); result.textContent = T.zoomIn; return; }
       url += "&bbox=" + map.getBounds().toBBoxString();
     }
     fetch(url, { headers: { Accept: "application/json" } })
@@ -40,7 +46,7 @@
         if (!fitted && layer.getLayers().length) { map.fitBounds(layer.getBounds()); fitted = true; }
         document.body.dataset.gridsLoaded = String(layer.getLayers().length);
       })
-      .catch(function (e) { result.textContent = cfg.text.failed + e.message; });
+      .catch(function (e) { result.textContent = T.failed + e.message; });
   }
 
   map.on("click", function (e) {
@@ -49,7 +55,7 @@
       .then(function (pair) {
         if (marker) { map.removeLayer(marker); }
         marker = L.marker(e.latlng).addTo(map);
-        if (pair[0] !== 200) { result.textContent = pair[1].detail || cfg.text.outside; return; }
+        if (pair[0] !== 200) { result.textContent = pair[1].detail || T.outside; return; }
         var list = document.createElement("ol");
         pair[1].path.forEach(function (step) {
           var li = document.createElement("li");
