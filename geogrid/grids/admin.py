@@ -9,8 +9,9 @@ from django.utils.translation import gettext_lazy as _
 from leaflet.admin import LeafletGeoAdmin
 
 from geogrid.core.admin import OpenedVersionForm
-from geogrid.grids import services, validation
+from geogrid.grids import validation
 from geogrid.grids.models import Grid, GridBoundary, GridEvent, GridLevel, GridScope
+from geogrid.grids.services import editing
 
 
 @admin.register(GridLevel)
@@ -132,7 +133,7 @@ class GridAdmin(LeafletGeoAdmin):
             )
         }
         if not change:
-            created = services.create_grid(
+            created = editing.create_grid(
                 actor=request.user,
                 level=obj.level,
                 parent=obj.parent,
@@ -145,14 +146,14 @@ class GridAdmin(LeafletGeoAdmin):
             obj.pk = created.pk
             return
         if "geom" in form.changed_data:
-            services.reshape_grid(
+            editing.reshape_grid(
                 grid=obj,
                 geom=obj.geom,
                 expected_version=form.opened,
                 actor=request.user,
                 reason="edited in the admin",
             )
-        services.update_grid_attributes(grid=obj, actor=request.user, name=obj.name, **attrs)
+        editing.update_grid_attributes(grid=obj, actor=request.user, name=obj.name, **attrs)
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # grids are retired, never deleted: their codes must stay taken

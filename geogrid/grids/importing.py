@@ -29,7 +29,7 @@ from geogrid.core.codes import CodeError
 from geogrid.core.gis import area_m2, invalidity, repair
 from geogrid.core.srid import STORAGE_SRID, WEB_SRID
 from geogrid.grids.models import Grid, GridLevel, GridSource
-from geogrid.grids.services import create_grids
+from geogrid.grids.services.editing import create_grids
 from geogrid.grids.validation import Candidate, check_candidates, check_code
 
 logger = logging.getLogger(__name__)

@@ -50,7 +50,7 @@ def test_invalid_polygon_rejected_by_the_service_is_repaired_by_the_importer(
     city, levels, admin_user, tmp_path
 ):
     from geogrid.core.gis import GeometryError
-    from geogrid.grids.services import create_grid
+    from geogrid.grids.services.editing import create_grid
 
     shape = bowtie(220, 20, 150)
     with pytest.raises(GeometryError):

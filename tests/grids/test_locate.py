@@ -11,7 +11,7 @@ from django.utils import timezone
 from geogrid.core.crs import CoordinateError, CRSError, wgs84_to_bd09, wgs84_to_gcj02
 from geogrid.grids.locate import OutsideAllGrids, locate
 from geogrid.grids.models import Grid
-from geogrid.grids.services import create_grid, reshape_grid
+from geogrid.grids.services.editing import create_grid, reshape_grid
 from tests.geometry import point, square
 
 
