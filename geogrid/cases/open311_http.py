@@ -25,7 +25,7 @@ from geogrid.cases.models import CaseClass, Open311Key
 from geogrid.cases.open311_keys import open311_key_for
 from geogrid.cases.open311_rendering import CONTENT_TYPES, render_errors, serialise_attributes
 from geogrid.core import params as qp
-from geogrid.core.crs import CoordinateError, CRSError
+from geogrid.core.coordinates import CoordinateError, CRSError
 from geogrid.core.db import database_failure, failure_message, log_failure, mark_unavailable
 from geogrid.core.photos import PhotoError
 from geogrid.core.replica import read_from_replica
