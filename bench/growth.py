@@ -513,7 +513,7 @@ def _build_components(scale: float) -> None:
     from django.db import connection
 
     from bench import synthetic_city as city
-    from geogrid.components.services import active_scheme
+    from geogrid.components.schemes import active_scheme
 
     scheme = active_scheme()
     total = int(scale * COMPONENTS_PER_SCALE)

@@ -28,7 +28,7 @@ from geogrid.cases.serializers import (
 )
 from geogrid.cases.transitions import escalate_case, may_act_on, transition_case
 from geogrid.components.models import Department
-from geogrid.components.services import active_scheme
+from geogrid.components.schemes import active_scheme
 from geogrid.core import params as qp
 from geogrid.core.api import BadRequest, Conflict, body_string, body_text
 from geogrid.core.codes import validate_grid_code

@@ -77,7 +77,7 @@ from geogrid.cases.open311_rendering import (
     serialise_service,
     service_notice,
 )
-from geogrid.components.services import active_scheme
+from geogrid.components.schemes import active_scheme
 from geogrid.core import params as qp
 from geogrid.core.photos import check_photo, photo_uploads
 from geogrid.grids.locate import OutsideAllGrids, locate

@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from geogrid.cases.models import CaseClass
+from geogrid.components.schemes import active_scheme
 from geogrid.core.db import raw_cursor
 from geogrid.grids.models import GridLevel
 
@@ -168,9 +170,6 @@ def _counting(
     finest = grid_level.pk == levels[-1].pk
     class_id = None
     if class_code:
-        from geogrid.cases.models import CaseClass
-        from geogrid.components.services import active_scheme
-
         class_id = (
             CaseClass.objects.filter(scheme=active_scheme(), service_code=class_code)
             .values_list("id", flat=True)

@@ -23,6 +23,7 @@ from geogrid.components.models import (
     ComponentPhoto,
     ComponentStatus,
 )
+from geogrid.components.schemes import active_scheme
 from geogrid.components.serializers import ComponentFeatureSerializer, ComponentPhotoSerializer
 from geogrid.core import params as qp
 from geogrid.core.api import BadRequest, Conflict, body_string, body_text
@@ -201,12 +202,11 @@ class ComponentListView(generics.ListCreateAPIView):
         texts = body_text(data, Component, COMPONENT_TEXT)
         class_code = str(data.get("class") or data.get("class_code") or "")[:20]
         component_class = ComponentClass.objects.filter(
-            scheme=services.active_scheme(), code=class_code, active=True
+            scheme=active_scheme(), code=class_code, active=True
         ).first()
         if component_class is None:
             raise BadRequest(
-                f"Unknown component class {class_code!r} in the active scheme "
-                f"({services.active_scheme()}).",
+                f"Unknown component class {class_code!r} in the active scheme ({active_scheme()}).",
                 field="class",
             )
         geometry = _geometry_from(data)
