@@ -13,7 +13,8 @@ from django.core.management.base import CommandError
 from shapely.geometry import Point
 
 from geogrid.core.gcj02 import wgs84_to_gcj02
-from geogrid.grids.importing import ImportFileError, import_grids
+from geogrid.core.vectorfiles import ImportFileError
+from geogrid.grids.importing import import_grids
 from geogrid.grids.models import Grid, GridEvent
 from tests.geometry import bowtie, rect
 
