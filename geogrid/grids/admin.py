@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from leaflet.admin import LeafletGeoAdmin
 
-from geogrid.core.admin import OpenedVersionForm
+from geogrid.core.admin import AppendOnlyAdmin, OpenedVersionForm
 from geogrid.grids import validation
 from geogrid.grids.models import Grid, GridBoundary, GridEvent, GridLevel, GridScope
 from geogrid.grids.services import editing
@@ -160,20 +160,10 @@ class GridAdmin(LeafletGeoAdmin):
 
 
 @admin.register(GridEvent)
-class GridEventAdmin(admin.ModelAdmin):
+class GridEventAdmin(AppendOnlyAdmin):
     list_display = ("created_at", "action", "grid", "actor")
     list_filter = ("action",)
     readonly_fields = ("created_at", "action", "grid", "actor", "details")
-
-    # Audit rows are append-only (the database refuses changes too: geogrid/core/audit.py).
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(GridScope)
