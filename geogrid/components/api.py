@@ -26,8 +26,8 @@ from geogrid.components.models import (
 from geogrid.components.schemes import active_scheme
 from geogrid.components.serializers import ComponentFeatureSerializer, ComponentPhotoSerializer
 from geogrid.core import params as qp
-from geogrid.core.api import BadRequest, Conflict, body_string, body_text
-from geogrid.core.codes import parse_component_code, validate_grid_code
+from geogrid.core.api import BadRequest, Conflict, body_string, body_text, grid_code_param
+from geogrid.core.codes import parse_component_code
 from geogrid.core.crs import parse_crs, point_to_storage, to_storage
 from geogrid.core.permissions import get_in_scope_or_404, require_role
 from geogrid.core.photos import PhotoError, check_photo, photo_uploads
@@ -158,12 +158,8 @@ class ComponentListView(generics.ListCreateAPIView):
                 | Q(owner_department__code=department)
                 | Q(maintainer_department__code=department)
             )
-        grid = qp.text(params, "grid", max_length=30)
+        grid = grid_code_param(params, "grid")
         if grid:
-            try:
-                validate_grid_code(grid)
-            except ValueError as exc:
-                raise BadRequest(str(exc), field="grid") from exc
             queryset = queryset.in_grid_subtree(grid)
         search = qp.text(params, "q", default="", max_length=100)
         if search:
