@@ -29,7 +29,7 @@ from django.db import connection, transaction
 from bench.common import OUT_DIR, Result
 from geogrid.components.importing import import_components
 from geogrid.components.models import ComponentClass
-from geogrid.components.services import active_scheme
+from geogrid.components.schemes import active_scheme
 from geogrid.grids.assignment import GridIndex
 
 TARGET_S = 30.0

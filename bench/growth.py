@@ -353,7 +353,7 @@ def _write_grids(cells, block, parts, region) -> None:
 
     from bench import synthetic_city as city
     from geogrid.grids.models import GridEvent, GridLevel, GridSource, GridType
-    from geogrid.grids.services import create_grids, ensure_default_levels
+    from geogrid.grids.services.editing import create_grids, ensure_default_levels
     from geogrid.grids.validation import Candidate
 
     ensure_default_levels()
@@ -513,7 +513,7 @@ def _build_components(scale: float) -> None:
     from django.db import connection
 
     from bench import synthetic_city as city
-    from geogrid.components.services import active_scheme
+    from geogrid.components.schemes import active_scheme
 
     scheme = active_scheme()
     total = int(scale * COMPONENTS_PER_SCALE)

@@ -288,7 +288,7 @@ def _write(city: SyntheticCity) -> int:
     from django.utils import timezone
 
     from geogrid.grids.models import Grid, GridEvent, GridLevel, GridSource, GridType
-    from geogrid.grids.services import create_grids, ensure_default_levels
+    from geogrid.grids.services.editing import create_grids, ensure_default_levels
     from geogrid.grids.validation import Candidate
 
     ensure_default_levels()

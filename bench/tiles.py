@@ -31,7 +31,7 @@ from bench.common import OUT_DIR, Result
 from bench.server import gunicorn
 from bench.synthetic_city import DISTRICT_CODE
 from geogrid.components.models import Component, ComponentClass
-from geogrid.components.services import active_scheme
+from geogrid.components.schemes import active_scheme
 from geogrid.grids.assignment import GridIndex
 from geogrid.tiles.layers import DEFAULT_FILTERS, LAYERS
 from geogrid.tiles.models import SeededTile

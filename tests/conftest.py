@@ -6,7 +6,7 @@ import pytest
 from shapely.geometry import MultiPolygon, box
 
 from geogrid.accounts.models import Role
-from geogrid.grids.services import create_grid
+from geogrid.grids.services.editing import create_grid
 from tests import factories
 from tests.geometry import point
 

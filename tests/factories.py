@@ -6,7 +6,7 @@ from pathlib import Path
 
 from geogrid.accounts.models import Role, User
 from geogrid.grids.models import Grid, GridLevel, GridScope
-from geogrid.grids.services import create_grid, create_grids, ensure_default_levels
+from geogrid.grids.services.editing import create_grid, create_grids, ensure_default_levels
 from geogrid.grids.validation import Candidate
 from tests.geometry import rect, square
 

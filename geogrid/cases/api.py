@@ -30,10 +30,9 @@ from geogrid.cases.serializers import (
 )
 from geogrid.cases.transitions import escalate_case, may_act_on, transition_case
 from geogrid.components.models import Department
-from geogrid.components.services import active_scheme
+from geogrid.components.schemes import active_scheme
 from geogrid.core import params as qp
-from geogrid.core.api import BadRequest, Conflict, body_string, body_text
-from geogrid.core.codes import validate_grid_code
+from geogrid.core.api import BadRequest, Conflict, body_string, body_text, grid_code_param
 from geogrid.core.permissions import require_role, user_role
 from geogrid.core.photos import PhotoError, check_photo, photo_uploads
 from geogrid.grids.api import GridPagination
@@ -191,12 +190,8 @@ class CaseListView(generics.ListCreateAPIView):
         department = qp.text(params, "department", max_length=50)
         if department:
             queryset = queryset.filter(department__code=department)
-        grid = qp.text(params, "grid", max_length=30)
+        grid = grid_code_param(params, "grid")
         if grid:
-            try:
-                validate_grid_code(grid)
-            except ValueError as exc:
-                raise BadRequest(str(exc), field="grid") from exc
             queryset = queryset.in_grid_subtree(grid)
         codes = qp.texts(params, "service_code")
         if codes:

@@ -29,7 +29,7 @@ from geogrid.cases.intake_store import insert_in_one_statement, insert_step_by_s
 from geogrid.cases.models import Case, CaseClass, Channel, Open311Key, PhotoStage
 from geogrid.cases.photos import save_photos
 from geogrid.components.models import Component
-from geogrid.components.services import active_scheme
+from geogrid.components.schemes import active_scheme
 from geogrid.core.codes import CodeError, parse_component_code
 from geogrid.core.crs import point_to_storage
 from geogrid.core.db import raw_cursor

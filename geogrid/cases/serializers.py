@@ -19,6 +19,7 @@ from geogrid.cases.privacy import (
     CONTACT_FIELDS,
     visible_duplicates,
 )
+from geogrid.core.photo_serializers import PhotoSerializer
 from geogrid.core.privacy import audience_of
 
 PRIVATE_FIELDS = CONTACT_FIELDS
@@ -53,12 +54,8 @@ class CaseClassSerializer(serializers.ModelSerializer):
         ]
 
 
-class CasePhotoSerializer(serializers.ModelSerializer):
-    url = serializers.SerializerMethodField()
-    preview_url = serializers.SerializerMethodField()
-    uploaded_by = serializers.CharField(
-        source="uploaded_by.username", default=None, allow_null=True
-    )
+class CasePhotoSerializer(PhotoSerializer):
+    policy = CASE_PHOTO
 
     class Meta:
         model = CasePhoto
@@ -72,21 +69,6 @@ class CasePhotoSerializer(serializers.ModelSerializer):
             "uploaded_by",
             "created_at",
         ]
-
-    def _absolute(self, field) -> str | None:
-        if not field:
-            return None
-        request = self.context.get("request")
-        return request.build_absolute_uri(field.url) if request else field.url
-
-    def get_url(self, photo: CasePhoto) -> str | None:
-        return self._absolute(photo.image)
-
-    def get_preview_url(self, photo: CasePhoto) -> str | None:
-        return self._absolute(photo.preview or photo.image)
-
-    def to_representation(self, instance):
-        return CASE_PHOTO.redact(super().to_representation(instance), audience_of(_user(self)))
 
 
 class CaseEventSerializer(serializers.ModelSerializer):

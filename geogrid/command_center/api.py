@@ -30,7 +30,7 @@ from geogrid.cases.indicators import LABELS, case_indicators
 from geogrid.command_center import summaries
 from geogrid.command_center.queries import grid_counts_json
 from geogrid.core import params as qp
-from geogrid.core.api import BadRequest
+from geogrid.core.api import BadRequest, grid_code_param
 from geogrid.core.codes import validate_grid_code
 from geogrid.core.permissions import require_role
 from geogrid.core.replica import read_from_replica
@@ -145,13 +145,7 @@ def _period(request: Request) -> tuple[datetime, datetime]:
 
 
 def _within(request: Request) -> str | None:
-    within = qp.text(request.query_params, "within", max_length=30)
-    if within:
-        try:
-            validate_grid_code(within)
-        except ValueError as exc:
-            raise BadRequest(str(exc), field="within") from exc
-    return within
+    return grid_code_param(request.query_params, "within")
 
 
 def _class(request: Request) -> str | None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from geogrid.command_center.summaries import case_class_id
 from geogrid.core.db import raw_cursor
 from geogrid.grids.models import GridLevel
 
@@ -166,18 +167,7 @@ def _counting(
             f"Unknown level {level!r}; use one of: {', '.join(lv.slug for lv in levels)}."
         )
     finest = grid_level.pk == levels[-1].pk
-    class_id = None
-    if class_code:
-        from geogrid.cases.models import CaseClass
-        from geogrid.components.services import active_scheme
-
-        class_id = (
-            CaseClass.objects.filter(scheme=active_scheme(), service_code=class_code)
-            .values_list("id", flat=True)
-            .first()
-        )
-        if class_id is None:
-            raise ValueError(f"There is no category {class_code!r}.")
+    class_id = case_class_id(class_code)
     values = {
         "length": grid_level.code_length,
         "start": start,

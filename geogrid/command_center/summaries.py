@@ -26,7 +26,7 @@ from geogrid.cases.indicators import case_indicators, indicator_rows
 from geogrid.cases.models import Case, CaseClass, CaseStatus
 from geogrid.cases.workflow import CLOCK_RUNNING, OPEN_STATUSES
 from geogrid.components.models import Component, ComponentStatus, Currency, Department
-from geogrid.components.services import active_scheme
+from geogrid.components.schemes import active_scheme
 from geogrid.core.db import read_connection
 from geogrid.grids.models import Grid, GridLevel, GridScope
 

@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from geogrid.cases.models import CaseClass
 from geogrid.command_center.api import CITY_WIDE
-from geogrid.components.services import active_scheme
+from geogrid.components.schemes import active_scheme
 from geogrid.core.permissions import role_required
 from geogrid.grids.models import Grid
 

@@ -18,7 +18,7 @@ from geogrid.components.models import (
     Department,
     DepartmentMember,
 )
-from geogrid.core.admin import OpenedVersionForm
+from geogrid.core.admin import AppendOnlyAdmin, OpenedVersionForm
 
 
 @admin.register(Department)
@@ -123,25 +123,15 @@ class ComponentAdmin(LeafletGeoAdmin):
 
 
 @admin.register(ComponentEvent)
-class ComponentEventAdmin(admin.ModelAdmin):
+class ComponentEventAdmin(AppendOnlyAdmin):
     list_display = ("created_at", "action", "component", "actor")
     list_filter = ("action",)
     readonly_fields = ("created_at", "action", "component", "actor", "details")
     raw_id_fields = ("component",)
 
-    # Audit rows are append-only (the database refuses changes too: geogrid/core/audit.py).
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
-
 
 @admin.register(ComponentImport)
-class ComponentImportAdmin(admin.ModelAdmin):
+class ComponentImportAdmin(AppendOnlyAdmin):  # the audit record of components that exist
     list_display = ("created_at", "file_name", "scheme", "created_count", "actor")
     readonly_fields = (
         "created_at",
@@ -152,12 +142,3 @@ class ComponentImportAdmin(admin.ModelAdmin):
         "actor",
         "details",
     )
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False  # the audit record of components that exist

@@ -25,10 +25,11 @@ from geogrid.components.models import (
     ComponentPhoto,
     ComponentStatus,
 )
+from geogrid.components.schemes import active_scheme
 from geogrid.components.serializers import ComponentFeatureSerializer, ComponentPhotoSerializer
 from geogrid.core import params as qp
-from geogrid.core.api import BadRequest, Conflict, body_string, body_text
-from geogrid.core.codes import parse_component_code, validate_grid_code
+from geogrid.core.api import BadRequest, Conflict, body_string, body_text, grid_code_param
+from geogrid.core.codes import parse_component_code
 from geogrid.core.crs import parse_crs, point_to_storage, to_storage
 from geogrid.core.permissions import get_in_scope_or_404, require_role
 from geogrid.core.photos import PhotoError, check_photo, photo_uploads
@@ -159,12 +160,8 @@ class ComponentListView(generics.ListCreateAPIView):
                 | Q(owner_department__code=department)
                 | Q(maintainer_department__code=department)
             )
-        grid = qp.text(params, "grid", max_length=30)
+        grid = grid_code_param(params, "grid")
         if grid:
-            try:
-                validate_grid_code(grid)
-            except ValueError as exc:
-                raise BadRequest(str(exc), field="grid") from exc
             queryset = queryset.in_grid_subtree(grid)
         search = qp.text(params, "q", default="", max_length=100)
         if search:
@@ -203,12 +200,11 @@ class ComponentListView(generics.ListCreateAPIView):
         texts = body_text(data, Component, COMPONENT_TEXT)
         class_code = str(data.get("class") or data.get("class_code") or "")[:20]
         component_class = ComponentClass.objects.filter(
-            scheme=services.active_scheme(), code=class_code, active=True
+            scheme=active_scheme(), code=class_code, active=True
         ).first()
         if component_class is None:
             raise BadRequest(
-                f"Unknown component class {class_code!r} in the active scheme "
-                f"({services.active_scheme()}).",
+                f"Unknown component class {class_code!r} in the active scheme ({active_scheme()}).",
                 field="class",
             )
         geometry = _geometry_from(data)

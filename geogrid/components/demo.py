@@ -19,7 +19,7 @@ import shapely
 from django.conf import settings
 
 from geogrid.components.models import CodeScheme, Component, ComponentClass, GeometryKind
-from geogrid.components.services import active_scheme
+from geogrid.components.schemes import active_scheme
 from geogrid.core.demo import DemoStep
 from geogrid.core.gis import from_metric, to_metric
 from geogrid.grids.assignment import GridIndex

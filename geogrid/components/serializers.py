@@ -6,6 +6,7 @@ from rest_framework_gis.serializers import GeoFeatureModelSerializer
 
 from geogrid.components.models import Component, ComponentPhoto, Department
 from geogrid.components.privacy import COMPONENT_PHOTO, DEPARTMENT
+from geogrid.core.photo_serializers import PhotoSerializer
 from geogrid.core.privacy import audience_of
 
 
@@ -23,12 +24,8 @@ class DepartmentSerializer(serializers.ModelSerializer):
         return DEPARTMENT.redact(super().to_representation(instance), _audience(self))
 
 
-class ComponentPhotoSerializer(serializers.ModelSerializer):
-    url = serializers.SerializerMethodField()
-    preview_url = serializers.SerializerMethodField()
-    uploaded_by = serializers.CharField(
-        source="uploaded_by.username", default=None, allow_null=True
-    )
+class ComponentPhotoSerializer(PhotoSerializer):
+    policy = COMPONENT_PHOTO
 
     class Meta:
         model = ComponentPhoto
@@ -42,21 +39,6 @@ class ComponentPhotoSerializer(serializers.ModelSerializer):
             "uploaded_by",
             "created_at",
         ]
-
-    def _absolute(self, field) -> str | None:
-        if not field:
-            return None
-        request = self.context.get("request")
-        return request.build_absolute_uri(field.url) if request else field.url
-
-    def get_url(self, photo: ComponentPhoto) -> str | None:
-        return self._absolute(photo.image)
-
-    def get_preview_url(self, photo: ComponentPhoto) -> str | None:
-        return self._absolute(photo.preview or photo.image)
-
-    def to_representation(self, instance):
-        return COMPONENT_PHOTO.redact(super().to_representation(instance), _audience(self))
 
 
 class ComponentFeatureSerializer(GeoFeatureModelSerializer):

@@ -12,7 +12,6 @@ from typing import Any
 
 import numpy as np
 import shapely
-from django.conf import settings
 from django.contrib.gis.geos import GEOSGeometry
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -29,6 +28,7 @@ from geogrid.components.models import (
     Currency,
     Department,
 )
+from geogrid.components.schemes import active_scheme
 from geogrid.core.codes import CodeError, component_code, parse_component_code
 from geogrid.core.gis import GeometryError, describe_invalidity
 from geogrid.core.photos import CheckedPhoto
@@ -51,10 +51,6 @@ class ComponentVersionConflict(ComponentError):
             f"{component.version}, you edited {expected}); reload it and try again."
         )
         self.current_version = component.version
-
-
-def active_scheme() -> str:
-    return settings.GEOGRID_COMPONENT_SCHEME
 
 
 def check_component_geometry(geom: Any, component_class: ComponentClass) -> BaseGeometry:

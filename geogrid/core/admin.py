@@ -5,13 +5,31 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django import forms
+from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-if TYPE_CHECKING:  # generic in the type stubs only; Django's class takes no parameters
+if TYPE_CHECKING:  # generic in the type stubs only; Django's classes take no parameters
     _ModelForm = forms.ModelForm[Any]
+    _ModelAdmin = admin.ModelAdmin[Any]
 else:
     _ModelForm = forms.ModelForm
+    _ModelAdmin = admin.ModelAdmin
+
+
+class AppendOnlyAdmin(_ModelAdmin):
+    """The admin of an audit table: its rows can be read, never added, changed or deleted
+    (docs/architecture.md §3.3; the database refuses changes too, geogrid/core/audit.py)."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
 
 
 class OpenedVersionForm(_ModelForm):

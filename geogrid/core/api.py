@@ -16,8 +16,9 @@ from rest_framework.parsers import JSONParser
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
+from geogrid.core.codes import validate_grid_code
 from geogrid.core.db import database_failure, failure_message, log_failure, mark_unavailable
-from geogrid.core.params import ParamError, check_text
+from geogrid.core.params import ParamError, check_text, text
 
 
 class BadRequest(exceptions.APIException):
@@ -158,3 +159,15 @@ def body_text(
                 ) from None
         checked[name] = value
     return checked
+
+
+def grid_code_param(params: Mapping[str, Any], name: str) -> str | None:
+    """A grid code from the query string, None when absent; a 400 naming the parameter when
+    it is not a grid code."""
+    code = text(params, name, max_length=30)
+    if code:
+        try:
+            validate_grid_code(code)
+        except ValueError as exc:
+            raise BadRequest(str(exc), field=name) from exc
+    return code

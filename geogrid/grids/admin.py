@@ -8,9 +8,10 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from leaflet.admin import LeafletGeoAdmin
 
-from geogrid.core.admin import OpenedVersionForm
-from geogrid.grids import services, validation
+from geogrid.core.admin import AppendOnlyAdmin, OpenedVersionForm
+from geogrid.grids import validation
 from geogrid.grids.models import Grid, GridBoundary, GridEvent, GridLevel, GridScope
+from geogrid.grids.services import editing
 
 
 @admin.register(GridLevel)
@@ -132,7 +133,7 @@ class GridAdmin(LeafletGeoAdmin):
             )
         }
         if not change:
-            created = services.create_grid(
+            created = editing.create_grid(
                 actor=request.user,
                 level=obj.level,
                 parent=obj.parent,
@@ -145,34 +146,24 @@ class GridAdmin(LeafletGeoAdmin):
             obj.pk = created.pk
             return
         if "geom" in form.changed_data:
-            services.reshape_grid(
+            editing.reshape_grid(
                 grid=obj,
                 geom=obj.geom,
                 expected_version=form.opened,
                 actor=request.user,
                 reason="edited in the admin",
             )
-        services.update_grid_attributes(grid=obj, actor=request.user, name=obj.name, **attrs)
+        editing.update_grid_attributes(grid=obj, actor=request.user, name=obj.name, **attrs)
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False  # grids are retired, never deleted: their codes must stay taken
 
 
 @admin.register(GridEvent)
-class GridEventAdmin(admin.ModelAdmin):
+class GridEventAdmin(AppendOnlyAdmin):
     list_display = ("created_at", "action", "grid", "actor")
     list_filter = ("action",)
     readonly_fields = ("created_at", "action", "grid", "actor", "details")
-
-    # Audit rows are append-only (the database refuses changes too: geogrid/core/audit.py).
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 @admin.register(GridScope)

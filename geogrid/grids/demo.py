@@ -28,7 +28,8 @@ from geogrid.core.demo import DemoStep
 from geogrid.core.gis import as_multipolygon
 from geogrid.grids.importing import ImportReport, format_report, import_grids
 from geogrid.grids.models import Grid, GridLevel, GridSource, GridType
-from geogrid.grids.services import create_grids, divide_grid, ensure_default_levels
+from geogrid.grids.services.dividing import divide_grid
+from geogrid.grids.services.editing import create_grids, ensure_default_levels
 from geogrid.grids.validation import Candidate
 
 DISTRICT_CODE = "110101"

@@ -25,7 +25,7 @@ from geogrid.grids.edits import ACTIONS, outcome_payload, run_edit
 from geogrid.grids.errors import GridError, VersionConflict
 from geogrid.grids.models import AreaClass, Grid, GridType
 from geogrid.grids.privacy import GRID_BOUNDARY, GRID_EVENT, event_details
-from geogrid.grids.services import update_grid_attributes
+from geogrid.grids.services.editing import update_grid_attributes
 
 EDIT_ROLES = (Role.PLANNER,)
 MAX_VERTICES = 20_000

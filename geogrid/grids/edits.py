@@ -17,10 +17,11 @@ from shapely.geometry.base import BaseGeometry
 
 from geogrid.accounts.actors import Actor
 from geogrid.core.gis import GeometryError
-from geogrid.grids import services, topology
+from geogrid.grids import topology
 from geogrid.grids.errors import GridError, TopologyError
 from geogrid.grids.impact import collect_impact
 from geogrid.grids.models import Grid, GridType
+from geogrid.grids.services import dividing, editing, locking, replacing
 
 ACTIONS = ("create", "reshape", "split", "merge", "retire", "divide")
 
@@ -92,8 +93,8 @@ def _perform(
     """(created, changed, retired codes) of one edit, written in the caller's transaction."""
     if action == "create":
         assert grid is not None  # the parent
-        level = services.child_level(grid)
-        created = services.create_grid(
+        level = locking.child_level(grid)
+        created = editing.create_grid(
             actor=actor,
             level=level,
             parent=grid,
@@ -105,7 +106,7 @@ def _perform(
     assert grid is not None or grids
     if action == "reshape":
         assert grid is not None
-        changed = services.reshape_grid(
+        changed = editing.reshape_grid(
             grid=grid,
             geom=geometry,
             actor=actor,
@@ -115,25 +116,25 @@ def _perform(
         return [], [changed], []
     if action == "split":
         assert grid is not None
-        pieces = services.split_grid(
+        pieces = replacing.split_grid(
             grid=grid, line=line, actor=actor, reason=reason, expected_version=versions[grid.code]
         )
         return pieces, [], [grid.code]
     if action == "merge":
-        merged = services.merge_grids(
+        merged = replacing.merge_grids(
             grids=grids, expected_versions=versions, actor=actor, reason=reason
         )
         return [merged], [], sorted(g.code for g in grids)
     if action == "retire":
         assert grid is not None
-        services.retire_grid(
+        editing.retire_grid(
             grid=grid, expected_version=versions[grid.code], actor=actor, reason=reason
         )
         return [], [], [grid.code]
     if action == "divide":
         assert grid is not None
         existing = sorted(grid.children.active().values_list("code", flat=True))
-        children = services.divide_grid(
+        children = dividing.divide_grid(
             parent=grid,
             actor=actor,
             target_area_m2=target_area_m2,

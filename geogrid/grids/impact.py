@@ -1,7 +1,7 @@
 """What a grid edit moves: the impact registry, and the query its providers share.
 
 grids knows nothing of components or cases (docs/architecture.md §2.3). Those apps register an
-ImpactProvider in their AppConfig.ready(); the write services (grids/services.py) ask every
+ImpactProvider in their AppConfig.ready(); the write services (grids/services/) ask every
 provider what a boundary change would move before it is made (`edit_impact`), and have them move
 it after the change is written, in the same transaction (`apply_impact`).
 """

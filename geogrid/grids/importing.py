@@ -20,26 +20,20 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from django.conf import settings
 from django.db import transaction
 from shapely.geometry.base import BaseGeometry
 
 from geogrid.accounts.actors import Actor
-from geogrid.core import crs as crs_module
 from geogrid.core.codes import CodeError
+from geogrid.core.coordinates import CoordinateError
 from geogrid.core.gis import area_m2, invalidity, repair
-from geogrid.core.srid import STORAGE_SRID, WEB_SRID
+from geogrid.core.srid import STORAGE_SRID
+from geogrid.core.vectorfiles import ImportFileError, read_file, to_storage_crs, write_frame
 from geogrid.grids.models import Grid, GridAction, GridLevel, GridSource
-from geogrid.grids.services import create_grids
+from geogrid.grids.services.editing import create_grids
 from geogrid.grids.validation import Candidate, check_candidates, check_code
 
 logger = logging.getLogger(__name__)
-
-READABLE_SUFFIXES = {".geojson", ".json", ".gpkg", ".shp", ".zip"}
-
-
-class ImportFileError(ValueError):
-    """The file as a whole cannot be read; the message says why and what to do."""
 
 
 @dataclass
@@ -81,65 +75,6 @@ class ImportReport:
         return data
 
 
-def read_file(path: str | Path) -> gpd.GeoDataFrame:
-    """Read a vector file with pyogrio; raise ImportFileError with a plain message if we can't."""
-    path = Path(path)
-    if not path.exists():
-        raise ImportFileError(f"File not found: {path}")
-    if path.suffix.lower() not in READABLE_SUFFIXES:
-        raise ImportFileError(
-            f"{path.name}: unsupported file type {path.suffix or '(none)'}; use GeoJSON "
-            "(.geojson/.json), GeoPackage (.gpkg), Shapefile (.shp) or a zipped Shapefile (.zip)."
-        )
-    limit = settings.GEOGRID_MAX_IMPORT_MB
-    size_mb = path.stat().st_size / 1024 / 1024
-    if size_mb > limit:
-        raise ImportFileError(
-            f"{path.name} is {size_mb:.0f} MB, over the {limit} MB limit "
-            "(GEOGRID_MAX_IMPORT_MB); split the file or raise the limit."
-        )
-    try:
-        return gpd.read_file(path, engine="pyogrio")
-    except Exception as exc:  # pyogrio raises several types for unreadable data
-        raise ImportFileError(
-            f"{path.name} could not be read as a vector file: {exc}".strip()
-        ) from exc
-
-
-def to_storage_crs(
-    frame: gpd.GeoDataFrame, declared: str | int | None, *, path: Path
-) -> tuple[gpd.GeoSeries, str, bool]:
-    """Bring geometries to EPSG:4490. `declared` (--crs) overrides the file's own CRS.
-
-    Returns (geometries, label of the source CRS, whether a transformation was applied).
-    """
-    geoms = frame.geometry
-    if declared not in (None, ""):
-        source = crs_module.parse_crs(declared)
-        if source.epsg in (WEB_SRID, STORAGE_SRID):
-            return geoms.set_crs(STORAGE_SRID, allow_override=True), source.label, False
-
-        def convert(xy: np.ndarray) -> np.ndarray:
-            lon, lat = crs_module.to_storage(xy[:, 0], xy[:, 1], source)
-            return np.column_stack([lon, lat])
-
-        converted = shapely.transform(np.asarray(geoms.values, dtype=object), convert)
-        return gpd.GeoSeries(converted, crs=STORAGE_SRID), source.label, True
-    if frame.crs is None:
-        if path.suffix.lower() in (".geojson", ".json"):
-            # RFC 7946: GeoJSON is WGS84 lon/lat unless it says otherwise.
-            return geoms.set_crs(STORAGE_SRID, allow_override=True), "EPSG:4326 (GeoJSON)", False
-        raise ImportFileError(
-            f"{path.name} does not say which coordinate system it uses (no .prj / CRS); "
-            "name it with --crs, e.g. --crs 4490 or --crs 4548."
-        )
-    epsg = frame.crs.to_epsg()
-    label = f"EPSG:{epsg}" if epsg else frame.crs.name
-    if epsg in (WEB_SRID, STORAGE_SRID):
-        return geoms.set_crs(STORAGE_SRID, allow_override=True), label, False
-    return geoms.to_crs(STORAGE_SRID), label, True
-
-
 def _convert_each(
     frame: gpd.GeoDataFrame, declared: str | int | None, path: Path
 ) -> tuple[gpd.GeoSeries, str, bool, dict[int, str]]:
@@ -150,7 +85,7 @@ def _convert_each(
         try:
             one, label, transformed = to_storage_crs(frame.iloc[[index]], declared, path=path)
             converted.append(one.iloc[0])
-        except crs_module.CoordinateError as exc:
+        except CoordinateError as exc:
             errors[index] = str(exc)
             converted.append(None)
     return gpd.GeoSeries(converted, crs=STORAGE_SRID), label, transformed, errors
@@ -218,7 +153,7 @@ def import_grids(
     try:
         geoms, source_label, transformed = to_storage_crs(frame, crs, path=path)
         unconvertible: dict[int, str] = {}
-    except crs_module.CoordinateError:
+    except CoordinateError:
         # Some feature has coordinates the declared CRS cannot hold: convert one by one, so
         # that only those features are rejected (few grids per file: a loop is fine here).
         geoms, source_label, transformed, unconvertible = _convert_each(frame, crs, path)
@@ -460,14 +395,5 @@ def export_grids(*, queryset, path: str | Path, fmt: str) -> int:
         raise ValueError(f"Unknown format {fmt!r}; use geojson or gpkg.")
     driver, _suffix = EXPORT_FORMATS[fmt]
     frame = export_frame(queryset)
-    path = Path(path)
-    if path.exists():
-        path.unlink()
-    if fmt == "geojson":
-        # CGCS2000 and WGS84 coordinates agree to well under a metre; GeoJSON readers expect
-        # WGS84 (RFC 7946), so the file is labelled as such.
-        frame = frame.set_crs(WEB_SRID, allow_override=True)
-        frame.to_file(path, driver=driver, engine="pyogrio", RFC7946="YES")
-    else:
-        frame.to_file(path, driver=driver, engine="pyogrio", layer="grids")
+    write_frame(frame, Path(path), driver=driver, layer="grids")
     return len(frame)

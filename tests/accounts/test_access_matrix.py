@@ -27,7 +27,7 @@ from geogrid.cases.open311_keys import create_open311_key
 from geogrid.components.models import ComponentClass, ComponentPhoto, Department, DepartmentMember
 from geogrid.components.services import add_component_photo, create_component
 from geogrid.core.photos import check_photo
-from geogrid.grids.services import update_grid_attributes
+from geogrid.grids.services.editing import update_grid_attributes
 from tests import factories
 from tests.cases.conftest import GARBAGE
 from tests.geometry import point

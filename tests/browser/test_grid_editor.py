@@ -162,7 +162,7 @@ def test_a_stale_version_shows_who_saved_keeps_the_drawing_and_retries(
     live_server, page, screenshot, district
 ):
     from geogrid.accounts.models import User
-    from geogrid.grids.services import reshape_grid
+    from geogrid.grids.services.editing import reshape_grid
 
     open_community(page, live_server.url, "110101001", "110101001001")
     target = "110101001001001"
@@ -203,7 +203,7 @@ def test_a_stale_version_shows_who_saved_keeps_the_drawing_and_retries(
 
 def test_drawing_snaps_to_the_neighbours_vertices(live_server, page, screenshot, district):
     from geogrid.accounts.models import User
-    from geogrid.grids.services import retire_grid
+    from geogrid.grids.services.editing import retire_grid
 
     # Retiring the south-east cell (x 100–200, y 0–100) leaves a gap to fill.
     retire_grid(

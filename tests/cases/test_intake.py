@@ -12,7 +12,8 @@ from geogrid.cases.intake import submit_report
 from geogrid.cases.models import Case, CaseClass, CaseEvent, CasePhoto, RoutingRule
 from geogrid.components.models import ComponentClass, Department
 from geogrid.components.services import create_component
-from geogrid.core.crs import CoordinateError, CRSError, wgs84_to_gcj02
+from geogrid.core.coordinates import CoordinateError, CRSError
+from geogrid.core.gcj02 import wgs84_to_gcj02
 from geogrid.core.photos import check_photo
 from tests.cases.conftest import COVER_FAULT, GARBAGE
 from tests.geometry import point

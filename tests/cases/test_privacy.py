@@ -16,7 +16,7 @@ from geogrid.components.models import ComponentClass
 from geogrid.components.services import add_component_photo, create_component
 from geogrid.core.photos import check_photo
 from geogrid.core.privacy import coarsen
-from geogrid.grids.services import update_grid_attributes
+from geogrid.grids.services.editing import update_grid_attributes
 from tests import factories
 from tests.cases.conftest import GARBAGE
 from tests.geometry import point

@@ -8,7 +8,8 @@ from geogrid.cases.models import Case, CaseEvent
 from geogrid.cases.transitions import transition_case
 from geogrid.grids.impact import edit_impact
 from geogrid.grids.models import Grid
-from geogrid.grids.services import merge_grids, retire_grid, split_grid
+from geogrid.grids.services.editing import retire_grid
+from geogrid.grids.services.replacing import merge_grids, split_grid
 from tests.geometry import rect, to_lonlat
 
 

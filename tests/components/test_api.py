@@ -106,7 +106,7 @@ def test_detail_by_code_and_404s(inventory):
 
 
 def test_planner_creates_a_component_in_scope_and_gcj02_is_converted(planner, taxonomy, city):
-    from geogrid.core.crs import wgs84_to_gcj02
+    from geogrid.core.gcj02 import wgs84_to_gcj02
 
     here = point(60, 60)
     glon, glat = wgs84_to_gcj02(here.x, here.y)

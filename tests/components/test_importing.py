@@ -38,7 +38,7 @@ from geogrid.components.models import (
     Department,
 )
 from geogrid.components.services import change_component_status, create_component
-from geogrid.core.crs import wgs84_to_gcj02
+from geogrid.core.gcj02 import wgs84_to_gcj02
 from tests.geometry import ORIGIN, bowtie, point, rect, to_lonlat
 
 WEST = "110101001001"  # the west community: unit grids …001 (NW) … 004 (SE)

@@ -11,7 +11,7 @@ from geogrid.components.models import Component, ComponentEvent
 from geogrid.components.services import create_component
 from geogrid.grids.impact import edit_impact
 from geogrid.grids.models import Grid, GridEvent
-from geogrid.grids.services import reshape_grid, retire_grid
+from geogrid.grids.services.editing import reshape_grid, retire_grid
 from tests.geometry import point, rect
 
 

@@ -70,7 +70,7 @@ def test_events_outlive_the_object_they_describe(city, manhole_class, admin_user
 
 def test_a_user_who_acted_cannot_be_deleted_so_events_keep_their_actor(city, admin_user):
     actor = factories.user("planner-who-acted", "planner")
-    from geogrid.grids.services import update_grid_attributes
+    from geogrid.grids.services.editing import update_grid_attributes
 
     update_grid_attributes(grid=city["west"], actor=actor, name="新名字")
     with pytest.raises(ProtectedError), transaction.atomic():

@@ -17,13 +17,9 @@ from django.db import connection
 from django.test import override_settings
 from psycopg import sql
 
-from geogrid.core.backup import (
-    Database,
-    database_contents,
-    prune_backups,
-    sha256_file,
-    user_relations,
-)
+from geogrid.core.backup import prune_backups
+from geogrid.core.backup_db import Database, database_contents, user_relations
+from geogrid.core.backup_folder import sha256_file
 
 MEDIA_FILES = {
     "photos/2026/12/03/0f3a9c.jpg": b"\xff\xd8\xff\xe0" + bytes(range(256)) * 40,

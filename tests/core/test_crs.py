@@ -16,19 +16,20 @@ import numpy as np
 import pytest
 from pyproj import CRS, Transformer
 
+from geogrid.core.coordinates import CoordinateError, CRSError
 from geogrid.core.crs import (
-    CoordinateError,
-    CRSError,
     InputCRS,
+    metric_epsg_for_longitude,
+    parse_crs,
+    point_to_storage,
+    to_storage,
+)
+from geogrid.core.gcj02 import (
     bd09_to_gcj02,
     bd09_to_wgs84,
     gcj02_to_bd09,
     gcj02_to_wgs84,
-    metric_epsg_for_longitude,
     out_of_china,
-    parse_crs,
-    point_to_storage,
-    to_storage,
     wgs84_to_bd09,
     wgs84_to_gcj02,
 )
@@ -638,7 +639,7 @@ from hypothesis import given  # noqa: E402
 from hypothesis import settings as hypothesis_settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from geogrid.core.crs import (  # noqa: E402
+from geogrid.core.gcj02 import (  # noqa: E402
     bd09_to_gcj02,
     bd09_to_wgs84,
     gcj02_to_bd09,

@@ -58,7 +58,7 @@ def test_admin_refused_boundary_is_explained_on_the_form(admin_client, city):
 def test_admin_refuses_a_save_over_a_change_made_since_the_page_was_opened(
     admin_client, city, admin_user
 ):
-    from geogrid.grids.services import reshape_grid
+    from geogrid.grids.services.editing import reshape_grid
 
     grid = Grid.objects.get(code=city["west_c"].code + "001")
     page = admin_client.get(f"/admin/grids/grid/{grid.pk}/change/").content.decode()

@@ -7,7 +7,7 @@ import pytest
 
 from geogrid.grids.assignment import AssignmentResult, GridIndex, assign_points
 from geogrid.grids.locate import OutsideAllGrids, locate
-from geogrid.grids.services import retire_grid
+from geogrid.grids.services.editing import retire_grid
 from tests.geometry import point
 
 

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from django.db import connection
 
-from geogrid.grids import services
 from geogrid.grids.errors import TopologyError
 from geogrid.grids.models import Grid
+from geogrid.grids.services import editing
 from geogrid.grids.topology import topology_report
 from tests import factories
 from tests.geometry import rect
@@ -31,10 +31,10 @@ def east_pair(transactional_db):
     levels = factories.levels()
     city = factories.small_city()
     actor = factories.user("planner-race", "planner")
-    west = services.create_grid(
+    west = editing.create_grid(
         actor=actor, level=levels["unit"], parent=city["east_c"], geom=rect(200, 0, 280, 100)
     )
-    east = services.create_grid(
+    east = editing.create_grid(
         actor=actor, level=levels["unit"], parent=city["east_c"], geom=rect(320, 0, 400, 100)
     )
     return {"west": west, "east": east, "city": city, "levels": levels, "actor": actor}
@@ -44,7 +44,7 @@ def _race(monkeypatch, edits: list[Callable[[], Any]]) -> tuple[list[Any], list[
     """Run the edits in parallel threads (each with its own connection). Each edit, once its
     checks have passed, waits for the others to pass theirs before it commits."""
     rendezvous = threading.Barrier(len(edits), timeout=RENDEZVOUS_S)
-    original = services.apply_impact
+    original = editing.apply_impact
 
     def apply_impact_after_rendezvous(*args: Any, **kwargs: Any) -> Any:
         # A broken rendezvous means the other edit is waiting for our lock: commit anyway.
@@ -52,7 +52,7 @@ def _race(monkeypatch, edits: list[Callable[[], Any]]) -> tuple[list[Any], list[
             rendezvous.wait()
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(services, "apply_impact", apply_impact_after_rendezvous)
+    monkeypatch.setattr(editing, "apply_impact", apply_impact_after_rendezvous)
     results: list[Any] = []
     errors: list[Exception] = []
 
@@ -80,13 +80,13 @@ def test_concurrent_reshapes_of_siblings_into_the_same_gap_commit_exactly_one(
     results, errors = _race(
         monkeypatch,
         [
-            lambda: services.reshape_grid(
+            lambda: editing.reshape_grid(
                 grid=Grid.objects.get(pk=west.pk),
                 geom=rect(200, 0, 310, 100),
                 expected_version=1,
                 actor=actor,
             ),
-            lambda: services.reshape_grid(
+            lambda: editing.reshape_grid(
                 grid=Grid.objects.get(pk=east.pk),
                 geom=rect(290, 0, 400, 100),
                 expected_version=1,
@@ -113,13 +113,13 @@ def test_a_reshape_racing_a_new_sibling_in_the_same_place_commits_exactly_one(
     results, errors = _race(
         monkeypatch,
         [
-            lambda: services.reshape_grid(
+            lambda: editing.reshape_grid(
                 grid=Grid.objects.get(pk=west.pk),
                 geom=rect(200, 0, 310, 100),
                 expected_version=1,
                 actor=actor,
             ),
-            lambda: services.create_grid(
+            lambda: editing.create_grid(
                 actor=actor,
                 level=levels["unit"],
                 parent=Grid.objects.get(pk=community.pk),

@@ -9,7 +9,8 @@ from shapely.geometry import MultiPolygon, Polygon
 
 from geogrid.grids.errors import GridError
 from geogrid.grids.models import Grid, GridEvent
-from geogrid.grids.services import create_grid, divide_grid
+from geogrid.grids.services.dividing import divide_grid
+from geogrid.grids.services.editing import create_grid
 from geogrid.grids.topology import topology_report
 from tests.geometry import to_lonlat
 

@@ -7,7 +7,7 @@ import shapely
 from rest_framework.test import APIClient
 
 from geogrid.grids.models import Grid
-from geogrid.grids.services import reshape_grid
+from geogrid.grids.services.editing import reshape_grid
 from tests.geometry import rect, to_lonlat
 
 EDITS = "/api/v1/grids/edits/"

@@ -11,7 +11,8 @@ from geogrid.components.services import create_component
 from geogrid.grids.edits import run_edit
 from geogrid.grids.errors import GridError, VersionConflict
 from geogrid.grids.models import Grid, GridBoundary, GridEvent, GridType
-from geogrid.grids.services import merge_grids, split_grid, update_grid_attributes
+from geogrid.grids.services.editing import update_grid_attributes
+from geogrid.grids.services.replacing import merge_grids, split_grid
 from tests.geometry import point, rect, to_lonlat
 
 

@@ -12,8 +12,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from shapely.geometry import Point
 
-from geogrid.core.crs import wgs84_to_gcj02
-from geogrid.grids.importing import ImportFileError, import_grids
+from geogrid.core.gcj02 import wgs84_to_gcj02
+from geogrid.core.vectorfiles import ImportFileError
+from geogrid.grids.importing import import_grids
 from geogrid.grids.models import Grid, GridEvent
 from tests.geometry import bowtie, rect
 
@@ -50,7 +51,7 @@ def test_invalid_polygon_rejected_by_the_service_is_repaired_by_the_importer(
     city, levels, admin_user, tmp_path
 ):
     from geogrid.core.gis import GeometryError
-    from geogrid.grids.services import create_grid
+    from geogrid.grids.services.editing import create_grid
 
     shape = bowtie(220, 20, 150)
     with pytest.raises(GeometryError):

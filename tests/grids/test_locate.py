@@ -8,10 +8,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from geogrid.core.crs import CoordinateError, CRSError, wgs84_to_bd09, wgs84_to_gcj02
+from geogrid.core.coordinates import CoordinateError, CRSError
+from geogrid.core.gcj02 import wgs84_to_bd09, wgs84_to_gcj02
 from geogrid.grids.locate import OutsideAllGrids, locate
 from geogrid.grids.models import Grid
-from geogrid.grids.services import create_grid, reshape_grid
+from geogrid.grids.services.editing import create_grid, reshape_grid
 from tests.geometry import point, square
 
 

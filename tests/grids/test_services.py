@@ -8,7 +8,7 @@ from geogrid.core.codes import CodeError
 from geogrid.core.gis import GeometryError
 from geogrid.grids.errors import TopologyError, VersionConflict
 from geogrid.grids.models import Grid, GridBoundary, GridEvent
-from geogrid.grids.services import create_grid, reshape_grid, retire_grid
+from geogrid.grids.services.editing import create_grid, reshape_grid, retire_grid
 from tests.geometry import bowtie, rect
 
 
@@ -154,7 +154,7 @@ def test_retired_grid_keeps_its_row_and_code(city, admin_user):
 
 
 def test_attribute_update_records_old_and_new_values(city, admin_user):
-    from geogrid.grids.services import update_grid_attributes
+    from geogrid.grids.services.editing import update_grid_attributes
 
     grid = city["east_c"]
     update_grid_attributes(grid=grid, actor=admin_user, officer_name="李静", households=420)

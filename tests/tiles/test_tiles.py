@@ -183,7 +183,7 @@ def test_grid_tiles_follow_an_edit_on_the_next_request(city, admin_user):
     """Grid tiles read `tiles_grid`, a trigger-kept EPSG:3857 copy of the active grids: a
     rename, a new boundary and a retirement are all in the very next tile, under a new ETag."""
     from geogrid.grids.models import Grid
-    from geogrid.grids.services import reshape_grid, retire_grid, update_grid_attributes
+    from geogrid.grids.services.editing import reshape_grid, retire_grid, update_grid_attributes
     from tests.geometry import square
 
     client = Client()

@@ -39,7 +39,7 @@ from geogrid.components.importing.fields import STATUS_INPUT
 from geogrid.components.importing.report import ImportReport, RowReport, format_report
 from geogrid.components.importing.run import ImportRun
 from geogrid.components.importing.writing import write
-from geogrid.grids.importing import ImportFileError
+from geogrid.core.vectorfiles import ImportFileError
 
 logger = logging.getLogger(__name__)
 

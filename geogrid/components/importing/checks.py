@@ -24,8 +24,8 @@ from geogrid.components.importing.fields import (
 from geogrid.components.importing.run import ImportRun
 from geogrid.components.models import ComponentClass, Department
 from geogrid.core.codes import COMPONENT_SCHEMES
+from geogrid.core.vectorfiles import ImportFileError
 from geogrid.grids.assignment import grid_index_near
-from geogrid.grids.importing import ImportFileError
 from geogrid.grids.models import Grid
 
 

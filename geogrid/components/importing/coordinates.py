@@ -24,7 +24,7 @@ from geogrid.components.services import KIND_OF_TYPE
 from geogrid.core import crs as crs_module
 from geogrid.core.gis import describe_invalidity
 from geogrid.core.srid import STORAGE_SRID
-from geogrid.grids.importing import ImportFileError, to_storage_crs
+from geogrid.core.vectorfiles import ImportFileError, to_storage_crs
 
 KIND_BITS = {"point": 1, "line": 2, "polygon": 4}
 # Shapely type id (0…7) → kind bit; 0 for geometry collections.

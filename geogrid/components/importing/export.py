@@ -15,7 +15,8 @@ from django.db.models import QuerySet
 
 from geogrid.components.importing.fields import DATA_SOURCE_LABELS, STATUS_LABELS
 from geogrid.components.models import Component
-from geogrid.core.srid import STORAGE_SRID, WEB_SRID
+from geogrid.core.srid import STORAGE_SRID
+from geogrid.core.vectorfiles import write_frame
 from geogrid.grids.models import Grid
 
 EXPORT_FORMATS = {
@@ -128,19 +129,16 @@ def export_components(*, queryset: QuerySet[Component], path: str | Path, fmt: s
     driver, _suffix = EXPORT_FORMATS[fmt]
     frame = export_frame(queryset)
     path = Path(path)
+    if fmt != "csv":
+        write_frame(frame, path, driver=driver, layer="components", COORDINATE_PRECISION=9)
+        return len(frame)
     if path.exists():
         path.unlink()
-    if fmt == "csv":
-        geoms = np.asarray(frame.geometry.values, dtype=object)
-        anchor = shapely.point_on_surface(geoms) if len(geoms) else np.zeros(0, object)
-        xy = shapely.get_coordinates(anchor) if len(geoms) else np.zeros((0, 2))
-        table = pd.DataFrame(frame.drop(columns=frame.geometry.name))
-        table["lon"], table["lat"] = xy[:, 0], xy[:, 1]
-        table["WKT"] = shapely.to_wkt(geoms, rounding_precision=-1) if len(geoms) else []
-        table.to_csv(path, index=False, encoding="utf-8-sig", float_format="%.10f")
-    elif fmt == "geojson":
-        frame = frame.set_crs(WEB_SRID, allow_override=True)
-        frame.to_file(path, driver=driver, engine="pyogrio", RFC7946="YES", COORDINATE_PRECISION=9)
-    else:
-        frame.to_file(path, driver=driver, engine="pyogrio", layer="components")
+    geoms = np.asarray(frame.geometry.values, dtype=object)
+    anchor = shapely.point_on_surface(geoms) if len(geoms) else np.zeros(0, object)
+    xy = shapely.get_coordinates(anchor) if len(geoms) else np.zeros((0, 2))
+    table = pd.DataFrame(frame.drop(columns=frame.geometry.name))
+    table["lon"], table["lat"] = xy[:, 0], xy[:, 1]
+    table["WKT"] = shapely.to_wkt(geoms, rounding_precision=-1) if len(geoms) else []
+    table.to_csv(path, index=False, encoding="utf-8-sig", float_format="%.10f")
     return len(frame)

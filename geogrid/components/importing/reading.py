@@ -12,9 +12,8 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from django.conf import settings
 
-from geogrid.grids.importing import READABLE_SUFFIXES, ImportFileError, read_file
+from geogrid.core.vectorfiles import READABLE_SUFFIXES, ImportFileError, read_file, refuse_oversized
 
 CSV_SUFFIXES = {".csv"}
 
@@ -59,13 +58,7 @@ def check_options(
 def read_csv(path: Path) -> pd.DataFrame:
     """A CSV as text columns (codes keep their leading zeros); UTF-8 (with or without BOM), or
     GB18030 as Excel writes it on Chinese Windows."""
-    limit = settings.GEOGRID_MAX_IMPORT_MB
-    size_mb = path.stat().st_size / 1024 / 1024
-    if size_mb > limit:
-        raise ImportFileError(
-            f"{path.name} is {size_mb:.0f} MB, over the {limit} MB limit "
-            "(GEOGRID_MAX_IMPORT_MB); split the file or raise the limit."
-        )
+    refuse_oversized(path)
     for encoding in ("utf-8-sig", "gb18030"):
         try:
             return pd.read_csv(

@@ -23,7 +23,7 @@ from geogrid.components.importing.reading import (
     read_table,
 )
 from geogrid.components.importing.report import ImportReport, RowReport
-from geogrid.components.services import active_scheme
+from geogrid.components.schemes import active_scheme
 from geogrid.core.codes import COMPONENT_SCHEMES
 
 

@@ -41,7 +41,7 @@ from geogrid.core.pgcopy import (
     timestamptz,
 )
 from geogrid.core.srid import STORAGE_SRID
-from geogrid.grids.importing import ImportFileError
+from geogrid.core.vectorfiles import ImportFileError
 
 # Rows per encoded slice of the COPY: the server inserts one slice while the next is encoded.
 COPY_SLICE_ROWS = 50_000

@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError
 from geogrid.components.importing.export import EXPORT_FORMATS, export_components
 from geogrid.components.importing.fields import STATUS_INPUT
 from geogrid.components.models import Component, ComponentClass, Currency
-from geogrid.components.services import active_scheme
+from geogrid.components.schemes import active_scheme
 
 SUFFIX_FORMATS = {".gpkg": "gpkg", ".geojson": "geojson", ".json": "geojson", ".csv": "csv"}
 

@@ -9,7 +9,9 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from geogrid.core.backup import BackupError, Database, create_backup, prune_backups
+from geogrid.core.backup import create_backup, prune_backups
+from geogrid.core.backup_db import Database
+from geogrid.core.backup_folder import BackupError
 
 
 class Command(BaseCommand):

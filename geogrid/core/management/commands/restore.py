@@ -1,5 +1,5 @@
 """manage.py restore var/backups/<time>: verify a backup's manifest, then restore it into an
-EMPTY database and media folder, all or nothing (geogrid/core/backup.py)."""
+EMPTY database and media folder, all or nothing (geogrid/core/restore.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db.migrations.loader import MigrationLoader
 
-from geogrid.core.backup import BackupError, Database, restore_backup
+from geogrid.core.backup_db import Database
+from geogrid.core.backup_folder import BackupError
+from geogrid.core.restore import restore_backup
 
 
 class Command(BaseCommand):

@@ -10,7 +10,8 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from geogrid.accounts.actors import actor_from_option
-from geogrid.grids.importing import ImportFileError, format_report, import_grids
+from geogrid.core.vectorfiles import ImportFileError
+from geogrid.grids.importing import format_report, import_grids
 
 
 class Command(BaseCommand):
