@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Q, QuerySet
 
 from geogrid.accounts.models import CITY_WIDE_ROLES, Role
 from geogrid.core.permissions import user_role
+
+if TYPE_CHECKING:
+    from geogrid.cases.models import Case  # noqa: F401 (the QuerySet base's type argument)
 
 
 def grid_prefix_condition(prefix: str, field: str = "grid_code") -> Q:
@@ -56,7 +59,7 @@ def case_scope(user: Any) -> CaseScope:
     )
 
 
-class CaseQuerySet(QuerySet):
+class CaseQuerySet(QuerySet["Case"]):
     def visible_to(self, user: Any) -> CaseQuerySet:
         """City-wide roles: all; department handlers: their departments' cases; inspectors and
         planners: cases in their grids, and the ones they reported; anyone else (anonymous, an

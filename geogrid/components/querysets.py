@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
@@ -8,8 +8,11 @@ from django.db.models import Q, QuerySet
 from geogrid.accounts.models import CITY_WIDE_ROLES
 from geogrid.core.permissions import user_role
 
+if TYPE_CHECKING:
+    from geogrid.components.models import Component  # noqa: F401 (the QuerySet base's type argument)
 
-class ComponentQuerySet(QuerySet):
+
+class ComponentQuerySet(QuerySet["Component"]):
     def in_use(self) -> ComponentQuerySet:
         return self.filter(currency="in_use")
 

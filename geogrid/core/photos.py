@@ -49,6 +49,18 @@ class CheckedPhoto:
     height: int
     format: str
 
+    @property
+    def original_name(self) -> str:
+        """The original's file name (File.name is optional; check_photo always sets it)."""
+        assert self.original.name is not None
+        return self.original.name
+
+    @property
+    def preview_name(self) -> str:
+        """The preview's file name (File.name is optional; check_photo always sets it)."""
+        assert self.preview.name is not None
+        return self.preview.name
+
 
 def max_photo_bytes() -> int:
     return int(settings.GEOGRID_MAX_PHOTO_MB) * 1024 * 1024

@@ -4,12 +4,12 @@ queryset, the standard numbering order, and the cutting line of a split."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import shapely
 from django.contrib.gis.db.models.functions import AsWKB
-from django.contrib.gis.geos import GEOSGeometry
+from django.contrib.gis.geos import GEOSGeometry, MultiPolygon
 from django.db.models import QuerySet
 from shapely.geometry.base import BaseGeometry
 
@@ -18,9 +18,13 @@ from geogrid.core.srid import STORAGE_SRID
 from geogrid.grids.models import Grid
 
 
-def to_geos(shape: BaseGeometry) -> GEOSGeometry:
+def to_geos(shape: BaseGeometry) -> MultiPolygon:
     """A grid boundary as stored: a GEOS MultiPolygon in the storage CRS."""
-    return GEOSGeometry(memoryview(shapely.to_wkb(as_multipolygon(shape))), srid=STORAGE_SRID)
+    # GEOSGeometry() returns the subclass of what it reads: a MultiPolygon here.
+    return cast(
+        MultiPolygon,
+        GEOSGeometry(memoryview(shapely.to_wkb(as_multipolygon(shape))), srid=STORAGE_SRID),
+    )
 
 
 def geoms_of(queryset: QuerySet[Grid]) -> tuple[list[str], np.ndarray]:

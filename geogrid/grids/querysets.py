@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db.models import Q, QuerySet
@@ -8,8 +8,11 @@ from django.db.models import Q, QuerySet
 from geogrid.accounts.models import CITY_WIDE_ROLES
 from geogrid.core.permissions import user_role
 
+if TYPE_CHECKING:
+    from geogrid.grids.models import Grid  # noqa: F401 (the QuerySet base's type argument)
 
-class GridQuerySet(QuerySet):
+
+class GridQuerySet(QuerySet["Grid"]):
     def active(self) -> GridQuerySet:
         return self.filter(valid_to__isnull=True)
 
