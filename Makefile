@@ -97,8 +97,16 @@ serve: migrate static
 dev: migrate
 	GEOGRID_DEBUG=1 $(MANAGE) runserver $(HOST):$(PORT)
 
-# mypy: the packages typed so far, strictly (pyproject.toml [tool.mypy]); more join as they are.
-MYPY_PACKAGES = geogrid/core
+# mypy: the packages and modules typed so far, strictly (pyproject.toml [tool.mypy]); more join
+# as they are.
+MYPY_PACKAGES = geogrid/core \
+	geogrid/accounts/actors.py geogrid/accounts/services.py \
+	geogrid/cases/calendar.py geogrid/cases/duplicates.py geogrid/cases/errors.py \
+	geogrid/cases/intake.py geogrid/cases/intake_store.py geogrid/cases/open311_keys.py \
+	geogrid/cases/photos.py geogrid/cases/transitions.py \
+	geogrid/command_center/queries.py \
+	geogrid/components/schemes.py geogrid/components/services.py \
+	geogrid/grids/services
 
 lint: venv
 	$(VENV)/bin/ruff check .

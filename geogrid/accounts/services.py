@@ -10,16 +10,17 @@ from __future__ import annotations
 import logging
 from base64 import b32encode
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from knox.models import AuthToken
 
 from geogrid.accounts.actors import Actor
-from geogrid.accounts.models import Role
+from geogrid.accounts.models import Role, User
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ logger = logging.getLogger(__name__)
 TWO_FACTOR_ROLES = frozenset({Role.ADMIN, Role.PLANNER})
 
 
-def required_for(user: Any) -> bool:
+def required_for(user: User | AnonymousUser) -> bool:
     return bool(
         settings.GEOGRID_REQUIRE_2FA
         and user.is_authenticated
@@ -36,7 +37,7 @@ def required_for(user: Any) -> bool:
     )
 
 
-def device_for(user: Any) -> TOTPDevice | None:
+def device_for(user: User | AnonymousUser) -> TOTPDevice | None:
     """The person's confirmed TOTP device, if any."""
     if not user.is_authenticated:
         return None
@@ -44,7 +45,7 @@ def device_for(user: Any) -> TOTPDevice | None:
 
 
 @transaction.atomic
-def pending_device(user: Any) -> TOTPDevice:
+def pending_device(user: User | AnonymousUser) -> TOTPDevice:
     """The unconfirmed device being enrolled (one per person, made on first visit): the page
     and its QR code must show the same key until it is confirmed."""
     device = (
@@ -80,7 +81,7 @@ def confirm(device: TOTPDevice, code: str) -> bool:
     return True
 
 
-def verify(user: Any, code: str) -> TOTPDevice | None:
+def verify(user: User | AnonymousUser, code: str) -> TOTPDevice | None:
     """The confirmed device that accepts `code` now (each code works once), or None."""
     code = _clean(code)
     device = device_for(user)
@@ -97,7 +98,7 @@ def token_ttl() -> timedelta:
     return timedelta(hours=settings.GEOGRID_API_TOKEN_TTL_HOURS)
 
 
-def issue_token(*, user: Any) -> tuple[str, datetime]:
+def issue_token(*, user: User) -> tuple[str, datetime]:
     """A new API token for `user`: (the token, shown this once; its expiry)."""
     instance, token = AuthToken.objects.create(user=user, expiry=token_ttl())
     logger.info(
@@ -106,7 +107,7 @@ def issue_token(*, user: Any) -> tuple[str, datetime]:
     return token, instance.expiry
 
 
-def revoke_tokens(*, actor: Actor | None, tokens: Any) -> int:
+def revoke_tokens(*, actor: Actor | None, tokens: QuerySet[AuthToken]) -> int:
     """Delete the given tokens (a queryset); they stop working at once. Returns how many."""
     deleted = tokens.delete()[0]
     logger.info(
@@ -118,7 +119,7 @@ def revoke_tokens(*, actor: Actor | None, tokens: Any) -> int:
 def purge_expired_tokens() -> int:
     """Delete the API tokens whose expiry has passed (knox refuses them already, but deletes one
     only when it is presented again, so the table would otherwise grow). Returns how many."""
-    deleted = AuthToken.objects.filter(expiry__lte=timezone.now()).delete()[0]
+    deleted: int = AuthToken.objects.filter(expiry__lte=timezone.now()).delete()[0]
     logger.info("%s expired API token(s) deleted", deleted)
     return deleted
 

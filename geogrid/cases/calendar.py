@@ -5,6 +5,7 @@ in (docs/domain.md §5.5)."""
 from __future__ import annotations
 
 import logging
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
@@ -17,9 +18,12 @@ from geogrid.core.worktime import WorkCalendar, parse_work_hours, read_holiday_f
 
 logger = logging.getLogger(__name__)
 
+# What the calendar is built from: the (date, kind) rows and GEOGRID_WORK_HOURS.
+_Stamp = tuple[tuple[tuple[date, str], ...], str]
+
 
 @lru_cache(maxsize=4)
-def _calendar(stamp: tuple) -> WorkCalendar:
+def _calendar(stamp: _Stamp) -> WorkCalendar:
     days, _hours = stamp
     return WorkCalendar(
         parse_work_hours(settings.GEOGRID_WORK_HOURS),
@@ -34,7 +38,7 @@ def work_calendar() -> WorkCalendar:
     changes (the rows are a few dozen a year: reading them decides)."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT date, kind FROM cases_calendarday ORDER BY date")
-        stamp = (tuple(cursor.fetchall()), settings.GEOGRID_WORK_HOURS)
+        stamp: _Stamp = (tuple(cursor.fetchall()), settings.GEOGRID_WORK_HOURS)
     return _calendar(stamp)
 
 

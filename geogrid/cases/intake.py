@@ -96,13 +96,11 @@ def _named_component(code: str, case_class: CaseClass, lon: float, lat: float) -
     )
     if component is None:
         raise ReportError(f"There is no component {code}.", field="component_code")
-    if (
-        case_class.component_class_id
-        and component.component_class_id != case_class.component_class_id
-    ):
+    wanted = case_class.component_class  # select_related by case_class_for: no query
+    if wanted is not None and component.component_class_id != wanted.pk:
         raise ReportError(
             f"Component {code} is a {component.component_class.name}, not a "
-            f"{case_class.component_class.name}; choose the category that matches it.",
+            f"{wanted.name}; choose the category that matches it.",
             field="component_code",
         )
     distance = _metres(lon, lat, component.geom.centroid.x, component.geom.centroid.y)
@@ -164,7 +162,8 @@ def submit_report(
         component=component,
         description=description.strip(),
         address=address.strip()[:255],
-        geom=f"SRID=4490;POINT({lon!r} {lat!r})",
+        # Django keeps an EWKT string as it is (no GEOS object on this hot path).
+        geom=f"SRID=4490;POINT({lon!r} {lat!r})",  # type: ignore[misc]  # django-stubs: a geometry field also takes WKT/EWKT/HEXEWKB strings
         submitted_point={"x": x, "y": y, "crs": str(crs or "EPSG:4490")},
         reporter=reporter,
         reporter_name=reporter_name.strip()[:100],

@@ -307,5 +307,7 @@ def insert_step_by_step(
         "duplicates": Jsonb(case.possible_duplicates),
     }
     with _raw_cursor() as cursor:
-        case.pk = cursor.execute(_STEP_BY_STEP_SQL, values, prepare=True).fetchone()[0]
+        row = cursor.execute(_STEP_BY_STEP_SQL, values, prepare=True).fetchone()
+    assert row is not None  # the INSERT of one case, its new_case row selected
+    case.pk = row[0]
     return duplicates

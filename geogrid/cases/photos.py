@@ -24,8 +24,8 @@ def save_photos(
                 height=photo.height,
                 uploaded_by=actor if getattr(actor, "pk", None) else None,
             )
-            record.image.save(photo.original.name, photo.original, save=False)
-            record.preview.save(photo.preview.name, photo.preview, save=False)
+            record.image.save(photo.original_name, photo.original, save=False)
+            record.preview.save(photo.preview_name, photo.preview, save=False)
             saved.append(record)
         CasePhoto.objects.bulk_create(saved)
     except BaseException:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from django.contrib.auth.models import AnonymousUser
 from django.db import transaction
@@ -226,10 +226,14 @@ def flag_overdue(*, now: datetime | None = None, actor: Actor | None = None) -> 
     """Mark the cases whose department clock has run past the deadline; one event each.
     Returns how many became overdue now."""
     now = now or timezone.now()
-    flagged = list(
-        Case.objects.select_for_update(skip_locked=True)
-        .filter(status__in=workflow.CLOCK_RUNNING, deadline__lt=now, overdue=False)
-        .values_list("id", "status", "deadline")
+    # deadline__lt leaves out the cases without a deadline: each row has one.
+    flagged = cast(
+        "list[tuple[int, str, datetime]]",
+        list(
+            Case.objects.select_for_update(skip_locked=True)
+            .filter(status__in=workflow.CLOCK_RUNNING, deadline__lt=now, overdue=False)
+            .values_list("id", "status", "deadline")
+        ),
     )
     if not flagged:
         return 0

@@ -135,9 +135,9 @@ def grid_counts_json(
         sql += " LIMIT %(limit)s"
         values["limit"] = limit
     with raw_cursor() as cursor:
-        total, rows = cursor.execute(
-            AS_JSON_SQL.format(counts=sql), values, prepare=False
-        ).fetchone()
+        row = cursor.execute(AS_JSON_SQL.format(counts=sql), values, prepare=False).fetchone()
+    assert row is not None  # an aggregate without GROUP BY returns one row
+    total, rows = row
     return total, rows
 
 
@@ -153,7 +153,7 @@ FROM ({counts}) r (id, code, name, n, overdue)
 
 def _counting(
     *, start: datetime, end: datetime, level: str, class_code: str | None, within: str | None
-) -> tuple[str, dict]:
+) -> tuple[str, dict[str, object]]:
     """The checked request as (SQL, parameters): whole months from the month counts when the
     period holds any and no category is asked for, else the cases alone."""
     if start.tzinfo is None or end.tzinfo is None:
@@ -178,7 +178,9 @@ def _counting(
     }
     if class_id is None:
         with raw_cursor() as cursor:
-            m0, m1 = cursor.execute(WHOLE_MONTHS_SQL, values).fetchone()
+            row = cursor.execute(WHOLE_MONTHS_SQL, values).fetchone()
+        assert row is not None  # a SELECT without FROM returns one row
+        m0, m1 = row
         if m0 < m1:
             values.update(m0=m0, m1=m1)
             return (PER_UNIT_BY_MONTH_SQL if finest else PER_LEVEL_BY_MONTH_SQL), values

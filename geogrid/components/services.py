@@ -107,7 +107,7 @@ def allocate_serials(*, district_code: str, scheme: str, class_code: str, count:
                 """,
                 [district_code, scheme, class_code, count],
             )
-            last = cursor.fetchone()[0]
+            last: int = cursor.fetchone()[0]
     except IntegrityError as exc:
         raise CodeError(
             f"District {district_code} has not enough serial numbers left for "
@@ -289,7 +289,7 @@ def update_component(
     component = _lock(component)
     if component.version != expected_version:
         raise ComponentVersionConflict(component, expected_version)
-    diff: dict[str, list] = {}
+    diff: dict[str, list[str | None]] = {}
     for field_name, value in changes.items():
         if field_name.endswith("_department"):
             value = _department(value, field_name.replace("_", " "))
@@ -367,8 +367,8 @@ def add_component_photo(
         width=photo.width,
         height=photo.height,
     )
-    record.image.save(photo.original.name, photo.original, save=False)
-    record.preview.save(photo.preview.name, photo.preview, save=False)
+    record.image.save(photo.original_name, photo.original, save=False)
+    record.preview.save(photo.preview_name, photo.preview, save=False)
     try:
         with transaction.atomic():
             _lock(component)  # serialises with edits; the component must still exist
