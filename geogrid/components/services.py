@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import shapely
@@ -36,6 +36,9 @@ from geogrid.core.srid import STORAGE_SRID
 from geogrid.grids.assignment import assign_geometries
 from geogrid.grids.models import Grid
 
+# A component's geometry as the services take it: shapely, GEOS or a GeoJSON geometry object.
+ComponentGeometry: TypeAlias = BaseGeometry | GEOSGeometry | dict[str, Any]
+
 # Shapely type ids by the geometry kind a class allows.
 KIND_OF_TYPE = {0: "point", 4: "point", 1: "line", 2: "line", 5: "line", 3: "polygon", 6: "polygon"}
 
@@ -53,7 +56,9 @@ class ComponentVersionConflict(ComponentError):
         self.current_version = component.version
 
 
-def check_component_geometry(geom: Any, component_class: ComponentClass) -> BaseGeometry:
+def check_component_geometry(
+    geom: ComponentGeometry, component_class: ComponentClass
+) -> BaseGeometry:
     """A component's geometry as shapely (storage CRS): valid, in range, of a kind the class
     allows. Raises GeometryError with a plain message."""
     if isinstance(geom, GEOSGeometry):
@@ -180,7 +185,7 @@ def create_component(
     *,
     actor: Actor | None,
     component_class: ComponentClass,
-    geom: Any,
+    geom: ComponentGeometry,
     code: str = "",
     name: str = "",
     competent_department: Department | str | None = None,
@@ -188,7 +193,7 @@ def create_component(
     maintainer_department: Department | str | None = None,
     status: str = ComponentStatus.INTACT,
     initial_date: date | None = None,
-    **attrs: Any,
+    **attrs: str,
 ) -> Component:
     """Create one component: checks the geometry against its class, finds its unit grid
     (refusing points outside every grid), takes the district from that grid, allocates the
@@ -278,8 +283,8 @@ def update_component(
     component: Component,
     actor: Actor | None,
     expected_version: int,
-    geom: Any = None,
-    **changes: Any,
+    geom: ComponentGeometry | None = None,
+    **changes: str | Department | None,
 ) -> Component:
     """Change a component's attributes and/or geometry (re-assigning its grid). Locks the row;
     a stale version changes nothing. Writes an 'updated' event with old and new values."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import shapely
@@ -15,6 +15,9 @@ from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
 from geogrid.core.srid import STORAGE_SRID, metric_srid
+
+# A geometry as the services take it: shapely, GEOS, a GeoJSON geometry object or WKT.
+GeometryValue: TypeAlias = BaseGeometry | GEOSGeometry | dict[str, Any] | str
 
 
 class GeometryError(ValueError):
@@ -104,7 +107,7 @@ def lonlat_of(point_metric: Any) -> tuple[float, float]:
     return float(lon), float(lat)
 
 
-def to_shapely(geom: Any) -> BaseGeometry:
+def to_shapely(geom: GeometryValue) -> BaseGeometry:
     """Accept shapely, GEOS, GeoJSON dicts or WKT; return shapely in the storage CRS."""
     if isinstance(geom, BaseGeometry):
         return geom

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from geogrid.accounts.actors import Actor
 from geogrid.core.codes import CodeError, child_code
+from geogrid.core.gis import GeometryValue
 from geogrid.core.logs import log_on_commit
 from geogrid.grids.errors import GridError, VersionConflict
 from geogrid.grids.geometry import reading_order, to_geos
@@ -157,7 +158,7 @@ def create_grid(
 
 @transaction.atomic
 def reshape_grid(
-    *, grid: Grid, geom: Any, expected_version: int, actor: Actor | None, reason: str = ""
+    *, grid: Grid, geom: GeometryValue, expected_version: int, actor: Actor | None, reason: str = ""
 ) -> Grid:
     """Give a grid a new boundary.
 

@@ -7,7 +7,6 @@ neighbour becomes new grids with new codes, and the old ones are retired into th
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import shapely
 import shapely.ops
@@ -15,7 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from geogrid.accounts.actors import Actor
-from geogrid.core.gis import as_multipolygon
+from geogrid.core.gis import GeometryValue, as_multipolygon
 from geogrid.grids.errors import GridError, TopologyError, VersionConflict
 from geogrid.grids.geometry import cutting_line, reading_order
 from geogrid.grids.models import Grid, GridAction, GridBoundary, GridEvent, GridSource, GridType
@@ -123,7 +122,7 @@ def _replace_grids(
 
 @transaction.atomic
 def split_grid(
-    *, grid: Grid, line: Any, expected_version: int, actor: Actor | None, reason: str = ""
+    *, grid: Grid, line: GeometryValue, expected_version: int, actor: Actor | None, reason: str = ""
 ) -> list[Grid]:
     """Cut a childless grid along a line into two (or more) new sibling grids.
 
