@@ -118,12 +118,16 @@ fmt: venv
 	$(VENV)/bin/ruff format .
 
 # pytest exits 5 when it collected nothing: that is a failure here, never a pass.
+# The suite runs in TEST_WORKERS processes (pytest-xdist), each with a test database of its own;
+# --dist loadfile keeps a file's tests in one process, as its module fixtures (a demo city
+# loaded once, a throwaway cluster) expect. TEST_WORKERS=0 runs it in this process.
+TEST_WORKERS ?= 2
 test: db
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy $(MYPY_PACKAGES)
 	$(MANAGE) makemigrations --check --dry-run
-	$(VENV)/bin/pytest -p no:cacheprovider $(PYTEST_ARGS)
+	$(VENV)/bin/pytest -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # Backups (geogrid/core/backup.py): KEEP=n deletes all but the newest n afterwards.
 backup: db

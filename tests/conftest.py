@@ -3,12 +3,54 @@
 from __future__ import annotations
 
 import pytest
+from _pytest.nodeid import coerce_node_id
 from shapely.geometry import MultiPolygon, box
 
 from geogrid.accounts.models import Role
 from geogrid.grids.services.editing import create_grid
 from tests import factories
 from tests.geometry import point
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Schemathesis gives every operation of tests/core/test_schema.py the test function's node
+    # id; pytest-xdist's --dist loadfile (make test) keys its work queue by node id and would
+    # run one operation of the thirty. The operation in the id keeps them apart. pytest has no
+    # public way to rename an item, hence its private `_id`; the check below makes a pytest or
+    # Schemathesis upgrade that defeats this fail loudly instead of dropping tests.
+    for item in items:
+        label = getattr(item, "operation_label", None)
+        if label and not item.nodeid.endswith("]"):
+            item._id = coerce_node_id(f"{item.nodeid}[{label}]")
+    seen: set[str] = set()
+    for item in items:
+        if item.nodeid in seen:
+            raise pytest.UsageError(
+                f"Two tests share the node id {item.nodeid}: xdist would run one."
+            )
+        seen.add(item.nodeid)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    # The reference data every case and component test reads, loaded once per test database
+    # (one per xdist worker) instead of ~1,500 rows per test.
+    with django_db_blocker.unblock():
+        factories.load_reference_data()
+
+
+@pytest.fixture(autouse=True)
+def _reference_data(request):
+    # Tests run in a transaction that is rolled back, so the session's reference data stays;
+    # but a transactional test (transactional_db, live_server) ends by emptying every table.
+    # The next test that uses the database finds the data loaded again, so every test sees the
+    # same database whichever worker and order it runs in.
+    uses_database = "_django_db_helper" in request.fixturenames or request.node.get_closest_marker(
+        "django_db"
+    )
+    if uses_database:
+        request.getfixturevalue("_django_db_helper")
+        factories.ensure_reference_data()
 
 
 @pytest.fixture(autouse=True)
@@ -118,12 +160,17 @@ def meridian_pair(city, levels, admin_user):
 
 @pytest.fixture
 def taxonomy(db):
-    """Both component taxonomies and the demo departments, as shipped in gis_data/."""
-    from geogrid.components.taxonomy import load_component_classes, load_departments
+    """Both component taxonomies and the demo departments, as shipped in gis_data/: loaded once
+    for the session (`_reference_data` below); this fixture names the dependency."""
 
-    load_departments()
-    load_component_classes("gbt47678")
-    load_component_classes("cjt214")
+
+@pytest.fixture
+def empty_calendar(db):
+    """No holiday calendar, for tests of loading one or of its absence (the session's reference
+    data includes the shipped one)."""
+    from geogrid.cases.models import CalendarDay
+
+    CalendarDay.objects.all().delete()
 
 
 @pytest.fixture

@@ -23,6 +23,22 @@ def user(username: str, role: str = Role.VIEWER, *, scope: list[Grid] | None = N
     return account
 
 
+def load_reference_data() -> None:
+    """The reference data as shipped in gis_data/: departments, both component and both case
+    taxonomies, the holiday calendar. tests/conftest.py loads it once per test database."""
+    reference_data("gbt47678", "cjt214")
+
+
+def ensure_reference_data() -> None:
+    """Load the reference data again if a transactional test's final flush removed it."""
+    from geogrid.cases.models import CalendarDay, CaseClass
+    from geogrid.components.models import ComponentClass, Department
+
+    models = (Department, ComponentClass, CaseClass, CalendarDay)
+    if not all(model.objects.exists() for model in models):
+        load_reference_data()
+
+
 def reference_data(*schemes: str) -> None:
     """What cases need besides grids, as shipped in gis_data/: departments, the component and
     case taxonomies of `schemes` (default: the GB/T 47678 one) and the holiday calendar."""

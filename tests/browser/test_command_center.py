@@ -20,7 +20,7 @@ from geogrid.components.models import ComponentClass
 from geogrid.components.services import create_component
 from geogrid.grids.models import Grid
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.demo, pytest.mark.django_db(transaction=True)]
 
 BEIJING = ZoneInfo("Asia/Shanghai")
 TIMES = (

@@ -3,15 +3,10 @@ sanitation-department handler, and a helper to report a problem at a point of th
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from django.conf import settings
 
 from geogrid.accounts.models import Role
-from geogrid.cases.calendar import load_calendar
 from geogrid.cases.intake import submit_report
-from geogrid.cases.taxonomy import load_case_classes
 from geogrid.components.models import Department, DepartmentMember
 from tests import factories
 from tests.geometry import point
@@ -22,9 +17,8 @@ COVER_FAULT = "01001"  # 供水井盖异常, a component case about water-supply
 
 @pytest.fixture
 def case_taxonomy(taxonomy):
-    load_case_classes("gbt47678")
-    load_case_classes("cjt214")
-    load_calendar(path=Path(settings.BASE_DIR) / "gis_data" / "calendar" / "cn-holidays.csv")
+    """Both case taxonomies and the shipped holiday calendar: loaded once for the session
+    (tests/conftest.py); this fixture names the dependency."""
 
 
 @pytest.fixture

@@ -73,12 +73,12 @@ def test_calendar_expiry_says_how_many_days_are_left():
     assert "ended on 2026-12-31, 5 days ago" in warning.msg
 
 
-def test_calendar_check_warns_when_no_calendar_is_loaded(db):
+def test_calendar_check_warns_when_no_calendar_is_loaded(empty_calendar):
     [warning] = check_calendar_expiry(databases=["default"])
     assert warning.id == "geogrid.W010"
 
 
-def test_calendar_check_reads_the_loaded_calendar(db):
+def test_calendar_check_reads_the_loaded_calendar(empty_calendar):
     _loaded_through(date.today().year + 1)
     assert check_calendar_expiry(databases=["default"]) == []
     _loaded_through(date.today().year - 1)
@@ -116,7 +116,7 @@ def test_calendar_check_survives_an_unreachable_database():
 
 
 @pytest.mark.django_db(transaction=True)
-def test_check_with_the_database_reports_the_calendar_warning_without_failing():
+def test_check_with_the_database_reports_the_calendar_warning_without_failing(empty_calendar):
     result = _manage("check", "--database", "default", database_url=served.test_database_url())
     assert result.returncode == 0, result.stderr
     assert "geogrid.W010" in result.stderr + result.stdout

@@ -58,7 +58,7 @@ def test_help_documents_the_file_format():
         assert part in text
 
 
-def test_a_good_file_is_loaded(tmp_path, db):
+def test_a_good_file_is_loaded(tmp_path, empty_calendar):
     saturday = _saturday(2099, 2)
     path = _file(
         tmp_path,
@@ -73,12 +73,12 @@ def test_a_good_file_is_loaded(tmp_path, db):
     }
 
 
-def test_a_file_saved_by_a_spreadsheet_with_a_byte_order_mark_is_read(tmp_path, db):
+def test_a_file_saved_by_a_spreadsheet_with_a_byte_order_mark_is_read(tmp_path, empty_calendar):
     _load(_file(tmp_path, "2099-01-01,holiday,元旦,test\n", encoding="utf-8-sig"))
     assert _days() == {date(2099, 1, 1): ("holiday", "元旦")}
 
 
-def test_every_bad_row_is_reported_by_line_and_nothing_is_loaded(tmp_path, db):
+def test_every_bad_row_is_reported_by_line_and_nothing_is_loaded(tmp_path, empty_calendar):
     call_command("load_calendar", str(SHIPPED), stdout=StringIO())
     before = _days()
     weekday = _saturday(2099, 3) + timedelta(days=2)  # a Monday
@@ -115,7 +115,7 @@ def test_every_bad_row_is_reported_by_line_and_nothing_is_loaded(tmp_path, db):
     assert _days() == before
 
 
-def test_a_file_that_is_not_utf8_or_lacks_the_columns_is_refused_plainly(tmp_path, db):
+def test_a_file_that_is_not_utf8_or_lacks_the_columns_is_refused_plainly(tmp_path, empty_calendar):
     with pytest.raises(CommandError, match="not UTF-8 text.*save the file as CSV UTF-8"):
         _load(_file(tmp_path, "2099-01-01,holiday,元旦,test\n", encoding="gbk"))
     path = tmp_path / "no-kind.csv"
@@ -127,7 +127,7 @@ def test_a_file_that_is_not_utf8_or_lacks_the_columns_is_refused_plainly(tmp_pat
     assert not CalendarDay.objects.exists()
 
 
-def test_a_file_replaces_the_years_it_holds_and_leaves_the_others(tmp_path, db):
+def test_a_file_replaces_the_years_it_holds_and_leaves_the_others(tmp_path, empty_calendar):
     call_command("load_calendar", str(SHIPPED), stdout=StringIO())
     shipped_2026 = {d: v for d, v in _days().items() if d.year == 2026}
     _load(_file(tmp_path, "2099-01-01,holiday,元旦,test\n2099-01-02,holiday,元旦,test\n"))

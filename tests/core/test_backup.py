@@ -20,6 +20,12 @@ from psycopg import sql
 from geogrid.core.backup import prune_backups
 from geogrid.core.backup_db import Database, database_contents, user_relations
 from geogrid.core.backup_folder import sha256_file
+from tests.committed import assert_test_database
+
+# Every test here reads the rows the module's fixture commits. The mark also tells pytest-django
+# that this module needs the test database: without it, a run of this file alone creates none,
+# and the fixture would load (and then truncate) the development database.
+pytestmark = [pytest.mark.django_db, pytest.mark.demo]
 
 MEDIA_FILES = {
     "photos/2026/12/03/0f3a9c.jpg": b"\xff\xd8\xff\xe0" + bytes(range(256)) * 40,
@@ -107,6 +113,7 @@ def backup(django_db_setup, django_db_blocker, tmp_path_factory):
         (media / name).parent.mkdir(parents=True, exist_ok=True)
         (media / name).write_bytes(content)
     with django_db_blocker.unblock():
+        assert_test_database()
         with override_settings(
             DEBUG=True, PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]
         ):

@@ -27,8 +27,11 @@ from geogrid.grids.locate import locate
 from geogrid.grids.models import Grid
 from geogrid.grids.topology import topology_report
 from tests import factories
+from tests.committed import assert_test_database
 from tests.gunicorn import ROOT
 from tests.gunicorn import test_database_url as database_url
+
+pytestmark = pytest.mark.demo
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +45,7 @@ def demo_city(django_db_setup, django_db_blocker):
             DEBUG=True, PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]
         ),
     ):
+        assert_test_database()
         call_command("load_demo", verbosity=0)
         yield
         # Committed rows (not a test transaction): leave the database as the next test expects.

@@ -45,7 +45,7 @@ def test_readyz_is_ok_when_the_database_postgis_and_migrations_are(client, db):
     }
 
 
-def test_readyz_lists_an_expired_calendar_as_a_warning_and_stays_ready(client, db):
+def test_readyz_lists_an_expired_calendar_as_a_warning_and_stays_ready(client, empty_calendar):
     _calendar_through(date.today().year - 1)
     response = client.get("/readyz")
     assert response.status_code == 200
