@@ -35,7 +35,7 @@ from geogrid.core import params as qp
 from geogrid.core.api import BadRequest, Conflict, body_string, body_text, grid_code_param
 from geogrid.core.permissions import require_role, user_role
 from geogrid.core.photos import PhotoError, check_photo, photo_uploads
-from geogrid.grids.api import GridPagination
+from geogrid.grids.api import GridPagination, list_schema
 
 REPORTER_ROLES = (Role.INSPECTOR, Role.OPERATOR, Role.PLANNER, Role.DEPARTMENT, Role.ADMIN)
 # The channel of a report is how it arrived, set by the server, never chosen freely: the public
@@ -161,16 +161,13 @@ LIST_PARAMETERS = [
 ]
 
 
+@list_schema(LIST_PARAMETERS)
 class CaseListView(generics.ListCreateAPIView):
     """GET: the cases you may see, newest first, as GeoJSON. POST: report a problem."""
 
     serializer_class = CaseFeatureSerializer
     pagination_class = GridPagination
     permission_classes = [IsAuthenticated]
-
-    @extend_schema(parameters=LIST_PARAMETERS)
-    def get(self, request: Request, *args, **kwargs) -> Response:
-        return super().get(request, *args, **kwargs)
 
     def get_queryset(self) -> QuerySet[Case]:
         params = self.request.query_params

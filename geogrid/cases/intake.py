@@ -234,8 +234,9 @@ def submit_open311_report(
     whose answer they lost; without this every retry is one more case for the command center.
     Two identical posts racing each other serialise on an advisory lock keyed by the tuple,
     held until the first one's case is committed, so the second one finds it."""
-    window = int(settings.GEOGRID_OPEN311_REPEAT_WINDOW_S)
-    if window <= 0:
+
+    # The text is an argument because the repeat check strips it before it creates the case.
+    def created(text: str) -> tuple[Case, bool]:
         result = submit_report(
             actor=None,
             channel=Channel.OPEN311,
@@ -244,10 +245,14 @@ def submit_open311_report(
             x=x,
             y=y,
             crs=4326,
-            description=description,
+            description=text,
             **report,
         )
         return result.case, True
+
+    window = int(settings.GEOGRID_OPEN311_REPEAT_WINDOW_S)
+    if window <= 0:
+        return created(description)
     lon, lat = point_to_storage(x, y, 4326)
     description = description.strip()
     case_class = case_class_for(service_code)
@@ -276,15 +281,5 @@ def submit_open311_report(
             ).fetchone()
         if row is not None:
             return Case.objects.select_related("grid", "department").get(pk=row[0]), False
-        result = submit_report(
-            actor=None,
-            channel=Channel.OPEN311,
-            open311_key=open311_key,
-            service_code=service_code,
-            x=x,
-            y=y,
-            crs=4326,
-            description=description,
-            **report,
-        )
-    return result.case, True
+        # Inside the lock's transaction: a twin waiting on the lock must find this case.
+        return created(description)

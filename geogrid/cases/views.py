@@ -30,6 +30,11 @@ def _urls() -> dict[str, str]:
     }
 
 
+def _queue(key: str, label: str, **params: str) -> dict:
+    """One tab of the workbench: its key, its label, and the case-list filters it applies."""
+    return {"key": key, "label": label, "params": params}
+
+
 def _workbench(request: HttpRequest, *, mode: str, title: str, queues: list[dict]) -> HttpResponse:
     departments = [
         {"code": code, "name": name}
@@ -55,17 +60,13 @@ def desk(request: HttpRequest) -> HttpResponse:
         mode="desk",
         title=_("案件受理与派遣"),
         queues=[
-            {"key": "reported", "label": _("待受理"), "params": {"status": "reported"}},
-            {"key": "accepted", "label": _("待立案"), "params": {"status": "accepted"}},
-            {"key": "filed", "label": _("待派遣"), "params": {"status": "filed,returned"}},
-            {
-                "key": "extension",
-                "label": _("延期审批"),
-                "params": {"status": "extension_requested"},
-            },
-            {"key": "checked", "label": _("待结案"), "params": {"status": "checked"}},
-            {"key": "overdue", "label": _("已超期"), "params": {"status": "open", "overdue": "1"}},
-            {"key": "all", "label": _("全部"), "params": {}},
+            _queue("reported", _("待受理"), status="reported"),
+            _queue("accepted", _("待立案"), status="accepted"),
+            _queue("filed", _("待派遣"), status="filed,returned"),
+            _queue("extension", _("延期审批"), status="extension_requested"),
+            _queue("checked", _("待结案"), status="checked"),
+            _queue("overdue", _("已超期"), status="open", overdue="1"),
+            _queue("all", _("全部")),
         ],
     )
 
@@ -78,14 +79,10 @@ def inbox(request: HttpRequest) -> HttpResponse:
         mode="inbox",
         title=_("部门待办"),
         queues=[
-            {"key": "todo", "label": _("待处置"), "params": {"status": "dispatched,rework"}},
-            {
-                "key": "extension",
-                "label": _("延期申请中"),
-                "params": {"status": "extension_requested"},
-            },
-            {"key": "handled", "label": _("已反馈"), "params": {"status": "handled,checked"}},
-            {"key": "overdue", "label": _("已超期"), "params": {"status": "open", "overdue": "1"}},
+            _queue("todo", _("待处置"), status="dispatched,rework"),
+            _queue("extension", _("延期申请中"), status="extension_requested"),
+            _queue("handled", _("已反馈"), status="handled,checked"),
+            _queue("overdue", _("已超期"), status="open", overdue="1"),
         ],
     )
 
@@ -98,8 +95,8 @@ def checks(request: HttpRequest) -> HttpResponse:
         mode="checks",
         title=_("核查任务"),
         queues=[
-            {"key": "handled", "label": _("待核查"), "params": {"status": "handled"}},
-            {"key": "mine", "label": _("我的上报"), "params": {"mine": "1"}},
+            _queue("handled", _("待核查"), status="handled"),
+            _queue("mine", _("我的上报"), mine="1"),
         ],
     )
 

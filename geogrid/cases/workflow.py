@@ -73,31 +73,27 @@ TRANSITIONS: dict[tuple[str, str], Move] = {
     (S.EXTENSION_REQUESTED, S.DISPATCHED): Move(
         A.EXTENSION_DECIDED, pgettext_lazy("case action", "审批延期"), OPERATOR
     ),
-    (S.DISPATCHED, S.HANDLED): Move(
-        A.HANDLED, pgettext_lazy("case action", "处置反馈"), DEPARTMENT, needs_reason=True
-    ),
-    (S.EXTENSION_REQUESTED, S.HANDLED): Move(
-        A.HANDLED, pgettext_lazy("case action", "处置反馈"), DEPARTMENT, needs_reason=True
-    ),
-    (S.REWORK, S.HANDLED): Move(
-        A.HANDLED, pgettext_lazy("case action", "处置反馈"), DEPARTMENT, needs_reason=True
-    ),
+    **{
+        (status, S.HANDLED): Move(
+            A.HANDLED, pgettext_lazy("case action", "处置反馈"), DEPARTMENT, needs_reason=True
+        )
+        for status in (S.DISPATCHED, S.EXTENSION_REQUESTED, S.REWORK)
+    },
     (S.HANDLED, S.CHECKED): Move(A.CHECKED, pgettext_lazy("case action", "核查通过"), CHECKER),
     (S.HANDLED, S.REWORK): Move(
         A.REWORK, pgettext_lazy("case action", "核查不通过，返工"), CHECKER, needs_reason=True
     ),
     (S.CHECKED, S.CLOSED): Move(A.CLOSED, pgettext_lazy("case action", "结案"), OPERATOR),
-    (S.FILED, S.PARKED): Move(
-        A.PARKED, pgettext_lazy("case action", "挂账"), OPERATOR, needs_reason=True
-    ),
-    (S.DISPATCHED, S.PARKED): Move(
-        A.PARKED, pgettext_lazy("case action", "挂账"), OPERATOR, needs_reason=True
-    ),
-    (S.RETURNED, S.PARKED): Move(
-        A.PARKED, pgettext_lazy("case action", "挂账"), OPERATOR, needs_reason=True
-    ),
-    (S.PARKED, S.FILED): Move(A.RESUMED, pgettext_lazy("case action", "挂账恢复"), OPERATOR),
-    (S.PARKED, S.DISPATCHED): Move(A.RESUMED, pgettext_lazy("case action", "挂账恢复"), OPERATOR),
+    **{
+        (status, S.PARKED): Move(
+            A.PARKED, pgettext_lazy("case action", "挂账"), OPERATOR, needs_reason=True
+        )
+        for status in (S.FILED, S.DISPATCHED, S.RETURNED)
+    },
+    **{
+        (S.PARKED, status): Move(A.RESUMED, pgettext_lazy("case action", "挂账恢复"), OPERATOR)
+        for status in (S.FILED, S.DISPATCHED)
+    },
     **{
         (status, S.CANCELLED): Move(
             A.CANCELLED, pgettext_lazy("case action", "作废"), OPERATOR, needs_reason=True

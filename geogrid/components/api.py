@@ -33,7 +33,7 @@ from geogrid.core.codes import parse_component_code
 from geogrid.core.crs import parse_crs, point_to_storage, to_storage
 from geogrid.core.permissions import get_in_scope_or_404, require_role
 from geogrid.core.photos import PhotoError, check_photo, photo_uploads
-from geogrid.grids.api import GridPagination
+from geogrid.grids.api import GridPagination, list_schema
 from geogrid.grids.assignment import assign_geometries
 from geogrid.grids.models import Grid
 
@@ -123,13 +123,10 @@ LIST_PARAMETERS = [
 ]
 
 
+@list_schema(LIST_PARAMETERS)
 class ComponentListView(generics.ListCreateAPIView):
     serializer_class = ComponentFeatureSerializer
     pagination_class = GridPagination
-
-    @extend_schema(parameters=LIST_PARAMETERS)
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
         params = self.request.query_params

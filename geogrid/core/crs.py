@@ -292,22 +292,21 @@ def _check_lon_lat(lons: FloatArray, lats: FloatArray) -> None:
         " These look like metres: for projected coordinates pass the EPSG code of the "
         "projection (for example 4548, CGCS2000 3-degree Gauss-Kr\u00fcger CM 117E)."
     )
-    bad = np.abs(lons) > 180.0
-    if bad.any():
+    # Longitudes first; a latitude out of range whose longitude would pass as a latitude
+    # suggests the two were swapped.
+    for values, name, limit, shown, may_be_swapped in (
+        (lons, "longitude", 180.0, "\u2212180\u2026180", False),
+        (lats, "latitude", 90.0, "\u221290\u202690", True),
+    ):
+        bad = np.abs(values) > limit
+        if not bad.any():
+            continue
         index, flat = _first_index(bad)
-        lon = float(lons.reshape(-1)[flat])
-        message = f"{_subject(index, 'longitude')} {lon!r} is out of range (\u2212180\u2026180)."
-        if abs(lon) > 1000.0:
+        value = float(values.reshape(-1)[flat])
+        message = f"{_subject(index, name)} {value!r} is out of range ({shown})."
+        if abs(value) > 1000.0:
             message += projected_hint
-        raise CoordinateError(message, index=index)
-    bad = np.abs(lats) > 90.0
-    if bad.any():
-        index, flat = _first_index(bad)
-        lat = float(lats.reshape(-1)[flat])
-        message = f"{_subject(index, 'latitude')} {lat!r} is out of range (\u221290\u202690)."
-        if abs(lat) > 1000.0:
-            message += projected_hint
-        elif abs(float(lons.reshape(-1)[flat])) <= 90.0:
+        elif may_be_swapped and abs(float(lons.reshape(-1)[flat])) <= 90.0:
             message += " Longitude and latitude may be swapped: x is the longitude, y the latitude."
         raise CoordinateError(message, index=index)
 

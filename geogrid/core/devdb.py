@@ -352,22 +352,32 @@ def _existing(link: Path, cluster_port: int) -> Cluster | None:
     return None
 
 
-def stop() -> None:
-    cluster = _existing(DATA_LINK, port())
+def _stop(link: Path, cluster_port: int, *, name: str, stopped: str) -> None:
+    """Stop the cluster behind `link` (the primary's or the replica's), if it runs."""
+    cluster = _existing(link, cluster_port)
     if cluster is None or not cluster.is_running():
-        print("devdb: the embedded cluster is not running")
+        print(f"devdb: the {name} is not running")
         return
     cluster.stop()
-    print("devdb: stopped")
+    print(f"devdb: {stopped}")
+
+
+def _status(link: Path, cluster_port: int, *, prefix: str) -> None:
+    """Say whether the cluster behind `link` runs; exit 3 if not (as `pg_ctl status` does)."""
+    cluster = _existing(link, cluster_port)
+    if cluster is not None and cluster.is_running():
+        print(f"devdb: {prefix}running on 127.0.0.1:{cluster.port}, data in {cluster.pgdata}")
+    else:
+        print(f"devdb: {prefix}not running")
+        sys.exit(3)
+
+
+def stop() -> None:
+    _stop(DATA_LINK, port(), name="embedded cluster", stopped="stopped")
 
 
 def status() -> None:
-    cluster = _existing(DATA_LINK, port())
-    if cluster is not None and cluster.is_running():
-        print(f"devdb: running on 127.0.0.1:{cluster.port}, data in {cluster.pgdata}")
-    else:
-        print("devdb: not running")
-        sys.exit(3)
+    _status(DATA_LINK, port(), prefix="")
 
 
 def replica_start() -> None:
@@ -390,21 +400,11 @@ def replica_start() -> None:
 
 
 def replica_stop() -> None:
-    replica = _existing(REPLICA_LINK, replica_port())
-    if replica is None or not replica.is_running():
-        print("devdb: the replica is not running")
-        return
-    replica.stop()
-    print("devdb: replica stopped")
+    _stop(REPLICA_LINK, replica_port(), name="replica", stopped="replica stopped")
 
 
 def replica_status() -> None:
-    replica = _existing(REPLICA_LINK, replica_port())
-    if replica is not None and replica.is_running():
-        print(f"devdb: replica running on 127.0.0.1:{replica.port}, data in {replica.pgdata}")
-    else:
-        print("devdb: replica not running")
-        sys.exit(3)
+    _status(REPLICA_LINK, replica_port(), prefix="replica ")
 
 
 USAGE = (

@@ -27,26 +27,30 @@ class GridBoundaryInline(admin.TabularInline):
     can_delete = False
 
 
+# What a planner fills in: the form checks these, and the admin page shows them first.
+EDITABLE_FIELDS = (
+    "code",
+    "name",
+    "level",
+    "parent",
+    "grid_type",
+    "source",
+    "households",
+    "population",
+    "officer_name",
+    "officer_phone",
+    "responsible_department",
+    "geom",
+)
+
+
 class GridAdminForm(OpenedVersionForm):
     """Runs the service checks in clean(), so a refused boundary is shown on the form with the
     planner's drawing kept; saving then goes through the services."""
 
     class Meta:
         model = Grid
-        fields = [
-            "code",
-            "name",
-            "level",
-            "parent",
-            "grid_type",
-            "source",
-            "households",
-            "population",
-            "officer_name",
-            "officer_phone",
-            "responsible_department",
-            "geom",
-        ]
+        fields = list(EDITABLE_FIELDS)
 
     def clean(self):
         data = super().clean()
@@ -95,18 +99,7 @@ class GridAdmin(LeafletGeoAdmin):
     raw_id_fields = ("parent",)
     inlines = [GridBoundaryInline]
     fields = (
-        "code",
-        "name",
-        "level",
-        "parent",
-        "grid_type",
-        "source",
-        "households",
-        "population",
-        "officer_name",
-        "officer_phone",
-        "responsible_department",
-        "geom",
+        *EDITABLE_FIELDS,
         "area_m2",
         "district_code",
         "version",

@@ -6,12 +6,19 @@ geogrid.core.permissions, calls a queryset or service, and renders.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import TypeVar
 
 from django.contrib.gis.geos import Polygon
 from django.utils.decorators import method_decorator
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_view,
+    inline_serializer,
+)
 from rest_framework import generics, serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
@@ -38,6 +45,15 @@ def parse_float(request: Request, name: str, *, required: bool = True) -> float 
 
 def parse_bbox(raw: str) -> tuple[float, float, float, float]:
     return qp.bbox({"bbox": raw})  # type: ignore[return-value]
+
+
+V = TypeVar("V", bound=type)
+
+
+def list_schema(parameters: list[OpenApiParameter]) -> Callable[[V], V]:
+    """Document a list view's query parameters on its GET (the view itself does not override
+    get just to carry them)."""
+    return extend_schema_view(get=extend_schema(parameters=parameters))
 
 
 class GridPagination(GeoJsonPagination):
@@ -96,15 +112,12 @@ LIST_PARAMETERS = [
 
 # Public readers may see grids a moment old (a read replica, geogrid/core/replica.py).
 @method_decorator(read_from_replica(when=anonymous), name="dispatch")
+@list_schema(LIST_PARAMETERS)
 class GridListView(generics.ListAPIView):
     """Grids as a GeoJSON FeatureCollection, paginated."""
 
     serializer_class = GridFeatureSerializer
     pagination_class = GridPagination
-
-    @extend_schema(parameters=LIST_PARAMETERS)
-    def get(self, request, *args, **kwargs):
-        return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
         params = self.request.query_params

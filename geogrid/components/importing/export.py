@@ -38,9 +38,9 @@ LEFT JOIN grids_grid g ON g.id = c.grid_id
 WHERE c.id IN ({ids})
 ORDER BY c.district_code, c.code
 """
-# Columns of EXPORT_SQL, then the columns written (GB/T 47678.5 table 2 order, LBDM after the
-# name, two plain-named extras the standard lacks).
-EXPORT_SQL_COLUMNS = [
+# The first ten columns, written as the query reads them: code, name, class, each department's
+# code and name, the grid.
+_CODES_AND_NAMES = [
     "GLBJBSM",
     "GLBJMC",
     "LBDM",
@@ -51,6 +51,11 @@ EXPORT_SQL_COLUMNS = [
     "YHDWDM",
     "YHDWMC",
     "SZDYWGBSM",
+]
+# Columns of EXPORT_SQL, then the columns written (GB/T 47678.5 table 2 order, LBDM after the
+# name, two plain-named extras the standard lacks).
+EXPORT_SQL_COLUMNS = [
+    *_CODES_AND_NAMES,
     "status",
     "initial_date",
     "change_date",
@@ -61,16 +66,7 @@ EXPORT_SQL_COLUMNS = [
     "wkb",
 ]
 EXPORT_COLUMNS = [
-    "GLBJBSM",
-    "GLBJMC",
-    "LBDM",
-    "ZGBMDM",
-    "ZGBMMC",
-    "QSDWDM",
-    "QSDWMC",
-    "YHDWDM",
-    "YHDWMC",
-    "SZDYWGBSM",
+    *_CODES_AND_NAMES,
     "GLBJZT",
     "CSRQ",
     "BGRQ",

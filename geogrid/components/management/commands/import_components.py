@@ -3,14 +3,11 @@
 
 from __future__ import annotations
 
-import json
-import sys
-
 from django.core.management.base import BaseCommand, CommandError
-from tqdm import tqdm
 
 from geogrid.accounts.actors import actor_from_option
-from geogrid.components.importing import ImportFileError, format_report, import_components
+from geogrid.components.importing import format_report, import_components
+from geogrid.core.commands import import_refusals, progress_bar, write_import_report
 
 # Problem rows printed; the JSON report (--report-json) lists them all.
 PRINTED_ROWS = 200
@@ -61,16 +58,7 @@ class Command(BaseCommand):
         if bool(options["lon_field"]) != bool(options["lat_field"]):
             raise CommandError("Give --lon-field and --lat-field together.")
 
-        def progress(steps):
-            return tqdm(
-                steps,
-                desc="Importing",
-                unit="step",
-                file=sys.stderr,
-                disable=options["verbosity"] == 0,
-            )
-
-        try:
+        with import_refusals():
             report = import_components(
                 path=options["file"],
                 actor=actor,
@@ -82,16 +70,20 @@ class Command(BaseCommand):
                 lon_field=options["lon_field"],
                 lat_field=options["lat_field"],
                 commit=options["commit"],
-                progress=progress,
+                progress=progress_bar(
+                    desc="Importing", unit="step", verbosity=options["verbosity"]
+                ),
             )
-        except (ImportFileError, ValueError) as exc:
-            raise CommandError(str(exc)) from exc
-        self.stdout.write(format_report(report, limit=PRINTED_ROWS))
-        if options["report_json"]:
-            with open(options["report_json"], "w", encoding="utf-8") as handle:
-                json.dump(report.as_dict(), handle, ensure_ascii=False, indent=1)
         rejected = report.counts["rejected"]
-        if options["commit"] and rejected:
-            self.stderr.write(
-                self.style.WARNING(f"{rejected:,} rows were rejected and not imported.")
-            )
+        write_import_report(
+            self,
+            text=format_report(report, limit=PRINTED_ROWS),
+            report=report.as_dict(),
+            report_json=options["report_json"],
+            indent=1,
+            committed_rejects=(
+                f"{rejected:,} rows were rejected and not imported."
+                if options["commit"] and rejected
+                else None
+            ),
+        )

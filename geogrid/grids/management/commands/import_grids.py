@@ -3,14 +3,10 @@
 
 from __future__ import annotations
 
-import json
-import sys
-
-from django.core.management.base import BaseCommand, CommandError
-from tqdm import tqdm
+from django.core.management.base import BaseCommand
 
 from geogrid.accounts.actors import actor_from_option
-from geogrid.core.vectorfiles import ImportFileError
+from geogrid.core.commands import import_refusals, progress_bar, write_import_report
 from geogrid.grids.importing import format_report, import_grids
 
 
@@ -44,16 +40,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         actor = actor_from_option(options["actor"])
 
-        def progress(rows):
-            return tqdm(
-                rows,
-                desc="Checking features",
-                unit="feature",
-                file=sys.stderr,
-                disable=options["verbosity"] == 0,
-            )
-
-        try:
+        with import_refusals():
             report = import_grids(
                 path=options["file"],
                 level=options["level"],
@@ -63,17 +50,20 @@ class Command(BaseCommand):
                 code_field=options["code_field"],
                 name_field=options["name_field"],
                 commit=options["commit"],
-                progress=progress,
+                progress=progress_bar(
+                    desc="Checking features", unit="feature", verbosity=options["verbosity"]
+                ),
             )
-        except (ImportFileError, ValueError) as exc:
-            raise CommandError(str(exc)) from exc
-        self.stdout.write(format_report(report))
-        if options["report_json"]:
-            with open(options["report_json"], "w", encoding="utf-8") as handle:
-                json.dump(report.as_dict(), handle, ensure_ascii=False, indent=2)
-        if options["commit"] and report.counts["rejected"]:
-            self.stderr.write(
-                self.style.WARNING(
-                    f"{report.counts['rejected']} features were rejected and not imported."
-                )
-            )
+        rejected = report.counts["rejected"]
+        write_import_report(
+            self,
+            text=format_report(report),
+            report=report.as_dict(),
+            report_json=options["report_json"],
+            indent=2,
+            committed_rejects=(
+                f"{rejected} features were rejected and not imported."
+                if options["commit"] and rejected
+                else None
+            ),
+        )
