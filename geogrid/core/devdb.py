@@ -81,6 +81,15 @@ def run_as_server_user(args: list[str], **kwargs: Any) -> subprocess.CompletedPr
     return subprocess.run(args, check=False, text=True, **kwargs)
 
 
+def _run_or_fail(args: list[str], failure: str, *, with_stdout: bool = False) -> None:
+    """Run a PostgreSQL binary as the server user; if it fails, raise DevDBError with
+    `failure`, a colon and what the program said (its stderr, after its stdout if asked)."""
+    result = run_as_server_user(args, capture_output=True)
+    if result.returncode != 0:
+        said = f"{result.stdout}\n{result.stderr}" if with_stdout else result.stderr
+        raise DevDBError(f"{failure}:\n{said}")
+
+
 def postgres_can_reach(path: Path) -> bool:
     probe = subprocess.run(
         ["runuser", "-u", "postgres", "--", "test", "-x", str(path)], check=False
@@ -172,7 +181,7 @@ class Cluster:
 
     def initdb(self) -> None:
         print(f"devdb: creating a PostGIS cluster in {self.pgdata}")
-        result = run_as_server_user(
+        _run_or_fail(
             [
                 pg_bin("initdb"),
                 "-D",
@@ -183,10 +192,10 @@ class Cluster:
                 "--encoding=UTF8",
                 "--locale=C.UTF-8",
             ],
-            capture_output=True,
+            "initdb failed",
+            # initdb logs its steps on stdout, which shows how far it got.
+            with_stdout=True,
         )
-        if result.returncode != 0:
-            raise DevDBError(f"initdb failed:\n{result.stdout}\n{result.stderr}")
         # Tuned for a 2-core development machine: enough memory for spatial joins of a whole
         # city, no fsync cost on throwaway test databases (GEOGRID_DB_DURABLE=1 keeps fsync on).
         durable = os.environ.get("GEOGRID_DB_DURABLE") == "1"
@@ -297,7 +306,7 @@ class Cluster:
         """A streaming replica of this (running) cluster in the empty directory `pgdata`:
         pg_basebackup -R copies the data and writes the standby settings (primary_conninfo,
         standby.signal); the copy then gets its own port and socket directory. Not started."""
-        result = run_as_server_user(
+        _run_or_fail(
             [
                 pg_bin("pg_basebackup"),
                 "-D",
@@ -314,10 +323,8 @@ class Cluster:
                 "-c",
                 "fast",
             ],
-            capture_output=True,
+            f"pg_basebackup from 127.0.0.1:{self.port} failed",
         )
-        if result.returncode != 0:
-            raise DevDBError(f"pg_basebackup from 127.0.0.1:{self.port} failed:\n{result.stderr}")
         replica = Cluster(pgdata, replica_port)
         (pgdata / "server.log").unlink(missing_ok=True)
         replica._configure(
