@@ -267,6 +267,14 @@ def _first_index(mask: BoolArray) -> tuple[int | tuple[int, ...] | None, int]:
     return tuple(int(i) for i in np.unravel_index(flat, mask.shape)), flat
 
 
+def _first_point(
+    mask: BoolArray, xs: FloatArray, ys: FloatArray
+) -> tuple[int | tuple[int, ...] | None, float, float]:
+    """(index to report, x, y) of the first True in mask."""
+    index, flat = _first_index(mask)
+    return index, float(xs.reshape(-1)[flat]), float(ys.reshape(-1)[flat])
+
+
 def _subject(index: int | tuple[int, ...] | None, name: str) -> str:
     """'Latitude' for a scalar, 'Coordinate 3: latitude' for an array element."""
     return name.capitalize() if index is None else f"Coordinate {index}: {name}"
@@ -320,9 +328,7 @@ def _check_gk_input(eastings: FloatArray, northings: FloatArray, crs: InputCRS) 
     # Chinese zone, but it is exactly what lon/lat sent with the wrong CRS looks like.
     bad = (np.abs(eastings) <= 180.0) & (np.abs(northings) <= 90.0)
     if bad.any():
-        index, flat = _first_index(bad)
-        easting = float(eastings.reshape(-1)[flat])
-        northing = float(northings.reshape(-1)[flat])
+        index, easting, northing = _first_point(bad, eastings, northings)
         message = (
             f"{_subject(index, 'easting')} {easting!r}, northing {northing!r} look like "
             f"longitude/latitude in degrees, not metres in EPSG:{epsg} ({crs.label}). Use 4490 "
@@ -335,9 +341,7 @@ def _check_gk_input(eastings: FloatArray, northings: FloatArray, crs: InputCRS) 
 
     bad = (eastings < low) | (eastings > high)
     if bad.any():
-        index, flat = _first_index(bad)
-        easting = float(eastings.reshape(-1)[flat])
-        northing = float(northings.reshape(-1)[flat])
+        index, easting, northing = _first_point(bad, eastings, northings)
         message = (
             f"{_subject(index, 'easting')} {easting!r} is not valid in EPSG:{epsg} ({crs.label}); "
             f"expected {low:.0f}\u2026{high:.0f} m."
@@ -347,8 +351,7 @@ def _check_gk_input(eastings: FloatArray, northings: FloatArray, crs: InputCRS) 
 
     bad = np.abs(northings) > _GK_MAX_NORTHING_M
     if bad.any():
-        index, flat = _first_index(bad)
-        northing = float(northings.reshape(-1)[flat])
+        index, _, northing = _first_point(bad, eastings, northings)
         message = (
             f"{_subject(index, 'northing')} {northing!r} is out of range "
             f"(\u2212{_GK_MAX_NORTHING_M:.0f}\u2026{_GK_MAX_NORTHING_M:.0f} m)."
@@ -404,9 +407,7 @@ def _gk_to_lon_lat(
         error = np.maximum(np.abs(back_e - eastings), np.abs(back_n - northings))
         bad = ~(error <= _GK_ROUND_TRIP_TOLERANCE_M)
     if bad.any():
-        index, flat = _first_index(bad)
-        easting = float(eastings.reshape(-1)[flat])
-        northing = float(northings.reshape(-1)[flat])
+        index, easting, northing = _first_point(bad, eastings, northings)
         raise CoordinateError(
             f"{_subject(index, 'easting')} {easting!r}, northing {northing!r} cannot be "
             f"converted from EPSG:{epsg} ({crs.label}): the point is too far from the zone. "
