@@ -9,6 +9,7 @@ core/crs.py, which calls them for GCJ-02 and BD-09 input, no Django import.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Final
 
 import numpy as np
@@ -94,9 +95,9 @@ def wgs84_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[FloatArray, FloatArr
     validation: NaN stays NaN (use ``to_storage`` for validated input).
     """
     lons, lats = as_float_pair(lon, lat)
-    d_lon, d_lat = _gcj_offset(lons, lats)
+    g_lon, g_lat = _wgs84_to_gcj_raw(lons, lats)
     outside = out_of_china(lons, lats)
-    return np.where(outside, lons, lons + d_lon), np.where(outside, lats, lats + d_lat)
+    return np.where(outside, lons, g_lon), np.where(outside, lats, g_lat)
 
 
 def gcj02_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> tuple[FloatArray, FloatArray]:
@@ -110,20 +111,40 @@ def gcj02_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> tuple[FloatArray, FloatArr
     g_lon, g_lat = as_float_pair(lon, lat)
     inside = np.logical_not(out_of_china(g_lon, g_lat))
     d_lon, d_lat = _gcj_offset(g_lon, g_lat)
-    w_lon = g_lon - d_lon
-    w_lat = g_lat - d_lat
+    w_lon, w_lat = _invert(_wgs84_to_gcj_raw, g_lon, g_lat, g_lon - d_lon, g_lat - d_lat, inside)
+    return np.where(inside, w_lon, g_lon), np.where(inside, w_lat, g_lat)
+
+
+def _wgs84_to_gcj_raw(lon: FloatArray, lat: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """WGS84 -> GCJ-02 everywhere (no China check)."""
+    d_lon, d_lat = _gcj_offset(lon, lat)
+    return lon + d_lon, lat + d_lat
+
+
+def _invert(
+    forward: Callable[[FloatArray, FloatArray], tuple[FloatArray, FloatArray]],
+    target_lon: FloatArray,
+    target_lat: FloatArray,
+    lon: FloatArray,
+    lat: FloatArray,
+    inside: BoolArray,
+) -> tuple[FloatArray, FloatArray]:
+    """Refine the estimate (lon, lat), new arrays updated in place, until `forward` of it
+    reproduces the target within the tolerance at every point `inside`.
+
+    Fixed-point step: the offsets vary slowly, so the residual of the forward transform is
+    almost exactly the correction needed.
+    """
     for _ in range(_INVERSE_MAX_ITERATIONS):
-        # Fixed-point step: the offset varies slowly, so the residual of the forward transform
-        # is almost exactly the correction needed.
-        f_lon, f_lat = _gcj_offset(w_lon, w_lat)
-        r_lon = w_lon + f_lon - g_lon
-        r_lat = w_lat + f_lat - g_lat
-        w_lon -= r_lon
-        w_lat -= r_lat
+        f_lon, f_lat = forward(lon, lat)
+        r_lon = f_lon - target_lon
+        r_lat = f_lat - target_lat
+        lon -= r_lon
+        lat -= r_lat
         residual = np.maximum(np.abs(r_lon), np.abs(r_lat))[inside]
         if residual.size == 0 or float(residual.max()) <= _INVERSE_TOLERANCE_DEG:
             break
-    return np.where(inside, w_lon, g_lon), np.where(inside, w_lat, g_lat)
+    return lon, lat
 
 
 def _gcj_to_bd_raw(lon: FloatArray, lat: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -170,15 +191,7 @@ def bd09_to_gcj02(
     inside = np.logical_not(out_of_china(b_lon, b_lat))
     g_lon, g_lat = _bd_to_gcj_closed_form(b_lon, b_lat)
     if refine:
-        for _ in range(_INVERSE_MAX_ITERATIONS):
-            f_lon, f_lat = _gcj_to_bd_raw(g_lon, g_lat)
-            r_lon = f_lon - b_lon
-            r_lat = f_lat - b_lat
-            g_lon -= r_lon
-            g_lat -= r_lat
-            residual = np.maximum(np.abs(r_lon), np.abs(r_lat))[inside]
-            if residual.size == 0 or float(residual.max()) <= _INVERSE_TOLERANCE_DEG:
-                break
+        g_lon, g_lat = _invert(_gcj_to_bd_raw, b_lon, b_lat, g_lon, g_lat, inside)
     return np.where(inside, g_lon, b_lon), np.where(inside, g_lat, b_lat)
 
 
