@@ -13,12 +13,15 @@ Existing rows keep a deployment's edits unless `update=True`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from django.db import transaction
 
 from geogrid.cases.intake import clear_case_class_cache
 from geogrid.cases.models import CaseClass, CaseKind, LimitUnit
 from geogrid.components.models import CodeScheme, ComponentClass, Department
-from geogrid.components.taxonomy import TAXONOMY, LoadResult, _rows
+from geogrid.components.taxonomy import TAXONOMY, _rows
+from geogrid.core.loading import LoadResult, LoadRow, load_rows
 
 GENERIC_COMPONENT = {
     "filing_condition": "{name}破损、丢失、被占用或功能异常，影响使用或安全",
@@ -122,20 +125,15 @@ def load_case_classes(scheme: str, *, update: bool = False) -> LoadResult:
     departments = {d.key: d for d in Department.objects.exclude(key="")}
     components = {c.code: c for c in ComponentClass.objects.filter(scheme=scheme)}
     existing = {c.service_code: c for c in CaseClass.objects.filter(scheme=scheme)}
-    result = LoadResult()
-    for row in case_class_rows(scheme):
-        values = dict(row)
-        values["department"] = departments.get(values.pop("department") or "")
-        component_code = values.pop("component_class")
-        values["component_class"] = components.get(component_code) if component_code else None
-        current = existing.get(row["service_code"])
-        if current is None:
-            CaseClass.objects.create(scheme=scheme, **values)
-            result.created += 1
-        elif update:
-            CaseClass.objects.filter(pk=current.pk).update(**values)
-            result.updated += 1
-        else:
-            result.unchanged += 1
+
+    def rows() -> Iterator[LoadRow[CaseClass]]:
+        for row in case_class_rows(scheme):
+            values = dict(row)
+            values["department"] = departments.get(values.pop("department") or "")
+            component_code = values.pop("component_class")
+            values["component_class"] = components.get(component_code) if component_code else None
+            yield existing.get(row["service_code"]), {"scheme": scheme}, values
+
+    result = load_rows(CaseClass, rows(), update=update)
     clear_case_class_cache()
     return result

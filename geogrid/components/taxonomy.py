@@ -7,23 +7,18 @@ Both standards ship: CJ/T 214 / GB/T 30428.2 (legacy, 4-digit class codes) and G
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, Protocol
 
 from django.conf import settings
 from django.db import transaction
 
 from geogrid.components.models import CodeScheme, ComponentClass, Department
+from geogrid.core.loading import LoadResult, LoadRow, load_rows
 
 TAXONOMY = Path(settings.BASE_DIR) / "gis_data" / "taxonomy"
 DEMO_DEPARTMENTS = Path(settings.BASE_DIR) / "gis_data" / "departments-demo.csv"
-
-
-@dataclass
-class LoadResult:
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
@@ -54,23 +49,20 @@ def class_rows(scheme: str) -> list[dict[str, str]]:
 
 @transaction.atomic
 def load_departments(path: Path = DEMO_DEPARTMENTS, *, update: bool = False) -> LoadResult:
-    result = LoadResult()
-    for row in _rows(path):
-        values = {
-            "name": row["name"],
-            "name_en": row.get("name_en", ""),
-            "key": row.get("key", ""),
-            "contact": row.get("contact", ""),
-        }
-        department, created = Department.objects.get_or_create(code=row["code"], defaults=values)
-        if created:
-            result.created += 1
-        elif update:
-            Department.objects.filter(pk=department.pk).update(**values)
-            result.updated += 1
-        else:
-            result.unchanged += 1
-    return result
+    def rows() -> Iterator[LoadRow[Department]]:
+        for row in _rows(path):
+            values = {
+                "name": row["name"],
+                "name_en": row.get("name_en", ""),
+                "key": row.get("key", ""),
+                "contact": row.get("contact", ""),
+            }
+            # Looked up row by row, not beforehand: a code repeated in the file is then the
+            # department its first row created.
+            current = Department.objects.filter(code=row["code"]).first()
+            yield current, {"code": row["code"]}, values
+
+    return load_rows(Department, rows(), update=update)
 
 
 @transaction.atomic
@@ -79,29 +71,39 @@ def load_component_classes(scheme: str, *, update: bool = False) -> LoadResult:
     key matches its suggested department, when such a department exists."""
     departments = {d.key: d for d in Department.objects.exclude(key="")}
     existing = {c.code: c for c in ComponentClass.objects.filter(scheme=scheme)}
-    result = LoadResult()
-    for row in class_rows(scheme):
-        # The legacy table writes combined geometries as "point/line": keep that form.
-        values = {
-            "major_code": row["major_code"],
-            "major_name": row["major_name"],
-            "major_name_en": row.get("major_name_en", ""),
-            "minor_code": row["minor_code"],
-            "name": row["name"],
-            "name_en": row.get("name_en", ""),
-            "geometry": row.get("geometry") or "point",
-            "default_department": departments.get(row.get("department_key", "")),
-        }
-        current = existing.get(row["code"])
-        if current is None:
-            ComponentClass.objects.create(scheme=scheme, code=row["code"], **values)
-            result.created += 1
-        elif update:
-            ComponentClass.objects.filter(pk=current.pk).update(**values)
-            result.updated += 1
-        else:
-            if current.default_department_id is None and values["default_department"]:
-                current.default_department = values["default_department"]
-                current.save(update_fields=["default_department"])
-            result.unchanged += 1
-    return result
+
+    def rows() -> Iterator[LoadRow[ComponentClass]]:
+        for row in class_rows(scheme):
+            # The legacy table writes combined geometries as "point/line": keep that form.
+            values = {
+                "major_code": row["major_code"],
+                "major_name": row["major_name"],
+                "major_name_en": row.get("major_name_en", ""),
+                "minor_code": row["minor_code"],
+                "name": row["name"],
+                "name_en": row.get("name_en", ""),
+                "geometry": row.get("geometry") or "point",
+                "default_department": departments.get(row.get("department_key", "")),
+            }
+            yield existing.get(row["code"]), {"scheme": scheme, "code": row["code"]}, values
+
+    return load_rows(ComponentClass, rows(), update=update, keep=_fill_default_department)
+
+
+def _fill_default_department(current: ComponentClass, values: dict[str, Any]) -> None:
+    """A kept class gets the suggested department only where it has none."""
+    if current.default_department_id is None and values["default_department"]:
+        current.default_department = values["default_department"]
+        current.save(update_fields=["default_department"])
+
+
+class SchemeLoader(Protocol):
+    def __call__(self, scheme: str, *, update: bool = ...) -> LoadResult: ...
+
+
+def load_schemes(load: SchemeLoader, scheme: str, *, update: bool, things: str) -> Iterator[str]:
+    """Run `load` for `scheme`, or for every scheme if it is "all" (the load commands' --scheme),
+    and yield each scheme's line of counts as it is loaded."""
+    for each in CodeScheme.values if scheme == "all" else [scheme]:
+        result = load(each, update=update)
+        yield f"{CodeScheme(each).label}: {result.summary(things)}"

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from geogrid.cases.taxonomy import load_case_classes
 from geogrid.components.models import CodeScheme, ComponentClass
+from geogrid.components.taxonomy import load_schemes
 
 
 class Command(BaseCommand):
@@ -27,10 +28,7 @@ class Command(BaseCommand):
             raise CommandError(
                 "Load the component taxonomy and departments first: manage.py load_taxonomy"
             )
-        schemes = CodeScheme.values if options["scheme"] == "all" else [options["scheme"]]
-        for scheme in schemes:
-            result = load_case_classes(scheme, update=options["update"])
-            self.stdout.write(
-                f"{CodeScheme(scheme).label}: {result.created} case categories "
-                f"created, {result.updated} updated, {result.unchanged} kept."
-            )
+        for line in load_schemes(
+            load_case_classes, options["scheme"], update=options["update"], things="case categories"
+        ):
+            self.stdout.write(line)

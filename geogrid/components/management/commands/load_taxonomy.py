@@ -7,7 +7,7 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 
 from geogrid.components.models import CodeScheme
-from geogrid.components.taxonomy import load_component_classes, load_departments
+from geogrid.components.taxonomy import load_component_classes, load_departments, load_schemes
 
 
 class Command(BaseCommand):
@@ -35,14 +35,8 @@ class Command(BaseCommand):
                 raise CommandError(
                     f"{path.name} lacks the column {exc}; expected key,code,name,name_en,contact"
                 ) from exc
-            self.stdout.write(
-                f"Departments: {result.created} created, {result.updated} "
-                f"updated, {result.unchanged} kept."
-            )
-        schemes = CodeScheme.values if options["scheme"] == "all" else [options["scheme"]]
-        for scheme in schemes:
-            result = load_component_classes(scheme, update=options["update"])
-            self.stdout.write(
-                f"{CodeScheme(scheme).label}: {result.created} classes created, "
-                f"{result.updated} updated, {result.unchanged} kept."
-            )
+            self.stdout.write(f"Departments: {result.summary()}")
+        for line in load_schemes(
+            load_component_classes, options["scheme"], update=options["update"], things="classes"
+        ):
+            self.stdout.write(line)
