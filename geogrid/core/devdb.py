@@ -220,16 +220,16 @@ class Cluster:
             ]
         )
 
+    def _address(self) -> list[str]:
+        """The client options that reach this cluster as the project's user (psql,
+        pg_basebackup)."""
+        return ["-h", "127.0.0.1", "-p", str(self.port), "-U", DB_USER]
+
     def psql(self, sql: str, database: str = "postgres") -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [
                 pg_bin("psql"),
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                "-U",
-                DB_USER,
+                *self._address(),
                 "-d",
                 database,
                 "-v",
@@ -311,12 +311,7 @@ class Cluster:
                 pg_bin("pg_basebackup"),
                 "-D",
                 str(pgdata),
-                "-h",
-                "127.0.0.1",
-                "-p",
-                str(self.port),
-                "-U",
-                DB_USER,
+                *self._address(),
                 "-R",
                 "-X",
                 "stream",
