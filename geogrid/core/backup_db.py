@@ -59,16 +59,21 @@ class Database:
         """The environment of pg_dump / pg_restore: libpq reads the password from it."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
         env.update(PGDATABASE=self.name, PGCONNECT_TIMEOUT="10", PGAPPNAME="geogrid-backup")
-        for key, value in (
-            ("PGHOST", self.host),
-            ("PGPORT", self.port),
-            ("PGUSER", self.user),
-            ("PGPASSWORD", self.password),
-            ("PGSSLMODE", self.sslmode),
-        ):
-            if value:
-                env[key] = value
+        # libpq's variables are its keywords in capitals after PG (PGHOST, PGSSLMODE).
+        env.update((f"PG{key.upper()}", value) for key, value in self._given().items())
         return env
+
+    def _given(self) -> dict[str, str]:
+        """The connection settings that are set, by libpq keyword; unset ones take libpq's
+        defaults (local socket, port 5432, the login user)."""
+        given = {
+            "host": self.host,
+            "port": self.port,
+            "user": self.user,
+            "password": self.password,
+            "sslmode": self.sslmode,
+        }
+        return {key: value for key, value in given.items() if value}
 
     def connect(self, *, dbname: str | None = None, autocommit: bool = True) -> psycopg.Connection:
         params: dict[str, Any] = {
@@ -77,15 +82,7 @@ class Database:
             "connect_timeout": 10,
             "application_name": "geogrid-backup",
         }
-        for key, value in (
-            ("host", self.host),
-            ("port", self.port),
-            ("user", self.user),
-            ("password", self.password),
-            ("sslmode", self.sslmode),
-        ):
-            if value:
-                params[key] = value
+        params.update(self._given())
         try:
             return psycopg.connect(**params)
         except psycopg.OperationalError as exc:
