@@ -8,6 +8,8 @@ class AccountsConfig(AppConfig):
     verbose_name = _("账户与角色")
 
     def ready(self) -> None:
+        # Imports here, not at the top: apps.py is imported while the app registry is still
+        # loading models; ready() is where Django lets an app fill registries.
         from geogrid.accounts.demo import CREDENTIALS_STEP, USERS_STEP
         from geogrid.core.demo import register_demo_step
 

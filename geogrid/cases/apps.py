@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_delete, post_save
 from django.utils.translation import gettext_lazy as _
 
 
@@ -8,8 +9,8 @@ class CasesConfig(AppConfig):
     verbose_name = _("案件")
 
     def ready(self) -> None:
-        from django.db.models.signals import post_delete, post_save
-
+        # Imports here, not at the top: apps.py is imported while the app registry is still
+        # loading models; ready() is where Django lets an app fill registries.
         from geogrid.cases.intake import clear_case_class_cache
         from geogrid.cases.models import CaseClass
 

@@ -22,6 +22,7 @@ from django.db import DatabaseError, transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from geogrid.cases.models import CalendarDay
 from geogrid.core.health import READINESS
 
 CALENDAR_WARNING_DAYS = 60
@@ -70,8 +71,6 @@ def calendar_expiry(last_day: date | None, today: date) -> list[checks.CheckMess
 def check_calendar_expiry(
     app_configs: Any = None, databases: Sequence[str] | None = None, **kwargs: Any
 ) -> list[checks.CheckMessage]:
-    from geogrid.cases.models import CalendarDay
-
     if not databases:
         return []
     messages: list[checks.CheckMessage] = []

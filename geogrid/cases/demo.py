@@ -11,9 +11,17 @@ from typing import Any
 
 import numpy as np
 from django.conf import settings
+from django.contrib.gis.geos import Point
 
+from geogrid.cases.calendar import load_calendar
+from geogrid.cases.intake import submit_report
 from geogrid.cases.models import Case, CaseClass, Channel, Open311Key
+from geogrid.cases.open311_keys import create_open311_key, open311_key_accepts, rotate_open311_key
+from geogrid.cases.taxonomy import load_case_classes
+from geogrid.cases.transitions import transition_case
+from geogrid.components.models import Department, DepartmentMember
 from geogrid.core.demo import DemoStep, database_dir
+from geogrid.grids.models import Grid
 
 DEMO_DISTRICT = "110101"
 DEMO_CASES = 240
@@ -78,12 +86,6 @@ def _open311_key(lines: list[str]) -> None:
     (active, same hash); otherwise a new one, by creating the client or rotating its key (an
     audited service call), written to the file. The file is only a copy of a secret the
     database holds as a hash, so the database decides."""
-    from geogrid.cases.open311_keys import (
-        create_open311_key,
-        open311_key_accepts,
-        rotate_open311_key,
-    )
-
     path = key_file()
     key = path.read_text(encoding="utf-8").strip() if path.exists() else ""
     record = Open311Key.objects.filter(name=KEY_NAME).first()
@@ -116,8 +118,6 @@ def _write_key(path: Path, key: str) -> None:
 
 
 def _point_inside(geom: Any, rng: np.random.Generator) -> Any:
-    from django.contrib.gis.geos import Point
-
     x0, y0, x1, y1 = geom.extent
     for _ in range(20):
         candidate = Point(float(rng.uniform(x0, x1)), float(rng.uniform(y0, y1)), srid=4490)
@@ -127,13 +127,6 @@ def _point_inside(geom: Any, rng: np.random.Generator) -> Any:
 
 
 def demo_step(context: dict[str, Any], progress: Callable[..., Iterable]) -> list[str]:
-    from geogrid.cases.calendar import load_calendar
-    from geogrid.cases.intake import submit_report
-    from geogrid.cases.taxonomy import load_case_classes
-    from geogrid.cases.transitions import transition_case
-    from geogrid.components.models import Department, DepartmentMember
-    from geogrid.grids.models import Grid
-
     lines: list[str] = []
     created = sum(load_case_classes(scheme).created for scheme in ("gbt47678", "cjt214"))
     holidays, workdays = load_calendar(

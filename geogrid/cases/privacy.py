@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db.models import Q
 
 from geogrid.accounts.models import CITY_WIDE_ROLES
+from geogrid.cases.models import Case, CasePhoto, PhotoStage
 from geogrid.core.permissions import user_role
 from geogrid.core.privacy import FieldPolicy, private_position, register_media_owner
 
@@ -77,8 +78,6 @@ def public_view(case: Any) -> PublicCase:
 def visible_duplicates(duplicates: list[dict[str, Any]], user: Any) -> list[dict[str, Any]]:
     """The possible duplicates of a report that the user may see (their ids and statuses
     would otherwise disclose cases outside the user's scope)."""
-    from geogrid.cases.models import Case
-
     if user_role(user) in CITY_WIDE_ROLES:
         return duplicates
     ids = [d.get("id") for d in duplicates if isinstance(d, dict)]
@@ -91,8 +90,6 @@ def visible_duplicates(duplicates: list[dict[str, Any]], user: Any) -> list[dict
 def may_read_photo_file(path: str, user: Any) -> bool:
     """Case photos (report, feedback, check): to those who may see the case; to everyone else
     only the report photos of a public-channel case, while the public read API is on."""
-    from geogrid.cases.models import Case, CasePhoto, PhotoStage
-
     photo = (
         CasePhoto.objects.filter(Q(image=path) | Q(preview=path))
         .select_related("case")

@@ -82,6 +82,7 @@ class CaseQuerySet(QuerySet["Case"]):
         return self.filter(grid_prefix_condition(code))
 
     def open(self) -> CaseQuerySet:
+        # here, not at the top: geogrid.cases.models → querysets → workflow → models
         from geogrid.cases.workflow import FINAL_STATUSES
 
         return self.exclude(status__in=FINAL_STATUSES)

@@ -8,6 +8,9 @@ class ComponentsConfig(AppConfig):
     verbose_name = _("城市部件")
 
     def ready(self) -> None:
+        # Imports here, not at the top: apps.py is imported while the app registry is still
+        # loading models; ready() is where Django lets an app fill registries.
+
         # Grid edits learn which components they move through the grids impact registry
         # (docs/architecture.md §2.3: grids knows nothing of components).
         from geogrid.components import assignment

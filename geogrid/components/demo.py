@@ -18,8 +18,17 @@ import numpy as np
 import shapely
 from django.conf import settings
 
-from geogrid.components.models import CodeScheme, Component, ComponentClass, GeometryKind
+from geogrid.components.importing import import_components
+from geogrid.components.models import (
+    CodeScheme,
+    Component,
+    ComponentClass,
+    Department,
+    DepartmentMember,
+    GeometryKind,
+)
 from geogrid.components.schemes import active_scheme
+from geogrid.components.taxonomy import load_component_classes, load_departments
 from geogrid.core.demo import DemoStep
 from geogrid.core.gis import from_metric, to_metric
 from geogrid.grids.assignment import GridIndex
@@ -197,10 +206,6 @@ def inventory_loaded() -> bool:
 
 def demo_step(context: dict[str, Any], progress: Callable[..., Iterable]) -> list[str]:
     """Departments, both taxonomies, the department user's membership and the inventory."""
-    from geogrid.components.importing import import_components
-    from geogrid.components.models import Department, DepartmentMember
-    from geogrid.components.taxonomy import load_component_classes, load_departments
-
     departments = load_departments()
     created_classes = sum(
         load_component_classes(scheme).created for scheme in ("gbt47678", "cjt214")

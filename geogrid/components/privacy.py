@@ -13,6 +13,7 @@ from typing import Any
 
 from django.db.models import Q
 
+from geogrid.components.models import Component, ComponentPhoto
 from geogrid.core.privacy import FieldPolicy, register_media_owner
 
 COMPONENT_PHOTO = FieldPolicy("component photo", staff=frozenset({"uploaded_by"}))
@@ -22,8 +23,6 @@ MEDIA_FOLDER = "components"
 
 def may_read_photo_file(path: str, user: Any) -> bool:
     """Whether `user` may read the component photo (or preview) stored at `path`."""
-    from geogrid.components.models import Component, ComponentPhoto
-
     photo = (
         ComponentPhoto.objects.filter(Q(image=path) | Q(preview=path)).only("component_id").first()
     )

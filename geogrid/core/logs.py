@@ -23,6 +23,7 @@ import re
 import secrets
 from typing import Any
 
+from django.db import transaction
 from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
@@ -228,7 +229,5 @@ def log_on_commit(logger: logging.Logger, message: str, **fields: Any) -> None:
     (the grid editor's dry runs, a failed import) never logs as done. Outside a transaction it
     is written at once. The line carries the id of the request that made the change, whenever
     the commit happens."""
-    from django.db import transaction
-
     extra = {**fields, "request_id": request_id_var.get()}
     transaction.on_commit(lambda: logger.info(message, extra=extra))

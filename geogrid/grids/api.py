@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TypeVar
 
+from django.conf import settings
 from django.contrib.gis.geos import Polygon
 from django.utils.decorators import method_decorator
 from drf_spectacular.types import OpenApiTypes
@@ -33,6 +34,7 @@ from geogrid.core.codes import explain_code, validate_grid_code
 from geogrid.core.crs import parse_crs
 from geogrid.core.permissions import get_in_scope_or_404, require_role
 from geogrid.core.replica import anonymous, read_from_replica
+from geogrid.grids.edit_api import update_attributes
 from geogrid.grids.locate import OutsideAllGrids, locate
 from geogrid.grids.models import Grid, GridLevel
 from geogrid.grids.serializers import GridFeatureSerializer
@@ -79,8 +81,6 @@ class GridPagination(GeoJsonPagination):
         }
 
     def __init__(self) -> None:
-        from django.conf import settings
-
         self.page_size = settings.GEOGRID_API_PAGE_SIZE
         self.max_page_size = settings.GEOGRID_API_MAX_PAGE_SIZE
 
@@ -167,8 +167,6 @@ class GridDetailView(APIView):
     def patch(self, request: Request, code: str) -> Response:
         """Change descriptive attributes: name, grid_type, area_class, households, population,
         officer_name, officer_phone, responsible_department (planners, in scope)."""
-        from geogrid.grids.edit_api import update_attributes
-
         validate_grid_code(code)
         grid = get_in_scope_or_404(Grid.objects.visible_to(request.user), code=code)
         return update_attributes(request, grid)

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 
@@ -8,8 +9,8 @@ class GridsConfig(AppConfig):
     verbose_name = _("网格")
 
     def ready(self) -> None:
-        from django.conf import settings
-
+        # Imports here, not at the top: apps.py is imported while the app registry is still
+        # loading models; ready() is where Django lets an app fill registries.
         from geogrid.core.codes import register_explainer
         from geogrid.grids.codes import explain_grid_code
 

@@ -27,7 +27,7 @@ from geogrid.accounts.actors import Actor
 from geogrid.core.demo import DemoStep
 from geogrid.core.gis import as_multipolygon
 from geogrid.grids.importing import ImportReport, format_report, import_grids
-from geogrid.grids.models import Grid, GridLevel, GridSource, GridType
+from geogrid.grids.models import Grid, GridLevel, GridScope, GridSource, GridType
 from geogrid.grids.services.dividing import divide_grid
 from geogrid.grids.services.editing import create_grids, ensure_default_levels
 from geogrid.grids.validation import Candidate
@@ -234,8 +234,6 @@ def unit_area_stats() -> dict[str, float]:
 
 def demo_step(context: dict[str, Any], progress: Callable[..., Iterable]) -> list[str]:
     """The grids of the demo city, and the planner's and inspector's grid scopes."""
-    from geogrid.grids.models import GridScope
-
     result = load_demo_city(
         context["actor"],
         lambda items: progress(

@@ -25,6 +25,7 @@ from geogrid.grids.edits import ACTIONS, outcome_payload, run_edit
 from geogrid.grids.errors import GridError, VersionConflict
 from geogrid.grids.models import AreaClass, Grid, GridType
 from geogrid.grids.privacy import GRID_BOUNDARY, GRID_EVENT, event_details
+from geogrid.grids.serializers import GridFeatureSerializer
 from geogrid.grids.services.editing import update_grid_attributes
 
 EDIT_ROLES = (Role.PLANNER,)
@@ -300,8 +301,6 @@ def parse_attributes(body: Any) -> dict[str, Any]:
 
 def update_attributes(request: Request, grid: Grid) -> Response:
     """PATCH a grid's descriptive attributes (planners, in scope); answers the grid."""
-    from geogrid.grids.serializers import GridFeatureSerializer
-
     require_role(request.user, *EDIT_ROLES, action="edit grids")
     grid = get_in_scope_or_404(Grid.objects.in_scope_of(request.user), code=grid.code)
     changes = parse_attributes(request.data)

@@ -17,17 +17,20 @@ import hashlib
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.contrib.gis.db.models import Extent
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
 from django.views.decorators.http import require_GET
 
 from geogrid.accounts.models import CITY_WIDE_ROLES
 from geogrid.cases.models import CaseStatus
 from geogrid.cases.querysets import CaseScope, case_scope
+from geogrid.cases.workflow import OPEN_STATUSES
 from geogrid.components.models import ComponentStatus
 from geogrid.core import params as qp
 from geogrid.core.db import raw_cursor
 from geogrid.core.permissions import user_role
 from geogrid.core.replica import read_from_replica
+from geogrid.grids.models import Grid, GridLevel
 from geogrid.tiles.layers import DEFAULT_FILTERS, LAYERS, VERSION_SQL, Layer, tile_in_range
 from geogrid.tiles.seeding import SEEDED_TILE_SQL
 
@@ -112,15 +115,11 @@ def _filters(request: HttpRequest, layer: Layer) -> dict:
         if wrong:
             raise TileError(400, f"Unknown status {wrong[0]!r}; use: {', '.join(allowed)}.")
         if "open" in statuses:
-            from geogrid.cases.workflow import OPEN_STATUSES
-
             statuses = [s for s in statuses if s != "open"] + [str(s) for s in OPEN_STATUSES]
         params["status"] = statuses
     params["since"], params["until"] = qp.period(request.GET)
     level = qp.text(request.GET, "level", default="", max_length=30)
     if level:
-        from geogrid.grids.models import GridLevel
-
         if not GridLevel.objects.filter(slug=level).exists():
             levels = ", ".join(GridLevel.objects.order_by("depth").values_list("slug", flat=True))
             raise TileError(400, f"Unknown level {level!r}; use one of: {levels}.")
@@ -251,10 +250,6 @@ def tilejson(request: HttpRequest, layer: str) -> HttpResponse:
         + "{z}/{x}/{y}.pbf"
         + (f"?{query}" if query else "")
     )
-    from django.contrib.gis.db.models import Extent
-
-    from geogrid.grids.models import Grid
-
     extent = (
         Grid.objects.active().filter(parent__isnull=True).aggregate(extent=Extent("geom"))["extent"]
     )
