@@ -6,6 +6,7 @@ import os
 import sys
 from datetime import timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -25,24 +26,25 @@ def envbool(name: str, default: str = "") -> bool:
     raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false), not {value!r}")
 
 
-def envint(name: str, default: int) -> int:
+Number = TypeVar("Number", int, float)
+
+
+def _env_number(name: str, default: Number, kind: type[Number], wording: str) -> Number:
     value = os.environ.get(name)
     if value in (None, ""):
         return default
     try:
-        return int(value)
+        return kind(value)
     except ValueError as exc:
-        raise ImproperlyConfigured(f"{name} must be an integer, not {value!r}") from exc
+        raise ImproperlyConfigured(f"{name} must be {wording}, not {value!r}") from exc
+
+
+def envint(name: str, default: int) -> int:
+    return _env_number(name, default, int, "an integer")
 
 
 def envfloat(name: str, default: float) -> float:
-    value = os.environ.get(name)
-    if value in (None, ""):
-        return default
-    try:
-        return float(value)
-    except ValueError as exc:
-        raise ImproperlyConfigured(f"{name} must be a number, not {value!r}") from exc
+    return _env_number(name, default, float, "a number")
 
 
 # Off unless asked for: `make dev` and the test settings (tests/settings.py) turn it on; a

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
+
+from django.db.models import Model
 
 from geogrid.accounts.models import Role, User
 from geogrid.grids.models import Grid, GridLevel, GridScope
@@ -23,20 +26,36 @@ def user(username: str, role: str = Role.VIEWER, *, scope: list[Grid] | None = N
     return account
 
 
+def _reference_models() -> tuple[type[Model], ...]:
+    from geogrid.cases.models import CalendarDay, CaseClass
+    from geogrid.components.models import ComponentClass, Department
+
+    # In the order their foreign keys need.
+    return (Department, ComponentClass, CaseClass, CalendarDay)
+
+
+# The rows as first loaded in this process, to put back (same primary keys) after a flush.
+_reference_rows: dict[type[Model], list[Model]] = {}
+
+
 def load_reference_data() -> None:
     """The reference data as shipped in gis_data/: departments, both component and both case
     taxonomies, the holiday calendar. tests/conftest.py loads it once per test database."""
     reference_data("gbt47678", "cjt214")
+    for model in _reference_models():
+        _reference_rows[model] = list(model.objects.all())
 
 
 def ensure_reference_data() -> None:
-    """Load the reference data again if a transactional test's final flush removed it."""
-    from geogrid.cases.models import CalendarDay, CaseClass
-    from geogrid.components.models import ComponentClass, Department
-
-    models = (Department, ComponentClass, CaseClass, CalendarDay)
-    if not all(model.objects.exists() for model in models):
-        load_reference_data()
+    """Put the reference data back if a transactional test's final flush removed it: the rows
+    first loaded, with their primary keys, in one INSERT a table (the loaders take ~1 s)."""
+    for model in _reference_models():
+        if model.objects.exists():
+            continue
+        if model not in _reference_rows:
+            load_reference_data()
+            return
+        model.objects.bulk_create([copy.copy(row) for row in _reference_rows[model]])
 
 
 def reference_data(*schemes: str) -> None:

@@ -56,13 +56,12 @@ FROM (
 ) t
 WHERE t.geom IS NOT NULL
 """
-# Thinned: the rows' cells counted by one hash aggregate that keeps only (cell, count, lowest
-# id), then the lowest id of each cell read back by primary key. Measured at z14 over 2,000,000
-# components (~28,000 in a tile, ~3,600 cells): 93 → 55 ms median; the first version (a window
-# count and DISTINCT ON) sorted every wide row twice. The class code is a subquery per kept row
-# (3,600 primary-key probes): as a join, the planner's one-row guess for the cells put a scan
-# of the class table inside a nested loop (+20 ms). Cells are integer indexes of the point's
-# Mercator coordinates; the point is computed once per row (OFFSET 0 keeps the planner from
+# Thinned: the rows' cells counted by one hash aggregate that keeps only (cell, count, lowest id),
+# then the lowest id of each cell read back by primary key: a window count with DISTINCT ON would
+# sort every wide row twice (figures in bench/README.md, "Measured on this machine"). The class code
+# is a subquery per kept row (a primary-key probe each): as a join, the planner's one-row guess for
+# the cells puts a scan of the class table inside a nested loop. Cells are integer indexes of the
+# point's Mercator coordinates; the point is computed once per row (OFFSET 0 keeps the planner from
 # copying the expression into each use).
 _THINNED_TILE = """
 WITH cells AS (
@@ -140,8 +139,8 @@ FROM (
 # clockwise on screen once y points down), in plain liblwgeom calls instead of a GEOS clip
 # and validation per polygon. Grids crossing the tile's edge still go through ST_AsMVTGeom.
 # Compared over the synthetic city's z14 and z16 tiles: every polygon equal (ST_Equals), same
-# orientation and vertex count, only the ring's starting vertex may differ; the raw z14 SQL
-# 3.8–5.7 → ~1.5–2 ms. Below z14 a unit grid spans few pixels and snapping can collapse it,
+# orientation and vertex count, only the ring's starting vertex may differ; the raw z14 SQL is
+# about three times faster (bench/README.md). Below z14 a unit grid spans few pixels and snapping can collapse it,
 # which only ST_AsMVTGeom's validation handles. "Wholly inside" is judged by `@` on boxes kept
 # in single precision (1 m steps at Mercator's magnitudes, rounded outwards), hence 2 m less
 # than the buffer: a grid that reaches past the buffer is always clipped.

@@ -36,13 +36,10 @@ TIMES = (
 
 @pytest.fixture
 def demo_city(transactional_db):
-    """The demo loader's steps except the component inventory (its taxonomy is loaded here)."""
-    from geogrid.components.taxonomy import load_component_classes, load_departments
+    """The demo loader's steps except the component inventory (the taxonomies are the
+    session's reference data, tests/conftest.py)."""
     from geogrid.core.demo import demo_steps
 
-    load_departments()
-    load_component_classes("gbt47678")
-    load_component_classes("cjt214")
     # A demo database in a debug process, as `make demo` loads it: the well-known password.
     context: dict = {"demo_passwords": True}
     for step in demo_steps():

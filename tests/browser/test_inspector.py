@@ -11,7 +11,6 @@ from django.utils import translation
 from geogrid.accounts.models import Role
 from geogrid.components.models import Component, ComponentClass
 from geogrid.components.services import create_component
-from geogrid.components.taxonomy import load_component_classes, load_departments
 from tests import factories
 from tests.geometry import point
 from tests.photos import image_bytes
@@ -29,8 +28,6 @@ def inventory(transactional_db):
     factories.levels()
     admin = factories.user("root-admin", Role.ADMIN)
     city = factories.small_city(admin)
-    load_departments()
-    load_component_classes("gbt47678")
     water = ComponentClass.objects.get(scheme="gbt47678", code="01001")  # 供水井盖
     made = [
         create_component(
