@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from _pytest.nodeid import coerce_node_id
 from shapely.geometry import MultiPolygon, box
@@ -29,6 +31,23 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 f"Two tests share the node id {item.nodeid}: xdist would run one."
             )
         seen.add(item.nodeid)
+    # The longest files first, so that no worker is left running one at the end while the
+    # other waits (--dist loadfile hands out files in this order). Whole files move, each
+    # keeping its order, so that a module fixture is still set up once.
+    first: dict[Path, int] = {}
+    rank: dict[Path, int] = {}
+    for index, item in enumerate(items):
+        first.setdefault(item.path, index)
+        rank[item.path] = min(rank.get(item.path, 3), _schedule_rank(item))
+    order = {id(item): index for index, item in enumerate(items)}
+    items.sort(key=lambda item: (rank[item.path], first[item.path], order[id(item)]))
+
+
+def _schedule_rank(item: pytest.Item) -> int:
+    for order, mark in enumerate(("demo", "slow", "browser")):
+        if item.get_closest_marker(mark):
+            return order
+    return 3
 
 
 @pytest.fixture(scope="session")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 
+from django.db import connection
 from django.db.models import Model
 
 from geogrid.accounts.models import Role, User
@@ -34,28 +34,44 @@ def _reference_models() -> tuple[type[Model], ...]:
     return (Department, ComponentClass, CaseClass, CalendarDay)
 
 
-# The rows as first loaded in this process, to put back (same primary keys) after a flush.
-_reference_rows: dict[type[Model], list[Model]] = {}
+# The tables as first loaded in this process (COPY's text format), to put back after a flush.
+_reference_copies: dict[str, bytes] = {}
 
 
 def load_reference_data() -> None:
     """The reference data as shipped in gis_data/: departments, both component and both case
     taxonomies, the holiday calendar. tests/conftest.py loads it once per test database."""
     reference_data("gbt47678", "cjt214")
-    for model in _reference_models():
-        _reference_rows[model] = list(model.objects.all())
+    with connection.cursor() as cursor:
+        for model in _reference_models():
+            table = model._meta.db_table
+            with cursor.cursor.copy(f"COPY {table} TO STDOUT") as copy:
+                _reference_copies[table] = b"".join(bytes(block) for block in copy)
 
 
 def ensure_reference_data() -> None:
-    """Put the reference data back if a transactional test's final flush removed it: the rows
-    first loaded, with their primary keys, in one INSERT a table (the loaders take ~1 s)."""
-    for model in _reference_models():
-        if model.objects.exists():
-            continue
-        if model not in _reference_rows:
-            load_reference_data()
+    """Put the reference data back if something committed its removal (a transactional test's
+    final flush empties every table). The rows go back as first loaded, keys and all, through
+    a connection of their own that commits them: inside the test's transaction they would be
+    rolled back with it, and the next test would have to load them again."""
+    tables = [model._meta.db_table for model in _reference_models()]
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(f"SELECT EXISTS (SELECT FROM {t})" for t in tables))
+        if all(present for (present,) in cursor.fetchall()):
             return
-        model.objects.bulk_create([copy.copy(row) for row in _reference_rows[model]])
+    if not _reference_copies:
+        load_reference_data()
+        return
+    own = connection.get_new_connection(connection.get_connection_params())
+    try:
+        with own.transaction(), own.cursor() as cursor:
+            for table in tables:
+                cursor.execute(f"SELECT EXISTS (SELECT FROM {table})")
+                if not cursor.fetchone()[0]:
+                    with cursor.copy(f"COPY {table} FROM STDIN") as copy:
+                        copy.write(_reference_copies[table])
+    finally:
+        own.close()
 
 
 def reference_data(*schemes: str) -> None:

@@ -33,6 +33,8 @@ from tests.cases.conftest import GARBAGE
 from tests.geometry import point
 from tests.photos import image_bytes, upload
 
+pytestmark = pytest.mark.slow
+
 PERSONAS = [
     "anonymous",
     "open311",

@@ -13,12 +13,14 @@ import pytest
 from django.db.models import F
 from django.utils import timezone
 
+from geogrid.accounts.models import Role, User
 from geogrid.cases.indicators import case_indicators
 from geogrid.cases.models import Case
 from geogrid.command_center import summaries
 from geogrid.components.models import ComponentClass
 from geogrid.components.services import create_component
 from geogrid.grids.models import Grid
+from tests import factories
 
 pytestmark = [pytest.mark.browser, pytest.mark.demo, pytest.mark.django_db(transaction=True)]
 
@@ -195,8 +197,18 @@ def test_command_center_over_the_demo_city(
     screenshot("command-center-narrow")
 
 
+@pytest.fixture
+def small_world(transactional_db):
+    """The small city and two accounts with the demo's names and password: what the English
+    labels and the inspector's refusal need (the demo city would take seconds more)."""
+    admin = factories.user("root-admin", Role.ADMIN)
+    factories.small_city(admin)
+    for username, role in (("viewer", Role.VIEWER), ("inspector", Role.INSPECTOR)):
+        User.objects.create_user(username=username, password="geogrid-demo", role=role)
+
+
 def test_command_center_in_english_and_closed_to_inspectors(
-    live_server, page, screenshot, demo_city
+    live_server, page, screenshot, small_world
 ):
     log_in(page, live_server.url, "viewer", "/command-center/")
     page.click("form.lang button[value=en]")

@@ -27,6 +27,8 @@ from tests.clusters import run_django, seeded_cluster
 from tests.geometry import point
 from tests.gunicorn import Server, gunicorn
 
+pytestmark = pytest.mark.slow
+
 
 @contextmanager
 def locked(*tables: str) -> Iterator[None]:

@@ -18,6 +18,8 @@ from tests.clusters import run_django, seeded_cluster
 from tests.geometry import point
 from tests.gunicorn import Server, free_port, gunicorn
 
+pytestmark = pytest.mark.slow
+
 LOCATE = f"/api/v1/locate?lon={point(50, 150).x}&lat={point(50, 150).y}"
 
 # Inside one "request" to a read_from_replica view: read a row written (and replayed) before,
