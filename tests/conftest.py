@@ -1,4 +1,5 @@
-"""Shared fixtures: the grid levels, a small fixed city, and the personas."""
+"""Shared fixtures: the grid levels, a small fixed city, the personas, the session's reference
+data; and the order in which files are handed to the xdist workers."""
 
 from __future__ import annotations
 
@@ -62,8 +63,8 @@ def django_db_setup(django_db_setup, django_db_blocker):
 def _reference_data(request):
     # Tests run in a transaction that is rolled back, so the session's reference data stays;
     # but a transactional test (transactional_db, live_server) ends by emptying every table.
-    # The next test that uses the database finds the data loaded again, so every test sees the
-    # same database whichever worker and order it runs in.
+    # The next test that uses the database puts the rows back (committed, factories.py), so
+    # every test sees the same reference data whichever worker and order it runs in.
     uses_database = "_django_db_helper" in request.fixturenames or request.node.get_closest_marker(
         "django_db"
     )
@@ -126,7 +127,7 @@ def admin_client(client, admin_user):
 @pytest.fixture
 def city(levels, admin_user):
     # District 110101 (400 m × 200 m), 2 streets, 2 communities, 4 unit grids in the west one.
-    return factories.small_city(admin_user)
+    return factories.copied_small_city(admin_user)
 
 
 @pytest.fixture
