@@ -4,7 +4,7 @@ Core cannot import the user model (docs/architecture.md §2.2), so its helpers t
 with the little they read of a user: a primary key for the audit rows and logs, and whether it
 is logged in (the role and superuser flag are read with getattr, because an anonymous user has
 no role). `accounts.User` and Django's `AnonymousUser` both are one. The apps after accounts
-use `accounts.models.Actor`, the user model itself.
+use `accounts.actors.Actor`, the user model itself.
 """
 
 from __future__ import annotations
