@@ -32,10 +32,16 @@ from geogrid.cases.transitions import escalate_case, may_act_on, transition_case
 from geogrid.components.models import Department
 from geogrid.components.schemes import active_scheme
 from geogrid.core import params as qp
-from geogrid.core.api import BadRequest, Conflict, body_string, body_text, grid_code_param
+from geogrid.core.api import (
+    BadRequest,
+    Conflict,
+    body_string,
+    body_text,
+    grid_code_param,
+)
+from geogrid.core.pagination import FeaturePagination, list_schema
 from geogrid.core.permissions import require_role, user_role
 from geogrid.core.photos import PhotoError, check_photo, photo_uploads
-from geogrid.grids.api import GridPagination, list_schema
 
 REPORTER_ROLES = (Role.INSPECTOR, Role.OPERATOR, Role.PLANNER, Role.DEPARTMENT, Role.ADMIN)
 # The channel of a report is how it arrived, set by the server, never chosen freely: the public
@@ -166,7 +172,7 @@ class CaseListView(generics.ListCreateAPIView):
     """GET: the cases you may see, newest first, as GeoJSON. POST: report a problem."""
 
     serializer_class = CaseFeatureSerializer
-    pagination_class = GridPagination
+    pagination_class = FeaturePagination
     permission_classes = [IsAuthenticated]
 
     def get_queryset(self) -> QuerySet[Case]:

@@ -28,12 +28,18 @@ from geogrid.components.models import (
 from geogrid.components.schemes import active_scheme
 from geogrid.components.serializers import ComponentFeatureSerializer, ComponentPhotoSerializer
 from geogrid.core import params as qp
-from geogrid.core.api import BadRequest, Conflict, body_string, body_text, grid_code_param
+from geogrid.core.api import (
+    BadRequest,
+    Conflict,
+    body_string,
+    body_text,
+    grid_code_param,
+)
 from geogrid.core.codes import parse_component_code
 from geogrid.core.crs import parse_crs, point_to_storage, to_storage
+from geogrid.core.pagination import FeaturePagination, list_schema
 from geogrid.core.permissions import get_in_scope_or_404, require_role
 from geogrid.core.photos import PhotoError, check_photo, photo_uploads
-from geogrid.grids.api import GridPagination, list_schema
 from geogrid.grids.assignment import assign_geometries
 from geogrid.grids.models import Grid
 
@@ -126,7 +132,7 @@ LIST_PARAMETERS = [
 @list_schema(LIST_PARAMETERS)
 class ComponentListView(generics.ListCreateAPIView):
     serializer_class = ComponentFeatureSerializer
-    pagination_class = GridPagination
+    pagination_class = FeaturePagination
 
     def get_queryset(self):
         params = self.request.query_params

@@ -6,32 +6,27 @@ geogrid.core.permissions, calls a queryset or service, and renders.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
-from typing import TypeVar
 
-from django.conf import settings
 from django.contrib.gis.geos import Polygon
 from django.utils.decorators import method_decorator
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiParameter,
     extend_schema,
-    extend_schema_view,
     inline_serializer,
 )
 from rest_framework import generics, serializers
-from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework_gis.pagination import GeoJsonPagination
 
 from geogrid.accounts.models import Role
 from geogrid.core import params as qp
 from geogrid.core.api import BadRequest
 from geogrid.core.codes import explain_code, validate_grid_code
 from geogrid.core.crs import parse_crs
+from geogrid.core.pagination import FeaturePagination, list_schema
 from geogrid.core.permissions import get_in_scope_or_404, require_role
 from geogrid.core.replica import anonymous, read_from_replica
 from geogrid.grids.edit_api import update_attributes
@@ -43,58 +38,6 @@ from geogrid.grids.topology import topology_report
 
 def parse_float(request: Request, name: str, *, required: bool = True) -> float | None:
     return qp.number(request.query_params, name, required=required)
-
-
-def parse_bbox(raw: str) -> tuple[float, float, float, float]:
-    return qp.bbox({"bbox": raw})  # type: ignore[return-value]
-
-
-V = TypeVar("V", bound=type)
-
-
-def list_schema(parameters: list[OpenApiParameter]) -> Callable[[V], V]:
-    """Document a list view's query parameters on its GET (the view itself does not override
-    get just to carry them)."""
-    return extend_schema_view(get=extend_schema(parameters=parameters))
-
-
-class GridPagination(GeoJsonPagination):
-    page_size_query_param = "page_size"
-
-    def get_paginated_response_schema(self, schema: dict) -> dict:
-        """The answer as sent: the list serializer's FeatureCollection (`schema`, with its
-        `features` array) and the page fields. (rest_framework_gis renames `results` but
-        leaves it required, and nests the whole collection under `features`.)"""
-        return {
-            "allOf": [
-                schema,
-                {
-                    "type": "object",
-                    "required": ["type", "count", "features"],
-                    "properties": {
-                        "count": {"type": "integer", "example": 123},
-                        "next": {"type": "string", "nullable": True, "format": "uri"},
-                        "previous": {"type": "string", "nullable": True, "format": "uri"},
-                    },
-                },
-            ]
-        }
-
-    def __init__(self) -> None:
-        self.page_size = settings.GEOGRID_API_PAGE_SIZE
-        self.max_page_size = settings.GEOGRID_API_MAX_PAGE_SIZE
-
-    def paginate_queryset(self, queryset, request, view=None):
-        qp.integer(request.query_params, "page")
-        qp.integer(request.query_params, "page_size")
-        try:
-            return super().paginate_queryset(queryset, request, view)
-        except NotFound as exc:
-            raise BadRequest(
-                f"Page {request.query_params.get('page')} does not exist for this query: "
-                "start at page 1 and follow the 'next' links.",
-                field="page",
-            ) from exc
 
 
 LIST_PARAMETERS = [
@@ -117,7 +60,7 @@ class GridListView(generics.ListAPIView):
     """Grids as a GeoJSON FeatureCollection, paginated."""
 
     serializer_class = GridFeatureSerializer
-    pagination_class = GridPagination
+    pagination_class = FeaturePagination
 
     def get_queryset(self):
         params = self.request.query_params

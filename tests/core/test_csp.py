@@ -88,7 +88,7 @@ def test_img_src_follows_the_configured_basemap(client, db):
 
 def test_page_scripts_put_no_data_into_markup():
     """innerHTML and friends parse markup; Leaflet parses a string tooltip or popup as HTML.
-    Page scripts build text nodes (GeoGrid.el / GeoGrid.lines in static/js/api.js)."""
+    Page scripts build text nodes (GeoGrid.el / GeoGrid.lines in static/js/core/page.js)."""
     scripts = [
         p
         for p in (Path(settings.BASE_DIR) / "static" / "js").rglob("*.js")
