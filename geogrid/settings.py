@@ -124,6 +124,7 @@ INSTALLED_APPS = [
     "geogrid.core",
     "geogrid.accounts",
     "geogrid.grids",
+    "geogrid.patrols",
     "geogrid.components",
     "geogrid.cases",
     "geogrid.tiles",
