@@ -413,6 +413,26 @@ GEOGRID_OPEN311_KEY_SERVICE = os.environ.get(
 GEOGRID_COMPONENT_MAX_DISTANCE_M = envfloat("GEOGRID_COMPONENT_MAX_DISTANCE_M", 50.0)
 # Overlaps, gaps and escapes thinner than this (metres) are drawing noise, not topology errors.
 GEOGRID_TOPOLOGY_TOLERANCE_M = envfloat("GEOGRID_TOPOLOGY_TOLERANCE_M", 0.5)
+
+# Patrols (docs/domain.md §8). Cleaning: a point farther from the last accepted one than this
+# speed allows is a GPS jump; a fix whose reported accuracy is worse than this is dropped.
+GEOGRID_PATROL_MAX_SPEED_KMH = envfloat("GEOGRID_PATROL_MAX_SPEED_KMH", 25.0)
+GEOGRID_PATROL_MAX_ACCURACY_M = envfloat("GEOGRID_PATROL_MAX_ACCURACY_M", 50.0)
+# A silence longer than this splits a track (the line has a gap) and ends a visit to a grid.
+GEOGRID_PATROL_GAP_S = envint("GEOGRID_PATROL_GAP_S", 300)
+GEOGRID_PATROL_BATCH_MAX_POINTS = envint("GEOGRID_PATROL_BATCH_MAX_POINTS", 500)
+# Points older than this are refused from the phone (an offline queue waits hours, not weeks);
+# imported files may be of any age.
+GEOGRID_PATROL_MAX_POINT_AGE_DAYS = envint("GEOGRID_PATROL_MAX_POINT_AGE_DAYS", 7)
+# A phone's clock may run this far ahead of the server's before its times count as future.
+GEOGRID_PATROL_CLOCK_SKEW_S = envint("GEOGRID_PATROL_CLOCK_SKEW_S", 120)
+GEOGRID_TRACK_FILE_MAX_MB = envint("GEOGRID_TRACK_FILE_MAX_MB", 20)
+# Coverage without a road layer: the share of a grid's area within this distance of a track.
+GEOGRID_COVERAGE_DISTANCE_M = envfloat("GEOGRID_COVERAGE_DISTANCE_M", 30.0)
+# Path checks: a report or street-side component change is flagged when it lies farther than
+# this from the inspector's track at its time, or when no track point lies within the window.
+GEOGRID_PATH_CHECK_DISTANCE_M = envfloat("GEOGRID_PATH_CHECK_DISTANCE_M", 100.0)
+GEOGRID_PATH_CHECK_WINDOW_S = envint("GEOGRID_PATH_CHECK_WINDOW_S", 300)
 # Anonymous clients may read public grid data (GeoJSON, locate, code explanations).
 GEOGRID_PUBLIC_READ_API = envbool("GEOGRID_PUBLIC_READ_API", "1")
 GEOGRID_API_PAGE_SIZE = envint("GEOGRID_API_PAGE_SIZE", 100)

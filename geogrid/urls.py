@@ -47,6 +47,7 @@ urlpatterns = [
     path("admin/login/", account_views.admin_login, name="admin-login"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("geogrid.grids.urls")),
+    path("api/v1/", include("geogrid.patrols.urls")),
     path("api/v1/", include("geogrid.components.urls")),
     path("api/v1/", include("geogrid.cases.urls")),
     path("api/v1/", include("geogrid.command_center.urls")),

@@ -39,5 +39,11 @@ class CasesConfig(AppConfig):
         # /media/cases/… is served by the case's access rule (cases/privacy.py).
         privacy.register()
 
+        from geogrid.cases.calendar import work_calendar
+        from geogrid.core.worktime import register_calendar_source
+
+        # Working days for apps to the left of cases (the patrol schedules).
+        register_calendar_source(work_calendar)
+
         # The holiday calendar's expiry warning (migrate, check --database, /readyz).
         from geogrid.cases import checks  # noqa: F401

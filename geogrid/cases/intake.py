@@ -13,9 +13,10 @@ import hashlib
 import logging
 import math
 import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -23,6 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from geogrid.accounts.actors import Actor
+from geogrid.accounts.models import Role
 from geogrid.cases.duplicates import Duplicate
 from geogrid.cases.errors import ReportError
 from geogrid.cases.intake_store import insert_in_one_statement, insert_step_by_step
@@ -34,7 +36,10 @@ from geogrid.core.codes import CodeError, parse_component_code
 from geogrid.core.crs import point_to_storage
 from geogrid.core.db import raw_cursor
 from geogrid.core.logs import log_on_commit
+from geogrid.core.permissions import user_role
 from geogrid.core.photos import CheckedPhoto
+from geogrid.patrols.models import PathCheck
+from geogrid.patrols.paths import PathResult, check_path
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +48,9 @@ logger = logging.getLogger(__name__)
 class IntakeResult:
     case: Case
     duplicates: list[Duplicate] = field(default_factory=list)
+    # True when the report repeats one the same reporter sent with the same client id: the
+    # case is the first one's and nothing new was written.
+    repeated: bool = False
 
 
 # Categories change rarely and every report needs one: each process keeps what it read for
@@ -140,10 +148,80 @@ def submit_report(
     device_id: str = "",
     account_id: str = "",
     open311_key: Open311Key | None = None,
+    client_id: uuid.UUID | None = None,
+    observed_at: datetime | None = None,
 ) -> IntakeResult:
     """Take in one report: normalise the point, store the grid path, route the department, list
-    possible duplicates. Bad input raises ReportError (or the CRS/coordinate errors of
-    core.crs) before anything is written."""
+    possible duplicates, and check an inspector's report against their patrol track. Bad input
+    raises ReportError (or the CRS/coordinate errors of core.crs) before anything is written.
+
+    `client_id` (from the reporter's phone) makes a resent report recognisable: the same
+    reporter's second report with it returns the first case (`repeated`), under an advisory
+    lock so that two copies racing each other make one case. `observed_at` is when the phone
+    wrote the report (it may have waited offline); the path check uses it."""
+    reporter = actor if getattr(actor, "pk", None) else None
+
+    def submit() -> IntakeResult:
+        return _submit(
+            actor=actor,
+            channel=channel,
+            service_code=service_code,
+            x=x,
+            y=y,
+            crs=crs,
+            description=description,
+            address=address,
+            component_code=component_code,
+            photos=photos,
+            reporter_name=reporter_name,
+            reporter_phone=reporter_phone,
+            reporter_email=reporter_email,
+            device_id=device_id,
+            account_id=account_id,
+            open311_key=open311_key,
+            client_id=client_id,
+            observed_at=observed_at,
+        )
+
+    if client_id is None or reporter is None:
+        return submit()
+    with transaction.atomic():
+        digest = hashlib.blake2b(f"{reporter.pk}:{client_id}".encode(), digest_size=8).digest()
+        with raw_cursor(for_write=True) as cursor:
+            cursor.execute(
+                _REPEAT_LOCK_SQL, (int.from_bytes(digest, "big", signed=True),), prepare=True
+            )
+        first = (
+            Case.objects.select_related("grid", "department", "case_class")
+            .filter(reporter=reporter, client_id=client_id)
+            .first()
+        )
+        if first is not None:
+            return IntakeResult(case=first, repeated=True)
+        return submit()  # inside the lock's transaction: a racing copy waits for this case
+
+
+def _submit(
+    *,
+    actor: Actor | None,
+    channel: str,
+    service_code: str,
+    x: float,
+    y: float,
+    crs: str | int | None,
+    description: str,
+    address: str,
+    component_code: str,
+    photos: Sequence[CheckedPhoto],
+    reporter_name: str,
+    reporter_phone: str,
+    reporter_email: str,
+    device_id: str,
+    account_id: str,
+    open311_key: Open311Key | None,
+    client_id: uuid.UUID | None,
+    observed_at: datetime | None,
+) -> IntakeResult:
     if channel not in Channel.values:
         raise ReportError(f"Unknown channel {channel!r}.", field="channel")
     if len(photos) > settings.GEOGRID_MAX_PHOTOS:
@@ -154,7 +232,9 @@ def submit_report(
     lon, lat = point_to_storage(x, y, crs)
     component = _named_component(component_code, case_class, lon, lat)
     now = timezone.now()
+    _check_observed_at(observed_at, now)
     reporter = actor if getattr(actor, "pk", None) else None
+    path = _path_check(reporter, channel, lon, lat, observed_at or now)
     case = Case(
         channel=channel,
         case_class=case_class,
@@ -174,6 +254,10 @@ def submit_report(
         open311_key=open311_key,
         reported_at=now,
         updated_at=now,
+        observed_at=observed_at,
+        client_id=client_id,
+        path_check=path.check,
+        path_distance_m=path.distance_m,
     )
     owner = component.owner_department_id if component is not None else None
     if not photos:
@@ -194,6 +278,34 @@ def submit_report(
     return _reported(case, duplicates)
 
 
+def _check_observed_at(observed_at: datetime | None, now: datetime) -> None:
+    if observed_at is None:
+        return
+    skew = timedelta(seconds=int(settings.GEOGRID_PATROL_CLOCK_SKEW_S))
+    if observed_at > now + skew:
+        raise ReportError(
+            "observed_at lies in the future: check the phone's clock and time zone.",
+            field="observed_at",
+        )
+    days = int(settings.GEOGRID_PATROL_MAX_POINT_AGE_DAYS)
+    if observed_at < now - timedelta(days=days):
+        raise ReportError(
+            f"observed_at is more than {days} days ago; a report waits in the phone for "
+            "hours, not weeks. Report it again with today's time.",
+            field="observed_at",
+        )
+
+
+def _path_check(
+    reporter: Actor | None, channel: str, lon: float, lat: float, at: datetime
+) -> PathResult:
+    """An inspector's own report is checked against their track (docs/domain.md §8.4);
+    every other report is not checked."""
+    if reporter is None or channel != Channel.INSPECTOR or user_role(reporter) != Role.INSPECTOR:
+        return PathResult(PathCheck.NOT_CHECKED)
+    return check_path(inspector_id=reporter.pk, lon=lon, lat=lat, at=at)
+
+
 def _reported(case: Case, duplicates: list[Duplicate]) -> IntakeResult:
     # What came in, never who reported it or what they wrote (README, "Security and privacy").
     log_on_commit(
@@ -205,6 +317,7 @@ def _reported(case: Case, duplicates: list[Duplicate]) -> IntakeResult:
         grid_code=case.grid_code,
         open311_key_id=case.open311_key_id,
         duplicates=len(duplicates),
+        path_check=case.path_check,
     )
     return IntakeResult(case=case, duplicates=duplicates)
 

@@ -67,17 +67,19 @@ new_case AS (
         submitted_point, grid_id, grid_code, street_code, community_code, area_class,
         handling_level, department_id, routed_by, reporter_id, reporter_name, reporter_phone,
         reporter_email, open311_key_id, device_id, account_id, status, possible_duplicates,
-        reported_at, overdue, return_count, extension_count, rework_count, version, updated_at)
+        reported_at, overdue, return_count, extension_count, rework_count, version, updated_at,
+        observed_at, client_id, path_check, path_distance_m)
     SELECT left(r.grid_code, 6), %(channel)s, %(class_id)s, %(kind)s, %(component_id)s,
-           %(description)s, %(address)s, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4490),
+           %(description)s, %(address)s, ST_Point(%(lon)s, %(lat)s, 4490),
            %(submitted_point)s, r.grid_id, r.grid_code, COALESCE(r.street_code, ''),
-           COALESCE(r.community_code, ''), COALESCE(r.area_class, %(default_area)s), 'unit',
+           COALESCE(r.community_code, ''), COALESCE(r.area_class, %(darea)s), 'unit',
            r.department_id, r.routed_by, %(reporter_id)s, %(reporter_name)s,
            %(reporter_phone)s, %(reporter_email)s, %(open311_key_id)s, %(device_id)s,
-           %(account_id)s, 'reported', r.duplicates, %(now)s, false, 0, 0, 0, 1, %(now)s
+           %(account_id)s, 'reported', r.duplicates, %(now)s, false, 0, 0, 0, 1, %(now)s,
+           %(seen)s, %(cid)s, %(pc)s, %(pm)s
     FROM routed r
     RETURNING id, district_code, grid_id, grid_code, street_code, community_code, area_class,
-              department_id, routed_by, possible_duplicates
+              department_id, routed_by, possible_duplicates, path_check, path_distance_m
 ), event AS (
     INSERT INTO cases_caseevent (case_id, action, actor_id, created_at, details, from_status,
                                  to_status, reason)
@@ -103,7 +105,7 @@ WITH hit AS (
     FROM grids_grid g
     WHERE g.valid_to IS NULL
       AND g.level_id = (SELECT id FROM grids_gridlevel ORDER BY depth DESC LIMIT 1)
-      AND ST_Covers(g.geom, ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4490))
+      AND ST_Covers(g.geom, ST_Point(%(lon)s, %(lat)s, 4490))
     ORDER BY g.code
     LIMIT 1
 ), path AS (
@@ -123,10 +125,10 @@ WITH hit AS (
         (SELECT p.code FROM path p WHERE p.slug = 'community') AS community_code
 ), near AS (
     SELECT c.id, c.status, c.reported_at,
-           sqrt(power((ST_X(c.geom) - %(lon)s) * %(m_per_deg_lon)s, 2)
+           sqrt(power((ST_X(c.geom) - %(lon)s) * %(mx)s, 2)
                 + power((ST_Y(c.geom) - %(lat)s) * 110574.0, 2)) AS metres
     FROM cases_case c
-    WHERE c.geom && ST_Expand(ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4490), %(degrees)s)
+    WHERE c.geom && ST_Expand(ST_Point(%(lon)s, %(lat)s, 4490), %(degrees)s)
       AND c.case_class_id = %(class_id)s AND c.reported_at >= %(since)s
       AND c.status <> ALL(%(final)s)
 ), dups AS (
@@ -136,10 +138,10 @@ WITH hit AS (
     SELECT hit.id AS grid_id, hit.code AS grid_code, facts.*,
            CASE WHEN %(owner)s::bigint IS NOT NULL THEN %(owner)s::bigint
                 WHEN facts.rule_department IS NOT NULL THEN facts.rule_department
-                ELSE %(class_department)s::bigint END AS department_id,
+                ELSE %(cdep)s::bigint END AS department_id,
            CASE WHEN %(owner)s::bigint IS NOT NULL THEN 'component_owner'
                 WHEN facts.rule_department IS NOT NULL THEN 'grid_rule'
-                WHEN %(class_department)s::bigint IS NOT NULL THEN 'class_default'
+                WHEN %(cdep)s::bigint IS NOT NULL THEN 'class_default'
                 ELSE 'none' END AS routed_by,
            COALESCE((SELECT jsonb_agg(jsonb_build_object(
                         'id', d.id, 'distance_m', round(d.metres::numeric, 1),
@@ -187,7 +189,7 @@ def _case_values(case: Case, *, lon: float, lat: float) -> dict[str, Any]:
         "lon": lon,
         "lat": lat,
         "class_id": case.case_class_id,
-        "default_area": settings.GEOGRID_DEFAULT_AREA_CLASS,
+        "darea": settings.GEOGRID_DEFAULT_AREA_CLASS,
         "channel": case.channel,
         "kind": case.kind,
         "component_id": case.component_id,
@@ -202,6 +204,10 @@ def _case_values(case: Case, *, lon: float, lat: float) -> dict[str, Any]:
         "device_id": case.device_id,
         "account_id": case.account_id,
         "now": case.reported_at,
+        "seen": case.observed_at,
+        "cid": case.client_id,
+        "pc": case.path_check,
+        "pm": case.path_distance_m,
     }
 
 
@@ -215,9 +221,9 @@ def insert_in_one_statement(
     metres_per_degree_lon = 111_320.0 * max(math.cos(math.radians(lat)), 0.01)
     values = {
         **_case_values(case, lon=lon, lat=lat),
-        "class_department": case.case_class.department_id,
+        "cdep": case.case_class.department_id,
         "owner": owner,
-        "m_per_deg_lon": metres_per_degree_lon,
+        "mx": metres_per_degree_lon,
         "degrees": radius / metres_per_degree_lon,
         "radius": radius,
         "final": list(workflow.FINAL_STATUSES),

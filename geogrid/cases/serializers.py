@@ -107,6 +107,7 @@ class CaseFeatureSerializer(GeoFeatureModelSerializer):
     status_label = serializers.CharField(source="get_status_display")
     channel_label = serializers.CharField(source="get_channel_display")
     routed_by_label = serializers.CharField(source="get_routed_by_display")
+    path_check_label = serializers.CharField(source="get_path_check_display")
     department = serializers.SerializerMethodField()
     component_code = serializers.CharField(source="component.code", default=None, allow_null=True)
     open = serializers.SerializerMethodField()
@@ -157,6 +158,11 @@ class CaseFeatureSerializer(GeoFeatureModelSerializer):
             "extension_count",
             "rework_count",
             "version",
+            "observed_at",
+            "path_check",
+            "path_check_label",
+            "path_distance_m",
+            "generated",
             *PRIVATE_FIELDS,
         ]
 

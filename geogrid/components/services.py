@@ -18,6 +18,7 @@ from django.utils import timezone
 from shapely.geometry.base import BaseGeometry
 
 from geogrid.accounts.actors import Actor
+from geogrid.accounts.models import Role
 from geogrid.components.models import (
     Component,
     ComponentAction,
@@ -31,10 +32,12 @@ from geogrid.components.models import (
 from geogrid.components.schemes import active_scheme
 from geogrid.core.codes import CodeError, component_code, parse_component_code
 from geogrid.core.gis import GeometryError, describe_invalidity
+from geogrid.core.permissions import user_role
 from geogrid.core.photos import CheckedPhoto
 from geogrid.core.srid import STORAGE_SRID
 from geogrid.grids.assignment import assign_geometries
 from geogrid.grids.models import Grid
+from geogrid.patrols.paths import check_path
 
 # A component's geometry as the services take it: shapely, GEOS or a GeoJSON geometry object.
 ComponentGeometry: TypeAlias = BaseGeometry | GEOSGeometry | dict[str, Any]
@@ -347,11 +350,17 @@ def change_component_status(
     component.change_date = timezone.localdate()
     component.version += 1
     component.save(update_fields=["status", "change_date", "version", "updated_at"])
+    details: dict[str, object] = {"from": old, "to": status, "note": note}
+    if actor is not None and user_role(actor) == Role.INSPECTOR:
+        # Made on the street: checked against the inspector's track (docs/domain.md §8.4).
+        where = component.geom.point_on_surface
+        details.update(
+            check_path(
+                inspector_id=actor.pk, lon=where.x, lat=where.y, at=timezone.now()
+            ).as_details()
+        )
     ComponentEvent.objects.create(
-        component=component,
-        action=ComponentAction.STATUS,
-        actor=actor,
-        details={"from": old, "to": status, "note": note},
+        component=component, action=ComponentAction.STATUS, actor=actor, details=details
     )
     return component
 

@@ -27,7 +27,7 @@ import csv
 import math
 import re
 from bisect import bisect_left
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from pathlib import Path
@@ -35,6 +35,8 @@ from zoneinfo import ZoneInfo
 
 __all__ = [
     "CalendarFileError",
+    "current_calendar",
+    "register_calendar_source",
     "HolidayRow",
     "WorkCalendar",
     "load_holiday_file",
@@ -398,3 +400,21 @@ def load_holiday_file(path: str | Path) -> tuple[set[date], set[date]]:
         {row.day for row in rows if row.kind == "holiday"},
         {row.day for row in rows if row.kind == "workday"},
     )
+
+
+# Where the jurisdiction's calendar comes from. The rows of holidays belong to a domain app
+# (cases keeps them, with the deadlines that use them most); an app to its left that counts
+# working days (the patrol schedules) asks here, and cases registers its source in ready()
+# (docs/architecture.md §2.3).
+_calendar_source: list[Callable[[], WorkCalendar]] = []
+
+
+def register_calendar_source(source: Callable[[], WorkCalendar]) -> None:
+    _calendar_source[:] = [source]
+
+
+def current_calendar() -> WorkCalendar:
+    """The registered calendar; without one, Monday to Friday with the usual office hours."""
+    if _calendar_source:
+        return _calendar_source[0]()
+    return WorkCalendar(parse_work_hours("08:30-12:00,13:30-18:00"))

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from geogrid.core.models import AUDITED_OBJECT, AuditEvent
 from geogrid.core.srid import STORAGE_SRID
+from geogrid.patrols.querysets import PatrolQuerySet
 
 
 class PatrolSource(models.TextChoices):
@@ -62,6 +63,8 @@ class Patrol(models.Model):
     distance_m = models.FloatField(_("里程 (m)"), default=0)
     # The accepted points as lines, split where the phone went quiet; set when the patrol ends.
     geom = models.MultiLineStringField(_("轨迹"), srid=STORAGE_SRID, null=True, blank=True)
+
+    objects = PatrolQuerySet.as_manager()
 
     class Meta:
         ordering = ["-started_at", "-id"]

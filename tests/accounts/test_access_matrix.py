@@ -28,9 +28,11 @@ from geogrid.components.models import ComponentClass, ComponentPhoto, Department
 from geogrid.components.services import add_component_photo, create_component
 from geogrid.core.photos import check_photo
 from geogrid.grids.services.editing import update_grid_attributes
+from geogrid.patrols.services import record_points, start_patrol
 from tests import factories
 from tests.cases.conftest import GARBAGE
 from tests.geometry import point
+from tests.patrols.factories import PATROL_ID, patrol_points, points_json, recent_start
 from tests.photos import image_bytes, upload
 
 pytestmark = pytest.mark.slow
@@ -127,6 +129,8 @@ def world(city, outsider, inspector, viewer, admin_user, settings, tmp_path):
         description="巡查发现垃圾",
         photos=[check_photo(upload(image_bytes()))],
     ).case
+    patrol, _ = start_patrol(actor=inspector, client_id=PATROL_ID, started_at=recent_start())
+    record_points(actor=inspector, patrol=patrol, points=patrol_points(), crs=4490)
     _, key = create_open311_key(name="citizen-app", actor=admin_user)
     public = submit_report(
         actor=None,
@@ -154,6 +158,7 @@ def world(city, outsider, inspector, viewer, admin_user, settings, tmp_path):
         "component": component,
         "internal": internal,
         "public": public,
+        "patrol": patrol,
         "component_photo": ComponentPhoto.objects.get(component=component),
         "internal_photo": internal.photos.first(),
         "public_photo": public.photos.first(),
@@ -399,6 +404,49 @@ ROWS: list[Row] = [
         ),
         method="post",
         data={"reason": "需要街道协调"},
+    ),
+    # --- Patrols API: an inspector's own, the city-wide roles all; coverage by grid scope ---
+    Row("api/v1/patrols/", lambda w: "/api/v1/patrols/", everyone(200, **API_LOGIN)),
+    Row(
+        "api/v1/patrols/",
+        lambda w: "/api/v1/patrols/",
+        everyone(403, inspector=201, admin=201, **API_LOGIN),
+        method="post",
+        data={"id": "0b7e36a4-4f7d-4b8e-9c61-3f2d1a5e9b70"},
+    ),
+    Row(
+        "api/v1/patrols/<int:pk>/",
+        lambda w: f"/api/v1/patrols/{w['patrol'].pk}/",
+        everyone(404, inspector=200, operator=200, viewer=200, admin=200, **API_LOGIN),
+    ),
+    Row(
+        "api/v1/patrols/<int:pk>/points/",
+        lambda w: f"/api/v1/patrols/{w['patrol'].pk}/points/",
+        everyone(404, inspector=200, operator=200, viewer=200, admin=200, **API_LOGIN),
+    ),
+    Row(
+        "api/v1/patrols/<int:pk>/points/",
+        lambda w: f"/api/v1/patrols/{w['patrol'].pk}/points/",
+        everyone(403, inspector=200, admin=200, **API_LOGIN),
+        method="post",
+        data=lambda w: {"crs": "EPSG:4490", "points": points_json(start_second=600)},
+    ),
+    Row(
+        "api/v1/patrols/<int:pk>/end/",
+        lambda w: f"/api/v1/patrols/{w['patrol'].pk}/end/",
+        everyone(403, inspector=200, admin=200, **API_LOGIN),
+        method="post",
+        data={},
+    ),
+    Row(
+        "api/v1/patrols/coverage/",
+        lambda w: "/api/v1/patrols/coverage/",
+        everyone(200, department=403, newcomer=403, **API_LOGIN),
+    ),
+    Row(
+        "api/v1/patrols/visits/",
+        lambda w: "/api/v1/patrols/visits/",
+        everyone(200, department=403, newcomer=403, **API_LOGIN),
     ),
     # --- Command center API ---
     Row(

@@ -1,0 +1,195 @@
+"""Coverage (巡查覆盖, docs/domain.md §8.3): for each unit grid and a period, how much of it the
+patrols passed, how long they spent in it, how many visits, and the last one.
+
+Read-only queries, all in PostGIS (docs/architecture.md §4.4):
+
+- **time, visits, last visit** come from the points, which carry their unit grid since they
+  arrived: window functions over the accepted points of the patrols of the period, found
+  through the (patrol, time) index;
+- **share walked**: without a road layer, the share of the grid's area within
+  GEOGRID_COVERAGE_DISTANCE_M of a track. The lines are simplified to a metre (the buffer is
+  tens of metres), buffered, and cut by ST_Subdivide into small pieces so each grid meets
+  only the pieces near it, then unioned per grid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+
+from geogrid.core.db import raw_cursor
+from geogrid.core.srid import metric_srid
+
+
+@dataclass(frozen=True)
+class GridCoverage:
+    grid_id: int
+    code: str
+    name: str
+    share: float  # 0…1 of the grid's area within the distance of a track
+    seconds: float  # time spent in the grid
+    visits: int
+    last_visit: datetime | None
+
+
+# The patrols of the period (overlapping it), optionally of some inspectors.
+_PATROLS_SQL = """
+SELECT id, started_at >= %(since)s AND ended_at IS NOT NULL AND ended_at < %(until)s
+FROM patrols_patrol
+WHERE started_at < %(until)s AND (ended_at IS NULL OR ended_at >= %(since)s)
+  AND (%(inspectors)s::bigint[] IS NULL OR inspector_id = ANY(%(inspectors)s::bigint[]))
+"""
+
+_TIME_SQL = """
+WITH pts AS (
+    SELECT p.grid_id, p.recorded_at,
+           lead(p.recorded_at) OVER w AS next_at,
+           lag(p.recorded_at) OVER w AS prev_at,
+           lag(p.grid_id) OVER w AS prev_grid
+    FROM patrols_trackpoint p
+    WHERE p.patrol_id = ANY(%(patrols)s) AND p.status = 'ok'
+      AND p.recorded_at >= %(since)s AND p.recorded_at < %(until)s
+    WINDOW w AS (PARTITION BY p.patrol_id ORDER BY p.recorded_at)
+)
+SELECT grid_id,
+       sum(CASE WHEN next_at - recorded_at <= %(gap)s
+                THEN extract(epoch FROM next_at - recorded_at) ELSE 0 END)::float8,
+       count(*) FILTER (WHERE prev_at IS NULL OR recorded_at - prev_at > %(gap)s
+                              OR prev_grid IS DISTINCT FROM grid_id),
+       max(recorded_at)
+FROM pts WHERE grid_id IS NOT NULL
+GROUP BY grid_id
+"""
+
+# Lines of the period: a patrol wholly inside it by its stored line, one that crosses a
+# boundary of the period (or is still walking) from its points within the period.
+_SHARE_SQL = """
+WITH whole AS (
+    SELECT geom FROM patrols_patrol WHERE id = ANY(%(whole)s) AND geom IS NOT NULL
+), pts AS (
+    SELECT p.patrol_id, p.geom, p.recorded_at,
+           CASE WHEN p.recorded_at - lag(p.recorded_at) OVER w > %(gap)s
+                THEN 1 ELSE 0 END AS brk
+    FROM patrols_trackpoint p
+    WHERE p.patrol_id = ANY(%(partial)s) AND p.status = 'ok'
+      AND p.recorded_at >= %(since)s AND p.recorded_at < %(until)s
+    WINDOW w AS (PARTITION BY p.patrol_id ORDER BY p.recorded_at)
+), pieces AS (
+    SELECT patrol_id, geom, recorded_at,
+           sum(brk) OVER (PARTITION BY patrol_id ORDER BY recorded_at) AS piece
+    FROM pts
+), partial_lines AS (
+    SELECT ST_MakeLine(geom ORDER BY recorded_at) AS geom
+    FROM pieces GROUP BY patrol_id, piece HAVING count(*) >= 2
+), lines AS (
+    SELECT geom FROM whole UNION ALL SELECT geom FROM partial_lines
+), buffers AS (
+    SELECT ST_Subdivide(
+               ST_Buffer(ST_Simplify(ST_Transform(geom, %(metric)s), 1.0), %(distance)s,
+                         'quad_segs=4'),
+               128) AS geom
+    FROM lines
+), near AS (
+    SELECT b.geom, ST_Transform(ST_Envelope(b.geom), 4490) AS box FROM buffers b
+)
+SELECT g.id,
+       ST_Area(ST_Intersection(ST_Transform(g.geom, %(metric)s), ST_Union(n.geom)))
+         / NULLIF(ST_Area(ST_Transform(g.geom, %(metric)s)), 0)
+FROM grids_grid g
+JOIN near n ON g.geom && n.box
+WHERE g.valid_to IS NULL AND g.level_id = %(level)s
+  AND (%(prefixes)s::text[] IS NULL OR left(g.code, 6) = ANY(%(districts)s::text[]))
+GROUP BY g.id, g.geom
+"""
+
+_GRIDS_SQL = """
+SELECT g.id, g.code, g.name FROM grids_grid g
+WHERE g.valid_to IS NULL AND g.level_id = %(level)s
+  AND (%(prefixes)s::text[] IS NULL OR EXISTS (
+        SELECT 1 FROM unnest(%(prefixes)s::text[]) AS s(prefix)
+        WHERE g.code LIKE s.prefix || '%%'))
+ORDER BY g.code
+"""
+
+
+def leaf_level_id() -> int | None:
+    with raw_cursor() as cursor:
+        row = cursor.execute(
+            "SELECT id FROM grids_gridlevel ORDER BY depth DESC LIMIT 1"
+        ).fetchone()
+    return None if row is None else int(row[0])
+
+
+def patrols_of(
+    since: datetime, until: datetime, inspectors: Sequence[int] | None = None
+) -> tuple[list[int], list[int]]:
+    """(patrols wholly inside the period, patrols crossing its bounds or still walking)."""
+    with raw_cursor() as cursor:
+        rows = cursor.execute(
+            _PATROLS_SQL,
+            {
+                "since": since,
+                "until": until,
+                "inspectors": list(inspectors) if inspectors else None,
+            },
+        ).fetchall()
+    return [r[0] for r in rows if r[1]], [r[0] for r in rows if not r[1]]
+
+
+def coverage(
+    *,
+    since: datetime,
+    until: datetime,
+    prefixes: Sequence[str] | None = None,
+    inspectors: Sequence[int] | None = None,
+) -> list[GridCoverage]:
+    """The coverage of every active unit grid under `prefixes` (all when None) by the
+    patrols of the period (of `inspectors` when given), in code order."""
+    level = leaf_level_id()
+    if level is None:
+        return []
+    whole, partial = patrols_of(since, until, inspectors)
+    gap = timedelta(seconds=int(settings.GEOGRID_PATROL_GAP_S))
+    prefix_list = sorted(set(prefixes)) if prefixes is not None else None
+    districts = sorted({p[:6] for p in prefix_list}) if prefix_list is not None else None
+    times: dict[int, tuple[float, int, datetime]] = {}
+    shares: dict[int, float] = {}
+    with raw_cursor() as cursor:
+        grids = cursor.execute(_GRIDS_SQL, {"level": level, "prefixes": prefix_list}).fetchall()
+        if whole or partial:
+            for grid_id, seconds, visits, last in cursor.execute(
+                _TIME_SQL,
+                {"patrols": whole + partial, "since": since, "until": until, "gap": gap},
+            ):
+                times[grid_id] = (seconds, visits, last)
+            for grid_id, share in cursor.execute(
+                _SHARE_SQL,
+                {
+                    "whole": whole,
+                    "partial": partial,
+                    "since": since,
+                    "until": until,
+                    "gap": gap,
+                    "metric": metric_srid(),
+                    "distance": float(settings.GEOGRID_COVERAGE_DISTANCE_M),
+                    "level": level,
+                    "prefixes": prefix_list,
+                    "districts": districts,
+                },
+            ):
+                shares[grid_id] = min(1.0, float(share or 0.0))
+    return [
+        GridCoverage(
+            grid_id=grid_id,
+            code=code,
+            name=name,
+            share=shares.get(grid_id, 0.0),
+            seconds=times.get(grid_id, (0.0, 0, None))[0],
+            visits=times.get(grid_id, (0.0, 0, None))[1],
+            last_visit=times.get(grid_id, (0.0, 0, None))[2],
+        )
+        for grid_id, code, name in grids
+    ]
