@@ -29,9 +29,7 @@ from geogrid.core.privacy import FieldPolicy, private_position, register_media_o
 CONTACT_FIELDS = ("reporter_name", "reporter_phone", "reporter_email", "device_id", "account_id")
 # The path check judges an inspector's work: staff only.
 PATH_CHECK_FIELDS = ("observed_at", "path_check", "path_check_label", "path_distance_m")
-CASE = FieldPolicy(
-    "case", staff=frozenset(PATH_CHECK_FIELDS), contact=frozenset(CONTACT_FIELDS)
-)
+CASE = FieldPolicy("case", staff=frozenset(PATH_CHECK_FIELDS), contact=frozenset(CONTACT_FIELDS))
 CASE_PHOTO = FieldPolicy("case photo", staff=frozenset({"uploaded_by"}))
 CASE_EVENT = FieldPolicy("case event", staff=frozenset({"actor"}))
 MEDIA_FOLDER = "cases"

@@ -28,7 +28,7 @@ from geogrid.core.crs import to_storage
 from geogrid.core.db import raw_cursor
 from geogrid.core.logs import log_on_commit
 from geogrid.core.permissions import user_role
-from geogrid.grids.models import Grid, GridLevel
+from geogrid.grids.models import Grid
 from geogrid.patrols.cleaning import Fix, Limits, clean, haversine_m
 from geogrid.patrols.errors import PatrolError
 from geogrid.patrols.models import (
@@ -168,7 +168,8 @@ INSERT INTO patrols_trackpoint (district_code, patrol_id, client_id, recorded_at
 SELECT %(district)s, %(patrol)s, p.client_id, p.t, %(now)s,
        ST_SetSRID(ST_MakePoint(p.lon, p.lat), 4490), p.accuracy, p.status,
        (SELECT g.id FROM grids_grid g
-        WHERE g.valid_to IS NULL AND g.level_id = %(level)s
+        WHERE g.valid_to IS NULL
+          AND g.level_id = (SELECT id FROM grids_gridlevel ORDER BY depth DESC LIMIT 1)
           AND ST_Covers(g.geom, ST_SetSRID(ST_MakePoint(p.lon, p.lat), 4490))
         ORDER BY g.code LIMIT 1)
 FROM unnest(%(ids)s::uuid[], %(times)s::timestamptz[], %(lons)s::float8[],
@@ -182,18 +183,6 @@ _COUNT_SQL = (
     "points_jump = points_jump + %s, points_inaccurate = points_inaccurate + %s, "
     "distance_m = distance_m + %s WHERE id = %s"
 )
-
-_leaf_level: dict[str, int] = {}
-
-
-def _leaf_level_id() -> int:
-    """The finest grid level's id, read once per process (levels are set up once)."""
-    if "id" not in _leaf_level:
-        level = GridLevel.objects.order_by("-depth").values_list("id", flat=True).first()
-        if level is None:
-            raise PatrolError("No grid levels are set up yet.")
-        _leaf_level["id"] = level
-    return _leaf_level["id"]
 
 
 def record_points(
@@ -264,7 +253,6 @@ def record_points(
                 "district": district,
                 "patrol": patrol_id,
                 "now": now,
-                "level": _leaf_level_id(),
                 "ids": [points[i].client_id for i in fresh],
                 "times": [points[i].recorded_at for i in fresh],
                 "lons": batch_lons.tolist(),

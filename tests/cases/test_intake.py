@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 
+from geogrid.cases import intake_store
 from geogrid.cases.errors import ReportError
 from geogrid.cases.intake import submit_report
 from geogrid.cases.models import Case, CaseClass, CaseEvent, CasePhoto, RoutingRule
@@ -251,3 +252,10 @@ def test_photos_are_stored_with_the_report_and_limited_in_number(report, setting
     stored = CasePhoto.objects.get(case=case)
     assert stored.stage == "report" and stored.width == 64
     assert len(list(tmp_path.rglob("*.*"))) == 2
+
+
+def test_intake_statements_fit_psycopg_parse_cache():
+    # psycopg keeps its parse of a query only up to 4,096 characters; beyond that every
+    # report pays the parse again (docs/architecture.md §4.2).
+    assert len(intake_store._INTAKE_SQL) <= 4096
+    assert len(intake_store._STEP_BY_STEP_SQL) <= 4096
