@@ -421,6 +421,9 @@ GEOGRID_PATROL_MAX_ACCURACY_M = envfloat("GEOGRID_PATROL_MAX_ACCURACY_M", 50.0)
 # A silence longer than this splits a track (the line has a gap) and ends a visit to a grid.
 GEOGRID_PATROL_GAP_S = envint("GEOGRID_PATROL_GAP_S", 300)
 GEOGRID_PATROL_BATCH_MAX_POINTS = envint("GEOGRID_PATROL_BATCH_MAX_POINTS", 500)
+# The field app keeps a GPS fix at most this often and sends the kept fixes this often.
+GEOGRID_PATROL_FIX_EVERY_S = envint("GEOGRID_PATROL_FIX_EVERY_S", 5)
+GEOGRID_PATROL_SEND_EVERY_S = envint("GEOGRID_PATROL_SEND_EVERY_S", 10)
 # Points older than this are refused from the phone (an offline queue waits hours, not weeks);
 # imported files may be of any age.
 GEOGRID_PATROL_MAX_POINT_AGE_DAYS = envint("GEOGRID_PATROL_MAX_POINT_AGE_DAYS", 7)

@@ -17,6 +17,7 @@ from geogrid.components import views as component_views
 from geogrid.core import health
 from geogrid.core.views import media
 from geogrid.grids import views as grid_views
+from geogrid.patrols import views as patrol_views
 from geogrid.tiles import views as tile_views
 
 # A database failure outside a view answers 503, not 500 (geogrid/core/db.py).
@@ -26,6 +27,10 @@ urlpatterns = [
     path("", grid_views.home, name="home"),
     path("grids/editor/", grid_views.editor, name="grid-editor"),
     path("inspector/", component_views.inspector_page, name="inspector"),
+    path("patrol/", patrol_views.field_app, name="patrol-field"),
+    # The inspector's pages as an installable, offline web app (docs/architecture.md §11.5).
+    path("sw.js", patrol_views.service_worker, name="service-worker"),
+    path("manifest.webmanifest", patrol_views.manifest, name="web-manifest"),
     path("cases/desk/", case_views.desk, name="case-desk"),
     path("cases/inbox/", case_views.inbox, name="case-inbox"),
     path("cases/checks/", case_views.checks, name="case-checks"),

@@ -21,6 +21,7 @@ from geogrid.core.permissions import has_role, page_roles
 # The role-restricted pages the navigation links to, by URL name; a template reads each as
 # `nav.<name with underscores>` (case-report → nav.case_report).
 NAV_PAGES = (
+    "patrol-field",
     "case-report",
     "case-desk",
     "case-inbox",

@@ -10,6 +10,10 @@ and the rejected points are counted.
   *accepted* point, so one wild fix does not drag the next good one with it. The distance
   first loses the fix's own error (its accuracy, or `NOISE_M` when the phone gives none):
   fixes one second apart wobble by metres, which is not speed.
+- If the last accepted fix was itself the wild one (a phone's first fix is often a cell
+  tower's), every true fix after it would look like a jump. So when `RECOVER_AFTER` jumps in a
+  row agree with each other (each reachable from the one before within the speed limit),
+  they are the track: they are accepted, and later fixes are judged against them.
 - After a silence longer than the gap (the phone in a pocket, a tunnel, a lunch break) the
   next accurate fix starts a new piece of track and is accepted whatever the distance: an
   inspector who took the bus is somewhere else, not jumping.
@@ -27,6 +31,8 @@ from geogrid.patrols.models import PointStatus
 EARTH_RADIUS_M = 6_371_008.8
 # The error assumed for a fix that comes without an accuracy.
 NOISE_M = 10.0
+# This many jumps in a row that agree with each other are the track, not jumps.
+RECOVER_AFTER = 3
 
 
 @dataclass(frozen=True)
@@ -67,21 +73,42 @@ def clean(
 ) -> list[str]:
     """The PointStatus of each point of a batch in time order (`t` strictly increasing;
     `accuracy` NaN where the phone gave none). The walk is sequential by nature (each verdict
-    moves the reference point), but a batch is at most a few hundred points."""
+    moves the reference point), but a batch is at most a few hundred points. A run of
+    agreeing jumps is recognised within one batch."""
     inaccurate = np.nan_to_num(accuracy, nan=0.0) > limits.max_accuracy_m
     verdicts: list[str] = []
     last = previous
+    run: list[int] = []  # the indices of the jumps in a row that agree with each other
+
+    def fix_at(j: int) -> Fix:
+        return Fix(float(t[j]), float(lon[j]), float(lat[j]))
+
     for i in range(len(t)):
         if inaccurate[i]:
             verdicts.append(PointStatus.INACCURATE)
             continue
-        if last is not None and t[i] - last.t <= limits.gap_s:
-            seconds = max(t[i] - last.t, 1e-3)
-            error = NOISE_M if np.isnan(accuracy[i]) else float(accuracy[i])
-            metres = float(haversine_m(last.lon, last.lat, lon[i], lat[i])) - error
-            if metres / seconds > limits.max_speed_mps:
+        if last is not None and _too_fast(last, t[i], lon[i], lat[i], accuracy[i], limits):
+            agrees = bool(run) and not _too_fast(
+                fix_at(run[-1]), t[i], lon[i], lat[i], accuracy[i], limits
+            )
+            run = [*run, i] if agrees else [i]
+            if len(run) < RECOVER_AFTER:
                 verdicts.append(PointStatus.JUMP)
                 continue
+            for j in run[:-1]:
+                verdicts[j] = PointStatus.ACCEPTED
+        run = []
         verdicts.append(PointStatus.ACCEPTED)
-        last = Fix(float(t[i]), float(lon[i]), float(lat[i]))
+        last = fix_at(i)
     return verdicts
+
+
+def _too_fast(last: Fix, t: float, lon: float, lat: float, accuracy: float, limits: Limits) -> bool:
+    """Whether reaching this fix from `last` needs more than the speed limit (after the fix's
+    own error); never after a silence longer than the gap."""
+    seconds = t - last.t
+    if seconds > limits.gap_s:
+        return False
+    error = NOISE_M if np.isnan(accuracy) else float(accuracy)
+    metres = float(haversine_m(last.lon, last.lat, lon, lat)) - error
+    return metres / max(seconds, 1e-3) > limits.max_speed_mps

@@ -29,7 +29,7 @@ from geogrid.core.db import raw_cursor
 from geogrid.core.logs import log_on_commit
 from geogrid.core.permissions import user_role
 from geogrid.grids.models import Grid
-from geogrid.patrols.cleaning import Fix, Limits, clean, haversine_m
+from geogrid.patrols.cleaning import NOISE_M, Fix, Limits, clean, haversine_m
 from geogrid.patrols.errors import PatrolError
 from geogrid.patrols.models import (
     Patrol,
@@ -300,18 +300,30 @@ def _walked(
     if len(t) < 2:
         return 0.0
     steps = haversine_m(x[:-1], y[:-1], x[1:], y[1:])
-    walked = np.diff(t) <= float(settings.GEOGRID_PATROL_GAP_S)
+    seconds = np.diff(t)
+    # Not walked: across a silence, or the step to a track that recovered from a jump.
+    speed = limits().max_speed_mps
+    walked = (seconds <= float(settings.GEOGRID_PATROL_GAP_S)) & (
+        steps <= speed * seconds + NOISE_M
+    )
     return float(steps[walked].sum())
 
 
-# The accepted points as lines, a new line after each silence longer than the gap; repeated
-# positions removed (a line needs two distinct points to be valid).
+# The accepted points as lines, a new line after each silence longer than the gap and at the
+# step to a track that recovered from a jump (cleaning.py: not walked); repeated positions
+# removed (a line needs two distinct points to be valid).
 _LINE_SQL = """
-WITH pts AS (
+WITH steps AS (
     SELECT geom, recorded_at,
-           CASE WHEN recorded_at - lag(recorded_at) OVER (ORDER BY recorded_at)
-                     > make_interval(secs => %(gap)s) THEN 1 ELSE 0 END AS brk
+           extract(epoch FROM recorded_at - lag(recorded_at) OVER w) AS seconds,
+           ST_Distance(geom::geography, (lag(geom) OVER w)::geography) AS metres
     FROM patrols_trackpoint WHERE patrol_id = %(patrol)s AND status = 'ok'
+    WINDOW w AS (ORDER BY recorded_at)
+), pts AS (
+    SELECT geom, recorded_at,
+           CASE WHEN seconds > %(gap)s OR metres > %(speed)s * seconds + %(noise)s
+                THEN 1 ELSE 0 END AS brk
+    FROM steps
 ), pieces AS (
     SELECT geom, recorded_at, sum(brk) OVER (ORDER BY recorded_at) AS piece FROM pts
 ), lines AS (
@@ -331,7 +343,13 @@ _LINE_SQL = " ".join(_LINE_SQL.split())  # parsed once per process (docs/archite
 def _build_line(patrol_id: int) -> None:
     with raw_cursor(for_write=True) as cursor:
         cursor.execute(
-            _LINE_SQL, {"patrol": patrol_id, "gap": float(settings.GEOGRID_PATROL_GAP_S)}
+            _LINE_SQL,
+            {
+                "patrol": patrol_id,
+                "gap": float(settings.GEOGRID_PATROL_GAP_S),
+                "speed": limits().max_speed_mps,
+                "noise": NOISE_M,
+            },
         )
 
 

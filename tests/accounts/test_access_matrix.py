@@ -241,6 +241,10 @@ ROWS: list[Row] = [
         everyone(403, street_planner=200, outsider=200, admin=200, **STAFF_PAGE),
     ),
     Row("inspector/", lambda w: "/inspector/", everyone(200, **STAFF_PAGE)),
+    Row("patrol/", lambda w: "/patrol/", everyone(403, inspector=200, admin=200, **STAFF_PAGE)),
+    # The installable app's files: no data in them, so public (a phone fetches them early).
+    Row("sw.js", lambda w: "/sw.js", everyone(200)),
+    Row("manifest.webmanifest", lambda w: "/manifest.webmanifest", everyone(200)),
     Row(
         "cases/desk/",
         lambda w: "/cases/desk/",

@@ -51,7 +51,7 @@ def test_what_each_role_is_offered(levels):
     everything = set(NAV_PAGES)
     assert offered == {
         Role.PLANNER: {"case-report", "grid-editor"},
-        Role.INSPECTOR: {"case-report", "case-checks"},
+        Role.INSPECTOR: {"patrol-field", "case-report", "case-checks"},
         Role.OPERATOR: {"case-report", "case-desk", "command-center"},
         Role.DEPARTMENT: {"case-report", "case-inbox"},
         Role.VIEWER: {"case-desk", "command-center"},

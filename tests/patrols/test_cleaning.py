@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from geogrid.patrols.cleaning import NOISE_M, Fix, Limits, clean, haversine_m
+from geogrid.patrols.cleaning import NOISE_M, RECOVER_AFTER, Fix, Limits, clean, haversine_m
 
 LIMITS = Limits(max_speed_mps=25 / 3.6, max_accuracy_m=50, gap_s=300)
 LAT = 39.9
@@ -33,6 +33,14 @@ def test_a_walk_is_kept_whole():
 
 def test_one_wild_fix_is_a_jump_and_the_next_good_one_is_kept():
     assert _clean([0, 10, 20, 30], [0, 10, 900, 30]) == ["ok", "ok", "jump", "ok"]
+
+
+def test_a_wild_first_fix_gives_way_to_the_track_that_agrees_with_itself():
+    # The first fix is 2 km off (a cell tower); the walk that follows agrees with itself.
+    verdicts = _clean([0, 10, 20, 30, 40], [2000, 0, 10, 20, 30])
+    assert verdicts == ["ok"] * 5
+    # Two agreeing jumps are not yet a track: they stay jumps.
+    assert _clean([0, 10, 20, 30], [0, 900, 910, 30]) == ["ok", "jump", "jump", "ok"]
 
 
 def test_a_poor_fix_is_dropped_whatever_its_position():
@@ -79,13 +87,22 @@ def test_consecutive_kept_fixes_never_imply_more_than_the_speed_limit(steps):
     accuracy = [np.nan if s[2] is None else s[2] for s in steps]
     verdicts = _clean(times, xs, accuracy=accuracy)
     kept = [i for i, v in enumerate(verdicts) if v == "ok"]
-    for a, b in zip(kept, kept[1:], strict=False):
+
+    def too_fast(a: int, b: int) -> bool:
         seconds = times[b] - times[a]
         if seconds > LIMITS.gap_s:
-            continue
+            return False
         error = NOISE_M if np.isnan(accuracy[b]) else accuracy[b]
-        metres = float(haversine_m(east(xs[a]), LAT, east(xs[b]), LAT)) - error
-        assert metres / seconds <= LIMITS.max_speed_mps + 1e-9
+        return float(haversine_m(east(xs[a]), LAT, east(xs[b]), LAT)) - error > (
+            LIMITS.max_speed_mps * seconds + 1e-6
+        )
+
+    for n in range(1, len(kept)):
+        if too_fast(kept[n - 1], kept[n]):
+            # Only where the track moved on: a run of RECOVER_AFTER fixes that agree.
+            run = kept[n : n + RECOVER_AFTER]
+            assert len(run) == RECOVER_AFTER
+            assert not any(too_fast(a, b) for a, b in zip(run, run[1:], strict=False))
     for i, verdict in enumerate(verdicts):
         if not np.isnan(accuracy[i]) and accuracy[i] > LIMITS.max_accuracy_m:
             assert verdict == "inaccurate"

@@ -113,6 +113,19 @@ def test_cleaning_drops_gps_jumps_and_poor_fixes_and_counts_them(inspector, patr
     assert patrol.distance_m == pytest.approx(80, abs=0.5)
 
 
+def test_a_wild_first_fix_is_left_behind_and_not_counted_as_walked(inspector, patrol):
+    start = recent_start()
+    wild = walk([(2010, 150)], start=start, tag="wild")
+    track = walk(east_along(150, 10, 60), start=start + timedelta(seconds=10))
+    result = record_points(actor=inspector, patrol=patrol, points=wild + track)
+    assert result.as_dict() == {"accepted": 7, "jump": 0, "inaccurate": 0, "repeated": 0}
+    patrol.refresh_from_db()
+    assert patrol.distance_m == pytest.approx(50, abs=0.5)  # not the 2 km to the wild fix
+    ended = end_patrol(actor=inspector, patrol=patrol)
+    assert ended.distance_m == pytest.approx(50, abs=0.5)
+    assert ended.geom.num_geom == 1  # the wild fix alone is no line
+
+
 def test_after_a_long_silence_a_far_point_starts_a_new_piece_not_a_jump(inspector, patrol):
     start = recent_start()
     before = walk([(10, 150), (20, 150)], start=start)
