@@ -6,6 +6,7 @@ as a phone on a failing network sees it (the server did the work; the phone neve
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 
@@ -43,10 +44,8 @@ class Proxy:
         with self._lock:
             sockets, self._open_sockets = self._open_sockets, set()
         for sock in sockets:
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
             sock.close()
 
     def _accept(self, listener: socket.socket) -> None:
@@ -80,7 +79,5 @@ class Proxy:
             pass
         finally:
             for sock in (source, target):
-                try:
+                with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
