@@ -423,6 +423,8 @@ GEOGRID_PATROL_GAP_S = envint("GEOGRID_PATROL_GAP_S", 300)
 GEOGRID_PATROL_BATCH_MAX_POINTS = envint("GEOGRID_PATROL_BATCH_MAX_POINTS", 500)
 # The field app keeps a GPS fix at most this often and sends the kept fixes this often.
 GEOGRID_PATROL_FIX_EVERY_S = envint("GEOGRID_PATROL_FIX_EVERY_S", 5)
+# load_demo: days of generated patrol history (working days only); 0 for none.
+GEOGRID_DEMO_PATROL_DAYS = envint("GEOGRID_DEMO_PATROL_DAYS", 365)
 GEOGRID_PATROL_SEND_EVERY_S = envint("GEOGRID_PATROL_SEND_EVERY_S", 10)
 # Points older than this are refused from the phone (an offline queue waits hours, not weeks);
 # imported files may be of any age.

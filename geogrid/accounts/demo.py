@@ -22,7 +22,16 @@ DEMO_USERS = [
     ("department", Role.DEPARTMENT, "专业部门处置员"),
     ("viewer", Role.VIEWER, "指挥中心"),
 ]
-DEMO_USERNAMES = [username for username, _, _ in DEMO_USERS]
+# Eleven more inspectors, one per block of ~18 unit grids next to the first one's (一格一员):
+# the demo's patrol history needs more than one inspector for its indicators to compare.
+FIELD_INSPECTORS = [
+    (f"inspector-{n:02d}", Role.INSPECTOR, f"监督员 {name}")
+    for n, name in enumerate(
+        ["李娜", "张伟", "刘洋", "陈静", "杨磊", "赵敏", "黄勇", "周杰", "吴芳", "徐强", "孙丽"],
+        start=2,
+    )
+]
+DEMO_USERNAMES = [username for username, _, _ in DEMO_USERS + FIELD_INSPECTORS]
 
 
 @transaction.atomic
@@ -31,7 +40,7 @@ def ensure_demo_users(context: dict[str, Any], progress: Progress) -> list[str]:
     passwords = bool(context.get("demo_passwords"))
     users = {}
     disarmed = []
-    for username, role, label in DEMO_USERS:
+    for username, role, label in DEMO_USERS + FIELD_INSPECTORS:
         user = User.objects.filter(username=username).first()
         if user is None:
             user = User.objects.create_user(
@@ -72,6 +81,10 @@ def credentials(context: dict[str, Any], progress: Progress) -> list[str]:
     lines += [
         f"  {username:<11} {Role(role).label} — {label}" for username, role, label in DEMO_USERS
     ]
+    lines.append(
+        f"  and {len(FIELD_INSPECTORS)} more inspectors, {FIELD_INSPECTORS[0][0]} … "
+        f"{FIELD_INSPECTORS[-1][0]}, each with a block of unit grids and a year of patrols"
+    )
     return lines
 
 

@@ -24,6 +24,7 @@ from django.db.models import Q
 from shapely.geometry import MultiPoint, Point
 
 from geogrid.accounts.actors import Actor
+from geogrid.accounts.demo import FIELD_INSPECTORS
 from geogrid.core.demo import DemoStep
 from geogrid.core.gis import as_multipolygon
 from geogrid.grids.importing import ImportReport, format_report, import_grids
@@ -244,12 +245,20 @@ def demo_step(context: dict[str, Any], progress: Callable[..., Iterable]) -> lis
     district = Grid.objects.get(code=DISTRICT_CODE)
     if "planner" in users:
         GridScope.objects.get_or_create(user=users["planner"], grid=district)
-    # One inspector patrols ~18 unit grids (≈180,000 m², Dongcheng practice).
-    if "inspector" in users and not users["inspector"].grid_scopes.exists():
-        units = Grid.objects.active().filter(level__depth=3, code__startswith=DISTRICT_CODE)
-        GridScope.objects.bulk_create(
-            GridScope(user=users["inspector"], grid=g) for g in units.order_by("code")[:18]
-        )
+    # One inspector patrols ~18 unit grids (≈180,000 m², Dongcheng practice): the demo
+    # inspector the first 18 in code order, each field inspector the next 18.
+    units = list(
+        Grid.objects.active()
+        .filter(level__depth=3, code__startswith=DISTRICT_CODE)
+        .order_by("code")
+    )
+    walkers = ["inspector", *(name for name, _, _ in FIELD_INSPECTORS)]
+    for block, name in enumerate(walkers):
+        user = users.get(name)
+        if user is not None and not user.grid_scopes.exists():
+            GridScope.objects.bulk_create(
+                GridScope(user=user, grid=g) for g in units[block * 18 : (block + 1) * 18]
+            )
     lines = [format_report(result.district_report)] if result.district_report else []
     stats = unit_area_stats()
     lines.append(

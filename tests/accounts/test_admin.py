@@ -8,7 +8,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from knox.models import AuthToken
 
-from geogrid.accounts.demo import DEMO_PASSWORD, DEMO_USERS
+from geogrid.accounts.demo import DEMO_PASSWORD, DEMO_USERS, FIELD_INSPECTORS
 from geogrid.accounts.models import Role, User
 from geogrid.accounts.services import issue_token
 
@@ -96,7 +96,7 @@ def test_admin_refuses_a_weak_password_for_a_new_user(admin_client):
 
 
 def test_demo_password_passes_the_validators_for_every_demo_user(db):
-    for username, role, label in DEMO_USERS:
+    for username, role, label in DEMO_USERS + FIELD_INSPECTORS:
         validate_password(DEMO_PASSWORD, User(username=username, role=role, first_name=label))
 
 
