@@ -157,6 +157,8 @@ class CaseFeatureSerializer(GeoFeatureModelSerializer):
             "extension_count",
             "rework_count",
             "version",
+            # Made by the demo's history generator (cases/history.py): the pages label it.
+            "generated",
             *PRIVATE_FIELDS,
         ]
 
