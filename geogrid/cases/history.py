@@ -158,15 +158,15 @@ REWORK = 0.06  # failed the on-site check
 # Handling time per department (Department.key) as a share of the category's time limit:
 # (median, σ of its logarithm). A share above 1 is a late feedback.
 HANDLING = {
-    "环卫": (0.3, 0.6),
-    "交管": (0.35, 0.7),
-    "自来水": (0.4, 0.5),
-    "城管": (0.45, 0.6),
-    "园林": (0.45, 0.6),
-    "市政": (0.5, 0.55),
-    "街道": (0.55, 0.65),
+    "环卫": (0.25, 0.55),
+    "交管": (0.3, 0.65),
+    "自来水": (0.35, 0.5),
+    "城管": (0.38, 0.6),
+    "园林": (0.4, 0.55),
+    "市政": (0.45, 0.55),
+    "街道": (0.5, 0.6),
 }
-DEFAULT_HANDLING = (0.5, 0.6)
+DEFAULT_HANDLING = (0.45, 0.55)
 LOCALITY = ("街道", "城管")  # where a returned case goes: the street office, or else 城管
 REASONS = {
     CaseAction.REJECTED: ["经核实不属于城市管理问题", "重复上报", "现场未发现所述问题"],
@@ -435,7 +435,7 @@ def plan_history(
     clock = WorkClock(calendar, today - timedelta(days=DAYS + 7), today + timedelta(days=730))
     rng = np.random.default_rng(seed)
     reported, channel, klass = _when(rng, count, now_s, clock, classes)
-    grid, x, y = _where(rng, count, district)
+    grid, x, y = _where(rng, np.random.default_rng([seed, 1]), count, district)
     flow = _Workflow(
         rng=rng,
         clock=clock,
@@ -526,8 +526,8 @@ def _seasons(rng: np.random.Generator, days: np.ndarray, classes: _Classes) -> n
         candidates = np.flatnonzero(winter)
         if len(candidates):
             snowy = rng.choice(candidates, size=min(SNOW_DAYS, len(candidates)), replace=False)
-            season[np.minimum(snowy + 1, len(days) - 1), k] = 12.0
-            season[snowy, k] = 40.0
+            season[np.minimum(snowy + 1, len(days) - 1), k] = 8.0
+            season[snowy, k] = 25.0
     return season
 
 
@@ -555,11 +555,15 @@ def _minute_profile(channel: str, clock: WorkClock) -> np.ndarray:
 
 
 def _where(
-    rng: np.random.Generator, count: int, district: _District
+    rng: np.random.Generator, places: np.random.Generator, count: int, district: _District
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(grid index, lon, lat) of each report: the grids weighted by a lasting activity of their
-    own and by the hot spots, the point uniform inside its grid."""
-    weights = rng.lognormal(0.0, GRID_SPREAD, size=len(district.ids)) * _hot_factors(district)
+    own and by the hot spots, the point uniform inside its grid. The activities come from
+    `places`, a generator of their own, so a district's busy grids stay the same whenever the
+    history is made; a hot spot's grids are never less busy than their hot-spot factor."""
+    activity = places.lognormal(0.0, GRID_SPREAD, size=len(district.ids))
+    hot = _hot_factors(district)
+    weights = np.where(hot > 1, np.maximum(activity, 1.0), activity) * hot
     grid = rng.choice(len(weights), size=count, p=weights / weights.sum())
     bounds = shapely.bounds(district.geoms)
     shapely.prepare(district.geoms)
