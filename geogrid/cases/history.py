@@ -362,8 +362,15 @@ class _Classes:
 
 
 def _classes(calendar: WorkCalendar) -> _Classes:
+    # Only categories with a default department: a report without one waits for the operator
+    # to choose at dispatch, a decision this generator does not make up.
     rows = list(
-        CaseClass.objects.filter(scheme=active_scheme(), service_code__in=CLASSES, active=True)
+        CaseClass.objects.filter(
+            scheme=active_scheme(),
+            service_code__in=CLASSES,
+            active=True,
+            department__isnull=False,
+        )
         .order_by("service_code")
         .values_list(
             "id",
