@@ -102,6 +102,7 @@ dev: migrate
 MYPY_PACKAGES = geogrid/core \
 	geogrid/accounts/actors.py geogrid/accounts/services.py \
 	geogrid/cases/calendar.py geogrid/cases/duplicates.py geogrid/cases/errors.py \
+	geogrid/cases/history.py \
 	geogrid/cases/intake.py geogrid/cases/intake_store.py geogrid/cases/open311_keys.py \
 	geogrid/cases/photos.py geogrid/cases/transitions.py \
 	geogrid/command_center/queries.py \

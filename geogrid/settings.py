@@ -378,6 +378,12 @@ if GEOGRID_DEFAULT_AREA_CLASS not in ("A", "B", "C"):
 # Possible duplicates at intake: same category, open, within this radius and time window.
 GEOGRID_DUPLICATE_RADIUS_M = envfloat("GEOGRID_DUPLICATE_RADIUS_M", 50.0)
 GEOGRID_DUPLICATE_WINDOW_HOURS = envfloat("GEOGRID_DUPLICATE_WINDOW_HOURS", 72.0)
+# Reports `load_demo` generates over the past year after its 240 service-made cases, so the
+# command center shows trends (cases/history.py); 0 turns the generated history off.
+GEOGRID_DEMO_HISTORY_REPORTS = envint("GEOGRID_DEMO_HISTORY_REPORTS", 50_000)
+if not 0 <= GEOGRID_DEMO_HISTORY_REPORTS <= 200_000:
+    # The plan is held in memory (about 7 events a report) before it is written.
+    raise ImproperlyConfigured("GEOGRID_DEMO_HISTORY_REPORTS must be between 0 and 200000")
 # The longest since/until period the command-center APIs and the case tile layers answer for
 # (a longer one is a 400): two years, so a year can be compared with the one before it.
 GEOGRID_MAX_PERIOD_DAYS = envint("GEOGRID_MAX_PERIOD_DAYS", 731)

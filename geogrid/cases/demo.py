@@ -1,6 +1,7 @@
 """The demo's cases: both case taxonomies, the holiday calendar, an Open311 API key for a demo
-client, and a few hundred reports in every workflow status, made through the real services
-(so their grids, departments, deadlines and events are what the product would record)."""
+client, a few hundred reports in every workflow status, made through the real services (so
+their grids, departments, deadlines and events are what the product would record), and then a
+year of generated history in bulk (cases/history.py, GEOGRID_DEMO_HISTORY_REPORTS reports)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from django.conf import settings
 from django.contrib.gis.geos import Point
 
 from geogrid.cases.calendar import load_calendar
+from geogrid.cases.history import DAYS, HistoryActors, generate_history
 from geogrid.cases.intake import submit_report
 from geogrid.cases.models import Case, CaseClass, Channel, Open311Key
 from geogrid.cases.open311_keys import create_open311_key, open311_key_accepts, rotate_open311_key
@@ -145,10 +147,18 @@ def demo_step(context: dict[str, Any], progress: Callable[..., Iterable]) -> lis
             if department is not None:
                 DepartmentMember.objects.get_or_create(user=handler, department=department)
     _open311_key(lines)
-    if Case.objects.filter(district_code=DEMO_DISTRICT).exists():
-        count = Case.objects.filter(district_code=DEMO_DISTRICT).count()
-        lines.insert(0, f"Cases: {count:,} already there.")
-        return lines
+    made = Case.objects.filter(district_code=DEMO_DISTRICT, generated=False)
+    if made.exists():
+        summary = [f"Cases: {made.count():,} already there."]
+    else:
+        summary = _service_cases(context, progress)
+    return summary + _history(context, progress) + lines
+
+
+def _service_cases(context: dict[str, Any], progress: Callable[..., Iterable]) -> list[str]:
+    """DEMO_CASES reports by the demo inspector, each moved through the workflow by the
+    personas to a status of PATHS, through the services."""
+    users = context.get("users", {})
     units = list(
         Grid.objects.active()
         .filter(level__slug="unit", code__startswith=DEMO_DISTRICT)
@@ -156,7 +166,7 @@ def demo_step(context: dict[str, Any], progress: Callable[..., Iterable]) -> lis
         .values_list("code", "geom")
     )
     if not units or not users:
-        return lines
+        return []
     inspector = users["inspector"]
     rng = np.random.default_rng(SEED)
     codes = [c for c in DEMO_CLASSES if CaseClass.objects.filter(service_code=c).exists()]
@@ -187,22 +197,55 @@ def demo_step(context: dict[str, Any], progress: Callable[..., Iterable]) -> lis
             actor = users["admin"] if who == "department" else users[who]
             case = transition_case(case=case, to=to, actor=actor, reason=reason)
         made += 1
-    lines.insert(
-        0, f"Cases: {made} demo reports through the workflow (statuses from 待受理 to 已结案)."
+    return [f"Cases: {made} demo reports through the workflow (statuses from 待受理 to 已结案)."]
+
+
+def _history(context: dict[str, Any], progress: Callable[..., Iterable]) -> list[str]:
+    """GEOGRID_DEMO_HISTORY_REPORTS generated reports over the past year, once: a database
+    that holds generated cases of the demo district gets none again."""
+    count = settings.GEOGRID_DEMO_HISTORY_REPORTS
+    users = context.get("users", {})
+    if count <= 0 or not users:
+        return []
+    there = Case.objects.filter(district_code=DEMO_DISTRICT, generated=True).count()
+    if there:
+        return [f"History: {there:,} generated reports already there."]
+    plan = generate_history(
+        count=count,
+        actors=HistoryActors(
+            inspector=users["inspector"],
+            operator=users["operator"],
+            admin=users["admin"],
+            handler=users.get("department"),
+        ),
+        district_code=DEMO_DISTRICT,
+        open311_key=Open311Key.objects.filter(name=KEY_NAME).first(),
+        progress=progress,
     )
-    return lines
+    if not plan.count:
+        return ["History: none generated (no unit grids, or none of its categories in the scheme)."]
+    return [
+        f"History: {plan.count:,} generated reports over the past {DAYS} days, each as far "
+        "through the workflow as it got by now (marked as generated on the pages; "
+        "GEOGRID_DEMO_HISTORY_REPORTS sets how many, 0 none)."
+    ]
 
 
 def foreign_cases() -> list[str]:
-    """Cases the demo step did not report (it reports as the demo inspector, in the demo
-    district, with DEMO_DESCRIPTION) and Open311 clients other than the demo's."""
+    """Cases the demo step did not make (it reports as the demo inspector, in the demo
+    district, with DEMO_DESCRIPTION, and generates history in the demo district) and Open311
+    clients other than the demo's."""
     lines = []
-    others = Case.objects.exclude(
-        district_code=DEMO_DISTRICT,
-        channel=Channel.INSPECTOR,
-        reporter__username="inspector",
-        description=DEMO_DESCRIPTION,
-    ).count()
+    others = (
+        Case.objects.exclude(
+            district_code=DEMO_DISTRICT,
+            channel=Channel.INSPECTOR,
+            reporter__username="inspector",
+            description=DEMO_DESCRIPTION,
+        )
+        .exclude(district_code=DEMO_DISTRICT, generated=True)
+        .count()
+    )
     if others:
         lines.append(f"{others:,} case(s) not reported by the demo")
     keys = Open311Key.objects.exclude(name=KEY_NAME).count()

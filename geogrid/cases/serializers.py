@@ -162,6 +162,7 @@ class CaseFeatureSerializer(GeoFeatureModelSerializer):
             "path_check",
             "path_check_label",
             "path_distance_m",
+            # Made by the demo's history generator (cases/history.py): the pages label it.
             "generated",
             *PRIVATE_FIELDS,
         ]

@@ -180,7 +180,8 @@ class IndicatorsView(_CommandCenterView):
     def get(self, request: Request) -> Response:
         """The indicator cards of a period, city-wide (cases.indicators.case_indicators): rates
         are fractions 0..1, hours are working hours; `labels` names each in the request's
-        language."""
+        language. `generated` counts the period's reports generated for the demo
+        (cases/history.py), which the figures include: the page says so when there are any."""
         since, until = _period(request)
 
         def answer() -> dict:
@@ -191,6 +192,7 @@ class IndicatorsView(_CommandCenterView):
                 "until": until,
                 "indicators": indicators,
                 "labels": {key: str(LABELS[key]) for key in indicators},
+                "generated": summaries.generated_reports(start=since, end=until),
             }
 
         return Response(_dashboard_cached(request, answer))

@@ -57,6 +57,13 @@ def case_class_id(service_code: str | None) -> int | None:
     return found
 
 
+def generated_reports(*, start: datetime, end: datetime) -> int:
+    """How many of the reports of [start, end) were generated for the demo (cases/history.py),
+    for the dashboard's notice that its figures include them."""
+    check_period(start, end)
+    return Case.objects.filter(reported_at__gte=start, reported_at__lt=end, generated=True).count()
+
+
 # --- Hot grids -----------------------------------------------------------------------------------
 # The top unit grids of the period, then for those few only the count of the period before
 # (same length), so the trend costs N index probes on (grid_code, reported_at), not a second

@@ -37,10 +37,13 @@ TIMES = (
 
 
 @pytest.fixture
-def demo_city(transactional_db):
+def demo_city(transactional_db, settings):
     """The demo loader's steps except the component inventory (the taxonomies are the
-    session's reference data, tests/conftest.py)."""
+    session's reference data, tests/conftest.py) and the generated history (its notice is
+    tested below, over the small city)."""
     from geogrid.core.demo import demo_steps
+
+    settings.GEOGRID_DEMO_HISTORY_REPORTS = 0
 
     # A demo database in a debug process, as `make demo` loads it: the well-known password.
     context: dict = {"demo_passwords": True}
@@ -114,6 +117,7 @@ def test_command_center_over_the_demo_city(
         return page.text_content(f'.kpi[data-key="{key}"] .kpi-value').strip()
 
     assert card("reported") == "240"
+    assert page.is_hidden("#generated-note")  # no generated history in this city
     assert card("filed") == str(expected.filed)
     assert card("closed") == str(expected.closed)
     assert page.get_attribute('.kpi[data-key="closing_rate"]', "data-value") == str(
@@ -226,3 +230,52 @@ def test_command_center_in_english_and_closed_to_inspectors(
     with page.expect_response(lambda r: r.url == page_url) as info:
         page.click("form:has(input[name=password]) button[type=submit]")
     assert info.value.status == 403
+
+
+def test_command_center_and_desk_label_generated_history(
+    live_server, page, screenshot, small_world
+):
+    from geogrid.cases.history import HistoryActors, generate_history
+
+    operator = User.objects.create_user(
+        username="operator", password="geogrid-demo", role=Role.OPERATOR
+    )
+    generate_history(
+        count=300,
+        actors=HistoryActors(
+            inspector=User.objects.get(username="inspector"),
+            operator=operator,
+            admin=User.objects.get(username="root-admin"),
+        ),
+    )
+    start, _ = _period()
+    in_week = Case.objects.filter(generated=True, reported_at__gte=start).count()
+    assert in_week > 0
+
+    log_in(page, live_server.url, "viewer", "/command-center/")
+    note = page.locator("#generated-note")
+    assert note.is_visible()
+    assert (
+        note.text_content()
+        == f"含生成的演示历史数据：本期 {in_week} 件上报为演示生成，并非真实案件。"
+    )
+    page.click('#window-buttons button[data-window="30d"]')
+    in_month = Case.objects.filter(
+        generated=True, reported_at__gte=start - timedelta(days=23)
+    ).count()
+    page.wait_for_function(f"() => document.body.dataset.generated === '{in_month}'")
+    page.click("form.lang button[value=en]")
+    page.wait_for_selector("body[data-ready]")
+    assert note.text_content().startswith("Includes generated demo history: ")
+
+    # The desk marks each generated case in its list and on its card.
+    log_in(page, live_server.url, "operator", "/cases/desk/")
+    page.click('#queue-tabs [data-queue="all"]')
+    page.wait_for_selector('body[data-queue="all"] #case-list .generated-badge')
+    assert page.locator("#case-list .generated-badge").count() == int(
+        page.evaluate("document.body.dataset.count")
+    )
+    page.click("#case-list li:first-child button")
+    page.wait_for_selector("#card-generated:not([hidden])")
+    assert page.text_content("#card-generated") == "生成的演示数据"
+    screenshot("case-desk-generated")

@@ -339,3 +339,30 @@ def test_reported_photo_is_stored_without_its_exif(inspector, case_taxonomy, set
     for path in stored:
         data = path.read_bytes()
         assert b"Phone Model X" not in data and b"Exif" not in data
+
+
+def test_generated_cases_say_so_in_the_list_and_the_detail(report, operator, inspector, handler):
+    from geogrid.cases.history import HistoryActors, generate_history
+
+    person = report().case
+    generate_history(
+        count=20,
+        actors=HistoryActors(
+            inspector=inspector, operator=operator, admin=operator, handler=handler
+        ),
+    )
+    generated = Case.objects.filter(generated=True).first()
+    client = _client(operator)
+    assert client.get(f"/api/v1/cases/{generated.pk}/").json()["properties"]["generated"] is True
+    assert client.get(f"/api/v1/cases/{person.pk}/").json()["properties"]["generated"] is False
+    listed = {
+        f["id"]: f["properties"]["generated"]
+        for f in client.get("/api/v1/cases/", {"page_size": 100}).json()["features"]
+    }
+    assert listed[person.pk] is False and sum(listed.values()) == 20
+
+
+def test_the_workbench_has_a_badge_for_generated_cases(client, operator):
+    client.force_login(operator)
+    page = client.get("/cases/desk/").content.decode()
+    assert 'id="card-generated"' in page and "生成的演示数据" in page

@@ -10,6 +10,8 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from geogrid.cases.models import Case
+
 CENTER = "/api/v1/command-center"
 
 
@@ -118,3 +120,29 @@ def test_kept_dashboard_answers_are_per_language_and_never_skip_the_role_check(
     department = APIClient()
     department.force_authenticate(handler)
     assert department.get(f"{CENTER}/indicators/").status_code == 403
+
+
+def test_indicators_count_the_generated_demo_reports_of_the_period(
+    operator, handler, report, inspector, settings
+):
+    from geogrid.cases.history import HistoryActors, generate_history
+
+    settings.GEOGRID_DASHBOARD_CACHE_S = 0
+    client = APIClient()
+    client.force_authenticate(operator)
+    report()
+    body = client.get(f"{CENTER}/indicators/").json()
+    assert body["generated"] == 0 and body["indicators"]["reported"] == 1
+    generate_history(
+        count=300,
+        actors=HistoryActors(
+            inspector=inspector, operator=operator, admin=operator, handler=handler
+        ),
+    )
+    now = timezone.now()
+    for days in (30, 365):
+        since = now - timedelta(days=days)
+        body = client.get(f"{CENTER}/indicators/", {"since": since.isoformat()}).json()
+        expected = Case.objects.filter(generated=True, reported_at__gte=since).count()
+        assert body["generated"] == expected > 0
+        assert body["indicators"]["reported"] == expected + 1  # the figures include them

@@ -14,12 +14,13 @@ import psycopg
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.db.models import Count
 from django.test import override_settings
 
 from geogrid.accounts.models import Role, User
 from geogrid.cases.demo import key_file
 from geogrid.cases.intake import submit_report
-from geogrid.cases.models import Open311Key, Open311KeyEvent
+from geogrid.cases.models import CalendarDay, Open311Key, Open311KeyEvent
 from geogrid.cases.open311_keys import create_open311_key, open311_key_for
 from geogrid.components.models import Component, DepartmentMember
 from geogrid.core.demo import database_label
@@ -95,6 +96,7 @@ def test_second_load_creates_nothing_and_demo_users_exist(demo_city, capsys):
     assert "created 0 streets, 0 communities, 0 unit grids" in out
     assert "already loaded" in out
     assert "geogrid-demo" in out
+    assert "History: " in out and "generated reports already there." in out
     roles = set(User.objects.values_list("role", flat=True))
     assert roles == {"admin", "planner", "inspector", "operator", "department", "viewer"}
     assert User.objects.get(username="inspector").grid_scopes.count() == 18
@@ -125,6 +127,84 @@ def test_demo_cases_cover_the_workflow_and_an_open311_key_is_printed(demo_city, 
     out = capsys.readouterr().out
     key = out.split("api_key for 'demo-client': ")[1].split()[0]
     assert open311_key_for(key) == Open311Key.objects.get(name="demo-client")
+
+
+@pytest.mark.django_db
+def test_demo_history_is_a_year_with_seasons_weekdays_and_hot_spots(demo_city, settings):
+    from geogrid.cases.calendar import work_calendar
+    from geogrid.cases.models import Case
+
+    generated = Case.objects.filter(generated=True)
+    assert generated.count() == settings.GEOGRID_DEMO_HISTORY_REPORTS > 0
+    calendar = work_calendar()
+    with connection.cursor() as cursor:
+        # Reports per local day, channel and category.
+        cursor.execute("""
+            SELECT (c.reported_at AT TIME ZONE 'Asia/Shanghai')::date, c.channel, k.service_code,
+                   count(*)
+            FROM cases_case c JOIN cases_caseclass k ON k.id = c.case_class_id
+            WHERE c.generated GROUP BY 1, 2, 3""")
+        rows = cursor.fetchall()
+    days = {day for day, *_ in rows}
+    festival = set(
+        CalendarDay.objects.filter(kind="holiday", name="春节").values_list("date", flat=True)
+    )
+
+    def per_day(keep) -> float:
+        chosen = {day for day in days if keep(day)}
+        return sum(n for day, ch, code, n in rows if day in chosen and ch == "inspector") / len(
+            chosen
+        )
+
+    working = per_day(calendar.is_working_day)
+    assert per_day(lambda d: not calendar.is_working_day(d) and d not in festival) < 0.5 * working
+    assert per_day(lambda d: d in festival) < 0.3 * working
+
+    def greening(months: tuple[int, ...]) -> float:
+        chosen = {day for day in days if day.month in months}
+        return sum(n for day, _, code, n in rows if day in chosen and code == "06017") / len(chosen)
+
+    assert greening((6, 7, 8)) > 2 * greening((12, 1, 2))
+    # The grid at Beijing Railway Station draws several times the reports of a usual grid.
+    station = locate(116.4270, 39.9030).grid.code
+    per_grid = sorted(
+        generated.values("grid_code").annotate(n=Count("id")).values_list("n", flat=True)
+    )
+    assert generated.filter(grid_code=station).count() > 4 * per_grid[len(per_grid) // 2]
+
+
+@pytest.mark.django_db
+def test_demo_history_agrees_with_the_month_counts_and_the_command_center(demo_city):
+    from datetime import timedelta
+
+    from django.utils import timezone
+    from rest_framework.test import APIClient
+
+    from geogrid.cases.indicators import case_indicators
+    from geogrid.cases.models import Case
+
+    with connection.cursor() as cursor:
+        cursor.execute("""
+            SELECT count(*) FROM (
+                SELECT cases_count_month(reported_at) AS month, grid_id, grid_code,
+                       count(*)::int AS reports, (count(*) FILTER (WHERE overdue))::int AS overdue
+                FROM cases_case GROUP BY 1, 2, 3) c
+            FULL JOIN cases_gridmonthcount s USING (month, grid_id, grid_code)
+            WHERE c.reports IS DISTINCT FROM s.reports OR c.overdue IS DISTINCT FROM s.overdue""")
+        assert cursor.fetchone()[0] == 0
+    until = timezone.now()
+    since = until - timedelta(days=366)
+    year = case_indicators(start=since, end=until)
+    assert year.reported == Case.objects.count()
+    assert 0.7 < year.on_time_rate < 1 and year.mean_handling_hours > 1
+    client = APIClient()
+    client.force_authenticate(User.objects.get(username="viewer"))
+    answer = client.get(
+        "/api/v1/command-center/indicators/",
+        {"since": since.isoformat(), "until": until.isoformat()},
+    ).json()
+    assert answer["generated"] == Case.objects.filter(generated=True).count()
+    assert answer["indicators"]["reported"] == year.reported
 
 
 @pytest.fixture(autouse=True)

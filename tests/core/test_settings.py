@@ -83,3 +83,10 @@ def test_web_processes_get_a_statement_timeout_and_commands_none_by_default(db):
     command = "import django; django.setup(); " + SHOW_TIMEOUT
     assert _python(command, **env) == "0 True"
     assert _python(command, GEOGRID_COMMAND_STATEMENT_TIMEOUT_S="120", **env) == "2min True"
+
+
+def test_a_demo_history_size_out_of_range_stops_the_process_with_a_message():
+    for value, message in (("-1", "between 0 and 200000"), ("many", "must be an integer")):
+        result = _manage("check", **PRODUCTION, GEOGRID_DEMO_HISTORY_REPORTS=value)
+        assert result.returncode != 0
+        assert "GEOGRID_DEMO_HISTORY_REPORTS" in result.stderr and message in result.stderr

@@ -160,6 +160,12 @@
       late.textContent = $("card-overdue").textContent;
       meta.appendChild(late);
     }
+    if (p.generated) {  // made by the demo's history generator, not reported by a person
+      var made = document.createElement("span");
+      made.className = "r-status generated-badge";
+      made.textContent = $("card-generated").textContent;
+      meta.appendChild(made);
+    }
     var time = document.createElement("span");
     time.textContent = p.deadline && p.open ? fmt(T.dueShort, { when: when(p.deadline) })
                                             : when(p.reported_at);
@@ -219,6 +225,7 @@
     badge.textContent = p.status_label;
     badge.style.background = STATUS_COLOURS[p.status] || "#555";
     $("card-overdue").hidden = !p.overdue;
+    $("card-generated").hidden = !p.generated;
     $("card-deadline").textContent = p.deadline ? fmt(T.due, { when: when(p.deadline) }) : T.noDeadline;
     $("card-deadline").className = "deadline" + (p.overdue ? " late" : "");
     text("card-class", className(p) + " (" + p.major_name + ")");

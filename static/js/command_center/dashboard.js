@@ -45,6 +45,7 @@
       closed: gettext("结案数")
     },
     byMonth: gettext("按月"),
+    generated: gettext("含生成的演示历史数据：本期 {n} 件上报为演示生成，并非真实案件。"),
     outsideStreets: gettext("街道以外"),
     reports: gettext("{n} 件"),
     trendUp: gettext("比上期多 {n}"),
@@ -406,6 +407,14 @@
     cards.appendChild(card);
     cardNodes[key] = { card: card, value: value, sub: sub };
   });
+  // The figures include reports generated for the demo (cases/history.py): say how many.
+  function fillGenerated(n) {
+    var note = $("generated-note");
+    note.hidden = !n;
+    note.textContent = n ? fmt(T.generated, { n: number(n) }) : "";
+    document.body.dataset.generated = String(n || 0);
+  }
+
   function fillCards(indicators) {
     CARD_KEYS.forEach(function (key) {
       var raw = indicators[key], node = cardNodes[key], shown;
@@ -723,7 +732,10 @@
         .catch(function (error) { failures.push(error); });
     }
     var jobs = [
-      part(api(cfg.urls.indicators + query({ since: p.since, until: p.until })), function (body) { fillCards(body.indicators); }),
+      part(api(cfg.urls.indicators + query({ since: p.since, until: p.until })), function (body) {
+        fillCards(body.indicators);
+        fillGenerated(body.generated);
+      }),
       part(api(cfg.urls.rows + query({ by: "department", since: p.since, until: p.until })), function (body) { fillDepartments(body.rows); }),
       part(api(cfg.urls.rows + query({ by: "street", since: p.since, until: p.until })), function (body) { fillStreets(body.rows); }),
       part(api(cfg.urls.rows + query({ by: "day", since: p.since, until: p.until })), fillDays),
