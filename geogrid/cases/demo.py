@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from django.conf import settings
 from django.contrib.gis.geos import Point
+from django.utils import timezone
 
 from geogrid.cases.calendar import load_calendar
 from geogrid.cases.history import DAYS, HistoryActors, generate_history
@@ -24,6 +26,7 @@ from geogrid.cases.transitions import transition_case
 from geogrid.components.models import Department, DepartmentMember
 from geogrid.core.demo import DemoStep, database_dir
 from geogrid.grids.models import Grid
+from geogrid.patrols.models import PointStatus, TrackPoint
 
 DEMO_DISTRICT = "110101"
 DEMO_CASES = 240
@@ -173,16 +176,33 @@ def _service_cases(context: dict[str, Any], progress: Callable[..., Iterable]) -
     weights = np.array([DEMO_CLASSES[c] for c in codes], dtype=float)
     classes = rng.choice(codes, size=DEMO_CASES, p=weights / weights.sum())
     finals = rng.choice([p for p, _ in PATHS], size=DEMO_CASES, p=[share for _, share in PATHS])
-    # The demo inspector's grids get a share of the cases, so their check list is not empty.
+    # Three in four reports come from the demo inspector's recent patrols in their own grids:
+    # made where and when the track was (a few metres off), one in twelve of those a few
+    # hundred metres away, so the desk shows path checks both ways (docs/domain.md §8.4). The
+    # others lie anywhere in the district, made with no patrol there: flagged.
     own = [code for code in inspector.grid_scopes.values_list("grid__code", flat=True)]
+    fixes = _recent_fixes(inspector)
     made = 0
     for index in progress(range(DEMO_CASES), desc="Demo cases", unit="case"):
-        if own and index % 4 == 0:
-            candidates = [u for u in units if any(u[0].startswith(p) for p in own)] or units
+        observed_at = None
+        if fixes and index % 4 != 3:
+            moment, fix = fixes[int(rng.integers(len(fixes)))]
+            away = rng.uniform(250, 450) if index % 12 == 5 else rng.uniform(3, 25)
+            angle = rng.uniform(0, 2 * np.pi)
+            metres_per_degree = 111_320.0
+            at = Point(
+                fix.x + away * np.cos(angle) / (metres_per_degree * np.cos(np.radians(fix.y))),
+                fix.y + away * np.sin(angle) / metres_per_degree,
+                srid=4490,
+            )
+            observed_at = moment + timedelta(seconds=int(rng.integers(5, 60)))
         else:
-            candidates = units
-        _, geom = candidates[int(rng.integers(len(candidates)))]
-        at = _point_inside(geom, rng)
+            if own and index % 4 == 0:
+                candidates = [u for u in units if any(u[0].startswith(p) for p in own)] or units
+            else:
+                candidates = units
+            _, geom = candidates[int(rng.integers(len(candidates)))]
+            at = _point_inside(geom, rng)
         result = submit_report(
             actor=inspector,
             channel=Channel.INSPECTOR,
@@ -190,6 +210,7 @@ def _service_cases(context: dict[str, Any], progress: Callable[..., Iterable]) -
             x=at.x,
             y=at.y,
             description=DEMO_DESCRIPTION,
+            observed_at=observed_at,
         )
         case = result.case
         for to, who, reason in _steps_to(str(finals[index])):
@@ -198,6 +219,20 @@ def _service_cases(context: dict[str, Any], progress: Callable[..., Iterable]) -
             case = transition_case(case=case, to=to, actor=actor, reason=reason)
         made += 1
     return [f"Cases: {made} demo reports through the workflow (statuses from 待受理 to 已结案)."]
+
+
+def _recent_fixes(inspector: Any) -> list[tuple[datetime, Point]]:
+    """The accepted fixes of the inspector's generated patrols of the last six days (a
+    report may wait a week in the phone, GEOGRID_PATROL_MAX_POINT_AGE_DAYS), every tenth."""
+    since = timezone.now() - timedelta(days=6)
+    rows = (
+        TrackPoint.objects.filter(
+            patrol__inspector=inspector, status=PointStatus.ACCEPTED, recorded_at__gte=since
+        )
+        .order_by("recorded_at")
+        .values_list("recorded_at", "geom")
+    )
+    return list(rows)[::10]
 
 
 def _history(context: dict[str, Any], progress: Callable[..., Iterable]) -> list[str]:

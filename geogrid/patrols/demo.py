@@ -5,7 +5,7 @@ something true-looking to show (docs/domain.md §8).
 Generated with a fixed seed, in bulk (docs/architecture.md §4.4): each inspector walks the
 edges of their unit grids (the demo has no road network: grid edges stand in for streets, as
 for the components), 1.5–2.5 hours a day at walking pace, a fix every FIX_EVERY_S seconds with
-GPS noise; now and then a fix jumps hundreds of metres (marked a jump), a fix is poor (marked
+GPS noise; now and then a fix jumps a kilometre or so (marked a jump), a fix is poor (marked
 inaccurate), or the phone goes quiet for a quarter of an hour (the track has a gap). The
 verdicts are those `cleaning.clean` gives (tests/patrols/test_demo.py checks it), written
 directly rather than computed point by point, and the lines are drawn in shapely. Patrols go
@@ -41,7 +41,9 @@ from geogrid.grids.models import Grid
 from geogrid.patrols.models import Patrol, PatrolAction, PatrolEvent, PatrolSource, PointStatus
 
 SEED = 20_261_203
-FIX_EVERY_S = 30
+# A fix every 45 s (the field app keeps one every 5 s): a year of demo history stays a few
+# hundred thousand points, and the demo loads in under a minute on two cores.
+FIX_EVERY_S = 45
 NOISE_SIGMA_M = 4.0
 JUMP_SHARE = 0.004
 POOR_SHARE = 0.015
@@ -165,7 +167,7 @@ def generate(
             jump[0] = False
             jump[1:] &= ~jump[:-1] & keep[:-1]
             angle = noise.uniform(0, 2 * np.pi, size=int(jump.sum()))
-            reach = noise.uniform(300, 900, size=int(jump.sum()))
+            reach = noise.uniform(600, 1500, size=int(jump.sum()))
             xy[jump] += np.column_stack([np.cos(angle), np.sin(angle)]) * reach[:, None]
             status[jump] = PointStatus.JUMP.value
             t, xy, accuracy, status = t[keep], xy[keep], accuracy[keep], status[keep]
