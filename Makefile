@@ -107,7 +107,10 @@ MYPY_PACKAGES = geogrid/core \
 	geogrid/cases/photos.py geogrid/cases/transitions.py \
 	geogrid/command_center/queries.py \
 	geogrid/components/schemes.py geogrid/components/services.py \
-	geogrid/grids/services
+	geogrid/grids/services \
+	geogrid/patrols/cleaning.py geogrid/patrols/coverage.py geogrid/patrols/demo.py \
+	geogrid/patrols/errors.py geogrid/patrols/paths.py geogrid/patrols/schedule.py \
+	geogrid/patrols/services.py geogrid/patrols/tracks.py
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -101,3 +101,17 @@ def test_geojson_points_with_times_in_gcj02(inspector, tmp_path):
 def point_geos(x: float, y: float) -> Point:
     at = point(x, y)
     return Point(at.x, at.y, srid=4490)
+
+
+def test_a_file_over_the_size_limit_is_refused_before_it_is_read(inspector, gpx, settings):
+    settings.GEOGRID_TRACK_FILE_MAX_MB = 0
+    with pytest.raises(CommandError, match="refused"):
+        call_command(
+            "import_tracks",
+            str(gpx),
+            "--inspector",
+            inspector.username,
+            stdout=StringIO(),
+            verbosity=0,
+        )
+    assert not Patrol.objects.exists()
