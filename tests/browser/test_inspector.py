@@ -127,7 +127,14 @@ def test_inspector_marks_a_component_damaged_and_the_database_records_it(
     component.refresh_from_db()
     assert component.status == "damaged"
     event = component.events.filter(action="status").get()
-    assert event.details == {"from": "intact", "to": "damaged", "note": "井盖有裂缝"}
+    # Made by an inspector on the street: checked against their track, of which there is none.
+    assert event.details == {
+        "from": "intact",
+        "to": "damaged",
+        "note": "井盖有裂缝",
+        "path_check": "no_track",
+        "path_distance_m": None,
+    }
 
 
 def test_status_change_outside_the_inspectors_grid_shows_the_apis_refusal(
