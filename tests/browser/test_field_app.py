@@ -70,6 +70,21 @@ def _wait_for(page, condition, timeout: float = 20.0) -> dict[str, int]:
     raise AssertionError(f"the queue never got there: {_counts(page)}")
 
 
+def _wait_for_text(page, selector: str, text: str, timeout: float = 10.0) -> None:
+    # Polled from here: a predicate run in the page would need eval, which the CSP forbids.
+    deadline = time.monotonic() + timeout
+    while text not in (page.text_content(selector) or ""):
+        assert time.monotonic() < deadline, f"{selector} never showed {text!r}"
+        page.wait_for_timeout(200)
+
+
+def _until(page, condition, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the server never got it"
+        page.wait_for_timeout(200)
+
+
 def _send_now(page) -> None:
     page.click("#tab-queue")
     page.click("#send-now")
@@ -106,8 +121,9 @@ def test_a_patrol_recorded_offline_arrives_once(page, field, screenshot):
     proxy.open()
     proxy.lose_answers = True
     _send_now(page)
-    page.wait_for_timeout(1500)
-    assert Patrol.objects.count() == 1
+    _until(page, lambda: Patrol.objects.count() == 1)
+    page.wait_for_timeout(500)  # the answer is dropped; the outbox stops at the "failure"
+    assert _counts(page)["sent"] == 0
     proxy.lose_answers = False
     _send_now(page)
     counts = _wait_for(page, lambda c: c["waiting"] == 0)
@@ -149,8 +165,9 @@ def test_a_report_with_a_photo_written_offline_arrives_once(page, field, screens
     proxy.open()
     proxy.lose_answers = True  # the case is made; the phone never hears
     _send_now(page)
-    page.wait_for_timeout(1500)
-    assert Case.objects.count() == 1
+    _until(page, lambda: Case.objects.count() == 1)
+    page.wait_for_timeout(500)
+    assert _counts(page)["sent"] == 0
     proxy.lose_answers = False
     _send_now(page)
     _wait_for(page, lambda c: c["waiting"] == 0 and c["sent"] == 1)
@@ -170,7 +187,7 @@ def test_a_refused_item_shows_the_servers_reason_and_the_rest_goes_on(page, fiel
     _move(page, 50_000, 50_000)
     page.click("#tab-report")
     page.wait_for_selector(f'#report-class option[value="{GARBAGE}"]', state="attached")
-    page.wait_for_function("document.getElementById('report-where').textContent.includes('精度')")
+    _wait_for_text(page, "#report-where", "精度")
     page.select_option("#report-class", GARBAGE)
     page.click("#report-form button[type=submit]")
     counts = _wait_for(page, lambda c: c["refused"] == 1)

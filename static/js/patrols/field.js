@@ -76,7 +76,11 @@
   var map = GeoGrid.createMap("field-map", { maxZoom: 19, zoomControl: true });
   cfg.map = map;
   var gridLayer = L.geoJSON(null, { interactive: false, style: gridStyle }).addTo(map);
-  var componentLayer = L.layerGroup().addTo(map);
+  var componentLayer = L.layerGroup();  // shown from COMPONENTS_FROM_ZOOM on: a blur below it
+  var COMPONENTS_FROM_ZOOM = 17;
+  map.on("zoomend", function () {
+    if (map.getZoom() >= COMPONENTS_FROM_ZOOM) { componentLayer.addTo(map); } else { componentLayer.remove(); }
+  });
   var trackLine = L.polyline([], { color: "#1c7ed6", weight: 4, opacity: 0.9, interactive: false }).addTo(map);
   var here = L.circleMarker([0, 0], { radius: 7, color: "#fff", weight: 2, fillColor: "#1c7ed6", fillOpacity: 1, interactive: false });
 
@@ -362,7 +366,10 @@
 
   // --- The queue ------------------------------------------------------------------------------------
   function describe(item) {
-    if (item.kind === "points") { return fmt(T.kinds.points, { n: item.body.points.length }); }
+    if (item.kind === "points") {
+      var fixes = item.batches.reduce(function (n, b) { return n + b.body.points.length; }, 0);
+      return fmt(T.kinds.points, { n: fixes });
+    }
     if (item.kind === "report") {
       var text = fmt(T.kinds.report, { what: item.label || item.body.service_code });
       var n = (item.photos || []).length || (item.photoCount || 0);
@@ -374,7 +381,15 @@
     var a = item.answer || {};
     if (item.status !== "sent") { return ""; }
     if (item.kind === "report") { return fmt(T.caseNumber, { id: a.id }) + (a.repeated ? " " + T.repeated : ""); }
-    if (item.kind === "points") { return fmt(T.pointsKept, { a: a.accepted || 0, r: (a.jump || 0) + (a.inaccurate || 0) }); }
+    if (item.kind === "points") {
+      var kept = 0, dropped = 0;
+      item.batches.forEach(function (b) {
+        var s = b.answer || {};
+        kept += s.accepted || 0;
+        dropped += (s.jump || 0) + (s.inaccurate || 0);
+      });
+      return fmt(T.pointsKept, { a: kept, r: dropped });
+    }
     return "";
   }
   function drawQueue() {
@@ -385,7 +400,20 @@
       $("queue-summary").textContent = items.length ? fmt(T.queueSummary, counts) + (outbox.blocked ? " · " + outbox.blocked : "") : T.queueEmpty;
       var list = $("queue-list");
       list.replaceChildren();
-      items.slice().reverse().slice(0, 200).forEach(function (item) {
+      // What needs the inspector first (refused), then what waits, then what went; newest
+      // first in each; a patrol's batches of fixes in a row shown as one line.
+      var rank = { refused: 0, waiting: 1, sent: 2 };
+      var rows = [];
+      items.slice().reverse().forEach(function (item) {
+        var last = rows[rows.length - 1];
+        if (last && item.kind === "points" && last.kind === "points" && last.patrol === item.patrol && last.status === item.status) {
+          last.batches.push(item);
+          return;
+        }
+        rows.push(Object.assign({}, item, { batches: [item] }));
+      });
+      rows.sort(function (a, b) { return rank[a.status] - rank[b.status]; });
+      rows.slice(0, 200).forEach(function (item) {
         var parts = [
           el("span", { className: "state" }, T.states[item.status]),
           el("span", { className: "what" }, describe(item)),
@@ -422,8 +450,9 @@
         $("tab-" + other).setAttribute("aria-selected", String(other === name));
         $("pane-" + other).hidden = other !== name;
       });
-      if (name === "report" && !lastFix && navigator.geolocation) {
-        navigator.geolocation.getCurrentPosition(onFix, function () { drawWhere(); }, { enableHighAccuracy: true, timeout: 15000 });
+      // Not patrolling, the last fix may be old: a report needs where the inspector is now.
+      if (name === "report" && watchId === null && navigator.geolocation) {
+        navigator.geolocation.getCurrentPosition(onFix, function () { drawWhere(); }, { enableHighAccuracy: true, maximumAge: 0, timeout: 15000 });
       }
     });
   });
