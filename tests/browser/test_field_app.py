@@ -93,9 +93,13 @@ def _send_now(page) -> None:
 def test_a_patrol_recorded_offline_arrives_once(page, field, screenshot):
     proxy = field
     _open(page, proxy)
-    proxy.close()  # no network from here on
+    # No network from here on: the browser is told so (Playwright's offline mode, which the
+    # page sees as navigator.onLine) and the server is out of reach for the service worker too.
+    page.context.set_offline(True)
+    proxy.close()
     page.reload()  # the page itself now comes from the service worker
     page.wait_for_selector("body[data-ready]")
+    assert "离线" in page.text_content("#net-state")
     page.click("#patrol-toggle")
     for step in range(6):  # walking east along y = 150, 5 m a second
         _move(page, 20 + 5 * step, 150)
@@ -116,11 +120,12 @@ def test_a_patrol_recorded_offline_arrives_once(page, field, screenshot):
     )
     assert sent_points >= 5
 
-    # The network returns, but the first answer is lost on its way back: the server has
-    # started the patrol, the phone does not know, and sends the start again.
+    # The network returns and the page sends by itself, but the first answer is lost on its
+    # way back: the server has started the patrol, the phone does not know, and sends the
+    # start again later.
     proxy.open()
     proxy.lose_answers = True
-    _send_now(page)
+    page.context.set_offline(False)
     _until(page, lambda: Patrol.objects.count() == 1)
     page.wait_for_timeout(500)  # the answer is dropped; the outbox stops at the "failure"
     assert _counts(page)["sent"] == 0
@@ -142,6 +147,7 @@ def test_a_patrol_recorded_offline_arrives_once(page, field, screenshot):
 def test_a_report_with_a_photo_written_offline_arrives_once(page, field, screenshot):
     proxy = field
     _open(page, proxy)
+    page.context.set_offline(True)
     proxy.close()
     page.reload()
     page.wait_for_selector("body[data-ready]")
@@ -164,7 +170,7 @@ def test_a_report_with_a_photo_written_offline_arrives_once(page, field, screens
 
     proxy.open()
     proxy.lose_answers = True  # the case is made; the phone never hears
-    _send_now(page)
+    page.context.set_offline(False)  # back online: the page sends by itself
     _until(page, lambda: Case.objects.count() == 1)
     page.wait_for_timeout(500)
     assert _counts(page)["sent"] == 0
