@@ -190,9 +190,9 @@ class PatrolPointsView(APIView):
     @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request, pk: int) -> Response:
         require_role(request.user, *WALKERS, action="record patrol tracks")
-        patrol_id = _patrols(request).filter(pk=pk).values_list("pk", flat=True).first()
-        if patrol_id is None:
-            raise get_in_scope_or_404(_patrols(request), pk=pk)  # the 404 with its message
+        patrol_id = get_in_scope_or_404(
+            Patrol.objects.visible_to(request.user).only("pk"), pk=pk
+        ).pk
         crs = request.data.get("crs")
         if crs is not None and not isinstance(crs, str | int):
             raise BadRequest("'crs' is a name such as EPSG:4326 or gcj02.", field="crs")

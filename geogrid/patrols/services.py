@@ -103,7 +103,7 @@ def start_patrol(
 ) -> tuple[Patrol, bool]:
     """Start a patrol, or return the one this client id already started (created False). An
     earlier patrol of the inspector still open (a phone that died) is ended first, at its
-    last point."""
+    last point, when the new one starts on the phone."""
     inspector = inspector or actor
     _require_inspector(actor, inspector)
     if user_role(inspector) not in (Role.INSPECTOR, Role.ADMIN):
@@ -114,10 +114,13 @@ def start_patrol(
     now = timezone.now()
     started_at = started_at or now
     _check_moment(started_at, field="started_at", now=now, from_phone=source == PatrolSource.APP)
-    for open_patrol in Patrol.objects.select_for_update().filter(
-        inspector=inspector, status=PatrolStatus.ACTIVE
-    ):
-        _end(open_patrol, actor=actor, ended_at=None, reason="superseded")
+    if source == PatrolSource.APP:
+        # Only a phone's start ends the walk left open: an imported track of another day
+        # must not end the inspector's patrol of today.
+        for open_patrol in Patrol.objects.select_for_update().filter(
+            inspector=inspector, status=PatrolStatus.ACTIVE
+        ):
+            _end(open_patrol, actor=actor, ended_at=None, reason="superseded")
     patrol = Patrol.objects.create(
         client_id=client_id,
         inspector=inspector,

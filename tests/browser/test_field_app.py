@@ -184,6 +184,13 @@ def test_a_report_with_a_photo_written_offline_arrives_once(page, field, screens
     assert case.path_check == "no_track"  # no patrol was being recorded
     text = page.text_content("#queue-list")
     assert f"#{case.pk}" in text and "重复发送" in text
+    # The worker kept the page's files and the grids, and nothing about cases.
+    kept = page.evaluate(
+        "caches.open('geogrid-v1').then(c => c.keys()).then(ks => ks.map(k => k.url))"
+    )
+    assert any("/api/v1/grids/" in url for url in kept)
+    assert any(url.endswith("/patrol/") for url in kept)
+    assert not any("/api/v1/cases" in url or "/login" in url for url in kept)
 
 
 def test_a_refused_item_shows_the_servers_reason_and_the_rest_goes_on(page, field):

@@ -318,3 +318,11 @@ def test_tracks_belong_to_inspectors_only(city):
     track = read_track_file(gpx_bytes(east_along(150, 10, 40), start))
     with pytest.raises(PatrolError, match="not an inspector"):
         import_track(actor=None, inspector=planner, track=track)
+
+
+def test_importing_an_old_track_leaves_todays_patrol_walking(inspector, patrol):
+    start = (timezone.now() - timedelta(days=5)).replace(microsecond=0)
+    track = read_track_file(gpx_bytes(east_along(150, 10, 60), start))
+    import_track(actor=None, inspector=inspector, track=track)
+    patrol.refresh_from_db()
+    assert patrol.status == PatrolStatus.ACTIVE

@@ -1,7 +1,7 @@
 /* GeoGrid's service worker: the inspector's pages keep working without a network
    (docs/architecture.md §11.5). Served from /sw.js so that it controls the whole site.
 
-   What it keeps, in one cache per version:
+   What it keeps (only the paths of KEPT), in one cache per version:
    - the pages and their static files (scripts, styles, the vendored map libraries, icons,
      the words of /jsi18n/): the page asks for its own files to be kept ("precache" message);
    - the answers of the API the inspector's pages read (their grids, components, categories,
@@ -15,9 +15,15 @@
 
 var VERSION = "geogrid-v1";
 var NETWORK_WAIT_MS = 4000;
-// Never kept: log-in and account pages, the admin, uploaded photos, the service worker itself.
-var NEVER = [/^\/login\//, /^\/logout\//, /^\/account\//, /^\/admin\//, /^\/media\//, /^\/sw\.js$/,
-             /^\/i18n\//];
+// Only what the inspector's pages need is kept; every other request passes by untouched, so
+// the cases and their reporters, the admin, log-in pages and uploaded photos never land in
+// this cache, whoever uses the browser.
+var KEPT = [
+  /^\/patrol\/$/, /^\/inspector\/$/, /^\/static\//, /^\/jsi18n\/$/, /^\/manifest\.webmanifest$/,
+  /^\/api\/v1\/grids\/$/, /^\/api\/v1\/components\/$/, /^\/api\/v1\/case-classes\/$/,
+  /^\/api\/v1\/patrols\/coverage\/$/, /^\/api\/v1\/patrols\/visits\/$/,
+  /^\/tiles\/(grids|components)\//
+];
 
 self.addEventListener("install", function () {
   self.skipWaiting();
@@ -44,19 +50,20 @@ self.addEventListener("message", function (event) {
 });
 
 function precache(urls) {
+  var wanted = urls.filter(function (url) { return kept(new URL(url, self.location.origin)); });
   return caches.open(VERSION).then(function (cache) {
-    var kept = 0, failed = 0;
-    return Promise.all(urls.map(function (url) {
+    var stored = 0, failed = 0;
+    return Promise.all(wanted.map(function (url) {
       return fetch(url, { credentials: "same-origin" }).then(function (answer) {
-        if (answer.ok) { kept += 1; return cache.put(url, answer); }
+        if (answer.ok) { stored += 1; return cache.put(url, answer); }
         failed += 1;
       }, function () { failed += 1; });
-    })).then(function () { return { kept: kept, failed: failed }; });
+    })).then(function () { return { kept: stored, failed: failed }; });
   });
 }
 
-function neverKept(url) {
-  return NEVER.some(function (pattern) { return pattern.test(url.pathname); });
+function kept(url) {
+  return KEPT.some(function (pattern) { return pattern.test(url.pathname); });
 }
 
 self.addEventListener("fetch", function (event) {
@@ -67,7 +74,7 @@ self.addEventListener("fetch", function (event) {
     event.waitUntil(caches.delete(VERSION));
     return;
   }
-  if (request.method !== "GET" || neverKept(url)) { return; }
+  if (request.method !== "GET" || !kept(url)) { return; }
   if (url.pathname.indexOf("/static/") === 0) {
     event.respondWith(cacheFirst(request));
   } else if (request.mode === "navigate") {
