@@ -111,6 +111,7 @@ class PatrolListView(APIView):
             OpenApiParameter("limit", OpenApiTypes.INT),
         ],
         responses=OpenApiTypes.OBJECT,
+        operation_id="v1_patrols_list",
     )
     def get(self, request: Request) -> Response:
         params = request.query_params
@@ -148,7 +149,7 @@ class PatrolListView(APIView):
 class PatrolDetailView(APIView):
     permission_classes = [IsAuthenticated]
 
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(responses=OpenApiTypes.OBJECT, operation_id="v1_patrols_retrieve")
     def get(self, request: Request, pk: int) -> Response:
         """One patrol with its track (a MultiLineString once it has ended)."""
         return Response(patrol_json(get_in_scope_or_404(_patrols(request), pk=pk)))

@@ -52,12 +52,12 @@ def test_load_demo_refuses_grids_outside_the_demo_districts(levels):
 
 @pytest.mark.django_db
 def test_demo_users_step_without_demo_passwords_creates_personas_with_unusable_ones(db):
-    from geogrid.accounts.demo import ensure_demo_users
+    from geogrid.accounts.demo import DEMO_USERNAMES, ensure_demo_users
 
     factories.user("wang.clerk", Role.OPERATOR)
     # The step the command runs first, with the decision --force makes beside other data
     # (the command-level case is in test_demo.py).
     ensure_demo_users({"demo_passwords": False}, lambda items, **_: items)
     personas = User.objects.exclude(username="wang.clerk")
-    assert personas.count() == 6
+    assert personas.count() == len(DEMO_USERNAMES) == 17  # six personas, eleven field inspectors
     assert not any(user.has_usable_password() for user in personas)
