@@ -27,6 +27,7 @@ NAV_PAGES = (
     "case-checks",
     "grid-editor",
     "command-center",
+    "command-center-patrols",
 )
 
 
