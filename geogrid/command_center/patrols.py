@@ -294,7 +294,9 @@ def grid_patrols(*, since: datetime, until: datetime) -> list[GridPatrols]:
                 no_track=none,
             )
         )
-    return sorted(rows, key=lambda r: (-r.share, -r.seconds, r.code))
+    # Shares to a tenth of a percent: a float's last digits should not order two grids that
+    # were walked alike.
+    return sorted(rows, key=lambda r: (-round(r.share, 3), -r.seconds, r.code))
 
 
 # --- One inspector's day, for the replay ----------------------------------------------------
