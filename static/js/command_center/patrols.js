@@ -31,7 +31,7 @@
       coverage: gettext("各监督员责任网格平均"),
       inspectorReports: gettext("占全部上报 {share}"),
       flagged: gettext("偏离轨迹 {off}，无巡查轨迹 {none}"),
-      overdueGrids: gettext("共 {n} 个应巡网格"),
+      overdueGrids: gettext("其中从未巡查 {n} 个"),
       reported: gettext("案件指标（全部来源）"),
       closing_rate: gettext("{closed} / {due} 应结案"),
       on_time_rate: gettext("{closed_on_time} / {closed} 结案")
@@ -69,7 +69,8 @@
       no_track: gettext("无巡查轨迹"),
       "": gettext("未核查")
     },
-    openInDesk: gettext("在案件受理台打开"),
+    openInDesk: gettext("查看案件"),
+    openInDeskTitle: gettext("在案件受理台打开"),
     choose: gettext("请选择监督员。")
   };
   var EN = GeoGrid.english;
@@ -183,14 +184,15 @@
         var fill = shareColour(shares[properties.code]);
         var late = overdue[properties.code];
         // Overdue and not walked on the day: a faint red fill (thousands of red outlines would
-        // hide everything zoomed out); from zoom 15 a red outline as well.
+        // hide everything zoomed out); close up (zoom 16) a red outline as well.
+        var near = zoom >= 16;
         if (!fill && late) {
-          return { weight: zoom >= 15 ? 1.4 : 0.4, color: zoom >= 15 ? "#c0281c" : "#5b6b7b",
-                   opacity: zoom >= 15 ? 0.9 : 0.15, fill: true, fillColor: "#e4572e", fillOpacity: 0.16 };
+          return { weight: near ? 1.2 : 0.4, color: near ? "#c0281c" : "#5b6b7b",
+                   opacity: near ? 0.8 : 0.2, fill: true, fillColor: "#e4572e", fillOpacity: 0.14 };
         }
-        return { weight: late && zoom >= 15 ? 1.4 : 0.4,
-                 color: late && zoom >= 15 ? "#c0281c" : "#5b6b7b",
-                 opacity: late && zoom >= 15 ? 0.9 : (zoom >= 15 ? 0.35 : 0.12),
+        return { weight: late && near ? 1.2 : 0.4,
+                 color: late && near ? "#c0281c" : "#5b6b7b",
+                 opacity: late && near ? 0.8 : (zoom >= 15 ? 0.35 : 0.12),
                  fill: !!fill, fillColor: fill || "#000", fillOpacity: fill ? 0.72 : 0 };
       }
     }
@@ -300,8 +302,9 @@
       cardNodes.flagged.card.classList.toggle("alert", sum("flagged") > 0);
     }
     if (visits) {
+      var never = (visits.results || []).filter(function (r) { return !r.last_visit; }).length;
       setCard("overdueGrids", number(visits.overdue), visits.overdue,
-              fmt(T.cardSub.overdueGrids, { n: number(visits.count) }));
+              fmt(T.cardSub.overdueGrids, { n: number(never) }));
       cardNodes.overdueGrids.card.classList.toggle("alert", visits.overdue > 0);
     }
     if (cases) {
@@ -505,7 +508,8 @@
         el("span", { className: "rr-sub" }, parts)
       ])
     ]);
-    var link = el("a", { className: "ov-link", href: cfg.urls.caseDesk + "?case=" + report.case_id }, T.openInDesk);
+    var link = el("a", { className: "ov-link", title: T.openInDeskTitle,
+                         href: cfg.urls.caseDesk + "?case=" + report.case_id }, T.openInDesk);
     return el("li", {}, [button, link]);
   }
   function drawReplay(body) {
