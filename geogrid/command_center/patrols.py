@@ -1,5 +1,5 @@
 """Patrol indicators for the command center (巡查监管): per inspector and per unit grid, for a
-period, the figures that judge field work next to the case indicators (docs/domain.md §8):
+period, the figures that judge field work next to the case indicators (docs/domain.md §8.6):
 
 | figure | per inspector | per grid |
 | --- | --- | --- |
