@@ -104,7 +104,7 @@ MYPY_PACKAGES = geogrid/core \
 	geogrid/cases/calendar.py geogrid/cases/duplicates.py geogrid/cases/errors.py \
 	geogrid/cases/intake.py geogrid/cases/intake_store.py geogrid/cases/open311_keys.py \
 	geogrid/cases/photos.py geogrid/cases/transitions.py \
-	geogrid/command_center/queries.py \
+	geogrid/command_center/queries.py geogrid/command_center/patrols.py \
 	geogrid/components/schemes.py geogrid/components/services.py \
 	geogrid/grids/services
 

@@ -44,13 +44,12 @@ def _period(request: Request) -> tuple[datetime, datetime]:
     if day is not None:
         if "since" in params or "until" in params:
             raise BadRequest("Give either 'day' or 'since'/'until', not both.", field="day")
-        since = _midnight(day)
-        return since, _midnight(day + timedelta(days=1))
-    since, until = qp.period(params)
-    if since is None:
-        since = _midnight(timezone.localdate())
-        until = since + timedelta(days=1)
-    until = until or timezone.now()
+        return _midnight(day), _midnight(day + timedelta(days=1))
+    given_since, given_until = qp.period(params)
+    if given_since is None:
+        today = _midnight(timezone.localdate())
+        return today, today + timedelta(days=1)
+    since, until = given_since, given_until or timezone.now()
     if until <= since:
         raise BadRequest("'until' must be after 'since'.", field="until")
     if until - since > timedelta(days=MAX_DAYS):
@@ -80,7 +79,7 @@ class PatrolIndicatorsView(_CommandCenterView):
         since, until = _period(request)
         limit = qp.integer(request.query_params, "limit", default=200, maximum=1000)
 
-        def answer() -> dict:
+        def answer() -> dict[str, Any]:
             rows: list[Any] = (
                 patrols.inspector_patrols(since=since, until=until)
                 if by == "inspector"

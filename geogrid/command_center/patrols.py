@@ -173,7 +173,9 @@ def _gap() -> timedelta:
     return timedelta(seconds=int(settings.GEOGRID_PATROL_GAP_S))
 
 
-def _steps(sql: str, patrols: list[int], since: datetime, until: datetime) -> dict[int, tuple]:
+def _steps(
+    sql: str, patrols: list[int], since: datetime, until: datetime
+) -> dict[int, tuple[float, float]]:
     if not patrols:
         return {}
     with raw_cursor() as cursor:
