@@ -50,6 +50,6 @@ def patrols_page(request: HttpRequest) -> HttpResponse:
         "inspectors": inspectors,
         "tileMaxZoom": settings.GEOGRID_TILE_MAX_ZOOM,
         "timeZone": settings.TIME_ZONE,
-        "pathCheckDistance": settings.GEOGRID_PATH_CHECK_DISTANCE_M,
+        "patrolGapSeconds": settings.GEOGRID_PATROL_GAP_S,
     }
     return render(request, "command_center/patrols.html", {"config": config})

@@ -80,7 +80,9 @@
   // Dark, saturated lines that stand out on the greens; orange is the replay's.
   var TRACK_COLOURS = ["#1f4e9c", "#6a3d9a", "#c2185b", "#00838f", "#5d4037", "#283593", "#ad1457"];
   var CHECK_COLOURS = { on_track: "#2e9d4a", off_track: "#c0281c", no_track: "#e08a00", "": "#8a939b" };
-  var GAP_S = 300;  // a silence longer than this is not drawn across (docs/domain.md §8.2)
+  // A silence longer than this is not drawn across (GEOGRID_PATROL_GAP_S, docs/domain.md §8.2).
+  var GAP_S = cfg.patrolGapSeconds || 300;
+  var REFRESH_MS = 60 * 1000;
 
   function $(id) { return document.getElementById(id); }
   var fmt = GeoGrid.fmt, el = GeoGrid.el, say = GeoGrid.say;
@@ -599,15 +601,16 @@
 
   // --- Loading ----------------------------------------------------------------------------------
   var generation = 0;
-  function refresh() {
+  // `quietly`: the minute's refresh of today's page; the track tiles are asked again (their
+  // ETags answer 304 unless a patrol moved) instead of the layer being rebuilt.
+  function refresh(quietly) {
     var mine = ++generation;
     var p = period();
     $("pt-period").textContent = p.first === p.last ? p.first : p.first + " – " + p.last;
     document.querySelectorAll("#pt-window button").forEach(function (b) {
       b.setAttribute("aria-pressed", Number(b.dataset.days) === state.days ? "true" : "false");
     });
-    say(T.loading, "busy");
-    showTracks();
+    if (quietly && trackLayer) { trackLayer.redraw(); } else { say(T.loading, "busy"); showTracks(); }
     var range = { since: p.since, until: p.until };
     var jobs = [
       api(cfg.urls.indicators + query(Object.assign({ by: "inspector" }, range))).then(function (body) {
@@ -660,4 +663,8 @@
     var inspector = wanted.get("inspector");
     if (inspector && /^\d+$/.test(inspector)) { loadReplay(inspector); }
   });
+  // Today's tracks grow while inspectors walk: refresh every minute (an earlier day stays put).
+  window.setInterval(function () {
+    if (state.day === cityToday() && !replay.playing) { refresh(true); }
+  }, REFRESH_MS);
 })();
