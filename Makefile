@@ -105,7 +105,7 @@ MYPY_PACKAGES = geogrid/core \
 	geogrid/cases/history.py \
 	geogrid/cases/intake.py geogrid/cases/intake_store.py geogrid/cases/open311_keys.py \
 	geogrid/cases/photos.py geogrid/cases/transitions.py \
-	geogrid/command_center/queries.py \
+	geogrid/command_center/queries.py geogrid/command_center/patrols.py \
 	geogrid/components/schemes.py geogrid/components/services.py \
 	geogrid/grids/services \
 	geogrid/patrols/cleaning.py geogrid/patrols/coverage.py geogrid/patrols/demo.py \

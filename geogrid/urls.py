@@ -12,6 +12,7 @@ from drf_spectacular.views import SpectacularAPIView
 from geogrid.accounts import api as account_api
 from geogrid.accounts import views as account_views
 from geogrid.cases import views as case_views
+from geogrid.command_center import patrol_views
 from geogrid.command_center import views as command_center_views
 from geogrid.components import views as component_views
 from geogrid.core import health
@@ -36,6 +37,7 @@ urlpatterns = [
     path("cases/checks/", case_views.checks, name="case-checks"),
     path("cases/report/", case_views.report, name="case-report"),
     path("command-center/", command_center_views.dashboard, name="command-center"),
+    path("command-center/patrols/", patrol_views.patrols_page, name="command-center-patrols"),
     path("login/", account_views.LoginView.as_view(), name="login"),
     path("login/code/", account_views.login_code, name="login-code"),
     path("account/2fa/", account_views.two_factor_setup, name="two-factor"),

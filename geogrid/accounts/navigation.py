@@ -28,6 +28,7 @@ NAV_PAGES = (
     "case-checks",
     "grid-editor",
     "command-center",
+    "command-center-patrols",
 )
 
 

@@ -44,6 +44,7 @@ from geogrid.core.api import (
 from geogrid.core.pagination import FeaturePagination, list_schema
 from geogrid.core.permissions import require_role, user_role
 from geogrid.core.photos import PhotoError, check_photo, photo_uploads
+from geogrid.patrols.models import PathCheck
 
 REPORTER_ROLES = (Role.INSPECTOR, Role.OPERATOR, Role.PLANNER, Role.DEPARTMENT, Role.ADMIN)
 # The channel of a report is how it arrived, set by the server, never chosen freely: the public
@@ -166,7 +167,18 @@ LIST_PARAMETERS = [
     OpenApiParameter("mine", bool, description="Reported by me."),
     OpenApiParameter("since", str, description="Reported at or after (ISO 8601)."),
     OpenApiParameter("until", str, description="Reported before (ISO 8601)."),
+    OpenApiParameter(
+        "path_check",
+        str,
+        description="Comma-separated path-check results (on_track, off_track, no_track); "
+        "'flagged' for off_track and no_track, the reports the desk should look at.",
+    ),
 ]
+# The path-check filter's words: the results, and `flagged` for the two the desk judges.
+PATH_CHECK_FILTERS = {
+    **{value: (value,) for value in PathCheck.values if value},
+    "flagged": (PathCheck.OFF_TRACK.value, PathCheck.NO_TRACK.value),
+}
 
 
 @list_schema(LIST_PARAMETERS)
@@ -210,6 +222,18 @@ class CaseListView(generics.ListCreateAPIView):
             queryset = queryset.filter(reported_at__gte=since)
         if until:
             queryset = queryset.filter(reported_at__lt=until)
+        checks = qp.texts(params, "path_check", max_length=100)
+        if checks:
+            unknown = [c for c in checks if c not in PATH_CHECK_FILTERS]
+            if unknown:
+                raise BadRequest(
+                    f"Unknown path check {unknown[0]!r}; use some of: "
+                    f"{', '.join(PATH_CHECK_FILTERS)}.",
+                    field="path_check",
+                )
+            queryset = queryset.filter(
+                path_check__in={value for c in checks for value in PATH_CHECK_FILTERS[c]}
+            )
         return queryset.order_by("-reported_at", "-id")
 
     @extend_schema(

@@ -66,6 +66,8 @@ def desk(request: HttpRequest) -> HttpResponse:
             _queue("extension", _("延期审批"), status="extension_requested"),
             _queue("checked", _("待结案"), status="checked"),
             _queue("overdue", _("已超期"), status="open", overdue="1"),
+            # Inspectors' reports far from their track, or made with none (docs/domain.md §8.4).
+            _queue("flagged", _("轨迹异常"), status="open", path_check="flagged"),
             _queue("all", _("全部")),
         ],
     )

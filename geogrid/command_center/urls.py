@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from geogrid.command_center import api
+from geogrid.command_center import api, patrol_api
 
 app_name = "command-center-api"
 urlpatterns = [
@@ -17,5 +17,15 @@ urlpatterns = [
         "command-center/grids/<str:code>/summary/",
         api.GridSummaryView.as_view(),
         name="grid-summary",
+    ),
+    path(
+        "command-center/patrols/indicators/",
+        patrol_api.PatrolIndicatorsView.as_view(),
+        name="patrol-indicators",
+    ),
+    path(
+        "command-center/patrols/replay/",
+        patrol_api.PatrolReplayView.as_view(),
+        name="patrol-replay",
     ),
 ]

@@ -8,12 +8,19 @@ Point layers (components, cases) are thinned below THIN_BELOW_ZOOM: one feature 
 THIN_PIXELS screen pixels (the lowest id in the cell, with `n` = how many it stands for), so a
 zoomed-out tile of a dense city stays small; at THIN_BELOW_ZOOM and above every feature is
 sent. Every layer stops at GEOGRID_TILE_MAX_FEATURES features (the view says so in a header).
+
+Tracks (patrols, docs/architecture.md §11.1) are lines: an ended patrol's stored line, and for a
+patrol still walking a line drawn from its accepted points, split where the phone went quiet.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+
+from django.conf import settings
+
+from geogrid.accounts.models import CITY_WIDE_ROLES, Role
 
 THIN_BELOW_ZOOM = 16
 THIN_PIXELS = 4
@@ -196,6 +203,67 @@ FROM (
 WHERE t.geom IS NOT NULL
 """
 
+# Patrol tracks of one local day ([day_start, day_end)), city-wide or of one inspector
+# (`viewer`: the reader's own when they are an inspector; `inspector`: a filter). Ended patrols
+# by their stored line through the GiST index; patrols still walking (a handful at a time) by
+# a line made from their accepted points, a new piece after each silence longer than the gap,
+# as patrols/services.py draws an ended one, and only when one of their points is in the tile.
+_TRACKS_FILTER = """
+      AND pa.started_at < %(day_end)s::timestamptz
+      AND (pa.ended_at IS NULL OR pa.ended_at >= %(day_start)s::timestamptz)
+      AND (%(inspector)s::bigint IS NULL OR pa.inspector_id = %(inspector)s::bigint)
+      AND (%(viewer)s::bigint IS NULL OR pa.inspector_id = %(viewer)s::bigint)
+"""
+_TRACK_COLUMNS = """pa.id, pa.inspector_id AS inspector, pa.status,
+               extract(epoch FROM pa.started_at)::bigint AS started,
+               extract(epoch FROM pa.ended_at)::bigint AS ended,
+               round(pa.distance_m)::int AS distance_m"""
+_WALKING_LINE = """(
+            SELECT ST_Collect(s.line) FROM (
+                SELECT ST_MakeLine(q.geom ORDER BY q.recorded_at) AS line
+                FROM (
+                    SELECT b.geom, b.recorded_at,
+                           sum(b.brk) OVER (ORDER BY b.recorded_at) AS piece
+                    FROM (
+                        SELECT tp.geom, tp.recorded_at,
+                               CASE WHEN tp.recorded_at - lag(tp.recorded_at)
+                                         OVER (ORDER BY tp.recorded_at)
+                                         > make_interval(secs => %(gap)s)
+                                    THEN 1 ELSE 0 END AS brk
+                        FROM patrols_trackpoint tp
+                        WHERE tp.patrol_id = pa.id AND tp.status = 'ok'
+                    ) b
+                ) q
+                GROUP BY q.piece
+                HAVING count(*) >= 2
+            ) s
+        )"""
+TRACKS_TILE = f"""
+SELECT ST_AsMVT(t, %(layer)s, 4096, 'geom', 'id'), count(*)
+FROM (
+    SELECT l.id, l.inspector, l.status, l.started, l.ended, l.distance_m,
+           ST_AsMVTGeom(ST_Transform(l.geom, 3857), {ENVELOPE}, 4096, 64, true) AS geom
+    FROM (
+        SELECT {_TRACK_COLUMNS}, pa.geom
+        FROM patrols_patrol pa
+        WHERE pa.status = 'ended' AND pa.geom && {IN_TILE}{_TRACKS_FILTER}
+        UNION ALL
+        SELECT {_TRACK_COLUMNS}, {_WALKING_LINE} AS geom
+        FROM patrols_patrol pa
+        WHERE pa.status = 'active'{_TRACKS_FILTER}
+          AND EXISTS (SELECT 1 FROM patrols_trackpoint tp
+                      WHERE tp.patrol_id = pa.id AND tp.status = 'ok' AND tp.geom && {IN_TILE})
+    ) l
+    ORDER BY l.id
+    LIMIT %(cap)s
+) t
+WHERE t.geom IS NOT NULL
+"""
+
+# The tracks' data version: the sum of the buckets' versions (tiles/migrations/0005). Every
+# committed write to patrols or their points raises at least one bucket, so the sum only grows.
+TRACKS_VERSION_SQL = "SELECT sum(version)::bigint FROM tiles_track_version"
+
 
 @dataclass(frozen=True)
 class Layer:
@@ -208,12 +276,17 @@ class Layer:
     # Rendered ahead of time by `seed_tiles` (geogrid.tiles.seeding), without filters: a
     # public layer that changes only when planners edit it.
     seedable: bool = False
+    # The roles that may read it (None: any role); the view narrows a reader who is not
+    # city-wide to their own features (tracks: an inspector their own patrols).
+    readers: frozenset[str] | None = None
 
     def sql(self, z: int) -> str:
         if self.name == "grids":
             return GRIDS_TILE_FAST if z >= FAST_POLYGON_ZOOM else GRIDS_TILE
         if self.name == "heat":
             return HEAT_TILE
+        if self.name == "tracks":
+            return TRACKS_TILE
         if self.name == "components":
             parts = {
                 "rows": COMPONENTS_ROWS,
@@ -238,6 +311,12 @@ class Layer:
         """The layer's row in tiles_layer_version (migrations/0003): VERSION_SQL's parameter."""
         return self.table_version.removeprefix("tiles_version_")
 
+    def version_query(self) -> tuple[str, tuple]:
+        """The statement reading the layer's data version, and its parameters."""
+        if self.name == "tracks":
+            return TRACKS_VERSION_SQL, ()
+        return VERSION_SQL, (self.version_row,)
+
     def values(self, z: int, x: int, y: int, filters: dict, *, cap: int) -> dict:
         """The parameters of `sql(z)` for this tile: the request's filters (DEFAULT_FILTERS
         when it has none), the zoom's own figures, the tile and the feature cap."""
@@ -256,6 +335,8 @@ class Layer:
             return {"bin": WORLD_M / (2**z) / HEAT_BINS}
         if self.name in ("components", "cases"):
             return {"cell": THIN_PIXELS * pixel_metres(z)}
+        if self.name == "tracks":
+            return {"gap": float(settings.GEOGRID_PATROL_GAP_S)}
         return {}
 
 
@@ -268,6 +349,10 @@ DEFAULT_FILTERS: dict = {
     "since": None,
     "until": None,
     "level": "unit",
+    "day_start": None,
+    "day_end": None,
+    "inspector": None,
+    "viewer": None,
 }
 
 LAYERS = {
@@ -315,6 +400,20 @@ LAYERS = {
         ("class", "status", "since", "until"),
         {"n": "reports in the bin"},
         public=False,
+    ),
+    "tracks": Layer(
+        "tracks",
+        "tiles_version_tracks",
+        ("day", "inspector"),
+        {
+            "inspector": "监督员 (user id)",
+            "status": "巡查状态 (active, ended)",
+            "started": "开始时间 (Unix seconds)",
+            "ended": "结束时间 (Unix seconds; empty while walking)",
+            "distance_m": "里程 (m)",
+        },
+        public=False,
+        readers=frozenset({*CITY_WIDE_ROLES, Role.INSPECTOR}),
     ),
 }
 

@@ -14,11 +14,14 @@ as the version; otherwise it is rendered as every other tile. `X-Tile-Source` sa
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.gis.db.models import Extent
 from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, JsonResponse
+from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from geogrid.accounts.models import CITY_WIDE_ROLES
@@ -31,7 +34,7 @@ from geogrid.core.db import raw_cursor
 from geogrid.core.permissions import user_role
 from geogrid.core.replica import read_from_replica
 from geogrid.grids.models import Grid, GridLevel
-from geogrid.tiles.layers import DEFAULT_FILTERS, LAYERS, VERSION_SQL, Layer, tile_in_range
+from geogrid.tiles.layers import DEFAULT_FILTERS, LAYERS, Layer, tile_in_range
 from geogrid.tiles.seeding import SEEDED_TILE_SQL
 
 MVT = "application/vnd.mapbox-vector-tile"
@@ -82,6 +85,12 @@ def _authorise(request: HttpRequest, layer: Layer) -> None:
             f"Your account has no role yet: an administrator grants one "
             f"before you see the {layer.name} layer.",
         )
+    if layer.readers is not None and role not in layer.readers:
+        raise TileError(
+            403,
+            f"The {layer.name} layer is for the command center (operators, viewers, admins) "
+            "and for inspectors, who see their own.",
+        )
     if layer.city_wide_only and role not in CITY_WIDE_ROLES:
         raise TileError(
             403,
@@ -124,7 +133,33 @@ def _filters(request: HttpRequest, layer: Layer) -> dict:
             levels = ", ".join(GridLevel.objects.order_by("depth").values_list("slug", flat=True))
             raise TileError(400, f"Unknown level {level!r}; use one of: {levels}.")
         params["level"] = level
+    if layer.name == "tracks":
+        # One local day (default today): a day's tracks are what a map shows at once.
+        day = qp.day(request.GET, "day") or timezone.localdate()
+        start = timezone.make_aware(datetime.combine(day, time.min))
+        params["day_start"], params["day_end"] = start, start + timedelta(days=1)
+        params["inspector"] = qp.integer(request.GET, "inspector")
     return params
+
+
+def _track_scope(request: HttpRequest, layer: Layer) -> TrackScope | None:
+    """Whose tracks the reader sees: every patrol (city-wide roles), or their own."""
+    if layer.name != "tracks":
+        return None
+    if user_role(request.user) in CITY_WIDE_ROLES:
+        return TrackScope(None)
+    return TrackScope(request.user.pk)
+
+
+@dataclass(frozen=True)
+class TrackScope:
+    """The tracks layer's reader rule as a value: None for every patrol, else one user's."""
+
+    inspector_id: int | None
+
+    @property
+    def key(self) -> str:
+        return "all" if self.inspector_id is None else f"u{self.inspector_id}"
 
 
 def data_version(layer: Layer) -> int:
@@ -133,8 +168,9 @@ def data_version(layer: Layer) -> int:
     is committed with its data, and the tile's later snapshot holds at least that data: an
     ETag never names data older than it. (Sending both in psycopg's pipeline mode measured
     slower: its Python bookkeeping costs more than the ~0.1 ms round trip it saves.)"""
+    sql, args = layer.version_query()
     with raw_cursor() as cursor:
-        return cursor.execute(VERSION_SQL, (layer.version_row,), prepare=True).fetchone()[0]
+        return cursor.execute(sql, args, prepare=True).fetchone()[0]
 
 
 def _version_and_seeded_tile(
@@ -166,10 +202,19 @@ def _scope_parameters(scope: CaseScope) -> dict:
     }
 
 
-def _etag(layer: Layer, version: int, request: HttpRequest, scope: CaseScope | None = None) -> str:
+def _etag(
+    layer: Layer,
+    version: int,
+    request: HttpRequest,
+    scope: CaseScope | TrackScope | None = None,
+    params: dict | None = None,
+) -> str:
     query = urlencode(sorted((k, v) for k, v in request.GET.items() if k != "v"))
     if scope is not None:
         query += "#" + scope.key
+    if params is not None and params.get("day_start") is not None:
+        # The day a request without `day` means changes at midnight, its data version not.
+        query += "#" + params["day_start"].isoformat()
     digest = hashlib.sha1(query.encode()).hexdigest()[:10]
     return f'"{layer.name}-{version}-{digest}"'
 
@@ -200,13 +245,14 @@ def tile(request: HttpRequest, layer: str, z: int, x: int, y: int) -> HttpRespon
         return _error(exc)
     # The heat layer counts only the cases the reader may see (city-wide roles: all).
     scope = case_scope(request.user) if spec.name == "heat" else None
+    tracks = _track_scope(request, spec)
     seeded: tuple[bytes, int] | None = None
     if spec.seedable and set(request.GET) <= {"v"}:
         # The version and the seeded tile of that version (if any) in one statement.
         version, seeded = _version_and_seeded_tile(spec, z, x, y)
     else:
         version = data_version(spec)
-    etag = _etag(spec, version, request, scope)
+    etag = _etag(spec, version, request, scope or tracks, params)
     private = "private" if not spec.public else "public"
     cap = settings.GEOGRID_TILE_MAX_FEATURES
     if etag in request.headers.get("If-None-Match", ""):
@@ -219,6 +265,8 @@ def tile(request: HttpRequest, layer: str, z: int, x: int, y: int) -> HttpRespon
         values = spec.values(z, x, y, params, cap=cap)
         if scope is not None:
             values.update(_scope_parameters(scope))
+        if tracks is not None:
+            values["viewer"] = tracks.inspector_id
         with raw_cursor() as cursor:
             body, count = cursor.execute(spec.sql(z), values, prepare=True).fetchone()
         response = HttpResponse(bytes(body or b""), content_type=MVT)

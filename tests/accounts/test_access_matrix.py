@@ -270,6 +270,11 @@ ROWS: list[Row] = [
         lambda w: "/command-center/",
         everyone(403, operator=200, viewer=200, admin=200, **STAFF_PAGE),
     ),
+    Row(
+        "command-center/patrols/",
+        lambda w: "/command-center/patrols/",
+        everyone(403, operator=200, viewer=200, admin=200, **STAFF_PAGE),
+    ),
     Row("login/", lambda w: "/login/", everyone(200)),
     Row("login/code/", lambda w: "/login/code/", everyone(302)),  # no password step pending
     Row("account/2fa/", lambda w: "/account/2fa/", everyone(200, **STAFF_PAGE)),
@@ -483,6 +488,21 @@ ROWS: list[Row] = [
         lambda w: f"/api/v1/command-center/grids/{UNIT_A1}/summary/",
         CITY_WIDE_READ,
     ),
+    Row(
+        "api/v1/command-center/patrols/indicators/",
+        lambda w: "/api/v1/command-center/patrols/indicators/?by=inspector",
+        CITY_WIDE_READ,
+    ),
+    Row(
+        "api/v1/command-center/patrols/indicators/",
+        lambda w: "/api/v1/command-center/patrols/indicators/?by=grid",
+        CITY_WIDE_READ,
+    ),
+    Row(
+        "api/v1/command-center/patrols/replay/",
+        lambda w: f"/api/v1/command-center/patrols/replay/?inspector={w['users']['inspector'].pk}",
+        CITY_WIDE_READ,
+    ),
     # --- Open311 ---
     Row(
         "open311/v2/^discovery\\.(?P<fmt>\\w+)$",
@@ -532,7 +552,18 @@ ROWS: list[Row] = [
         lambda w: "/tiles/heat/14/13490/6206.pbf",
         everyone(200, anonymous=403, open311=403, newcomer=403),
     ),
+    # Patrol tracks: the city-wide roles all, an inspector their own, nobody else.
+    Row(
+        "tiles/<str:layer>/<int:z>/<int:x>/<int:y>.pbf",
+        lambda w: "/tiles/tracks/14/13490/6206.pbf",
+        everyone(403, inspector=200, operator=200, viewer=200, admin=200),
+    ),
     Row("tiles/<str:layer>.json", lambda w: "/tiles/grids.json", everyone(200)),
+    Row(
+        "tiles/<str:layer>.json",
+        lambda w: "/tiles/tracks.json",
+        everyone(403, inspector=200, operator=200, viewer=200, admin=200),
+    ),
     # --- Credentials, schema, media ---
     Row(
         "api/v1/auth/token/",

@@ -52,9 +52,9 @@ def test_what_each_role_is_offered(levels):
     assert offered == {
         Role.PLANNER: {"case-report", "grid-editor"},
         Role.INSPECTOR: {"patrol-field", "case-report", "case-checks"},
-        Role.OPERATOR: {"case-report", "case-desk", "command-center"},
+        Role.OPERATOR: {"case-report", "case-desk", "command-center", "command-center-patrols"},
         Role.DEPARTMENT: {"case-report", "case-inbox"},
-        Role.VIEWER: {"case-desk", "command-center"},
+        Role.VIEWER: {"case-desk", "command-center", "command-center-patrols"},
         Role.ADMIN: everything,
         "superuser": everything,
         "no role": set(),

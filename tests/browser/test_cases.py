@@ -7,9 +7,11 @@ from __future__ import annotations
 import pytest
 
 from geogrid.accounts.models import Role
+from geogrid.cases.intake import submit_report
 from geogrid.cases.models import Case
 from geogrid.components.models import Department, DepartmentMember
 from tests import factories
+from tests.geometry import point
 from tests.photos import image_bytes
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -151,3 +153,42 @@ def test_the_desk_in_english(live_server, page, screenshot, people):
     assert page.text_content('#move-buttons button[data-to="accepted"]') == "Accept"
     assert "exposed garbage" in page.text_content("#card-title").lower()
     screenshot("case-desk-english")
+
+
+def test_the_desk_shows_reports_flagged_by_the_path_check(live_server, page, screenshot, people):
+    """An inspector's report far from their track, one made with no track, and one on it: the
+    desk's 轨迹异常 tab lists the two flagged ones with their badges, and the case card says
+    how far off and when the report was written (docs/domain.md §8.4)."""
+    made = {}
+    for check, (x, distance) in {"off_track": (40, 312.4), "no_track": (50, None)}.items():
+        at = point(x, 150)
+        case = submit_report(
+            actor=people["inspector"], channel="inspector", service_code="06010", x=at.x, y=at.y
+        ).case
+        Case.objects.filter(pk=case.pk).update(path_check=check, path_distance_m=distance)
+        made[check] = case
+    at = point(60, 150)
+    on = submit_report(
+        actor=people["inspector"], channel="inspector", service_code="06010", x=at.x, y=at.y
+    ).case
+    Case.objects.filter(pk=on.pk).update(path_check="on_track", path_distance_m=6.0)
+
+    log_in(page, live_server.url, "operator-a", "/cases/desk/")
+    # In the first queue every report is listed, the flagged ones with their badge.
+    badges = page.locator("#case-list .path-badge")
+    assert sorted(badges.all_text_contents()) == ["偏离轨迹 312 米", "无巡查轨迹"]
+    page.click('#queue-tabs button[data-queue="flagged"]')
+    page.wait_for_function("() => document.body.dataset.queue === 'flagged'")
+    ids = page.locator("#case-list button.result").evaluate_all("b => b.map(x => x.dataset.id)")
+    assert sorted(map(int, ids)) == sorted(c.pk for c in made.values())
+    page.click(f'#case-list button.result[data-id="{made["off_track"].pk}"]')
+    page.wait_for_selector("#case-card:not([hidden])")
+    assert page.text_content("#card-path") == "偏离轨迹 312 米"
+    assert page.is_visible("#card-path")
+    assert "偏离轨迹 312 米" in page.text_content("#card-path-check")
+    screenshot("case-desk-path-check")
+    # A report on its track shows its check in the facts, without a badge.
+    page.goto(f"{live_server.url}/cases/desk/?case={on.pk}")
+    page.wait_for_selector("#case-card:not([hidden])")
+    assert page.is_hidden("#card-path")
+    assert page.text_content("#card-path-check") == "轨迹相符"

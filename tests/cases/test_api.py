@@ -316,11 +316,38 @@ def test_report_photo_count_is_checked_before_any_photo_is_decoded(
         {"grid": "\x00"},
         {"service_code": "\x00"},
         {"overdue": "sometimes"},
+        {"path_check": "sideways"},
+        {"path_check": "\x00"},
     ],
 )
 def test_case_list_refuses_bad_parameters_with_400(report, operator, params):
     response = _client(operator).get("/api/v1/cases/", params)
     assert response.status_code == 400 and response.json()["field"] == next(iter(params))
+
+
+def test_the_desk_filters_reports_by_their_path_check(report, operator):
+    """The desk's 轨迹异常 queue: an inspector's report off their track or made with no track
+    (docs/domain.md §8.4), and the path check in each answer."""
+    on = report(50, 150).case
+    off = report(60, 150).case
+    none = report(70, 150).case
+    hotline = report(80, 150, actor=operator, channel="hotline").case  # not an inspector's
+    Case.objects.filter(pk=on.pk).update(path_check="on_track", path_distance_m=8.0)
+    Case.objects.filter(pk=off.pk).update(path_check="off_track", path_distance_m=432.5)
+    Case.objects.filter(pk=none.pk).update(path_check="no_track", path_distance_m=None)
+    client = _client(operator)
+
+    def ids(**params):
+        body = client.get("/api/v1/cases/", params).json()
+        return [f["id"] for f in body["features"]]
+
+    assert ids(path_check="flagged") == [none.pk, off.pk]
+    assert ids(path_check="off_track") == [off.pk]
+    assert ids(path_check="on_track,no_track") == [none.pk, on.pk]
+    assert hotline.pk in ids() and hotline.pk not in ids(path_check="flagged")
+    props = client.get(f"/api/v1/cases/{off.pk}/").json()["properties"]
+    assert (props["path_check"], props["path_check_label"]) == ("off_track", "偏离轨迹")
+    assert props["path_distance_m"] == 432.5
 
 
 def test_reported_photo_is_stored_without_its_exif(inspector, case_taxonomy, settings, tmp_path):

@@ -1,9 +1,10 @@
-"""Vector tiles: decoded MVT features (ids and properties), filters, thinning, heat bins, access,
-ETags that follow the data, TileJSON, and plain errors."""
+"""Vector tiles: decoded MVT features (ids and properties), filters, thinning, heat bins, patrol
+tracks, access, ETags that follow the data, TileJSON, and plain errors."""
 
 from __future__ import annotations
 
 import math
+import uuid
 from datetime import timedelta
 
 import mapbox_vector_tile
@@ -11,9 +12,16 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from geogrid.accounts.models import Role
 from geogrid.cases.models import Case
 from geogrid.components.services import change_component_status, create_component
+from geogrid.patrols.models import Patrol
+from geogrid.patrols.services import end_patrol, record_points, start_patrol
+from geogrid.tiles.layers import LAYERS
+from geogrid.tiles.views import data_version
+from tests import factories
 from tests.geometry import point
+from tests.patrols.factories import east_along, recent_start, walk
 
 
 def tile_of(x_m: float, y_m: float, z: int) -> tuple[int, int, int]:
@@ -240,8 +248,6 @@ def test_an_uncommitted_edit_does_not_change_the_version_others_see(city, admin_
     from django.db import connection
 
     from geogrid.grids.models import Grid
-    from geogrid.tiles.layers import LAYERS
-    from geogrid.tiles.views import data_version
 
     params = connection.settings_dict
     before = data_version(LAYERS["grids"])
@@ -375,3 +381,124 @@ def test_case_tile_periods_are_bounded_and_say_how(city, operator, params, field
         until="2026-01-01T00:00:00+08:00",
     )
     assert ok.status_code == 200, ok.content
+
+
+# --- Patrol tracks (issue 13) ----------------------------------------------------------------------
+@pytest.fixture
+def tracks(inspector, city, settings):
+    """Two walks through the NW grid: the inspector's along y = 150, ended (a stored line),
+    and another inspector's along y = 140, still walking (drawn from its points)."""
+    start = recent_start()
+    other = factories.user("inspector-b", Role.INSPECTOR, scope=[city["110101001001002"]])
+    ended, _ = start_patrol(actor=inspector, client_id=uuid.uuid4(), started_at=start)
+    record_points(actor=inspector, patrol=ended, points=walk(east_along(150, 5, 95), start=start))
+    end_patrol(actor=inspector, patrol=ended)
+    walking, _ = start_patrol(actor=other, client_id=uuid.uuid4(), started_at=start)
+    record_points(
+        actor=other, patrol=walking, points=walk(east_along(140, 5, 95), start=start, tag="b")
+    )
+    return {
+        "ended": ended,
+        "walking": walking,
+        "other": other,
+        "start": start,
+        "day": timezone.localtime(start).date().isoformat(),
+    }
+
+
+def test_track_tiles_draw_ended_and_walking_patrols_of_the_day(tracks, operator):
+    client = Client()
+    client.force_login(operator)
+    zxy = tile_of(50, 150, 16)
+    found = {f["id"]: f for f in features(get(client, "tracks", zxy, day=tracks["day"]), "tracks")}
+    assert set(found) == {tracks["ended"].pk, tracks["walking"].pk}
+    ended = found[tracks["ended"].pk]
+    assert ended["geometry"]["type"] in ("LineString", "MultiLineString")
+    assert ended["properties"]["status"] == "ended"
+    assert ended["properties"]["inspector"] == tracks["ended"].inspector_id
+    assert ended["properties"]["started"] == int(tracks["start"].timestamp())
+    assert ended["properties"]["distance_m"] == 90
+    walking = found[tracks["walking"].pk]
+    assert walking["properties"]["status"] == "active"
+    assert "ended" not in walking["properties"]  # still walking: no end yet
+    # Another day has none; one inspector's filter keeps theirs.
+    other_day = (timezone.localtime(tracks["start"]) - timedelta(days=3)).date().isoformat()
+    assert features(get(client, "tracks", zxy, day=other_day), "tracks") == []
+    mine = get(client, "tracks", zxy, day=tracks["day"], inspector=tracks["other"].pk)
+    assert [f["id"] for f in features(mine, "tracks")] == [tracks["walking"].pk]
+    # A tile away from the walks is empty.
+    assert features(get(client, "tracks", tile_of(350, 40, 18), day=tracks["day"]), "tracks") == []
+
+
+def test_track_tiles_show_an_inspector_only_their_own(tracks, inspector, planner, viewer):
+    zxy = tile_of(50, 150, 16)
+    own = Client()
+    own.force_login(inspector)
+    mine = get(own, "tracks", zxy, day=tracks["day"])
+    assert [f["id"] for f in features(mine, "tracks")] == [tracks["ended"].pk]
+    # Asking for another inspector's tracks gives nothing, not theirs.
+    theirs = get(own, "tracks", zxy, day=tracks["day"], inspector=tracks["other"].pk)
+    assert features(theirs, "tracks") == []
+    city_wide = Client()
+    city_wide.force_login(viewer)
+    everyone = get(city_wide, "tracks", zxy, day=tracks["day"])
+    assert len(features(everyone, "tracks")) == 2
+    assert mine["ETag"] != everyone["ETag"]  # one reader's tile is never another's
+    assert mine["Cache-Control"] == "private, no-cache"
+    others = Client()
+    others.force_login(planner)
+    refused = get(others, "tracks", zxy, day=tracks["day"])
+    assert refused.status_code == 403 and "inspectors" in refused.json()["detail"]
+    assert get(Client(), "tracks", zxy).status_code == 403
+
+
+def test_track_tiles_follow_new_points_on_the_next_request(tracks, operator):
+
+    client = Client()
+    client.force_login(operator)
+    zxy = tile_of(50, 150, 16)
+    first = get(client, "tracks", zxy, day=tracks["day"])
+    again = get(client, "tracks", zxy, day=tracks["day"], headers={"If-None-Match": first["ETag"]})
+    assert again.status_code == 304
+    # Ten more points of the walking patrol: a new version, a longer line.
+    more = walk(east_along(140, 105, 195), start=tracks["start"] + timedelta(seconds=100), tag="c")
+    record_points(actor=tracks["other"], patrol=tracks["walking"], points=more)
+    moved = get(client, "tracks", zxy, day=tracks["day"], headers={"If-None-Match": first["ETag"]})
+    assert moved.status_code == 200 and moved["ETag"] != first["ETag"]
+    # Ending it changes the version again (the patrol row), and it is drawn from its line.
+    end_patrol(actor=tracks["other"], patrol=tracks["walking"])
+    ended = get(client, "tracks", zxy, day=tracks["day"], headers={"If-None-Match": moved["ETag"]})
+    assert ended.status_code == 200
+    statuses = {f["id"]: f["properties"]["status"] for f in features(ended, "tracks")}
+    assert statuses == {tracks["ended"].pk: "ended", tracks["walking"].pk: "ended"}
+
+
+def test_the_track_version_rises_with_every_write_and_only_then(tracks, admin_user):
+
+    layer = LAYERS["tracks"]
+    before = data_version(layer)
+    assert data_version(layer) == before  # reading changes nothing
+    Patrol.objects.filter(pk=tracks["ended"].pk).update(distance_m=91)
+    after_update = data_version(layer)
+    assert after_update > before
+    Patrol.objects.filter(pk=-1).update(distance_m=1)  # a statement that changed no row
+    assert data_version(layer) == after_update
+    Patrol.objects.filter(pk=tracks["ended"].pk).delete()  # the patrol and its points
+    assert data_version(layer) > after_update
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"day": "2026-02-30"}, "day"),
+        ({"day": "yesterday"}, "day"),
+        ({"inspector": "me"}, "whole number"),
+        ({"since": "2026-01-01T00:00:00+08:00"}, "Unknown parameter 'since'"),
+    ],
+)
+def test_bad_track_tile_requests_are_400(city, operator, params, message):
+    client = Client()
+    client.force_login(operator)
+    response = get(client, "tracks", tile_of(50, 150, 16), **params)
+    assert response.status_code == 400
+    assert message in response.json()["detail"]

@@ -35,8 +35,20 @@
       street: gettext("街道"),
       district: gettext("区")
     },
-    escalate: gettext("升级处置")
+    escalate: gettext("升级处置"),
+    // The path check of an inspector's report (docs/domain.md §8.4): flagged ones get a badge.
+    pathOffTrack: gettext("偏离轨迹 {d} 米"),
+    pathNoTrack: gettext("无巡查轨迹"),
+    pathWritten: gettext("{label}（采集于 {when}）")
   };
+  var FLAGGED = { off_track: true, no_track: true };
+  // The badge's words: how far from the track, or that there was none.
+  function pathFlag(p) {
+    if (p.path_check === "off_track") {
+      return fmt(T.pathOffTrack, { d: p.path_distance_m === null ? "?" : Math.round(p.path_distance_m) });
+    }
+    return p.path_check === "no_track" ? T.pathNoTrack : "";
+  }
   var EN = GeoGrid.english;
   var PAGE = 200;
   var STATUS_COLOURS = {
@@ -154,6 +166,12 @@
     status.style.background = STATUS_COLOURS[p.status] || "#555";
     status.textContent = p.status_label;
     meta.appendChild(status);
+    if (FLAGGED[p.path_check]) {
+      var flag = document.createElement("span");
+      flag.className = "r-status path-badge " + p.path_check;
+      flag.textContent = pathFlag(p);
+      meta.appendChild(flag);
+    }
     if (p.overdue) {
       var late = document.createElement("span");
       late.className = "r-status overdue-badge";
@@ -226,6 +244,16 @@
     badge.style.background = STATUS_COLOURS[p.status] || "#555";
     $("card-overdue").hidden = !p.overdue;
     $("card-generated").hidden = !p.generated;
+    $("card-path").hidden = !FLAGGED[p.path_check];
+    $("card-path").className = "status-badge path-badge " + (p.path_check || "");
+    $("card-path").textContent = pathFlag(p);
+    // The check itself, for every inspector's report (staff see it; the API leaves it out
+    // for anyone else).
+    $("card-path-row").hidden = !p.path_check;
+    $("card-path-check").textContent = !p.path_check ? "" :
+      (p.observed_at ? fmt(T.pathWritten, { label: FLAGGED[p.path_check] ? pathFlag(p) : p.path_check_label,
+                                            when: when(p.observed_at) })
+                     : (FLAGGED[p.path_check] ? pathFlag(p) : p.path_check_label));
     $("card-deadline").textContent = p.deadline ? fmt(T.due, { when: when(p.deadline) }) : T.noDeadline;
     $("card-deadline").className = "deadline" + (p.overdue ? " late" : "");
     text("card-class", className(p) + " (" + p.major_name + ")");
