@@ -15,7 +15,19 @@ import numpy as np
 import shapely
 
 import bench  # noqa: F401  (sets Django up before the imports below touch the ORM)
-from bench import assign, cases, components, growth, heat, locate, nearest, soak, tiles, topology
+from bench import (
+    assign,
+    cases,
+    components,
+    growth,
+    heat,
+    locate,
+    nearest,
+    patrols,
+    soak,
+    tiles,
+    topology,
+)
 from bench.common import Result, table, write_json
 from bench.synthetic_city import (
     COMMUNITY_CODE,
@@ -37,6 +49,7 @@ BENCHMARKS = (
     "http",
     "tiles",
     "heat",
+    "patrols",
     "soak",
 )
 # Not part of the default run: its first run builds a database ten times the synthetic city
@@ -115,6 +128,11 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
         action="store_true",
         help="delete the synthetic city (district 110105) and exit",
     )
+    parser.add_argument(
+        "--drop-patrols",
+        action="store_true",
+        help="delete the benchmark inspectors' patrols (the generated day included) and exit",
+    )
     args = parser.parse_args(argv)
     unknown = set(args.only.split(",")) - set(BENCHMARKS + OPTIONAL)
     if unknown:
@@ -134,8 +152,11 @@ def _bounds(index: GridIndex) -> tuple[float, float, float, float]:
 
 def main(argv: list[str]) -> int:
     args = _arguments(argv)
+    if args.drop_patrols or args.drop_synthetic:
+        print(f"deleted {patrols.drop_patrol_data()} patrols of the benchmark inspectors")
     if args.drop_synthetic:
         print(f"deleted {drop_synthetic_city()} grids of the synthetic city")
+    if args.drop_patrols or args.drop_synthetic:
         return 0
     chosen = args.only.split(",")
     started = datetime.now(UTC)
@@ -261,6 +282,20 @@ def main(argv: list[str]) -> int:
     if "heat" in chosen:
         print("\n[heat] reports per unit grid over 1,000,000 reports through gunicorn", flush=True)
         results += heat.run()
+
+    if "patrols" in chosen:
+        print(
+            f"\n[patrols] {patrols.INSPECTORS} inspectors' point batches through gunicorn",
+            flush=True,
+        )
+        results += patrols.run_batches(
+            synthetic,
+            requests=args.requests,
+            concurrency=args.concurrency,
+            workers=args.workers,
+        )
+        print("\n[patrols] coverage of one day of 300 tracks over the synthetic city", flush=True)
+        results += patrols.run_coverage(synthetic, repeat=args.repeat)
 
     if "soak" in chosen and len(demo):
         print(f"\n[soak] {args.soak_seconds:g} s of mixed load through gunicorn", flush=True)

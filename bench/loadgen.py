@@ -5,7 +5,9 @@ Two modes, each printing one JSON line:
 
 - fixed work (bench/cases.py): CONCURRENCY threads, each with one keep-alive connection, send
   REQUESTS requests in all, each a form-encoded POST (or a GET) to PATH; prints sent, ok,
-  errors (non-2xx or failed), seconds, p50/p99 latency in ms, requests/s;
+  errors (non-2xx or failed), seconds, p50/p99 latency in ms, requests/s. With
+  `--json-requests FILE` (bench/patrols.py) each request is its own JSON POST instead (a list
+  of {path, headers, body}, sent in the list's order, each once);
 - mixed load for a duration (`--plan FILE --duration S --rate R`, bench/soak.py): requests of
   several kinds (the plan: per kind a weight, a method, paths and optionally form bodies and
   headers) at a bounded rate — request i is due at start + i / R, in a fixed random order of
@@ -33,8 +35,25 @@ def _pct(ordered: list[float], q: float) -> float | None:
     return round(ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))] * 1000, 2)
 
 
+def _json_requests(path: str) -> list[tuple[str, bytes, dict]]:
+    """[(path, JSON body, headers)] from a file of [{path, headers, body}]."""
+    with open(path, encoding="utf-8") as handle:
+        items = json.load(handle)
+    return [
+        (
+            item["path"],
+            json.dumps(item["body"]).encode(),
+            {"Content-Type": "application/json", **item.get("headers", {})},
+        )
+        for item in items
+    ]
+
+
 def fixed(args: argparse.Namespace) -> dict:
     bodies = None
+    requests = _json_requests(args.json_requests) if args.json_requests else None
+    if requests is not None:
+        args.requests = len(requests)
     if args.bodies:
         with open(args.bodies, encoding="utf-8") as handle:
             bodies = [urllib.parse.urlencode(b).encode() for b in json.load(handle)]
@@ -52,7 +71,10 @@ def fixed(args: argparse.Namespace) -> dict:
                 break
             start = time.perf_counter()
             try:
-                if bodies is not None:
+                if requests is not None:
+                    path, body, headers = requests[index]
+                    connection.request("POST", path, body=body, headers=headers)
+                elif bodies is not None:
                     connection.request(
                         "POST",
                         args.path,
@@ -213,6 +235,10 @@ def main() -> None:
     parser.add_argument("--path", help="the one path of the fixed-work mode")
     parser.add_argument("--bodies", help="JSON file: a list of form dicts to POST (cycled)")
     parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument(
+        "--json-requests",
+        help="JSON file: a list of {path, headers, body}, each POSTed once as JSON",
+    )
     # Mixed load for a duration:
     parser.add_argument(
         "--plan",
@@ -224,10 +250,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.plan:
         result = mixed(args)
-    elif args.path:
+    elif args.path or args.json_requests:
         result = fixed(args)
     else:
-        parser.error("give --path (fixed work) or --plan (mixed load)")
+        parser.error("give --path or --json-requests (fixed work) or --plan (mixed load)")
     print(json.dumps(result))
 
 

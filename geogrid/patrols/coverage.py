@@ -8,8 +8,8 @@ Read-only queries, all in PostGIS (docs/architecture.md §4.4):
   through the (patrol, time) index;
 - **share walked**: without a road layer, the share of the grid's area within
   GEOGRID_COVERAGE_DISTANCE_M of a track. The lines are simplified to a metre (the buffer is
-  tens of metres), buffered, and cut by ST_Subdivide into small pieces so each grid meets
-  only the pieces near it, then unioned per grid.
+  tens of metres), cut into short pieces that are buffered one by one and unioned per patrol,
+  and each grid intersects only the part of those unions inside its own box (see _SHARE_SQL).
 """
 
 from __future__ import annotations
@@ -66,9 +66,20 @@ GROUP BY grid_id
 
 # Lines of the period: a patrol wholly inside it by its stored line, one that crosses a
 # boundary of the period (or is still walking) from its points within the period.
+#
+# Buffering a whole day's line at once is what made this slow (bench/README.md, "Patrols"):
+# an inspector walks the same streets several times with a few metres of GPS noise, so the
+# offset curves of one long line cross each other thousands of times and GEOS spends ~40 ms
+# noding each 1,000-vertex line. The buffer of a line is the union of the buffers of its
+# pieces, so each line is cut into pieces of CHUNK segments (consecutive pieces share a
+# vertex), each piece buffered on its own (few crossings), and the pieces of one patrol
+# unioned (a cascaded union, which merges the overlapping passes cheaply). Each grid then
+# takes only the part of those unions inside its own box (ST_ClipByBox2D, linear) before the
+# exact intersection, and unions what the patrols left in it.
 _SHARE_SQL = """
 WITH whole AS (
-    SELECT geom FROM patrols_patrol WHERE id = ANY(%(whole)s) AND geom IS NOT NULL
+    SELECT id AS patrol_id, 0::bigint AS piece, geom
+    FROM patrols_patrol WHERE id = ANY(%(whole)s) AND geom IS NOT NULL
 ), pts AS (
     SELECT p.patrol_id, p.geom, p.recorded_at,
            CASE WHEN p.recorded_at - lag(p.recorded_at) OVER w > %(gap)s
@@ -82,28 +93,43 @@ WITH whole AS (
            sum(brk) OVER (PARTITION BY patrol_id ORDER BY recorded_at) AS piece
     FROM pts
 ), partial_lines AS (
-    SELECT ST_MakeLine(geom ORDER BY recorded_at) AS geom
+    SELECT patrol_id, piece, ST_MakeLine(geom ORDER BY recorded_at) AS geom
     FROM pieces GROUP BY patrol_id, piece HAVING count(*) >= 2
 ), lines AS (
-    SELECT geom FROM whole UNION ALL SELECT geom FROM partial_lines
-), buffers AS (
-    SELECT ST_Subdivide(
-               ST_Buffer(ST_Simplify(ST_Transform(geom, %(metric)s), 1.0), %(distance)s,
-                         'quad_segs=4'),
-               128) AS geom
-    FROM lines
+    SELECT * FROM whole UNION ALL SELECT * FROM partial_lines
+), vertices AS (
+    SELECT l.patrol_id, l.piece, d.path[1] AS part, d.path[2] AS i, d.geom
+    FROM lines l,
+         ST_DumpPoints(ST_Simplify(ST_Transform(ST_Multi(l.geom), %(metric)s), 1.0)) d
+), chunked AS (
+    SELECT patrol_id, piece, part, (i - 1) / %(chunk)s AS chunk, i, geom FROM vertices
+    UNION ALL
+    SELECT patrol_id, piece, part, (i - 1) / %(chunk)s - 1, i, geom FROM vertices
+    WHERE i > 1 AND (i - 1) %% %(chunk)s = 0
+), chunks AS (
+    SELECT patrol_id, ST_MakeLine(geom ORDER BY i) AS geom
+    FROM chunked GROUP BY patrol_id, piece, part, chunk HAVING count(*) >= 2
+), walked AS (
+    SELECT ST_Union(ST_Buffer(geom, %(distance)s, 'quad_segs=4')) AS geom
+    FROM chunks GROUP BY patrol_id
 ), near AS (
-    SELECT b.geom, ST_Transform(ST_Envelope(b.geom), 4490) AS box FROM buffers b
+    SELECT geom, ST_Transform(ST_Envelope(geom), 4490) AS box FROM walked
 )
 SELECT g.id,
-       ST_Area(ST_Intersection(ST_Transform(g.geom, %(metric)s), ST_Union(n.geom)))
-         / NULLIF(ST_Area(ST_Transform(g.geom, %(metric)s)), 0)
+       ST_Area(ST_Union(ST_Intersection(m.geom, ST_ClipByBox2D(n.geom, m.box))))
+         / NULLIF(ST_Area(m.geom), 0)
 FROM grids_grid g
 JOIN near n ON g.geom && n.box
+CROSS JOIN LATERAL (
+    SELECT t.geom, ST_Envelope(t.geom)::box2d AS box
+    FROM (SELECT ST_Transform(g.geom, %(metric)s) AS geom) t
+) m
 WHERE g.valid_to IS NULL AND g.level_id = %(level)s
   AND (%(prefixes)s::text[] IS NULL OR left(g.code, 6) = ANY(%(districts)s::text[]))
-GROUP BY g.id, g.geom
+GROUP BY g.id, m.geom
 """
+# Segments per buffered piece of a line (see above): measured on the benchmark's day.
+CHUNK = 16
 
 _GRIDS_SQL = """
 SELECT g.id, g.code, g.name FROM grids_grid g
@@ -175,6 +201,7 @@ def coverage(
                     "gap": gap,
                     "metric": metric_srid(),
                     "distance": float(settings.GEOGRID_COVERAGE_DISTANCE_M),
+                    "chunk": CHUNK,
                     "level": level,
                     "prefixes": prefix_list,
                     "districts": districts,

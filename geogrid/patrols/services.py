@@ -157,11 +157,20 @@ _LOCK_SQL = (
     "SELECT inspector_id, status, started_at, ended_at, district_code "
     "FROM patrols_patrol WHERE id = %s FOR UPDATE"
 )
-_KNOWN_SQL = "SELECT client_id FROM patrols_trackpoint WHERE patrol_id = %s AND client_id = ANY(%s)"
 _PREVIOUS_SQL = (
     "SELECT extract(epoch FROM recorded_at)::float8, ST_X(geom), ST_Y(geom) "
     "FROM patrols_trackpoint WHERE patrol_id = %s AND status = 'ok' AND recorded_at < %s "
     "ORDER BY recorded_at DESC LIMIT 1"
+)
+# The batch's points already stored and the last accepted point before the batch, in one
+# round trip (each costs a context switch on a busy server: bench/README.md, "Patrols"). Run
+# after the lock, so a concurrent resend of the same batch has committed and is seen.
+_STATE_SQL = (
+    "SELECT ARRAY(SELECT client_id FROM patrols_trackpoint "
+    "WHERE patrol_id = %(patrol)s AND client_id = ANY(%(ids)s)), "
+    "(SELECT ARRAY[extract(epoch FROM recorded_at)::float8, ST_X(geom), ST_Y(geom)] "
+    "FROM patrols_trackpoint WHERE patrol_id = %(patrol)s AND status = 'ok' "
+    "AND recorded_at < %(first)s ORDER BY recorded_at DESC LIMIT 1)"
 )
 # Each point with its unit grid (finest level, ST_Covers, lowest code: docs/domain.md §2.4);
 # a point already stored (same patrol and client id) is skipped, not an error.
@@ -181,10 +190,16 @@ FROM unnest(%(ids)s::uuid[], %(times)s::timestamptz[], %(lons)s::float8[],
 ON CONFLICT (patrol_id, client_id, district_code) DO NOTHING
 """
 _INSERT_SQL = " ".join(_INSERT_SQL.split())  # parsed once per process (docs/architecture.md §4.2)
-_COUNT_SQL = (
-    "UPDATE patrols_patrol SET points_accepted = points_accepted + %s, "
-    "points_jump = points_jump + %s, points_inaccurate = points_inaccurate + %s, "
-    "distance_m = distance_m + %s WHERE id = %s"
+# The INSERT and the patrol's counters in one statement, the counters from the rows the
+# INSERT really wrote.
+_RECORD_SQL = (
+    f"WITH written AS ({_INSERT_SQL} RETURNING status) "
+    "UPDATE patrols_patrol SET "
+    "points_accepted = points_accepted + (SELECT count(*) FROM written WHERE status = 'ok'), "
+    "points_jump = points_jump + (SELECT count(*) FROM written WHERE status = 'jump'), "
+    "points_inaccurate = points_inaccurate "
+    "+ (SELECT count(*) FROM written WHERE status = 'inaccurate'), "
+    "distance_m = distance_m + %(walked)s WHERE id = %(patrol)s"
 )
 
 
@@ -233,7 +248,12 @@ def record_points(
                 field="points",
             )
         ids = [p.client_id for p in points]
-        known = {r[0] for r in cursor.execute(_KNOWN_SQL, (patrol_id, ids), prepare=True)}
+        stored, before = cursor.execute(
+            _STATE_SQL,
+            {"patrol": patrol_id, "ids": ids, "first": points[0].recorded_at},
+            prepare=True,
+        ).fetchone() or ([], None)  # a SELECT without FROM: always one row
+        known = set(stored)
         fresh = [i for i, p in enumerate(points) if p.client_id not in known]
         result = BatchResult(repeated=len(points) - len(fresh))
         if not fresh:
@@ -243,16 +263,23 @@ def record_points(
         accuracy = np.array(
             [np.nan if points[i].accuracy_m is None else points[i].accuracy_m for i in fresh]
         )
-        before = cursor.execute(
-            _PREVIOUS_SQL, (patrol_id, points[fresh[0]].recorded_at), prepare=True
-        ).fetchone()
+        if fresh[0] != 0:
+            # Part of the batch was stored before (a resend after a partial failure): the
+            # reference point is the last accepted one before its first new point.
+            before = cursor.execute(
+                _PREVIOUS_SQL, (patrol_id, points[fresh[0]].recorded_at), prepare=True
+            ).fetchone()
         previous = Fix(*before) if before else None
         verdicts = clean(
             times, batch_lons, batch_lats, accuracy, previous=previous, limits=limits()
         )
+        result.accepted = verdicts.count(PointStatus.ACCEPTED)
+        result.jump = verdicts.count(PointStatus.JUMP)
+        result.inaccurate = verdicts.count(PointStatus.INACCURATE)
         cursor.execute(
-            _INSERT_SQL,
+            _RECORD_SQL,
             {
+                "walked": _walked(previous, times, batch_lons, batch_lats, verdicts),
                 "district": district,
                 "patrol": patrol_id,
                 "now": now,
@@ -263,20 +290,6 @@ def record_points(
                 "accuracies": [None if np.isnan(a) else float(a) for a in accuracy],
                 "statuses": verdicts,
             },
-            prepare=True,
-        )
-        result.accepted = verdicts.count(PointStatus.ACCEPTED)
-        result.jump = verdicts.count(PointStatus.JUMP)
-        result.inaccurate = verdicts.count(PointStatus.INACCURATE)
-        cursor.execute(
-            _COUNT_SQL,
-            (
-                result.accepted,
-                result.jump,
-                result.inaccurate,
-                _walked(previous, times, batch_lons, batch_lats, verdicts),
-                patrol_id,
-            ),
             prepare=True,
         )
         if status == PatrolStatus.ENDED:
