@@ -12,13 +12,13 @@ from drf_spectacular.views import SpectacularAPIView
 from geogrid.accounts import api as account_api
 from geogrid.accounts import views as account_views
 from geogrid.cases import views as case_views
-from geogrid.command_center import patrol_views
+from geogrid.command_center import patrol_views as command_center_patrol_views
 from geogrid.command_center import views as command_center_views
 from geogrid.components import views as component_views
 from geogrid.core import health
 from geogrid.core.views import media
 from geogrid.grids import views as grid_views
-from geogrid.patrols import views as patrol_views
+from geogrid.patrols import views as field_views
 from geogrid.tiles import views as tile_views
 
 # A database failure outside a view answers 503, not 500 (geogrid/core/db.py).
@@ -28,16 +28,20 @@ urlpatterns = [
     path("", grid_views.home, name="home"),
     path("grids/editor/", grid_views.editor, name="grid-editor"),
     path("inspector/", component_views.inspector_page, name="inspector"),
-    path("patrol/", patrol_views.field_app, name="patrol-field"),
+    path("patrol/", field_views.field_app, name="patrol-field"),
     # The inspector's pages as an installable, offline web app (docs/architecture.md §11.5).
-    path("sw.js", patrol_views.service_worker, name="service-worker"),
-    path("manifest.webmanifest", patrol_views.manifest, name="web-manifest"),
+    path("sw.js", field_views.service_worker, name="service-worker"),
+    path("manifest.webmanifest", field_views.manifest, name="web-manifest"),
     path("cases/desk/", case_views.desk, name="case-desk"),
     path("cases/inbox/", case_views.inbox, name="case-inbox"),
     path("cases/checks/", case_views.checks, name="case-checks"),
     path("cases/report/", case_views.report, name="case-report"),
     path("command-center/", command_center_views.dashboard, name="command-center"),
-    path("command-center/patrols/", patrol_views.patrols_page, name="command-center-patrols"),
+    path(
+        "command-center/patrols/",
+        command_center_patrol_views.patrols_page,
+        name="command-center-patrols",
+    ),
     path("login/", account_views.LoginView.as_view(), name="login"),
     path("login/code/", account_views.login_code, name="login-code"),
     path("account/2fa/", account_views.two_factor_setup, name="two-factor"),
