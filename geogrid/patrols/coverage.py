@@ -64,22 +64,55 @@ FROM pts WHERE grid_id IS NOT NULL
 GROUP BY grid_id
 """
 
-# Lines of the period: a patrol wholly inside it by its stored line, one that crosses a
-# boundary of the period (or is still walking) from its points within the period.
+# Drawing the ground a set of lines covered (`lines`: patrol_id, piece, geom in lon/lat), as
+# `walked` (patrol_id, geom: a MultiPolygon in lon/lat), shared by the coverage query and by
+# services.draw_walked_areas. Buffering a whole day's line at once was what made coverage slow
+# (bench/README.md, "Patrols"): an inspector walks the same streets several times with a few
+# metres of GPS noise, so the offset curves of one long line cross each other thousands of
+# times and GEOS spends ~40 ms noding each 1,000-vertex line. The buffer of a line is the union
+# of the buffers of its pieces, so each line is cut into pieces of CHUNK segments (consecutive
+# pieces share a vertex), each piece buffered on its own (few crossings), and the pieces of one
+# patrol unioned (a cascaded union, which merges the overlapping passes cheaply). The lines are
+# simplified to a metre first: the buffer is tens of metres.
+WALKED_CTES = """
+vertices AS (
+    SELECT l.patrol_id, l.piece, d.path[1] AS part, d.path[2] AS i, d.geom
+    FROM lines l,
+         ST_DumpPoints(ST_Simplify(ST_Transform(ST_Multi(l.geom), %(metric)s), 1.0)) d
+), chunked AS (
+    SELECT patrol_id, piece, part, (i - 1) / %(chunk)s AS chunk, i, geom FROM vertices
+    UNION ALL
+    SELECT patrol_id, piece, part, (i - 1) / %(chunk)s - 1, i, geom FROM vertices
+    WHERE i > 1 AND (i - 1) %% %(chunk)s = 0
+), chunks AS (
+    SELECT patrol_id, ST_MakeLine(geom ORDER BY i) AS geom
+    FROM chunked GROUP BY patrol_id, piece, part, chunk HAVING count(*) >= 2
+), walked AS (
+    SELECT patrol_id,
+           ST_Multi(ST_CollectionExtract(ST_MakeValid(ST_Transform(
+               ST_Union(ST_Buffer(geom, %(distance)s, 'quad_segs=4')), 4490)), 3)) AS geom
+    FROM chunks GROUP BY patrol_id
+)"""
+
+# The ground the period's patrols covered, then its share of each grid. A patrol wholly inside
+# the period that has its area drawn (patrols_walkedarea, drawn when it ended, with today's
+# distance) brings that area; any other patrol (still walking, crossing the period's bounds,
+# or drawn with another distance) is drawn here from its line or its points within the period,
+# the same way (WALKED_SQL below).
 #
-# Buffering a whole day's line at once is what made this slow (bench/README.md, "Patrols"):
-# an inspector walks the same streets several times with a few metres of GPS noise, so the
-# offset curves of one long line cross each other thousands of times and GEOS spends ~40 ms
-# noding each 1,000-vertex line. The buffer of a line is the union of the buffers of its
-# pieces, so each line is cut into pieces of CHUNK segments (consecutive pieces share a
-# vertex), each piece buffered on its own (few crossings), and the pieces of one patrol
-# unioned (a cascaded union, which merges the overlapping passes cheaply). Each grid then
-# takes only the part of those unions inside its own box (ST_ClipByBox2D, linear) before the
-# exact intersection, and unions what the patrols left in it.
-_SHARE_SQL = """
-WITH whole AS (
+# Each grid takes only the part of an area inside its own box (ST_ClipByBox2D, linear) before
+# the exact intersection, and unions what the patrols left in it. The share is a ratio of
+# areas in lon/lat: over one grid (~100 m) the step from lon/lat to metres is affine to well
+# under a millionth, and an affine map keeps ratios of areas, so nothing is transformed here.
+_SHARE_SQL = (
+    """
+WITH stored AS (
+    SELECT w.patrol_id, w.geom FROM patrols_walkedarea w
+    WHERE w.patrol_id = ANY(%(whole)s) AND w.distance_m = %(distance)s
+), whole AS (
     SELECT id AS patrol_id, 0::bigint AS piece, geom
-    FROM patrols_patrol WHERE id = ANY(%(whole)s) AND geom IS NOT NULL
+    FROM patrols_patrol
+    WHERE id = ANY(%(whole)s) AND geom IS NOT NULL AND id NOT IN (SELECT patrol_id FROM stored)
 ), pts AS (
     SELECT p.patrol_id, p.geom, p.recorded_at,
            CASE WHEN p.recorded_at - lag(p.recorded_at) OVER w > %(gap)s
@@ -97,37 +130,21 @@ WITH whole AS (
     FROM pieces GROUP BY patrol_id, piece HAVING count(*) >= 2
 ), lines AS (
     SELECT * FROM whole UNION ALL SELECT * FROM partial_lines
-), vertices AS (
-    SELECT l.patrol_id, l.piece, d.path[1] AS part, d.path[2] AS i, d.geom
-    FROM lines l,
-         ST_DumpPoints(ST_Simplify(ST_Transform(ST_Multi(l.geom), %(metric)s), 1.0)) d
-), chunked AS (
-    SELECT patrol_id, piece, part, (i - 1) / %(chunk)s AS chunk, i, geom FROM vertices
-    UNION ALL
-    SELECT patrol_id, piece, part, (i - 1) / %(chunk)s - 1, i, geom FROM vertices
-    WHERE i > 1 AND (i - 1) %% %(chunk)s = 0
-), chunks AS (
-    SELECT patrol_id, ST_MakeLine(geom ORDER BY i) AS geom
-    FROM chunked GROUP BY patrol_id, piece, part, chunk HAVING count(*) >= 2
-), walked AS (
-    SELECT ST_Union(ST_Buffer(geom, %(distance)s, 'quad_segs=4')) AS geom
-    FROM chunks GROUP BY patrol_id
-), near AS (
-    SELECT geom, ST_Transform(ST_Envelope(geom), 4490) AS box FROM walked
+), """
+    + WALKED_CTES
+    + """, areas AS (
+    SELECT geom FROM stored UNION ALL SELECT geom FROM walked
 )
 SELECT g.id,
-       ST_Area(ST_Union(ST_Intersection(m.geom, ST_ClipByBox2D(n.geom, m.box))))
-         / NULLIF(ST_Area(m.geom), 0)
+       ST_Area(ST_Union(ST_Intersection(g.geom, ST_ClipByBox2D(a.geom, g.geom::box2d))))
+         / NULLIF(ST_Area(g.geom), 0)
 FROM grids_grid g
-JOIN near n ON g.geom && n.box
-CROSS JOIN LATERAL (
-    SELECT t.geom, ST_Envelope(t.geom)::box2d AS box
-    FROM (SELECT ST_Transform(g.geom, %(metric)s) AS geom) t
-) m
+JOIN areas a ON g.geom && a.geom
 WHERE g.valid_to IS NULL AND g.level_id = %(level)s
   AND (%(prefixes)s::text[] IS NULL OR left(g.code, 6) = ANY(%(districts)s::text[]))
-GROUP BY g.id, m.geom
+GROUP BY g.id, g.geom
 """
+)
 # Segments per buffered piece of a line (see above): measured on the benchmark's day.
 CHUNK = 16
 

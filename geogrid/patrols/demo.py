@@ -39,6 +39,7 @@ from geogrid.core.worktime import current_calendar
 from geogrid.grids.assignment import GridIndex, leaf_level_slug
 from geogrid.grids.models import Grid
 from geogrid.patrols.models import Patrol, PatrolAction, PatrolEvent, PatrolSource, PointStatus
+from geogrid.patrols.services import draw_walked_areas
 
 SEED = 20_261_203
 # A fix every 45 s (the field app keeps one every 5 s): a year of demo history stays a few
@@ -303,6 +304,8 @@ def write(history: History, *, district: str, progress: Callable[..., Iterable[A
                 )
             )
         copy.write(COPY_TRAILER)
+    # The ground each covered, as ending a patrol draws it: for coverage.
+    draw_walked_areas(ids)
     PatrolEvent.objects.create(
         patrol=None,
         action=PatrolAction.IMPORTED,

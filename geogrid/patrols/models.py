@@ -93,6 +93,31 @@ class Patrol(models.Model):
         return f"#{self.pk} {self.started_at:%Y-%m-%d %H:%M}"
 
 
+class WalkedArea(models.Model):
+    """The ground a patrol covered: its line buffered by GEOGRID_COVERAGE_DISTANCE_M, drawn
+    once when the patrol ends (docs/architecture.md §11.3). Coverage reads it instead of
+    buffering every long, noisy line of a period again on every request."""
+
+    patrol = models.OneToOneField(
+        Patrol, primary_key=True, on_delete=models.CASCADE, related_name="walked_area"
+    )
+    district_code = models.CharField(_("区县代码"), max_length=6, blank=True)
+    # The distance it was drawn with: a changed setting makes it stale (coverage then draws
+    # the patrol's area again itself).
+    distance_m = models.FloatField(_("覆盖距离 (m)"))
+    geom = models.MultiPolygonField(_("覆盖范围"), srid=STORAGE_SRID)
+
+    class Meta:
+        verbose_name = _("巡查覆盖范围")
+        verbose_name_plural = _("巡查覆盖范围")
+        indexes = [GistIndex(fields=["geom"], name="patrols_walked_geom_gist")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(geom__isvalid=True), name="%(app_label)s_%(class)s_geom_is_valid"
+            ),
+        ]
+
+
 class PointStatus(models.TextChoices):
     ACCEPTED = "ok", _("有效")
     JUMP = "jump", _("跳点")

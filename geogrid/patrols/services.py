@@ -28,8 +28,10 @@ from geogrid.core.crs import to_storage
 from geogrid.core.db import raw_cursor
 from geogrid.core.logs import log_on_commit
 from geogrid.core.permissions import user_role
+from geogrid.core.srid import metric_srid
 from geogrid.grids.models import Grid
 from geogrid.patrols.cleaning import NOISE_M, Fix, Limits, clean, haversine_m
+from geogrid.patrols.coverage import CHUNK, WALKED_CTES
 from geogrid.patrols.errors import PatrolError
 from geogrid.patrols.models import (
     Patrol,
@@ -365,6 +367,41 @@ def _build_line(patrol_id: int) -> None:
                 "gap": float(settings.GEOGRID_PATROL_GAP_S),
                 "speed": limits().max_speed_mps,
                 "noise": NOISE_M,
+            },
+        )
+    draw_walked_areas([patrol_id])
+
+
+_WALKED_SQL = (
+    """
+WITH lines AS (
+    SELECT id AS patrol_id, 0::bigint AS piece, geom
+    FROM patrols_patrol WHERE id = ANY(%(patrols)s) AND geom IS NOT NULL
+), """
+    + WALKED_CTES
+    + """
+INSERT INTO patrols_walkedarea (patrol_id, district_code, distance_m, geom)
+SELECT w.patrol_id, p.district_code, %(distance)s, w.geom
+FROM walked w JOIN patrols_patrol p ON p.id = w.patrol_id
+WHERE NOT ST_IsEmpty(w.geom)
+"""
+)
+
+
+def draw_walked_areas(patrol_ids: Sequence[int]) -> None:
+    """Draw (again) the ground these patrols covered, from their lines, for coverage
+    (models.WalkedArea). Part of ending a patrol; the demo and the benchmark call it for many
+    patrols at once. Set-based: one statement whatever the number of patrols."""
+    ids = list(patrol_ids)
+    with raw_cursor(for_write=True) as cursor:
+        cursor.execute("DELETE FROM patrols_walkedarea WHERE patrol_id = ANY(%s)", (ids,))
+        cursor.execute(
+            _WALKED_SQL,
+            {
+                "patrols": ids,
+                "metric": metric_srid(),
+                "distance": float(settings.GEOGRID_COVERAGE_DISTANCE_M),
+                "chunk": CHUNK,
             },
         )
 

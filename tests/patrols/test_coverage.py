@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 
 from geogrid.patrols.coverage import coverage
+from geogrid.patrols.models import WalkedArea
 from geogrid.patrols.services import end_patrol, record_points, start_patrol
 from tests.patrols.factories import east_along, recent_start, walk
 
@@ -107,3 +108,15 @@ def test_coverage_of_one_inspector_and_of_a_scope(inspector, city):
     scoped = coverage(since=start, until=start + timedelta(hours=1), prefixes=[SE])
     assert [row.code for row in scoped] == [SE]
     assert scoped[0].share == pytest.approx(0.6, abs=0.002)
+
+
+def test_an_ended_patrol_keeps_its_walked_area_and_a_new_distance_is_drawn_afresh(
+    inspector, settings
+):
+    start = recent_start()
+    patrol = _walk(inspector, east_along(150, -45, 245), start=start)
+    area = WalkedArea.objects.get(patrol=patrol)
+    assert area.distance_m == 30.0 and area.geom.valid
+    settings.GEOGRID_COVERAGE_DISTANCE_M = 20.0  # the stored area is stale now
+    rows = _by_code(coverage(since=start, until=start + timedelta(hours=1)))
+    assert rows[NW].share == pytest.approx(0.4, abs=0.002)  # the band y 130–170

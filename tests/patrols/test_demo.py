@@ -15,7 +15,7 @@ from geogrid.accounts.models import Role
 from geogrid.patrols.cleaning import clean
 from geogrid.patrols.coverage import coverage
 from geogrid.patrols.demo import generate, working_days, write
-from geogrid.patrols.models import Patrol, PatrolSource, TrackPoint
+from geogrid.patrols.models import Patrol, PatrolSource, TrackPoint, WalkedArea
 from geogrid.patrols.services import limits
 from tests import factories
 
@@ -74,6 +74,7 @@ def test_written_history_is_ended_patrols_with_points_and_lines(city):
     patrols = Patrol.objects.all()
     assert patrols.count() == len(history.patrols)
     assert set(patrols.values_list("source", "status").distinct()) == {(PatrolSource.DEMO, "ended")}
+    assert WalkedArea.objects.count() == patrols.exclude(geom=None).count()
     first = patrols.order_by("started_at").first()
     assert first.geom is not None and first.distance_m > 1000
     assert first.points_accepted == TrackPoint.objects.filter(patrol=first, status="ok").count()
