@@ -13,8 +13,8 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
+from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -31,7 +31,7 @@ from geogrid.core.api import BadRequest
 from geogrid.core.permissions import get_in_scope_or_404, require_role, user_role
 from geogrid.patrols import services
 from geogrid.patrols.coverage import GridCoverage, coverage
-from geogrid.patrols.errors import PatrolError
+from geogrid.patrols.errors import PatrolError, PatrolNotFound
 from geogrid.patrols.models import Patrol, PatrolStatus, PointStatus, TrackPoint
 from geogrid.patrols.schedule import GridVisitState, visit_states
 from geogrid.patrols.tracks import points_from_json
@@ -191,9 +191,7 @@ class PatrolPointsView(APIView):
     @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request, pk: int) -> Response:
         require_role(request.user, *WALKERS, action="record patrol tracks")
-        patrol_id = get_in_scope_or_404(
-            Patrol.objects.visible_to(request.user).only("pk"), pk=pk
-        ).pk
+        patrol_id = pk  # its scope is checked by the service, under the patrol's lock
         crs = request.data.get("crs")
         if crs is not None and not isinstance(crs, str | int):
             raise BadRequest("'crs' is a name such as EPSG:4326 or gcj02.", field="crs")
@@ -202,10 +200,10 @@ class PatrolPointsView(APIView):
             result = services.record_points(
                 actor=actor_of(request), patrol=patrol_id, points=points, crs=crs
             )
+        except PatrolNotFound as exc:
+            raise Http404(str(exc)) from exc
         except PatrolError as exc:
             raise _bad(exc) from exc
-        except PermissionError as exc:
-            raise PermissionDenied(str(exc)) from exc
         return Response({"patrol": patrol_id, **result.as_dict()})
 
 

@@ -14,3 +14,8 @@ class PatrolError(ValueError):
 
 class TrackFileError(PatrolError):
     """A track file that cannot be read (not GPX or GeoJSON, no times, broken)."""
+
+
+class PatrolNotFound(PatrolError):
+    """No such patrol, or one of another inspector: the same answer for both (a 404), so a
+    patrol's existence is not disclosed (docs/architecture.md §9.3)."""

@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from geogrid.accounts.models import Role
-from geogrid.patrols.errors import PatrolError, TrackFileError
+from geogrid.patrols.errors import PatrolError, PatrolNotFound, TrackFileError
 from geogrid.patrols.models import Patrol, PatrolEvent, PatrolStatus, PointStatus, TrackPoint
 from geogrid.patrols.services import end_patrol, import_track, record_points, start_patrol
 from geogrid.patrols.tracks import RawPoint, check_order, read_track_file
@@ -168,7 +168,7 @@ def test_coordinates_out_of_range_are_refused_with_nothing_stored(inspector, pat
 
 def test_another_inspector_cannot_add_to_a_track(inspector, patrol, city):
     other = factories.user("inspector-b", Role.INSPECTOR, scope=[city["110101001001002"]])
-    with pytest.raises(PermissionError):
+    with pytest.raises(PatrolNotFound):
         record_points(actor=other, patrol=patrol, points=walk([(10, 150)], start=recent_start()))
     assert not TrackPoint.objects.exists()
 
