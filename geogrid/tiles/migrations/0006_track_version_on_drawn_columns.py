@@ -8,8 +8,13 @@ costs nothing (bench/README.md, "Patrols")."""
 
 from django.db import migrations
 
-DRAWN = ("geom", "status", "started_at", "ended_at", "inspector_id")
-CHANGED = " OR ".join(f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in DRAWN)
+DRAWN = ("status", "started_at", "ended_at", "inspector_id")
+# The line compared as its bytes: `IS DISTINCT FROM` on two geometries needs PostGIS's `=`,
+# which a restore (search_path emptied by pg_dump) cannot choose among its candidates.
+CHANGED = " OR ".join(
+    ["ST_AsEWKB(OLD.geom) IS DISTINCT FROM ST_AsEWKB(NEW.geom)"]
+    + [f"OLD.{c} IS DISTINCT FROM NEW.{c}" for c in DRAWN]
+)
 
 FORWARD = [
     "DROP TRIGGER IF EXISTS tiles_tracks_update_patrols_patrol ON patrols_patrol",
