@@ -47,7 +47,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from psycopg.copy import QueuedLibpqWriter
 
-from geogrid.accounts.models import User
+from geogrid.accounts.models import Role, User
 from geogrid.cases.calendar import work_calendar
 from geogrid.cases.models import (
     CalendarDay,
@@ -66,7 +66,7 @@ from geogrid.components.schemes import active_scheme
 from geogrid.core.db import raw_cursor
 from geogrid.core.pgcopy import COPY_HEADER, COPY_TRAILER, binary_copy_rows, point_ewkb
 from geogrid.core.worktime import WorkCalendar
-from geogrid.grids.models import Grid, GridLevel
+from geogrid.grids.models import Grid, GridLevel, GridScope
 
 __all__ = [
     "HistoryActors",
@@ -969,13 +969,31 @@ class _Workflow:
         }
 
     # Who acts ------------------------------------------------------------------------------------
+    def _grid_inspectors(self) -> np.ndarray:
+        """For each grid of the district, the inspector responsible for it (一格一员: the
+        inspector whose grid scope holds it), -1 where the demo has none."""
+        if not hasattr(self, "_inspector_of_grid"):
+            owner = np.full(len(self.district.codes), -1, dtype=np.int64)
+            scopes = GridScope.objects.filter(user__role=Role.INSPECTOR).values_list(
+                "user_id", "grid__code"
+            )
+            for user_id, prefix in scopes:
+                covered = np.array(
+                    [code.startswith(prefix) for code in self.district.codes], dtype=bool
+                )
+                owner[covered & (owner < 0)] = user_id
+            self._inspector_of_grid = owner
+        return self._inspector_of_grid
+
     def _reporters(self) -> np.ndarray:
-        """Intake's reporter: the inspector on patrol, the operator who took the call, nobody
-        for the public (no personal data is generated)."""
-        inspector, operator = self.actors.inspector.pk, self.actors.operator.pk
+        """Intake's reporter: the inspector of the grid (the demo has inspectors for some
+        grids only; elsewhere the report names nobody, as an inspector outside the demo's
+        personas would), the operator who took the call, nobody for the public (no personal
+        data is generated)."""
+        operator = self.actors.operator.pk
         return np.select(
             [self.channel == Channel.INSPECTOR, self.channel == Channel.HOTLINE],
-            [inspector, operator],
+            [self._grid_inspectors()[self.grid], operator],
             -1,
         ).astype(np.int64)
 
@@ -999,9 +1017,8 @@ class _Workflow:
 
     def _checkers(self) -> np.ndarray:
         """Checks on site: the inspector in their own grids, the operator's staff elsewhere."""
-        prefixes = tuple(self.actors.inspector.grid_scopes.values_list("grid__code", flat=True))
-        own = np.array([code.startswith(prefixes) for code in self.district.codes], dtype=bool)
-        return np.where(own[self.grid], self.actors.inspector.pk, self.actors.operator.pk)
+        inspector = self._grid_inspectors()[self.grid]
+        return np.where(inspector >= 0, inspector, self.actors.operator.pk)
 
     # Details, in the shapes the services write ---------------------------------------------------
     def _reported_details(self, rows: np.ndarray) -> np.ndarray:

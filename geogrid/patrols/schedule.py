@@ -1,5 +1,6 @@
 """Visit schedules (巡查计划, docs/domain.md §8.5): which unit grids are overdue for a visit, and
-which of an inspector's grids are still to be visited today.
+which of an inspector's grids are still to be visited today. Only grids some active inspector
+answers for (their grid scope) are due at all.
 
 A grid with a schedule of N days (counting working days only, by default) must be visited
 at least once in every N such days. Read as a deadline: at a moment of day T the grid is
@@ -66,6 +67,12 @@ FROM grids_grid g
 LEFT JOIN patrols_visitschedule own ON own.grid_id = g.id
 LEFT JOIN patrols_visitschedule dflt ON dflt.grid_id IS NULL
 WHERE g.valid_to IS NULL AND g.level_id = %(level)s
+  -- A grid no inspector answers for is unassigned, not overdue: nobody could have gone.
+  AND EXISTS (
+        SELECT 1 FROM grids_gridscope s
+        JOIN grids_grid sg ON sg.id = s.grid_id
+        JOIN accounts_user u ON u.id = s.user_id
+        WHERE u.role = 'inspector' AND u.is_active AND g.code LIKE sg.code || '%%')
   AND (%(prefixes)s::text[] IS NULL OR EXISTS (
         SELECT 1 FROM unnest(%(prefixes)s::text[]) AS s(prefix)
         WHERE g.code LIKE s.prefix || '%%'))

@@ -9,10 +9,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from geogrid.accounts.models import Role
 from geogrid.core.worktime import WorkCalendar, parse_work_hours
 from geogrid.patrols.schedule import visit_states, window_start
 from geogrid.patrols.services import import_track, set_visit_schedule
 from geogrid.patrols.tracks import RawPoint, TrackFile
+from tests import factories
 from tests.geometry import point
 
 pytestmark = pytest.mark.django_db
@@ -75,8 +77,9 @@ def test_the_make_up_saturday_is_a_working_day(inspector):
     assert state(NW, at("2026-10-11", "10:00")).overdue  # nobody went on the Saturday
 
 
-def test_a_grid_never_visited_is_overdue(city):
-    assert state(NE, at("2026-10-19")).overdue
+def test_a_grid_never_visited_is_overdue_and_one_nobody_answers_for_is_not_due(inspector):
+    assert state(NW, at("2026-10-19")).overdue
+    assert NE not in {s.code for s in visit_states(now=at("2026-10-19"))}  # no inspector
 
 
 def test_per_grid_overrides_and_grids_needing_no_visits(inspector, city, admin_user):
@@ -84,6 +87,8 @@ def test_per_grid_overrides_and_grids_needing_no_visits(inspector, city, admin_u
     set_visit_schedule(actor=admin_user, grid=city[NW], every_days=5)
     assert not state(NW, at("2026-10-16", "17:00")).overdue
     assert state(NW, at("2026-10-20", "09:00")).overdue  # Tue 13 … Mon 19: 5 working days
+    factories.user("inspector-ne", Role.INSPECTOR, scope=[city[NE]])
+    assert NE in {s.code for s in visit_states(now=at("2026-10-20"))}
     set_visit_schedule(actor=admin_user, grid=city[NE], every_days=1, required=False)
     assert NE not in {s.code for s in visit_states(now=at("2026-10-20"))}
 
