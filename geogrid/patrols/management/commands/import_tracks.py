@@ -83,7 +83,11 @@ class Command(BaseCommand):
                     patrol=result.patrol.pk,
                     points=len(track.points),
                     distance_m=round(result.patrol.distance_m, 1),
-                    **result.batch.as_dict(),
+                    # What the patrol holds (for a file seen before: what its first import kept).
+                    accepted=result.patrol.points_accepted,
+                    jump=result.patrol.points_jump,
+                    inaccurate=result.patrol.points_inaccurate,
+                    repeated=result.batch.repeated,
                 )
                 if options["dry_run"]:
                     row["status"] = "checked (dry run)"
