@@ -972,18 +972,16 @@ class _Workflow:
     def _grid_inspectors(self) -> np.ndarray:
         """For each grid of the district, the inspector responsible for it (一格一员: the
         inspector whose grid scope holds it), -1 where the demo has none."""
-        if not hasattr(self, "_inspector_of_grid"):
-            owner = np.full(len(self.district.codes), -1, dtype=np.int64)
-            scopes = GridScope.objects.filter(user__role=Role.INSPECTOR).values_list(
-                "user_id", "grid__code"
+        owner: np.ndarray = np.full(len(self.district.codes), -1, dtype=np.int64)
+        scopes = GridScope.objects.filter(user__role=Role.INSPECTOR).values_list(
+            "user_id", "grid__code"
+        )
+        for user_id, prefix in scopes:
+            covered = np.array(
+                [code.startswith(prefix) for code in self.district.codes], dtype=bool
             )
-            for user_id, prefix in scopes:
-                covered = np.array(
-                    [code.startswith(prefix) for code in self.district.codes], dtype=bool
-                )
-                owner[covered & (owner < 0)] = user_id
-            self._inspector_of_grid = owner
-        return self._inspector_of_grid
+            owner[covered & (owner < 0)] = user_id
+        return owner
 
     def _reporters(self) -> np.ndarray:
         """Intake's reporter: the inspector of the grid (the demo has inspectors for some
@@ -991,11 +989,12 @@ class _Workflow:
         personas would), the operator who took the call, nobody for the public (no personal
         data is generated)."""
         operator = self.actors.operator.pk
-        return np.select(
+        reporters: np.ndarray = np.select(
             [self.channel == Channel.INSPECTOR, self.channel == Channel.HOTLINE],
             [self._grid_inspectors()[self.grid], operator],
             -1,
         ).astype(np.int64)
+        return reporters
 
     def _department_actors(self) -> Callable[[np.ndarray], np.ndarray]:
         """department id → who moves its cases: the demo handler for the departments they work
