@@ -109,6 +109,9 @@ class PatrolListView(APIView):
             OpenApiParameter("inspector", OpenApiTypes.INT),
             OpenApiParameter("status", OpenApiTypes.STR, enum=PatrolStatus.values),
             OpenApiParameter("limit", OpenApiTypes.INT),
+            OpenApiParameter(
+                "track", OpenApiTypes.BOOL, description="Include each patrol's line (default no)"
+            ),
         ],
         responses=OpenApiTypes.OBJECT,
         operation_id="v1_patrols_list",
@@ -127,8 +130,15 @@ class PatrolListView(APIView):
         if wanted:
             queryset = queryset.filter(status=wanted)
         limit = qp.integer(params, "limit", minimum=1, maximum=500) or 100
-        rows = list(queryset.order_by("-started_at", "-id")[:limit])
-        return Response({"results": [patrol_json(p) for p in rows], "count": len(rows)})
+        # A day's line has thousands of vertices: a list carries them only when asked.
+        track = qp.boolean(params, "track")
+        rows = queryset.order_by("-started_at", "-id")
+        if not track:
+            rows = rows.defer("geom")
+        found = list(rows[:limit])
+        return Response(
+            {"results": [patrol_json(p, track=track) for p in found], "count": len(found)}
+        )
 
     @extend_schema(request=OpenApiTypes.OBJECT, responses=OpenApiTypes.OBJECT)
     def post(self, request: Request) -> Response:

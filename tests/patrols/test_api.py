@@ -72,6 +72,10 @@ def test_a_phone_walks_a_patrol_through_the_api(phone, started):
     assert ended.data["points"] == {"accepted": 19, "jump": 0, "inaccurate": 0}
     assert ended.data["distance_m"] == pytest.approx(180, abs=0.5)
     assert ended.data["track"]["type"] == "MultiLineString"
+    listed = phone.get("/api/v1/patrols/").data["results"][0]
+    assert listed["id"] == started and listed["track"] is None  # lines only when asked
+    with_lines = phone.get("/api/v1/patrols/?track=1").data["results"][0]
+    assert with_lines["track"]["type"] == "MultiLineString"
     replay = phone.get(url).data["points"]
     assert len(replay) == 19 and replay[0]["status"] == "ok"
     assert TrackPoint.objects.count() == 19
