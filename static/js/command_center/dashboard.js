@@ -139,28 +139,7 @@
   // --- Periods in the city's time zone -------------------------------------------------------
   // Windows are whole local days ending with today (until = the coming midnight), so a period's
   // tile URLs stay the same all day and the tiles' ETags answer 304 until the data changes.
-  function cityToday() {
-    return new Intl.DateTimeFormat("en-CA", { timeZone: cfg.timeZone, year: "numeric",
-                                              month: "2-digit", day: "2-digit" }).format(new Date());
-  }
-  function addDays(day, n) {
-    var d = new Date(day + "T00:00:00Z");
-    d.setUTCDate(d.getUTCDate() + n);
-    return d.toISOString().slice(0, 10);
-  }
-  // The zone's UTC offset on that day (at noon, away from any midnight DST switch).
-  function offsetOn(day) {
-    try {
-      var parts = new Intl.DateTimeFormat("en-US", { timeZone: cfg.timeZone, timeZoneName: "longOffset" })
-        .formatToParts(new Date(day + "T12:00:00Z"));
-      var name = parts.filter(function (p) { return p.type === "timeZoneName"; })[0].value;
-      var match = name.match(/([+-]\d{2}:\d{2})/);
-      return match ? match[1] : "+00:00";
-    } catch (e) {
-      return "+08:00";  // browsers without longOffset: China Standard Time
-    }
-  }
-  function midnight(day) { return day + "T00:00:00" + offsetOn(day); }
+  var cityToday = GeoGrid.days.today, addDays = GeoGrid.days.add, midnight = GeoGrid.days.midnight;
 
   var state = { window: "7d", customSince: null, customUntil: null, category: "" };
   function period() {

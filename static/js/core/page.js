@@ -22,7 +22,9 @@
  *                          (LEAFLET_CONFIG, through the "geogrid-map" json_script of base.html)
  *                          with the configured basemap under it; options go to L.map, and
  *                          `view: false` leaves the view to the caller;
- *   lang, english, locale  the page's language; timeZone, mapConfig: the server's settings.
+ *   lang, english, locale  the page's language; timeZone, mapConfig: the server's settings;
+ *   days.today(), days.add(day, n), days.midnight(day)  whole days ("YYYY-MM-DD") in the
+ *                          city's time zone, and a day's first instant as an ISO time.
  * Pages have no inline scripts (the Content-Security-Policy forbids them): translations come
  * from gettext(), data from json_script blocks. */
 (function () {
@@ -174,10 +176,36 @@
     return map;
   }
 
+  // --- Whole days in the city's time zone ("YYYY-MM-DD"; the command center's periods) ----
+  function cityToday() {
+    return new Intl.DateTimeFormat("en-CA", { timeZone: mapConfig.timeZone, year: "numeric",
+                                              month: "2-digit", day: "2-digit" }).format(new Date());
+  }
+  function addDays(day, n) {
+    var d = new Date(day + "T00:00:00Z");
+    d.setUTCDate(d.getUTCDate() + n);
+    return d.toISOString().slice(0, 10);
+  }
+  // The zone's UTC offset on that day (at noon, away from any midnight DST switch).
+  function offsetOn(day) {
+    try {
+      var parts = new Intl.DateTimeFormat("en-US", { timeZone: mapConfig.timeZone, timeZoneName: "longOffset" })
+        .formatToParts(new Date(day + "T12:00:00Z"));
+      var name = parts.filter(function (p) { return p.type === "timeZoneName"; })[0].value;
+      var match = name.match(/([+-]\d{2}:\d{2})/);
+      return match ? match[1] : "+00:00";
+    } catch (e) {
+      return "+08:00";  // browsers without longOffset: China Standard Time
+    }
+  }
+  // The day's first instant in the city, as an ISO time with its offset (an API's `since`).
+  function midnight(day) { return day + "T00:00:00" + offsetOn(day); }
+
   window.GeoGrid = {
     text: text, esc: esc, el: el, lines: lines, photoItem: photoItem, json: json, pageData: pageData,
     fmt: fmt, capfirst: capfirst, when: when, say: say, showError: showError,
     createMap: createMap, addBasemap: addBasemap, mapConfig: mapConfig,
-    lang: lang, english: english, locale: locale, timeZone: mapConfig.timeZone
+    lang: lang, english: english, locale: locale, timeZone: mapConfig.timeZone,
+    days: { today: cityToday, add: addDays, midnight: midnight }
   };
 })();
