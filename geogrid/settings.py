@@ -123,6 +123,7 @@ INSTALLED_APPS = [
     "leaflet",
     "geogrid.core",
     "geogrid.accounts",
+    "geogrid.reference",
     "geogrid.grids",
     "geogrid.patrols",
     "geogrid.components",
