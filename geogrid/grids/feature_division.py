@@ -1,0 +1,660 @@
+"""Division along the city's features (docs/domain.md §2.6): pure geometry, no database.
+
+The way planners divide (CJ/T 213, DB11/T 2157): boundaries follow streets, lanes, walls and
+rivers; no boundary runs through a building; grids are balanced by workload as well as by area;
+and a re-division keeps what still fits. The steps:
+
+1. **Blocks.** The parent's outline and every road centreline, wall, railway and water line
+   inside it are noded and polygonised: each face is a block bounded by features. Lines are
+   first cut where they pass through a building (a passage or a data error), so no face edge
+   can cross one.
+2. **Splits.** A block heavier than the target (by area or workload) is cut in two, recursively,
+   by a straight line across its long axis at the point that halves the load; among nearby
+   positions the one crossing the least building area wins, and buildings (joined into
+   clusters where they touch) that the line still crosses go whole to the side holding most of
+   them, so the cut steps around them.
+3. **Slivers** (below `sliver_fraction` of the target, or the level's minimum) join the
+   neighbour with which they share the longest edge, never across a main road, a river or a
+   railway when another neighbour exists.
+4. **Balance.** The lightest region joins the neighbour that brings the pair closest to the
+   target without exceeding it by more than the tolerance: first only across lanes, walls and
+   cuts, then across streets, then across anything. With a fixed count, merging goes on until
+   the count is reached.
+
+Boundaries are the features' own centrelines: every face edge is a piece of a feature line, of
+the parent's outline, or of a cut. Topology is built in the storage CRS, so the pieces tile the
+parent exactly; areas, lengths and cut positions are measured in the metric CRS.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import shapely
+from shapely.errors import GEOSException
+from shapely.geometry import Polygon
+from shapely.geometry.base import BaseGeometry
+
+from geogrid.core.gis import as_multipolygon, from_metric, to_metric
+
+# How a boundary ranks by the feature it lies on. Merging prefers low ranks; BARRIER (main road,
+# river, railway) is crossed only when a region has no other neighbour.
+RANK_NONE, RANK_MINOR, RANK_STREET, RANK_BARRIER = 0, 1, 2, 3
+RANKS = 4
+# A shared edge counts as lying on a rank when at least this share of its length does.
+RANK_SHARE = 0.3
+# An edge lies on a feature when its middle is within this many metres of the feature line.
+ON_FEATURE_M = 0.5
+# Buildings are shrunk by this much (degrees, ~0.1 m) before lines are cut out of them, so a
+# road drawn along a wall is kept.
+BUILDING_SHRINK_DEG = 1e-6
+# Noding falls back to snap-rounding on this grid (degrees, ~0.1 mm) when exact noding fails.
+SNAP_GRID_DEG = 1e-9
+# Line ends are pushed this far (m) so that near-miss junctions meet.
+EXTEND_M = 1.0
+# Faces smaller than this (m²) are noise between nearly coincident lines.
+NOISE_M2 = 1.0
+# A piece is a previous grid kept when they differ by less than this share of its area.
+SAME_SHARE = 1e-3
+# Lines are clipped to the parent's bounding box grown by this much (degrees, ~100 m).
+CLIP_MARGIN_DEG = 1e-3
+# Cut positions tried around the balanced one, as shares of the block's length.
+CUT_OFFSETS = (0.0, 0.03, -0.03, 0.06, -0.06, 0.09, -0.09, 0.12, -0.12, 0.15, -0.15)
+
+
+@dataclass(frozen=True)
+class CityFeatures:
+    """The reference features over a parent, in the storage CRS."""
+
+    lines: np.ndarray  # LineStrings / MultiLineStrings: centrelines, walls, outlines of water
+    ranks: np.ndarray  # one RANK_* per line
+    buildings: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
+
+    @classmethod
+    def none(cls) -> CityFeatures:
+        return cls(lines=np.empty(0, dtype=object), ranks=np.empty(0, dtype=np.int8))
+
+
+@dataclass(frozen=True)
+class WorkloadSource:
+    """One measure of work: weighted points (components, reports) or valued areas (population
+    carried by existing grids, spread by area)."""
+
+    name: str
+    points: np.ndarray | None = None  # (n, 2) storage lon/lat
+    weights: np.ndarray | None = None  # (n,)
+    areas: np.ndarray | None = None  # polygons, storage CRS
+    values: np.ndarray | None = None  # (n,)
+
+
+@dataclass
+class FeatureDivision:
+    pieces: list[BaseGeometry]  # MultiPolygons, storage CRS, in no particular order
+    areas_m2: np.ndarray
+    # Per piece, per source: the piece's share of the parent's total (sums to 1 over pieces).
+    workload: dict[str, np.ndarray]
+    # Combined workload index per piece, 1.0 = the average piece (None without sources).
+    workload_index: np.ndarray | None
+    # Per piece: index into `previous` of the grid it keeps unchanged, else -1.
+    kept: np.ndarray
+    blocks: int  # faces formed by the features before splitting
+    cuts: int  # straight cuts made
+
+
+def divide_along_features(
+    parent: BaseGeometry,
+    *,
+    features: CityFeatures,
+    target_area_m2: float | None = None,
+    count: int | None = None,
+    min_area_m2: float | None = None,
+    max_area_m2: float | None = None,
+    workload: Sequence[WorkloadSource] = (),
+    previous: Sequence[BaseGeometry] = (),
+    tolerance: float = 0.25,
+    sliver_fraction: float = 0.3,
+) -> FeatureDivision:
+    """Divide a storage-CRS (multi)polygon along `features` into `count` pieces, or pieces of
+    about `target_area_m2`, balanced by area and, when `workload` has sources, by workload.
+
+    `previous`: the grids the parent has now; each one that is still a union of blocks and
+    still within the bounds is kept as it is (`FeatureDivision.kept`).
+    """
+    if count is None and not (target_area_m2 and target_area_m2 > 0):
+        raise ValueError("Give a positive target area or a number of grids.")
+    if count is not None and count < 1:
+        raise ValueError("The number of grids must be at least 1.")
+    parent = as_multipolygon(parent)
+    parent_area = float(shapely.area(to_metric(parent)))
+    n_target = count if count is not None else max(1, round(parent_area / target_area_m2))
+
+    linework = _clip_lines(parent, features)
+    extra = [shapely.get_parts(shapely.boundary(g)) for g in previous]
+    faces = _polygonise(parent, linework[0], np.concatenate(extra) if extra else None)
+    blocks = len(faces)
+
+    measure = _Measure(parent_area, n_target, workload)
+    loads = measure.loads(faces)
+    # 2. split heavy blocks
+    limit = 1.0 + tolerance
+    if max_area_m2:
+        area_limit = max_area_m2
+    else:
+        area_limit = math.inf
+    cuts = 0
+    heavy = np.flatnonzero((loads > limit) | (measure.face_areas > area_limit))
+    if len(heavy):
+        clusters = _building_clusters(features.buildings)
+        new_faces: list[BaseGeometry] = []
+        for index in heavy:
+            parts = max(
+                2,
+                round(float(loads[index])),
+                math.ceil(measure.face_areas[index] / area_limit) if area_limit < math.inf else 2,
+            )
+            pieces = _split(faces[index], parts, measure, clusters)
+            cuts += parts - 1
+            new_faces.extend(pieces)
+        keep = np.ones(len(faces), dtype=bool)
+        keep[heavy] = False
+        faces = np.concatenate([faces[keep], np.array(new_faces, dtype=object)])
+        loads = measure.loads(faces)
+
+    graph = _Graph.build(faces, measure.face_areas, loads, linework)
+    # Faces of no size, between lines that nearly coincide (a road drawn along a wall, a new
+    # road along an old boundary), join a neighbour before anything is measured by region.
+    graph.merge_slivers(NOISE_M2, barriers=False)
+    _fix_previous(graph, faces, previous, limit, min_area_m2, max_area_m2)
+    sliver_area = max(sliver_fraction * parent_area / n_target, min_area_m2 or 0.0)
+    graph.merge_slivers(sliver_area)
+    for max_rank in (RANK_MINOR, RANK_STREET, RANK_BARRIER):
+        graph.balance(max_rank, 1.0 - tolerance, limit)
+    if count is not None:
+        graph.reduce_to(count)
+    if min_area_m2:
+        graph.merge_slivers(min_area_m2)
+
+    regions = graph.regions()
+    pieces = _union_regions(faces, regions)
+    kept = _same_as_previous(pieces, previous)
+    piece_areas = shapely.area(to_metric(np.array(pieces, dtype=object)))
+    shares = measure.shares(np.array(pieces, dtype=object))
+    index = measure.index(shares)
+    return FeatureDivision(
+        pieces=pieces,
+        areas_m2=piece_areas,
+        workload=shares,
+        workload_index=index,
+        kept=kept,
+        blocks=blocks,
+        cuts=cuts,
+    )
+
+
+# --- 1. blocks ---------------------------------------------------------------------------------
+
+
+def _clip_lines(parent: BaseGeometry, features: CityFeatures) -> tuple[np.ndarray, np.ndarray]:
+    """The feature lines inside the parent, cut out of buildings; with their ranks."""
+    lines = np.asarray(features.lines, dtype=object)
+    ranks = np.asarray(features.ranks, dtype=np.int8)
+    if len(lines) == 0:
+        return lines, ranks
+    shapely.prepare(parent)
+    inside = shapely.intersects(parent, lines)
+    lines, ranks = lines[inside], ranks[inside]
+    # Clipped to a box a little larger than the parent, not to the parent itself: a line
+    # clipped at the outline ends a hair off it in floating point and would not be noded there.
+    west, south, east, north = parent.bounds
+    margin = CLIP_MARGIN_DEG
+    lines = shapely.clip_by_rect(
+        lines, west - margin, south - margin, east + margin, north + margin
+    )
+    if len(features.buildings):
+        tree = shapely.STRtree(features.buildings)
+        line_index, building_index = tree.query(lines, predicate="intersects")
+        if len(line_index):
+            touched = np.unique(line_index)
+            cores = shapely.buffer(
+                features.buildings[np.unique(building_index)], -BUILDING_SHRINK_DEG
+            )
+            lines[touched] = shapely.difference(lines[touched], shapely.union_all(cores))
+    parts, owner = shapely.get_parts(lines, return_index=True)
+    linear = (shapely.get_type_id(parts) == 1) & (shapely.get_num_coordinates(parts) >= 2)
+    return _extend_ends(parts[linear], EXTEND_M), ranks[owner[linear]]
+
+
+def _extend_ends(lines: np.ndarray, metres: float) -> np.ndarray:
+    """Each line with both ends pushed `metres` further along its end segments, so that a lane
+    drawn up to a street but stopping a hair short of it (or ending on it in floating point)
+    still meets it. An end that overshoots is a dangle, which polygonising ignores."""
+    if not len(lines):
+        return lines
+    coords, owner = shapely.get_coordinates(lines, return_index=True)
+    counts = np.bincount(owner, minlength=len(lines))
+    first = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    last = first + counts - 1
+    # Degrees to metres, locally: a degree of longitude shrinks with the cosine of latitude.
+    scale = np.column_stack(
+        [
+            np.full(len(lines), 111_320.0) * np.cos(np.radians(coords[first, 1])),
+            np.full(len(lines), 110_574.0),
+        ]
+    )
+    for end, inner in ((first, first + 1), (last, last - 1)):
+        step = (coords[end] - coords[inner]) * scale
+        length = np.hypot(step[:, 0], step[:, 1])
+        ok = length > 0
+        push = np.zeros_like(step)
+        push[ok] = step[ok] / length[ok, None] * metres / scale[ok]
+        coords[end] += push
+    return shapely.linestrings(coords, indices=owner)
+
+
+def _polygonise(parent: BaseGeometry, lines: np.ndarray, extra: np.ndarray | None) -> np.ndarray:
+    outline = shapely.get_parts(shapely.boundary(parent))
+    pieces = [lines, outline] + ([extra] if extra is not None else [])
+    work = np.concatenate([np.asarray(p, dtype=object) for p in pieces])
+    parts = shapely.get_parts(work)
+    try:
+        # The union nodes the lines and dissolves duplicates (a road along the outline).
+        noded = shapely.union_all(parts)
+    except GEOSException:
+        # Nearly coincident lines can defeat exact noding; snap-rounding is robust.
+        noded = shapely.union_all(parts, grid_size=SNAP_GRID_DEG)
+    faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(noded)))
+    if len(faces) == 0:
+        return np.array(list(as_multipolygon(parent).geoms), dtype=object)
+    shapely.prepare(parent)
+    # Faces in the parent's holes are formed too; keep those inside.
+    inside = shapely.covers(parent, shapely.point_on_surface(faces))
+    return faces[inside]
+
+
+# --- measures ----------------------------------------------------------------------------------
+
+
+class _Measure:
+    """Loads in units of the target: area and, with sources, workload, half each."""
+
+    def __init__(self, parent_area: float, n_target: int, sources: Sequence[WorkloadSource]):
+        self.parent_area = parent_area
+        self.n_target = n_target
+        self.sources = [s for s in sources if _total(s) > 0]
+        self.face_areas = np.empty(0)
+
+    def shares(self, geoms: np.ndarray) -> dict[str, np.ndarray]:
+        return {s.name: _amounts(s, geoms) / _total(s) for s in self.sources}
+
+    def loads(self, faces: np.ndarray) -> np.ndarray:
+        self.face_areas = shapely.area(to_metric(faces))
+        return self._load(self.face_areas, self.shares(faces))
+
+    def load_of(self, geom: BaseGeometry) -> float:
+        area = float(shapely.area(to_metric(geom)))
+        shares = self.shares(np.array([geom], dtype=object))
+        return float(self._load(np.array([area]), shares)[0])
+
+    def _load(self, areas: np.ndarray, shares: dict[str, np.ndarray]) -> np.ndarray:
+        by_area = areas / self.parent_area
+        if not shares:
+            return by_area * self.n_target
+        work = np.mean(np.stack(list(shares.values())), axis=0)
+        return (by_area + work) / 2 * self.n_target
+
+    def index(self, shares: dict[str, np.ndarray]) -> np.ndarray | None:
+        if not shares:
+            return None
+        work = np.mean(np.stack(list(shares.values())), axis=0)
+        return work * len(work)
+
+
+def _total(source: WorkloadSource) -> float:
+    values = source.weights if source.points is not None else source.values
+    return float(np.sum(values)) if values is not None and len(values) else 0.0
+
+
+def _amounts(source: WorkloadSource, geoms: np.ndarray) -> np.ndarray:
+    """Each geometry's amount of the source: weights of the points inside it, or values of the
+    source's areas in proportion to the area overlapping it."""
+    amounts = np.zeros(len(geoms))
+    if len(geoms) == 0:
+        return amounts
+    tree = shapely.STRtree(geoms)
+    if source.points is not None and source.weights is not None:
+        points = shapely.points(source.points)
+        point_index, geom_index = tree.query(points, predicate="within")
+        # A point on a shared edge falls in both; count it once, in the first.
+        first = np.unique(point_index, return_index=True)[1]
+        np.add.at(amounts, geom_index[first], source.weights[point_index[first]])
+    elif source.areas is not None and source.values is not None:
+        area_index, geom_index = tree.query(source.areas, predicate="intersects")
+        if len(area_index):
+            overlap = shapely.area(
+                to_metric(shapely.intersection(source.areas[area_index], geoms[geom_index]))
+            )
+            whole = shapely.area(to_metric(source.areas))[area_index]
+            share = np.divide(overlap, whole, out=np.zeros_like(overlap), where=whole > 0)
+            np.add.at(amounts, geom_index, source.values[area_index] * share)
+    return amounts
+
+
+# --- 2. splits ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Clusters:
+    storage: np.ndarray
+    metric: np.ndarray
+    tree: shapely.STRtree | None
+
+
+def _building_clusters(buildings: np.ndarray) -> _Clusters:
+    """Buildings joined where they touch: a terrace is cut around as a whole."""
+    if len(buildings) == 0:
+        empty = np.empty(0, dtype=object)
+        return _Clusters(empty, empty, None)
+    joined = shapely.get_parts(shapely.coverage_union_all(buildings))
+    if not len(joined):
+        joined = shapely.get_parts(shapely.union_all(buildings))
+    metric = to_metric(joined)
+    return _Clusters(joined, metric, shapely.STRtree(metric))
+
+
+def _split(
+    face: BaseGeometry, parts: int, measure: _Measure, clusters: _Clusters
+) -> list[BaseGeometry]:
+    """Cut a face into `parts` pieces of about equal load, recursively in two."""
+    if parts <= 1:
+        return [p for p in shapely.get_parts(face) if not p.is_empty]
+    first = parts // 2
+    side_a, side_b = _cut(face, first / parts, measure, clusters)
+    if side_a.is_empty or side_b.is_empty:
+        return [p for p in shapely.get_parts(face) if not p.is_empty]
+    return _split(side_a, first, measure, clusters) + _split(
+        side_b, parts - first, measure, clusters
+    )
+
+
+def _cut(
+    face: BaseGeometry, fraction: float, measure: _Measure, clusters: _Clusters
+) -> tuple[BaseGeometry, BaseGeometry]:
+    face_metric = to_metric(face)
+    rectangle = shapely.get_coordinates(shapely.minimum_rotated_rectangle(face_metric))
+    edges = np.diff(rectangle[:3], axis=0)
+    axis = edges[int(np.argmax(np.hypot(edges[:, 0], edges[:, 1])))]
+    axis = axis / np.hypot(*axis)
+    across = np.array([-axis[1], axis[0]])
+    coords = shapely.get_coordinates(face_metric)
+    origin = coords.mean(axis=0)
+    along = (coords - origin) @ axis
+    low, high = float(along.min()), float(along.max())
+    reach = (high - low) + float(np.ptp((coords - origin) @ across)) + 10.0
+
+    def half(position: float) -> BaseGeometry:
+        """The half-plane before `position` along the axis, in the storage CRS."""
+        start = origin + axis * (low - reach)
+        end = origin + axis * position
+        corners = [
+            start - across * reach,
+            end - across * reach,
+            end + across * reach,
+            start + across * reach,
+        ]
+        return from_metric(Polygon(corners))
+
+    total = measure.load_of(face)
+    goal = fraction * total
+    lo, hi = low, high
+    for _ in range(16):
+        middle = (lo + hi) / 2
+        if measure.load_of(shapely.intersection(face, half(middle))) < goal:
+            lo = middle
+        else:
+            hi = middle
+    balanced = (lo + hi) / 2
+    if clusters.tree is None:
+        chosen, crossing = balanced, np.empty(0, dtype=int)
+    else:
+        best: tuple[float, float, np.ndarray] | None = None
+        for offset in CUT_OFFSETS:
+            position = balanced + offset * (high - low)
+            if not low < position < high:
+                continue
+            line = shapely.LineString(
+                [
+                    origin + axis * position - across * reach,
+                    origin + axis * position + across * reach,
+                ]
+            )
+            blade = shapely.intersection(line, face_metric)
+            hits = clusters.tree.query(blade, predicate="intersects")
+            crossed = float(np.sum(shapely.area(clusters.metric[hits]))) if len(hits) else 0.0
+            if best is None or crossed < best[0]:
+                best = (crossed, position, hits)
+            if crossed == 0.0:
+                break
+        assert best is not None  # offset 0 lies strictly inside (low, high)
+        _, chosen, crossing = best
+    side = half(chosen)
+    if len(crossing):
+        # Whole clusters to the side holding most of each.
+        buildings = clusters.storage[crossing]
+        inside = shapely.area(shapely.intersection(buildings, side)) >= shapely.area(buildings) / 2
+        if inside.any():
+            side = shapely.union(side, shapely.union_all(buildings[inside]))
+        if (~inside).any():
+            side = shapely.difference(side, shapely.union_all(buildings[~inside]))
+    return (
+        as_multipolygon(shapely.intersection(face, side)),
+        as_multipolygon(shapely.difference(face, side)),
+    )
+
+
+# --- 3–4. merging ------------------------------------------------------------------------------
+
+
+class _Graph:
+    """Regions of faces and the edges between them (length by rank); merges are bookkeeping,
+    geometry is unioned once at the end."""
+
+    def __init__(self, areas: np.ndarray, loads: np.ndarray):
+        count = len(areas)
+        self.face_area = np.asarray(areas, dtype=float)
+        self.area = {i: float(areas[i]) for i in range(count)}
+        self.load = {i: float(loads[i]) for i in range(count)}
+        self.members: dict[int, list[int]] = {i: [i] for i in range(count)}
+        self.edges: dict[int, dict[int, np.ndarray]] = {i: {} for i in range(count)}
+        self.fixed: set[int] = set()
+
+    @classmethod
+    def build(
+        cls,
+        faces: np.ndarray,
+        areas: np.ndarray,
+        loads: np.ndarray,
+        linework: tuple[np.ndarray, np.ndarray],
+    ) -> _Graph:
+        graph = cls(areas, loads)
+        if len(faces) < 2:
+            return graph
+        tree = shapely.STRtree(faces)
+        left, right = tree.query(faces, predicate="intersects")
+        pair = left < right
+        left, right = left[pair], right[pair]
+        outlines = to_metric(shapely.boundary(faces))
+        shared = shapely.intersection(outlines[left], outlines[right])
+        parts, owner = shapely.get_parts(shared, return_index=True)
+        linear = shapely.get_type_id(parts) == 1
+        parts, owner = parts[linear], owner[linear]
+        lengths = shapely.length(parts)
+        part_ranks = np.zeros(len(parts), dtype=np.int8)
+        lines, ranks = linework
+        if len(lines) and len(parts):
+            middles = shapely.line_interpolate_point(parts, 0.5, normalized=True)
+            feature_tree = shapely.STRtree(to_metric(lines))
+            middle_index, line_index = feature_tree.query(
+                middles, predicate="dwithin", distance=ON_FEATURE_M
+            )
+            np.maximum.at(part_ranks, middle_index, ranks[line_index])
+        by_rank = np.zeros((len(left), RANKS))
+        np.add.at(by_rank, (owner, part_ranks), lengths)
+        for k in np.flatnonzero(by_rank.sum(axis=1) > 0):
+            a, b = int(left[k]), int(right[k])
+            graph.edges[a][b] = by_rank[k]
+            graph.edges[b][a] = by_rank[k]
+        return graph
+
+    @staticmethod
+    def crossing_rank(lengths: np.ndarray) -> int:
+        total = lengths.sum()
+        for rank in range(RANKS - 1, -1, -1):
+            if lengths[rank] >= RANK_SHARE * total:
+                return rank
+        return RANK_NONE
+
+    def merge(self, keep: int, gone: int) -> None:
+        self.area[keep] += self.area.pop(gone)
+        self.load[keep] += self.load.pop(gone)
+        self.members[keep].extend(self.members.pop(gone))
+        # A kept grid that takes in a sliver stays put: balancing does not move it further.
+        self.fixed.discard(gone)
+        for neighbour, lengths in self.edges.pop(gone).items():
+            del self.edges[neighbour][gone]
+            if neighbour == keep:
+                continue
+            joined = self.edges[keep].get(neighbour, np.zeros(RANKS)) + lengths
+            self.edges[keep][neighbour] = joined
+            self.edges[neighbour][keep] = joined
+
+    def merge_slivers(self, threshold: float, *, barriers: bool = True) -> None:
+        """Each region below `threshold` m² joins its longest-edge neighbour, not across a
+        barrier when it has another (with `barriers`); the smallest first."""
+        queue = [(area, region) for region, area in self.area.items() if area < threshold]
+        heapq.heapify(queue)
+        while queue:
+            area, region = heapq.heappop(queue)
+            if self.area.get(region) != area or not self.edges[region]:
+                continue
+            neighbours = self.edges[region]
+            open_ = {
+                n: lengths
+                for n, lengths in neighbours.items()
+                if barriers and self.crossing_rank(lengths) < RANK_BARRIER
+            }
+            choice = open_ or neighbours
+            target = max(choice, key=lambda n: (choice[n].sum(), -n))
+            self.merge(target, region)
+            if self.area[target] < threshold:
+                heapq.heappush(queue, (self.area[target], target))
+
+    def balance(self, max_rank: int, low: float, high: float) -> None:
+        """The lightest region below `low` joins the neighbour across an edge of rank ≤
+        `max_rank` that brings the pair nearest the target (1.0), up to `high`."""
+        queue = [(load, region) for region, load in self.load.items() if load < low]
+        heapq.heapify(queue)
+        while queue:
+            load, region = heapq.heappop(queue)
+            if self.load.get(region) != load or region in self.fixed:
+                continue
+            best: tuple[float, float, int] | None = None
+            for neighbour, lengths in self.edges[region].items():
+                if neighbour in self.fixed or self.crossing_rank(lengths) > max_rank:
+                    continue
+                joined = load + self.load[neighbour]
+                if joined > high:
+                    continue
+                key = (abs(joined - 1.0), -float(lengths.sum()), neighbour)
+                if best is None or key < best:
+                    best = key
+            if best is None:
+                continue
+            target = best[2]
+            self.merge(target, region)
+            if self.load[target] < low:
+                heapq.heappush(queue, (self.load[target], target))
+
+    def reduce_to(self, count: int) -> None:
+        """Merge the lightest regions until `count` remain (a fixed number of grids)."""
+        queue = [(load, region) for region, load in self.load.items()]
+        heapq.heapify(queue)
+        while len(self.load) > count and queue:
+            load, region = heapq.heappop(queue)
+            if self.load.get(region) != load or not self.edges[region]:
+                continue
+            target = min(
+                self.edges[region],
+                key=lambda n: (
+                    self.crossing_rank(self.edges[region][n]) == RANK_BARRIER,
+                    self.load[n],
+                    n,
+                ),
+            )
+            self.merge(target, region)
+            heapq.heappush(queue, (self.load[target], target))
+
+    def regions(self) -> list[list[int]]:
+        return [sorted(members) for _, members in sorted(self.members.items())]
+
+
+def _fix_previous(
+    graph: _Graph,
+    faces: np.ndarray,
+    previous: Sequence[BaseGeometry],
+    limit: float,
+    min_area_m2: float | None,
+    max_area_m2: float | None,
+) -> None:
+    """Join the regions of each previous grid that still fits into one region that balancing
+    leaves alone. A region belongs to the previous grid holding its largest face."""
+    if not previous or not graph.members:
+        return
+    olds = np.array([as_multipolygon(g) for g in previous], dtype=object)
+    old_areas = shapely.area(to_metric(olds))
+    regions = list(graph.members)
+    largest = [max(graph.members[r], key=lambda f: graph.face_area[f]) for r in regions]
+    tree = shapely.STRtree(olds)
+    region_index, old_index = tree.query(
+        shapely.point_on_surface(faces[largest]), predicate="within"
+    )
+    for old in np.unique(old_index):
+        members = [regions[i] for i in region_index[old_index == old]]
+        area = sum(graph.area[r] for r in members)
+        # Still a union of blocks: its regions fill the old grid (to a part in a thousand).
+        if abs(area - old_areas[old]) > SAME_SHARE * old_areas[old]:
+            continue
+        if sum(graph.load[r] for r in members) > limit:
+            continue
+        if (min_area_m2 and area < min_area_m2) or (max_area_m2 and area > max_area_m2):
+            continue
+        for member in members[1:]:
+            graph.merge(members[0], member)
+        graph.fixed.add(members[0])
+
+
+def _same_as_previous(pieces: list[BaseGeometry], previous: Sequence[BaseGeometry]) -> np.ndarray:
+    """Per piece, the index of the previous grid it equals (to SAME_SHARE of its area), else -1."""
+    kept = np.full(len(pieces), -1, dtype=int)
+    if not previous or not pieces:
+        return kept
+    news = np.array(pieces, dtype=object)
+    olds = np.array([as_multipolygon(g) for g in previous], dtype=object)
+    new_index, old_index = shapely.STRtree(olds).query(news, predicate="intersects")
+    differ = shapely.area(shapely.symmetric_difference(news[new_index], olds[old_index]))
+    same = differ < SAME_SHARE * shapely.area(news[new_index])
+    kept[new_index[same]] = old_index[same]
+    return kept
+
+
+def _union_regions(faces: np.ndarray, regions: list[list[int]]) -> list[BaseGeometry]:
+    pieces = []
+    for members in regions:
+        union = (
+            shapely.coverage_union_all(faces[members]) if len(members) > 1 else faces[members[0]]
+        )
+        pieces.append(as_multipolygon(union))
+    return pieces

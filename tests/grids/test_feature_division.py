@@ -1,0 +1,220 @@
+"""Division along features on fixed shapes with known answers (pure geometry, no database)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import shapely
+from shapely.geometry import LineString, box
+
+from geogrid.core.gis import area_m2, to_metric
+from geogrid.grids.feature_division import (
+    RANK_BARRIER,
+    RANK_MINOR,
+    RANK_STREET,
+    CityFeatures,
+    WorkloadSource,
+    divide_along_features,
+)
+from tests.geometry import ORIGIN, rect, to_lonlat
+
+
+def lines(*coords, rank=RANK_STREET):
+    shapes = np.array([to_lonlat(LineString(c)) for c in coords], dtype=object)
+    return shapes, np.full(len(shapes), rank, dtype=np.int8)
+
+
+def features(*groups, buildings=()):
+    shapes = np.concatenate([g[0] for g in groups]) if groups else np.empty(0, dtype=object)
+    ranks = np.concatenate([g[1] for g in groups]) if groups else np.empty(0, dtype=np.int8)
+    return CityFeatures(
+        lines=shapes,
+        ranks=ranks,
+        buildings=np.array([to_lonlat(b) for b in buildings], dtype=object),
+    )
+
+
+def metric_xy(geom):
+    """Coordinates in metres from ORIGIN (the inverse of tests.geometry.to_lonlat)."""
+    return shapely.get_coordinates(to_metric(geom)) - np.array(ORIGIN)
+
+
+def bounds_m(geom):
+    xy = metric_xy(geom)
+    return tuple(np.round([xy[:, 0].min(), xy[:, 1].min(), xy[:, 0].max(), xy[:, 1].max()], 1))
+
+
+def assert_tiles(parent, result):
+    areas = area_m2(np.array(result.pieces, dtype=object))
+    # Pieces have more vertices along the outline than the parent; projected, that shifts the
+    # measured total by well under 1e-5.
+    assert areas.sum() == pytest.approx(area_m2(parent), rel=1e-5)
+    # Exact in the storage CRS, where the topology is built (measured in metres, the slivers of
+    # floating-point noise along the outline would gain the projection's curvature).
+    union = shapely.union_all(result.pieces)
+    assert shapely.area(shapely.symmetric_difference(union, parent)) < 1e-9 * parent.area
+
+
+def interior_boundary(parent, result):
+    """Every piece's outline minus the parent's outline: the boundaries the division drew."""
+    outlines = shapely.union_all([p.boundary for p in result.pieces])
+    return shapely.difference(outlines, shapely.buffer(parent.boundary, 1e-7))
+
+
+def test_a_cross_of_roads_gives_four_blocks_bounded_by_the_centrelines():
+    parent = rect(0, 0, 400, 400)
+    roads = lines([(200, -50), (200, 450)], [(-50, 200), (450, 200)])
+    result = divide_along_features(parent, features=features(roads), target_area_m2=40_000)
+
+    assert result.blocks == 4 and result.cuts == 0
+    assert sorted(bounds_m(p) for p in result.pieces) == [
+        (0, 0, 200, 200),
+        (0, 200, 200, 400),
+        (200, 0, 400, 200),
+        (200, 200, 400, 400),
+    ]
+    drawn = to_metric(interior_boundary(parent, result))
+    centrelines = to_metric(shapely.union_all(roads[0]))
+    assert shapely.length(shapely.difference(drawn, shapely.buffer(centrelines, 0.01))) < 0.01
+    assert_tiles(parent, result)
+
+
+def test_a_building_on_the_balanced_cut_is_never_split():
+    """One 200 m × 100 m block to halve; the balanced cut (x = 100) would run through a 30 m
+    house, and the cut moves beside it."""
+    parent = rect(0, 0, 200, 100)
+    house = box(85, 30, 115, 60)
+    result = divide_along_features(
+        parent, features=features(buildings=[house]), target_area_m2=10_000
+    )
+
+    assert len(result.pieces) == 2 and result.cuts == 1
+    assert sum(p.contains(to_lonlat(house.buffer(-0.01))) for p in result.pieces) == 1
+    assert_tiles(parent, result)
+
+
+def test_a_terrace_longer_than_any_straight_cut_goes_whole_to_one_side():
+    """The terrace spans every cut position tried; the cut steps around it instead."""
+    parent = rect(0, 0, 200, 100)
+    terrace = [box(40 + 20 * i, 20, 60 + 20 * i, 50) for i in range(6)]  # x 40..160, touching
+    result = divide_along_features(
+        parent, features=features(buildings=terrace), target_area_m2=10_000
+    )
+
+    assert len(result.pieces) == 2
+    for house in terrace:
+        assert sum(p.contains(to_lonlat(house.buffer(-0.01))) for p in result.pieces) == 1
+    assert_tiles(parent, result)
+
+
+def test_a_too_small_block_joins_its_longest_edge_neighbour():
+    """A 20 m strip between lanes touches the west block along 100 m and two east blocks along
+    55 m and 45 m."""
+    parent = rect(0, 0, 320, 100)
+    lanes = lines(
+        [(100, -10), (100, 110)],
+        [(120, -10), (120, 110)],
+        [(120, 55), (330, 55)],
+        rank=RANK_MINOR,
+    )
+    result = divide_along_features(parent, features=features(lanes), target_area_m2=10_000)
+
+    assert sorted(bounds_m(p) for p in result.pieces) == [
+        (0, 0, 120, 100),
+        (120, 0, 320, 55),
+        (120, 55, 320, 100),
+    ]
+
+
+def test_a_river_forbids_a_merge_across_it_when_another_neighbour_exists():
+    """The same strip, now with a river on its west side: it joins the longer of its east
+    neighbours although the west one shares the longest edge."""
+    parent = rect(0, 0, 320, 100)
+    river = lines([(100, -10), (100, 110)], rank=RANK_BARRIER)
+    lanes = lines([(120, -10), (120, 110)], [(120, 55), (330, 55)], rank=RANK_MINOR)
+    result = divide_along_features(parent, features=features(river, lanes), target_area_m2=10_000)
+
+    # The strip (x 100–120, full height) and the block south of the lane: 2,000 + 11,000 m².
+    assert sorted(bounds_m(p) for p in result.pieces) == [
+        (0, 0, 100, 100),
+        (100, 0, 320, 100),
+        (120, 55, 320, 100),
+    ]
+    assert sorted(np.round(result.areas_m2)) == [9_000, 10_000, 13_000]
+
+
+def test_balancing_pairs_each_heavy_block_with_a_light_one():
+    """Four equal blocks; the two northern ones hold ten components each, the southern ones one.
+    Two grids: each takes a heavy and a light block, so the workloads are equal."""
+    parent = rect(0, 0, 200, 200)
+    lanes = lines([(100, -10), (100, 210)], [(-10, 100), (210, 100)], rank=RANK_MINOR)
+    centres = {"nw": (50, 150), "ne": (150, 150), "sw": (50, 50), "se": (150, 50)}
+    weights = {"nw": 10, "ne": 10, "sw": 1, "se": 1}
+    xy = np.array([centres[k] for k in centres for _ in range(weights[k])], dtype=float)
+    points = shapely.get_coordinates(to_lonlat(shapely.points(xy)))
+    source = WorkloadSource(name="components", points=points, weights=np.ones(len(points)))
+
+    result = divide_along_features(
+        parent, features=features(lanes), count=2, workload=[source], tolerance=0.1
+    )
+
+    assert len(result.pieces) == 2
+    counts = sorted(result.workload["components"] * len(points))
+    assert counts == [11, 11]
+    index = result.workload_index
+    assert index is not None and np.std(index) / np.mean(index) < 0.1
+    assert sorted(bounds_m(p) for p in result.pieces) == [(0, 0, 100, 200), (100, 0, 200, 200)]
+
+
+def test_re_dividing_an_unchanged_parent_keeps_every_grid():
+    parent = rect(0, 0, 600, 400)
+    roads = lines([(300, -10), (300, 410)], [(-10, 200), (610, 200)])
+    lanes = lines([(150, -10), (150, 410)], [(450, -10), (450, 410)], rank=RANK_MINOR)
+    houses = [box(60 + 100 * i, 90, 80 + 100 * i, 110) for i in range(5)]
+    city = features(roads, lanes, buildings=houses)
+    first = divide_along_features(parent, features=city, target_area_m2=10_000)
+
+    again = divide_along_features(
+        parent, features=city, target_area_m2=10_000, previous=first.pieces
+    )
+
+    assert len(again.pieces) == len(first.pieces) >= 20
+    assert sorted(again.kept) == list(range(len(first.pieces)))
+
+
+def test_a_new_road_keeps_the_grids_it_does_not_touch():
+    parent = rect(0, 0, 400, 200)
+    roads = lines([(200, -10), (200, 210)])
+    first = divide_along_features(parent, features=features(roads), target_area_m2=10_000)
+    # A new road across the eastern half only.
+    new_road = lines([(200, 100), (410, 100)])
+
+    again = divide_along_features(
+        parent,
+        features=features(roads, new_road),
+        target_area_m2=10_000,
+        previous=first.pieces,
+    )
+
+    west = [i for i, p in enumerate(first.pieces) if bounds_m(p)[2] <= 200]
+    assert set(west) <= set(again.kept[again.kept >= 0])
+    assert_tiles(parent, again)
+
+
+def test_the_pieces_tile_an_irregular_parent_with_a_hole():
+    outline = shapely.Polygon([(0, 0), (500, 0), (500, 300), (300, 450), (0, 450)])
+    parent = to_lonlat(outline.difference(box(200, 150, 260, 210)))
+    roads = lines([(-20, 220), (520, 220)], [(250, -20), (250, 470)])
+    result = divide_along_features(parent, features=features(roads), target_area_m2=10_000)
+
+    assert_tiles(parent, result)
+    assert all(1_000 < a < 20_000 for a in result.areas_m2)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [({}, "target area"), ({"count": 0}, "at least 1"), ({"target_area_m2": -5}, "target area")],
+)
+def test_bad_targets_are_refused_with_a_message(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        divide_along_features(rect(0, 0, 100, 100), features=CityFeatures.none(), **kwargs)
