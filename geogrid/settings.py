@@ -420,6 +420,20 @@ GEOGRID_OPEN311_KEY_SERVICE = os.environ.get(
 GEOGRID_COMPONENT_MAX_DISTANCE_M = envfloat("GEOGRID_COMPONENT_MAX_DISTANCE_M", 50.0)
 # Overlaps, gaps and escapes thinner than this (metres) are drawing noise, not topology errors.
 GEOGRID_TOPOLOGY_TOLERANCE_M = envfloat("GEOGRID_TOPOLOGY_TOLERANCE_M", 0.5)
+# Division along features (docs/domain.md §2.6): how far (as a share of the target) a grid's
+# load may differ from the target before blocks are merged or cut; and how many months of
+# reports count as workload.
+GEOGRID_DIVISION_TOLERANCE = envfloat("GEOGRID_DIVISION_TOLERANCE", 0.25)
+GEOGRID_DIVISION_REPORT_MONTHS = envint("GEOGRID_DIVISION_REPORT_MONTHS", 12)
+# Weights of component major classes as workload, "major:weight,…" (e.g. "01:1,02:2"); others 1.
+GEOGRID_DIVISION_COMPONENT_WEIGHTS = {
+    major.strip(): float(weight)
+    for major, _, weight in (
+        item.partition(":")
+        for item in os.environ.get("GEOGRID_DIVISION_COMPONENT_WEIGHTS", "").split(",")
+        if item.strip()
+    )
+}
 
 # Patrols (docs/domain.md §8). Cleaning: a point farther from the last accepted one than this
 # speed allows is a GPS jump; a fix whose reported accuracy is worse than this is dropped.

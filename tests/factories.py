@@ -215,3 +215,25 @@ def copied_small_city(actor: User) -> dict[str, Grid]:
                 copy.write("".join(lines).encode())
     grids = Grid.objects.in_bulk(list(_city_keys.values()))
     return {key: grids[pk] for key, pk in _city_keys.items()}
+
+
+def reference_features(kind: str, feature_class: str, *shapes, name: str = "") -> None:
+    """Reference features (storage CRS shapely shapes) in a test layer of their kind, written
+    directly: what the division reads, without the import's file handling."""
+    from django.contrib.gis.geos import GEOSGeometry
+
+    from geogrid.reference.models import ReferenceFeature, ReferenceLayer
+
+    layer, _ = ReferenceLayer.objects.get_or_create(
+        name=f"test {kind}", defaults={"kind": kind, "source": "tests"}
+    )
+    ReferenceFeature.objects.bulk_create(
+        ReferenceFeature(
+            layer=layer,
+            kind=kind,
+            feature_class=feature_class,
+            name=name,
+            geom=GEOSGeometry(shape.wkb_hex, srid=4490),
+        )
+        for shape in shapes
+    )

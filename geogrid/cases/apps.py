@@ -47,3 +47,7 @@ class CasesConfig(AppConfig):
 
         # The holiday calendar's expiry warning (migrate, check --database, /readyz).
         from geogrid.cases import checks  # noqa: F401
+        from geogrid.cases.workload import REPORTS_WORKLOAD
+        from geogrid.grids.workload import register_workload_source
+
+        register_workload_source(REPORTS_WORKLOAD)

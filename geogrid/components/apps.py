@@ -32,3 +32,8 @@ class ComponentsConfig(AppConfig):
 
         # /media/components/… is served only to those who may read the photo's component.
         privacy.register()
+
+        from geogrid.components.workload import COMPONENTS_WORKLOAD
+        from geogrid.grids.workload import register_workload_source
+
+        register_workload_source(COMPONENTS_WORKLOAD)

@@ -20,3 +20,9 @@ class GridsConfig(AppConfig):
         from geogrid.grids.demo import GRIDS_STEP
 
         register_demo_step(GRIDS_STEP)
+
+        # Dividing by workload (docs/domain.md §2.6): grids knows population; components and
+        # cases register their own sources.
+        from geogrid.grids.workload import POPULATION, register_workload_source
+
+        register_workload_source(POPULATION)

@@ -27,10 +27,11 @@ from geogrid.grids.models import AreaClass, Grid, GridType
 from geogrid.grids.privacy import GRID_BOUNDARY, GRID_EVENT, event_details
 from geogrid.grids.serializers import GridFeatureSerializer
 from geogrid.grids.services.editing import update_grid_attributes
+from geogrid.grids.workload import available_sources
 
 EDIT_ROLES = (Role.PLANNER,)
 MAX_VERTICES = 20_000
-DIVIDE_METHODS = ("square", "voronoi")
+DIVIDE_METHODS = ("square", "voronoi", "features")
 
 
 def _code(value: Any, field: str) -> str:
@@ -77,7 +78,10 @@ class GridEditView(APIView):
     "grid": code (edited grid; the parent for create and divide), "version": n,
     "grids": [codes] and "versions": {code: n} (merge), "geometry": GeoJSON (create, reshape),
     "line": GeoJSON line (split), "name", "grid_type" (create), "reason",
-    "target_area_m2", "method": square|voronoi, "replace_existing" (divide)}.
+    "target_area_m2" or "count", "method": square|voronoi|features, "balance": [sources],
+    "replace_existing" (divide)}. A division's answer adds "division": its report (codes kept,
+    changed, retired and created; area and workload balance; the square and Voronoi methods on
+    the same parent for comparison).
 
     200 with {"ok", "problems", "warnings", "codes", "impact", "grids"}: ok=false lists every
     topology problem with its shape; a save that is not ok writes nothing (and answers 400 with
@@ -143,6 +147,8 @@ class GridEditView(APIView):
                 )
             params["method"] = method
             params["replace_existing"] = bool(body.get("replace_existing", False))
+            params["count"] = _count(body.get("count"))
+            params["balance"] = _balance(body.get("balance"))
         try:
             outcome = run_edit(
                 action=action, actor=actor_of(request), commit=commit, versions=versions, **params
@@ -170,6 +176,26 @@ class GridEditView(APIView):
         if commit and not outcome.ok:
             return Response({"error": "topology", "detail": outcome.message, **payload}, status=400)
         return Response(payload, status=201 if outcome.committed and outcome.created else 200)
+
+
+def _count(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not (1 <= value <= 999):
+        raise BadRequest("'count' must be a whole number of grids from 1 to 999.", field="count")
+    return value
+
+
+def _balance(value: Any) -> list[str]:
+    if value is None:
+        return []
+    sources = available_sources()
+    if not isinstance(value, list) or any(v not in sources for v in value):
+        raise BadRequest(
+            f"'balance' must be a list of workload sources from: {', '.join(sources)}.",
+            field="balance",
+        )
+    return list(dict.fromkeys(value))
 
 
 def _target_area(value: Any) -> float:

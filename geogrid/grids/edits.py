@@ -8,6 +8,7 @@ grid, the gaps it would open — is exactly what saving would do, computed by th
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +39,8 @@ class EditOutcome:
     warnings: list[topology.Problem] = field(default_factory=list)
     impact: dict[str, Any] = field(default_factory=dict)
     message: str = ""
+    # A division's report: codes kept/changed/retired/created, balance, per-grid figures.
+    division: dict[str, Any] = field(default_factory=dict)
 
 
 def _merge_impact(log: list[dict[str, Any]]) -> dict[str, Any]:
@@ -89,8 +92,12 @@ def _perform(
     target_area_m2: float,
     method: str,
     replace_existing: bool,
+    count: int | None,
+    balance: Sequence[str],
+    division: dict[str, Any],
 ) -> tuple[list[Grid], list[Grid], list[str]]:
-    """(created, changed, retired codes) of one edit, written in the caller's transaction."""
+    """(created, changed, retired codes) of one edit, written in the caller's transaction; a
+    division also fills `division` with its report."""
     if action == "create":
         assert grid is not None  # the parent
         level = locking.child_level(grid)
@@ -133,15 +140,18 @@ def _perform(
         return [], [], [grid.code]
     if action == "divide":
         assert grid is not None
-        existing = sorted(grid.children.active().values_list("code", flat=True))
-        children = dividing.divide_grid(
+        result = dividing.divide_parent(
             parent=grid,
             actor=actor,
-            target_area_m2=target_area_m2,
+            target_area_m2=None if count else target_area_m2,
+            count=count,
             method=method,
+            balance=balance,
             replace_existing=replace_existing,
+            compare=True,
         )
-        return children, [], existing
+        division.update(result.report())
+        return result.created, result.changed, [g.code for g in result.retired]
     raise GridError(f"Unknown edit {action!r}; use one of: {', '.join(ACTIONS)}.")
 
 
@@ -161,6 +171,8 @@ def run_edit(
     target_area_m2: float = 10_000.0,
     method: str = "square",
     replace_existing: bool = False,
+    count: int | None = None,
+    balance: Sequence[str] = (),
 ) -> EditOutcome:
     """Check (commit=False) or save (commit=True) one grid edit.
 
@@ -194,6 +206,9 @@ def run_edit(
                     target_area_m2=target_area_m2,
                     method=method,
                     replace_existing=replace_existing,
+                    count=count,
+                    balance=balance,
+                    division=outcome.division,
                 )
             outcome.created, outcome.changed, outcome.retired = created, changed, retired
             outcome.impact = _merge_impact(log)
@@ -257,4 +272,5 @@ def outcome_payload(outcome: EditOutcome) -> dict[str, Any]:
         },
         "impact": outcome.impact,
         "grids": {"type": "FeatureCollection", "features": features},
+        "division": outcome.division or None,
     }

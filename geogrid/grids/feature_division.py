@@ -54,6 +54,10 @@ ON_FEATURE_M = 0.5
 BUILDING_SHRINK_DEG = 1e-6
 # Noding falls back to snap-rounding on this grid (degrees, ~0.1 mm) when exact noding fails.
 SNAP_GRID_DEG = 1e-9
+# A boundary follows a feature (or the parent's outline) within this many metres of it.
+FOLLOWS_M = 1.0
+# Boundaries are examined in stretches of at most this many metres.
+STRETCH_M = 5.0
 # Line ends are pushed this far (m) so that near-miss junctions meet.
 EXTEND_M = 1.0
 # Faces smaller than this (m²) are noise between nearly coincident lines.
@@ -133,18 +137,22 @@ def divide_along_features(
     n_target = count if count is not None else max(1, round(parent_area / target_area_m2))
 
     linework = _clip_lines(parent, features)
-    extra = [shapely.get_parts(shapely.boundary(g)) for g in previous]
-    faces = _polygonise(parent, linework[0], np.concatenate(extra) if extra else None)
+    faces = _polygonise(parent, linework[0], None)
     blocks = len(faces)
 
     measure = _Measure(parent_area, n_target, workload)
     loads = measure.loads(faces)
-    # 2. split heavy blocks
     limit = 1.0 + tolerance
-    if max_area_m2:
-        area_limit = max_area_m2
-    else:
-        area_limit = math.inf
+    # A previous grid may stay only if it still follows the city: wherever its boundary leaves
+    # the features it must run through a block too heavy to stay whole (it was a cut there).
+    # Those grids' outlines then join the linework, so that they are unions of faces.
+    following = _still_following(previous, parent, faces, loads > limit, linework)
+    if following:
+        extra = [shapely.get_parts(shapely.boundary(previous[i])) for i in following]
+        faces = _polygonise(parent, linework[0], np.concatenate(extra))
+        loads = measure.loads(faces)
+    # 2. split heavy blocks
+    area_limit = max_area_m2 or math.inf
     cuts = 0
     heavy = np.flatnonzero((loads > limit) | (measure.face_areas > area_limit))
     if len(heavy):
@@ -168,7 +176,11 @@ def divide_along_features(
     # Faces of no size, between lines that nearly coincide (a road drawn along a wall, a new
     # road along an old boundary), join a neighbour before anything is measured by region.
     graph.merge_slivers(NOISE_M2, barriers=False)
-    _fix_previous(graph, faces, previous, limit, min_area_m2, max_area_m2)
+    # With a fixed number of grids, a previous grid must also be heavy enough to be one of them.
+    floor = 1.0 - tolerance if count is not None else 0.0
+    _fix_previous(
+        graph, faces, [previous[i] for i in following], (floor, limit), min_area_m2, max_area_m2
+    )
     sliver_area = max(sliver_fraction * parent_area / n_target, min_area_m2 or 0.0)
     graph.merge_slivers(sliver_area)
     for max_rank in (RANK_MINOR, RANK_STREET, RANK_BARRIER):
@@ -284,11 +296,11 @@ class _Measure:
     def __init__(self, parent_area: float, n_target: int, sources: Sequence[WorkloadSource]):
         self.parent_area = parent_area
         self.n_target = n_target
-        self.sources = [s for s in sources if _total(s) > 0]
+        self.sources = [s for s in sources if source_total(s) > 0]
         self.face_areas = np.empty(0)
 
     def shares(self, geoms: np.ndarray) -> dict[str, np.ndarray]:
-        return {s.name: _amounts(s, geoms) / _total(s) for s in self.sources}
+        return {s.name: source_amounts(s, geoms) / source_total(s) for s in self.sources}
 
     def loads(self, faces: np.ndarray) -> np.ndarray:
         self.face_areas = shapely.area(to_metric(faces))
@@ -313,12 +325,12 @@ class _Measure:
         return work * len(work)
 
 
-def _total(source: WorkloadSource) -> float:
+def source_total(source: WorkloadSource) -> float:
     values = source.weights if source.points is not None else source.values
     return float(np.sum(values)) if values is not None and len(values) else 0.0
 
 
-def _amounts(source: WorkloadSource, geoms: np.ndarray) -> np.ndarray:
+def source_amounts(source: WorkloadSource, geoms: np.ndarray) -> np.ndarray:
     """Each geometry's amount of the source: weights of the points inside it, or values of the
     source's areas in proportion to the area overlapping it."""
     amounts = np.zeros(len(geoms))
@@ -605,7 +617,7 @@ def _fix_previous(
     graph: _Graph,
     faces: np.ndarray,
     previous: Sequence[BaseGeometry],
-    limit: float,
+    band: tuple[float, float],
     min_area_m2: float | None,
     max_area_m2: float | None,
 ) -> None:
@@ -627,13 +639,54 @@ def _fix_previous(
         # Still a union of blocks: its regions fill the old grid (to a part in a thousand).
         if abs(area - old_areas[old]) > SAME_SHARE * old_areas[old]:
             continue
-        if sum(graph.load[r] for r in members) > limit:
+        if not band[0] <= sum(graph.load[r] for r in members) <= band[1]:
             continue
         if (min_area_m2 and area < min_area_m2) or (max_area_m2 and area > max_area_m2):
             continue
         for member in members[1:]:
             graph.merge(members[0], member)
         graph.fixed.add(members[0])
+
+
+def _still_following(
+    previous: Sequence[BaseGeometry],
+    parent: BaseGeometry,
+    blocks: np.ndarray,
+    heavy: np.ndarray,
+    linework: tuple[np.ndarray, np.ndarray],
+) -> list[int]:
+    """Indices of the previous grids whose boundary, off the features and the parent's outline,
+    runs only through blocks heavy enough to be cut."""
+    if not previous:
+        return []
+    olds = to_metric(np.array([as_multipolygon(g) for g in previous], dtype=object))
+    stretches, owner = _stretches(shapely.boundary(olds))
+    middles = shapely.line_interpolate_point(stretches, 0.5, normalized=True)
+    outline = to_metric(shapely.boundary(parent))
+    shapely.prepare(outline)
+    off = ~shapely.dwithin(outline, middles, FOLLOWS_M)
+    lines = linework[0]
+    if len(lines):
+        near, _ = shapely.STRtree(to_metric(lines)).query(
+            middles, predicate="dwithin", distance=FOLLOWS_M
+        )
+        off[near] = False
+    ok = np.ones(len(previous), dtype=bool)
+    if off.any():
+        inside, block = shapely.STRtree(to_metric(blocks)).query(middles[off], predicate="within")
+        light = np.ones(int(off.sum()), dtype=bool)
+        light[inside[heavy[block]]] = False
+        ok[np.unique(owner[off][light])] = False
+    return [int(i) for i in np.flatnonzero(ok)]
+
+
+def _stretches(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Lines cut into two-point stretches at most STRETCH_M long, with the index of their line."""
+    dense = shapely.segmentize(lines, STRETCH_M)
+    coords, owner = shapely.get_coordinates(dense, return_index=True)
+    same = owner[1:] == owner[:-1]
+    pairs = np.stack([coords[:-1][same], coords[1:][same]], axis=1)
+    return shapely.linestrings(pairs), owner[:-1][same]
 
 
 def _same_as_previous(pieces: list[BaseGeometry], previous: Sequence[BaseGeometry]) -> np.ndarray:
@@ -653,8 +706,21 @@ def _same_as_previous(pieces: list[BaseGeometry], previous: Sequence[BaseGeometr
 def _union_regions(faces: np.ndarray, regions: list[list[int]]) -> list[BaseGeometry]:
     pieces = []
     for members in regions:
-        union = (
-            shapely.coverage_union_all(faces[members]) if len(members) > 1 else faces[members[0]]
-        )
+        if len(members) == 1:
+            union = faces[members[0]]
+        else:
+            try:
+                # Faces from polygonising share their edges exactly: the fast coverage union.
+                union = shapely.coverage_union_all(faces[members])
+            except GEOSException:
+                # Pieces of a cut meet along computed intersections, not shared vertices.
+                union = shapely.union_all(faces[members])
         pieces.append(as_multipolygon(union))
-    return pieces
+    shapes = np.array(pieces, dtype=object)
+    # A cut that steps around a building can meet the block's outline at a single point, which
+    # the storage constraint refuses as a self-touching ring: repair those.
+    invalid = ~shapely.is_valid(shapes)
+    if invalid.any():
+        for index in np.flatnonzero(invalid):
+            shapes[index] = as_multipolygon(shapely.make_valid(shapes[index]))
+    return list(shapes)

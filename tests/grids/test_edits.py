@@ -196,9 +196,11 @@ def test_a_re_division_moves_each_component_once_to_its_new_grid(city, manhole_c
         commit=True,
         grid=city["west_c"],
         replace_existing=True,
-        target_area_m2=10_000,
+        target_area_m2=2_500,
     )
-    assert outcome.ok and len(outcome.retired) == 4 and len(outcome.created) == 4
+    # Each 100 m square becomes four 50 m squares: none mostly survives, all four are retired.
+    assert outcome.ok and len(outcome.retired) == 4 and len(outcome.created) == 16
+    assert outcome.division["codes"] == {"kept": 0, "changed": 0, "retired": 4, "created": 16}
     assert outcome.impact["components_moved"] == 1
     moved = Component.objects.get(pk=cover.pk)
     assert moved.grid.code in [g.code for g in outcome.created]
