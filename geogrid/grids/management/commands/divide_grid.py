@@ -73,7 +73,7 @@ class Command(BaseCommand):
         parent = Grid.objects.filter(code=code).select_related("level").first()
         if parent is None:
             raise CommandError(f"There is no grid {code}.")
-        count = options["count"] or options["inspectors"]
+        count = options["count"] if options["count"] is not None else options["inspectors"]
         if count is not None and count < 1:
             raise CommandError("--count and --inspectors must be at least 1.")
         target = options["target_area"]
@@ -84,7 +84,7 @@ class Command(BaseCommand):
         balance: list[str] = []
         if options["balance"]:
             balance = [s.strip() for s in options["balance"].split(",") if s.strip()]
-        elif options["inspectors"]:
+        elif options["inspectors"] is not None:
             balance = available_sources()
         out = Path(options["out"]) if options["out"] else None
         if out is not None and out.suffix.lower() != ".gpkg":
