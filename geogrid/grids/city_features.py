@@ -32,12 +32,13 @@ RANK_OF_CLASS = {
 }
 BOUNDARY_KINDS = (LayerKind.ROADS, LayerKind.WATER, LayerKind.WALLS)
 
-# Lines: as stored; water areas: their outlines (the bank is the boundary). The parent is
+# Lines and buildings: as stored; water areas: their outlines (the bank is the boundary). The parent is
 # grown by ~100 m so that lines reach past its outline and are noded on it.
 _FEATURES_SQL = """
 WITH parent AS (SELECT ST_GeomFromWKB(%(parent)s, 4490) AS geom)
 SELECT f.kind, f.feature_class,
-       ST_AsBinary(CASE WHEN ST_Dimension(f.geom) = 2 THEN ST_Boundary(f.geom) ELSE f.geom END)
+       ST_AsBinary(CASE WHEN ST_Dimension(f.geom) = 2 AND f.kind <> 'buildings'
+                        THEN ST_Boundary(f.geom) ELSE f.geom END)
 FROM reference_referencefeature f, parent p
 WHERE f.geom && ST_Expand(p.geom, 0.001)
   AND ST_Intersects(f.geom, ST_Expand(p.geom, 0.001))

@@ -22,11 +22,14 @@ from geogrid.grids.feature_division import (
 
 # A stretch of boundary follows a feature when its middle lies within this many metres of one.
 FOLLOWS_FEATURE_M = 1.0
+# The parent's outline is densified to this step (degrees, ~1 m) before it is projected.
+OUTLINE_STEP_DEG = 1e-5
 # Boundaries are measured in stretches of at most this many metres.
 STRETCH_M = 5.0
-# A building counts as cut when a boundary enters it deeper than this (m): drawing noise along a
+# A building counts as cut when a boundary enters it deeper than this (m; more than the division
+# leaves between a line and a wall it cuts short, see feature_division.BUILDING_SHRINK_DEG): noise along a
 # wall is not a cut.
-CUT_DEPTH_M = 0.05
+CUT_DEPTH_M = 0.25
 
 
 @dataclass(frozen=True)
@@ -99,10 +102,13 @@ def _cv(values: np.ndarray) -> float:
 def drawn_boundaries(pieces: np.ndarray, parent: BaseGeometry) -> np.ndarray:
     """The boundaries a division drew (each shared edge once, the parent's outline left out),
     as metric stretches: (midpoints, lengths, stretch lines)."""
-    edges = shapely.union_all(shapely.boundary(pieces))
-    metric = to_metric(shapely.get_parts(edges))
+    edges = shapely.get_parts(shapely.union_all(shapely.boundary(pieces)))
+    lines = edges[(shapely.get_type_id(edges) == 1) & (shapely.get_num_coordinates(edges) >= 2)]
+    metric = to_metric(lines)
     stretches = _stretches(metric)
-    outline = to_metric(shapely.boundary(parent))
+    # Densified before projecting: a long straight edge in lon/lat bows in metres, and the
+    # pieces' vertices along it lie on the bow.
+    outline = to_metric(shapely.segmentize(shapely.boundary(parent), OUTLINE_STEP_DEG))
     middles = shapely.line_interpolate_point(stretches, 0.5, normalized=True)
     shapely.prepare(outline)
     inner = ~shapely.dwithin(outline, middles, 0.01)

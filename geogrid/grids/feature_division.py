@@ -56,6 +56,9 @@ BUILDING_SHRINK_DEG = 1e-6
 SNAP_GRID_DEG = 1e-9
 # A boundary follows a feature (or the parent's outline) within this many metres of it.
 FOLLOWS_M = 1.0
+# The parent's outline is densified to this step (degrees, ~1 m) before it is projected: a
+# long straight edge in lon/lat bows in metres.
+OUTLINE_STEP_DEG = 1e-5
 # Boundaries are examined in stretches of at most this many metres.
 STRETCH_M = 5.0
 # Line ends are pushed this far (m) so that near-miss junctions meet.
@@ -66,6 +69,9 @@ NOISE_M2 = 1.0
 SAME_SHARE = 1e-3
 # Lines are clipped to the parent's bounding box grown by this much (degrees, ~100 m).
 CLIP_MARGIN_DEG = 1e-3
+# Cut lines are drawn with a vertex at least every this many metres (at most this many).
+CUT_STEP_M = 2.0
+MAX_CUT_VERTICES = 5_000
 # Cut positions tried around the balanced one, as shares of the block's length.
 CUT_OFFSETS = (0.0, 0.03, -0.03, 0.06, -0.06, 0.09, -0.09, 0.12, -0.12, 0.15, -0.15)
 
@@ -191,7 +197,7 @@ def divide_along_features(
         graph.merge_slivers(min_area_m2)
 
     regions = graph.regions()
-    pieces = _union_regions(faces, regions)
+    pieces = _keep_buildings_whole(_union_regions(faces, regions), features.buildings, parent)
     kept = _same_as_previous(pieces, previous)
     piece_areas = shapely.area(to_metric(np.array(pieces, dtype=object)))
     shares = measure.shares(np.array(pieces, dtype=object))
@@ -226,7 +232,11 @@ def _clip_lines(parent: BaseGeometry, features: CityFeatures) -> tuple[np.ndarra
     lines = shapely.clip_by_rect(
         lines, west - margin, south - margin, east + margin, north + margin
     )
-    if len(features.buildings):
+    parts, owner = shapely.get_parts(lines, return_index=True)
+    linear = (shapely.get_type_id(parts) == 1) & (shapely.get_num_coordinates(parts) >= 2)
+    lines, ranks = _extend_ends(parts[linear], EXTEND_M), ranks[owner[linear]]
+    # Cut out of buildings after extending, so that no extended end reaches into one.
+    if len(features.buildings) and len(lines):
         tree = shapely.STRtree(features.buildings)
         line_index, building_index = tree.query(lines, predicate="intersects")
         if len(line_index):
@@ -237,7 +247,7 @@ def _clip_lines(parent: BaseGeometry, features: CityFeatures) -> tuple[np.ndarra
             lines[touched] = shapely.difference(lines[touched], shapely.union_all(cores))
     parts, owner = shapely.get_parts(lines, return_index=True)
     linear = (shapely.get_type_id(parts) == 1) & (shapely.get_num_coordinates(parts) >= 2)
-    return _extend_ends(parts[linear], EXTEND_M), ranks[owner[linear]]
+    return parts[linear], ranks[owner[linear]]
 
 
 def _extend_ends(lines: np.ndarray, metres: float) -> np.ndarray:
@@ -358,23 +368,36 @@ def source_amounts(source: WorkloadSource, geoms: np.ndarray) -> np.ndarray:
 # --- 2. splits ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
 class _Clusters:
-    storage: np.ndarray
-    metric: np.ndarray
-    tree: shapely.STRtree | None
+    """Buildings, and the clusters they form where they touch or overlap: a terrace is cut
+    around as a whole. Clusters are found only where a cut needs them (a city has tens of
+    thousands of buildings and a cut crosses a handful)."""
+
+    def __init__(self, buildings: np.ndarray):
+        self.storage = np.asarray(buildings, dtype=object)
+        self.metric = to_metric(self.storage) if len(self.storage) else self.storage
+        self.tree = shapely.STRtree(self.metric) if len(self.storage) else None
+
+    def crossed_by(self, blade: BaseGeometry) -> np.ndarray:
+        """Indices of the buildings the blade crosses and of every building joined to them."""
+        if self.tree is None:
+            return np.empty(0, dtype=int)
+        found = np.unique(self.tree.query(blade, predicate="intersects"))
+        frontier = found
+        while len(frontier):
+            _, touching = self.tree.query(self.metric[frontier], predicate="intersects")
+            new = np.setdiff1d(np.unique(touching), found)
+            found = np.union1d(found, new)
+            frontier = new
+        return found
+
+    def groups(self, indices: np.ndarray) -> np.ndarray:
+        """The clusters (storage CRS polygons) the given buildings form."""
+        return shapely.get_parts(shapely.union_all(self.storage[indices]))
 
 
 def _building_clusters(buildings: np.ndarray) -> _Clusters:
-    """Buildings joined where they touch: a terrace is cut around as a whole."""
-    if len(buildings) == 0:
-        empty = np.empty(0, dtype=object)
-        return _Clusters(empty, empty, None)
-    joined = shapely.get_parts(shapely.coverage_union_all(buildings))
-    if not len(joined):
-        joined = shapely.get_parts(shapely.union_all(buildings))
-    metric = to_metric(joined)
-    return _Clusters(joined, metric, shapely.STRtree(metric))
+    return _Clusters(buildings)
 
 
 def _split(
@@ -407,16 +430,19 @@ def _cut(
     low, high = float(along.min()), float(along.max())
     reach = (high - low) + float(np.ptp((coords - origin) @ across)) + 10.0
 
-    def half(position: float) -> BaseGeometry:
-        """The half-plane before `position` along the axis, in the storage CRS."""
+    def half(position: float, *, exact: bool = False) -> BaseGeometry:
+        """The half-plane before `position` along the axis, in the storage CRS. `exact`: with
+        the cut edge densified, since a straight metric edge a kilometre long bows by metres in
+        lon/lat, and the cut must run where the building check looked."""
         start = origin + axis * (low - reach)
         end = origin + axis * position
-        corners = [
-            start - across * reach,
-            end - across * reach,
-            end + across * reach,
-            start + across * reach,
-        ]
+        if exact:
+            steps = int(min(MAX_CUT_VERTICES, max(2, math.ceil(2 * reach / CUT_STEP_M))))
+            t = np.linspace(-reach, reach, steps)[:, None]
+            edge = end + across * t
+        else:
+            edge = np.array([end - across * reach, end + across * reach])
+        corners = np.vstack([[start - across * reach], edge, [start + across * reach]])
         return from_metric(Polygon(corners))
 
     total = measure.load_of(face)
@@ -444,7 +470,7 @@ def _cut(
                 ]
             )
             blade = shapely.intersection(line, face_metric)
-            hits = clusters.tree.query(blade, predicate="intersects")
+            hits = clusters.crossed_by(blade)
             crossed = float(np.sum(shapely.area(clusters.metric[hits]))) if len(hits) else 0.0
             if best is None or crossed < best[0]:
                 best = (crossed, position, hits)
@@ -452,10 +478,10 @@ def _cut(
                 break
         assert best is not None  # offset 0 lies strictly inside (low, high)
         _, chosen, crossing = best
-    side = half(chosen)
+    side = half(chosen, exact=True)
     if len(crossing):
         # Whole clusters to the side holding most of each.
-        buildings = clusters.storage[crossing]
+        buildings = clusters.groups(crossing)
         inside = shapely.area(shapely.intersection(buildings, side)) >= shapely.area(buildings) / 2
         if inside.any():
             side = shapely.union(side, shapely.union_all(buildings[inside]))
@@ -662,7 +688,7 @@ def _still_following(
     olds = to_metric(np.array([as_multipolygon(g) for g in previous], dtype=object))
     stretches, owner = _stretches(shapely.boundary(olds))
     middles = shapely.line_interpolate_point(stretches, 0.5, normalized=True)
-    outline = to_metric(shapely.boundary(parent))
+    outline = to_metric(shapely.segmentize(shapely.boundary(parent), OUTLINE_STEP_DEG))
     shapely.prepare(outline)
     off = ~shapely.dwithin(outline, middles, FOLLOWS_M)
     lines = linework[0]
@@ -701,6 +727,35 @@ def _same_as_previous(pieces: list[BaseGeometry], previous: Sequence[BaseGeometr
     same = differ < SAME_SHARE * shapely.area(news[new_index])
     kept[new_index[same]] = old_index[same]
     return kept
+
+
+def _keep_buildings_whole(
+    pieces: list[BaseGeometry], buildings: np.ndarray, parent: BaseGeometry
+) -> list[BaseGeometry]:
+    """Give each building that two pieces share wholly to the piece holding most of it.
+
+    The cuts step around buildings already; this is the guarantee behind them, for the few a
+    cut through a multipart block or a line meeting a wall at a corner can still clip.
+    """
+    if not len(buildings) or len(pieces) < 2:
+        return pieces
+    shapes = np.array(pieces, dtype=object)
+    cores = shapely.buffer(buildings, -BUILDING_SHRINK_DEG)
+    building_index, piece_index = shapely.STRtree(shapes).query(cores, predicate="intersects")
+    shared = np.unique(building_index[np.diff(np.r_[-1, building_index]) == 0])
+    if not len(shared):
+        return pieces
+    for building in shared:
+        holders = piece_index[building_index == building]
+        whole = shapely.intersection(buildings[building], parent)
+        overlap = shapely.area(shapely.intersection(shapes[holders], whole))
+        keeper = holders[int(np.argmax(overlap))]
+        for holder in holders:
+            if holder == keeper:
+                shapes[holder] = shapely.union(shapes[holder], whole)
+            else:
+                shapes[holder] = shapely.difference(shapes[holder], whole)
+    return [as_multipolygon(shapely.make_valid(s) if not s.is_valid else s) for s in shapes]
 
 
 def _union_regions(faces: np.ndarray, regions: list[list[int]]) -> list[BaseGeometry]:
