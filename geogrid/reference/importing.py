@@ -58,6 +58,20 @@ ALLOWED_TYPES: dict[str, tuple[int, ...]] = {
     LayerKind.BUILDINGS.value: _POLYGONS,
     LayerKind.GREEN.value: _POLYGONS,
 }
+TYPE_NAMES = dict(
+    enumerate(
+        (
+            "Point",
+            "LineString",
+            "LinearRing",
+            "Polygon",
+            "MultiPoint",
+            "MultiLineString",
+            "MultiPolygon",
+            "GeometryCollection",
+        )
+    )
+)
 SHAPE_OF_KIND = {
     LayerKind.ROADS.value: "lines (centrelines)",
     LayerKind.WALLS.value: "lines",
@@ -238,15 +252,13 @@ def check_geometries(
         if detail is not None:
             details[mask] = detail[mask] if isinstance(detail, np.ndarray) else detail
 
-    # What the reader already knew (a malformed OSM geometry, a bad class) is a reason.
     skip(shapely.is_missing(geoms) | shapely.is_empty(geoms), "it has no geometry")
     types = shapely.get_type_id(geoms)
     wrong = pending() & ~np.isin(types, ALLOWED_TYPES[kind])
-    for type_id in np.unique(types[wrong]):
-        type_name = shapely.GeometryType(type_id).name.title().replace("string", "String")
+    for type_id in np.unique(types[wrong]):  # one pass per geometry type found, not per row
         skip(
             wrong & (types == type_id),
-            f"it is a {type_name}; {kind} must be {SHAPE_OF_KIND[kind]}",
+            f"it is a {TYPE_NAMES[int(type_id)]}; {kind} must be {SHAPE_OF_KIND[kind]}",
         )
     checked = np.flatnonzero(pending())
     coords, index = shapely.get_coordinates(geoms[checked], return_index=True)

@@ -18,6 +18,7 @@ from datetime import date
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import shapely
 from django.db import transaction
 from psycopg.copy import QueuedLibpqWriter
@@ -36,13 +37,13 @@ from geogrid.reference.models import (
 
 # Rows per encoded slice of the COPY: the server inserts one slice while the next is encoded.
 COPY_SLICE_ROWS = 20_000
-_DIMENSION_OF_TYPE = {1: 1, 5: 1, 3: 2, 6: 2}  # LineString, MultiLineString, Polygon, Multi…
-_DIMENSIONS_OF_KIND = {
-    LayerKind.ROADS.value: {1},
-    LayerKind.WALLS.value: {1},
-    LayerKind.WATER.value: {1, 2},
-    LayerKind.BUILDINGS.value: {2},
-    LayerKind.GREEN.value: {2},
+# shapely type ids a kind takes: 1 LineString, 5 MultiLineString, 3 Polygon, 6 MultiPolygon.
+_TYPES_OF_KIND = {
+    LayerKind.ROADS.value: ((1, 5), "lines"),
+    LayerKind.WALLS.value: ((1, 5), "lines"),
+    LayerKind.WATER.value: ((1, 5, 3, 6), "lines or polygons"),
+    LayerKind.BUILDINGS.value: ((3, 6), "polygons"),
+    LayerKind.GREEN.value: ((3, 6), "polygons"),
 }
 
 
@@ -72,10 +73,8 @@ class LayerInput:
 def _check_input(layer: LayerInput) -> None:
     """ValueError, before anything is written, for input the tables cannot hold: the importer
     has already reported per feature; a caller such as the demo generator gets the reason."""
-    if layer.kind not in _DIMENSIONS_OF_KIND:
-        raise ValueError(
-            f"Unknown kind {layer.kind!r}; use one of: {', '.join(_DIMENSIONS_OF_KIND)}."
-        )
+    if layer.kind not in _TYPES_OF_KIND:
+        raise ValueError(f"Unknown kind {layer.kind!r}; use one of: {', '.join(_TYPES_OF_KIND)}.")
     if not layer.name.strip() or len(layer.name) > 100:
         raise ValueError("A layer's name must be 1 to 100 characters.")
     for label, text in (("source", layer.source), ("attribution", layer.attribution)):
@@ -96,19 +95,9 @@ def _check_input(layer: LayerInput) -> None:
     geoms = np.asarray(layer.geoms, dtype=object)
     if (shapely.is_missing(geoms) | shapely.is_empty(geoms)).any():
         raise ValueError("Every feature needs a geometry.")
-    dims = np.vectorize(_DIMENSION_OF_TYPE.get, otypes=[object])(shapely.get_type_id(geoms))
-    if not set(dims.tolist()) <= _DIMENSIONS_OF_KIND[layer.kind]:
-        raise ValueError(
-            f"{layer.kind} features must be "
-            + (
-                "lines"
-                if _DIMENSIONS_OF_KIND[layer.kind] == {1}
-                else "polygons"
-                if _DIMENSIONS_OF_KIND[layer.kind] == {2}
-                else "lines or polygons"
-            )
-            + "."
-        )
+    types, shape = _TYPES_OF_KIND[layer.kind]
+    if not np.isin(shapely.get_type_id(geoms), types).all():
+        raise ValueError(f"{layer.kind} features must be {shape}.")
     if not shapely.is_valid(geoms).all():
         raise ValueError("Every feature's geometry must be valid (make_valid it first).")
 
@@ -126,10 +115,10 @@ def _write_features(
     order = np.lexsort((bounds[:, 0], -np.floor(bounds[:, 3] * 1e3)))
     classes = np.asarray(data.classes, dtype=str).astype(object)
     names = (
-        np.full(n, "", dtype=object)
-        if data.names is None
-        else np.asarray([("" if v is None else str(v)[:200]) for v in data.names], dtype=object)
-    )
+        pd.Series(data.names, dtype=object).fillna("").astype(str).str.slice(0, 200)
+        if data.names is not None
+        else pd.Series([""] * n, dtype=object)
+    ).to_numpy(dtype=object)
 
     def columns(part: slice) -> list[tuple[str, np.ndarray, np.ndarray | None]]:
         rows = order[part]

@@ -149,11 +149,18 @@ def test_each_unusable_feature_is_skipped_with_its_reason(db, tmp_path):
     assert layer.skipped_details.tolist()[2] == "'motorway-ish'"
 
 
-def test_lines_are_not_buildings(db, tmp_path):
-    path = _write(tmp_path, "b.gpkg", [{"geometry": line((0, 0), (10, 10))}])
+def test_buildings_are_polygons_and_multipolygons_only(db, tmp_path):
+    rows = [
+        {"geometry": line((0, 0), (10, 10))},
+        {"geometry": rect(0, 0, 10, 10)},  # a MultiPolygon
+        {"geometry": shapely.multipoints([to_lonlat(Point(1, 1)), to_lonlat(Point(2, 2))])},
+    ]
+    path = _write(tmp_path, "b.geojson", rows, driver="GeoJSON")
     layer = plan_import(path=path, kinds=["buildings"]).layers[0]
+    assert len(layer.geoms) == 1 and layer.geoms[0].geom_type == "MultiPolygon"
     assert layer.skipped_reasons.tolist() == [
-        "it is a LineString; buildings must be polygons (footprints)"
+        "it is a LineString; buildings must be polygons (footprints)",
+        "it is a MultiPoint; buildings must be polygons (footprints)",
     ]
 
 
