@@ -359,6 +359,25 @@ GEOGRID_OPEN311_REPEAT_WINDOW_S = envint("GEOGRID_OPEN311_REPEAT_WINDOW_S", 600)
 # The SRIDs themselves live in geogrid/core/srid.py; only the metric CRS is configurable, because
 # it depends on the city's longitude (CGCS2000 3-degree Gauss-Krüger zone; Beijing -> 4548).
 GEOGRID_METRIC_SRID = envint("GEOGRID_METRIC_SRID", 4548)
+# The city's extent, "west,south,east,north" in degrees: reference layers (roads, water,
+# buildings… docs/architecture.md §12) are clipped to it on import unless the import names
+# another area (--clip) or none (--no-clip). Empty: no clipping. The default is the demo city,
+# Beijing Dongcheng, with about 5 km around it.
+GEOGRID_CITY_BBOX: tuple[float, float, float, float] | None = None
+_city_bbox = os.environ.get("GEOGRID_CITY_BBOX", "116.32,39.81,116.51,40.02").strip()
+if _city_bbox:
+    try:
+        _west, _south, _east, _north = (float(v) for v in _city_bbox.split(","))
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"GEOGRID_CITY_BBOX must be four numbers west,south,east,north, not {_city_bbox!r}"
+        ) from None
+    if not (-180 <= _west < _east <= 180 and -90 <= _south < _north <= 90):
+        raise ImproperlyConfigured(
+            "GEOGRID_CITY_BBOX must be west,south,east,north in degrees with west < east and "
+            f"south < north, not {_city_bbox!r}"
+        )
+    GEOGRID_CITY_BBOX = (_west, _south, _east, _north)
 # Unit-grid codes: 15 digits (3-digit sequence, DB11/T 2157-2023, GB/T 47678.3) or 14 (CJ/T 213).
 GEOGRID_UNIT_GRID_CODE_LENGTH = envint("GEOGRID_UNIT_GRID_CODE_LENGTH", 15)
 if GEOGRID_UNIT_GRID_CODE_LENGTH not in (14, 15):
