@@ -439,7 +439,7 @@ GEOGRID_OPEN311_KEY_SERVICE = os.environ.get(
 GEOGRID_COMPONENT_MAX_DISTANCE_M = envfloat("GEOGRID_COMPONENT_MAX_DISTANCE_M", 50.0)
 # Overlaps, gaps and escapes thinner than this (metres) are drawing noise, not topology errors.
 GEOGRID_TOPOLOGY_TOLERANCE_M = envfloat("GEOGRID_TOPOLOGY_TOLERANCE_M", 0.5)
-# Division along features (docs/domain.md §2.6): how far (as a share of the target) a grid's
+# Division along features (docs/domain.md §2.7): how far (as a share of the target) a grid's
 # load may differ from the target before blocks are merged or cut; and how many months of
 # reports count as workload.
 GEOGRID_DIVISION_TOLERANCE = envfloat("GEOGRID_DIVISION_TOLERANCE", 0.25)

@@ -21,7 +21,7 @@ class GridsConfig(AppConfig):
 
         register_demo_step(GRIDS_STEP)
 
-        # Dividing by workload (docs/domain.md §2.6): grids knows population; components and
+        # Dividing by workload (docs/domain.md §2.7): grids knows population; components and
         # cases register their own sources.
         from geogrid.grids.workload import POPULATION, register_workload_source
 

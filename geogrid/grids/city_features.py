@@ -1,4 +1,4 @@
-"""The reference features a division follows, read for one parent (docs/domain.md §2.6).
+"""The reference features a division follows, read for one parent (docs/domain.md §2.7).
 
 How a feature class ranks as a boundary: a main road, a river or a railway is a barrier that
 grids are not merged across when there is another way; a street ranks above a lane or a wall,

@@ -1,4 +1,4 @@
-"""How good a division is (docs/domain.md §2.6): balance of area and workload, how much of the
+"""How good a division is (docs/domain.md §2.7): balance of area and workload, how much of the
 drawn boundary follows a feature, how many buildings it cuts — for the result and, on the same
 parent, for the square and Voronoi methods.
 """

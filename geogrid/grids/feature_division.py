@@ -1,4 +1,4 @@
-"""Division along the city's features (docs/domain.md §2.6): pure geometry, no database.
+"""Division along the city's features (docs/domain.md §2.7): pure geometry, no database.
 
 The way planners divide (CJ/T 213, DB11/T 2157): boundaries follow streets, lanes, walls and
 rivers; no boundary runs through a building; grids are balanced by workload as well as by area;
@@ -63,6 +63,10 @@ OUTLINE_STEP_DEG = 1e-5
 STRETCH_M = 5.0
 # Line ends are pushed this far (m) so that near-miss junctions meet.
 EXTEND_M = 1.0
+# A dead-end lane is continued straight to the next line ahead when that is this close (m).
+DEAD_END_REACH_M = 40.0
+# ... if its last piece is longer than this (degrees, ~10 m).
+DEAD_END_MIN_DEG = 1e-4
 # Faces smaller than this (m²) are noise between nearly coincident lines.
 NOISE_M2 = 1.0
 # A piece is a previous grid kept when they differ by less than this share of its area.
@@ -143,7 +147,7 @@ def divide_along_features(
     n_target = count if count is not None else max(1, round(parent_area / target_area_m2))
 
     linework = _clip_lines(parent, features)
-    faces = _polygonise(parent, linework[0], None)
+    faces = _polygonise(parent, linework[0], None, features.buildings)
     blocks = len(faces)
 
     measure = _Measure(parent_area, n_target, workload)
@@ -155,7 +159,7 @@ def divide_along_features(
     following = _still_following(previous, parent, faces, loads > limit, linework)
     if following:
         extra = [shapely.get_parts(shapely.boundary(previous[i])) for i in following]
-        faces = _polygonise(parent, linework[0], np.concatenate(extra))
+        faces = _polygonise(parent, linework[0], np.concatenate(extra), features.buildings)
         loads = measure.loads(faces)
     # 2. split heavy blocks
     area_limit = max_area_m2 or math.inf
@@ -188,7 +192,7 @@ def divide_along_features(
         graph, faces, [previous[i] for i in following], (floor, limit), min_area_m2, max_area_m2
     )
     sliver_area = max(sliver_fraction * parent_area / n_target, min_area_m2 or 0.0)
-    graph.merge_slivers(sliver_area)
+    graph.merge_slivers(sliver_area, high=limit)
     for max_rank in (RANK_MINOR, RANK_STREET, RANK_BARRIER):
         graph.balance(max_rank, 1.0 - tolerance, limit)
     if count is not None:
@@ -277,24 +281,92 @@ def _extend_ends(lines: np.ndarray, metres: float) -> np.ndarray:
     return shapely.linestrings(coords, indices=owner)
 
 
-def _polygonise(parent: BaseGeometry, lines: np.ndarray, extra: np.ndarray | None) -> np.ndarray:
+def _polygonise(
+    parent: BaseGeometry,
+    lines: np.ndarray,
+    extra: np.ndarray | None,
+    buildings: np.ndarray | None = None,
+) -> np.ndarray:
     outline = shapely.get_parts(shapely.boundary(parent))
     pieces = [lines, outline] + ([extra] if extra is not None else [])
     work = np.concatenate([np.asarray(p, dtype=object) for p in pieces])
-    parts = shapely.get_parts(work)
-    try:
-        # The union nodes the lines and dissolves duplicates (a road along the outline).
-        noded = shapely.union_all(parts)
-    except GEOSException:
-        # Nearly coincident lines can defeat exact noding; snap-rounding is robust.
-        noded = shapely.union_all(parts, grid_size=SNAP_GRID_DEG)
-    faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(noded)))
+    noded = _node(shapely.get_parts(work))
+    reaches = _reach_from_dead_ends(noded, buildings)
+    if len(reaches):
+        noded = _node(np.concatenate([noded, reaches]))
+    faces = shapely.get_parts(shapely.polygonize(noded))
     if len(faces) == 0:
         return np.array(list(as_multipolygon(parent).geoms), dtype=object)
     shapely.prepare(parent)
     # Faces in the parent's holes are formed too; keep those inside.
     inside = shapely.covers(parent, shapely.point_on_surface(faces))
     return faces[inside]
+
+
+def _node(parts: np.ndarray) -> np.ndarray:
+    try:
+        # The union nodes the lines and dissolves duplicates (a road along the outline).
+        noded = shapely.union_all(parts)
+    except GEOSException:
+        # Nearly coincident lines can defeat exact noding; snap-rounding is robust.
+        noded = shapely.union_all(parts, grid_size=SNAP_GRID_DEG)
+    return shapely.get_parts(noded)
+
+
+def _reach_from_dead_ends(noded: np.ndarray, buildings: np.ndarray | None) -> np.ndarray:
+    """Straight continuations of dead-end lanes to the nearest line ahead, up to
+    DEAD_END_REACH_M, and never through a building: a lane that stops short of the next street
+    still splits its block there (the standards' "split along interior lanes")."""
+    segments = noded[shapely.get_type_id(noded) == 1]
+    if len(segments) < 2:
+        return np.empty(0, dtype=object)
+    coords, owner = shapely.get_coordinates(segments, return_index=True)
+    counts = np.bincount(owner, minlength=len(segments))
+    first = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    last = first + counts - 1
+    ends = np.concatenate([first, last])
+    inner = np.concatenate([first + 1, last - 1])
+    # An end no other segment shares is a dead end.
+    points = coords[ends]
+    _, inverse, multiplicity = np.unique(
+        np.round(points, 10), axis=0, return_inverse=True, return_counts=True
+    )
+    # A dead end of a lane, not the metre a junction's line was pushed past the street.
+    long_enough = np.tile(shapely.length(segments), 2) > DEAD_END_MIN_DEG
+    dead = (multiplicity[inverse.ravel()] == 1) & long_enough
+    if not dead.any():
+        return np.empty(0, dtype=object)
+    tips, before = coords[ends[dead]], coords[inner[dead]]
+    scale = np.column_stack(
+        [111_320.0 * np.cos(np.radians(tips[:, 1])), np.full(len(tips), 110_574.0)]
+    )
+    step = (tips - before) * scale
+    length = np.hypot(step[:, 0], step[:, 1])
+    ok = length > 0
+    tips, step, length, scale = tips[ok], step[ok], length[ok], scale[ok]
+    far = tips + step / length[:, None] * DEAD_END_REACH_M / scale
+    rays = shapely.linestrings(np.stack([tips, far], axis=1))
+    ray_index, hit_index = shapely.STRtree(segments).query(rays, predicate="intersects")
+    if not len(ray_index):
+        return np.empty(0, dtype=object)
+    crossings = shapely.intersection(rays[ray_index], segments[hit_index])
+    start = shapely.points(tips[ray_index])
+    distance = shapely.distance(start, crossings)
+    # The lane itself touches its own tip: only hits beyond a few centimetres count.
+    ahead = distance > 1e-6
+    ray_index, crossings, distance = ray_index[ahead], crossings[ahead], distance[ahead]
+    if not len(ray_index):
+        return np.empty(0, dtype=object)
+    order = np.lexsort((distance, ray_index))
+    nearest = order[np.r_[True, ray_index[order][1:] != ray_index[order][:-1]]]
+    targets = shapely.shortest_line(shapely.points(tips[ray_index[nearest]]), crossings[nearest])
+    reaches = targets[~shapely.is_empty(targets)]
+    if buildings is not None and len(buildings) and len(reaches):
+        blocked, _ = shapely.STRtree(buildings).query(reaches, predicate="intersects")
+        keep = np.ones(len(reaches), dtype=bool)
+        keep[blocked] = False
+        reaches = reaches[keep]
+    return reaches
 
 
 # --- measures ----------------------------------------------------------------------------------
@@ -569,9 +641,12 @@ class _Graph:
             self.edges[keep][neighbour] = joined
             self.edges[neighbour][keep] = joined
 
-    def merge_slivers(self, threshold: float, *, barriers: bool = True) -> None:
+    def merge_slivers(
+        self, threshold: float, *, barriers: bool = True, high: float = math.inf
+    ) -> None:
         """Each region below `threshold` m² joins its longest-edge neighbour, not across a
-        barrier when it has another (with `barriers`); the smallest first."""
+        barrier when it has another (with `barriers`), and not into one it would take above
+        `high` when another would stay below; the smallest first."""
         queue = [(area, region) for region, area in self.area.items() if area < threshold]
         heapq.heapify(queue)
         while queue:
@@ -579,12 +654,15 @@ class _Graph:
             if self.area.get(region) != area or not self.edges[region]:
                 continue
             neighbours = self.edges[region]
+            load = self.load[region]
             open_ = {
                 n: lengths
                 for n, lengths in neighbours.items()
                 if barriers and self.crossing_rank(lengths) < RANK_BARRIER
             }
             choice = open_ or neighbours
+            fitting = {n: v for n, v in choice.items() if load + self.load[n] <= high}
+            choice = fitting or choice
             target = max(choice, key=lambda n: (choice[n].sum(), -n))
             self.merge(target, region)
             if self.area[target] < threshold:

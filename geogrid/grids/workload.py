@@ -1,4 +1,4 @@
-"""What a grid's workload is made of, for dividing by workload (docs/domain.md §2.6).
+"""What a grid's workload is made of, for dividing by workload (docs/domain.md §2.7).
 
 grids knows nothing of components or cases (docs/architecture.md §2.3): those apps register a
 source here in their AppConfig.ready(); grids registers its own, population, carried by the

@@ -90,6 +90,11 @@ GREEN_AREAS = {
 DROP_UNDERGROUND = "in a tunnel, covered, indoors or below ground"
 DROP_NOT_BUILT = "under construction, proposed, or not a road (platform, corridor…)"
 DROP_DISUSED = "disused or abandoned"
+DROP_SIDEWALK = "a sidewalk or crossing drawn beside its street"
+# Sidewalks and crossings mapped as ways of their own run a few metres beside the street's
+# centreline: a grid boundary belongs on the street, and the strip between the two lines would
+# only make slivers (docs/domain.md §9.2).
+SIDEWALK_FOOTWAYS = ("sidewalk", "crossing", "traffic_island")
 
 LINE_COLUMNS = ["osm_id", "name", "highway", "waterway", "barrier", "railway", "other_tags"]
 POLYGON_COLUMNS = [
@@ -312,9 +317,12 @@ def read_osm(path: Path, kinds: list[str]) -> OsmExtract:
             road = _values_in(highway, ROAD_CLASSES)
             drop(LayerKind.ROADS, DROP_NOT_BUILT, _values_in(highway, ROAD_NOT_BUILT).sum())
             drop(LayerKind.ROADS, DROP_UNDERGROUND, (road & ~surface).sum())
+            sidewalk = _values_in(tag_column(tags, "footway"), SIDEWALK_FOOTWAYS)
+            drop(LayerKind.ROADS, DROP_SIDEWALK, (road & surface & sidewalk).sum())
             classes = highway.map(ROAD_CLASSES).to_numpy(dtype=object)
+            kept = road & surface & ~sidewalk
             parts[LayerKind.ROADS].append(
-                _rows(LayerKind.ROADS, road & surface, classes, lines, geoms, problems, details)
+                _rows(LayerKind.ROADS, kept, classes, lines, geoms, problems, details)
             )
         if LayerKind.WATER in kinds:
             waterway = lines["waterway"]

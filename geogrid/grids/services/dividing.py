@@ -1,4 +1,4 @@
-"""Divide a grid into children of about a target area, or re-divide it (docs/domain.md §2.6).
+"""Divide a grid into children of about a target area, or re-divide it (docs/domain.md §2.7).
 
 Three methods: squares, relaxed Voronoi cells, and division along the city's features (roads,
 water, walls; never through a building; balanced by workload). A re-division is stable: a child

@@ -2,7 +2,7 @@
 --inspectors N] [--balance components,reports,population] [--replace] [--commit] [--out FILE]
 
 A dry run unless --commit: the division is made in a transaction that is rolled back, and the
-report printed is what saving would do (docs/domain.md §2.6).
+report printed is what saving would do (docs/domain.md §2.7).
 """
 
 from __future__ import annotations
