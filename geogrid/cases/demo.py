@@ -131,6 +131,22 @@ def _point_inside(geom: Any, rng: np.random.Generator) -> Any:
     return geom.point_on_surface
 
 
+def _offset_inside(district: Any, fix: Point, away: float, angle: float) -> Point:
+    """A point `away` metres from a patrol fix, inside the district: a fix near the edge may
+    put the offset across it (and no grid takes a report there), so the opposite direction is
+    tried, then the fix itself."""
+    metres_per_degree = 111_320.0
+    for heading in (angle, angle + np.pi):
+        at = Point(
+            fix.x + away * np.cos(heading) / (metres_per_degree * np.cos(np.radians(fix.y))),
+            fix.y + away * np.sin(heading) / metres_per_degree,
+            srid=4490,
+        )
+        if district.contains(at):
+            return at
+    return Point(fix.x, fix.y, srid=4490)
+
+
 def demo_step(context: dict[str, Any], progress: Callable[..., Iterable]) -> list[str]:
     lines: list[str] = []
     created = sum(load_case_classes(scheme).created for scheme in ("gbt47678", "cjt214"))
@@ -181,6 +197,8 @@ def _service_cases(context: dict[str, Any], progress: Callable[..., Iterable]) -
     # hundred metres away, so the desk shows path checks both ways (docs/domain.md §8.4). The
     # others lie anywhere in the district, made with no patrol there: flagged.
     own = [code for code in inspector.grid_scopes.values_list("grid__code", flat=True)]
+    # Prepared once: each contains() below is then fast.
+    district = Grid.objects.active().get(code=DEMO_DISTRICT).geom.prepared
     fixes = _recent_fixes(inspector)
     made = 0
     for index in progress(range(DEMO_CASES), desc="Demo cases", unit="case"):
@@ -189,12 +207,7 @@ def _service_cases(context: dict[str, Any], progress: Callable[..., Iterable]) -
             moment, fix = fixes[int(rng.integers(len(fixes)))]
             away = rng.uniform(250, 450) if index % 12 == 5 else rng.uniform(3, 25)
             angle = rng.uniform(0, 2 * np.pi)
-            metres_per_degree = 111_320.0
-            at = Point(
-                fix.x + away * np.cos(angle) / (metres_per_degree * np.cos(np.radians(fix.y))),
-                fix.y + away * np.sin(angle) / metres_per_degree,
-                srid=4490,
-            )
+            at = _offset_inside(district, fix, away, angle)
             observed_at = moment + timedelta(seconds=int(rng.integers(5, 60)))
         else:
             if own and index % 4 == 0:
