@@ -28,6 +28,7 @@ parent exactly; areas, lengths and cut positions are measured in the metric CRS.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import math
 from collections.abc import Sequence
@@ -142,6 +143,43 @@ def divide_along_features(
         raise ValueError("Give a positive target area or a number of grids.")
     if count is not None and count < 1:
         raise ValueError("The number of grids must be at least 1.")
+    run = functools.partial(
+        _divide,
+        parent,
+        features=features,
+        target_area_m2=target_area_m2,
+        count=count,
+        min_area_m2=min_area_m2,
+        max_area_m2=max_area_m2,
+        workload=workload,
+        tolerance=tolerance,
+        sliver_fraction=sliver_fraction,
+    )
+    aware = run(previous=previous)
+    if not len(previous) or (len(aware.pieces) == len(previous) and bool((aware.kept >= 0).all())):
+        return aware
+    # Some previous grids could not be held (one the first division left over the tolerance
+    # because no cut avoided its buildings is split afresh). The division is deterministic, so
+    # on an unchanged parent the plain division reproduces the grids there are: whichever of
+    # the two keeps more of them is the stable answer.
+    fresh = run(previous=())
+    fresh.kept = _same_as_previous(fresh.pieces, previous)
+    return fresh if (fresh.kept >= 0).sum() > (aware.kept >= 0).sum() else aware
+
+
+def _divide(
+    parent: BaseGeometry,
+    *,
+    features: CityFeatures,
+    target_area_m2: float | None,
+    count: int | None,
+    min_area_m2: float | None,
+    max_area_m2: float | None,
+    workload: Sequence[WorkloadSource],
+    previous: Sequence[BaseGeometry],
+    tolerance: float,
+    sliver_fraction: float,
+) -> FeatureDivision:
     parent = as_multipolygon(parent)
     parent_area = float(shapely.area(to_metric(parent)))
     n_target = count if count is not None else max(1, round(parent_area / target_area_m2))
@@ -156,7 +194,7 @@ def divide_along_features(
     # A previous grid may stay only if it still follows the city: wherever its boundary leaves
     # the features it must run through a block too heavy to stay whole (it was a cut there).
     # Those grids' outlines then join the linework, so that they are unions of faces.
-    following = _still_following(previous, parent, faces, loads > limit, linework)
+    following = _still_following(previous, faces, loads > limit)
     if following:
         extra = [shapely.get_parts(shapely.boundary(previous[i])) for i in following]
         faces = _polygonise(parent, linework[0], np.concatenate(extra), features.buildings)
@@ -766,30 +804,26 @@ def _fix_previous(
 
 def _still_following(
     previous: Sequence[BaseGeometry],
-    parent: BaseGeometry,
     blocks: np.ndarray,
     heavy: np.ndarray,
-    linework: tuple[np.ndarray, np.ndarray],
 ) -> list[int]:
-    """Indices of the previous grids whose boundary, off the features and the parent's outline,
-    runs only through blocks heavy enough to be cut."""
+    """Indices of the previous grids whose boundary, off the blocks' edges (the features, the
+    parent's outline and the lanes' reaches to the next line), runs only through blocks heavy
+    enough to be cut."""
     if not previous:
         return []
     olds = to_metric(np.array([as_multipolygon(g) for g in previous], dtype=object))
     stretches, owner = _stretches(shapely.boundary(olds))
     middles = shapely.line_interpolate_point(stretches, 0.5, normalized=True)
-    outline = to_metric(shapely.segmentize(shapely.boundary(parent), OUTLINE_STEP_DEG))
-    shapely.prepare(outline)
-    off = ~shapely.dwithin(outline, middles, FOLLOWS_M)
-    lines = linework[0]
-    if len(lines):
-        near, _ = shapely.STRtree(to_metric(lines)).query(
-            middles, predicate="dwithin", distance=FOLLOWS_M
-        )
-        off[near] = False
+    metric_blocks = to_metric(blocks)
+    near, _ = shapely.STRtree(shapely.boundary(metric_blocks)).query(
+        middles, predicate="dwithin", distance=FOLLOWS_M
+    )
+    off = np.ones(len(middles), dtype=bool)
+    off[near] = False
     ok = np.ones(len(previous), dtype=bool)
     if off.any():
-        inside, block = shapely.STRtree(to_metric(blocks)).query(middles[off], predicate="within")
+        inside, block = shapely.STRtree(metric_blocks).query(middles[off], predicate="within")
         light = np.ones(int(off.sum()), dtype=bool)
         light[inside[heavy[block]]] = False
         ok[np.unique(owner[off][light])] = False
