@@ -299,9 +299,7 @@ def divide(client, parent, **fields) -> dict:
     return response.json()
 
 
-def test_a_division_preview_shows_the_kept_grids_and_says_what_it_used(
-    as_planner, west_crossroads
-):
+def test_a_division_preview_shows_the_kept_grids_and_says_what_it_used(as_planner, west_crossroads):
     body = divide(as_planner, west_crossroads, target_area_m2=10_000, tolerance=0.2)
 
     statuses = {f["id"]: f["properties"]["status"] for f in body["grids"]["features"]}
