@@ -10,8 +10,7 @@ from django.db.models import Count, Exists, OuterRef
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.translation import get_language
-from django.utils.translation import gettext as _
+from django.utils.translation import get_language, pgettext
 
 from geogrid.accounts.models import Role
 from geogrid.core.permissions import role_required
@@ -107,7 +106,12 @@ def divide_options(scope: Any, leaf_depth: int) -> dict[str, Any]:
         .order_by("code")
         .values_list("code", flat=True)[:MAX_FEATURE_PARENTS]
     )
-    labels = {"components": _("部件"), "reports": _("案件"), "population": _("人口")}
+    # Capitalised as checkbox labels in English (the plain words are lower-case elsewhere).
+    labels = {
+        "components": pgettext("workload source", "部件"),
+        "reports": pgettext("workload source", "案件"),
+        "population": pgettext("workload source", "人口"),
+    }
     return {
         "featureParents": list(with_features),
         "sources": [

@@ -173,3 +173,29 @@ def test_without_roads_loaded_the_form_offers_squares_and_voronoi_only(
     assert page.input_value("#divide-method") == "square"
     assert page.is_disabled("#divide-method option[value=features]")
     assert page.is_visible("#divide-no-features")
+
+
+def test_the_division_form_and_report_speak_english(live_server, page, screenshot, crossroads):
+    open_community(page, live_server.url, "110101002", COMMUNITY)
+    page.click("form.lang button[value=en]")
+    page.wait_for_selector("body[data-ready]")
+    assert page.locator("html").get_attribute("lang") == "en"
+    page.wait_for_selector("#pick-1 option[value='110101002']", state="attached")
+    page.select_option("#pick-1", "110101002")
+    page.wait_for_selector(f"#pick-2 option[value='{COMMUNITY}']", state="attached")
+    page.select_option("#pick-2", COMMUNITY)
+    page.wait_for_selector(f"body[data-parent='{COMMUNITY}']")
+    page.click("#tool-divide")
+    page.check("input[name=divide-balance][value=population]")
+    page.click("#divide-form button[type=submit]")
+    page.wait_for_selector("body[data-check-state='ok']")
+    page.click("#divide-grids-summary")
+    words = " ".join(
+        page.inner_text(selector)
+        for selector in ("#divide-form", "#divide-report", "#preview-legend", "#tool-hint")
+    )
+    screenshot("grid-editor-divide-english")
+    assert "Along roads" in words and "Workload CV" in words and "Kept" in words
+    assert "Tolerance (%)" in words and "Reports (last 12 months)" in words
+    untranslated = [c for c in words if "\u4e00" <= c <= "\u9fff"]
+    assert not untranslated, words

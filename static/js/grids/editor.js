@@ -118,7 +118,7 @@
     row_on_feature: gettext("边界沿道路等要素的比例"),
     row_buildings_cut: gettext("切断的建筑"),
     perGrid: gettext("每个网格（{n} 个）"),
-    col_code: gettext("编码"),
+    col_code: gettext("网格编码"),
     col_status: gettext("状态"),
     col_area: gettext("面积"),
     col_workload: gettext("工作量"),
@@ -145,6 +145,8 @@
 
   // --- Map and layers -------------------------------------------------------------------------
   var map = GeoGrid.createMap("editor-map", { zoomControl: true });
+  // Quarter zoom steps: a parent fitted beside the division report fills the smaller map.
+  map.options.zoomSnap = 0.25;
   map.pm.setGlobalOptions({ snappable: true, snapDistance: 20, allowSelfIntersection: true });
   var overlay = { pmIgnore: true, snapIgnore: true, interactive: false };
   var childLayer = L.geoJSON(null, {
@@ -722,10 +724,18 @@
     ["buildings_cut", function (s) { return s.buildings_cut === null ? null : String(s.buildings_cut); }]
   ];
 
+  // The report takes room from the map: the map is resized and the parent fitted again.
+  function mapResized() {
+    map.invalidateSize({ animate: false });
+    if (parentLayer.getLayers().length) {
+      map.fitBounds(parentLayer.getBounds(), { padding: [20, 20], animate: false });
+    }
+  }
+
   function hideReport() {
     if ($("divide-report").hidden) { return; }
     $("divide-report").hidden = true;
-    map.invalidateSize({ animate: false });
+    mapResized();
   }
 
   function renderReport(division) {
@@ -772,9 +782,8 @@
     $("divide-grids-summary").textContent = fmt(T.perGrid, { n: grids.length });
     var gridHead = $("divide-grids-head");
     gridHead.replaceChildren();
-    [T.col_code, T.col_status, T.col_area].concat(withWorkload ? [T.col_workload] : []).forEach(function (label) {
-      gridHead.appendChild(el("th", { scope: "col" }, label));
-    });
+    [[T.col_code, ""], [T.col_status, ""], [T.col_area, "num"]].concat(withWorkload ? [[T.col_workload, "num"]] : [])
+      .forEach(function (pair) { gridHead.appendChild(el("th", { scope: "col", "class": pair[1] }, pair[0])); });
     var gridBody = $("divide-grids").tBodies[0];
     gridBody.replaceChildren();
     grids.forEach(function (g) {
@@ -791,7 +800,7 @@
     });
     var wasHidden = $("divide-report").hidden;
     $("divide-report").hidden = false;
-    if (wasHidden) { map.invalidateSize({ animate: false }); }
+    if (wasHidden) { mapResized(); }
     document.body.dataset.divisionReport = String(grids.length);
   }
 
