@@ -123,9 +123,7 @@ def test_a_planner_re_divides_a_community_along_its_roads_and_saves_the_preview(
     saved_codes = sorted(f["id"] for f in collection["features"])
     assert saved_codes == sorted(preview_codes)
     assert saved_codes == [COMMUNITY + s for s in ("001", "002", "004", "008")]
-    assert sorted(round(f["properties"]["area_m2"]) for f in collection["features"]) == [
-        10_000
-    ] * 4
+    assert sorted(round(f["properties"]["area_m2"]) for f in collection["features"]) == [10_000] * 4
 
 
 @pytest.mark.parametrize(
