@@ -147,6 +147,12 @@
   var map = GeoGrid.createMap("editor-map", { zoomControl: true });
   // Quarter zoom steps: a parent fitted beside the division report fills the smaller map.
   map.options.zoomSnap = 0.25;
+  // The map shares its column with the division report, whose height changes (a table opened):
+  // Leaflet only watches the window, so it is told when its own box changes.
+  if (window.ResizeObserver) {
+    new ResizeObserver(function () { map.invalidateSize({ animate: false }); })
+      .observe(document.getElementById("editor-map"));
+  }
   map.pm.setGlobalOptions({ snappable: true, snapDistance: 20, allowSelfIntersection: true });
   var overlay = { pmIgnore: true, snapIgnore: true, interactive: false };
   var childLayer = L.geoJSON(null, {
