@@ -203,6 +203,7 @@
       return STATUS_ORDER.indexOf(previewStatus(a)) - STATUS_ORDER.indexOf(previewStatus(b));
     });
     previewLayer.addData({ type: "FeatureCollection", features: features });
+    fitLabels();
     showLegend(features.some(function (f) { return previewStatus(f) !== "new"; }));
   }
 
@@ -219,6 +220,27 @@
     });
     return box;
   };
+  // A grid's permanent label only where it fits inside the grid at this zoom: a division of a
+  // real community draws a hundred grids, whose labels would otherwise cover the whole map.
+  var hiddenLabels = [];  // codes of the children whose label a preview replaces
+  function labelFits(layer) {
+    var bounds = layer.getBounds();
+    var nw = map.latLngToContainerPoint(bounds.getNorthWest());
+    var se = map.latLngToContainerPoint(bounds.getSouthEast());
+    return se.x - nw.x >= 100 && se.y - nw.y >= 34;
+  }
+  function fitLabels() {
+    childLayer.eachLayer(function (layer) {
+      if (hiddenLabels.indexOf(layer.feature.properties.code) >= 0) { return; }
+      if (labelFits(layer)) { layer.openTooltip(); } else { layer.closeTooltip(); }
+    });
+    previewLayer.eachLayer(function (layer) {
+      if (!layer.getTooltip()) { return; }
+      if (labelFits(layer)) { layer.openTooltip(); } else { layer.closeTooltip(); }
+    });
+  }
+  map.on("zoomend", fitLabels);
+
   var legendShown = false;
   function showLegend(show) {
     if (show && !legendShown) { legendControl.addTo(map); }
@@ -326,6 +348,7 @@
       parentLayer.clearLayers().addData(parent);
       // No animation: the planner (and a test) may start drawing at once.
       map.fitBounds(parentLayer.getBounds(), { padding: [20, 20], animate: false });
+      fitLabels();
       clearResult();
       refreshTools();
       document.body.dataset.parent = code;
@@ -921,7 +944,6 @@
     });
   }
 
-  var hiddenLabels = [];
   function restoreLabels() {
     hiddenLabels.forEach(function (code) {
       var layer = state.layers[code];
@@ -930,6 +952,7 @@
       layer.setStyle(childStyle(state.children[code], state.selected.indexOf(code) >= 0));
     });
     hiddenLabels = [];
+    fitLabels();
   }
 
   function showOutcome(body) {
