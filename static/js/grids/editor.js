@@ -227,7 +227,7 @@
     var bounds = layer.getBounds();
     var nw = map.latLngToContainerPoint(bounds.getNorthWest());
     var se = map.latLngToContainerPoint(bounds.getSouthEast());
-    return se.x - nw.x >= 100 && se.y - nw.y >= 34;
+    return se.x - nw.x >= 120 && se.y - nw.y >= 34;
   }
   function fitLabels() {
     childLayer.eachLayer(function (layer) {
