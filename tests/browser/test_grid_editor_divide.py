@@ -197,3 +197,18 @@ def test_the_division_form_and_report_speak_english(live_server, page, screensho
     assert "Tolerance (%)" in words and "Reports (last 12 months)" in words
     untranslated = [c for c in words if "\u4e00" <= c <= "\u9fff"]
     assert not untranslated, words
+
+
+def test_a_form_changed_after_its_preview_is_previewed_again_before_it_can_be_saved(
+    live_server, page, crossroads
+):
+    open_divide_form(page, live_server.url)
+    page.click("#divide-form button[type=submit]")
+    page.wait_for_selector("body[data-check-state='ok']")
+    assert page.is_enabled("#act-save")
+    page.check("input[name=divide-target][value=count]")
+    page.fill("#divide-count", "2")
+    assert page.is_disabled("#act-save")
+    page.click("#act-check")  # 检查 previews the form as it now reads
+    page.wait_for_selector("body[data-check-state='ok'] #act-save:not([disabled])")
+    assert page.get_attribute("body", "data-division-report") == "2"

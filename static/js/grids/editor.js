@@ -641,6 +641,12 @@
     radio.addEventListener("change", function () { refreshDivideForm(); divideError(""); });
   });
   $("divide-method").addEventListener("change", function () { refreshDivideForm(); divideError(""); });
+  // A form changed since its preview is not what 保存 would save: saving waits for a new preview.
+  $("divide-form").addEventListener("input", function () {
+    if (state.mode !== "divide" || !state.edit) { return; }
+    state.checkSeq += 1;
+    refreshTools();
+  });
 
   function divideError(text) {
     $("divide-error").textContent = text;
@@ -880,7 +886,10 @@
     if ((e.ctrlKey || e.metaKey) && e.key === "z" && state.mode) { e.preventDefault(); undo(); }
   });
   $("act-cancel").addEventListener("click", endMode);
-  $("act-check").addEventListener("click", function () { check(); });
+  $("act-check").addEventListener("click", function () {
+    // A division is checked as the form now reads.
+    if (state.mode === "divide") { $("divide-form").requestSubmit(); } else { check(); }
+  });
   $("act-save").addEventListener("click", function () { send(true); });
 
   var timer = null;
