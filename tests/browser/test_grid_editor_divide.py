@@ -212,3 +212,20 @@ def test_a_form_changed_after_its_preview_is_previewed_again_before_it_can_be_sa
     page.click("#act-check")  # 检查 previews the form as it now reads
     page.wait_for_selector("body[data-check-state='ok'] #act-save:not([disabled])")
     assert page.get_attribute("body", "data-division-report") == "2"
+
+
+def test_a_first_division_previews_its_new_grids_with_the_legend(live_server, page, crossroads):
+    from geogrid.accounts.models import User
+    from geogrid.grids.services.editing import retire_grid
+
+    admin = User.objects.get(username="root-admin")
+    for unit in Grid.objects.active().filter(parent__code="110101001001"):
+        retire_grid(grid=unit, expected_version=unit.version, actor=admin)
+    open_community(page, live_server.url, "110101001", "110101001001")
+    page.click("#tool-divide")
+    page.select_option("#divide-method", "square")
+    page.click("#divide-form button[type=submit]")
+    page.wait_for_selector("body[data-check-state='ok']")
+    assert page.locator("path.preview-new").count() == 4
+    assert page.is_visible("#preview-legend")
+    assert page.get_attribute("#divide-counts li[data-kind='created']", "data-count") == "4"

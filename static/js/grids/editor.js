@@ -197,14 +197,15 @@
                         { permanent: true, direction: "center", className: "grid-label preview-label" });
     }
   }, overlay)).addTo(map);
-  function showPreview(collection) {
+  function showPreview(collection, withLegend) {
     // Retired outlines last, so that their dashes lie on top of what replaces them.
     var features = (collection.features || []).slice().sort(function (a, b) {
       return STATUS_ORDER.indexOf(previewStatus(a)) - STATUS_ORDER.indexOf(previewStatus(b));
     });
     previewLayer.addData({ type: "FeatureCollection", features: features });
     fitLabels();
-    showLegend(features.some(function (f) { return previewStatus(f) !== "new"; }));
+    // Every division has the legend; another edit's preview only when it is not all new grids.
+    showLegend(withLegend || features.some(function (f) { return previewStatus(f) !== "new"; }));
   }
 
   // The preview's legend, a map control shown while a preview with statuses is on the map.
@@ -1003,7 +1004,7 @@
       }
       box.appendChild(facts);
       if (!body.committed) {
-        showPreview(body.grids);
+        showPreview(body.grids, !!body.division);
         // The preview's labels replace those of the grids it retires, changes or keeps.
         var kept = body.grids.features.filter(function (f) { return f.properties.status === "kept"; })
           .map(function (f) { return f.properties.code; });
