@@ -34,6 +34,7 @@ from geogrid.core.db import raw_cursor
 from geogrid.core.permissions import user_role
 from geogrid.core.replica import read_from_replica
 from geogrid.grids.models import Grid, GridLevel
+from geogrid.reference.models import ReferenceFeature, ReferenceLayer
 from geogrid.tiles.layers import DEFAULT_FILTERS, LAYERS, Layer, tile_in_range
 from geogrid.tiles.seeding import SEEDED_TILE_SQL
 
@@ -298,10 +299,27 @@ def tilejson(request: HttpRequest, layer: str) -> HttpResponse:
         + "{z}/{x}/{y}.pbf"
         + (f"?{query}" if query else "")
     )
-    extent = (
-        Grid.objects.active().filter(parent__isnull=True).aggregate(extent=Extent("geom"))["extent"]
-    )
+    extra: dict = {}
+    if spec.name == "reference":
+        # The basemap covers what was imported, and credits its sources (an OpenStreetMap
+        # extract's licence asks for it on the map).
+        extent = ReferenceFeature.objects.aggregate(extent=Extent("geom"))["extent"]
+        credits = (
+            ReferenceLayer.objects.exclude(attribution="")
+            .order_by("attribution")
+            .values_list("attribution", flat=True)
+            .distinct()
+        )
+        extra["attribution"] = "; ".join(credits)
+    else:
+        extent = (
+            Grid.objects.active()
+            .filter(parent__isnull=True)
+            .aggregate(extent=Extent("geom"))["extent"]
+        )
     bounds = [round(v, 6) for v in extent] if extent else [-180, -85.0511, 180, 85.0511]
+    max_zoom = settings.GEOGRID_TILE_MAX_ZOOM
+    layers = spec.sublayers or ((spec.name, 0, tuple(spec.fields)),)
     return JsonResponse(
         {
             "tilejson": "3.0.0",
@@ -309,18 +327,20 @@ def tilejson(request: HttpRequest, layer: str) -> HttpResponse:
             "scheme": "xyz",
             "tiles": [template],
             "minzoom": 0,
-            "maxzoom": settings.GEOGRID_TILE_MAX_ZOOM,
+            "maxzoom": max_zoom,
             "bounds": bounds,
             "center": [(bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2, 13],
             "vector_layers": [
                 {
-                    "id": spec.name,
-                    "fields": spec.fields,
-                    "minzoom": 0,
-                    "maxzoom": settings.GEOGRID_TILE_MAX_ZOOM,
+                    "id": name,
+                    "fields": {key: spec.fields[key] for key in keys},
+                    "minzoom": min(first, max_zoom),
+                    "maxzoom": max_zoom,
                 }
+                for name, first, keys in layers
             ],
             "version": str(data_version(spec)),
+            **extra,
         },
         json_dumps_params={"ensure_ascii": False},
     )
