@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import checks
-from django.urls import reverse
+from django.urls import get_script_prefix
 
 OSM = {
     "url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
@@ -42,11 +42,13 @@ LOCAL_MAX_NATIVE_ZOOM = 18
 def local_basemap() -> dict[str, Any]:
     """The offline basemap as static/js/core/basemap.js reads it: a vector layer of the
     `reference` tiles, and its TileJSON (the sources' attribution, the data's bounds)."""
-    tile = reverse("tile", kwargs={"layer": "reference", "z": 0, "x": 0, "y": 0})
+    # The tiles app's paths (geogrid/urls.py) under the site's prefix, not reverse(): every
+    # page renders this, the error pages too, whatever URLconf the request was resolved by.
+    tiles = get_script_prefix() + "tiles/reference"
     return {
         "type": "vector",
-        "url": tile.replace("/0/0/0.pbf", "/{z}/{x}/{y}.pbf"),
-        "tilejson": reverse("tilejson", kwargs={"layer": "reference"}),
+        "url": tiles + "/{z}/{x}/{y}.pbf",
+        "tilejson": tiles + ".json",
         "attribution": "",
         "maxZoom": 19,
         "maxNativeZoom": min(LOCAL_MAX_NATIVE_ZOOM, settings.GEOGRID_TILE_MAX_ZOOM),
