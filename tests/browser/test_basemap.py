@@ -94,11 +94,15 @@ def test_the_grid_editor_switches_the_roads_off_and_on(live_server, page, street
     page.fill("input[name=password]", "pw-planner-a")
     page.click("form:has(input[name=password]) button[type=submit]")
     page.wait_for_selector("body[data-ready]")
+    # The editor fits its map to the planner's district once the children are in: after that.
+    page.wait_for_selector("body[data-children-loaded]", state="attached")
     page.evaluate("() => { GEOGRID.map = window.geogridEditor.map; }")
     labels = page.locator(".basemap-toggle label").all_text_contents()
     assert labels == ["道路", "水系", "建筑"]
     _show_the_streets(page)
-    assert _pixels(page)["road"] > 2_000
+    pixels = _pixels(page)
+    zoom = page.evaluate("() => GEOGRID.map.getZoom()")
+    assert pixels["road"] > 2_000, (pixels, zoom)
     page.uncheck(".basemap-toggle input[data-kind=roads]")
     page.wait_for_function(
         "(colours) => { const p = (" + BASEMAP_PIXELS + ")(colours);"
