@@ -34,7 +34,7 @@ from geogrid.core.db import raw_cursor
 from geogrid.core.permissions import user_role
 from geogrid.core.replica import read_from_replica
 from geogrid.grids.models import Grid, GridLevel
-from geogrid.reference.models import ReferenceFeature, ReferenceLayer
+from geogrid.reference.models import ReferenceLayer
 from geogrid.tiles.layers import DEFAULT_FILTERS, LAYERS, Layer, tile_in_range
 from geogrid.tiles.seeding import SEEDED_TILE_SQL
 
@@ -282,6 +282,23 @@ def tile(request: HttpRequest, layer: str, z: int, x: int, y: int) -> HttpRespon
     return response
 
 
+# The basemap's TileJSON is read on every map page: its bounds come from the planner's
+# statistics of the 3857 copy (no scan; as fresh as the last ANALYZE), and only when there are
+# none yet from the copy itself.
+REFERENCE_EXTENT_SQL = """
+SELECT ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b)
+FROM (SELECT ST_Transform(ST_SetSRID(coalesce(
+          ST_EstimatedExtent('tiles_reference', 'geom'),
+          (SELECT ST_Extent(geom) FROM tiles_reference))::geometry, 3857), 4326) AS b) e
+"""
+
+
+def _reference_extent() -> tuple[float, float, float, float] | None:
+    with raw_cursor() as cursor:
+        row = cursor.execute(REFERENCE_EXTENT_SQL).fetchone()
+    return None if row[0] is None else row
+
+
 @require_GET
 @read_from_replica(when=_public_layer)
 def tilejson(request: HttpRequest, layer: str) -> HttpResponse:
@@ -303,7 +320,7 @@ def tilejson(request: HttpRequest, layer: str) -> HttpResponse:
     if spec.name == "reference":
         # The basemap covers what was imported, and credits its sources (an OpenStreetMap
         # extract's licence asks for it on the map).
-        extent = ReferenceFeature.objects.aggregate(extent=Extent("geom"))["extent"]
+        extent = _reference_extent()
         credits = (
             ReferenceLayer.objects.exclude(attribution="")
             .order_by("attribution")

@@ -115,3 +115,8 @@ def test_the_tilejson_lists_the_kinds_and_credits_the_sources(street_map):
     west, south, east, north = body["bounds"]
     lon, lat = street_map["东长安街"].coords[0]
     assert west <= lon <= east and south <= lat <= north
+    # Once analysed, the bounds come from the statistics, without reading the features.
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE tiles_reference")
+    estimated = Client().get("/tiles/reference.json").json()["bounds"]
+    assert estimated == pytest.approx(body["bounds"], abs=1e-3)
