@@ -20,11 +20,9 @@ statement trigger as the other layers.
 
 from django.db import migrations
 
-AREA = (
-    "CASE WHEN GeometryType(g.geom) IN ('POLYGON', 'MULTIPOLYGON') "
-    "THEN ST_Area(g.geom::geography) END"
-)
-MINZOOM = f"""
+# An area's size on the ground (m², geodesic), computed once per row: only water and green
+# areas reach the ELSE branch (buildings are matched by class first).
+MINZOOM = """
     (CASE g.feature_class
         WHEN 'main' THEN 10
         WHEN 'secondary' THEN 12
@@ -34,12 +32,14 @@ MINZOOM = f"""
         WHEN 'wall' THEN 16
         WHEN 'building' THEN 15
         WHEN 'stream' THEN 14
-        ELSE CASE
-            WHEN {AREA} IS NULL THEN 10
-            WHEN {AREA} >= 1e6 THEN 8
-            WHEN {AREA} >= 1e5 THEN 11
-            WHEN {AREA} >= 1e4 THEN 13
-            ELSE 14 END
+        ELSE (SELECT CASE
+                  WHEN a.m2 IS NULL THEN 10
+                  WHEN a.m2 >= 1e6 THEN 8
+                  WHEN a.m2 >= 1e5 THEN 11
+                  WHEN a.m2 >= 1e4 THEN 13
+                  ELSE 14 END
+              FROM (SELECT CASE WHEN GeometryType(g.geom) IN ('POLYGON', 'MULTIPOLYGON')
+                                THEN ST_Area(g.geom::geography) END AS m2) a)
      END)::smallint"""
 COPY = f"""
     INSERT INTO tiles_reference (id, layer_id, kind, feature_class, name, minzoom, geom)
