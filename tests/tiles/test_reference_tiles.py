@@ -14,6 +14,7 @@ from geogrid.reference.services import delete_layer
 from geogrid.tiles.layers import LAYERS, lonlat_of_tile
 from geogrid.tiles.views import data_version
 from tests import factories
+from tests.geometry import square
 from tests.tiles.test_tiles import features, get, tile_of
 
 
@@ -120,3 +121,16 @@ def test_the_tilejson_lists_the_kinds_and_credits_the_sources(street_map):
         cursor.execute("ANALYZE tiles_reference")
     estimated = Client().get("/tiles/reference.json").json()["bounds"]
     assert estimated == pytest.approx(body["bounds"], abs=1e-3)
+
+
+def test_areas_are_drawn_from_a_zoom_that_follows_their_size(db):
+    # 1 km² and more from z8, 10 ha from z11, 1 ha from z13, smaller from z14.
+    sizes = {1_100: 8, 400: 11, 150: 13, 50: 14}
+    factories.reference_features("green", "park", *(square(0, 0, side).geoms[0] for side in sizes))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT round(sqrt(ST_Area(f.geom::geography))), t.minzoom FROM tiles_reference t "
+            "JOIN reference_referencefeature f ON f.id = t.id"
+        )
+        found = {round(side, -1): minzoom for side, minzoom in cursor.fetchall()}
+    assert found == {float(side): minzoom for side, minzoom in sizes.items()}
