@@ -17,6 +17,7 @@ import shapely
 import bench  # noqa: F401  (sets Django up before the imports below touch the ORM)
 from bench import (
     assign,
+    basemap,
     cases,
     components,
     division,
@@ -53,6 +54,7 @@ BENCHMARKS = (
     "division",
     "patrols",
     "soak",
+    "basemap",
 )
 # Not part of the default run: its first run builds a database ten times the synthetic city
 # (about an hour on 2 cores). `--only growth` runs it.
@@ -316,6 +318,10 @@ def main(argv: list[str]) -> int:
             workers=args.workers,
             concurrency=args.concurrency,
         )
+
+    if "basemap" in chosen:
+        print("\n[basemap] the offline basemap's tiles over central Helsinki", flush=True)
+        results += basemap.run(repeat=args.repeat)
 
     if "growth" in chosen:
         print(f"\n[growth] today's size and ×{args.growth_scale:g}", flush=True)

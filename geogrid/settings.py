@@ -482,15 +482,22 @@ GEOGRID_PATH_CHECK_WINDOW_S = envint("GEOGRID_PATH_CHECK_WINDOW_S", 300)
 GEOGRID_PUBLIC_READ_API = envbool("GEOGRID_PUBLIC_READ_API", "1")
 GEOGRID_API_PAGE_SIZE = envint("GEOGRID_API_PAGE_SIZE", 100)
 GEOGRID_API_MAX_PAGE_SIZE = envint("GEOGRID_API_MAX_PAGE_SIZE", 1000)
-# The basemap (geogrid/core/basemap.py): osm (default), tianditu (天地图, needs
+# The basemap (geogrid/core/basemap.py): local (GeoGrid's own vector tiles of the reference
+# layers, works without internet), osm (OpenStreetMap), tianditu (天地图, needs
 # GEOGRID_TIANDITU_KEY), custom (GEOGRID_BASEMAP_URL, an XYZ template) or none. Pages still work
-# (grey background) when it cannot be reached. GEOGRID_BASEMAP_URL alone means custom.
+# (plain background) when it cannot be reached. Unset: custom when GEOGRID_BASEMAP_URL is set,
+# tianditu when GEOGRID_TIANDITU_KEY is, else local — no internet basemap is configured.
 GEOGRID_BASEMAP_URL = os.environ.get("GEOGRID_BASEMAP_URL", "")
 GEOGRID_BASEMAP_ATTRIBUTION = os.environ.get("GEOGRID_BASEMAP_ATTRIBUTION", "")
-GEOGRID_BASEMAP = (
-    os.environ.get("GEOGRID_BASEMAP", "custom" if GEOGRID_BASEMAP_URL else "osm").strip().lower()
-)
 GEOGRID_TIANDITU_KEY = os.environ.get("GEOGRID_TIANDITU_KEY", "")
+GEOGRID_BASEMAP = (
+    os.environ.get(
+        "GEOGRID_BASEMAP",
+        "custom" if GEOGRID_BASEMAP_URL else "tianditu" if GEOGRID_TIANDITU_KEY else "local",
+    )
+    .strip()
+    .lower()
+)
 
 LEAFLET_CONFIG = {
     "DEFAULT_CENTER": (39.91, 116.41),
@@ -506,6 +513,17 @@ LEAFLET_CONFIG = {
         )
     ],
     "RESET_VIEW": False,
+    # Every page's Leaflet ({% leaflet_js %}) comes with the basemap's script
+    # (static/js/core/basemap.js) and the vendored VectorGrid it draws the offline basemap with.
+    "PLUGINS": {
+        "geogrid-basemap": {
+            "js": [
+                "vendor/leaflet.vectorgrid-1.3.0/Leaflet.VectorGrid.bundled.min.js",
+                "js/core/basemap.js",
+            ],
+            "auto-include": True,
+        }
+    },
 }
 
 # --- Log-in and credentials (README "Log-in and credentials") -----------------------------------

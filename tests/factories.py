@@ -237,3 +237,52 @@ def reference_features(kind: str, feature_class: str, *shapes, name: str = "") -
         )
         for shape in shapes
     )
+
+
+# The street map of the offline basemap's tests (metres from ORIGIN, over the small city):
+# (name, class, shape) per layer, lines as lon/lat LineStrings, buildings as squares.
+STREET_MAP_ROADS = (
+    ("东长安街", "main", ((-200, 100), (600, 100))),
+    ("南河沿大街", "street", ((300, -100), (300, 300))),
+    ("小胡同", "lane", ((100, 0), (100, 200))),
+)
+STREET_MAP_BUILDINGS = (
+    ("图书馆", (20, 120, 40)),
+    ("邮局", (220, 20, 50)),
+)
+
+
+def street_map(actor: User | None = None) -> dict[str, object]:
+    """A road layer (a main road, a street, a lane) and a building layer over the small city,
+    imported through the service as `import_layer` does: {name: shapely shape in EPSG:4490}."""
+    import numpy as np
+    from shapely.geometry import LineString
+
+    from geogrid.reference.services import LayerInput, import_layers
+    from tests.geometry import to_lonlat
+
+    roads = {name: to_lonlat(LineString(line)) for name, _, line in STREET_MAP_ROADS}
+    buildings = {name: square(*box).geoms[0] for name, box in STREET_MAP_BUILDINGS}
+    import_layers(
+        actor=actor,
+        layers=[
+            LayerInput(
+                name="测试道路",
+                kind="roads",
+                geoms=np.array(list(roads.values()), dtype=object),
+                classes=np.array([cls for _, cls, _ in STREET_MAP_ROADS]),
+                names=np.array(list(roads)),
+                source="tests",
+                attribution="© 测试测绘",
+            ),
+            LayerInput(
+                name="测试建筑",
+                kind="buildings",
+                geoms=np.array(list(buildings.values()), dtype=object),
+                classes=np.array(["building"] * len(buildings)),
+                names=np.array(list(buildings)),
+                source="tests",
+            ),
+        ],
+    )
+    return {**roads, **buildings}

@@ -1,10 +1,15 @@
 """The basemap under every map: a setting, never a dependency.
 
-GEOGRID_BASEMAP chooses it: "osm" (OpenStreetMap, the default), "tianditu" (天地图, the national
-service: vector map plus its Chinese label layer, needs GEOGRID_TIANDITU_KEY, the `tk` from
-console.tianditu.gov.cn), or "custom" (GEOGRID_BASEMAP_URL, any XYZ template), or "none". Pages
-draw grids, components and cases as vector layers over it, so they still work — on a grey
-background — when the basemap cannot be reached. 天地图's "_w" layers are Web Mercator on
+GEOGRID_BASEMAP chooses it: "local" (the offline basemap: the city's reference layers —
+roads, water, walls, buildings, green space, docs/architecture.md §12 — served by GeoGrid
+itself as vector tiles, /tiles/reference/, and drawn by static/js/core/basemap.js; the
+default when no internet basemap is configured), "osm" (OpenStreetMap), "tianditu" (天地图,
+the national service: vector map plus its Chinese label layer, needs GEOGRID_TIANDITU_KEY, the
+`tk` from console.tianditu.gov.cn), "custom" (GEOGRID_BASEMAP_URL, any XYZ template), or
+"none". An internet basemap chosen without its key or address falls back to the local one, so
+a misconfigured server never sends its users' browsers to a third party it did not name.
+Pages draw grids, components and cases as vector layers over it, so they still work — on a
+plain background — when the basemap cannot be reached. 天地图's "_w" layers are Web Mercator on
 CGCS2000, which matches the storage CRS to well under a metre (unlike GCJ-02 maps).
 """
 
@@ -15,6 +20,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core import checks
+from django.urls import get_script_prefix
 
 OSM = {
     "url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
@@ -27,7 +33,26 @@ TIANDITU = (
     "&TILEMATRIX={z}&TILEROW={y}&TILECOL={x}&tk=%(key)s"
 )
 TIANDITU_ATTRIBUTION = "© 天地图 国家地理信息公共服务平台"
-CHOICES = ("osm", "tianditu", "custom", "none")
+CHOICES = ("local", "osm", "tianditu", "custom", "none")
+# Vector tiles are made up to GEOGRID_TILE_MAX_ZOOM; the basemap's own stop at z18, beyond
+# which Leaflet enlarges them (a z18 tile already holds every feature of its ground).
+LOCAL_MAX_NATIVE_ZOOM = 18
+
+
+def local_basemap() -> dict[str, Any]:
+    """The offline basemap as static/js/core/basemap.js reads it: a vector layer of the
+    `reference` tiles, and its TileJSON (the sources' attribution, the data's bounds)."""
+    # The tiles app's paths (geogrid/urls.py) under the site's prefix, not reverse(): every
+    # page renders this, the error pages too, whatever URLconf the request was resolved by.
+    tiles = get_script_prefix() + "tiles/reference"
+    return {
+        "type": "vector",
+        "url": tiles + "/{z}/{x}/{y}.pbf",
+        "tilejson": tiles + ".json",
+        "attribution": "",
+        "maxZoom": 19,
+        "maxNativeZoom": min(LOCAL_MAX_NATIVE_ZOOM, settings.GEOGRID_TILE_MAX_ZOOM),
+    }
 
 
 def basemap_layers() -> list[dict[str, Any]]:
@@ -35,6 +60,8 @@ def basemap_layers() -> list[dict[str, Any]]:
     choice = settings.GEOGRID_BASEMAP
     if choice == "none":
         return []
+    if choice == "osm":
+        return [OSM]
     if choice == "tianditu" and settings.GEOGRID_TIANDITU_KEY:
         key = settings.GEOGRID_TIANDITU_KEY
         return [
@@ -54,7 +81,7 @@ def basemap_layers() -> list[dict[str, Any]]:
                 "maxZoom": 19,
             }
         ]
-    return [OSM]
+    return [local_basemap()]
 
 
 def tile_sources() -> list[str]:
@@ -111,7 +138,7 @@ def check_basemap(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMe
         return [
             checks.Warning(
                 "GEOGRID_BASEMAP=tianditu needs GEOGRID_TIANDITU_KEY (the tk of "
-                "your 天地图 account); OpenStreetMap is used meanwhile.",
+                "your 天地图 account); the local basemap is used meanwhile.",
                 id="geogrid.W001",
             )
         ]
@@ -119,7 +146,7 @@ def check_basemap(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMe
         return [
             checks.Warning(
                 "GEOGRID_BASEMAP=custom needs GEOGRID_BASEMAP_URL; "
-                "OpenStreetMap is used meanwhile.",
+                "the local basemap is used meanwhile.",
                 id="geogrid.W002",
             )
         ]

@@ -260,6 +260,72 @@ FROM (
 WHERE t.geom IS NOT NULL
 """
 
+# The offline basemap (docs/operations.md, "The offline basemap"): the reference features
+# from `tiles_reference`, their trigger-kept EPSG:3857 copy (migrations/0007), one MVT layer
+# per kind. `minzoom` (set by the copy's trigger, per class and, for areas, per size) keeps a
+# zoomed-out tile to main roads and large water; the statement names the zoom as a literal so
+# the planner can use the partial indexes of the rows drawn below z13 and z15. Geometries are
+# simplified to half a pixel of the zoom before ST_AsMVTGeom (which only snaps to its grid), so
+# a zoomed-out tile carries no vertices nobody can see. Within a kind, features go out the least
+# important first (lanes before main roads): the renderer draws in that order, main roads on top.
+REFERENCE_KINDS = ("green", "water", "buildings", "walls", "roads")
+REFERENCE_LABEL_ZOOM = 14  # road names from here (main and secondary; streets z15, lanes z17)
+_REFERENCE_ROWS = f"""
+WITH f AS MATERIALIZED (
+    SELECT r.id, r.kind, r.feature_class AS class, NULLIF(r.name, '') AS name, r.minzoom,
+           ST_AsMVTGeom(ST_Simplify(r.geom, %(tolerance)s), (SELECT {ENVELOPE}::box2d),
+                        4096, 64, true) AS geom
+    FROM tiles_reference r
+    WHERE r.geom && {ENVELOPE} AND r.minzoom <= {{z}}
+    ORDER BY r.minzoom, r.id
+    LIMIT %(cap)s
+)"""
+_REFERENCE_KIND = """coalesce((SELECT ST_AsMVT(t, '{kind}', 4096, 'geom') FROM (
+    SELECT f.class, f.name, f.geom FROM f
+    WHERE f.kind = '{kind}' AND f.geom IS NOT NULL ORDER BY f.minzoom DESC, f.id) t), '')"""
+# Road names: per name, its pieces in the tile merged (OpenStreetMap cuts a street into many
+# ways), and on its longest merged line the midpoint (tile units, y down) and the direction
+# there, turned so that text never reads upside down. Only lines long enough for the name
+# (~6 px a Latin character, twice that a Chinese one) and points away from the tile's edge,
+# where the text would be cut.
+_REFERENCE_LABELS = """coalesce((SELECT ST_AsMVT(l, 'labels', 4096, 'geom') FROM (
+    SELECT DISTINCT ON (p.name) p.name, p.class,
+           round(CASE WHEN p.angle > 90 THEN p.angle - 180
+                      WHEN p.angle <= -90 THEN p.angle + 180 ELSE p.angle END)::int AS angle,
+           p.geom
+    FROM (
+        SELECT m.name, m.class, ST_Length(d.geom) AS len,
+               ST_SnapToGrid(ST_LineInterpolatePoint(d.geom, 0.5), 1) AS geom,
+               degrees(atan2(ST_Y(ST_LineInterpolatePoint(d.geom, 0.55))
+                             - ST_Y(ST_LineInterpolatePoint(d.geom, 0.45)),
+                             ST_X(ST_LineInterpolatePoint(d.geom, 0.55))
+                             - ST_X(ST_LineInterpolatePoint(d.geom, 0.45)))) AS angle
+        FROM (
+            SELECT f.name, (array_agg(f.class ORDER BY f.minzoom))[1] AS class,
+                   ST_LineMerge(ST_Collect(f.geom)) AS geom
+            FROM f
+            WHERE f.kind = 'roads' AND f.name IS NOT NULL AND f.minzoom <= {z} - 2
+              AND f.geom IS NOT NULL
+            GROUP BY f.name
+        ) m, LATERAL ST_Dump(m.geom) d
+        WHERE GeometryType(d.geom) = 'LINESTRING'
+    ) p
+    WHERE p.len >= 100 * (char_length(p.name) + (octet_length(p.name) - char_length(p.name)) / 2)
+      AND ST_X(p.geom) BETWEEN 192 AND 3904 AND ST_Y(p.geom) BETWEEN 192 AND 3904
+    ORDER BY p.name, p.len DESC) l), '')"""
+
+
+def reference_tile_sql(z: int) -> str:
+    """The reference layer's statement at zoom z: every kind, and road names from
+    REFERENCE_LABEL_ZOOM, concatenated (an MVT is a sequence of layers)."""
+    parts = [_REFERENCE_KIND.format(kind=kind) for kind in REFERENCE_KINDS]
+    if z >= REFERENCE_LABEL_ZOOM:
+        parts.append(_REFERENCE_LABELS.format(z=z))
+    body = "\n    || ".join(parts)
+    rows = _REFERENCE_ROWS.format(z=z)
+    return f"{rows}\nSELECT {body},\n    (SELECT count(*) FROM f WHERE f.geom IS NOT NULL)"
+
+
 # The tracks' data version: the sum of the buckets' versions (tiles/migrations/0005). Every
 # committed write to patrols or their points raises at least one bucket, so the sum only grows.
 TRACKS_VERSION_SQL = "SELECT sum(version)::bigint FROM tiles_track_version"
@@ -279,8 +345,13 @@ class Layer:
     # The roles that may read it (None: any role); the view narrows a reader who is not
     # city-wide to their own features (tracks: an inspector their own patrols).
     readers: frozenset[str] | None = None
+    # Layers of several MVT layers (the basemap): (id, first zoom, fields) of each, for the
+    # TileJSON.
+    sublayers: tuple[tuple[str, int, tuple[str, ...]], ...] = ()
 
     def sql(self, z: int) -> str:
+        if self.name == "reference":
+            return reference_tile_sql(z)
         if self.name == "grids":
             return GRIDS_TILE_FAST if z >= FAST_POLYGON_ZOOM else GRIDS_TILE
         if self.name == "heat":
@@ -337,6 +408,8 @@ class Layer:
             return {"cell": THIN_PIXELS * pixel_metres(z)}
         if self.name == "tracks":
             return {"gap": float(settings.GEOGRID_PATROL_GAP_S)}
+        if self.name == "reference":
+            return {"tolerance": pixel_metres(z) / 2}
         return {}
 
 
@@ -414,6 +487,26 @@ LAYERS = {
         },
         public=False,
         readers=frozenset({*CITY_WIDE_ROLES, Role.INSPECTOR}),
+    ),
+    # Public reference data (roads, water, buildings…: no personal data), read by every map.
+    "reference": Layer(
+        "reference",
+        "tiles_version_reference",
+        (),
+        {
+            "class": "等级 (main, secondary, street, lane, river, stream, wall, railway, "
+            "building, park)",
+            "name": "名称",
+            "angle": "labels: the road's direction at the label, degrees clockwise (-90…90]",
+        },
+        sublayers=(
+            ("green", 8, ("class", "name")),
+            ("water", 8, ("class", "name")),
+            ("buildings", 15, ("class", "name")),
+            ("walls", 12, ("class", "name")),
+            ("roads", 10, ("class", "name")),
+            ("labels", REFERENCE_LABEL_ZOOM, ("class", "name", "angle")),
+        ),
     ),
 }
 

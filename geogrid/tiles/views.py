@@ -34,6 +34,7 @@ from geogrid.core.db import raw_cursor
 from geogrid.core.permissions import user_role
 from geogrid.core.replica import read_from_replica
 from geogrid.grids.models import Grid, GridLevel
+from geogrid.reference.models import ReferenceLayer
 from geogrid.tiles.layers import DEFAULT_FILTERS, LAYERS, Layer, tile_in_range
 from geogrid.tiles.seeding import SEEDED_TILE_SQL
 
@@ -281,6 +282,23 @@ def tile(request: HttpRequest, layer: str, z: int, x: int, y: int) -> HttpRespon
     return response
 
 
+# The basemap's TileJSON is read on every map page: its bounds come from the planner's
+# statistics of the 3857 copy (no scan; as fresh as the last ANALYZE), and only when there are
+# none yet from the copy itself.
+REFERENCE_EXTENT_SQL = """
+SELECT ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b)
+FROM (SELECT ST_Transform(ST_SetSRID(coalesce(
+          ST_EstimatedExtent('tiles_reference', 'geom'),
+          (SELECT ST_Extent(geom) FROM tiles_reference))::geometry, 3857), 4326) AS b) e
+"""
+
+
+def _reference_extent() -> tuple[float, float, float, float] | None:
+    with raw_cursor() as cursor:
+        row = cursor.execute(REFERENCE_EXTENT_SQL).fetchone()
+    return None if row[0] is None else row
+
+
 @require_GET
 @read_from_replica(when=_public_layer)
 def tilejson(request: HttpRequest, layer: str) -> HttpResponse:
@@ -298,10 +316,27 @@ def tilejson(request: HttpRequest, layer: str) -> HttpResponse:
         + "{z}/{x}/{y}.pbf"
         + (f"?{query}" if query else "")
     )
-    extent = (
-        Grid.objects.active().filter(parent__isnull=True).aggregate(extent=Extent("geom"))["extent"]
-    )
+    extra: dict = {}
+    if spec.name == "reference":
+        # The basemap covers what was imported, and credits its sources (an OpenStreetMap
+        # extract's licence asks for it on the map).
+        extent = _reference_extent()
+        credits = (
+            ReferenceLayer.objects.exclude(attribution="")
+            .order_by("attribution")
+            .values_list("attribution", flat=True)
+            .distinct()
+        )
+        extra["attribution"] = "; ".join(credits)
+    else:
+        extent = (
+            Grid.objects.active()
+            .filter(parent__isnull=True)
+            .aggregate(extent=Extent("geom"))["extent"]
+        )
     bounds = [round(v, 6) for v in extent] if extent else [-180, -85.0511, 180, 85.0511]
+    max_zoom = settings.GEOGRID_TILE_MAX_ZOOM
+    layers = spec.sublayers or ((spec.name, 0, tuple(spec.fields)),)
     return JsonResponse(
         {
             "tilejson": "3.0.0",
@@ -309,18 +344,20 @@ def tilejson(request: HttpRequest, layer: str) -> HttpResponse:
             "scheme": "xyz",
             "tiles": [template],
             "minzoom": 0,
-            "maxzoom": settings.GEOGRID_TILE_MAX_ZOOM,
+            "maxzoom": max_zoom,
             "bounds": bounds,
             "center": [(bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2, 13],
             "vector_layers": [
                 {
-                    "id": spec.name,
-                    "fields": spec.fields,
-                    "minzoom": 0,
-                    "maxzoom": settings.GEOGRID_TILE_MAX_ZOOM,
+                    "id": name,
+                    "fields": {key: spec.fields[key] for key in keys},
+                    "minzoom": min(first, max_zoom),
+                    "maxzoom": max_zoom,
                 }
+                for name, first, keys in layers
             ],
             "version": str(data_version(spec)),
+            **extra,
         },
         json_dumps_params={"ensure_ascii": False},
     )

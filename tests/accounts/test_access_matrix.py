@@ -559,6 +559,13 @@ ROWS: list[Row] = [
         everyone(403, inspector=200, operator=200, viewer=200, admin=200),
     ),
     Row("tiles/<str:layer>.json", lambda w: "/tiles/grids.json", everyone(200)),
+    # The offline basemap: public reference data (roads, water, buildings), no personal data.
+    Row(
+        "tiles/<str:layer>/<int:z>/<int:x>/<int:y>.pbf",
+        lambda w: "/tiles/reference/14/13490/6206.pbf",
+        everyone(200),
+    ),
+    Row("tiles/<str:layer>.json", lambda w: "/tiles/reference.json", everyone(200)),
     Row(
         "tiles/<str:layer>.json",
         lambda w: "/tiles/tracks.json",

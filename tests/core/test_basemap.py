@@ -1,15 +1,54 @@
-"""The basemap is a setting: OpenStreetMap by default, 天地图 with a key, none at all."""
+"""The basemap is a setting: GeoGrid's own offline basemap by default, OpenStreetMap, 天地图 with a
+key, a custom template, none at all."""
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 from django.test import override_settings
 
 from geogrid.core.basemap import basemap_layers, check_basemap, tile_sources
 
 
-def test_openstreetmap_is_the_default():
+def test_the_local_basemap_is_a_vector_layer_of_the_reference_tiles():
+    with override_settings(GEOGRID_BASEMAP="local", GEOGRID_TILE_MAX_ZOOM=22):
+        (layer,) = basemap_layers()
+        assert check_basemap() == []
+    assert layer["type"] == "vector"
+    assert layer["url"] == "/tiles/reference/{z}/{x}/{y}.pbf"
+    assert layer["tilejson"] == "/tiles/reference.json"
+    assert layer["maxNativeZoom"] == 18
+
+
+def _default_basemap(**environment: str) -> str:
+    """GEOGRID_BASEMAP as geogrid/settings.py sets it from this environment (a fresh process:
+    the settings read the environment once, on import)."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("GEOGRID_BASEMAP", "GEOGRID_TIANDITU"))
+    }
+    env.update(GEOGRID_DEBUG="1", **environment)
+    code = "import geogrid.settings as s; print(s.GEOGRID_BASEMAP)"
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    return done.stdout.strip()
+
+
+def test_the_default_is_the_local_basemap_unless_an_internet_one_is_configured():
+    assert _default_basemap() == "local"
+    assert _default_basemap(GEOGRID_BASEMAP_URL="https://tiles.example.cn/{z}/{x}/{y}.png") == (
+        "custom"
+    )
+    assert _default_basemap(GEOGRID_TIANDITU_KEY="abc123") == "tianditu"
+    assert _default_basemap(GEOGRID_BASEMAP="OSM") == "osm"
+
+
+def test_openstreetmap_stays_selectable():
     with override_settings(GEOGRID_BASEMAP="osm"):
         (layer,) = basemap_layers()
     assert layer["url"].startswith("https://tile.openstreetmap.org/")
@@ -24,18 +63,23 @@ def test_tianditu_with_a_key_gives_its_map_and_label_layers():
     assert "天地图" in vector["attribution"]
 
 
-def test_tianditu_without_a_key_warns_and_falls_back_to_openstreetmap():
+def test_tianditu_without_a_key_warns_and_falls_back_to_the_local_basemap():
     with override_settings(GEOGRID_BASEMAP="tianditu", GEOGRID_TIANDITU_KEY=""):
         (layer,) = basemap_layers()
         (warning,) = check_basemap()
-    assert "openstreetmap" in layer["url"]
-    assert "GEOGRID_TIANDITU_KEY" in warning.msg
+    assert layer["type"] == "vector" and "openstreetmap" not in layer["url"]
+    assert "GEOGRID_TIANDITU_KEY" in warning.msg and "local basemap" in warning.msg
+
+
+def test_the_local_basemap_loads_nothing_from_another_origin():
+    with override_settings(GEOGRID_BASEMAP="local", LEAFLET_CONFIG={}):
+        assert tile_sources() == []
 
 
 def test_an_unknown_choice_is_a_configuration_error():
     with override_settings(GEOGRID_BASEMAP="google"):
         (error,) = check_basemap()
-    assert error.level >= 40 and "osm, tianditu, custom, none" in error.msg
+    assert error.level >= 40 and "local, osm, tianditu, custom, none" in error.msg
 
 
 def _map_config(page: str) -> dict:

@@ -20,7 +20,8 @@
  *   showError(node, prefix, error)  an error box: the words, the API's detail in small print;
  *   createMap(elementId, options)   a Leaflet map at the configured centre and zoom
  *                          (LEAFLET_CONFIG, through the "geogrid-map" json_script of base.html)
- *                          with the configured basemap under it; options go to L.map, and
+ *                          with the configured basemap under it (the offline one drawn by
+ *                          static/js/core/basemap.js); options go to L.map, and
  *                          `view: false` leaves the view to the caller;
  *   lang, english, locale  the page's language; timeZone, mapConfig: the server's settings;
  *   days.today(), days.add(day, n), days.midnight(day)  whole days ("YYYY-MM-DD") in the
@@ -160,6 +161,11 @@
   // --- Maps -----------------------------------------------------------------------------------
   function addBasemap(map) {
     return (mapConfig.basemap || []).map(function (layer) {
+      // The offline basemap (vector tiles of the reference layers): static/js/core/basemap.js,
+      // which {% leaflet_js %} loads on every map page.
+      if (layer.type === "vector") {
+        return window.GeoGridBasemap ? window.GeoGridBasemap.add(map, layer) : null;
+      }
       // Leaflet shows attribution as HTML; ours is a setting, shown as text all the same.
       var options = { attribution: esc(layer.attribution), maxZoom: layer.maxZoom || 19 };
       if (layer.subdomains) { options.subdomains = layer.subdomains; }

@@ -153,6 +153,7 @@
     new ResizeObserver(function () { map.invalidateSize({ animate: false }); })
       .observe(document.getElementById("editor-map"));
   }
+  if (window.GeoGridBasemap) { GeoGridBasemap.addToggle(map); }  // 道路/水系/建筑 over the offline basemap
   map.pm.setGlobalOptions({ snappable: true, snapDistance: 20, allowSelfIntersection: true });
   var overlay = { pmIgnore: true, snapIgnore: true, interactive: false };
   var childLayer = L.geoJSON(null, {

@@ -5,7 +5,8 @@
    - the pages and their static files (scripts, styles, the vendored map libraries, icons,
      the words of /jsi18n/): the page asks for its own files to be kept ("precache" message);
    - the answers of the API the inspector's pages read (their grids, components, categories,
-     visits) and the vector tiles they drew.
+     visits) and the vector tiles they drew, the offline basemap's among them (/tiles/reference/:
+     the streets the inspector walked stay on the map without a network).
    Reads go to the network first and fall back to the kept copy when the network fails or is
    too slow; static files come from the copy first (their names change with their content on
    a production server). Writes (POST) are never kept or replayed here: the page's own queue
@@ -22,7 +23,7 @@ var KEPT = [
   /^\/patrol\/$/, /^\/inspector\/$/, /^\/static\//, /^\/jsi18n\/$/, /^\/manifest\.webmanifest$/,
   /^\/api\/v1\/grids\/$/, /^\/api\/v1\/components\/$/, /^\/api\/v1\/case-classes\/$/,
   /^\/api\/v1\/patrols\/coverage\/$/, /^\/api\/v1\/patrols\/visits\/$/,
-  /^\/tiles\/(grids|components)\//
+  /^\/tiles\/(grids|components|reference)\//
 ];
 
 self.addEventListener("install", function () {
@@ -69,7 +70,7 @@ function kept(url) {
 self.addEventListener("fetch", function (event) {
   var request = event.request;
   var url = new URL(request.url);
-  if (url.origin !== self.location.origin) { return; }  // basemap tiles: the browser's own cache
+  if (url.origin !== self.location.origin) { return; }  // internet basemaps: the browser's own cache
   if (request.method === "POST" && /^\/logout\/$/.test(url.pathname)) {
     event.waitUntil(caches.delete(VERSION));
     return;
