@@ -158,7 +158,7 @@ def load_communities(district: Grid, actor: Actor | None) -> int:
         children = divide_grid(
             parent=street,
             actor=actor,
-            method="voronoi",
+            method="features",
             count=count,
             target_area_m2=COMMUNITY_TARGET_M2,
             names=[f"{short}第{i + 1}社区" for i in range(count * 2)],
@@ -182,7 +182,7 @@ def load_units(
         children = divide_grid(
             parent=community,
             actor=actor,
-            method="voronoi",
+            method="features",
             target_area_m2=UNIT_TARGET_M2,
             describe=describe_unit,
         )

@@ -629,7 +629,38 @@ class _Graph:
             a, b = int(left[k]), int(right[k])
             graph.edges[a][b] = by_rank[k]
             graph.edges[b][a] = by_rank[k]
+        graph._link_islands(faces)
         return graph
+
+    def _link_islands(self, faces: np.ndarray) -> None:
+        """A parent in several parts (an exclave, a crumb its outline leaves behind) has faces no
+        other face touches: each such group is linked to the nearest face outside it by an edge
+        of no length, which ranks as a barrier, so that a crumb below the sliver size or the
+        level's minimum still has a neighbour to join (it then makes a grid of two parts, as a
+        Voronoi division of the same parent does)."""
+        owner = np.arange(len(faces))
+        for a, neighbours in self.edges.items():
+            for b in neighbours:
+                ra, rb = _root(owner, a), _root(owner, b)
+                if ra != rb:
+                    owner[max(ra, rb)] = min(ra, rb)
+        groups = np.array([_root(owner, i) for i in range(len(faces))])
+        if len(np.unique(groups)) < 2:
+            return
+        for group in np.unique(groups):
+            inside = np.flatnonzero(groups == group)
+            outside = np.flatnonzero(groups != group)
+            other = int(
+                outside[
+                    shapely.STRtree(faces[outside]).query_nearest(shapely.union_all(faces[inside]))[
+                        0
+                    ]
+                ]
+            )
+            own = int(inside[shapely.STRtree(faces[inside]).query_nearest(faces[other])[0]])
+            if other not in self.edges[own]:
+                self.edges[own][other] = np.zeros(RANKS)
+                self.edges[other][own] = self.edges[own][other]
 
     @staticmethod
     def crossing_rank(lengths: np.ndarray) -> int:

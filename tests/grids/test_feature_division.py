@@ -211,6 +211,24 @@ def test_the_pieces_tile_an_irregular_parent_with_a_hole():
     assert all(1_000 < a < 20_000 for a in result.areas_m2)
 
 
+def test_a_crumb_of_a_parent_in_two_parts_joins_the_nearest_grid():
+    """A 10 m × 8 m crumb 30 m off a 200 m × 100 m parent (what clipping a street to a ragged
+    district outline leaves): no face touches it, yet it is too small to be a grid of its own,
+    so it joins the nearest one instead of becoming a grid below the level's minimum."""
+    crumb = box(230, 40, 240, 48)
+    parent = shapely.MultiPolygon([to_lonlat(box(0, 0, 200, 100)), to_lonlat(crumb)])
+    roads = lines([(100, -10), (100, 110)])
+    result = divide_along_features(
+        parent, features=features(roads), target_area_m2=10_000, min_area_m2=1_000
+    )
+
+    assert len(result.pieces) == 2
+    assert min(result.areas_m2) > 1_000
+    east = next(p for p in result.pieces if p.intersects(to_lonlat(crumb.centroid)))
+    assert bounds_m(east) == (100, 0, 240, 100)
+    assert_tiles(parent, result)
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [({}, "target area"), ({"count": 0}, "at least 1"), ({"target_area_m2": -5}, "target area")],
