@@ -76,6 +76,11 @@ CLIP_MARGIN_DEG = 1e-3
 # Cut lines are drawn with a vertex at least every this many metres (at most this many).
 CUT_STEP_M = 2.0
 MAX_CUT_VERTICES = 5_000
+# The pieces drop vertices that lie within this many degrees (~1 mm) of the straight line
+# through their neighbours: the densified cuts, straight in metres, are as straight in lon/lat
+# at that scale, and a grid with a vertex every 2 m weighs on everything that reads it later
+# (the map, point-in-grid lookups, the demo's patrols walking the grid edges).
+STRAIGHT_DEG = 1e-8
 # Cut positions tried around the balanced one, as shares of the block's length.
 CUT_OFFSETS = (0.0, 0.03, -0.03, 0.06, -0.06, 0.09, -0.09, 0.12, -0.12, 0.15, -0.15)
 
@@ -202,6 +207,7 @@ def divide_along_features(
 
     regions = graph.regions()
     pieces = _keep_buildings_whole(_union_regions(faces, regions), features.buildings, parent)
+    pieces = _drop_straight_vertices(pieces)
     kept = _same_as_previous(pieces, previous)
     piece_areas = shapely.area(to_metric(np.array(pieces, dtype=object)))
     shares = measure.shares(np.array(pieces, dtype=object))
@@ -877,6 +883,22 @@ def _keep_buildings_whole(
             else:
                 shapes[holder] = shapely.difference(shapes[holder], whole)
     return [as_multipolygon(shapely.make_valid(s) if not s.is_valid else s) for s in shapes]
+
+
+def _drop_straight_vertices(pieces: list[BaseGeometry]) -> list[BaseGeometry]:
+    """The pieces without vertices on straight runs, simplified as one coverage (a shared edge
+    changes alike on both sides, so they still tile the parent) with the parent's outline kept."""
+    if len(pieces) < 2:
+        return pieces
+    shapes = np.array(pieces, dtype=object)
+    try:
+        simpler = shapely.coverage_simplify(shapes, STRAIGHT_DEG, simplify_boundary=False)
+    except GEOSException:
+        return pieces
+    good = shapely.is_valid(simpler) & ~shapely.is_empty(simpler)
+    if not good.all():
+        return pieces
+    return [as_multipolygon(g) for g in simpler]
 
 
 def _union_regions(faces: np.ndarray, regions: list[list[int]]) -> list[BaseGeometry]:

@@ -68,9 +68,10 @@ MAIN_STEP_LAT_M = 770.0
 MAIN_JITTER_M = 50.0
 SECONDARY_JITTER_M = 40.0
 SECONDARY_SHARE = 0.85  # share of secondary-road segments between main roads that exist
-# Lanes: (spacing range m, share running the whole block, share of rows with a N–S lane).
-OLD_CITY_LANES = ((70.0, 120.0), 0.75, 0.55)
-OUTSIDE_LANES = ((110.0, 160.0), 0.8, 0.7)
+# Lanes: E–W spacing range (m), share running the whole block, N–S spacing range along a row
+# between two E–W lanes (m), share of those N–S lanes drawn.
+OLD_CITY_LANES = ((70.0, 120.0), 0.75, (90.0, 150.0), 0.8)
+OUTSIDE_LANES = ((110.0, 160.0), 0.8, (110.0, 170.0), 0.8)
 LANE_END_CLEARANCE_M = 50.0  # no lane this close to the block's far edge
 SHORTEST_FEATURE_M = 5.0  # clipped pieces shorter than this are dropped
 
@@ -185,11 +186,12 @@ def _lanes(
     cell_y: np.ndarray,
     spacing: tuple[float, float],
     whole_share: float,
+    along: tuple[float, float],
     connector_share: float,
 ) -> np.ndarray:
     """Lanes in every block between consecutive street lines (`cell_x`, `cell_y`, sorted):
     east–west lanes from the block's south edge every `spacing` metres, some stopping short
-    (dead ends), and in a share of the rows between them one short north–south lane."""
+    (dead ends), and short north–south lanes between them."""
     lines: list[np.ndarray] = []
     for x0, x1 in zip(cell_x[:-1], cell_x[1:], strict=True):
         width = x1 - x0
@@ -206,10 +208,19 @@ def _lanes(
             starts = np.where(whole | from_west, x0, x1 - reach)
             ends = np.where(whole | ~from_west, x1, x0 + reach)
             lines.append(_segments(starts, ys, ends, ys))
+            # Between each pair of lanes, north–south lanes every `along` metres (staggered:
+            # drawn afresh per row), a share of them missing.
             rows = np.concatenate([[y0], ys, [y1]])
-            has = rng.random(len(rows) - 1) < connector_share
-            at = x0 + rng.uniform(0.3, 0.7, len(rows) - 1) * width
-            lines.append(_segments(at[has], rows[:-1][has], at[has], rows[1:][has]))
+            steps = rng.uniform(*along, size=(len(rows) - 1, 32))
+            at = (
+                x0
+                + np.cumsum(_lon(steps), axis=1)
+                - _lon(rng.uniform(0, along[0], (len(rows) - 1, 1)))
+            )
+            has = (at > x0 + float(_lon(30.0))) & (at < x1 - float(_lon(30.0)))
+            has &= rng.random(at.shape) < connector_share
+            row = np.broadcast_to(np.arange(len(rows) - 1)[:, None], at.shape)[has]
+            lines.append(_segments(at[has], rows[row], at[has], rows[row + 1]))
     return np.concatenate(lines) if lines else np.empty(0, dtype=object)
 
 
