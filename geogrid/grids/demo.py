@@ -5,7 +5,9 @@ creates no duplicates.
 
 Real: the district boundary (repaired on import: it self-intersects as shipped) and the 17
 street names and GB/T 2260 codes. Generated: street boundaries (a Voronoi diagram around
-approximate real street centres), communities and unit grids (divide_grid).
+approximate real street centres), communities and unit grids (divide_grid along the generated
+roads, water and walls that the reference app's demo step loads first: geogrid/reference/demo.py;
+docs/domain.md §2.7).
 """
 
 from __future__ import annotations
@@ -269,8 +271,9 @@ def demo_step(context: dict[str, Any], progress: Callable[..., Iterable]) -> lis
         + "."
     )
     lines.append(
-        "Street, community and unit-grid boundaries are GENERATED for the demo; only "
-        "the district boundary and the street names/codes are real."
+        "Street, community and unit-grid boundaries are GENERATED for the demo (communities "
+        "and unit grids along the generated roads); only the district boundary and the street "
+        "names/codes are real."
     )
     return lines
 

@@ -76,11 +76,12 @@ CLIP_MARGIN_DEG = 1e-3
 # Cut lines are drawn with a vertex at least every this many metres (at most this many).
 CUT_STEP_M = 2.0
 MAX_CUT_VERTICES = 5_000
-# The pieces drop vertices that lie within this many degrees (~1 mm) of the straight line
-# through their neighbours: the densified cuts, straight in metres, are as straight in lon/lat
-# at that scale, and a grid with a vertex every 2 m weighs on everything that reads it later
-# (the map, point-in-grid lookups, the demo's patrols walking the grid edges).
-STRAIGHT_DEG = 1e-8
+# The pieces drop vertices that lie within about this many degrees (~1 cm) of the straight line
+# through their neighbours: a densified cut, straight in metres, bows by a few millimetres in
+# lon/lat, far less than the building margin (BUILDING_SHRINK_DEG); and a grid with a vertex
+# every 2 m weighs on everything that reads it later (the map, point-in-grid lookups, the
+# demo's patrols walking the grid edges).
+STRAIGHT_DEG = 1e-7
 # Cut positions tried around the balanced one, as shares of the block's length.
 CUT_OFFSETS = (0.0, 0.03, -0.03, 0.06, -0.06, 0.09, -0.09, 0.12, -0.12, 0.15, -0.15)
 
