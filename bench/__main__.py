@@ -19,6 +19,7 @@ from bench import (
     assign,
     cases,
     components,
+    division,
     growth,
     heat,
     locate,
@@ -49,6 +50,7 @@ BENCHMARKS = (
     "http",
     "tiles",
     "heat",
+    "division",
     "patrols",
     "soak",
 )
@@ -282,6 +284,13 @@ def main(argv: list[str]) -> int:
     if "heat" in chosen:
         print("\n[heat] reports per unit grid over 1,000,000 reports through gunicorn", flush=True)
         results += heat.run()
+
+    if "division" in chosen:
+        print(
+            "\n[division] ~40 km² of OpenStreetMap's Liechtenstein into unit grids along its roads",
+            flush=True,
+        )
+        results += division.run(repeat=args.repeat, postgis=not args.no_sql)
 
     if "patrols" in chosen:
         print(

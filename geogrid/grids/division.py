@@ -59,6 +59,10 @@ def voronoi_cells(
     seeds = candidates[inside]
     if len(seeds) == 0:
         seeds = np.array([shapely.get_coordinates(parent_metric.point_on_surface())[0]])
+    if len(seeds) < count:
+        # A narrow or ragged parent holds fewer lattice points than grids asked for: the rest
+        # are drawn uniformly inside it (still seeded), and relaxation spreads them out.
+        seeds = np.concatenate([seeds, _points_inside(parent_metric, count - len(seeds), rng)])
     if len(seeds) > count:
         seeds = seeds[np.sort(rng.choice(len(seeds), count, replace=False))]
     envelope = parent_metric.envelope.buffer(spacing * 2)
@@ -69,6 +73,18 @@ def voronoi_cells(
         # Lloyd relaxation: move each seed to the centre of its clipped cell.
         seeds = shapely.get_coordinates(shapely.point_on_surface(clipped[keep]))
     return shapely.get_parts(shapely.voronoi_polygons(MultiPoint(seeds), extend_to=envelope))
+
+
+def _points_inside(shape: BaseGeometry, n: int, rng: np.random.Generator) -> np.ndarray:
+    """`n` random points inside `shape` (fewer only if it has no area to hold them)."""
+    west, south, east, north = shape.bounds
+    found = np.empty((0, 2))
+    for _ in range(20):
+        batch = rng.uniform((west, south), (east, north), (max(4 * n, 64), 2))
+        found = np.concatenate([found, batch[shapely.contains_xy(shape, batch[:, 0], batch[:, 1])]])
+        if len(found) >= n:
+            break
+    return found[:n]
 
 
 def divide(

@@ -79,9 +79,11 @@ class GridEditView(APIView):
     "grids": [codes] and "versions": {code: n} (merge), "geometry": GeoJSON (create, reshape),
     "line": GeoJSON line (split), "name", "grid_type" (create), "reason",
     "target_area_m2" or "count", "method": square|voronoi|features, "balance": [sources],
-    "replace_existing" (divide)}. A division's answer adds "division": its report (codes kept,
-    changed, retired and created; area and workload balance; the square and Voronoi methods on
-    the same parent for comparison).
+    "tolerance" (0.05–1; default settings.GEOGRID_DIVISION_TOLERANCE), "replace_existing"
+    (divide)}. A division's answer adds "division": its report (codes kept, changed, retired and
+    created; area and workload balance; the square and Voronoi methods on the same parent for
+    comparison; the target_area_m2, count and tolerance used), and its "grids" carry every
+    child with status new, changed or kept, and the grids it retires (status retired).
 
     200 with {"ok", "problems", "warnings", "codes", "impact", "grids"}: ok=false lists every
     topology problem with its shape; a save that is not ok writes nothing (and answers 400 with
@@ -149,6 +151,7 @@ class GridEditView(APIView):
             params["replace_existing"] = bool(body.get("replace_existing", False))
             params["count"] = _count(body.get("count"))
             params["balance"] = _balance(body.get("balance"))
+            params["tolerance"] = _tolerance(body.get("tolerance"))
         try:
             outcome = run_edit(
                 action=action, actor=actor_of(request), commit=commit, versions=versions, **params
@@ -184,6 +187,19 @@ def _count(value: Any) -> int | None:
     if isinstance(value, bool) or not isinstance(value, int) or not (1 <= value <= 999):
         raise BadRequest("'count' must be a whole number of grids from 1 to 999.", field="count")
     return value
+
+
+def _tolerance(value: Any) -> float | None:
+    """The share by which a grid's load may differ from the target (docs/domain.md §2.7);
+    None: settings.GEOGRID_DIVISION_TOLERANCE."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not (0.05 <= value <= 1):
+        raise BadRequest(
+            "'tolerance' must be a number from 0.05 to 1 (5% to 100% of the target).",
+            field="tolerance",
+        )
+    return float(value)
 
 
 def _balance(value: Any) -> list[str]:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import shapely
+from django.conf import settings
 from django.db import transaction
 from shapely.geometry.base import BaseGeometry
 
@@ -35,6 +36,10 @@ class EditOutcome:
     created: list[Grid] = field(default_factory=list)
     changed: list[Grid] = field(default_factory=list)
     retired: list[str] = field(default_factory=list)
+    # Grids shown in a preview besides the created and changed ones: a division's children it
+    # keeps untouched, and the grids an edit retires (their last boundary).
+    kept: list[Grid] = field(default_factory=list)
+    retired_grids: list[Grid] = field(default_factory=list)
     problems: list[topology.Problem] = field(default_factory=list)
     warnings: list[topology.Problem] = field(default_factory=list)
     impact: dict[str, Any] = field(default_factory=dict)
@@ -94,10 +99,13 @@ def _perform(
     replace_existing: bool,
     count: int | None,
     balance: Sequence[str],
+    tolerance: float | None,
     division: dict[str, Any],
+    shown: dict[str, list[Grid]],
 ) -> tuple[list[Grid], list[Grid], list[str]]:
     """(created, changed, retired codes) of one edit, written in the caller's transaction; a
-    division also fills `division` with its report."""
+    division also fills `division` with its report and `shown` with the children it keeps and
+    the grids it retires, for the preview."""
     if action == "create":
         assert grid is not None  # the parent
         level = locking.child_level(grid)
@@ -147,10 +155,19 @@ def _perform(
             count=count,
             method=method,
             balance=balance,
+            tolerance=tolerance,
             replace_existing=replace_existing,
             compare=True,
         )
         division.update(result.report())
+        # What the division was asked for, as used: the editor shows it beside the figures.
+        division["target_area_m2"] = None if count else target_area_m2
+        division["count"] = count
+        division["tolerance"] = (
+            settings.GEOGRID_DIVISION_TOLERANCE if tolerance is None else tolerance
+        )
+        shown["kept"] = list(result.kept)
+        shown["retired"] = list(result.retired)
         return result.created, result.changed, [g.code for g in result.retired]
     raise GridError(f"Unknown edit {action!r}; use one of: {', '.join(ACTIONS)}.")
 
@@ -173,6 +190,7 @@ def run_edit(
     replace_existing: bool = False,
     count: int | None = None,
     balance: Sequence[str] = (),
+    tolerance: float | None = None,
 ) -> EditOutcome:
     """Check (commit=False) or save (commit=True) one grid edit.
 
@@ -188,6 +206,7 @@ def run_edit(
     versions = versions or {}
     parent = grid if action in ("create", "divide") else (grid or grids[0]).parent
     outcome = EditOutcome(action=action, committed=False, ok=True)
+    shown: dict[str, list[Grid]] = {}
     try:
         with transaction.atomic():
             before = _gaps(parent)
@@ -208,9 +227,13 @@ def run_edit(
                     replace_existing=replace_existing,
                     count=count,
                     balance=balance,
+                    tolerance=tolerance,
                     division=outcome.division,
+                    shown=shown,
                 )
             outcome.created, outcome.changed, outcome.retired = created, changed, retired
+            outcome.kept = shown.get("kept", [])
+            outcome.retired_grids = shown.get("retired", [])
             outcome.impact = _merge_impact(log)
             outcome.warnings = _new_gaps(before, _gaps(parent))
             if commit:
@@ -255,9 +278,14 @@ def outcome_payload(outcome: EditOutcome) -> dict[str, Any]:
             },
         }
 
-    features = [grid_feature(g, "created") for g in outcome.created] + [
-        grid_feature(g, "changed") for g in outcome.changed
-    ]
+    # Status as the editor's legend names them: new, changed, kept (a division's untouched
+    # children) and retired (the boundary the grid had).
+    features = (
+        [grid_feature(g, "new") for g in outcome.created]
+        + [grid_feature(g, "changed") for g in outcome.changed]
+        + [grid_feature(g, "kept") for g in outcome.kept]
+        + [grid_feature(g, "retired") for g in outcome.retired_grids]
+    )
     return {
         "action": outcome.action,
         "ok": outcome.ok,

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count
+from django.db.models import Count, Exists, OuterRef
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext
 
 from geogrid.accounts.models import Role
 from geogrid.core.permissions import role_required
+from geogrid.grids import workload
+from geogrid.grids.city_features import BOUNDARY_KINDS
 from geogrid.grids.models import Grid, GridLevel, GridSource, GridType
+from geogrid.reference.models import ReferenceFeature
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -77,5 +83,41 @@ def editor(request: HttpRequest) -> HttpResponse:
         "levels": levels,
         "gridTypes": [{"value": value, "label": str(label)} for value, label in GridType.choices],
         "lang": get_language() or "zh-hans",
+        "divide": divide_options(roots, levels[-1]["depth"] if levels else 0),
     }
     return render(request, "grids/editor.html", {"config": config})
+
+
+# Most parents the page lists as having roads, water or walls loaded (a city has far fewer
+# districts, streets and communities).
+MAX_FEATURE_PARENTS = 5_000
+
+
+def divide_options(scope: Any, leaf_depth: int) -> dict[str, Any]:
+    """What the divide form offers (docs/domain.md §2.7): the parents in scope over which
+    roads, water or walls are loaded (dividing along features needs them), the workload
+    sources to balance by, the default tolerance and how many months of reports count."""
+    boundary_features = ReferenceFeature.objects.filter(
+        kind__in=[str(k) for k in BOUNDARY_KINDS], geom__intersects=OuterRef("geom")
+    )
+    with_features = (
+        scope.filter(level__depth__lt=leaf_depth)
+        .filter(Exists(boundary_features))
+        .order_by("code")
+        .values_list("code", flat=True)[:MAX_FEATURE_PARENTS]
+    )
+    # Capitalised as checkbox labels in English (the plain words are lower-case elsewhere).
+    labels = {
+        "components": pgettext("workload source", "部件"),
+        "reports": pgettext("workload source", "案件"),
+        "population": pgettext("workload source", "人口"),
+    }
+    return {
+        "featureParents": list(with_features),
+        "sources": [
+            {"name": name, "label": labels.get(name, workload.label_of(name))}
+            for name in workload.available_sources()
+        ],
+        "tolerance": settings.GEOGRID_DIVISION_TOLERANCE,
+        "reportMonths": settings.GEOGRID_DIVISION_REPORT_MONTHS,
+    }

@@ -98,3 +98,29 @@ def test_division_preview_writes_nothing(odd_community, admin_user):
     preview = divide_grid(parent=odd_community, actor=admin_user, commit=False)
     assert len(preview) >= 20 and preview[0].pk is None
     assert not Grid.objects.filter(parent=odd_community).exists()
+
+
+@pytest.mark.parametrize("count", [2, 3, 4, 5, 7, 9])
+def test_voronoi_gives_as_many_grids_as_asked_even_in_a_thin_l_shaped_parent(count):
+    from geogrid.grids.division import divide
+
+    # Two arms about 300 m × 35 m and 35 m × 330 m: fewer lattice points than grids fit inside.
+    l_shape = MultiPolygon(
+        [
+            Polygon(
+                [
+                    (116.40, 39.90),
+                    (116.4035, 39.90),
+                    (116.4035, 39.9004),
+                    (116.4004, 39.9004),
+                    (116.4004, 39.903),
+                    (116.40, 39.903),
+                ]
+            )
+        ]
+    )
+
+    pieces = divide(l_shape, target_area_m2=1_000, method="voronoi", count=count)
+
+    assert len(pieces) == count
+    assert shapely.union_all(pieces).symmetric_difference(l_shape).area < 1e-12

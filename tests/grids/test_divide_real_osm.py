@@ -57,3 +57,27 @@ def test_central_helsinki_divides_along_its_streets_without_cutting_a_building(
         assert other["buildings_cut"] >= 100
     assert topology_report(parent=helsinki)["ok"]
     assert elapsed < 30
+
+
+def test_re_dividing_central_helsinki_with_the_same_settings_keeps_every_code(helsinki, admin_user):
+    first = divide_parent(
+        parent=helsinki, actor=admin_user, method="features", target_area_m2=10_000, compare=False
+    )
+    helsinki.refresh_from_db()
+
+    again = divide_parent(
+        parent=helsinki,
+        actor=admin_user,
+        method="features",
+        target_area_m2=10_000,
+        compare=False,
+        replace_existing=True,
+    )
+
+    assert again.report()["codes"] == {
+        "kept": len(first.children),
+        "changed": 0,
+        "retired": 0,
+        "created": 0,
+    }
+    assert sorted(g.code for g in again.children) == sorted(g.code for g in first.children)

@@ -137,6 +137,11 @@ def test_a_stale_version_answers_409_with_who_saved_and_the_current_boundary(
             "geometry",
         ),
         ({"action": "divide", "grid": "110101001001", "target_area_m2": -5}, "target_area_m2"),
+        ({"action": "divide", "grid": "110101001001", "tolerance": 0.01}, "tolerance"),
+        ({"action": "divide", "grid": "110101001001", "tolerance": 1.5}, "tolerance"),
+        ({"action": "divide", "grid": "110101001001", "tolerance": "25%"}, "tolerance"),
+        ({"action": "divide", "grid": "110101001001", "tolerance": True}, "tolerance"),
+        ({"action": "divide", "grid": "110101001001", "count": 0}, "count"),
         ({"action": "create", "grid": "abc"}, "grid"),
     ],
 )
@@ -270,3 +275,76 @@ def test_bad_attributes_answer_400_naming_the_field(as_planner, city, body, fiel
 def test_anonymous_readers_do_not_see_the_officers_phone(city):
     properties = APIClient().get(f"/api/v1/grids/{city['west_c'].code}001/").json()["properties"]
     assert "officer_phone" not in properties and "officer_name" in properties
+
+
+def street(*coords):
+    return to_lonlat(shapely.LineString(coords))
+
+
+@pytest.fixture
+def west_crossroads(city):
+    """Streets along the lines between the west community's four cells (x = 100, y = 100)."""
+    from tests import factories
+
+    factories.reference_features(
+        "roads", "street", street((100, -50), (100, 250)), street((-50, 100), (250, 100))
+    )
+    return city["west_c"]
+
+
+def divide(client, parent, **fields) -> dict:
+    body = {"action": "divide", "grid": parent.code, "method": "features", **fields}
+    response = client.post(EDITS, {"replace_existing": True, **body}, format="json")
+    assert response.status_code == 200, response.json()
+    return response.json()
+
+
+def test_a_division_preview_shows_the_kept_grids_and_says_what_it_used(as_planner, west_crossroads):
+    body = divide(as_planner, west_crossroads, target_area_m2=10_000, tolerance=0.2)
+
+    statuses = {f["id"]: f["properties"]["status"] for f in body["grids"]["features"]}
+    assert statuses == {west_crossroads.code + s: "kept" for s in ("001", "002", "003", "004")}
+    division = body["division"]
+    assert division["codes"] == {"kept": 4, "changed": 0, "retired": 0, "created": 0}
+    assert (division["target_area_m2"], division["count"], division["tolerance"]) == (
+        10_000,
+        None,
+        0.2,
+    )
+
+
+def test_a_division_by_count_shows_changed_and_retired_grids_with_their_boundaries(
+    as_planner, west_crossroads
+):
+    body = divide(as_planner, west_crossroads, count=2, tolerance=0.1)
+
+    by_status: dict[str, list[str]] = {}
+    for feature in body["grids"]["features"]:
+        by_status.setdefault(feature["properties"]["status"], []).append(feature["id"])
+    assert sorted(by_status) == ["changed", "retired"]
+    assert len(by_status["changed"]) == 2 and len(by_status["retired"]) == 2
+    assert sorted(by_status["retired"]) == body["codes"]["retired"]
+    retired = next(f for f in body["grids"]["features"] if f["properties"]["status"] == "retired")
+    assert retired["properties"]["area_m2"] == 10_000.0  # the boundary it had
+    division = body["division"]
+    assert (division["target_area_m2"], division["count"]) == (None, 2)
+    assert division["tolerance"] == 0.1
+    assert west_crossroads.children.active().count() == 4  # a preview writes nothing
+
+
+def test_without_a_tolerance_the_division_uses_the_settings_default(
+    as_planner, west_crossroads, settings
+):
+    settings.GEOGRID_DIVISION_TOLERANCE = 0.3
+    body = divide(as_planner, west_crossroads, target_area_m2=10_000)
+    assert body["division"]["tolerance"] == 0.3
+
+
+def test_the_new_grids_of_a_first_division_are_marked_new(as_planner, city):
+    response = as_planner.post(
+        EDITS,
+        {"action": "divide", "grid": city["east_c"].code, "target_area_m2": 10_000},
+        format="json",
+    )
+    statuses = [f["properties"]["status"] for f in response.json()["grids"]["features"]]
+    assert statuses == ["new"] * 4

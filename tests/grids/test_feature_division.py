@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import shapely
-from shapely.geometry import LineString, box
+from shapely.geometry import LineString, MultiPolygon, Polygon, box
 
 from geogrid.core.gis import area_m2, to_metric
 from geogrid.grids.feature_division import (
@@ -236,3 +236,26 @@ def test_a_crumb_of_a_parent_in_two_parts_joins_the_nearest_grid():
 def test_bad_targets_are_refused_with_a_message(kwargs, message):
     with pytest.raises(ValueError, match=message):
         divide_along_features(rect(0, 0, 100, 100), features=CityFeatures.none(), **kwargs)
+
+
+def test_the_area_before_a_cut_is_exact_for_rotated_multipolygons_with_holes():
+    import shapely.affinity
+
+    from geogrid.grids.feature_division import _areas_before
+
+    shape = MultiPolygon(
+        [
+            Polygon([(0, 0), (10, 0), (12, 5), (3, 8), (0, 5)], [[(2, 2), (4, 2), (4, 4), (2, 4)]]),
+            Polygon([(20, 0), (24, 0), (22, 3)]),
+        ]
+    )
+    positions = np.array([-1.0, 1.0, 3.0, 5.0, 11.0, 13.0, 21.0, 23.0, 25.0])
+    expected = [shape.intersection(box(-100, -100, t, 100)).area for t in positions]
+    for degrees in (0, 30, 77, 200):
+        turned = shapely.affinity.rotate(shape, degrees, origin=(0, 0))
+        axis = np.array([np.cos(np.radians(degrees)), np.sin(np.radians(degrees))])
+        across = np.array([-axis[1], axis[0]])
+
+        areas = _areas_before(turned, np.zeros(2), axis, across, positions)
+
+        np.testing.assert_allclose(areas, expected, atol=1e-9)

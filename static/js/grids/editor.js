@@ -32,7 +32,7 @@
     hintSplit: gettext("画一条横穿所选网格的线：从网格外开始，到网格外结束，再点一次最后一点完成。"),
     hintMerge: gettext("合并后生成一个新编码的网格，原网格退役。"),
     hintRetire: gettext("退役的网格保留在历史中，编码不再使用；其范围将成为缝隙。"),
-    hintDivide: gettext("按目标面积把上级网格重新划分为单元网格；先预览，确认后保存。"),
+    hintDivide: gettext("选择划分方式和目标，预览后再保存。沿道路划分沿已导入的道路、水系和围墙切分，不切断建筑。"),
     selectOne: gettext("请先选中一个网格。"),
     selectMany: gettext("请选中至少两个相邻的网格。"),
     pickParent: gettext("请先选择上级网格。"),
@@ -78,6 +78,50 @@
     msg_gap: gettext("{a} 内有 {area} 不属于任何下级网格（缝隙）。"),
     msg_escape: gettext("{a} 有 {area} 超出上级网格。"),
     msg_area: gettext("{a} 面积 {area}，不在本层级允许的 {min} 至 {max} 之间。"),
+    refused_no_features: gettext("该区域未导入道路、水系或围墙，不能沿道路划分：请先导入道路图层，或改用方格、Voronoi 划分。"),
+    refused_codes_exhausted: gettext("下级网格编码不够用：请加大目标面积或减少网格数。"),
+    refused_bad_tolerance: gettext("允许偏差须在 5% 至 100% 之间。"),
+    refused_bad_count: gettext("网格数须为 1 至 999 的整数。"),
+    refused_bad_target: gettext("请填写目标面积或网格数。"),
+    err_area: gettext("目标面积须为 {min} 至 {max} 平方米之间的数。"),
+    err_count: gettext("网格数须为 1 至 999 的整数。"),
+    err_inspectors: gettext("网格员人数须为 1 至 999 的整数。"),
+    err_tolerance: gettext("允许偏差须为 5 至 100 之间的百分数。"),
+    err_balance: gettext("所选的工作量来源不可用，请重新选择。"),
+    err_method: gettext("请选择划分方式。"),
+    reportsMonths: gettext("{label}（近 {n} 个月）"),
+    status_new: gettext("新建"),
+    status_changed: gettext("边界调整"),
+    status_kept: gettext("保持不变"),
+    status_retired: gettext("退役"),
+    legendTitle: gettext("划分预览"),
+    method_features: gettext("沿道路划分"),
+    method_square: gettext("方格"),
+    method_voronoi: gettext("Voronoi 多边形"),
+    thisDivision: gettext("本次：{method}"),
+    usedArea: gettext("目标每格约 {area}"),
+    usedCount: gettext("目标 {n} 个网格"),
+    usedTolerance: gettext("允许偏差 {pct}"),
+    usedBalance: gettext("均衡：{sources}"),
+    usedAreaOnly: gettext("仅按面积均衡"),
+    countKept: gettext("保持不变 {n}"),
+    countChanged: gettext("边界调整 {n}"),
+    countRetired: gettext("退役 {n}"),
+    countCreated: gettext("新建 {n}"),
+    row_grids: gettext("网格数"),
+    row_area_mean: gettext("平均面积"),
+    row_area_cv: gettext("面积变异系数"),
+    row_workload_cv: gettext("工作量变异系数"),
+    row_area_max: gettext("最大网格"),
+    row_area_min: gettext("最小网格"),
+    row_workload_range: gettext("工作量范围（1 = 平均）"),
+    row_on_feature: gettext("边界沿道路等要素的比例"),
+    row_buildings_cut: gettext("切断的建筑"),
+    perGrid: gettext("每个网格（{n} 个）"),
+    col_code: gettext("网格编码"),
+    col_status: gettext("状态"),
+    col_area: gettext("面积"),
+    col_workload: gettext("工作量"),
     msg_invalid: gettext("图形无效：边界自相交或有重复节点（{where}）。请移动节点，使边界不再交叉。")
   };
   var TYPE_COLOURS = {
@@ -101,6 +145,14 @@
 
   // --- Map and layers -------------------------------------------------------------------------
   var map = GeoGrid.createMap("editor-map", { zoomControl: true });
+  // Quarter zoom steps: a parent fitted beside the division report fills the smaller map.
+  map.options.zoomSnap = 0.25;
+  // The map shares its column with the division report, whose height changes (a table opened):
+  // Leaflet only watches the window, so it is told when its own box changes.
+  if (window.ResizeObserver) {
+    new ResizeObserver(function () { map.invalidateSize({ animate: false }); })
+      .observe(document.getElementById("editor-map"));
+  }
   map.pm.setGlobalOptions({ snappable: true, snapDistance: 20, allowSelfIntersection: true });
   var overlay = { pmIgnore: true, snapIgnore: true, interactive: false };
   var childLayer = L.geoJSON(null, {
@@ -120,14 +172,82 @@
     style: { color: "#12355b", weight: 3, fill: false, dashArray: "6 4" },
     pmIgnore: true, snapIgnore: false, interactive: false
   }).addTo(map);
+  // A preview's grids by status (docs/domain.md §2.7): kept green, changed amber, new blue,
+  // retired a red dashed outline drawn over the others (where the old boundaries ran).
+  var PREVIEW_STYLES = {
+    "new": { color: "#0b63c5", weight: 2, dashArray: "4 3", fillColor: "#4aa3ff", fillOpacity: 0.25 },
+    changed: { color: "#a15c00", weight: 2, fillColor: "#f2a900", fillOpacity: 0.35 },
+    kept: { color: "#1b6e36", weight: 2, fillColor: "#3fb56b", fillOpacity: 0.3 },
+    retired: { color: "#c0001a", weight: 2.5, dashArray: "7 5", fill: false }
+  };
+  var STATUS_ORDER = ["kept", "changed", "new", "retired"];
+  function previewStatus(f) {
+    var status = f.properties && f.properties.status;
+    return PREVIEW_STYLES[status] ? status : "new";
+  }
   var previewLayer = L.geoJSON(null, Object.assign({
-    style: { color: "#0b63c5", weight: 2, dashArray: "4 3", fillColor: "#4aa3ff", fillOpacity: 0.15 },
+    style: function (f) {
+      var status = previewStatus(f);
+      return Object.assign({ className: "preview-shape preview-" + status }, PREVIEW_STYLES[status]);
+    },
     onEachFeature: function (f, layer) {
+      if (previewStatus(f) === "retired") { return; }  // its code is listed; a label would cover the new ones
       var area = f.properties.area_m2 ? m2(f.properties.area_m2) : null;
       layer.bindTooltip(GeoGrid.lines(f.properties.code, area),
                         { permanent: true, direction: "center", className: "grid-label preview-label" });
     }
   }, overlay)).addTo(map);
+  function showPreview(collection, withLegend) {
+    // Retired outlines last, so that their dashes lie on top of what replaces them.
+    var features = (collection.features || []).slice().sort(function (a, b) {
+      return STATUS_ORDER.indexOf(previewStatus(a)) - STATUS_ORDER.indexOf(previewStatus(b));
+    });
+    previewLayer.addData({ type: "FeatureCollection", features: features });
+    fitLabels();
+    // Every division has the legend; another edit's preview only when it is not all new grids.
+    showLegend(withLegend || features.some(function (f) { return previewStatus(f) !== "new"; }));
+  }
+
+  // The preview's legend, a map control shown while a preview with statuses is on the map.
+  var legendControl = L.control({ position: "bottomleft" });
+  legendControl.onAdd = function () {
+    var box = el("div", { "class": "preview-legend", id: "preview-legend" });
+    box.appendChild(el("strong", {}, T.legendTitle));
+    STATUS_ORDER.forEach(function (status) {
+      var item = el("span", { "class": "legend-item", "data-status": status });
+      item.appendChild(el("span", { "class": "swatch status-" + status }));
+      item.appendChild(document.createTextNode(T["status_" + status]));
+      box.appendChild(item);
+    });
+    return box;
+  };
+  // A grid's permanent label only where it fits inside the grid at this zoom: a division of a
+  // real community draws a hundred grids, whose labels would otherwise cover the whole map.
+  var hiddenLabels = [];  // codes of the children whose label a preview replaces
+  function labelFits(layer) {
+    var bounds = layer.getBounds();
+    var nw = map.latLngToContainerPoint(bounds.getNorthWest());
+    var se = map.latLngToContainerPoint(bounds.getSouthEast());
+    return se.x - nw.x >= 120 && se.y - nw.y >= 34;
+  }
+  function fitLabels() {
+    childLayer.eachLayer(function (layer) {
+      if (hiddenLabels.indexOf(layer.feature.properties.code) >= 0) { return; }
+      if (labelFits(layer)) { layer.openTooltip(); } else { layer.closeTooltip(); }
+    });
+    previewLayer.eachLayer(function (layer) {
+      if (!layer.getTooltip()) { return; }
+      if (labelFits(layer)) { layer.openTooltip(); } else { layer.closeTooltip(); }
+    });
+  }
+  map.on("zoomend", fitLabels);
+
+  var legendShown = false;
+  function showLegend(show) {
+    if (show && !legendShown) { legendControl.addTo(map); }
+    if (!show && legendShown) { legendControl.remove(); }
+    legendShown = show;
+  }
   var problemLayer = L.geoJSON(null, Object.assign({
     style: function (f) {
       var warn = f.properties.warning;
@@ -229,6 +349,7 @@
       parentLayer.clearLayers().addData(parent);
       // No animation: the planner (and a test) may start drawing at once.
       map.fitBounds(parentLayer.getBounds(), { padding: [20, 20], animate: false });
+      fitLabels();
       clearResult();
       refreshTools();
       document.body.dataset.parent = code;
@@ -396,9 +517,12 @@
     state.lastOk = false;
     $("create-form").hidden = true;
     $("divide-form").hidden = true;
+    divideError("");
+    hideReport();
     $("edit-reason").value = "";
     delete document.body.dataset.mode;
     previewLayer.clearLayers();
+    showLegend(false);
     problemLayer.clearLayers();
     restoreLabels();
     $("tool-hint").textContent = state.selected.length ?
@@ -481,22 +605,240 @@
     check();
   });
 
+  // --- Division form (docs/domain.md §2.7) ----------------------------------------------------
+  var divideCfg = cfg.divide;
+  var sourceLabels = {};
+  divideCfg.sources.forEach(function (source) {
+    var label = source.name === "reports" ?
+      fmt(T.reportsMonths, { label: source.label, n: divideCfg.reportMonths }) : source.label;
+    sourceLabels[source.name] = source.label;
+    var row = el("label", { "class": "choice" });
+    row.appendChild(el("input", { type: "checkbox", name: "divide-balance", value: source.name }));
+    row.appendChild(document.createTextNode(label));
+    $("divide-balance").appendChild(row);
+  });
+  $("divide-balance").hidden = !divideCfg.sources.length;
+  $("divide-tolerance").value = String(Math.round(divideCfg.tolerance * 100));
+
+  function featuresLoaded() {
+    return !!state.parent && divideCfg.featureParents.indexOf(state.parent.code) >= 0;
+  }
+
+  function divideTarget() {
+    var checked = document.querySelector("input[name=divide-target]:checked");
+    return checked ? checked.value : "area";
+  }
+
+  function refreshDivideForm() {
+    var target = divideTarget();
+    $("divide-area").disabled = target !== "area";
+    $("divide-count").disabled = target !== "count";
+    $("divide-inspectors").disabled = target !== "inspectors";
+    $("divide-inspectors-hint").hidden = target !== "inspectors";
+    // The tolerance steers only the division along features; the other methods ignore it.
+    $("divide-tolerance").disabled = $("divide-method").value !== "features";
+  }
+  document.querySelectorAll("input[name=divide-target]").forEach(function (radio) {
+    radio.addEventListener("change", function () { refreshDivideForm(); divideError(""); });
+  });
+  $("divide-method").addEventListener("change", function () { refreshDivideForm(); divideError(""); });
+  // A form changed since its preview is not what 保存 would save: saving waits for a new preview.
+  $("divide-form").addEventListener("input", function () {
+    if (state.mode !== "divide" || !state.edit) { return; }
+    state.checkSeq += 1;
+    refreshTools();
+  });
+
+  function divideError(text) {
+    $("divide-error").textContent = text;
+    $("divide-error").hidden = !text;
+    document.body.dataset.divideError = text ? "1" : "";
+    if (!text) { delete document.body.dataset.divideError; }
+  }
+
+  function wholeNumber(raw) {
+    var value = Number(raw);
+    return raw !== "" && Number.isInteger(value) && value >= 1 && value <= 999 ? value : null;
+  }
+
+  // The division the form asks for, or null (its mistake said in plain words under the form).
+  function divideRequest() {
+    var level = cfg.levels[cfg.levels.length - 1];
+    var min = level.min_area_m2 || 100, max = level.max_area_m2 || 10000000;
+    var edit = { action: "divide", grid: state.parent.code, method: $("divide-method").value,
+                 replace_existing: Object.keys(state.children).length > 0 };
+    if (["features", "square", "voronoi"].indexOf(edit.method) < 0) { divideError(T.err_method); return null; }
+    var target = divideTarget();
+    if (target === "area") {
+      var area = Number($("divide-area").value);
+      if ($("divide-area").value === "" || !isFinite(area) || area < min || area > max) {
+        divideError(fmt(T.err_area, { min: Math.round(min).toLocaleString(), max: Math.round(max).toLocaleString() }));
+        return null;
+      }
+      edit.target_area_m2 = area;
+    } else {
+      // One grid per inspector: the number of inspectors is the number of grids.
+      var count = wholeNumber($(target === "count" ? "divide-count" : "divide-inspectors").value);
+      if (count === null) { divideError(target === "count" ? T.err_count : T.err_inspectors); return null; }
+      edit.count = count;
+    }
+    edit.balance = Array.prototype.map.call(
+      document.querySelectorAll("input[name=divide-balance]:checked"), function (box) { return box.value; });
+    if (edit.method === "features") {
+      var percent = Number($("divide-tolerance").value);
+      if ($("divide-tolerance").value === "" || !isFinite(percent) || percent < 5 || percent > 100) {
+        divideError(T.err_tolerance);
+        return null;
+      }
+      edit.tolerance = Math.round(percent) / 100;
+    }
+    divideError("");
+    return edit;
+  }
+
+  // A refusal of the division's fields (400 naming the field), said under the form.
+  var FIELD_ERRORS = { target_area_m2: "err_area", count: "err_count", tolerance: "err_tolerance",
+                       balance: "err_balance", method: "err_method" };
+  function divideFieldError(body) {
+    if (state.mode !== "divide") { return false; }
+    var key = FIELD_ERRORS[body.field] || (body.reason && "refused_" + body.reason);
+    if (!key || !T[key]) { return false; }
+    var level = cfg.levels[cfg.levels.length - 1];
+    divideError(fmt(T[key], { min: Math.round(level.min_area_m2 || 100).toLocaleString(),
+                              max: Math.round(level.max_area_m2 || 10000000).toLocaleString() }));
+    return true;
+  }
+
   $("tool-divide").addEventListener("click", function () {
     startMode("divide", T.hintDivide);
     $("divide-form").hidden = false;
     var level = cfg.levels[cfg.levels.length - 1];
     if (level.min_area_m2) { $("divide-area").min = level.min_area_m2; }
     if (level.max_area_m2) { $("divide-area").max = level.max_area_m2; }
+    var loaded = featuresLoaded();
+    $("divide-method").querySelector("option[value=features]").disabled = !loaded;
+    $("divide-no-features").hidden = loaded;
+    $("divide-method").value = loaded ? "features" : "square";
+    var children = Object.keys(state.children).length;
+    if (children) { $("divide-count").value = String(children); }
+    refreshDivideForm();
+    divideError("");
   });
 
   $("divide-form").addEventListener("submit", function (e) {
     e.preventDefault();
-    state.edit = { action: "divide", grid: state.parent.code,
-                   target_area_m2: Number($("divide-area").value),
-                   method: $("divide-method").value,
-                   replace_existing: Object.keys(state.children).length > 0 };
+    var edit = divideRequest();
+    if (!edit) {
+      state.edit = null;
+      state.lastOk = false;
+      hideReport();
+      previewLayer.clearLayers();
+      showLegend(false);
+      clearResult();
+      document.body.dataset.checkState = "invalid";
+      refreshTools();
+      return;
+    }
+    state.edit = edit;
     check();
   });
+
+  // --- Division report (under the map) ---------------------------------------------------------
+  function percent(value) { return (value * 100).toFixed(1) + "%"; }
+  function methodLabel(method) { return T["method_" + method] || method; }
+  var REPORT_ROWS = [
+    ["grids", function (s) { return String(s.grids); }],
+    ["area_mean", function (s) { return m2(s.area_mean_m2); }],
+    ["area_cv", function (s) { return percent(s.area_cv); }],
+    ["area_max", function (s) { return m2(s.area_max_m2); }],
+    ["area_min", function (s) { return m2(s.area_min_m2); }],
+    ["workload_cv", function (s) { return s.workload_cv === null ? null : percent(s.workload_cv); }],
+    ["workload_range", function (s) {
+      return s.workload_min === null ? null : s.workload_min.toFixed(2) + " – " + s.workload_max.toFixed(2);
+    }],
+    ["on_feature", function (s) { return s.on_feature_share === null ? null : percent(s.on_feature_share); }],
+    ["buildings_cut", function (s) { return s.buildings_cut === null ? null : String(s.buildings_cut); }]
+  ];
+
+  // The report takes room from the map: the map is resized and the parent fitted again.
+  function mapResized() {
+    map.invalidateSize({ animate: false });
+    if (parentLayer.getLayers().length) {
+      map.fitBounds(parentLayer.getBounds(), { padding: [20, 20], animate: false });
+    }
+  }
+
+  function hideReport() {
+    if ($("divide-report").hidden) { return; }
+    $("divide-report").hidden = true;
+    mapResized();
+  }
+
+  function renderReport(division) {
+    if (!division || !division.summary) { hideReport(); return; }
+    var used = [division.count ? fmt(T.usedCount, { n: division.count }) :
+                fmt(T.usedArea, { area: m2(division.target_area_m2) })];
+    if (division.method === "features") { used.push(fmt(T.usedTolerance, { pct: Math.round(division.tolerance * 100) + "%" })); }
+    used.push(division.balance_sources.length ? fmt(T.usedBalance, {
+      sources: division.balance_sources.map(function (n) { return sourceLabels[n] || n; }).join(T.listSep)
+    }) : T.usedAreaOnly);
+    $("divide-used").textContent = methodLabel(division.method) + " · " + used.join(" · ");
+
+    var counts = $("divide-counts");
+    counts.replaceChildren();
+    [["kept", T.countKept, "kept"], ["changed", T.countChanged, "changed"],
+     ["created", T.countCreated, "new"], ["retired", T.countRetired, "retired"]].forEach(function (row) {
+      var item = el("li", { "data-kind": row[0], "data-count": String(division.codes[row[0]]) });
+      item.appendChild(el("span", { "class": "swatch status-" + row[2] }));
+      item.appendChild(document.createTextNode(fmt(row[1], { n: division.codes[row[0]] })));
+      counts.appendChild(item);
+    });
+
+    var columns = [division.summary].concat(division.compared || []);
+    var head = $("divide-compare-head");
+    while (head.children.length > 1) { head.removeChild(head.lastChild); }
+    columns.forEach(function (s, i) {
+      head.appendChild(el("th", { scope: "col", "data-method": s.method, "class": i ? "" : "this" },
+                          i ? methodLabel(s.method) : fmt(T.thisDivision, { method: methodLabel(s.method) })));
+    });
+    var body = $("divide-compare").tBodies[0];
+    body.replaceChildren();
+    REPORT_ROWS.forEach(function (spec) {
+      var values = columns.map(function (s) { return spec[1](s); });
+      // A figure no method has (no buildings or no workload loaded) is left out.
+      if (values.every(function (v) { return v === null; })) { return; }
+      var tr = el("tr", { "data-row": spec[0] });
+      tr.appendChild(el("th", { scope: "row" }, T["row_" + spec[0]]));
+      values.forEach(function (v, i) { tr.appendChild(el("td", { "class": i ? "" : "this" }, v === null ? "—" : v)); });
+      body.appendChild(tr);
+    });
+
+    var grids = division.grids || [];
+    var withWorkload = grids.some(function (g) { return g.workload !== undefined; });
+    $("divide-grids-summary").textContent = fmt(T.perGrid, { n: grids.length });
+    var gridHead = $("divide-grids-head");
+    gridHead.replaceChildren();
+    [[T.col_code, ""], [T.col_status, ""], [T.col_area, "num"]].concat(withWorkload ? [[T.col_workload, "num"]] : [])
+      .forEach(function (pair) { gridHead.appendChild(el("th", { scope: "col", "class": pair[1] }, pair[0])); });
+    var gridBody = $("divide-grids").tBodies[0];
+    gridBody.replaceChildren();
+    grids.forEach(function (g) {
+      var status = g.status === "created" ? "new" : g.status;
+      var tr = el("tr", { "data-code": g.code, "data-status": status });
+      tr.appendChild(el("td", {}, g.code));
+      var cell = el("td");
+      cell.appendChild(el("span", { "class": "swatch status-" + status }));
+      cell.appendChild(document.createTextNode(T["status_" + status] || status));
+      tr.appendChild(cell);
+      tr.appendChild(el("td", { "class": "num" }, m2(g.area_m2)));
+      if (withWorkload) { tr.appendChild(el("td", { "class": "num" }, g.workload === undefined ? "—" : g.workload.toFixed(2))); }
+      gridBody.appendChild(tr);
+    });
+    var wasHidden = $("divide-report").hidden;
+    $("divide-report").hidden = false;
+    if (wasHidden) { mapResized(); }
+    document.body.dataset.divisionReport = String(grids.length);
+  }
 
   map.on("pm:create", function (e) {
     state.workLayer = e.layer;
@@ -545,7 +887,10 @@
     if ((e.ctrlKey || e.metaKey) && e.key === "z" && state.mode) { e.preventDefault(); undo(); }
   });
   $("act-cancel").addEventListener("click", endMode);
-  $("act-check").addEventListener("click", function () { check(); });
+  $("act-check").addEventListener("click", function () {
+    // A division is checked as the form now reads.
+    if (state.mode === "divide") { $("divide-form").requestSubmit(); } else { check(); }
+  });
   $("act-save").addEventListener("click", function () { send(true); });
 
   var timer = null;
@@ -586,6 +931,12 @@
       if (res.status === 409) { return showConflict(res.body); }
       if (res.status >= 400 && !res.body.problems) {
         state.lastOk = false;
+        if (divideFieldError(res.body)) {
+          clearResult();
+          hideReport();
+          document.body.dataset.checkState = "error";
+          return refreshTools();
+        }
         var worded = res.body.reason && !GeoGrid.english && T["refused_" + res.body.reason];
         setResult(worded || T.error + (res.body.detail || res.status), "error");
         if (worded) { $("result").title = res.body.detail; }
@@ -603,7 +954,6 @@
     });
   }
 
-  var hiddenLabels = [];
   function restoreLabels() {
     hiddenLabels.forEach(function (code) {
       var layer = state.layers[code];
@@ -612,13 +962,16 @@
       layer.setStyle(childStyle(state.children[code], state.selected.indexOf(code) >= 0));
     });
     hiddenLabels = [];
+    fitLabels();
   }
 
   function showOutcome(body) {
     state.lastOk = body.ok;
     problemLayer.clearLayers();
     previewLayer.clearLayers();
+    showLegend(false);
     restoreLabels();
+    if (body.division) { renderReport(body.division); } else { hideReport(); }
     var box = $("result");
     box.replaceChildren();
     box.className = "result " + (body.ok ? "ok" : "bad");
@@ -651,14 +1004,19 @@
       }
       box.appendChild(facts);
       if (!body.committed) {
-        previewLayer.addData(body.grids);
-        // The preview's labels replace those of the grids it retires or changes.
-        body.codes.retired.concat(body.codes.changed).forEach(function (code) {
+        showPreview(body.grids, !!body.division);
+        // The preview's labels replace those of the grids it retires, changes or keeps.
+        var kept = body.grids.features.filter(function (f) { return f.properties.status === "kept"; })
+          .map(function (f) { return f.properties.code; });
+        body.codes.retired.concat(body.codes.changed, kept).forEach(function (code) {
           var layer = state.layers[code];
           if (!layer) { return; }
           layer.closeTooltip();
-          // Grids the edit retires fade out, so the preview reads as what replaces them.
-          if (body.codes.retired.indexOf(code) >= 0) { layer.setStyle({ fillOpacity: 0.06, opacity: 0.35 }); }
+          // Grids the edit retires fade out, so the preview reads as what replaces them; a
+          // division recolours all of them by status, so its grids' own colours fade too.
+          if (body.codes.retired.indexOf(code) >= 0 || body.division) {
+            layer.setStyle({ fillOpacity: 0.06, opacity: 0.35 });
+          }
           hiddenLabels.push(code);
         });
       }
@@ -762,6 +1120,7 @@
       $("result").replaceChildren.apply($("result"), message);
       $("result").className = "result ok";
       document.body.dataset.checkState = "saved";
+      if (body.division) { renderReport(body.division); }
       document.body.dataset.saved = (body.codes.created.concat(body.codes.changed)).join(",");
     });
   }

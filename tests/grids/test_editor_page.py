@@ -1,0 +1,49 @@
+"""The grid editor page's options for dividing (docs/domain.md §2.7): where roads are loaded,
+the workload sources, the default tolerance and the months of reports."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from shapely.geometry import LineString
+
+from tests import factories
+from tests.geometry import to_lonlat
+
+
+def editor_config(client, user) -> dict:
+    client.force_login(user)
+    response = client.get("/grids/editor/")
+    assert response.status_code == 200
+    found = re.search(
+        r'<script id="editor-config" type="application/json">(.*?)</script>',
+        response.content.decode(),
+        re.S,
+    )
+    assert found
+    return json.loads(found.group(1))
+
+
+def test_the_page_names_the_parents_with_roads_and_the_division_defaults(
+    client, city, planner, settings
+):
+    settings.GEOGRID_DIVISION_TOLERANCE = 0.3
+    settings.GEOGRID_DIVISION_REPORT_MONTHS = 6
+    # A street across the east community only (x 200–400).
+    factories.reference_features("roads", "street", to_lonlat(LineString([(300, 20), (300, 180)])))
+
+    options = editor_config(client, planner)["divide"]
+
+    # The community, its street and the district hold the road; the west ones and the unit
+    # grids (which have no children to divide into) are not listed.
+    assert options["featureParents"] == ["110101", "110101002", "110101002001"]
+    assert [s["name"] for s in options["sources"]] == ["components", "population", "reports"]
+    assert [s["label"] for s in options["sources"]] == ["部件", "人口", "案件"]
+    assert (options["tolerance"], options["reportMonths"]) == (0.3, 6)
+
+
+def test_without_reference_features_no_parent_is_offered_division_along_roads(
+    client, city, planner
+):
+    assert editor_config(client, planner)["divide"]["featureParents"] == []
