@@ -122,7 +122,7 @@ def _segments(x0: Any, y0: Any, x1: Any, y1: Any) -> np.ndarray:
     return shapely.linestrings(np.stack([starts, ends], axis=1))
 
 
-def _box_ring(bounds: tuple[float, float, float, float], grow_m: float = 0.0) -> Polygon:
+def _grown_box(bounds: tuple[float, float, float, float], grow_m: float = 0.0) -> Polygon:
     west, south, east, north = bounds
     return box(west - _lon(grow_m), south - _lat(grow_m), east + _lon(grow_m), north + _lat(grow_m))
 
@@ -264,8 +264,8 @@ def generate(boundary: BaseGeometry | None = None, seed: int = SEED) -> DemoLaye
 
     ring = ring_road()
     inside = old_city()
-    palace_moat = _box_ring(PALACE, MOAT_OFFSET_M)
-    walled = [_box_ring(PALACE), _box_ring(TEMPLE_OF_HEAVEN), _box_ring(TEMPLE_OF_EARTH)]
+    palace_moat = _grown_box(PALACE, MOAT_OFFSET_M)
+    walled = [_grown_box(PALACE), _grown_box(TEMPLE_OF_HEAVEN), _grown_box(TEMPLE_OF_EARTH)]
     lake = _lake()
     railway = LineString(RAILWAY)
     # No road runs into a walled place, the palace moat, the lake or along the railway.
