@@ -344,10 +344,25 @@ def _polygonise(
     faces = shapely.get_parts(shapely.polygonize(noded))
     if len(faces) == 0:
         return np.array(list(as_multipolygon(parent).geoms), dtype=object)
+    return faces[_inside(parent, faces)]
+
+
+def _inside(parent: BaseGeometry, faces: np.ndarray) -> np.ndarray:
+    """Which faces lie in the parent: faces in its holes, or between its outline and a line
+    just outside it, are formed too. A face's interior point decides; GEOS can miss the
+    interior of a face with a near-degenerate part (a sliver where a feature line nearly follows
+    the outline, such as a community outline drawn along the same moat), and then the share of
+    the face's area inside the parent decides."""
     shapely.prepare(parent)
-    # Faces in the parent's holes are formed too; keep those inside.
-    inside = shapely.covers(parent, shapely.point_on_surface(faces))
-    return faces[inside]
+    points = shapely.point_on_surface(faces)
+    inside = shapely.covers(parent, points)
+    doubtful = ~shapely.contains(faces, points)
+    if doubtful.any():
+        share = shapely.area(shapely.intersection(faces[doubtful], parent)) / np.maximum(
+            shapely.area(faces[doubtful]), 1e-300
+        )
+        inside[doubtful] = share > 0.5
+    return inside
 
 
 def _node(parts: np.ndarray) -> np.ndarray:

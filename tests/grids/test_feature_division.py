@@ -229,6 +229,36 @@ def test_a_crumb_of_a_parent_in_two_parts_joins_the_nearest_grid():
     assert_tiles(parent, result)
 
 
+# From the demo city (community 110101013003 and a face its moat formed): the face is a sliver
+# along the outline, where the moat nearly follows it, plus a 1,400 m² triangle outside; GEOS's
+# interior point of it falls outside the face, on the parent.
+DEMO_COMMUNITY = shapely.from_wkt(
+    "POLYGON ((116.4412497785655 39.899146123758115, 116.4412497785655 39.89794450607036, "
+    "116.43758555990075 39.89794450607036, 116.43758555990075 39.898672520384245, "
+    "116.43468935094944 39.90115498519965, 116.43521701403864 39.90147970094686, "
+    "116.43656521871974 39.902309365365994, 116.44921875 39.9033203125, "
+    "116.44921875 39.90158806818182, 116.4412497785655 39.902022739350976, "
+    "116.4412497785655 39.899146123758115))"
+)
+MOAT_FACE = shapely.from_wkt(
+    "POLYGON ((116.43717460127617 39.89902477063389, 116.43431051591102 39.90147970094686, "
+    "116.43521701403864 39.90147970094686, 116.43468935094944 39.90115498519965, "
+    "116.43717460127617 39.89902477063389))"
+)
+
+
+def test_a_face_outside_the_parent_is_dropped_even_where_its_interior_point_misleads():
+    from geogrid.grids.feature_division import _inside
+
+    point = shapely.point_on_surface(MOAT_FACE)
+    assert DEMO_COMMUNITY.covers(point) and not MOAT_FACE.contains(point)  # the trap
+    inner = shapely.box(116.438, 39.899, 116.439, 39.900)
+    assert _inside(DEMO_COMMUNITY, np.array([MOAT_FACE, inner], dtype=object)).tolist() == [
+        False,
+        True,
+    ]
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [({}, "target area"), ({"count": 0}, "at least 1"), ({"target_area_m2": -5}, "target area")],
