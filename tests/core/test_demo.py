@@ -95,8 +95,9 @@ def test_demo_city_passes_its_topology_reports(demo_city):
 @pytest.mark.django_db
 def test_demo_unit_grids_follow_the_generated_roads(demo_city):
     """Two streets' unit grids, drawn along the demo's road layer: most of the boundary they
-    draw lies on a road, water or wall line (measured: 78 % in 建国门, 74 % in 东四, 69 % over
-    the district), several times what Voronoi cells in the same communities reach (~23 %)."""
+    draw inside the street lies on a road, water or wall line (measured: 71 % in 东四 and in
+    建国门, 57–83 % per street, 67 % over all of them), three times what Voronoi cells in the
+    same communities reach (~21 %)."""
     for code in ("110101006", "110101008"):
         street = Grid.objects.get(code=code)
         parent = shapely.from_wkb(bytes(street.geom.wkb))
@@ -119,7 +120,7 @@ def test_demo_unit_grids_follow_the_generated_roads(demo_city):
             )
         ]
         voronoi, _ = summarise("voronoi", cells, parent, features, [])
-        assert drawn.on_feature_share > 0.65, code
+        assert drawn.on_feature_share > 0.6, code
         assert drawn.on_feature_share > 2 * voronoi.on_feature_share, code
 
 
