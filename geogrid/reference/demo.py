@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -119,7 +119,8 @@ def _segments(x0: Any, y0: Any, x1: Any, y1: Any) -> np.ndarray:
     ends = np.column_stack([np.ravel(x1), np.ravel(y1)])
     if len(starts) == 0:
         return np.empty(0, dtype=object)
-    return shapely.linestrings(np.stack([starts, ends], axis=1))
+    lines: np.ndarray = shapely.linestrings(np.stack([starts, ends], axis=1))
+    return lines
 
 
 def _grown_box(bounds: tuple[float, float, float, float], grow_m: float = 0.0) -> Polygon:
@@ -225,7 +226,10 @@ def _lanes(
 
 
 def _clip(
-    geoms: np.ndarray, classes: Iterable[str] | str, names: Iterable[str] | str, area: BaseGeometry
+    geoms: Sequence[Any] | np.ndarray,
+    classes: Iterable[str] | str,
+    names: Iterable[str] | str,
+    area: BaseGeometry,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Lines cut to `area`, split into parts, pieces shorter than SHORTEST_FEATURE_M dropped."""
     geoms = np.asarray(geoms, dtype=object)
@@ -301,8 +305,8 @@ def generate(boundary: BaseGeometry | None = None, seed: int = SEED) -> DemoLaye
     )
     # Secondary roads: per block of the main lattice, the N–S one and the E–W one, each present
     # in SECONDARY_SHARE of the blocks (a street that jogs or stops, as they do).
-    gx, gy = np.meshgrid(np.arange(len(mid_x)), np.arange(len(mid_y)), indexing="ij")
-    gx, gy = gx.ravel(), gy.ravel()
+    grid_x, grid_y = np.meshgrid(np.arange(len(mid_x)), np.arange(len(mid_y)), indexing="ij")
+    gx, gy = grid_x.ravel(), grid_y.ravel()
     ns = rng.random(len(gx)) < SECONDARY_SHARE
     ew = rng.random(len(gx)) < SECONDARY_SHARE
     secondaries = np.concatenate(
@@ -339,7 +343,7 @@ def generate(boundary: BaseGeometry | None = None, seed: int = SEED) -> DemoLaye
     ]
 
     def layer(
-        name: str, kind: str, parts: list[tuple[np.ndarray, ...]], extra: Any = ()
+        name: str, kind: str, parts: Sequence[tuple[np.ndarray, ...]], extra: Any = ()
     ) -> LayerInput:
         geoms = np.concatenate([p[0] for p in parts] + [np.asarray(extra, dtype=object)])
         classes = np.concatenate(
