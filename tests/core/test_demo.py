@@ -29,6 +29,7 @@ from geogrid.grids.city_features import city_features
 from geogrid.grids.demo import UNIT_TARGET_M2
 from geogrid.grids.division import divide
 from geogrid.grids.division_report import summarise
+from geogrid.grids.feature_division import RANK_BARRIER, CityFeatures
 from geogrid.grids.locate import locate
 from geogrid.grids.models import Grid, GridLevel
 from geogrid.grids.topology import topology_report
@@ -90,6 +91,23 @@ def test_demo_city_passes_its_topology_reports(demo_city):
     assert topology_report(parent=street)["ok"]
     for community in street.children.all()[:3]:
         assert topology_report(parent=community)["ok"]
+
+
+@pytest.mark.django_db
+def test_demo_streets_end_on_main_roads_rivers_or_the_railway(demo_city):
+    district = Grid.objects.get(code="110101")
+    parent = shapely.from_wkb(bytes(district.geom.wkb))
+    features = city_features(parent)
+    barriers = CityFeatures(
+        lines=features.lines[features.ranks == RANK_BARRIER],
+        ranks=features.ranks[features.ranks == RANK_BARRIER],
+    )
+    streets = [shapely.from_wkb(bytes(g.geom.wkb)) for g in district.children.active()]
+    drawn, _ = summarise("streets", streets, parent, barriers, [])
+    # Measured: 97 % of the boundary drawn between streets lies on a main road, a river or the
+    # railway (the rest: where a block edge runs along the district outline, not a feature).
+    assert drawn.on_feature_share > 0.95
+    assert all(len(street.geoms) == 1 for street in streets)
 
 
 @pytest.mark.django_db
