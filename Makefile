@@ -111,7 +111,8 @@ MYPY_PACKAGES = geogrid/core \
 	geogrid/patrols/cleaning.py geogrid/patrols/coverage.py geogrid/patrols/demo.py \
 	geogrid/patrols/errors.py geogrid/patrols/paths.py geogrid/patrols/schedule.py \
 	geogrid/patrols/services.py geogrid/patrols/tracks.py \
-	geogrid/reference/importing.py geogrid/reference/osm.py geogrid/reference/services.py
+	geogrid/reference/demo.py geogrid/reference/importing.py geogrid/reference/osm.py \
+	geogrid/reference/services.py
 
 lint: venv
 	$(VENV)/bin/ruff check .

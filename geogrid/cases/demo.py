@@ -131,15 +131,24 @@ def _point_inside(geom: Any, rng: np.random.Generator) -> Any:
     return geom.point_on_surface
 
 
+# When neither direction of the offset is inside the district: steps (m) tried in eight
+# headings around the fix, beyond the GPS noise of the demo's fixes (σ 4 m).
+INWARD_STEPS_M = (5.0, 15.0, 30.0)
+
+
 def _offset_inside(district: Any, fix: Point, away: float, angle: float) -> Point:
     """A point `away` metres from a patrol fix, inside the district: a fix near the edge may
     put the offset across it (and no grid takes a report there), so the opposite direction is
-    tried, then the fix itself."""
+    tried; a fix that GPS noise put just outside the district (patrols walk the edges of grids,
+    the outline too) moves a few metres in; the fix itself is the last resort."""
     metres_per_degree = 111_320.0
-    for heading in (angle, angle + np.pi):
+    tries = [(away, angle), (away, angle + np.pi)] + [
+        (step, angle + turn * np.pi / 4) for step in INWARD_STEPS_M for turn in range(8)
+    ]
+    for distance, heading in tries:
         at = Point(
-            fix.x + away * np.cos(heading) / (metres_per_degree * np.cos(np.radians(fix.y))),
-            fix.y + away * np.sin(heading) / metres_per_degree,
+            fix.x + distance * np.cos(heading) / (metres_per_degree * np.cos(np.radians(fix.y))),
+            fix.y + distance * np.sin(heading) / metres_per_degree,
             srid=4490,
         )
         if district.contains(at):

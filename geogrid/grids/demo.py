@@ -1,11 +1,13 @@
 """The demo city: Beijing Dongcheng (东城区, 110101) with generated streets, communities and
-about 4,000 unit grids of ~10,000 m², built through the same import and grid services as
+about 4,500 unit grids of ~10,000 m², built through the same import and grid services as
 everything else. Each step is skipped when its result is already there, so loading twice
 creates no duplicates.
 
 Real: the district boundary (repaired on import: it self-intersects as shipped) and the 17
-street names and GB/T 2260 codes. Generated: street boundaries (a Voronoi diagram around
-approximate real street centres), communities and unit grids (divide_grid).
+street names and GB/T 2260 codes. Generated: street boundaries (the blocks between the
+generated main roads, each given to the nearest approximate real street centre), communities
+and unit grids (divide_grid along the generated roads, water and walls that the reference
+app's demo step loads first: geogrid/reference/demo.py; docs/domain.md §2.7).
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from geogrid.accounts.actors import Actor
 from geogrid.accounts.demo import FIELD_INSPECTORS
 from geogrid.core.demo import DemoStep
 from geogrid.core.gis import as_multipolygon
+from geogrid.grids.city_features import city_features
+from geogrid.grids.feature_division import RANK_BARRIER
 from geogrid.grids.importing import ImportReport, format_report, import_grids
 from geogrid.grids.models import Grid, GridLevel, GridScope, GridSource, GridType
 from geogrid.grids.services.dividing import divide_grid
@@ -43,7 +47,7 @@ UNIT_TARGET_M2 = 10_000.0
 
 # Approximate centres of Dongcheng's streets (lon, lat, WGS84), keyed by their 3-digit street
 # code. Only used as seeds for generated boundaries, so that each name sits about where the
-# real street is.
+# real street is (street_shapes).
 STREET_SEEDS = {
     "001": (116.404, 39.914),  # 东华门
     "002": (116.398, 39.928),  # 景山
@@ -116,27 +120,75 @@ def load_district(actor: Actor | None) -> ImportReport | None:
     )
 
 
+def street_shapes(boundary: Any) -> list[Any]:
+    """Per street (STREET_SEEDS in code order), its generated boundary. A Voronoi diagram around
+    the approximate street centres says which street each place is nearest; where barrier
+    lines are loaded (main roads, rivers, railways: the demo's generated roads), the district is
+    first cut into blocks along them and each block goes whole to the street whose cell holds
+    most of it, so streets end on main roads, as real 街道 do."""
+    codes = sorted(STREET_SEEDS)
+    seeds = [Point(STREET_SEEDS[code]) for code in codes]
+    cells = shapely.get_parts(
+        shapely.voronoi_polygons(MultiPoint(seeds), extend_to=boundary.envelope.buffer(0.05))
+    )
+    cells = np.array([next(c for c in cells if c.covers(seed)) for seed in seeds], dtype=object)
+    voronoi = [as_multipolygon(shapely.intersection(cell, boundary)) for cell in cells]
+    features = city_features(boundary)
+    barriers = features.lines[features.ranks == RANK_BARRIER]
+    if not len(barriers):
+        return voronoi
+    outline = shapely.get_parts(shapely.boundary(boundary))
+    faces = shapely.get_parts(
+        shapely.polygonize(
+            shapely.get_parts(shapely.union_all(np.concatenate([barriers, outline])))
+        )
+    )
+    # Faces outside the district (between its outline and a road beyond it) are formed too.
+    inside = shapely.area(shapely.intersection(faces, boundary)) > 0.5 * shapely.area(faces)
+    blocks = faces[inside]
+    overlap = shapely.area(shapely.intersection(blocks[:, None], cells[None, :]))
+    owner = overlap.argmax(axis=1)
+    # A street centre whose cell holds most of no block takes the block around its centre.
+    for street, seed in enumerate(seeds):
+        if (owner == street).any():
+            continue
+        at = np.flatnonzero(shapely.covers(blocks, seed))
+        if len(at) and (owner == owner[at[0]]).sum() > 1:
+            owner[at[0]] = street
+    if len(np.unique(owner)) < len(seeds):
+        return voronoi
+    streets = shapely.intersection(
+        boundary,
+        np.array([shapely.union_all(blocks[owner == s]) for s in range(len(seeds))], dtype=object),
+    )
+    # What polygonising left over along the outline (slivers where a road nearly follows it)
+    # joins the street it shares the longest edge with, so the streets tile the district.
+    outlines = shapely.boundary(streets)
+    for part in shapely.get_parts(shapely.difference(boundary, shapely.union_all(streets))):
+        shared = shapely.length(shapely.intersection(shapely.boundary(part), outlines))
+        street = (
+            int(shared.argmax())
+            if shared.max() > 0
+            else int(shapely.distance(streets, part).argmin())
+        )
+        streets[street] = shapely.union(streets[street], part)
+    return [as_multipolygon(street) for street in streets]
+
+
 def load_streets(district: Grid, actor: Actor | None) -> int:
     if district.children.active().exists():
         return 0
     names = street_names()
     boundary = shapely.from_wkb(bytes(district.geom.wkb))
-    seeds = [Point(STREET_SEEDS[code]) for code in sorted(STREET_SEEDS)]
-    cells = shapely.get_parts(
-        shapely.voronoi_polygons(MultiPoint(seeds), extend_to=boundary.envelope.buffer(0.05))
-    )
-    candidates = []
-    for seed_code, seed in zip(sorted(STREET_SEEDS), seeds, strict=True):
-        cell = next(c for c in cells if c.covers(seed))
-        piece = as_multipolygon(shapely.intersection(cell, boundary))
-        candidates.append(
-            Candidate(
-                geom=piece,
-                code=DISTRICT_CODE + seed_code,
-                name=names[seed_code],
-                attrs={"grid_type": GridType.ADMINISTRATIVE},
-            )
+    candidates = [
+        Candidate(
+            geom=shape,
+            code=DISTRICT_CODE + seed_code,
+            name=names[seed_code],
+            attrs={"grid_type": GridType.ADMINISTRATIVE},
         )
+        for seed_code, shape in zip(sorted(STREET_SEEDS), street_shapes(boundary), strict=True)
+    ]
     level = GridLevel.objects.get(depth=1)
     create_grids(
         actor=actor,
@@ -158,7 +210,7 @@ def load_communities(district: Grid, actor: Actor | None) -> int:
         children = divide_grid(
             parent=street,
             actor=actor,
-            method="voronoi",
+            method="features",
             count=count,
             target_area_m2=COMMUNITY_TARGET_M2,
             names=[f"{short}第{i + 1}社区" for i in range(count * 2)],
@@ -182,7 +234,7 @@ def load_units(
         children = divide_grid(
             parent=community,
             actor=actor,
-            method="voronoi",
+            method="features",
             target_area_m2=UNIT_TARGET_M2,
             describe=describe_unit,
         )
@@ -269,8 +321,9 @@ def demo_step(context: dict[str, Any], progress: Callable[..., Iterable]) -> lis
         + "."
     )
     lines.append(
-        "Street, community and unit-grid boundaries are GENERATED for the demo; only "
-        "the district boundary and the street names/codes are real."
+        "Street, community and unit-grid boundaries are GENERATED for the demo (communities "
+        "and unit grids along the generated roads); only the district boundary and the street "
+        "names/codes are real."
     )
     return lines
 

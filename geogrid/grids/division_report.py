@@ -105,6 +105,9 @@ def drawn_boundaries(pieces: np.ndarray, parent: BaseGeometry) -> np.ndarray:
     edges = shapely.get_parts(shapely.union_all(shapely.boundary(pieces)))
     lines = edges[(shapely.get_type_id(edges) == 1) & (shapely.get_num_coordinates(edges) >= 2)]
     metric = to_metric(lines)
+    # An edge a few nanodegrees long (where a slanting line was noded against another) can
+    # project to two equal points, which segmentize refuses.
+    metric = metric[shapely.length(metric) > 0]
     stretches = _stretches(metric)
     # Densified before projecting: a long straight edge in lon/lat bows in metres, and the
     # pieces' vertices along it lie on the bow.

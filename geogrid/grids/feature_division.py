@@ -77,6 +77,12 @@ CLIP_MARGIN_DEG = 1e-3
 # Cut lines are drawn with a vertex at least every this many metres (at most this many).
 CUT_STEP_M = 2.0
 MAX_CUT_VERTICES = 5_000
+# The pieces drop vertices that lie within about this many degrees (~1 cm) of the straight line
+# through their neighbours: a densified cut, straight in metres, bows by a few millimetres in
+# lon/lat, far less than the building margin (BUILDING_SHRINK_DEG); and a grid with a vertex
+# every 2 m weighs on everything that reads it later (the map, point-in-grid lookups, the
+# demo's patrols walking the grid edges).
+STRAIGHT_DEG = 1e-7
 # Cut positions tried around the balanced one, as shares of the block's length.
 # Positions tried at once along a block's axis to find its balanced cut (then interpolated).
 BALANCE_STEPS = 17
@@ -242,6 +248,7 @@ def _divide(
 
     regions = graph.regions()
     pieces = _keep_buildings_whole(_union_regions(faces, regions), features.buildings, parent)
+    pieces = _drop_straight_vertices(pieces)
     kept = _same_as_previous(pieces, previous)
     piece_areas = shapely.area(to_metric(np.array(pieces, dtype=object)))
     shares = measure.shares(np.array(pieces, dtype=object))
@@ -337,10 +344,25 @@ def _polygonise(
     faces = shapely.get_parts(shapely.polygonize(noded))
     if len(faces) == 0:
         return np.array(list(as_multipolygon(parent).geoms), dtype=object)
+    return faces[_inside(parent, faces)]
+
+
+def _inside(parent: BaseGeometry, faces: np.ndarray) -> np.ndarray:
+    """Which faces lie in the parent: faces in its holes, or between its outline and a line
+    just outside it, are formed too. A face's interior point decides; GEOS can miss the
+    interior of a face with a near-degenerate part (a sliver where a feature line nearly follows
+    the outline, such as a community outline drawn along the same moat), and then the share of
+    the face's area inside the parent decides."""
     shapely.prepare(parent)
-    # Faces in the parent's holes are formed too; keep those inside.
-    inside = shapely.covers(parent, shapely.point_on_surface(faces))
-    return faces[inside]
+    points = shapely.point_on_surface(faces)
+    inside = shapely.covers(parent, points)
+    doubtful = ~shapely.contains(faces, points)
+    if doubtful.any():
+        share = shapely.area(shapely.intersection(faces[doubtful], parent)) / np.maximum(
+            shapely.area(faces[doubtful]), 1e-300
+        )
+        inside[doubtful] = share > 0.5
+    return inside
 
 
 def _node(parts: np.ndarray) -> np.ndarray:
@@ -721,7 +743,38 @@ class _Graph:
             a, b = int(left[k]), int(right[k])
             graph.edges[a][b] = by_rank[k]
             graph.edges[b][a] = by_rank[k]
+        graph._link_islands(faces)
         return graph
+
+    def _link_islands(self, faces: np.ndarray) -> None:
+        """A parent in several parts (an exclave, a crumb its outline leaves behind) has faces no
+        other face touches: each such group is linked to the nearest face outside it by an edge
+        of no length, which ranks as a barrier, so that a crumb below the sliver size or the
+        level's minimum still has a neighbour to join (it then makes a grid of two parts, as a
+        Voronoi division of the same parent does)."""
+        owner = np.arange(len(faces))
+        for a, neighbours in self.edges.items():
+            for b in neighbours:
+                ra, rb = _root(owner, a), _root(owner, b)
+                if ra != rb:
+                    owner[max(ra, rb)] = min(ra, rb)
+        groups = np.array([_root(owner, i) for i in range(len(faces))])
+        if len(np.unique(groups)) < 2:
+            return
+        for group in np.unique(groups):
+            inside = np.flatnonzero(groups == group)
+            outside = np.flatnonzero(groups != group)
+            other = int(
+                outside[
+                    shapely.STRtree(faces[outside]).query_nearest(shapely.union_all(faces[inside]))[
+                        0
+                    ]
+                ]
+            )
+            own = int(inside[shapely.STRtree(faces[inside]).query_nearest(faces[other])[0]])
+            if other not in self.edges[own]:
+                self.edges[own][other] = np.zeros(RANKS)
+                self.edges[other][own] = self.edges[own][other]
 
     @staticmethod
     def crossing_rank(lengths: np.ndarray) -> int:
@@ -934,6 +987,22 @@ def _keep_buildings_whole(
             else:
                 shapes[holder] = shapely.difference(shapes[holder], whole)
     return [as_multipolygon(shapely.make_valid(s) if not s.is_valid else s) for s in shapes]
+
+
+def _drop_straight_vertices(pieces: list[BaseGeometry]) -> list[BaseGeometry]:
+    """The pieces without vertices on straight runs, simplified as one coverage (a shared edge
+    changes alike on both sides, so they still tile the parent) with the parent's outline kept."""
+    if len(pieces) < 2:
+        return pieces
+    shapes = np.array(pieces, dtype=object)
+    try:
+        simpler = shapely.coverage_simplify(shapes, STRAIGHT_DEG, simplify_boundary=False)
+    except GEOSException:
+        return pieces
+    good = shapely.is_valid(simpler) & ~shapely.is_empty(simpler)
+    if not good.all():
+        return pieces
+    return [as_multipolygon(g) for g in simpler]
 
 
 def _union_regions(faces: np.ndarray, regions: list[list[int]]) -> list[BaseGeometry]:

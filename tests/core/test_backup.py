@@ -130,7 +130,8 @@ def backup(django_db_setup, django_db_blocker, tmp_path_factory):
             cursor.execute(
                 "TRUNCATE grids_grid, components_componentclass, "
                 "components_department, components_componentserial, accounts_user, "
-                "cases_calendarday, cases_open311key, cases_open311keyevent CASCADE"
+                "cases_calendarday, cases_open311key, cases_open311keyevent, "
+                "reference_referencelayer CASCADE"
             )
 
 

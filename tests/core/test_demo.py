@@ -12,6 +12,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+import shapely
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.db.models import Count
@@ -24,8 +25,13 @@ from geogrid.cases.models import CalendarDay, Open311Key, Open311KeyEvent
 from geogrid.cases.open311_keys import create_open311_key, open311_key_for
 from geogrid.components.models import Component, DepartmentMember
 from geogrid.core.demo import database_label
+from geogrid.grids.city_features import city_features
+from geogrid.grids.demo import UNIT_TARGET_M2
+from geogrid.grids.division import divide
+from geogrid.grids.division_report import summarise
+from geogrid.grids.feature_division import RANK_BARRIER, CityFeatures
 from geogrid.grids.locate import locate
-from geogrid.grids.models import Grid
+from geogrid.grids.models import Grid, GridLevel
 from geogrid.grids.topology import topology_report
 from tests import factories
 from tests.committed import assert_test_database
@@ -54,18 +60,25 @@ def demo_city(django_db_setup, django_db_blocker):
             cursor.execute(
                 "TRUNCATE grids_grid, components_componentclass, "
                 "components_department, components_componentserial, accounts_user, "
-                "cases_calendarday, cases_open311key, cases_open311keyevent CASCADE"
+                "cases_calendarday, cases_open311key, cases_open311keyevent, "
+                "reference_referencelayer CASCADE"
             )
 
 
 @pytest.mark.django_db
-def test_demo_city_has_real_streets_and_about_4000_unit_grids(demo_city):
+def test_demo_city_has_real_streets_and_unit_grids_of_about_the_target_area(demo_city, settings):
     district = Grid.objects.get(code="110101")
     assert district.name == "东城区" and district.source == "imported"
     streets = dict(district.children.values_list("code", "name"))
     assert len(streets) == 17 and streets["110101001"] == "东华门街道"
     units = Grid.objects.active().filter(level__slug="unit", code__startswith="110101")
-    assert 3_500 <= units.count() <= 4_600
+    # Balanced within the division's tolerance around the target, inside the level's bounds.
+    mean = district.area_m2 / units.count()
+    tolerance = settings.GEOGRID_DIVISION_TOLERANCE
+    assert (1 - tolerance) * UNIT_TARGET_M2 <= mean <= (1 + tolerance) * UNIT_TARGET_M2
+    level = GridLevel.objects.get(slug="unit")
+    areas = list(units.values_list("area_m2", flat=True))
+    assert level.min_area_m2 <= min(areas) and max(areas) <= level.max_area_m2
     assert all(len(code) == 15 for code in units.values_list("code", flat=True)[:50])
     assert units.exclude(officer_name="").count() == units.count()
     assert units.filter(grid_type="residential", households__gt=0).exists()
@@ -78,6 +91,55 @@ def test_demo_city_passes_its_topology_reports(demo_city):
     assert topology_report(parent=street)["ok"]
     for community in street.children.all()[:3]:
         assert topology_report(parent=community)["ok"]
+
+
+@pytest.mark.django_db
+def test_demo_streets_end_on_main_roads_rivers_or_the_railway(demo_city):
+    district = Grid.objects.get(code="110101")
+    parent = shapely.from_wkb(bytes(district.geom.wkb))
+    features = city_features(parent)
+    barriers = CityFeatures(
+        lines=features.lines[features.ranks == RANK_BARRIER],
+        ranks=features.ranks[features.ranks == RANK_BARRIER],
+    )
+    streets = [shapely.from_wkb(bytes(g.geom.wkb)) for g in district.children.active()]
+    drawn, _ = summarise("streets", streets, parent, barriers, [])
+    # Measured: 97 % of the boundary drawn between streets lies on a main road, a river or the
+    # railway (the rest, 1.4 km, runs beside the district's south outline near 39.873° N).
+    assert drawn.on_feature_share > 0.95
+    assert all(len(street.geoms) == 1 for street in streets)
+
+
+@pytest.mark.django_db
+def test_demo_unit_grids_follow_the_generated_roads(demo_city):
+    """Two streets' unit grids, drawn along the demo's road layer: most of the boundary they
+    draw inside the street lies on a road, water or wall line (measured: 71 % in 东四 and in
+    建国门, 57–83 % per street, 67 % over all of them), three times what Voronoi cells in the
+    same communities reach (~21 %)."""
+    for code in ("110101006", "110101008"):
+        street = Grid.objects.get(code=code)
+        parent = shapely.from_wkb(bytes(street.geom.wkb))
+        features = city_features(parent)
+        communities = Grid.objects.active().filter(parent=street)
+        units = [
+            shapely.from_wkb(bytes(geom.wkb))
+            for geom in Grid.objects.active()
+            .filter(parent__in=communities)
+            .values_list("geom", flat=True)
+        ]
+        drawn, _ = summarise("features", units, parent, features, [])
+        cells = [
+            piece
+            for community in communities
+            for piece in divide(
+                shapely.from_wkb(bytes(community.geom.wkb)),
+                target_area_m2=UNIT_TARGET_M2,
+                method="voronoi",
+            )
+        ]
+        voronoi, _ = summarise("voronoi", cells, parent, features, [])
+        assert drawn.on_feature_share > 0.6, code
+        assert drawn.on_feature_share > 2 * voronoi.on_feature_share, code
 
 
 @pytest.mark.django_db

@@ -61,3 +61,13 @@ def test_demo_users_step_without_demo_passwords_creates_personas_with_unusable_o
     personas = User.objects.exclude(username="wang.clerk")
     assert personas.count() == len(DEMO_USERNAMES) == 17  # six personas, eleven field inspectors
     assert not any(user.has_usable_password() for user in personas)
+
+
+@pytest.mark.django_db
+def test_load_demo_refuses_reference_layers_the_demo_did_not_make():
+    from tests.reference.test_services import _roads
+
+    _roads(None, name="OSM 北京")
+    with pytest.raises(CommandError, match=r"1 reference layer\(s\) other than the demo's"):
+        call_command("load_demo", verbosity=0)
+    assert not Grid.objects.exists()

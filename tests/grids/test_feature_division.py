@@ -211,6 +211,54 @@ def test_the_pieces_tile_an_irregular_parent_with_a_hole():
     assert all(1_000 < a < 20_000 for a in result.areas_m2)
 
 
+def test_a_crumb_of_a_parent_in_two_parts_joins_the_nearest_grid():
+    """A 10 m × 8 m crumb 30 m off a 200 m × 100 m parent (what clipping a street to a ragged
+    district outline leaves): no face touches it, yet it is too small to be a grid of its own,
+    so it joins the nearest one instead of becoming a grid below the level's minimum."""
+    crumb = box(230, 40, 240, 48)
+    parent = shapely.MultiPolygon([to_lonlat(box(0, 0, 200, 100)), to_lonlat(crumb)])
+    roads = lines([(100, -10), (100, 110)])
+    result = divide_along_features(
+        parent, features=features(roads), target_area_m2=10_000, min_area_m2=1_000
+    )
+
+    assert len(result.pieces) == 2
+    assert min(result.areas_m2) > 1_000
+    east = next(p for p in result.pieces if p.intersects(to_lonlat(crumb.centroid)))
+    assert bounds_m(east) == (100, 0, 240, 100)
+    assert_tiles(parent, result)
+
+
+# From the demo city (community 110101013003 and a face its moat formed): the face is a sliver
+# along the outline, where the moat nearly follows it, plus a 1,400 m² triangle outside; GEOS's
+# interior point of it falls outside the face, on the parent.
+DEMO_COMMUNITY = shapely.from_wkt(
+    "POLYGON ((116.4412497785655 39.899146123758115, 116.4412497785655 39.89794450607036, "
+    "116.43758555990075 39.89794450607036, 116.43758555990075 39.898672520384245, "
+    "116.43468935094944 39.90115498519965, 116.43521701403864 39.90147970094686, "
+    "116.43656521871974 39.902309365365994, 116.44921875 39.9033203125, "
+    "116.44921875 39.90158806818182, 116.4412497785655 39.902022739350976, "
+    "116.4412497785655 39.899146123758115))"
+)
+MOAT_FACE = shapely.from_wkt(
+    "POLYGON ((116.43717460127617 39.89902477063389, 116.43431051591102 39.90147970094686, "
+    "116.43521701403864 39.90147970094686, 116.43468935094944 39.90115498519965, "
+    "116.43717460127617 39.89902477063389))"
+)
+
+
+def test_a_face_outside_the_parent_is_dropped_even_where_its_interior_point_misleads():
+    from geogrid.grids.feature_division import _inside
+
+    point = shapely.point_on_surface(MOAT_FACE)
+    assert DEMO_COMMUNITY.covers(point) and not MOAT_FACE.contains(point)  # the trap
+    inner = shapely.box(116.438, 39.899, 116.439, 39.900)
+    assert _inside(DEMO_COMMUNITY, np.array([MOAT_FACE, inner], dtype=object)).tolist() == [
+        False,
+        True,
+    ]
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [({}, "target area"), ({"count": 0}, "at least 1"), ({"target_area_m2": -5}, "target area")],
