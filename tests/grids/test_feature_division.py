@@ -166,6 +166,23 @@ def test_balancing_pairs_each_heavy_block_with_a_light_one():
     assert sorted(bounds_m(p) for p in result.pieces) == [(0, 0, 100, 200), (100, 0, 200, 200)]
 
 
+def test_a_block_cut_by_workload_puts_the_cut_where_area_and_work_balance():
+    """One block 200 m × 100 m, no lines inside; 100 components spread evenly over its western
+    50 m. Two grids, half area and half work each: the cut x satisfies x/200 + x/50 = 1, so it
+    runs at x = 40 m with 80 components west of it."""
+    parent = rect(0, 0, 200, 100)
+    xs = np.linspace(0.25, 49.75, 100)
+    points = shapely.get_coordinates(to_lonlat(shapely.points(np.column_stack([xs, xs * 0 + 50]))))
+    source = WorkloadSource(name="components", points=points, weights=np.ones(len(points)))
+
+    result = divide_along_features(parent, features=features(), count=2, workload=[source])
+
+    assert len(result.pieces) == 2
+    west = min(result.pieces, key=lambda p: bounds_m(p)[0])
+    assert bounds_m(west)[2] == pytest.approx(40, abs=1.0)
+    assert sorted(np.round(result.workload["components"] * 100)) == [20, 80]
+
+
 def test_re_dividing_an_unchanged_parent_keeps_every_grid():
     parent = rect(0, 0, 600, 400)
     roads = lines([(300, -10), (300, 410)], [(-10, 200), (610, 200)])
