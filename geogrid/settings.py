@@ -444,6 +444,15 @@ GEOGRID_TOPOLOGY_TOLERANCE_M = envfloat("GEOGRID_TOPOLOGY_TOLERANCE_M", 0.5)
 # reports count as workload.
 GEOGRID_DIVISION_TOLERANCE = envfloat("GEOGRID_DIVISION_TOLERANCE", 0.25)
 GEOGRID_DIVISION_REPORT_MONTHS = envint("GEOGRID_DIVISION_REPORT_MONTHS", 12)
+# Where a grid boundary follows a road: its centreline (the road is shared by the grids either
+# side) or its kerbs (each stretch of road belongs wholly to one grid).
+GEOGRID_DIVISION_BOUNDARY = (
+    os.environ.get("GEOGRID_DIVISION_BOUNDARY", "centreline").strip().lower()
+)
+if GEOGRID_DIVISION_BOUNDARY not in ("centreline", "kerb"):
+    raise ImproperlyConfigured(
+        f"GEOGRID_DIVISION_BOUNDARY must be 'centreline' or 'kerb', not {GEOGRID_DIVISION_BOUNDARY!r}."
+    )
 # Weights of component major classes as workload, "major:weight,…" (e.g. "01:1,02:2"); others 1.
 GEOGRID_DIVISION_COMPONENT_WEIGHTS = {
     major.strip(): float(weight)

@@ -140,3 +140,31 @@ def test_dividing_along_features_without_any_loaded_is_refused_with_what_to_do(c
 def test_an_unknown_workload_source_is_refused_with_the_known_ones(crossroads, admin_user):
     with pytest.raises(GridError, match="components, population, reports"):
         divide_parent(parent=crossroads, actor=admin_user, method="features", balance=["traffic"])
+
+
+def test_with_kerb_boundaries_each_street_belongs_to_one_grid_and_boundaries_run_on_its_kerbs(
+    crossroads, admin_user, settings
+):
+    """The same crossroads with GEOGRID_DIVISION_BOUNDARY=kerb: streets 10 m wide, so the kerbs
+    run 5 m either side of x = 300 and y = 100. Four blocks of 95 m × 95 m; each strip of
+    carriageway joins one of them whole."""
+    settings.GEOGRID_DIVISION_BOUNDARY = "kerb"
+
+    result = divide_parent(
+        parent=crossroads, actor=admin_user, method="features", target_area_m2=10_000
+    )
+
+    assert len(result.children) == 4
+    kerbs_x, kerbs_y = {200, 295, 305, 400}, {0, 95, 105, 200}
+    for grid in result.children:
+        west, south, east, north = bounds_m(grid)
+        assert {west, east} <= kerbs_x and {south, north} <= kerbs_y, bounds_m(grid)
+    # No boundary runs along a centreline: the carriageways are inside grids, not between them.
+    outlines = shapely.union_all(
+        [shapely.from_wkb(bytes(g.geom.wkb)).boundary for g in result.children]
+    )
+    centrelines = shapely.union_all([road((300, 5), (300, 195)), road((205, 100), (395, 100))])
+    # (Boundaries that cross one add a few centimetres each; one running along it, 95 m.)
+    assert shapely.intersection(outlines, shapely.buffer(centrelines, 1e-6)).length < 2e-5
+    assert topology_report(parent=crossroads)["ok"]
+    assert result.report()["summary"]["on_feature_share"] == 1.0
