@@ -608,21 +608,15 @@ def _cut(
     side_low, side_high = float(sideways.min()) - 1.0, float(sideways.max()) + 1.0
     reach = (high - low) + (side_high - side_low) + 10.0
 
-    def half(position: float, *, exact: bool = False) -> BaseGeometry:
-        """The half-plane before `position` along the axis, in the storage CRS. `exact`: with
-        the cut edge densified, since a straight metric edge a kilometre long bows by metres in
-        lon/lat, and the cut must run where the building check looked."""
+    def half(position: float) -> BaseGeometry:
+        """The half-plane before `position` along the axis, in the storage CRS, its cut edge
+        densified where it crosses the face: a straight metric edge a kilometre long bows by
+        metres in lon/lat, and the cut must run where the building check looked."""
         start = origin + axis * (low - reach)
         end = origin + axis * position
-        if exact:
-            # Dense only where the edge crosses the face; straight beyond it.
-            steps = int(
-                min(MAX_CUT_VERTICES, max(2, math.ceil((side_high - side_low) / CUT_STEP_M)))
-            )
-            t = np.concatenate([[-reach], np.linspace(side_low, side_high, steps), [reach]])
-            edge = end + across * t[:, None]
-        else:
-            edge = np.array([end - across * reach, end + across * reach])
+        steps = int(min(MAX_CUT_VERTICES, max(2, math.ceil((side_high - side_low) / CUT_STEP_M))))
+        t = np.concatenate([[-reach], np.linspace(side_low, side_high, steps), [reach]])
+        edge = end + across * t[:, None]
         corners = np.vstack([[start - across * reach], edge, [start + across * reach]])
         return from_metric(Polygon(corners))
 
@@ -690,7 +684,7 @@ def _cut(
                 break
         assert best is not None  # offset 0 lies strictly inside (low, high)
         _, chosen, crossing = best
-    side = half(chosen, exact=True)
+    side = half(chosen)
     if len(crossing):
         # Whole clusters to the side holding most of each.
         buildings = clusters.groups(crossing)
