@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import shapely
-from django.conf import settings
 from django.db import transaction
 from shapely.geometry.base import BaseGeometry
 
@@ -160,12 +159,10 @@ def _perform(
             compare=True,
         )
         division.update(result.report())
-        # What the division was asked for, as used: the editor shows it beside the figures.
+        # What the division was asked for (the report has the tolerance used): the editor
+        # shows it beside the figures.
         division["target_area_m2"] = None if count else target_area_m2
         division["count"] = count
-        division["tolerance"] = (
-            settings.GEOGRID_DIVISION_TOLERANCE if tolerance is None else tolerance
-        )
         shown["kept"] = list(result.kept)
         shown["retired"] = list(result.retired)
         return result.created, result.changed, [g.code for g in result.retired]

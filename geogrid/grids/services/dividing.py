@@ -69,6 +69,7 @@ class DivisionResult:
     figures: GridFigures | None = None
     compared: list[DivisionSummary] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
+    tolerance: float | None = None  # as used (the setting when none was given)
     # The children's shapes (shapely, storage CRS), in the order of `children`.
     shapes: list[Any] = field(default_factory=list)
 
@@ -99,6 +100,7 @@ class DivisionResult:
             },
             "retired_codes": [g.code for g in self.retired],
             "balance_sources": self.sources,
+            "tolerance": self.tolerance,
             "summary": self.summary.as_dict() if self.summary else None,
             "compared": [c.as_dict() for c in self.compared],
             "grids": rows,
@@ -297,6 +299,7 @@ def divide_parent(
     )
     say("reporting")
     result.sources = [s.name for s in sources]
+    result.tolerance = tolerance
     summary_features = features if features is not None else CityFeatures.none()
     result.summary, figures = summarise(method, ordered, shape, summary_features, sources)
     # Figures in the children's code order (kept grids sort among the new ones).
