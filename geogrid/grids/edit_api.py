@@ -79,8 +79,9 @@ class GridEditView(APIView):
     "grids": [codes] and "versions": {code: n} (merge), "geometry": GeoJSON (create, reshape),
     "line": GeoJSON line (split), "name", "grid_type" (create), "reason",
     "target_area_m2" or "count", "method": square|voronoi|features, "balance": [sources],
-    "tolerance" (0.05–1; default settings.GEOGRID_DIVISION_TOLERANCE), "replace_existing"
-    (divide)}. A division's answer adds "division": its report (codes kept, changed, retired and
+    "tolerance" (0.05–1; default settings.GEOGRID_DIVISION_TOLERANCE), "keep_blocks" (true:
+    along features, a block is cut only when larger than the level's maximum area),
+    "replace_existing" (divide)}. A division's answer adds "division": its report (codes kept, changed, retired and
     created; area and workload balance; the square and Voronoi methods on the same parent for
     comparison; the target_area_m2, count and tolerance used), and its "grids" carry every
     child with status new, changed or kept, and the grids it retires (status retired).
@@ -152,6 +153,14 @@ class GridEditView(APIView):
             params["count"] = _count(body.get("count"))
             params["balance"] = _balance(body.get("balance"))
             params["tolerance"] = _tolerance(body.get("tolerance"))
+            keep_blocks = body.get("keep_blocks", False)
+            if not isinstance(keep_blocks, bool):
+                raise BadRequest("'keep_blocks' must be true or false.", field="keep_blocks")
+            if keep_blocks and method != "features":
+                raise BadRequest(
+                    "'keep_blocks' applies to the features method only.", field="keep_blocks"
+                )
+            params["keep_blocks"] = keep_blocks
         try:
             outcome = run_edit(
                 action=action, actor=actor_of(request), commit=commit, versions=versions, **params

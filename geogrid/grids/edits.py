@@ -99,6 +99,7 @@ def _perform(
     count: int | None,
     balance: Sequence[str],
     tolerance: float | None,
+    keep_blocks: bool,
     division: dict[str, Any],
     shown: dict[str, list[Grid]],
 ) -> tuple[list[Grid], list[Grid], list[str]]:
@@ -155,6 +156,7 @@ def _perform(
             method=method,
             balance=balance,
             tolerance=tolerance,
+            keep_blocks=keep_blocks,
             replace_existing=replace_existing,
             compare=True,
         )
@@ -188,6 +190,7 @@ def run_edit(
     count: int | None = None,
     balance: Sequence[str] = (),
     tolerance: float | None = None,
+    keep_blocks: bool = False,
 ) -> EditOutcome:
     """Check (commit=False) or save (commit=True) one grid edit.
 
@@ -225,6 +228,7 @@ def run_edit(
                     count=count,
                     balance=balance,
                     tolerance=tolerance,
+                    keep_blocks=keep_blocks,
                     division=outcome.division,
                     shown=shown,
                 )

@@ -88,6 +88,25 @@ STRAIGHT_DEG = 1e-7
 BALANCE_STEPS = 17
 BALANCE_ROUNDS = 3
 CUT_OFFSETS = (0.0, 0.03, -0.03, 0.06, -0.06, 0.09, -0.09, 0.12, -0.12, 0.15, -0.15)
+# Rounds of cutting again a piece a cut left near or above the level's maximum area (above this
+# share of it: buildings given whole to one side later may still add a little).
+OVERSIZE_ROUNDS = 3
+OVERSIZE_SHARE = 0.95
+# With keep_blocks and no maximum area for the level, a block heavier than this many targets is
+# still cut.
+KEEP_BLOCKS_LOAD = 4.0
+# A block is cut along a line inside it (a lane, path, track or wall that stops short of
+# crossing it), continued straight to the block's edges, when those continuations are shorter
+# than this share of the straight cut and each side's load per grid is within the tolerance.
+LINE_CUT_GAIN = 0.7
+# The longest chains of lines inside a block are tried, this many at most, each at least this
+# long (m).
+LINE_CUT_CANDIDATES = 8
+LINE_CUT_MIN_M = 15.0
+# Lines within this many degrees (~0.2–0.3 m) of a block's edge are its edge, not inside it.
+INNER_MARGIN_DEG = 3e-6
+# A continuation may run along a building's wall, not this far (m) into it.
+LINE_CUT_BUILDING_M = 0.25
 
 
 @dataclass(frozen=True)
@@ -141,12 +160,17 @@ def divide_along_features(
     previous: Sequence[BaseGeometry] = (),
     tolerance: float = 0.25,
     sliver_fraction: float = 0.3,
+    keep_blocks: bool = False,
 ) -> FeatureDivision:
     """Divide a storage-CRS (multi)polygon along `features` into `count` pieces, or pieces of
     about `target_area_m2`, balanced by area and, when `workload` has sources, by workload.
 
     `previous`: the grids the parent has now; each one that is still a union of blocks and
     still within the bounds is kept as it is (`FeatureDivision.kept`).
+    `keep_blocks`: a block bounded by features is cut only when it is larger than
+    `max_area_m2` (the level's maximum; without one, heavier than KEEP_BLOCKS_LOAD targets),
+    not whenever it is heavier than the tolerance allows: grids follow the features more
+    closely and vary more in size. Small blocks are still joined towards the target.
     """
     if count is None and not (target_area_m2 and target_area_m2 > 0):
         raise ValueError("Give a positive target area or a number of grids.")
@@ -163,6 +187,7 @@ def divide_along_features(
         workload=workload,
         tolerance=tolerance,
         sliver_fraction=sliver_fraction,
+        keep_blocks=keep_blocks,
     )
     aware = run(previous=previous)
     if not len(previous) or (len(aware.pieces) == len(previous) and bool((aware.kept >= 0).all())):
@@ -188,6 +213,7 @@ def _divide(
     previous: Sequence[BaseGeometry],
     tolerance: float,
     sliver_fraction: float,
+    keep_blocks: bool,
 ) -> FeatureDivision:
     parent = as_multipolygon(parent)
     parent_area = float(shapely.area(to_metric(parent)))
@@ -200,29 +226,54 @@ def _divide(
     measure = _Measure(parent_area, n_target, workload)
     loads = measure.loads(faces)
     limit = 1.0 + tolerance
+    area_limit = max_area_m2 or math.inf
+    # How heavy a block may be and stay whole (keep_blocks: any weight within the area bound).
+    whole_up_to = (math.inf if max_area_m2 else KEEP_BLOCKS_LOAD) if keep_blocks else limit
+
+    def too_big() -> np.ndarray:
+        return (loads > whole_up_to) | (measure.face_areas > area_limit)
+
     # A previous grid may stay only if it still follows the city: wherever its boundary leaves
     # the features it must run through a block too heavy to stay whole (it was a cut there).
     # Those grids' outlines then join the linework, so that they are unions of faces.
-    following = _still_following(previous, faces, loads > limit)
+    following = _still_following(previous, faces, too_big())
     if following:
         extra = [shapely.get_parts(shapely.boundary(previous[i])) for i in following]
         faces = _polygonise(parent, linework[0], np.concatenate(extra), features.buildings)
         loads = measure.loads(faces)
     # 2. split heavy blocks
-    area_limit = max_area_m2 or math.inf
     cuts = 0
-    heavy = np.flatnonzero((loads > limit) | (measure.face_areas > area_limit))
+    heavy = np.flatnonzero(too_big())
     if len(heavy):
         clusters = _building_clusters(features.buildings)
+        cutter = _Cutter(measure, clusters, _InnerLines(linework[0]), tolerance)
         new_faces: list[BaseGeometry] = []
         for index in heavy:
-            parts = max(
-                2,
-                round(float(loads[index])),
-                math.ceil(measure.face_areas[index] / area_limit) if area_limit < math.inf else 2,
+            parts = _parts_needed(
+                float(loads[index]),
+                float(measure.face_areas[index]),
+                area_limit,
+                whole_up_to if keep_blocks else None,
+                limit,
             )
-            pieces = _split(faces[index], parts, measure, clusters)
+            pieces = _split(faces[index], parts, cutter)
             cuts += parts - 1
+            # A cut that had to step around buildings may leave a piece above the level's
+            # maximum: such a piece is cut again.
+            for _ in range(OVERSIZE_ROUNDS):
+                sizes = shapely.area(to_metric(np.array(pieces, dtype=object)))
+                over = sizes > OVERSIZE_SHARE * area_limit
+                if not over.any():
+                    break
+                again: list[BaseGeometry] = []
+                for piece, size, too_large in zip(pieces, sizes, over, strict=True):
+                    if not too_large:
+                        again.append(piece)
+                        continue
+                    more = math.ceil(size * limit / area_limit)
+                    again.extend(_split(piece, more, cutter))
+                    cuts += more - 1
+                pieces = again
             new_faces.extend(pieces)
         keep = np.ones(len(faces), dtype=bool)
         keep[heavy] = False
@@ -230,6 +281,7 @@ def _divide(
         loads = measure.loads(faces)
 
     graph = _Graph.build(faces, measure.face_areas, loads, linework)
+    graph.max_area = area_limit
     # Faces of no size, between lines that nearly coincide (a road drawn along a wall, a new
     # road along an old boundary), join a neighbour before anything is measured by region.
     graph.merge_slivers(NOISE_M2, barriers=False)
@@ -553,19 +605,26 @@ def _building_clusters(buildings: np.ndarray) -> _Clusters:
     return _Clusters(buildings)
 
 
-def _split(
-    face: BaseGeometry, parts: int, measure: _Measure, clusters: _Clusters
-) -> list[BaseGeometry]:
+@dataclass(frozen=True)
+class _Cutter:
+    """What a cut needs to know: how loads are measured, the buildings to step around, the
+    feature lines inside blocks to follow, and how far from balanced a cut along them may be."""
+
+    measure: _Measure
+    clusters: _Clusters
+    inner: _InnerLines
+    tolerance: float
+
+
+def _split(face: BaseGeometry, parts: int, cutter: _Cutter) -> list[BaseGeometry]:
     """Cut a face into `parts` pieces of about equal load, recursively in two."""
     if parts <= 1:
         return [p for p in shapely.get_parts(face) if not p.is_empty]
     first = parts // 2
-    side_a, side_b = _cut(face, first / parts, measure, clusters)
+    side_a, side_b = _cut(face, first, parts, cutter)
     if side_a.is_empty or side_b.is_empty:
         return [p for p in shapely.get_parts(face) if not p.is_empty]
-    return _split(side_a, first, measure, clusters) + _split(
-        side_b, parts - first, measure, clusters
-    )
+    return _split(side_a, first, cutter) + _split(side_b, parts - first, cutter)
 
 
 def _areas_before(
@@ -591,9 +650,28 @@ def _areas_before(
     return np.abs(signed)
 
 
+def _parts_needed(
+    load: float, area: float, area_limit: float, whole_up_to: float | None, limit: float
+) -> int:
+    """Into how many pieces a block too big to stay whole is cut: pieces of about the target,
+    and within the level's maximum area; when blocks are kept whole (`whole_up_to` given), as
+    few pieces as the bounds allow, aimed a tolerance (`limit`) below them since a cut may miss
+    its mark by that much."""
+    if whole_up_to is None:
+        by_area = math.ceil(area / area_limit) if area_limit < math.inf else 2
+        return max(2, round(load), by_area)
+    by_area = math.ceil(area * limit / area_limit) if area_limit < math.inf else 2
+    by_load = math.ceil(load * limit / whole_up_to) if whole_up_to < math.inf else 2
+    return max(2, by_area, by_load)
+
+
 def _cut(
-    face: BaseGeometry, fraction: float, measure: _Measure, clusters: _Clusters
+    face: BaseGeometry, first: int, parts: int, cutter: _Cutter
 ) -> tuple[BaseGeometry, BaseGeometry]:
+    """Cut a face in two, `first` of `parts` shares of its load on one side: along a line
+    inside it when one serves (see _cut_along_lines), else straight across its long axis."""
+    measure, clusters = cutter.measure, cutter.clusters
+    fraction = first / parts
     face_metric = to_metric(face)
     rectangle = shapely.get_coordinates(shapely.minimum_rotated_rectangle(face_metric))
     edges = np.diff(rectangle[:3], axis=0)
@@ -661,6 +739,19 @@ def _cut(
         if rise <= 0:
             break
     balanced = lo + share * (hi - lo)
+    straight = shapely.LineString(
+        [origin + axis * balanced - across * reach, origin + axis * balanced + across * reach]
+    )
+    along_line = _cut_along_lines(
+        face,
+        face_metric,
+        first,
+        parts,
+        cutter,
+        shapely.length(shapely.intersection(straight, face_metric)),
+    )
+    if along_line is not None:
+        return along_line
     if clusters.tree is None:
         chosen, crossing = balanced, np.empty(0, dtype=int)
     else:
@@ -699,6 +790,136 @@ def _cut(
     )
 
 
+class _InnerLines:
+    """The feature lines (storage CRS) that blocks may hold inside without being split by them:
+    lanes, paths and tracks that end in the block, walls that stop short of its edge."""
+
+    def __init__(self, lines: np.ndarray):
+        self.lines = np.asarray(lines, dtype=object)
+        self.tree = shapely.STRtree(self.lines) if len(self.lines) else None
+
+    def chains(self, face: BaseGeometry) -> np.ndarray:
+        """The lines inside `face`, off its edges, merged into chains between junctions."""
+        empty = np.empty(0, dtype=object)
+        if self.tree is None:
+            return empty
+        index = self.tree.query(face, predicate="intersects")
+        if not len(index):
+            return empty
+        core = shapely.buffer(face, -INNER_MARGIN_DEG)
+        if core.is_empty:
+            return empty
+        inner = shapely.intersection(self.lines[index], core)
+        inner = inner[~shapely.is_empty(inner)]
+        if not len(inner):
+            return empty
+        merged = shapely.get_parts(shapely.line_merge(shapely.union_all(inner)))
+        return merged[
+            (shapely.get_type_id(merged) == 1) & (shapely.get_num_coordinates(merged) >= 2)
+        ]
+
+
+def _cut_along_lines(
+    face: BaseGeometry,
+    face_metric: BaseGeometry,
+    first: int,
+    parts: int,
+    cutter: _Cutter,
+    straight_m: float,
+) -> tuple[BaseGeometry, BaseGeometry] | None:
+    """Cut `face` along a chain of feature lines inside it, each loose end continued straight
+    to the block's edge (never into a building): the planner's "split along interior lanes" for
+    a lane that does not quite cross its block. The chain whose continuations are shortest
+    wins among those that leave each side's load per grid within the tolerance; None when no
+    chain beats the straight cut (`straight_m` long) by LINE_CUT_GAIN."""
+    chains = cutter.inner.chains(face)
+    if not len(chains):
+        return None
+    chains_metric = to_metric(chains)
+    lengths = shapely.length(chains_metric)
+    order = np.argsort(-lengths)[:LINE_CUT_CANDIDATES]
+    order = order[lengths[order] >= LINE_CUT_MIN_M]
+    if not len(order):
+        return None
+    edge = shapely.boundary(face_metric)
+    shapely.prepare(edge)
+    west, south, east, north = face_metric.bounds
+    reach = math.hypot(east - west, north - south) + 10.0
+    total = float(cutter.measure.loads_metric(np.array([face_metric], dtype=object))[0])
+    per_grid = total / parts
+    best: tuple[float, BaseGeometry, BaseGeometry] | None = None
+    for k in order:
+        continuations = _continuations(chains_metric[k], edge, reach, cutter.clusters)
+        if continuations is None:
+            continue
+        off_feature = float(np.sum(shapely.length(continuations)))
+        if off_feature >= LINE_CUT_GAIN * straight_m or (best and off_feature >= best[0]):
+            continue
+        # Drawn from the chain's own ends (storage CRS), so that chain and continuations meet.
+        ends = shapely.get_coordinates(chains[k])[[-1, 0]]
+        far = shapely.get_coordinates(from_metric(shapely.get_point(continuations, -1)))
+        drawn = shapely.linestrings(np.stack([ends, far], axis=1))
+        blade = shapely.union_all(np.concatenate([[chains[k]], drawn]))
+        pieces = shapely.get_parts(
+            shapely.polygonize(
+                shapely.get_parts(shapely.union_all([shapely.boundary(face), blade]))
+            )
+        )
+        if len(pieces):
+            pieces = pieces[_inside(face, pieces)]
+        if len(pieces) != 2:
+            continue
+        loads = cutter.measure.loads_metric(to_metric(pieces))
+        for a, b in ((0, 1), (1, 0)):
+            spread = max(
+                abs(loads[a] / first / per_grid - 1.0),
+                abs(loads[b] / (parts - first) / per_grid - 1.0),
+            )
+            if spread <= cutter.tolerance:
+                best = (off_feature, pieces[a], pieces[b])
+                break
+    if best is None:
+        return None
+    return as_multipolygon(best[1]), as_multipolygon(best[2])
+
+
+def _continuations(
+    chain: BaseGeometry, edge: BaseGeometry, reach: float, clusters: _Clusters
+) -> np.ndarray | None:
+    """Straight continuations (metric) of a chain's two ends to the nearest point ahead on the
+    block's `edge`, each a metre past it so that it is noded there; None when an end has no
+    edge ahead or its continuation would enter a building."""
+    coords = shapely.get_coordinates(chain)
+    result = []
+    for tip, before in ((coords[-1], coords[-2]), (coords[0], coords[1])):
+        step = tip - before
+        length = float(np.hypot(*step))
+        if length == 0:
+            return None
+        direction = step / length
+        ray = shapely.LineString([tip, tip + direction * reach])
+        hits = shapely.get_parts(shapely.intersection(ray, edge))
+        points = shapely.get_coordinates(hits)
+        if not len(points):
+            return None
+        ahead = np.hypot(*(points - tip).T)
+        distance = float(ahead.min())
+        continuation = shapely.LineString([tip, tip + direction * (distance + 1.0)])
+        if clusters.tree is not None:
+            inside = clusters.tree.query(
+                shapely.LineString([tip, tip + direction * distance]), predicate="intersects"
+            )
+            if len(inside):
+                crossing = shapely.intersection(
+                    shapely.LineString([tip, tip + direction * distance]),
+                    shapely.buffer(clusters.metric[inside], -LINE_CUT_BUILDING_M),
+                )
+                if float(np.sum(shapely.length(crossing))) > 0:
+                    return None
+        result.append(continuation)
+    return np.array(result, dtype=object)
+
+
 # --- 3–4. merging ------------------------------------------------------------------------------
 
 
@@ -714,6 +935,8 @@ class _Graph:
         self.members: dict[int, list[int]] = {i: [i] for i in range(count)}
         self.edges: dict[int, dict[int, np.ndarray]] = {i: {} for i in range(count)}
         self.fixed: set[int] = set()
+        # No merge makes a region larger than this (m²) when another neighbour would do.
+        self.max_area = math.inf
 
     @classmethod
     def build(
@@ -826,8 +1049,9 @@ class _Graph:
                 if barriers and self.crossing_rank(lengths) < RANK_BARRIER
             }
             choice = open_ or neighbours
-            fitting = {n: v for n, v in choice.items() if load + self.load[n] <= high}
-            choice = fitting or choice
+            within = {n: v for n, v in choice.items() if area + self.area[n] <= self.max_area}
+            fitting = {n: v for n, v in within.items() if load + self.load[n] <= high}
+            choice = fitting or within or choice
             target = max(choice, key=lambda n: (choice[n].sum(), -n))
             self.merge(target, region)
             if self.area[target] < threshold:
@@ -847,7 +1071,7 @@ class _Graph:
                 if neighbour in self.fixed or self.crossing_rank(lengths) > max_rank:
                     continue
                 joined = load + self.load[neighbour]
-                if joined > high:
+                if joined > high or self.area[region] + self.area[neighbour] > self.max_area:
                     continue
                 key = (abs(joined - 1.0), -float(lengths.sum()), neighbour)
                 if best is None or key < best:

@@ -195,6 +195,7 @@ def test_the_division_form_and_report_speak_english(live_server, page, screensho
     screenshot("grid-editor-divide-english")
     assert "Along roads" in words and "Workload CV" in words and "Kept" in words
     assert "Tolerance (%)" in words and "Reports (last 12 months)" in words
+    assert "Keep blocks whole" in words
     untranslated = [c for c in words if "\u4e00" <= c <= "\u9fff"]
     assert not untranslated, words
 
@@ -229,3 +230,28 @@ def test_a_first_division_previews_its_new_grids_with_the_legend(live_server, pa
     assert page.locator("path.preview-new").count() == 4
     assert page.is_visible("#preview-legend")
     assert page.get_attribute("#divide-counts li[data-kind='created']", "data-count") == "4"
+
+
+def test_with_blocks_kept_whole_each_block_between_the_roads_is_one_grid(
+    live_server, page, screenshot, crossroads
+):
+    from geogrid.reference.models import ReferenceFeature
+
+    # Only the north–south street: two blocks of 20,000 m², twice the 10,000 m² target.
+    ReferenceFeature.objects.all().delete()
+    factories.reference_features("roads", "street", road((300, -50), (300, 250)))
+    open_divide_form(page, live_server.url)
+    assert page.is_hidden("#divide-keep-blocks-hint")
+    page.check("#divide-keep-blocks")
+    assert page.is_visible("#divide-keep-blocks-hint")
+    page.click("#divide-form button[type=submit]")
+    page.wait_for_selector("body[data-check-state='ok']")
+
+    assert page.locator("#divide-grids tr[data-code]").count() == 2
+    assert "街坊整块成格" in page.inner_text("#divide-used")
+    assert page.inner_text("#divide-compare tr[data-row='on_feature'] td.this") == "100.0%"
+    screenshot("grid-editor-divide-whole-blocks")
+    # Squares have no blocks: the choice is off for them.
+    page.select_option("#divide-method", "square")
+    assert page.is_disabled("#divide-keep-blocks")
+    assert page.is_hidden("#divide-keep-blocks-hint")

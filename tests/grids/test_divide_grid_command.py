@@ -67,12 +67,23 @@ def test_a_second_run_with_replace_keeps_every_code(crossroads):
         (["{east}", "--target-area", "-5"], "positive number"),
         (["{east}", "--out", "x.geojson"], "GeoPackage"),
         (["{east}", "--balance", "traffic"], "Unknown workload source traffic"),
+        (["{east}", "--method", "square", "--keep-blocks"], "applies to --method features only"),
     ],
 )
 def test_mistakes_end_with_a_message(crossroads, args, message):
     args = [a.format(east=crossroads.code) for a in args]
     with pytest.raises(CommandError, match=message):
         divide(*args)
+
+
+def test_keep_blocks_leaves_blocks_whole_and_says_so(city):
+    # One street at x = 300 across the east community: two blocks of 20,000 m².
+    factories.reference_features("roads", "street", to_lonlat(LineString([(300, -50), (300, 250)])))
+    balanced = divide(city["east_c"].code, "--target-area", "10000")
+    whole = divide(city["east_c"].code, "--target-area", "10000", "--keep-blocks")
+
+    assert "into 4 grids" in balanced and "Blocks kept whole" not in balanced
+    assert "into 2 grids" in whole and "Blocks kept whole" in whole
 
 
 def test_dividing_a_grid_with_children_without_replace_says_how(city):

@@ -81,3 +81,27 @@ def test_re_dividing_central_helsinki_with_the_same_settings_keeps_every_code(he
         "created": 0,
     }
     assert sorted(g.code for g in again.children) == sorted(g.code for g in first.children)
+
+
+def test_central_helsinki_with_its_blocks_kept_whole_has_nine_tenths_of_its_boundary_on_features(
+    helsinki, admin_user, levels
+):
+    result = divide_parent(
+        parent=helsinki,
+        actor=admin_user,
+        method="features",
+        target_area_m2=10_000,
+        keep_blocks=True,
+    )
+
+    report = result.report()
+    features = report["summary"]
+    assert report["keep_blocks"] is True
+    # A city block is a grid unless it is larger than the unit level allows (50,000 m²): the
+    # boundaries are the streets, and the grids vary more in size than balanced ones.
+    assert features["on_feature_share"] >= 0.9
+    assert features["buildings_cut"] == 0
+    assert features["area_max_m2"] <= levels["unit"].max_area_m2
+    assert features["area_min_m2"] >= levels["unit"].min_area_m2
+    assert 60 <= features["grids"] <= 120
+    assert topology_report(parent=helsinki)["ok"]

@@ -142,6 +142,20 @@ def test_a_stale_version_answers_409_with_who_saved_and_the_current_boundary(
         ({"action": "divide", "grid": "110101001001", "tolerance": "25%"}, "tolerance"),
         ({"action": "divide", "grid": "110101001001", "tolerance": True}, "tolerance"),
         ({"action": "divide", "grid": "110101001001", "count": 0}, "count"),
+        (
+            {
+                "action": "divide",
+                "grid": "110101001001",
+                "method": "features",
+                "keep_blocks": "yes",
+            },
+            "keep_blocks",
+        ),
+        # Whole blocks are a way of dividing along features; squares have no blocks.
+        (
+            {"action": "divide", "grid": "110101001001", "method": "square", "keep_blocks": True},
+            "keep_blocks",
+        ),
         ({"action": "create", "grid": "abc"}, "grid"),
     ],
 )
@@ -338,6 +352,28 @@ def test_without_a_tolerance_the_division_uses_the_settings_default(
     settings.GEOGRID_DIVISION_TOLERANCE = 0.3
     body = divide(as_planner, west_crossroads, target_area_m2=10_000)
     assert body["division"]["tolerance"] == 0.3
+
+
+def test_kept_whole_blocks_are_bounded_by_the_street_alone_and_the_answer_says_so(as_planner, city):
+    from tests import factories
+
+    # One street at x = 100: two blocks of 20,000 m², twice the target.
+    factories.reference_features("roads", "street", street((100, -50), (100, 250)))
+    balanced = divide(as_planner, city["west_c"], target_area_m2=10_000)
+    whole = divide(as_planner, city["west_c"], target_area_m2=10_000, keep_blocks=True)
+
+    def areas(body):
+        return sorted(
+            f["properties"]["area_m2"]
+            for f in body["grids"]["features"]
+            if f["properties"]["status"] != "retired"
+        )
+
+    assert balanced["division"]["keep_blocks"] is False
+    assert areas(balanced) == pytest.approx([10_000] * 4, rel=1e-3)
+    assert whole["division"]["keep_blocks"] is True
+    assert areas(whole) == pytest.approx([20_000] * 2, rel=1e-3)
+    assert whole["division"]["summary"]["on_feature_share"] == 1.0
 
 
 def test_the_new_grids_of_a_first_division_are_marked_new(as_planner, city):

@@ -306,3 +306,90 @@ def test_the_area_before_a_cut_is_exact_for_rotated_multipolygons_with_holes():
         areas = _areas_before(turned, np.zeros(2), axis, across, positions)
 
         np.testing.assert_allclose(areas, expected, atol=1e-9)
+
+
+def test_a_lane_that_stops_short_of_the_far_side_is_where_its_block_is_cut():
+    # A 200 m × 100 m block, twice the target; a lane comes in from the north at x = 110 and
+    # stops halfway, too far from the south side for its straight reach. The straight cut across
+    # the long axis would run at x = 100, through the open; the cut follows the lane instead
+    # (11,000 / 9,000 m², within the tolerance) and continues it straight to the south side.
+    parent = rect(0, 0, 200, 100)
+    lane = lines([(110, 100), (110, 50)], rank=RANK_MINOR)
+    result = divide_along_features(parent, features=features(lane), target_area_m2=10_000)
+
+    assert sorted(bounds_m(p) for p in result.pieces) == [(0, 0, 110, 100), (110, 0, 200, 100)]
+    drawn = to_metric(interior_boundary(parent, result))
+    assert shapely.length(drawn) == pytest.approx(100, abs=0.05)  # less ~1 cm at each end
+    on_lane = shapely.intersection(drawn, shapely.buffer(to_metric(lane[0][0]), 0.01))
+    assert shapely.length(on_lane) == pytest.approx(50, abs=0.01)
+    assert_tiles(parent, result)
+
+
+def test_a_lane_that_would_leave_the_sides_unbalanced_is_not_followed():
+    # The same lane at x = 150: 15,000 / 5,000 m² is far outside the tolerance, so the block is
+    # cut straight at its balance point instead.
+    parent = rect(0, 0, 200, 100)
+    lane = lines([(150, 100), (150, 50)], rank=RANK_MINOR)
+    result = divide_along_features(parent, features=features(lane), target_area_m2=10_000)
+
+    assert sorted(bounds_m(p) for p in result.pieces) == [(0, 0, 100, 100), (100, 0, 200, 100)]
+
+
+def test_a_lane_is_not_continued_through_a_building():
+    # A house stands where the lane at x = 110 would be continued: the block is cut straight
+    # (stepping around nothing, the house is east of x = 100) rather than through the house.
+    parent = rect(0, 0, 200, 100)
+    lane = lines([(110, 100), (110, 50)], rank=RANK_MINOR)
+    house = box(104, 10, 116, 30)
+    result = divide_along_features(
+        parent, features=features(lane, buildings=[house]), target_area_m2=10_000
+    )
+
+    assert sorted(bounds_m(p) for p in result.pieces) == [(0, 0, 100, 100), (100, 0, 200, 100)]
+
+
+def test_kept_whole_blocks_are_cut_only_above_the_levels_maximum_area():
+    # Two blocks of 15,000 m² either side of a street at x = 150; the target is 10,000 m².
+    parent = rect(0, 0, 300, 100)
+    street = lines([(150, -50), (150, 150)])
+
+    balanced = divide_along_features(
+        parent, features=features(street), target_area_m2=10_000, max_area_m2=50_000
+    )
+    whole = divide_along_features(
+        parent,
+        features=features(street),
+        target_area_m2=10_000,
+        max_area_m2=50_000,
+        keep_blocks=True,
+    )
+    bounded = divide_along_features(
+        parent,
+        features=features(street),
+        target_area_m2=10_000,
+        max_area_m2=12_000,
+        keep_blocks=True,
+    )
+
+    # Balanced by area, each block is 1.5 targets: too heavy, cut in two.
+    assert len(balanced.pieces) == 4 and balanced.cuts == 2
+    # Kept whole, the street is the only boundary.
+    assert sorted(bounds_m(p) for p in whole.pieces) == [(0, 0, 150, 100), (150, 0, 300, 100)]
+    assert whole.cuts == 0
+    # Above a maximum of 12,000 m², each block is cut once more, into pieces within it.
+    assert len(bounded.pieces) == 4
+    assert all(a <= 12_000 for a in bounded.areas_m2)
+    for result in (whole, bounded):
+        assert_tiles(parent, result)
+
+
+def test_kept_whole_blocks_without_a_maximum_are_cut_only_far_above_the_target():
+    # One 60,000 m² block (six targets) and no maximum for the level: cut into as few pieces as
+    # keep each within KEEP_BLOCKS_LOAD targets (and a tolerance below it).
+    parent = rect(0, 0, 600, 100)
+    result = divide_along_features(
+        parent, features=features(), target_area_m2=10_000, keep_blocks=True
+    )
+
+    assert len(result.pieces) == 2
+    assert sorted(np.round(result.areas_m2, -2)) == [30_000, 30_000]

@@ -70,6 +70,7 @@ class DivisionResult:
     compared: list[DivisionSummary] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
     tolerance: float | None = None  # as used (the setting when none was given)
+    keep_blocks: bool = False
     # The children's shapes (shapely, storage CRS), in the order of `children`.
     shapes: list[Any] = field(default_factory=list)
 
@@ -101,6 +102,7 @@ class DivisionResult:
             "retired_codes": [g.code for g in self.retired],
             "balance_sources": self.sources,
             "tolerance": self.tolerance,
+            "keep_blocks": self.keep_blocks,
             "summary": self.summary.as_dict() if self.summary else None,
             "compared": [c.as_dict() for c in self.compared],
             "grids": rows,
@@ -172,6 +174,7 @@ def divide_parent(
     count: int | None = None,
     balance: Sequence[str] = (),
     tolerance: float | None = None,
+    keep_blocks: bool = False,
     seed: int = 0,
     replace_existing: bool = False,
     names: Sequence[str] | None = None,
@@ -186,8 +189,9 @@ def divide_parent(
     Methods: "square" (a lattice anchored on the parent's north-west corner), "voronoi"
     (jittered, relaxed cells; `count` fixes their number) and "features" (along the loaded
     roads, water and walls, never through a building, balanced by area and by the workload
-    sources named in `balance`: components, reports, population). Give `target_area_m2` or
-    `count`. Children are coded west→east then north→south after every code the parent ever
+    sources named in `balance`: components, reports, population; with `keep_blocks`, a block
+    bounded by features is cut only when larger than the level's maximum area). Give
+    `target_area_m2` or `count`. Children are coded west→east then north→south after every code the parent ever
     used. Locks the parent; refuses if it already has active children unless
     `replace_existing`, which re-divides stably: children the division reproduces are kept
     untouched, children it mostly reproduces keep their code with a new boundary, the others
@@ -254,6 +258,7 @@ def divide_parent(
         sources=sources,
         previous=old_shapes,
         tolerance=tolerance,
+        keep_blocks=keep_blocks,
     )
     ordered = [pieces[i] for i in reading_order(pieces)]
     metric = to_metric(np.array(ordered, dtype=object))
@@ -300,6 +305,7 @@ def divide_parent(
     say("reporting")
     result.sources = [s.name for s in sources]
     result.tolerance = tolerance
+    result.keep_blocks = keep_blocks and method == "features"
     summary_features = features if features is not None else CityFeatures.none()
     result.summary, figures = summarise(method, ordered, shape, summary_features, sources)
     # Figures in the children's code order (kept grids sort among the new ones).
@@ -325,6 +331,7 @@ def divide_parent(
                 sources=sources,
                 previous=[],
                 tolerance=tolerance,
+                keep_blocks=keep_blocks,
             )
             result.compared.append(
                 summarise(other, other_pieces, shape, summary_features, sources)[0]
@@ -344,6 +351,7 @@ def _pieces(
     sources: list[Any],
     previous: list[Any],
     tolerance: float,
+    keep_blocks: bool = False,
 ) -> list[Any]:
     if method == "features":
         assert features is not None
@@ -357,6 +365,7 @@ def _pieces(
             workload=sources,
             previous=previous,
             tolerance=tolerance,
+            keep_blocks=keep_blocks,
         )
         return division.pieces
     target = target_area_m2

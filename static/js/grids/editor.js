@@ -102,6 +102,7 @@
     usedArea: gettext("目标每格约 {area}"),
     usedCount: gettext("目标 {n} 个网格"),
     usedTolerance: gettext("允许偏差 {pct}"),
+    usedKeepBlocks: gettext("街坊整块成格"),
     usedBalance: gettext("均衡：{sources}"),
     usedAreaOnly: gettext("仅按面积均衡"),
     countKept: gettext("保持不变 {n}"),
@@ -636,13 +637,17 @@
     $("divide-count").disabled = target !== "count";
     $("divide-inspectors").disabled = target !== "inspectors";
     $("divide-inspectors-hint").hidden = target !== "inspectors";
-    // The tolerance steers only the division along features; the other methods ignore it.
-    $("divide-tolerance").disabled = $("divide-method").value !== "features";
+    // The tolerance and whole blocks steer only the division along features.
+    var alongFeatures = $("divide-method").value === "features";
+    $("divide-tolerance").disabled = !alongFeatures;
+    $("divide-keep-blocks").disabled = !alongFeatures;
+    $("divide-keep-blocks-hint").hidden = !(alongFeatures && $("divide-keep-blocks").checked);
   }
   document.querySelectorAll("input[name=divide-target]").forEach(function (radio) {
     radio.addEventListener("change", function () { refreshDivideForm(); divideError(""); });
   });
   $("divide-method").addEventListener("change", function () { refreshDivideForm(); divideError(""); });
+  $("divide-keep-blocks").addEventListener("change", refreshDivideForm);
   // A form changed since its preview is not what 保存 would save: saving waits for a new preview.
   $("divide-form").addEventListener("input", function () {
     if (state.mode !== "divide" || !state.edit) { return; }
@@ -692,6 +697,7 @@
         return null;
       }
       edit.tolerance = Math.round(percent) / 100;
+      edit.keep_blocks = $("divide-keep-blocks").checked;
     }
     divideError("");
     return edit;
@@ -780,6 +786,7 @@
     var used = [division.count ? fmt(T.usedCount, { n: division.count }) :
                 fmt(T.usedArea, { area: m2(division.target_area_m2) })];
     if (division.method === "features") { used.push(fmt(T.usedTolerance, { pct: Math.round(division.tolerance * 100) + "%" })); }
+    if (division.keep_blocks) { used.push(T.usedKeepBlocks); }
     used.push(division.balance_sources.length ? fmt(T.usedBalance, {
       sources: division.balance_sources.map(function (n) { return sourceLabels[n] || n; }).join(T.listSep)
     }) : T.usedAreaOnly);

@@ -1,5 +1,6 @@
 """manage.py divide_grid CODE --method square|voronoi|features [--target-area M2 | --count N |
---inspectors N] [--balance components,reports,population] [--replace] [--commit] [--out FILE]
+--inspectors N] [--balance components,reports,population] [--keep-blocks] [--replace] [--commit]
+[--out FILE]
 
 A dry run unless --commit: the division is made in a transaction that is rolled back, and the
 report printed is what saving would do (docs/domain.md §2.7).
@@ -58,6 +59,14 @@ class Command(BaseCommand):
             "--tolerance", type=float, help="share of the target a child may differ by (0.25)"
         )
         parser.add_argument(
+            "--keep-blocks",
+            action="store_true",
+            help=(
+                "along features: keep each block between roads, water and walls whole unless it "
+                "is larger than the level's maximum area (grids vary more in size)"
+            ),
+        )
+        parser.add_argument(
             "--replace",
             action="store_true",
             help="re-divide a grid that has children, keeping those that still fit",
@@ -86,6 +95,8 @@ class Command(BaseCommand):
             balance = [s.strip() for s in options["balance"].split(",") if s.strip()]
         elif options["inspectors"] is not None:
             balance = available_sources()
+        if options["keep_blocks"] and options["method"] != "features":
+            raise CommandError("--keep-blocks applies to --method features only.")
         out = Path(options["out"]) if options["out"] else None
         if out is not None and out.suffix.lower() != ".gpkg":
             raise CommandError("Name the --out file *.gpkg (a GeoPackage, for QGIS).")
@@ -110,6 +121,7 @@ class Command(BaseCommand):
                     count=count,
                     balance=balance,
                     tolerance=options["tolerance"],
+                    keep_blocks=options["keep_blocks"],
                     replace_existing=options["replace"],
                     compare=not options["no_compare"],
                     stage=stage,
@@ -146,6 +158,10 @@ class Command(BaseCommand):
         if report["balance_sources"]:
             sources = ", ".join(f"{s} ({label_of(s)})" for s in report["balance_sources"])
             self.stdout.write(f"Balanced by area and by: {sources}.")
+        if report["keep_blocks"]:
+            self.stdout.write(
+                "Blocks kept whole: a block is cut only when larger than the level's maximum area."
+            )
         self.stdout.write("")
         header = (
             f"{'method':<10}{'grids':>7}{'area mean m²':>14}{'area CV':>9}{'min m²':>10}"
