@@ -17,12 +17,19 @@ Measured, in one transaction rolled back at the end (the bench database keeps no
 
 Quality (not timed): the share of the unit grids' boundary length on a road, water or wall, the
 buildings cut, the area coefficient of variation — beside the square and Voronoi methods on the
-same area at the same number of grids — and the workload CV with and without balancing, the
-workload being one unit per building (a stand-in for components where the data has none).
+same area at the same number of grids, and beside the division with blocks kept whole — and the
+workload CV with and without balancing, the workload being one unit per building (a stand-in for
+components where the data has none).
+
+Then the dense centre: central Helsinki (gis_data/osm/helsinki-test.osm.pbf, ODbL), divided
+balanced and with blocks kept whole (timed), beside square and Voronoi at the same count, with
+the share of boundary that runs along a building's wall where it leaves the feature lines
+(target: ≥ 90 % on a feature with blocks whole, 0 buildings cut).
 """
 
 from __future__ import annotations
 
+import io
 import time
 from pathlib import Path
 from typing import Any
@@ -36,9 +43,10 @@ from django.test import override_settings
 from shapely.geometry import MultiPolygon, box
 
 from bench.common import Result, median_ns
+from geogrid.core.gis import area_m2, to_metric
 from geogrid.grids import city_features as city
 from geogrid.grids.division import divide
-from geogrid.grids.division_report import summarise
+from geogrid.grids.division_report import FOLLOWS_FEATURE_M, drawn_boundaries, summarise
 from geogrid.grids.feature_division import WorkloadSource, divide_along_features
 from geogrid.grids.models import Grid, GridLevel
 from geogrid.grids.services.dividing import divide_parent
@@ -48,6 +56,15 @@ from geogrid.reference.models import ReferenceLayer
 
 PBF = Path(settings.BASE_DIR) / "gis_data" / "osm" / "liechtenstein-2015.osm.pbf"
 LAYER_PREFIX = "liechtenstein-2015"
+# The dense centre: central Helsinki (Kluuvi, Kaartinkaupunki, Kruununhaka), the extract the
+# real-data tests use, in ETRS-TM35FIN.
+DENSE_PBF = Path(settings.BASE_DIR) / "gis_data" / "osm" / "helsinki-test.osm.pbf"
+DENSE_PREFIX = "helsinki-test"
+DENSE_BOX = (24.9365, 60.1652, 24.9520, 60.1780)
+DENSE_SRID = 3067
+# The unit level's area bounds (geogrid/grids/levels.py).
+UNIT_MIN_M2, UNIT_MAX_M2 = 1_000.0, 50_000.0
+TARGET_SHARE = 0.9
 # Triesen to Schaan between the Rhine and the forest: 5.15 km × 7.8 km.
 BOX = (9.487, 47.090, 9.555, 47.160)
 # Liechtenstein's metric CRS for areas: UTM zone 32N.
@@ -58,14 +75,116 @@ TARGET_M2 = 10_000.0
 TARGET_S = 60.0
 
 
-def ensure_layers() -> int:
-    """Import the extract's roads, water, walls and buildings once; the number of layers."""
-    existing = ReferenceLayer.objects.filter(name__startswith=LAYER_PREFIX).count()
+def ensure_layers(pbf: Path = PBF, prefix: str = LAYER_PREFIX) -> int:
+    """Import an extract's roads, water, walls and buildings once; the number of layers."""
+    existing = ReferenceLayer.objects.filter(name__startswith=prefix).count()
     if existing:
         return existing
-    print(f"  importing {PBF.name} (once)", flush=True)
-    call_command("import_layer", str(PBF), "--no-clip", "--name", LAYER_PREFIX, verbosity=0)
-    return ReferenceLayer.objects.filter(name__startswith=LAYER_PREFIX).count()
+    print(f"  importing {pbf.name} (once)", flush=True)
+    call_command(
+        "import_layer", str(pbf), "--no-clip", "--name", prefix, verbosity=0, stdout=io.StringIO()
+    )
+    return ReferenceLayer.objects.filter(name__startswith=prefix).count()
+
+
+def along_building_walls(pieces: list[Any], area: MultiPolygon, features: Any) -> float | None:
+    """The share of the drawn boundary that is off every feature line but within 1 m of a
+    building's outline: a boundary along a wall of a house (a party wall, a facade)."""
+    if not len(features.buildings) or len(pieces) < 2:
+        return None
+    stretches = drawn_boundaries(np.array(pieces, dtype=object), area)
+    lengths = shapely.length(stretches)
+    middles = shapely.line_interpolate_point(stretches, 0.5, normalized=True)
+    on_line = np.zeros(len(stretches), dtype=bool)
+    if len(features.lines):
+        near, _ = shapely.STRtree(to_metric(features.lines)).query(
+            middles, predicate="dwithin", distance=FOLLOWS_FEATURE_M
+        )
+        on_line[near] = True
+    walls = shapely.boundary(to_metric(features.buildings))
+    near, _ = shapely.STRtree(walls).query(middles, predicate="dwithin", distance=FOLLOWS_FEATURE_M)
+    on_wall = np.zeros(len(stretches), dtype=bool)
+    on_wall[near] = True
+    total = float(lengths.sum())
+    return float(lengths[on_wall & ~on_line].sum() / total) if total else None
+
+
+def _compare(
+    area: MultiPolygon, features: Any, divisions: dict[str, list[Any]]
+) -> dict[str, dict[str, Any]]:
+    """Each division's summary (and share along building walls), with the square and Voronoi
+    methods at the count of the first."""
+    count = len(next(iter(divisions.values())))
+    pieces = dict(divisions)
+    pieces["square"] = divide(area, target_area_m2=area_m2(area) / count, method="square", seed=0)
+    pieces["voronoi"] = divide(
+        area, target_area_m2=area_m2(area) / count, method="voronoi", seed=0, count=count
+    )
+    table = {}
+    for name, shapes in pieces.items():
+        row = summarise(name, shapes, area, features, [])[0].as_dict()
+        row["along_building_walls"] = along_building_walls(shapes, area, features)
+        table[name] = row
+    return table
+
+
+def _dense_centre(repeat: int) -> Result:
+    """Central Helsinki into unit grids of TARGET_M2, balanced and with blocks kept whole."""
+    ensure_layers(DENSE_PBF, DENSE_PREFIX)
+    area = MultiPolygon([box(*DENSE_BOX)])
+    with override_settings(GEOGRID_METRIC_SRID=DENSE_SRID):
+        features = city.city_features(area)
+        bounds = {"min_area_m2": UNIT_MIN_M2, "max_area_m2": UNIT_MAX_M2}
+        balanced = divide_along_features(
+            area, features=features, target_area_m2=TARGET_M2, **bounds
+        )
+        whole_ns, _, whole = median_ns(
+            lambda: divide_along_features(
+                area, features=features, target_area_m2=TARGET_M2, keep_blocks=True, **bounds
+            ),
+            repeat,
+        )
+        table = {
+            "features, balanced": _compare(area, features, {"features, balanced": balanced.pieces})[
+                "features, balanced"
+            ],
+            **_compare(area, features, {"features, blocks whole": whole.pieces}),
+        }
+        km2 = float(area_m2(area)) / 1e6
+    print(_summary_table(f"central Helsinki, {km2:.2f} km²", table), flush=True)
+    share = table["features, blocks whole"]["on_feature_share"]
+    return Result(
+        f"central Helsinki {km2:.2f} km² along features, blocks whole → "
+        f"{len(whole.pieces)} unit grids: share of boundary on a road, water or wall",
+        round(share * 100, 1),
+        "%",
+        target=f"≥ {TARGET_SHARE:.0%} of the boundary on a feature, 0 buildings cut",
+        passed=share >= TARGET_SHARE and table["features, blocks whole"]["buildings_cut"] == 0,
+        higher_is_better=True,
+        details={"seconds_blocks_whole": round(whole_ns / 1e9, 2), "methods": table},
+    )
+
+
+def _summary_table(title: str, table: dict[str, dict[str, Any]]) -> str:
+    rows = [
+        f"  {title}",
+        f"  {'method':<24}{'grids':>7}{'on feature':>12}{'+ along walls':>15}"
+        f"{'buildings cut':>15}{'area CV':>9}{'max m²':>9}",
+    ]
+    for name, row in table.items():
+        share, walls, cut = (
+            row["on_feature_share"],
+            row["along_building_walls"],
+            row["buildings_cut"],
+        )
+        share_text = "—" if share is None else f"{share:.1%}"
+        walls_text = "—" if walls is None else f"{walls:.1%}"
+        cut_text = "—" if cut is None else f"{cut:,}"
+        rows.append(
+            f"  {name:<24}{row['grids']:>7,}{share_text:>12}{walls_text:>15}{cut_text:>15}"
+            f"{row['area_cv']:>9.3f}{row['area_max_m2']:>9,.0f}"
+        )
+    return "\n".join(rows)
 
 
 def _levels() -> dict[str, GridLevel]:
@@ -180,6 +299,16 @@ def run(*, repeat: int, postgis: bool) -> list[Result]:
                 count=len(shapes) if method == "voronoi" else None,
             )
             quality[method] = summarise(method, pieces, area, features, [])[0]
+        # The planner's other way: each block whole unless above the unit level's maximum.
+        whole = divide_along_features(
+            area,
+            features=features,
+            target_area_m2=TARGET_M2,
+            min_area_m2=UNIT_MIN_M2,
+            max_area_m2=UNIT_MAX_M2,
+            keep_blocks=True,
+        )
+        quality["blocks whole"] = summarise("blocks whole", whole.pieces, area, features, [])[0]
         workload = _building_workload(features)
         balanced = None
         if workload:
@@ -225,12 +354,11 @@ def run(*, repeat: int, postgis: bool) -> list[Result]:
             baseline=sql_s if sql_s else raw_s,
         )
     )
+    results.append(_dense_centre(repeat))
     return results
 
 
 def _area_km2(area: MultiPolygon) -> float:
-    from geogrid.core.gis import area_m2
-
     return float(area_m2(area)) / 1e6
 
 
@@ -238,12 +366,12 @@ def _quality_table(quality: dict[str, Any], units: int, clean: bool, details: di
     rows = [
         f"  {units:,} unit grids in {details['communities']} communities from "
         f"{details['blocks']:,} blocks; topology {'clean' if clean else 'NOT CLEAN'}",
-        f"  {'method':<10}{'grids':>7}{'on feature':>12}{'buildings cut':>15}{'area CV':>9}",
+        f"  {'method':<14}{'grids':>7}{'on feature':>12}{'buildings cut':>15}{'area CV':>9}",
     ]
     for name, summary in quality.items():
         share = "—" if summary.on_feature_share is None else f"{summary.on_feature_share:.1%}"
         cut = "—" if summary.buildings_cut is None else f"{summary.buildings_cut:,}"
-        rows.append(f"  {name:<10}{summary.grids:>7,}{share:>12}{cut:>15}{summary.area_cv:>9.3f}")
+        rows.append(f"  {name:<14}{summary.grids:>7,}{share:>12}{cut:>15}{summary.area_cv:>9.3f}")
     if "workload_cv_area_only" in details:
         rows.append(
             f"  workload (one per building) CV: {details['workload_cv_area_only']:.3f} by area "

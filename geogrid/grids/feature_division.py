@@ -28,6 +28,7 @@ parent exactly; areas, lengths and cut positions are measured in the metric CRS.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import heapq
 import math
@@ -620,6 +621,8 @@ def _split(face: BaseGeometry, parts: int, cutter: _Cutter) -> list[BaseGeometry
     """Cut a face into `parts` pieces of about equal load, recursively in two."""
     if parts <= 1:
         return [p for p in shapely.get_parts(face) if not p.is_empty]
+    # The pieces' inner lines are among the face's: the search narrows as the cuts go down.
+    cutter = dataclasses.replace(cutter, inner=cutter.inner.narrowed_to(face))
     first = parts // 2
     side_a, side_b = _cut(face, first, parts, cutter)
     if side_a.is_empty or side_b.is_empty:
@@ -798,6 +801,9 @@ class _InnerLines:
         self.lines = np.asarray(lines, dtype=object)
         self.tree = shapely.STRtree(self.lines) if len(self.lines) else None
 
+    def narrowed_to(self, face: BaseGeometry) -> _InnerLines:
+        return _InnerLines(self.chains(face))
+
     def chains(self, face: BaseGeometry) -> np.ndarray:
         """The lines inside `face`, off its edges, merged into chains between junctions."""
         empty = np.empty(0, dtype=object)
@@ -832,7 +838,7 @@ def _cut_along_lines(
     a lane that does not quite cross its block. The chain whose continuations are shortest
     wins among those that leave each side's load per grid within the tolerance; None when no
     chain beats the straight cut (`straight_m` long) by LINE_CUT_GAIN."""
-    chains = cutter.inner.chains(face)
+    chains = cutter.inner.lines  # narrowed to this face's chains by _split
     if not len(chains):
         return None
     chains_metric = to_metric(chains)
