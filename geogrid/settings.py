@@ -513,14 +513,10 @@ LEAFLET_CONFIG = {
     "DEFAULT_ZOOM": 12,
     "MIN_ZOOM": 3,
     "MAX_ZOOM": 19,
-    # Admin maps: the same basemap as the pages (the first layer of it).
-    "TILES": [
-        (
-            _("Basemap"),
-            GEOGRID_BASEMAP_URL or "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-            {"attribution": GEOGRID_BASEMAP_ATTRIBUTION or "© OpenStreetMap contributors"},
-        )
-    ],
+    # The admin's geometry maps get no tile layer from django-leaflet: static/js/core/basemap.js
+    # gives them the pages' basemap (GEOGRID_BASEMAP, the offline one by default) on their
+    # map:init, read per request from templates/admin/base_site.html.
+    "TILES": [],
     "RESET_VIEW": False,
     # Every page's Leaflet ({% leaflet_js %}) comes with the basemap's script
     # (static/js/core/basemap.js) and the vendored VectorGrid it draws the offline basemap with.

@@ -40,3 +40,33 @@ def test_admin_grid_change_page_draws_the_grid_on_its_map_widget(
     stored = json.loads(page.input_value("#id_geom"))
     assert stored["type"] == "MultiPolygon"
     screenshot("admin-grid-change")
+
+
+def test_admin_map_widgets_draw_the_pages_basemap_and_fetch_nothing_from_the_internet(
+    live_server, page, screenshot, staff_city, settings
+):
+    from geogrid.accounts.models import User
+
+    settings.GEOGRID_BASEMAP = "local"
+    factories.street_map(User.objects.get(username="root-admin"))
+    tiles: list[int] = []
+    elsewhere: list[str] = []
+    page.on("response", lambda r: "/tiles/reference/" in r.url and tiles.append(r.status))
+    page.on("request", lambda r: not r.url.startswith(live_server.url) and elsewhere.append(r.url))
+    grid = staff_city["west"]
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/grids/grid/{grid.pk}/change/")
+    page.wait_for_url(f"{live_server.url}/login/**")
+    page.fill("input[name=username]", "root-admin")
+    page.fill("input[name=password]", "pw-root-admin")
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/admin/grids/grid/{grid.pk}/change/")
+
+    page.wait_for_selector("#id_geom-map.basemap-local path.leaflet-interactive")
+    page.wait_for_function(
+        "() => performance.getEntriesByType('resource')"
+        ".some(e => e.name.includes('/tiles/reference/'))"
+    )
+    page.wait_for_load_state("networkidle")
+    assert tiles and 200 in tiles
+    assert elsewhere == []
+    screenshot("admin-grid-change-basemap")

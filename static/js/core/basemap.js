@@ -5,7 +5,8 @@
  *
  * Loaded with Leaflet on every map page ({% leaflet_js %}: LEAFLET_CONFIG's PLUGINS in
  * geogrid/settings.py, after the vendored VectorGrid); static/js/core/page.js's createMap calls
- * add() when the configured basemap (GEOGRID_BASEMAP=local) is of type "vector".
+ * add() when the configured basemap (GEOGRID_BASEMAP=local) is of type "vector", and the
+ * admin's geometry maps (django-leaflet's map:init) get the configured basemap from here.
  *
  * window.GeoGridBasemap:
  *   add(map, config)   the basemap layer (a VectorGrid, non-interactive: docs/architecture.md
@@ -23,12 +24,14 @@
  * canvas, never as markup. */
 (function () {
   "use strict";
-  if (!window.L || !L.VectorGrid || !L.Canvas.Tile) { return; }
+  // Loaded once per page, whichever template asked first (a page's {% leaflet_js %}, an admin
+  // map widget's templates/leaflet/_leaflet_map.html).
+  if (!window.L || !L.VectorGrid || !L.Canvas.Tile || window.GeoGridBasemap) { return; }
   var gettext = window.gettext || function (s) { return s; };
 
   // --- Style: a light street map ------------------------------------------------------------
   var COLOURS = {
-    road: "#ffffff", casing: "#bdb6ab", mainCasing: "#a0978a", lane: "#fbfaf7",
+    land: "#f2efe9", road: "#ffffff", casing: "#bdb6ab", mainCasing: "#a0978a", lane: "#fbfaf7",
     water: "#a8cfe0", green: "#cfe8b4", greenEdge: "#b4d699", building: "#dcd4cc",
     buildingEdge: "#c5b9ae", wall: "#a69b8f", railway: "#8f8f8f",
     text: "#3a3a3a", halo: "rgba(255, 255, 255, 0.9)"
@@ -202,6 +205,9 @@
     layer.geogridHidden = hidden;
     layer.addTo(map);
     map.getContainer().classList.add("basemap-local");
+    // The land's colour under the tiles (static/css/geogrid.css says the same; the admin's
+    // pages do not load it).
+    map.getContainer().style.backgroundColor = COLOURS.land;
     map.geogridBasemap = layer;
     // The sources' credits (an OpenStreetMap extract's licence asks for them), as text.
     if (config.tilejson && map.attributionControl) {
@@ -209,7 +215,7 @@
         return answer.ok ? answer.json() : {};
       }).then(function (tilejson) {
         if (tilejson.attribution) {
-          map.attributionControl.addAttribution(window.GeoGrid.esc(tilejson.attribution));
+          map.attributionControl.addAttribution(escapeText(tilejson.attribution));
         }
       }).catch(function () { /* offline: the map without its credit line */ });
     }
@@ -251,4 +257,27 @@
   }
 
   window.GeoGridBasemap = { add: add, addToggle: addToggle, show: show };
+
+  // Leaflet shows attribution as HTML; the sources' credits are data, shown as text.
+  var ENTITIES = { "&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;" };
+  function escapeText(text) {
+    return String(text).replace(/[&<>"']/g, function (c) { return ENTITIES[c]; });
+  }
+
+  // django-leaflet's maps (the admin's geometry fields) have no tile layer of their own
+  // (LEAFLET_CONFIG's TILES is empty): they get the pages' basemap, which the admin page carries
+  // as the pages do (templates/admin/base_site.html, geogrid/core/basemap.py).
+  window.addEventListener("map:init", function (e) {
+    var map = e.detail && e.detail.map;
+    var node = document.getElementById("geogrid-map");
+    if (!map || map.geogridBasemap || !node) { return; }
+    var config;
+    try { config = JSON.parse(node.textContent); } catch (err) { return; }
+    (config.basemap || []).forEach(function (layer) {
+      if (layer.type === "vector") { add(map, layer); return; }
+      var options = { attribution: escapeText(layer.attribution || ""), maxZoom: layer.maxZoom || 19 };
+      if (layer.subdomains) { options.subdomains = layer.subdomains; }
+      L.tileLayer(layer.url, options).addTo(map);
+    });
+  });
 })();
