@@ -41,12 +41,18 @@ def home(request: HttpRequest) -> HttpResponse:
             "config": {
                 "gridsUrl": reverse("grids-api:grid-list"),
                 "locateUrl": reverse("grids-api:locate"),
+                "pageSize": HOME_PAGE_SIZE,
+                "maxPages": HOME_MAX_PAGES,
             },
         },
     )
 
 
 CODE = "000000"  # placeholder in URL templates; the script puts the grid code there
+# The city map reads a level's grids (unit grids: those in view) page by page, this many a page
+# and at most this many pages; past that it asks to zoom in.
+HOME_PAGE_SIZE = 1000
+HOME_MAX_PAGES = 5
 
 
 @login_required

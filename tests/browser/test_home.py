@@ -65,3 +65,55 @@ def test_the_map_opens_at_the_configured_centre_and_speaks_english(
     assert page.evaluate("() => GEOGRID.map.getZoom()") == 11
     page.check("input[name=level][value=unit]")
     assert page.text_content("#locate-result") == "There are many unit grids: zoom in to see them."
+
+
+def _show_units_at_zoom_16(page) -> None:
+    from tests.geometry import point
+
+    page.check("input[name=level][value=unit]")
+    centre = point(100, 100)
+    page.evaluate(
+        "([lat, lon]) => GEOGRID.map.setView([lat, lon], 16, {animate: false})",
+        [centre.y, centre.x],
+    )
+
+
+def test_zoomed_in_the_unit_grids_replace_the_zoom_hint(live_server, page, small_city):
+    page.goto(live_server.url + "/")
+    page.wait_for_selector("body[data-grids-loaded]")
+    page.evaluate("() => GEOGRID.map.setZoom(12, {animate: false})")
+    page.check("input[name=level][value=unit]")
+    page.wait_for_function("() => document.body.dataset.gridsLoaded === '0'")
+    assert page.text_content("#locate-result") == "单元网格较多，请放大地图后查看。"
+
+    _show_units_at_zoom_16(page)
+    page.wait_for_function("() => document.body.dataset.gridsLoaded === '4'")
+    assert page.text_content("#locate-result") == ""
+
+
+def test_a_view_with_more_unit_grids_than_a_page_reads_every_page(
+    live_server, page, small_city, monkeypatch
+):
+    from geogrid.grids import views
+
+    monkeypatch.setattr(views, "HOME_PAGE_SIZE", 1)
+    page.goto(live_server.url + "/")
+    page.wait_for_selector("body[data-grids-loaded]")
+    _show_units_at_zoom_16(page)
+    # Four pages of one grid each: all four drawn, no hint.
+    page.wait_for_function("() => document.body.dataset.gridsLoaded === '4'")
+    assert page.text_content("#locate-result") == ""
+
+
+def test_past_the_last_page_read_the_map_asks_to_zoom_in(
+    live_server, page, small_city, monkeypatch
+):
+    from geogrid.grids import views
+
+    monkeypatch.setattr(views, "HOME_PAGE_SIZE", 1)
+    monkeypatch.setattr(views, "HOME_MAX_PAGES", 3)
+    page.goto(live_server.url + "/")
+    page.wait_for_selector("body[data-grids-loaded]")
+    _show_units_at_zoom_16(page)
+    page.wait_for_function("() => document.body.dataset.gridsLoaded === '3'")
+    assert page.text_content("#locate-result") == "单元网格较多，请放大地图后查看。"

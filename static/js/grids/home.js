@@ -31,22 +31,48 @@
     return checked ? checked.value : "street";
   }
 
-  function load() {
-    var level = currentLevel();
-    var url = cfg.gridsUrl + "?page_size=1000&level=" + encodeURIComponent(level);
-    if (level === "unit") {
-      if (map.getZoom() < 15) { layer.clearLayers(); result.textContent = T.zoomIn; return; }
-      url += "&bbox=" + map.getBounds().toBBoxString();
-    }
-    fetch(url, { headers: { Accept: "application/json" } })
+  // The "zoom in" hint, shown in the result box until a load no longer needs it (a located
+  // point's path stays).
+  function zoomHint(on) {
+    if (on) { result.textContent = T.zoomIn; result.dataset.hint = "zoom"; return; }
+    if (result.dataset.hint === "zoom") { result.textContent = ""; delete result.dataset.hint; }
+  }
+
+  // Every page of the answer (the API pages at cfg.pageSize), at most cfg.maxPages of them.
+  function fetchPages(url, features, pages) {
+    return fetch(url, { headers: { Accept: "application/json" } })
       .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
       .then(function (data) {
+        features = features.concat(data.features || []);
+        if (data.next && pages + 1 < cfg.maxPages) { return fetchPages(data.next, features, pages + 1); }
+        return { features: features, more: !!data.next };
+      });
+  }
+
+  var loading = 0;  // only the latest load draws: the map may have moved on since
+  function load() {
+    var level = currentLevel();
+    var url = cfg.gridsUrl + "?page_size=" + cfg.pageSize + "&level=" + encodeURIComponent(level);
+    var seq = ++loading;
+    if (level === "unit") {
+      if (map.getZoom() < 15) {
         layer.clearLayers();
-        layer.addData(data);
+        document.body.dataset.gridsLoaded = "0";
+        zoomHint(true);
+        return;
+      }
+      url += "&bbox=" + map.getBounds().toBBoxString();
+    }
+    fetchPages(url, [], 0)
+      .then(function (answer) {
+        if (seq !== loading) { return; }
+        layer.clearLayers();
+        layer.addData({ type: "FeatureCollection", features: answer.features });
+        zoomHint(answer.more);
         if (!fitted && layer.getLayers().length) { map.fitBounds(layer.getBounds()); fitted = true; }
         document.body.dataset.gridsLoaded = String(layer.getLayers().length);
       })
-      .catch(function (e) { result.textContent = T.failed + e.message; });
+      .catch(function (e) { if (seq === loading) { result.textContent = T.failed + e.message; } });
   }
 
   map.on("click", function (e) {
@@ -54,6 +80,7 @@
     fetch(url).then(function (r) { return r.json().then(function (d) { return [r.status, d]; }); })
       .then(function (pair) {
         if (marker) { map.removeLayer(marker); }
+        delete result.dataset.hint;  // the answer to the click replaces the hint
         marker = L.marker(e.latlng).addTo(map);
         if (pair[0] !== 200) { result.textContent = pair[1].detail || T.outside; return; }
         var list = document.createElement("ol");
