@@ -742,19 +742,20 @@ def _cut(
         if rise <= 0:
             break
     balanced = lo + share * (hi - lo)
-    straight = shapely.LineString(
-        [origin + axis * balanced - across * reach, origin + axis * balanced + across * reach]
-    )
-    along_line = _cut_along_lines(
-        face,
-        face_metric,
-        first,
-        parts,
-        cutter,
-        shapely.length(shapely.intersection(straight, face_metric)),
-    )
-    if along_line is not None:
-        return along_line
+    if len(cutter.inner.lines):
+        straight = shapely.LineString(
+            [origin + axis * balanced - across * reach, origin + axis * balanced + across * reach]
+        )
+        along_line = _cut_along_lines(
+            face,
+            face_metric,
+            first,
+            parts,
+            cutter,
+            shapely.length(shapely.intersection(straight, face_metric)),
+        )
+        if along_line is not None:
+            return along_line
     if clusters.tree is None:
         chosen, crossing = balanced, np.empty(0, dtype=int)
     else:

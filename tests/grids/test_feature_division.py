@@ -393,3 +393,14 @@ def test_kept_whole_blocks_without_a_maximum_are_cut_only_far_above_the_target()
 
     assert len(result.pieces) == 2
     assert sorted(np.round(result.areas_m2, -2)) == [30_000, 30_000]
+
+
+def test_kept_whole_blocks_are_not_cut_to_reach_a_number_of_grids():
+    # Two blocks either side of a street, four grids asked: the blocks stay whole.
+    parent = rect(0, 0, 300, 100)
+    street = lines([(150, -50), (150, 150)])
+    result = divide_along_features(
+        parent, features=features(street), count=4, max_area_m2=50_000, keep_blocks=True
+    )
+
+    assert sorted(bounds_m(p) for p in result.pieces) == [(0, 0, 150, 100), (150, 0, 300, 100)]
