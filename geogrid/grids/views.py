@@ -16,7 +16,7 @@ from geogrid.accounts.models import Role
 from geogrid.core.permissions import role_required
 from geogrid.grids import workload
 from geogrid.grids.city_features import BOUNDARY_KINDS
-from geogrid.grids.models import Grid, GridLevel, GridSource, GridType
+from geogrid.grids.models import Grid, GridLevel, GridScope, GridSource, GridType
 from geogrid.reference.models import ReferenceFeature
 
 
@@ -99,6 +99,27 @@ def editor(request: HttpRequest) -> HttpResponse:
 MAX_FEATURE_PARENTS = 5_000
 
 
+def inspectors_under(scope: Any, leaf_depth: int) -> dict[str, int]:
+    """Per parent in scope (above the unit grids), how many active inspectors have it, or a grid
+    inside it, in their scope: the divide form's "one grid per inspector" starts from it."""
+    scoped = (
+        GridScope.objects.filter(user__role=Role.INSPECTOR, user__is_active=True)
+        .values_list("grid__code", "user_id")
+        .distinct()
+    )
+    lengths = sorted({lv.code_length for lv in GridLevel.objects.filter(depth__lt=leaf_depth)})
+    users: dict[str, set[int]] = {}
+    for code, user in scoped:
+        for length in lengths:
+            if length <= len(code):
+                users.setdefault(code[:length], set()).add(user)
+    if not users:
+        return {}
+    # The grids above the unit level: a city has hundreds, not the unit grids' thousands.
+    parents = scope.filter(level__depth__lt=leaf_depth).values_list("code", flat=True)
+    return {code: len(users[code]) for code in parents[:MAX_FEATURE_PARENTS] if code in users}
+
+
 def divide_options(scope: Any, leaf_depth: int) -> dict[str, Any]:
     """What the divide form offers (docs/domain.md §2.7): the parents in scope over which
     roads, water or walls are loaded (dividing along features needs them), the workload
@@ -120,6 +141,7 @@ def divide_options(scope: Any, leaf_depth: int) -> dict[str, Any]:
     }
     return {
         "featureParents": list(with_features),
+        "inspectors": inspectors_under(scope, leaf_depth),
         "sources": [
             {"name": name, "label": labels.get(name, workload.label_of(name))}
             for name in workload.available_sources()

@@ -255,3 +255,20 @@ def test_with_blocks_kept_whole_each_block_between_the_roads_is_one_grid(
     page.select_option("#divide-method", "square")
     assert page.is_disabled("#divide-keep-blocks")
     assert page.is_hidden("#divide-keep-blocks-hint")
+
+
+def test_one_grid_per_inspector_starts_from_the_inspectors_the_community_has(
+    live_server, page, crossroads
+):
+    units = list(Grid.objects.active().filter(parent__code=COMMUNITY).order_by("code"))
+    factories.user("inspector-1", Role.INSPECTOR, scope=units[:2])
+    factories.user("inspector-2", Role.INSPECTOR, scope=units[2:4])
+    factories.user("inspector-3", Role.INSPECTOR, scope=[units[4]])
+    open_divide_form(page, live_server.url)
+    page.check("input[name=divide-target][value=inspectors]")
+
+    assert page.input_value("#divide-inspectors") == "3"
+    assert page.inner_text("#divide-inspectors-hint") == "每名网格员一个网格；本区域有 3 名网格员。"
+    page.click("#divide-form button[type=submit]")
+    page.wait_for_selector("body[data-check-state='ok']")
+    assert page.locator("#divide-grids tr[data-code]").count() == 3

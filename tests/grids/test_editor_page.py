@@ -47,3 +47,28 @@ def test_without_reference_features_no_parent_is_offered_division_along_roads(
     client, city, planner
 ):
     assert editor_config(client, planner)["divide"]["featureParents"] == []
+
+
+def test_the_page_counts_the_inspectors_under_each_parent_for_one_grid_each(client, city, planner):
+    from geogrid.accounts.models import Role
+    from geogrid.grids.models import Grid
+
+    units = list(Grid.objects.filter(parent=city["west_c"]).order_by("code"))
+    factories.user("inspector-1", Role.INSPECTOR, scope=[units[0]])
+    factories.user("inspector-2", Role.INSPECTOR, scope=[units[1], units[2]])
+    factories.user("inspector-3", Role.INSPECTOR, scope=[city["east_c"]])
+    gone = factories.user("inspector-4", Role.INSPECTOR, scope=[units[3]])
+    gone.is_active = False
+    gone.save()
+    factories.user("viewer-1", Role.VIEWER, scope=[units[3]])
+
+    inspectors = editor_config(client, planner)["divide"]["inspectors"]
+
+    # Each counted once per parent, whatever number of its grids they hold; no unit grid listed.
+    assert inspectors == {
+        "110101": 3,
+        "110101001": 2,
+        "110101001001": 2,
+        "110101002": 1,
+        "110101002001": 1,
+    }

@@ -103,6 +103,8 @@
     usedCount: gettext("目标 {n} 个网格"),
     usedTolerance: gettext("允许偏差 {pct}"),
     usedKeepBlocks: gettext("街坊整块成格"),
+    inspectorsHere: gettext("每名网格员一个网格；本区域有 {n} 名网格员。"),
+    inspectorsNone: gettext("每名网格员一个网格；本区域还没有指派网格员，请填写人数。"),
     usedBalance: gettext("均衡：{sources}"),
     usedAreaOnly: gettext("仅按面积均衡"),
     countKept: gettext("保持不变 {n}"),
@@ -728,6 +730,11 @@
     $("divide-method").value = loaded ? "features" : "square";
     var children = Object.keys(state.children).length;
     if (children) { $("divide-count").value = String(children); }
+    // One grid per inspector: start from the inspectors this parent has (their scopes).
+    var inspectors = (divideCfg.inspectors || {})[state.parent.code];
+    $("divide-inspectors").value = String(inspectors || children || 4);
+    $("divide-inspectors-hint").textContent = inspectors ?
+      fmt(T.inspectorsHere, { n: inspectors }) : T.inspectorsNone;
     refreshDivideForm();
     divideError("");
   });
