@@ -81,10 +81,11 @@ class GridEditView(APIView):
     "target_area_m2" or "count", "method": square|voronoi|features, "balance": [sources],
     "tolerance" (0.05–1; default settings.GEOGRID_DIVISION_TOLERANCE), "keep_blocks" (true:
     along features, a block is cut only when larger than the level's maximum area),
-    "replace_existing" (divide)}. A division's answer adds "division": its report (codes kept, changed, retired and
-    created; area and workload balance; the square and Voronoi methods on the same parent for
-    comparison; the target_area_m2, count and tolerance used), and its "grids" carry every
-    child with status new, changed or kept, and the grids it retires (status retired).
+    "replace_existing" (divide)}. A division's answer adds "division": its report (codes kept,
+    changed, retired and created; area and workload balance; the square and Voronoi methods on
+    the same parent for comparison; the target_area_m2, count, tolerance and keep_blocks used),
+    and its "grids" carry every child with status new, changed or kept, and the grids it
+    retires (status retired).
 
     200 with {"ok", "problems", "warnings", "codes", "impact", "grids"}: ok=false lists every
     topology problem with its shape; a save that is not ok writes nothing (and answers 400 with

@@ -168,3 +168,10 @@ def test_with_kerb_boundaries_each_street_belongs_to_one_grid_and_boundaries_run
     assert shapely.intersection(outlines, shapely.buffer(centrelines, 1e-6)).length < 2e-5
     assert topology_report(parent=crossroads)["ok"]
     assert result.report()["summary"]["on_feature_share"] == 1.0
+
+
+def test_keeping_blocks_whole_is_refused_for_squares_with_a_message(crossroads, admin_user):
+    with pytest.raises(GridError, match="along features only") as refused:
+        divide_parent(parent=crossroads, actor=admin_user, method="square", keep_blocks=True)
+    assert refused.value.reason == "bad_keep_blocks"
+    assert not Grid.objects.filter(parent=crossroads).exists()

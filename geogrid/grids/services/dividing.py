@@ -191,11 +191,11 @@ def divide_parent(
     roads, water and walls, never through a building, balanced by area and by the workload
     sources named in `balance`: components, reports, population; with `keep_blocks`, a block
     bounded by features is cut only when larger than the level's maximum area). Give
-    `target_area_m2` or `count`. Children are coded west→east then north→south after every code the parent ever
-    used. Locks the parent; refuses if it already has active children unless
-    `replace_existing`, which re-divides stably: children the division reproduces are kept
-    untouched, children it mostly reproduces keep their code with a new boundary, the others
-    are retired, all in this transaction. With `compare`, the report also measures the square
+    `target_area_m2` or `count`. Children are coded west→east then north→south after every
+    code the parent ever used. Locks the parent; refuses if it already has active children
+    unless `replace_existing`, which re-divides stably: children the division reproduces are
+    kept untouched, children it mostly reproduces keep their code with a new boundary, the
+    others are retired, all in this transaction. With `compare`, the report also measures the square
     and Voronoi methods on the same parent. `describe(code, area_m2)` may return attributes for
     each new child. Writes the children, their boundaries, an event each and a 'divided' event
     on the parent.
@@ -211,6 +211,11 @@ def divide_parent(
     if count is None and not (target_area_m2 and target_area_m2 > 0):
         raise GridError(
             "Give a target area in square metres or a number of grids.", reason="bad_target"
+        )
+    if keep_blocks and method != "features":
+        raise GridError(
+            "Keeping blocks whole applies to dividing along features only.",
+            reason="bad_keep_blocks",
         )
     tolerance = settings.GEOGRID_DIVISION_TOLERANCE if tolerance is None else tolerance
     if not 0.05 <= tolerance <= 1.0:
@@ -305,7 +310,7 @@ def divide_parent(
     say("reporting")
     result.sources = [s.name for s in sources]
     result.tolerance = tolerance
-    result.keep_blocks = keep_blocks and method == "features"
+    result.keep_blocks = keep_blocks
     summary_features = features if features is not None else CityFeatures.none()
     result.summary, figures = summarise(method, ordered, shape, summary_features, sources)
     # Figures in the children's code order (kept grids sort among the new ones).
