@@ -112,8 +112,8 @@ def along_building_walls(pieces: list[Any], area: MultiPolygon, features: Any) -
 def _compare(
     area: MultiPolygon, features: Any, divisions: dict[str, list[Any]]
 ) -> dict[str, dict[str, Any]]:
-    """Each division's summary (and share along building walls), with the square and Voronoi
-    methods at the count of the first."""
+    """Each division's summary (and share along building walls; the workload being one unit
+    per building), with the square and Voronoi methods at the count of the first."""
     count = len(next(iter(divisions.values())))
     pieces = dict(divisions)
     pieces["square"] = divide(area, target_area_m2=area_m2(area) / count, method="square", seed=0)
@@ -121,8 +121,9 @@ def _compare(
         area, target_area_m2=area_m2(area) / count, method="voronoi", seed=0, count=count
     )
     table = {}
+    workload = _building_workload(features)
     for name, shapes in pieces.items():
-        row = summarise(name, shapes, area, features, [])[0].as_dict()
+        row = summarise(name, shapes, area, features, workload)[0].as_dict()
         row["along_building_walls"] = along_building_walls(shapes, area, features)
         table[name] = row
     return table
@@ -169,7 +170,7 @@ def _summary_table(title: str, table: dict[str, dict[str, Any]]) -> str:
     rows = [
         f"  {title}",
         f"  {'method':<24}{'grids':>7}{'on feature':>12}{'+ along walls':>15}"
-        f"{'buildings cut':>15}{'area CV':>9}{'max m²':>9}",
+        f"{'buildings cut':>15}{'area CV':>9}{'work CV':>9}{'max m²':>9}",
     ]
     for name, row in table.items():
         share, walls, cut = (
@@ -180,9 +181,10 @@ def _summary_table(title: str, table: dict[str, dict[str, Any]]) -> str:
         share_text = "—" if share is None else f"{share:.1%}"
         walls_text = "—" if walls is None else f"{walls:.1%}"
         cut_text = "—" if cut is None else f"{cut:,}"
+        work_text = "—" if row["workload_cv"] is None else f"{row['workload_cv']:.3f}"
         rows.append(
             f"  {name:<24}{row['grids']:>7,}{share_text:>12}{walls_text:>15}{cut_text:>15}"
-            f"{row['area_cv']:>9.3f}{row['area_max_m2']:>9,.0f}"
+            f"{row['area_cv']:>9.3f}{work_text:>9}{row['area_max_m2']:>9,.0f}"
         )
     return "\n".join(rows)
 
