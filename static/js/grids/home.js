@@ -44,7 +44,11 @@
       .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.json(); })
       .then(function (data) {
         features = features.concat(data.features || []);
-        if (data.next && pages + 1 < cfg.maxPages) { return fetchPages(data.next, features, pages + 1); }
+        if (data.next && pages + 1 < cfg.maxPages) {
+          // The API's link names a host; this page's own origin is the one to ask.
+          var next = new URL(data.next, window.location.href);
+          return fetchPages(next.pathname + next.search, features, pages + 1);
+        }
         return { features: features, more: !!data.next };
       });
   }
