@@ -43,10 +43,10 @@ from django.test import override_settings
 from shapely.geometry import MultiPolygon, box
 
 from bench.common import Result, median_ns
-from geogrid.core.gis import area_m2, to_metric
+from geogrid.core.gis import area_m2
 from geogrid.grids import city_features as city
 from geogrid.grids.division import divide
-from geogrid.grids.division_report import FOLLOWS_FEATURE_M, drawn_boundaries, summarise
+from geogrid.grids.division_report import drawn_boundaries, stretches_following, summarise
 from geogrid.grids.feature_division import WorkloadSource, divide_along_features
 from geogrid.grids.models import Grid, GridLevel
 from geogrid.grids.services.dividing import divide_parent
@@ -94,17 +94,12 @@ def along_building_walls(pieces: list[Any], area: MultiPolygon, features: Any) -
         return None
     stretches = drawn_boundaries(np.array(pieces, dtype=object), area)
     lengths = shapely.length(stretches)
-    middles = shapely.line_interpolate_point(stretches, 0.5, normalized=True)
-    on_line = np.zeros(len(stretches), dtype=bool)
-    if len(features.lines):
-        near, _ = shapely.STRtree(to_metric(features.lines)).query(
-            middles, predicate="dwithin", distance=FOLLOWS_FEATURE_M
-        )
-        on_line[near] = True
-    walls = shapely.boundary(to_metric(features.buildings))
-    near, _ = shapely.STRtree(walls).query(middles, predicate="dwithin", distance=FOLLOWS_FEATURE_M)
-    on_wall = np.zeros(len(stretches), dtype=bool)
-    on_wall[near] = True
+    on_line = (
+        stretches_following(stretches, features.lines)
+        if len(features.lines)
+        else np.zeros(len(stretches), dtype=bool)
+    )
+    on_wall = stretches_following(stretches, shapely.boundary(features.buildings))
     total = float(lengths.sum())
     return float(lengths[on_wall & ~on_line].sum() / total) if total else None
 

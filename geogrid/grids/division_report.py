@@ -127,6 +127,18 @@ def _stretches(lines: np.ndarray) -> np.ndarray:
     return shapely.linestrings(np.stack([starts, ends], axis=1))
 
 
+def stretches_following(stretches: np.ndarray, lines: np.ndarray) -> np.ndarray:
+    """Which metric stretches (drawn_boundaries) have their middle within FOLLOWS_FEATURE_M of
+    one of `lines` (storage CRS): a feature line, or any outline such as a building's."""
+    middles = shapely.line_interpolate_point(stretches, 0.5, normalized=True)
+    near, _ = shapely.STRtree(to_metric(lines)).query(
+        middles, predicate="dwithin", distance=FOLLOWS_FEATURE_M
+    )
+    following = np.zeros(len(stretches), dtype=bool)
+    following[near] = True
+    return following
+
+
 def _boundary_quality(
     pieces: np.ndarray, parent: BaseGeometry, features: CityFeatures
 ) -> tuple[float | None, int | None]:
@@ -136,11 +148,7 @@ def _boundary_quality(
     lengths = shapely.length(stretches)
     on_feature: float | None = None
     if len(features.lines):
-        middles = shapely.line_interpolate_point(stretches, 0.5, normalized=True)
-        tree = shapely.STRtree(to_metric(features.lines))
-        near, _ = tree.query(middles, predicate="dwithin", distance=FOLLOWS_FEATURE_M)
-        following = np.zeros(len(stretches), dtype=bool)
-        following[near] = True
+        following = stretches_following(stretches, features.lines)
         total = float(lengths.sum())
         on_feature = float(lengths[following].sum() / total) if total > 0 else 1.0
     cut: int | None = None

@@ -23,17 +23,21 @@ def staff_city(transactional_db):
     return factories.small_city(admin)
 
 
-def test_admin_grid_change_page_draws_the_grid_on_its_map_widget(
-    live_server, page, screenshot, staff_city
-):
-    grid = staff_city["west"]
-    # The admin's own log-in sends people to the site's (throttled, two-factor) log-in page.
-    page.goto(f"{live_server.url}/admin/login/?next=/admin/grids/grid/{grid.pk}/change/")
-    page.wait_for_url(f"{live_server.url}/login/**")
+def open_grid_change_page(page, base_url: str, grid) -> None:
+    """Log in as root-admin through the admin and land on `grid`'s change page: the admin's own
+    log-in sends people to the site's (throttled, two-factor) log-in page and back."""
+    page.goto(f"{base_url}/admin/login/?next=/admin/grids/grid/{grid.pk}/change/")
+    page.wait_for_url(f"{base_url}/login/**")
     page.fill("input[name=username]", "root-admin")
     page.fill("input[name=password]", "pw-root-admin")
     page.click("main button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/admin/grids/grid/{grid.pk}/change/")
+    page.wait_for_url(f"{base_url}/admin/grids/grid/{grid.pk}/change/")
+
+
+def test_admin_grid_change_page_draws_the_grid_on_its_map_widget(
+    live_server, page, screenshot, staff_city
+):
+    open_grid_change_page(page, live_server.url, staff_city["west"])
     # The widget's map is up with the grid's boundary drawn and its editing toolbar.
     page.wait_for_selector("#id_geom-map.leaflet-container path.leaflet-interactive")
     assert page.locator("#id_geom-map .leaflet-draw-toolbar").count() >= 1
@@ -53,13 +57,7 @@ def test_admin_map_widgets_draw_the_pages_basemap_and_fetch_nothing_from_the_int
     elsewhere: list[str] = []
     page.on("response", lambda r: "/tiles/reference/" in r.url and tiles.append(r.status))
     page.on("request", lambda r: not r.url.startswith(live_server.url) and elsewhere.append(r.url))
-    grid = staff_city["west"]
-    page.goto(f"{live_server.url}/admin/login/?next=/admin/grids/grid/{grid.pk}/change/")
-    page.wait_for_url(f"{live_server.url}/login/**")
-    page.fill("input[name=username]", "root-admin")
-    page.fill("input[name=password]", "pw-root-admin")
-    page.click("main button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/admin/grids/grid/{grid.pk}/change/")
+    open_grid_change_page(page, live_server.url, staff_city["west"])
 
     page.wait_for_selector("#id_geom-map.basemap-local path.leaflet-interactive")
     page.wait_for_function(

@@ -91,29 +91,24 @@ def test_zoomed_in_the_unit_grids_replace_the_zoom_hint(live_server, page, small
     assert page.text_content("#locate-result") == ""
 
 
-def test_a_view_with_more_unit_grids_than_a_page_reads_every_page(
-    live_server, page, small_city, monkeypatch
+@pytest.mark.parametrize(
+    ("max_pages", "drawn", "hint"),
+    [
+        # Four pages of one grid each: all four read and drawn, no hint.
+        (5, "4", ""),
+        # Three pages read, a fourth left: what was read is drawn, and the map asks to zoom in.
+        (3, "3", "单元网格较多，请放大地图后查看。"),
+    ],
+)
+def test_a_view_with_more_unit_grids_than_a_page_reads_the_pages_it_may(
+    live_server, page, small_city, monkeypatch, max_pages, drawn, hint
 ):
     from geogrid.grids import views
 
     monkeypatch.setattr(views, "HOME_PAGE_SIZE", 1)
+    monkeypatch.setattr(views, "HOME_MAX_PAGES", max_pages)
     page.goto(live_server.url + "/")
     page.wait_for_selector("body[data-grids-loaded]")
     _show_units_at_zoom_16(page)
-    # Four pages of one grid each: all four drawn, no hint.
-    page.wait_for_function("() => document.body.dataset.gridsLoaded === '4'")
-    assert page.text_content("#locate-result") == ""
-
-
-def test_past_the_last_page_read_the_map_asks_to_zoom_in(
-    live_server, page, small_city, monkeypatch
-):
-    from geogrid.grids import views
-
-    monkeypatch.setattr(views, "HOME_PAGE_SIZE", 1)
-    monkeypatch.setattr(views, "HOME_MAX_PAGES", 3)
-    page.goto(live_server.url + "/")
-    page.wait_for_selector("body[data-grids-loaded]")
-    _show_units_at_zoom_16(page)
-    page.wait_for_function("() => document.body.dataset.gridsLoaded === '3'")
-    assert page.text_content("#locate-result") == "单元网格较多，请放大地图后查看。"
+    page.wait_for_function(f"() => document.body.dataset.gridsLoaded === '{drawn}'")
+    assert page.text_content("#locate-result") == hint
